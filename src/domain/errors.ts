@@ -1,0 +1,368 @@
+/**
+ * The error catalogue: every code the API can return, with its HTTP status and message.
+ *
+ * Rows marked "seed" mirror the InvokeCommand reference's error table row for row; the others come
+ * from Alibaba's per-operation pages (CreateCommand, DescribeCommands, ModifyCommand, DeleteCommand,
+ * DescribeRegions) and the common gateway errors. `recommend` is the seed's description column: it
+ * is sent as `Recommend` so a client sees how to fix the request.
+ */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly message: string;
+  readonly recommend: string;
+}
+
+const row = (status: number, message: string, recommend = ''): ErrorSpec => ({ status, message, recommend });
+
+export const errorCatalogue = {
+  // --- seed: InvokeCommand error table ---
+  'RegionId.ApiNotSupported': row(
+    400,
+    'The api is not supported in this region.',
+    'This operation cannot be performed in the specified region. Check whether the RegionId parameter is valid.',
+  ),
+  'MissingParam.InstanceId': row(400, 'The parameter instanceId is missing or empty.', 'InstanceId.N is required.'),
+  'InvalidContainerId.Malformed': row(
+    400,
+    'The specified parameter ContainerId is not valid.',
+    'Invalid ContainerId value.',
+  ),
+  'InvalidContainerName.Malformed': row(
+    400,
+    'The specified parameter ContainerName is not valid.',
+    'Invalid ContainerName value.',
+  ),
+  'InvalidClientToken.Malformed': row(
+    400,
+    'The specified parameter clientToken is not valid.',
+    'Invalid ClientToken value.',
+  ),
+  'InvalidInstance.NotMatch': row(
+    400,
+    'The specified instance type does not match the command.',
+    'The specified command cannot be run on the specified instance. Check whether the state of the instance meets the conditions for running the Cloud Assistant command.',
+  ),
+  'MissingParam.Frequency': row(
+    400,
+    'The frequency must be specified when you create a timed task.',
+    'The Frequency parameter is required when you create a scheduled command task.',
+  ),
+  'InvalidParam.Frequency': row(
+    400,
+    'The specified frequency is invalid.',
+    'Invalid Frequency value. Check whether the specified Frequency value is valid.',
+  ),
+  'Parameter.MissingValue': row(
+    400,
+    'The parameter value of this command is required.',
+    'The parameter is required.',
+  ),
+  'Parameter.Disabled': row(
+    400,
+    'Parameters cannot be passed in when the command customization function is disabled.',
+    'The Parameters parameter is specified when the custom parameter feature is disabled.',
+  ),
+  'InvalidParameter.Parameters': row(
+    400,
+    'The specified parameter Parameters is not valid.',
+    'Invalid Parameters value.',
+  ),
+  'InstanceIds.ExceedLimit': row(
+    403,
+    'The number of instance IDs exceeds the upper limit.',
+    'The maximum number of instance IDs is exceeded.',
+  ),
+  'Invocation.ExceedQuota': row(
+    403,
+    'The invocation quota in the current region has been reached for today.',
+    'The daily maximum number of command executions in the current region is exceeded.',
+  ),
+  'ParameterCount.ExceedLimit': row(
+    403,
+    'The maximum number of parameters is exceeded.',
+    'The maximum number of specified custom parameters is exceeded.',
+  ),
+  'ParameterKey.ExceedLimit': row(
+    403,
+    'The maximum length of a parameter name is exceeded.',
+    'The key of a custom parameter exceeds 64 characters in length.',
+  ),
+  'CmdContent.ExceedLimit': row(
+    403,
+    'The maximum length of a command is exceeded.',
+    'The maximum length of the command is exceeded. Shorten your command.',
+  ),
+  'ParameterKey.Duplicate': row(
+    403,
+    'Parameter names cannot be duplicated.',
+    'A parameter that has the same name already exists. Parameter names must be unique.',
+  ),
+  'Parameter.NotMatched': row(
+    403,
+    'The passed-in parameters do not match the parameters defined when you created the command.',
+    'The custom parameters passed in do not match those specified when the command was created.',
+  ),
+  'ParameterType.NotSupported': row(
+    403,
+    'The type of parameter value is not supported.',
+    'Invalid custom parameter type.',
+  ),
+  'Username.ExceedLimit': row(
+    403,
+    'The length of the username exceeds the upper limit.',
+    'The maximum length of the username is exceeded.',
+  ),
+  'WindowsPasswordName.ExceedLimit': row(
+    403,
+    'The length of the WindowsPasswordName exceeds the upper limit.',
+    'The maximum length of WindowsPasswordName is exceeded.',
+  ),
+  'WindowsPasswordName.Missed': row(
+    403,
+    'WindowsPasswordName must be specified when you create a Windows task.',
+    'WindowsPasswordName is required.',
+  ),
+  'ParameterStore.InvalidParameters': row(
+    403,
+    'The parameter is invalid in Parameter Store.',
+    'The custom parameter in the {{oos:?}} format is not found.',
+  ),
+  'Operation.Forbidden': row(403, 'The operation is not permitted.', 'The operation is not supported.'),
+  IdempotentParameterMismatch: row(
+    403,
+    'The specified parameter has changed while using an already used clientToken.',
+    'The client token is already in use.',
+  ),
+  IdempotentProcessing: row(
+    403,
+    'The previous idempotent request(s) is still processing.',
+    'A previous idempotent request is being processed. Try again later.',
+  ),
+  'InvalidRepeatMode.NotFound': row(404, 'The specified repeat mode does not exist.', 'Invalid RepeatMode value.'),
+  'InvalidInstance.NotFound': row(
+    404,
+    'The specified instance does not exist.',
+    'The specified instance is not found.',
+  ),
+  'InvalidCmdId.NotFound': row(
+    404,
+    'The specified command ID does not exist.',
+    'Invalid CommandId value. You can call the DescribeCommands operation to query all available command IDs.',
+  ),
+  'InvalidResourceGroup.NotFound': row(
+    404,
+    'The ResourceGroup provided does not exist in our records.',
+    'The resource group ID is not found.',
+  ),
+  'InternalError.Dispatch': row(
+    500,
+    'An error occurred when you dispatched the request.',
+    'An error occurred while the request was being sent. Try again later.',
+  ),
+
+  // --- CreateCommand / ModifyCommand / DeleteCommand pages ---
+  'CmdParam.EmptyKey': row(400, 'You must specify the parameter names.', 'A {{}} placeholder has no name.'),
+  'CmdParam.InvalidParamName': row(
+    400,
+    'Invalid parameter name. The name can contain only lowercase letters (a to z), uppercase letters (A to Z), numbers (0 to 9), hyphens (-), and underscores (_).',
+    'Rename the {{name}} placeholder.',
+  ),
+  'CmdContent.DecodeError': row(
+    400,
+    'The CommandContent can not be base64 decoded.',
+    'Send valid Base64, or set ContentEncoding=PlainText.',
+  ),
+  'InvalidParameter.WorkingDir': row(
+    400,
+    'The specified parameter WorkingDir is not valid.',
+    'WorkingDir is at most 200 characters.',
+  ),
+  'CmdName.ExceedLimit': row(
+    403,
+    'The length of the command name exceeds the upper limit.',
+    'Name is at most 128 characters.',
+  ),
+  'CmdDesc.ExceedLimit': row(
+    403,
+    'The length of the command description exceeds the upper limit.',
+    'Description is at most 512 characters.',
+  ),
+  'CmdParamCount.ExceedLimit': row(
+    403,
+    'The maximum number of custom parameters is exceeded.',
+    'A command defines at most 20 custom parameters.',
+  ),
+  'CmdParamName.ExceedLimit': row(
+    403,
+    'The maximum length of a parameter name is exceeded.',
+    'A parameter name is at most 64 characters.',
+  ),
+  'InvalidLauncher.LengthLimitExceeded': row(
+    403,
+    'The length of the parameter Launcher exceeds the limit of 1 KB characters.',
+    'Shorten the Launcher.',
+  ),
+  'InvalidTimeout.ExceedLimit': row(
+    403,
+    'The specified parameter Timeout exceeds the upper limit.',
+    'Timeout is at most 86400 seconds.',
+  ),
+  'InvalidParameter.Timeout': row(
+    400,
+    'The specified parameter Timeout is not valid.',
+    'Timeout is a whole number of seconds, at least 10.',
+  ),
+  'InvalidParameter.ContentEncoding': row(
+    400,
+    'The specified parameter ContentEncoding is not valid.',
+    'ContentEncoding is PlainText or Base64.',
+  ),
+  'InvalidCmdType.NotFound': row(
+    404,
+    'The specified command type does not exist.',
+    'Type is RunShellScript, RunBatScript or RunPowerShellScript.',
+  ),
+  'InvalidStatus.CmdIdInUse': row(
+    403,
+    'The specified commandId is in use by some running Invocation.',
+    'Stop the invocations of this command, then delete it.',
+  ),
+
+  // --- DescribeCommands page: filters, tags, paging ---
+  'InvalidCommandType.NotFound': row(
+    404,
+    'The specified parameter Type does not exist.',
+    'Type is RunShellScript, RunBatScript or RunPowerShellScript.',
+  ),
+  'InvalidName.LengthLimitExceeded': row(
+    403,
+    'The length of the parameter Name exceeds the upper limit.',
+    'Name is at most 128 characters.',
+  ),
+  'InvalidDescription.LengthLimitExceeded': row(
+    403,
+    'The length of the parameter Description exceeds the upper limit.',
+    'Description is at most 512 characters.',
+  ),
+  'NumberExceed.Tags': row(400, 'The Tags parameter number is exceed.', 'At most 20 tags.'),
+  'Duplicate.TagKey': row(400, 'The Tag.N.Key contain duplicate key.', 'Each tag key may appear once.'),
+  'InvalidTagKey.Malformed': row(
+    400,
+    'The specified Tag.n.Key is not valid.',
+    'A tag key is 1-64 characters, does not start with aliyun or acs: and contains no http:// or https://.',
+  ),
+  'InvalidTagValue.Malformed': row(
+    400,
+    'The specified Tag.n.Value is not valid.',
+    'A tag value is at most 128 characters and contains no http:// or https://.',
+  ),
+  'MissingParameter.TagKey': row(400, 'You must specify Tag.N.Key.', 'Every Tag.N.Value needs a Tag.N.Key.'),
+  'InvalidParam.PageNumber': row(400, 'The specified parameter is invalid.', 'PageNumber is a whole number >= 1.'),
+  'InvalidParam.PageSize': row(400, 'The specified parameter is invalid.', 'PageSize is a whole number from 1 to 50.'),
+  'InvalidParameter.NextToken': row(
+    400,
+    'The specified parameter NextToken is not valid.',
+    'Pass the NextToken of the previous response unchanged.',
+  ),
+  'InvalidParameter.MaxResults': row(
+    400,
+    'The specified parameter MaxResults is not valid.',
+    'MaxResults is a whole number from 1 to 50.',
+  ),
+
+  // --- DescribeRegions page ---
+  'InvalidAcceptLanguage.NotFound': row(
+    404,
+    'Only Chinese (zh-CN), English (en-US), and Japanese (ja) are allowed.',
+    'AcceptLanguage is zh-CN, zh-TW, en-US, ja, fr, de or ko.',
+  ),
+  'InvalidResourceType.NotFound': row(
+    404,
+    'The ResourceType provided does not exist in our records.',
+    'ResourceType is instance, disk, reservedinstance or scu.',
+  ),
+  'Invalid.InstanceChargeType': row(
+    403,
+    'The specified instanceChargeType is not valid.',
+    'InstanceChargeType is PrePaid, PostPaid, SpotWithPriceLimit or SpotAsPriceGo.',
+  ),
+
+  // --- common gateway errors: transport, authentication, shape ---
+  MissingParameter: row(
+    400,
+    'The input parameter that is mandatory for processing this request is not supplied.',
+    'Add the parameter named in the message.',
+  ),
+  InvalidParameter: row(400, 'The specified parameter is not valid.', 'Fix the parameter named in the message.'),
+  IncompleteSignature: row(
+    400,
+    'The request signature does not conform to Aliyun standards.',
+    'Sign the request with ACS3-HMAC-SHA256 (Authorization header) or HMAC-SHA1 (Signature parameter).',
+  ),
+  SignatureDoesNotMatch: row(
+    400,
+    'Specified signature is not matched with our calculation.',
+    'Check the AccessKey secret and that the request was not changed after signing.',
+  ),
+  'InvalidTimeStamp.Expired': row(
+    400,
+    'Specified time stamp or date value is expired.',
+    'The request time must be within 15 minutes of the server time; check the client clock.',
+  ),
+  'InvalidTimeStamp.Format': row(
+    400,
+    'Specified time stamp or date value is not well formatted.',
+    'Use UTC time in the form YYYY-MM-DDThh:mm:ssZ.',
+  ),
+  SignatureNonceUsed: row(
+    400,
+    'Specified signature nonce was used already.',
+    'Use a new random nonce for every request.',
+  ),
+  'InvalidAccessKeyId.NotFound': row(404, 'Specified access key is not found.', 'Check the AccessKey ID.'),
+  'InvalidAccessKeyId.Inactive': row(400, 'Specified access key is disabled.', 'Enable the key or use another.'),
+  'InvalidAction.NotFound': row(
+    404,
+    'Specified api is not found, please check your url and method.',
+    'Check the Action name (case-sensitive) and the request path.',
+  ),
+  InvalidVersion: row(400, 'Specified parameter Version is not valid.', 'The ECS API version is 2014-05-26.'),
+  UnsupportedHTTPMethod: row(403, 'This http method is not supported.', 'Use POST or GET.'),
+  RequestTooLarge: row(
+    413,
+    'The request is too large.',
+    'The query string and the body are each limited; see the message for the limit.',
+  ),
+  InternalError: row(
+    500,
+    'The request processing has failed due to some unknown error.',
+    'Try again; if it persists, report the RequestId.',
+  ),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error the API returns to its caller: a catalogued code plus an optional detail for the message. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly recommend: string;
+
+  constructor(code: ErrorCode, detail?: string) {
+    const spec: ErrorSpec = errorCatalogue[code];
+    super(detail ? `${spec.message} ${detail}` : spec.message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = spec.status;
+    this.recommend = spec.recommend;
+  }
+}
+
+export const isApiError = (error: unknown): error is ApiError => error instanceof ApiError;
+
+/** `MissingParameter` with Alibaba's wording, naming the parameter. */
+export function missingParameter(name: string): ApiError {
+  const error = new ApiError('MissingParameter');
+  error.message = `The input parameter "${name}" that is mandatory for processing this request is not supplied.`;
+  return error;
+}

@@ -1,0 +1,26 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+
+/** `c-` + 32 lowercase hex characters, the shape of Alibaba's command ids. */
+export const newCommandId = (): string => `c-${hex(16)}`;
+
+/** `t-` + 32 lowercase hex characters: invocation ids. */
+export const newInvokeId = (): string => `t-${hex(16)}`;
+
+/** Request ids look like Alibaba's: an upper-case UUID. */
+export const newRequestId = (): string => randomUUID().toUpperCase();
+
+const keyAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomText(length: number): string {
+  const bytes = randomBytes(length);
+  let text = '';
+  // 256 % 62 bias is negligible for identifiers; secrets get 30 chars (~178 bits).
+  for (const byte of bytes) text += keyAlphabet[byte % keyAlphabet.length];
+  return text;
+}
+
+/** AccessKey ids follow Alibaba's `LTAI` + 20 characters; secrets are 30 characters. */
+export const newAccessKeyId = (): string => `LTAI${randomText(20)}`;
+export const newAccessKeySecret = (): string => randomText(30);

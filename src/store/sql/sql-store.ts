@@ -1,0 +1,21 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Schema } from '../schema.js';
+import type { Store } from '../store.js';
+import { accessKeyRepo } from './access-keys.js';
+import { commandRepo } from './commands.js';
+import { nonceRepo } from './nonces.js';
+
+/** The one Store implementation: Kysely queries that both dialects understand. */
+export function sqlStore(db: Kysely<Schema>, dialect: Store['dialect']): Store {
+  return {
+    dialect,
+    accessKeys: accessKeyRepo(db),
+    nonces: nonceRepo(db),
+    commands: commandRepo(db, dialect),
+    async ping() {
+      await sql`SELECT 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}

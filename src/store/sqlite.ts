@@ -1,0 +1,44 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Migration } from './migrations/migration.js';
+import { sqliteMigrations } from './migrations/sqlite.js';
+import type { Schema } from './schema.js';
+import { sqlStore } from './sql/sql-store.js';
+import type { Store } from './store.js';
+
+/**
+ * Applies pending migrations. BEGIN IMMEDIATE takes the write lock before reading the applied
+ * versions, so two servers starting on one file migrate one after the other, never twice.
+ */
+export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = sqliteMigrations): number {
+  const apply = db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    const applied = new Set(
+      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
+    const insert = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    let count = 0;
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      db.exec(migration.sql);
+      insert.run(migration.version, migration.name, Date.now());
+      count++;
+    }
+    return count;
+  });
+  return apply.immediate();
+}
+
+export function openSqliteStore(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  // WAL lets readers run beside the writer; 5 s of busy waiting rides out another process's write.
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  migrateSqlite(db);
+  return sqlStore(new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) }), 'sqlite');
+}
