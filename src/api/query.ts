@@ -16,7 +16,11 @@ function decode(text: string, where: string): string {
  * Decodes `a=1&b=2` (a query string or an x-www-form-urlencoded body) into a map. `+` is a space,
  * as in HTML forms. A key given twice is refused: which one was meant cannot be known.
  */
-export function parseUrlEncoded(text: string, where: string, into = new Map<string, string>()): Map<string, string> {
+export function parseUrlEncoded(
+  text: string,
+  where: string,
+  into = new Map<string, string>(),
+): Map<string, string> {
   if (text === '') return into;
   for (const pair of text.split('&')) {
     if (pair === '') continue;
@@ -25,7 +29,8 @@ export function parseUrlEncoded(text: string, where: string, into = new Map<stri
     const value = eq < 0 ? '' : decode(pair.slice(eq + 1), where);
     if (key === '') throw new ApiError('InvalidParameter', `The ${where} has a parameter without a name.`);
     if (key.length > maxKeyLength) throw new ApiError('InvalidParameter', `A parameter name is too long.`);
-    if (into.has(key)) throw new ApiError('InvalidParameter', `The parameter ${key.slice(0, 80)} is given twice.`);
+    if (into.has(key))
+      throw new ApiError('InvalidParameter', `The parameter ${key.slice(0, 80)} is given twice.`);
     if (into.size >= maxParameters) {
       throw new ApiError('InvalidParameter', `The request has more than ${maxParameters} parameters.`);
     }

@@ -55,7 +55,8 @@ export interface CommandDraft {
 }
 
 export function validateName(name: string): string {
-  if (name.length > limits.nameLength) throw new ApiError('CmdName.ExceedLimit', `Got ${name.length} characters.`);
+  if (name.length > limits.nameLength)
+    throw new ApiError('CmdName.ExceedLimit', `Got ${name.length} characters.`);
   return name;
 }
 
@@ -74,7 +75,8 @@ export function validateWorkingDir(dir: string): string {
 }
 
 export function validateLauncher(launcher: string): string {
-  if (Buffer.byteLength(launcher) > limits.launcherBytes) throw new ApiError('InvalidLauncher.LengthLimitExceeded');
+  if (Buffer.byteLength(launcher) > limits.launcherBytes)
+    throw new ApiError('InvalidLauncher.LengthLimitExceeded');
   return launcher;
 }
 
@@ -82,7 +84,8 @@ export function validateTimeout(seconds: number): number {
   if (seconds < limits.minTimeoutSeconds) {
     throw new ApiError('InvalidParameter.Timeout', `It is ${seconds}; the minimum is 10 seconds.`);
   }
-  if (seconds > limits.maxTimeoutSeconds) throw new ApiError('InvalidTimeout.ExceedLimit', `It is ${seconds}.`);
+  if (seconds > limits.maxTimeoutSeconds)
+    throw new ApiError('InvalidTimeout.ExceedLimit', `It is ${seconds}.`);
   return seconds;
 }
 
@@ -114,7 +117,8 @@ export function validateCreateCommand(input: CreateCommandInput): CommandDraft {
   if (!input.type) throw missingParameter('Type');
   if (input.content === undefined) throw missingParameter('CommandContent');
   const name = validateName(input.name);
-  if (!isCommandType(input.type)) throw new ApiError('InvalidCmdType.NotFound', `Got "${input.type.slice(0, 40)}".`);
+  if (!isCommandType(input.type))
+    throw new ApiError('InvalidCmdType.NotFound', `Got "${input.type.slice(0, 40)}".`);
   const contentBase64 = validateContent(input.content, input.contentEncoding);
   const enableParameter = input.enableParameter ?? false;
   return {

@@ -8,7 +8,10 @@ export function parseContentEncoding(value: string | undefined, fallback: Conten
   const lower = value.toLowerCase();
   if (lower === 'plaintext') return 'PlainText';
   if (lower === 'base64') return 'Base64';
-  throw new ApiError('InvalidParameter.ContentEncoding', `"${value.slice(0, 40)}" is neither PlainText nor Base64.`);
+  throw new ApiError(
+    'InvalidParameter.ContentEncoding',
+    `"${value.slice(0, 40)}" is neither PlainText nor Base64.`,
+  );
 }
 
 const strictBase64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

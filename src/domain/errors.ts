@@ -21,7 +21,11 @@ export const errorCatalogue = {
     'The api is not supported in this region.',
     'This operation cannot be performed in the specified region. Check whether the RegionId parameter is valid.',
   ),
-  'MissingParam.InstanceId': row(400, 'The parameter instanceId is missing or empty.', 'InstanceId.N is required.'),
+  'MissingParam.InstanceId': row(
+    400,
+    'The parameter instanceId is missing or empty.',
+    'InstanceId.N is required.',
+  ),
   'InvalidContainerId.Malformed': row(
     400,
     'The specified parameter ContainerId is not valid.',
@@ -138,7 +142,11 @@ export const errorCatalogue = {
     'The previous idempotent request(s) is still processing.',
     'A previous idempotent request is being processed. Try again later.',
   ),
-  'InvalidRepeatMode.NotFound': row(404, 'The specified repeat mode does not exist.', 'Invalid RepeatMode value.'),
+  'InvalidRepeatMode.NotFound': row(
+    404,
+    'The specified repeat mode does not exist.',
+    'Invalid RepeatMode value.',
+  ),
   'InvalidInstance.NotFound': row(
     404,
     'The specified instance does not exist.',
@@ -257,8 +265,16 @@ export const errorCatalogue = {
     'A tag value is at most 128 characters and contains no http:// or https://.',
   ),
   'MissingParameter.TagKey': row(400, 'You must specify Tag.N.Key.', 'Every Tag.N.Value needs a Tag.N.Key.'),
-  'InvalidParam.PageNumber': row(400, 'The specified parameter is invalid.', 'PageNumber is a whole number >= 1.'),
-  'InvalidParam.PageSize': row(400, 'The specified parameter is invalid.', 'PageSize is a whole number from 1 to 50.'),
+  'InvalidParam.PageNumber': row(
+    400,
+    'The specified parameter is invalid.',
+    'PageNumber is a whole number >= 1.',
+  ),
+  'InvalidParam.PageSize': row(
+    400,
+    'The specified parameter is invalid.',
+    'PageSize is a whole number from 1 to 50.',
+  ),
   'InvalidParameter.NextToken': row(
     400,
     'The specified parameter NextToken is not valid.',
@@ -293,7 +309,11 @@ export const errorCatalogue = {
     'The input parameter that is mandatory for processing this request is not supplied.',
     'Add the parameter named in the message.',
   ),
-  InvalidParameter: row(400, 'The specified parameter is not valid.', 'Fix the parameter named in the message.'),
+  InvalidParameter: row(
+    400,
+    'The specified parameter is not valid.',
+    'Fix the parameter named in the message.',
+  ),
   IncompleteSignature: row(
     400,
     'The request signature does not conform to Aliyun standards.',
@@ -320,7 +340,11 @@ export const errorCatalogue = {
     'Use a new random nonce for every request.',
   ),
   'InvalidAccessKeyId.NotFound': row(404, 'Specified access key is not found.', 'Check the AccessKey ID.'),
-  'InvalidAccessKeyId.Inactive': row(400, 'Specified access key is disabled.', 'Enable the key or use another.'),
+  'InvalidAccessKeyId.Inactive': row(
+    400,
+    'Specified access key is disabled.',
+    'Enable the key or use another.',
+  ),
   'InvalidAction.NotFound': row(
     404,
     'Specified api is not found, please check your url and method.',

@@ -19,13 +19,17 @@ export interface PagingInput {
 const tokenPrefix = 'oa1:';
 
 /** NextToken is opaque to callers; inside it is the sequence number of the last row returned. */
-export const encodeNextToken = (seq: number): string => Buffer.from(`${tokenPrefix}${seq}`).toString('base64url');
+export const encodeNextToken = (seq: number): string =>
+  Buffer.from(`${tokenPrefix}${seq}`).toString('base64url');
 
 function decodeNextToken(token: string): number {
   const text = Buffer.from(token, 'base64url').toString('utf8');
   const seq = Number(text.slice(tokenPrefix.length));
   if (!text.startsWith(tokenPrefix) || !Number.isSafeInteger(seq) || seq < 0) {
-    throw new ApiError('InvalidParameter.NextToken', 'Pass the NextToken of the previous response unchanged.');
+    throw new ApiError(
+      'InvalidParameter.NextToken',
+      'Pass the NextToken of the previous response unchanged.',
+    );
   }
   return seq;
 }
@@ -50,7 +54,8 @@ export function parsePaging(input: PagingInput): PageRequest {
   }
   const pageNumber = input.pageNumber ?? 1;
   const pageSize = input.pageSize ?? defaultPageSize;
-  if (pageNumber < 1) throw new ApiError('InvalidParam.PageNumber', `PageNumber must be >= 1, got ${pageNumber}.`);
+  if (pageNumber < 1)
+    throw new ApiError('InvalidParam.PageNumber', `PageNumber must be >= 1, got ${pageNumber}.`);
   if (pageSize < 1 || pageSize > maxPageSize) {
     throw new ApiError('InvalidParam.PageSize', `PageSize must be 1 to 50, got ${pageSize}.`);
   }

@@ -16,7 +16,8 @@ export function extractParameterNames(script: string): string[] {
   for (const match of script.matchAll(placeholder)) {
     const name = (match[1] ?? '').trim();
     if (systemPrefixes.some((prefix) => name.startsWith(prefix))) continue;
-    if (name === '') throw new ApiError('CmdParam.EmptyKey', 'The script contains an empty {{}} placeholder.');
+    if (name === '')
+      throw new ApiError('CmdParam.EmptyKey', 'The script contains an empty {{}} placeholder.');
     if (Buffer.byteLength(name) > maxParameterNameLength) {
       throw new ApiError('CmdParamName.ExceedLimit', `"${name.slice(0, 80)}…" is longer than 64 characters.`);
     }
@@ -24,7 +25,10 @@ export function extractParameterNames(script: string): string[] {
     if (!names.includes(name)) names.push(name);
   }
   if (names.length > maxParameterNames) {
-    throw new ApiError('CmdParamCount.ExceedLimit', `The script uses ${names.length} parameters; at most 20.`);
+    throw new ApiError(
+      'CmdParamCount.ExceedLimit',
+      `The script uses ${names.length} parameters; at most 20.`,
+    );
   }
   return names;
 }

@@ -19,11 +19,13 @@ const hasUrl = (text: string): boolean => /https?:\/\//i.test(text);
 
 /** Validates `Tag.N` on a create call or a Describe filter; values may be empty, keys may not. */
 export function validateTags(raw: readonly RawTag[]): Tag[] {
-  if (raw.length > maxTags) throw new ApiError('NumberExceed.Tags', `At most ${maxTags} tags, got ${raw.length}.`);
+  if (raw.length > maxTags)
+    throw new ApiError('NumberExceed.Tags', `At most ${maxTags} tags, got ${raw.length}.`);
   const seen = new Set<string>();
   return raw.map(({ key, value = '' }, index) => {
     const n = index + 1;
-    if (key === undefined || key === '') throw new ApiError('MissingParameter.TagKey', `Tag.${n}.Key is empty.`);
+    if (key === undefined || key === '')
+      throw new ApiError('MissingParameter.TagKey', `Tag.${n}.Key is empty.`);
     if (key.length > maxKeyLength || /^(aliyun|acs:)/i.test(key) || hasUrl(key)) {
       throw new ApiError('InvalidTagKey.Malformed', `Tag.${n}.Key "${key.slice(0, 80)}" is not allowed.`);
     }
@@ -35,7 +37,6 @@ export function validateTags(raw: readonly RawTag[]): Tag[] {
     return { key, value };
   });
 }
-
 
 /** A Describe filter tag: a key, and a value unless any value matches. */
 export interface TagFilter {

@@ -12,12 +12,17 @@ import type { Store } from './store.js';
  * Applies pending migrations. BEGIN IMMEDIATE takes the write lock before reading the applied
  * versions, so two servers starting on one file migrate one after the other, never twice.
  */
-export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = sqliteMigrations): number {
+export function migrateSqlite(
+  db: Database.Database,
+  migrations: readonly Migration[] = sqliteMigrations,
+): number {
   const apply = db.transaction(() => {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
     const applied = new Set(
-      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
     );
     const insert = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
     let count = 0;

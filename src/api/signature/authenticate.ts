@@ -77,14 +77,21 @@ function readClaim(request: SignedRequest): Claim {
   const authorization = request.headers.authorization;
   if (authorization) return v3Claim(request, authorization);
   if (request.params.has('Signature')) return v1Claim(request);
-  throw incomplete('The request is not signed: send an ACS3-HMAC-SHA256 Authorization header or a V1 Signature.');
+  throw incomplete(
+    'The request is not signed: send an ACS3-HMAC-SHA256 Authorization header or a V1 Signature.',
+  );
 }
 
 function checkTimestamp(timestamp: string, nowMs: number): void {
-  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(timestamp) ? Date.parse(timestamp) : Number.NaN;
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(timestamp)
+    ? Date.parse(timestamp)
+    : Number.NaN;
   if (Number.isNaN(ms)) throw new ApiError('InvalidTimeStamp.Format', `Got "${timestamp.slice(0, 40)}".`);
   if (Math.abs(ms - nowMs) > timestampWindowMs) {
-    throw new ApiError('InvalidTimeStamp.Expired', `Request time ${timestamp}, server time ${new Date(nowMs).toISOString()}.`);
+    throw new ApiError(
+      'InvalidTimeStamp.Expired',
+      `Request time ${timestamp}, server time ${new Date(nowMs).toISOString()}.`,
+    );
   }
 }
 
@@ -107,6 +114,7 @@ export async function authenticate(request: SignedRequest, deps: AuthDeps): Prom
   if (key.status !== 'Active') throw new ApiError('InvalidAccessKeyId.Inactive');
   if (!sameText(claim.signature, claim.expected(key.secret))) throw new ApiError('SignatureDoesNotMatch');
   if (claim.nonce.length > 128) throw incomplete('The signature nonce is longer than 128 characters.');
-  if (!(await deps.nonces.claim(key.id, claim.nonce, nowMs + nonceMemoryMs))) throw new ApiError('SignatureNonceUsed');
+  if (!(await deps.nonces.claim(key.id, claim.nonce, nowMs + nonceMemoryMs)))
+    throw new ApiError('SignatureNonceUsed');
   return key;
 }

@@ -28,7 +28,9 @@ const sha256Hex = (data: string | Buffer): string => createHash('sha256').update
 
 /** The canonical request of the fact sheet §2, built from the decoded request, never from the raw URL. */
 export function v3CanonicalRequest(request: SignedRequest, signedHeaders: readonly string[]): string {
-  const headerLines = signedHeaders.map((name) => `${name}:${(request.headers[name] ?? '').trim()}\n`).join('');
+  const headerLines = signedHeaders
+    .map((name) => `${name}:${(request.headers[name] ?? '').trim()}\n`)
+    .join('');
   return [
     request.method.toUpperCase(),
     request.path,
@@ -39,7 +41,11 @@ export function v3CanonicalRequest(request: SignedRequest, signedHeaders: readon
   ].join('\n');
 }
 
-export function v3Signature(request: SignedRequest, signedHeaders: readonly string[], secret: string): string {
+export function v3Signature(
+  request: SignedRequest,
+  signedHeaders: readonly string[],
+  secret: string,
+): string {
   const stringToSign = `${v3Algorithm}\n${sha256Hex(v3CanonicalRequest(request, signedHeaders))}`;
   return createHmac('sha256', secret).update(stringToSign).digest('hex');
 }

@@ -47,13 +47,15 @@ const v3Vectors: V3Vector[] = [
   },
   {
     action: 'TagResources',
-    target: '/?RegionId=cn-hangzhou&ResourceId.1=c-1&ResourceId.2=c-2&ResourceType=command&Tag.1.Key=k1&Tag.1.Value=v1',
+    target:
+      '/?RegionId=cn-hangzhou&ResourceId.1=c-1&ResourceId.2=c-2&ResourceType=command&Tag.1.Key=k1&Tag.1.Value=v1',
     nonce: 'e484e502281f2a9e6c419ddc497c071c33af05acad9a6fac90938dfa14f3a468',
     signature: '97a6fc6bd54066990892fee02a226b2e9e1efe3a47331392856a2f0645aba372',
   },
   {
     action: 'UntagResources',
-    target: '/?All=false&RegionId=cn-hangzhou&ResourceId.1=t-1&ResourceType=invocation&TagKey.1=k1&TagKey.2=k2',
+    target:
+      '/?All=false&RegionId=cn-hangzhou&ResourceId.1=t-1&ResourceType=invocation&TagKey.1=k1&TagKey.2=k2',
     nonce: 'cbee64b19a3feec678270d8388abd04be4b3996d62ce11f724a7d84a32bd2b28',
     signature: '12c199f8d0978e33fe948cb3e41dfeac5243cd3a667aa3126d93a1a54b2a938c',
   },
@@ -184,7 +186,9 @@ describe('signature V3 (ACS3-HMAC-SHA256) against captured SDK requests', () => 
   it('rejects every single-character change to a signed header', () => {
     for (const name of signedHeaders) {
       for (const changed of mutations(request.headers[name] ?? '')) {
-        expect(sign({ ...request, headers: { ...request.headers, [name]: changed } })).not.toBe(vector.signature);
+        expect(sign({ ...request, headers: { ...request.headers, [name]: changed } })).not.toBe(
+          vector.signature,
+        );
       }
     }
   });

@@ -28,7 +28,11 @@ export function accessKeyRepo(db: Kysely<Schema>): AccessKeyRepo {
         .execute();
     },
     async setStatus(id, status) {
-      const result = await db.updateTable('access_keys').set({ status }).where('id', '=', id).executeTakeFirst();
+      const result = await db
+        .updateTable('access_keys')
+        .set({ status })
+        .where('id', '=', id)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
     async count() {

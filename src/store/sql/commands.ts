@@ -87,7 +87,8 @@ export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'):
       if (filter.commandId !== undefined) query = query.where('id', '=', filter.commandId);
       if (filter.name !== undefined) query = query.where('name', '=', filter.name);
       if (filter.type !== undefined) query = query.where('type', '=', filter.type);
-      if (filter.resourceGroupId !== undefined) query = query.where('resource_group_id', '=', filter.resourceGroupId);
+      if (filter.resourceGroupId !== undefined)
+        query = query.where('resource_group_id', '=', filter.resourceGroupId);
       if (filter.description !== undefined) {
         const pattern = `%${escapeLike(filter.description)}%`;
         query = query.where(sql<boolean>`description ${likeOperator} ${pattern} ESCAPE '\\'`);

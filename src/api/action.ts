@@ -1,0 +1,29 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { CommandService } from '../service/commands.js';
+import type { AccessKey } from '../store/store.js';
+import type { Params } from './params.js';
+
+/** What every action may use: the services, and the facts of the request it serves. */
+export interface Services {
+  readonly commands: CommandService;
+  /** Region ids this server serves, first one is the default for clients. */
+  readonly regions: readonly string[];
+}
+
+export interface ActionContext {
+  readonly params: Params;
+  /** The validated RegionId; empty only for actions that do not take one. */
+  readonly regionId: string;
+  readonly accessKey: AccessKey;
+  /** The Host header as the client sent it, used to describe endpoints. */
+  readonly host: string;
+  readonly services: Services;
+  readonly log: FastifyBaseLogger;
+}
+
+/** One API operation: its wire name, whether it needs RegionId, and its handler returning the response body. */
+export interface Action {
+  readonly name: string;
+  readonly regionRequired: boolean;
+  handle(context: ActionContext): Promise<Record<string, unknown>>;
+}

@@ -1,0 +1,106 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { ApiError } from '../domain/errors.js';
+import { newRequestId } from '../domain/ids.js';
+import type { Store } from '../store/store.js';
+import type { Services } from './action.js';
+import { rpcHandler, sendError } from './rpc.js';
+
+// Bounds for hostile or slow clients: a form body of 256 KiB, headers plus URL of 256 KiB
+// (the SDK sends whole scripts in the query string), 10 s to send headers, 30 s per request.
+export const limits = {
+  bodyBytes: 256 * 1024,
+  headerBytes: 256 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+} as const;
+
+export interface HttpServerDeps {
+  readonly store: Store;
+  readonly services: Services;
+  readonly logger: Logger;
+  readonly nowMs: () => number;
+  readonly version: string;
+}
+
+/** A JSON error for requests Node refuses before they reach a route (oversized headers, bad framing). */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const apiError = new ApiError(
+    tooLarge ? 'RequestTooLarge' : 'InvalidParameter',
+    'The HTTP request is malformed.',
+  );
+  const body = JSON.stringify({
+    RequestId: newRequestId(),
+    HostId: 'openassist',
+    Code: apiError.code,
+    Message: tooLarge ? 'The request headers and URL are too large.' : apiError.message,
+    Recommend: apiError.recommend,
+  });
+  socket.end(
+    `HTTP/1.1 ${apiError.status} ${tooLarge ? 'Request Entity Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
+}
+
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Our own access line per RPC names the action; the default one would log URLs, which carry secrets.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'RequestId' }),
+    genReqId: () => newRequestId(),
+    bodyLimit: limits.bodyBytes,
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          maxHeaderSize: limits.headerBytes,
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+        },
+        (req: IncomingMessage, res: ServerResponse) => handler(req, res),
+      );
+      server.on('clientError', answerClientError);
+      return server;
+    },
+  });
+
+  // Bodies are kept raw: V3 signs their SHA-256, and the RPC layer decodes form bodies itself.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      sendError(
+        request,
+        reply,
+        new ApiError('RequestTooLarge', `The body is over ${limits.bodyBytes} bytes.`),
+      );
+    } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      sendError(request, reply, new ApiError('InvalidParameter', 'The HTTP request is malformed.'));
+    } else {
+      sendError(request, reply, error);
+    }
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new ApiError('InvalidAction.NotFound', 'The API is served at path /.')),
+  );
+
+  const rpc = rpcHandler({
+    accessKeys: deps.store.accessKeys,
+    nonces: deps.store.nonces,
+    nowMs: deps.nowMs,
+    services: deps.services,
+  });
+  app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
+
+  app.get('/health', async (_request, reply) => {
+    await deps.store.ping();
+    reply.send({ status: 'ok', database: deps.store.dialect, version: deps.version });
+  });
+
+  return app;
+}

@@ -1,0 +1,153 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, isApiError } from '../domain/errors.js';
+import type { Services } from './action.js';
+import { actions } from './actions/index.js';
+import { Params } from './params.js';
+import { parseUrlEncoded, splitTarget } from './query.js';
+import { type Format, formatOf, renderBody } from './render.js';
+import { type AuthDeps, authenticate } from './signature/authenticate.js';
+import type { SignedRequest } from './signature/signed-request.js';
+
+export const apiVersion = '2014-05-26';
+// The largest legitimate request is a 24 KB script plus parameters, percent-encoded (up to 3x).
+export const maxQueryBytes = 128 * 1024;
+
+export interface RpcDeps extends AuthDeps {
+  readonly services: Services;
+}
+
+const formType = 'application/x-www-form-urlencoded';
+
+/** Reads headers as the signer saw them: lower-case names, repeated values joined with ','. */
+function headersOf(request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, values] of Object.entries(request.raw.headersDistinct)) {
+    if (values) headers[name] = values.join(',');
+  }
+  return headers;
+}
+
+function readRequest(request: FastifyRequest): SignedRequest {
+  const { path, rawQuery } = splitTarget(request.raw.url ?? '/');
+  if (rawQuery.length > maxQueryBytes) {
+    throw new ApiError('RequestTooLarge', `The query string is over ${maxQueryBytes} bytes.`);
+  }
+  const query = parseUrlEncoded(rawQuery, 'query string');
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const params = new Map(query);
+  if (body.length > 0) {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== formType) {
+      throw new ApiError(
+        'InvalidParameter',
+        `A request body must be ${formType}; got "${type?.slice(0, 60)}".`,
+      );
+    }
+    const text = new TextDecoder('utf-8', { fatal: true });
+    let decoded: string;
+    try {
+      decoded = text.decode(body);
+    } catch {
+      throw new ApiError('InvalidParameter', 'The request body is not UTF-8.');
+    }
+    parseUrlEncoded(decoded, 'request body', params);
+  }
+  return { method: request.method, path, query, params, headers: headersOf(request), body };
+}
+
+/** The one place that turns any failure into Alibaba's error body; causes are logged, never sent. */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  format: Format = 'JSON',
+): void {
+  const known = isApiError(error) ? error : new ApiError('InternalError');
+  if (!isApiError(error)) request.log.error({ err: error }, 'unexpected failure');
+  const { type, text } = renderBody(
+    'Error',
+    {
+      RequestId: request.id,
+      HostId: hostOf(request),
+      Code: known.code,
+      Message: known.message,
+      Recommend: known.recommend,
+    },
+    format,
+  );
+  reply.code(known.status).type(type).send(text);
+}
+
+const hostOf = (request: FastifyRequest): string =>
+  (request.headers.host ?? 'openassist').replace(/[^\x21-\x7e]/g, '').slice(0, 255);
+
+function actionName(signed: SignedRequest): string {
+  const fromParam = signed.params.get('Action');
+  const fromHeader = signed.headers['x-acs-action'];
+  if (fromParam && fromHeader && fromParam !== fromHeader) {
+    throw new ApiError('InvalidParameter', 'The Action parameter and the x-acs-action header disagree.');
+  }
+  const name = fromParam || fromHeader;
+  if (!name) throw new ApiError('MissingParameter', 'Name the operation in Action or x-acs-action.');
+  return name;
+}
+
+function checkVersion(signed: SignedRequest): void {
+  const version = signed.params.get('Version') || signed.headers['x-acs-version'];
+  if (!version) throw new ApiError('MissingParameter', 'Name the API version in Version or x-acs-version.');
+  if (version !== apiVersion) throw new ApiError('InvalidVersion', `This endpoint serves ECS ${apiVersion}.`);
+}
+
+/**
+ * `POST /` and `GET /`: parse, authenticate, route, validate the region, run the action, render.
+ * Checks run in the documented order: signature and key first, then parameters.
+ */
+export function rpcHandler(deps: RpcDeps) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const started = performance.now();
+    let format: Format = 'JSON';
+    let action = '';
+    let accessKeyId = '';
+    let code = '';
+    try {
+      if (request.method !== 'POST' && request.method !== 'GET') throw new ApiError('UnsupportedHTTPMethod');
+      const signed = readRequest(request);
+      format = formatOf(signed.params.get('Format'));
+      const key = await authenticate(signed, deps);
+      accessKeyId = key.id;
+      action = actionName(signed);
+      checkVersion(signed);
+      const handler = actions.get(action);
+      if (!handler)
+        throw new ApiError('InvalidAction.NotFound', `No operation named ${action.slice(0, 80)}.`);
+      const params = new Params(signed.params);
+      const regionId = handler.regionRequired
+        ? params.required('RegionId')
+        : (params.string('RegionId') ?? '');
+      if (handler.regionRequired && !deps.services.regions.includes(regionId)) {
+        throw new ApiError(
+          'RegionId.ApiNotSupported',
+          `This endpoint serves ${deps.services.regions.join(', ')}.`,
+        );
+      }
+      const body = await handler.handle({
+        params,
+        regionId,
+        accessKey: key,
+        host: hostOf(request),
+        services: deps.services,
+        log: request.log,
+      });
+      const { type, text } = renderBody(`${action}Response`, { RequestId: request.id, ...body }, format);
+      reply.code(200).type(type).send(text);
+    } catch (error) {
+      code = isApiError(error) ? error.code : 'InternalError';
+      sendError(request, reply, error, format);
+    } finally {
+      request.log.info(
+        { action, accessKeyId, status: reply.statusCode, code, ms: Math.round(performance.now() - started) },
+        'rpc',
+      );
+    }
+  };
+}

@@ -1,0 +1,55 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { canonicalQuery, type SignedRequest } from '../api/signature/signed-request.js';
+import { v3Algorithm, v3Signature } from '../api/signature/v3.js';
+
+export interface ClientOptions {
+  /** `http://HOST:PORT` */
+  readonly endpoint: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+const emptySha256 = createHash('sha256').update('').digest('hex');
+
+/** Calls one action the way the official SDK does: POST /, parameters in the query, signed V3. */
+export async function callApi(
+  options: ClientOptions,
+  action: string,
+  params: ReadonlyMap<string, string>,
+): Promise<ApiResponse> {
+  const url = new URL(options.endpoint);
+  const headers: Record<string, string> = {
+    host: url.host,
+    'x-acs-action': action,
+    'x-acs-version': '2014-05-26',
+    'x-acs-date': `${new Date().toISOString().slice(0, 19)}Z`,
+    'x-acs-signature-nonce': randomBytes(32).toString('hex'),
+    'x-acs-content-sha256': emptySha256,
+  };
+  const signedHeaders = Object.keys(headers).sort();
+  const request: SignedRequest = {
+    method: 'POST',
+    path: '/',
+    query: params,
+    params,
+    headers,
+    body: Buffer.alloc(0),
+  };
+  const signature = v3Signature(request, signedHeaders, options.accessKeySecret);
+  headers.authorization = `${v3Algorithm} Credential=${options.accessKeyId},SignedHeaders=${signedHeaders.join(';')},Signature=${signature}`;
+  const { host: _host, ...sent } = headers;
+  const response = await fetch(`${url.origin}/?${canonicalQuery(params)}`, { method: 'POST', headers: sent });
+  const text = await response.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { Code: 'InvalidResponse', Message: text.slice(0, 500) };
+  }
+  return { status: response.status, body };
+}

@@ -1,0 +1,93 @@
+import { join, resolve } from 'node:path';
+
+/** A configuration mistake the user must fix; the CLI prints the message and exits with status 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ServerConfig {
+  readonly listen: ListenAddress;
+  readonly dataDir: string;
+  readonly databaseUrl: string;
+  readonly regions: readonly string[];
+  readonly rootAccessKey: { readonly id: string; readonly secret: string } | undefined;
+  readonly deliveryTimeoutSeconds: number;
+  readonly heartbeatSeconds: number;
+  readonly dailyInvocationQuota: number;
+  readonly logLevel: string;
+}
+
+/** Flags of `openassist server` / `up`; each has an environment twin (DESIGN §2.3) and flags win. */
+export interface ServerFlags {
+  listen?: string | undefined;
+  data?: string | undefined;
+  database?: string | undefined;
+  logLevel?: string | undefined;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function parseListen(text: string): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65_535) throw new ConfigError(`listen address must be HOST:PORT, got "${text}"`);
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function positiveInteger(env: Env, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new ConfigError(`${name} must be a positive integer, got "${text}"`);
+  return value;
+}
+
+function rootAccessKey(env: Env): ServerConfig['rootAccessKey'] {
+  const id = env.OPENASSIST_ROOT_ACCESS_KEY_ID;
+  const secret = env.OPENASSIST_ROOT_ACCESS_KEY_SECRET;
+  if (!id && !secret) return undefined;
+  if (!id || !secret) {
+    throw new ConfigError(
+      'set both OPENASSIST_ROOT_ACCESS_KEY_ID and OPENASSIST_ROOT_ACCESS_KEY_SECRET, or neither',
+    );
+  }
+  if (!/^[A-Za-z0-9_-]{4,128}$/.test(id) || secret.length < 8) {
+    throw new ConfigError(
+      'the root access key id must be 4-128 letters/digits and its secret at least 8 characters',
+    );
+  }
+  return { id, secret };
+}
+
+/** Resolves the server's options once, from flags and environment; nothing else reads process.env. */
+export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
+  const dataDir = resolve(flags.data ?? env.OPENASSIST_DATA_DIR ?? './data');
+  const databaseUrl =
+    flags.database ?? (env.OPENASSIST_DATABASE_URL || `sqlite:${join(dataDir, 'openassist.db')}`);
+  const regions = (env.OPENASSIST_REGIONS ?? 'cn-hangzhou')
+    .split(',')
+    .map((region) => region.trim())
+    .filter(Boolean);
+  if (regions.length === 0 || regions.some((region) => !/^[a-z0-9-]{2,64}$/.test(region))) {
+    throw new ConfigError(
+      `OPENASSIST_REGIONS must be a comma list of region ids, got "${env.OPENASSIST_REGIONS}"`,
+    );
+  }
+  return Object.freeze({
+    listen: parseListen(flags.listen ?? env.OPENASSIST_LISTEN ?? '127.0.0.1:8080'),
+    dataDir,
+    databaseUrl,
+    regions: Object.freeze(regions),
+    rootAccessKey: rootAccessKey(env),
+    deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
+    heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
+    dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
+    logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
+  });
+}

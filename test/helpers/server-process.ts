@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './deadline.js';
+
+export const binPath = fileURLToPath(new URL('../../bin/openassist', import.meta.url));
+
+export interface ServerProcess {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  /** `127.0.0.1:PORT`, the SDK's endpoint form. */
+  readonly endpoint: string;
+  readonly dataDir: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** SIGTERM, then wait for the exit; resolves to the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface StartOptions {
+  readonly databaseUrl?: string;
+  readonly env?: Record<string, string>;
+  readonly command?: 'server' | 'up';
+  readonly dataDir?: string;
+}
+
+/** Starts `openassist server` as a real process on a free port with a known root key. */
+export async function startServerProcess(options: StartOptions = {}): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'openassist-test-')));
+  const accessKeyId = `LTAItest${randomBytes(8).toString('hex')}`;
+  const accessKeySecret = randomBytes(15).toString('hex');
+  const args = [binPath, options.command ?? 'server', '--listen', '127.0.0.1:0', '--data', dataDir];
+  if (options.databaseUrl) args.push('--database', options.databaseUrl);
+  const child = spawn(process.execPath, args, {
+    env: {
+      ...process.env,
+      OPENASSIST_ROOT_ACCESS_KEY_ID: accessKeyId,
+      OPENASSIST_ROOT_ACCESS_KEY_SECRET: accessKeySecret,
+      OPENASSIST_LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await waitFor(
+    'the server to print its ready line',
+    () => {
+      if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}): ${stderr}`);
+      return /listening on (http:\/\/[^\s]+)/.exec(stdout)?.[1];
+    },
+    30_000,
+  );
+  return {
+    url,
+    endpoint: url.replace('http://', ''),
+    dataDir,
+    accessKeyId,
+    accessKeySecret,
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
