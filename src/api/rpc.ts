@@ -20,9 +20,13 @@ const formType = 'application/x-www-form-urlencoded';
 
 /** Reads headers as the signer saw them: lower-case names, repeated values joined with ','. */
 function headersOf(request: FastifyRequest): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, values] of Object.entries(request.raw.headersDistinct)) {
-    if (values) headers[name] = values.join(',');
+  // No prototype: a header named "constructor" must not meet Object's own properties.
+  const headers: Record<string, string> = Object.create(null);
+  const raw = request.raw.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    const value = raw[i + 1] ?? '';
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
   }
   return headers;
 }

@@ -40,9 +40,10 @@ export function migrateSqlite(
 export function openSqliteStore(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  // WAL lets readers run beside the writer; 5 s of busy waiting rides out another process's write.
-  db.pragma('journal_mode = WAL');
+  // 5 s of busy waiting rides out another process's write (set first: switching to WAL takes a lock);
+  // WAL lets readers run beside the writer.
   db.pragma('busy_timeout = 5000');
+  db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   migrateSqlite(db);
   return sqlStore(new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) }), 'sqlite');

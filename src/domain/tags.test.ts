@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from '../../test/helpers/error-code.js';
+import { validateTagFilters, validateTags } from './tags.js';
+
+const codeOf = errorCodeOf;
+
+describe('Tag.N rules (seed: 20 tags, key 64, value 128, no aliyun/acs: prefix, no URLs)', () => {
+  it('accepts keys and values at their limits; an absent value is empty', () => {
+    expect(validateTags([{ key: 'k'.repeat(64), value: 'v'.repeat(128) }, { key: 'b' }])).toEqual([
+      { key: 'k'.repeat(64), value: 'v'.repeat(128) },
+      { key: 'b', value: '' },
+    ]);
+  });
+
+  it('refuses each broken rule with its code', () => {
+    expect(codeOf(() => validateTags(Array.from({ length: 21 }, (_, i) => ({ key: `k${i}` }))))).toBe(
+      'NumberExceed.Tags',
+    );
+    expect(codeOf(() => validateTags([{ value: 'v' }]))).toBe('MissingParameter.TagKey');
+    expect(codeOf(() => validateTags([{ key: '' }]))).toBe('MissingParameter.TagKey');
+    expect(codeOf(() => validateTags([{ key: 'k'.repeat(65) }]))).toBe('InvalidTagKey.Malformed');
+    expect(codeOf(() => validateTags([{ key: 'Aliyun-x' }]))).toBe('InvalidTagKey.Malformed');
+    expect(codeOf(() => validateTags([{ key: 'acs:x' }]))).toBe('InvalidTagKey.Malformed');
+    expect(codeOf(() => validateTags([{ key: 'a http://b' }]))).toBe('InvalidTagKey.Malformed');
+    expect(codeOf(() => validateTags([{ key: 'k', value: 'https://x' }]))).toBe('InvalidTagValue.Malformed');
+    expect(codeOf(() => validateTags([{ key: 'k', value: 'v'.repeat(129) }]))).toBe(
+      'InvalidTagValue.Malformed',
+    );
+    expect(codeOf(() => validateTags([{ key: 'k' }, { key: 'k' }]))).toBe('Duplicate.TagKey');
+  });
+
+  it('keeps an absent filter value as "any value"', () => {
+    expect(validateTagFilters([{ key: 'a' }, { key: 'b', value: '' }])).toEqual([
+      { key: 'a', value: undefined },
+      { key: 'b', value: '' },
+    ]);
+  });
+});

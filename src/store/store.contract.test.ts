@@ -1,0 +1,330 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
+import type { Command } from '../domain/command.js';
+import { newCommandId } from '../domain/ids.js';
+import { postgresMigrations } from './migrations/postgres.js';
+import { sqliteMigrations } from './migrations/sqlite.js';
+import { openStore } from './open-store.js';
+import type { Store } from './store.js';
+
+interface Harness {
+  readonly name: string;
+  readonly available: () => Promise<boolean>;
+  /** A fresh, empty database URL for one suite, and how to throw it away. */
+  readonly fresh: () => Promise<{ url: string; dispose: () => Promise<void> }>;
+}
+
+const harnesses: Harness[] = [
+  {
+    name: 'sqlite',
+    available: async () => true,
+    async fresh() {
+      const dir = await mkdtemp(join(tmpdir(), 'openassist-store-'));
+      return {
+        url: `sqlite:${join(dir, 'test.db')}`,
+        dispose: () => rm(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    available: postgresAvailable,
+    async fresh() {
+      const schema = newSchemaName();
+      return { url: postgresUrlFor(schema), dispose: () => dropSchema(schema) };
+    },
+  },
+];
+
+let clock = 1_700_000_000_000;
+
+function sampleCommand(overrides: Partial<Command> = {}): Omit<Command, 'seq'> {
+  return {
+    id: newCommandId(),
+    regionId: 'cn-hangzhou',
+    name: 'sample',
+    description: '',
+    type: 'RunShellScript',
+    contentBase64: Buffer.from('echo hi').toString('base64'),
+    workingDir: '',
+    timeoutSeconds: 60,
+    enableParameter: false,
+    parameterNames: [],
+    launcher: '',
+    resourceGroupId: '',
+    clientToken: '',
+    version: 1,
+    invokeTimes: 0,
+    createdAtMs: clock++,
+    tags: [],
+    ...overrides,
+  };
+}
+
+it('keeps the SQLite and PostgreSQL migrations in lockstep', () => {
+  const shape = (list: typeof sqliteMigrations) => list.map(({ version, name }) => ({ version, name }));
+  expect(shape(sqliteMigrations)).toEqual(shape(postgresMigrations));
+  expect(sqliteMigrations.map((m) => m.version)).toEqual(sqliteMigrations.map((_, i) => i + 1));
+});
+
+for (const harness of harnesses) {
+  const available = await harness.available();
+  describe.skipIf(!available)(`Store contract on ${harness.name}`, () => {
+    let store: Store;
+    let url: string;
+    let dispose: () => Promise<void>;
+
+    beforeAll(async () => {
+      ({ url, dispose } = await harness.fresh());
+      store = await openStore(url);
+    });
+
+    afterAll(async () => {
+      await store?.close();
+      await dispose?.();
+    });
+
+    it('answers ping and names its dialect', async () => {
+      await store.ping();
+      expect(store.dialect).toBe(harness.name);
+    });
+
+    it('migrates once when several servers open the same empty database at once', async () => {
+      const { url: freshUrl, dispose: disposeFresh } = await harness.fresh();
+      try {
+        if (harness.name === 'sqlite') {
+          // Separate processes: better-sqlite3 is synchronous, so only processes truly race on the file.
+          const module = new URL('../../dist/src/store/open-store.js', import.meta.url).href;
+          const script = `const m = await import(${JSON.stringify(module)}); const s = await m.openStore(${JSON.stringify(freshUrl)}); await s.close();`;
+          const codes = await Promise.all(
+            Array.from(
+              { length: 3 },
+              () =>
+                new Promise<number | null>((resolve) => {
+                  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+                    stdio: 'inherit',
+                  });
+                  child.on('exit', resolve);
+                }),
+            ),
+          );
+          expect(codes).toEqual([0, 0, 0]);
+        } else {
+          const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(freshUrl)));
+          await Promise.all(stores.map((s) => s.close()));
+        }
+        const reopened = await openStore(freshUrl);
+        expect(await reopened.accessKeys.count()).toBe(0);
+        await reopened.close();
+      } finally {
+        await disposeFresh();
+      }
+    });
+
+    describe('access keys', () => {
+      it('stores, finds, counts and disables keys', async () => {
+        const before = await store.accessKeys.count();
+        await store.accessKeys.insert({
+          id: 'LTAIa',
+          secret: 's',
+          status: 'Active',
+          description: 'd',
+          createdAtMs: 5,
+        });
+        expect(await store.accessKeys.get('LTAIa')).toEqual({
+          id: 'LTAIa',
+          secret: 's',
+          status: 'Active',
+          description: 'd',
+          createdAtMs: 5,
+        });
+        expect(await store.accessKeys.count()).toBe(before + 1);
+        expect(await store.accessKeys.setStatus('LTAIa', 'Inactive')).toBe(true);
+        expect((await store.accessKeys.get('LTAIa'))?.status).toBe('Inactive');
+        expect(await store.accessKeys.setStatus('LTAInone', 'Inactive')).toBe(false);
+        expect(await store.accessKeys.get('LTAInone')).toBeUndefined();
+      });
+    });
+
+    describe('nonces', () => {
+      it('claims a nonce once per key', async () => {
+        expect(await store.nonces.claim('k1', 'n1', 1_000)).toBe(true);
+        expect(await store.nonces.claim('k1', 'n1', 1_000)).toBe(false);
+        expect(await store.nonces.claim('k2', 'n1', 1_000)).toBe(true);
+      });
+
+      it('lets exactly one of many concurrent claims win', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.nonces.claim('k3', 'race', 1_000)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('purges expired nonces only', async () => {
+        await store.nonces.claim('k4', 'old', 10);
+        await store.nonces.claim('k4', 'new', 10_000_000_000_000);
+        expect(await store.nonces.purgeExpired(100)).toBeGreaterThanOrEqual(1);
+        expect(await store.nonces.claim('k4', 'old', 10)).toBe(true);
+        expect(await store.nonces.claim('k4', 'new', 10)).toBe(false);
+      });
+    });
+
+    describe('commands', () => {
+      it('inserts and reads back a command with its tags, scoped by region', async () => {
+        const command = sampleCommand({
+          name: 'full',
+          description: 'all fields',
+          enableParameter: true,
+          parameterNames: ['a', 'b'],
+          workingDir: '/w',
+          launcher: 'sh',
+          resourceGroupId: 'rg',
+          clientToken: 'ct',
+          tags: [
+            { key: 'b', value: '2' },
+            { key: 'a', value: '' },
+          ],
+        });
+        const stored = await store.commands.insert(command);
+        expect(stored.seq).toBeGreaterThan(0);
+        const read = await store.commands.get('cn-hangzhou', command.id);
+        expect(read).toEqual({
+          ...command,
+          seq: stored.seq,
+          tags: [
+            { key: 'a', value: '' },
+            { key: 'b', value: '2' },
+          ],
+        });
+        expect(await store.commands.get('cn-shanghai', command.id)).toBeUndefined();
+      });
+
+      it('filters by id, name, type, resource group, description (case-insensitive, literal) and every tag', async () => {
+        const region = 'filter-region';
+        const one = await store.commands.insert(
+          sampleCommand({
+            regionId: region,
+            name: 'x',
+            description: 'Backup 100% of DATA_dir',
+            tags: [
+              { key: 'env', value: 'prod' },
+              { key: 'team', value: 'ops' },
+            ],
+          }),
+        );
+        const two = await store.commands.insert(
+          sampleCommand({
+            regionId: region,
+            name: 'y',
+            type: 'RunBatScript',
+            resourceGroupId: 'rg-2',
+            tags: [{ key: 'env', value: 'dev' }],
+          }),
+        );
+        const ids = async (filter: Record<string, unknown>) =>
+          (
+            await store.commands.list(
+              { regionId: region, tags: [], ...filter },
+              { style: 'page', pageNumber: 1, pageSize: 50 },
+            )
+          ).items.map((c) => c.id);
+        expect(await ids({})).toEqual([two.id, one.id]);
+        expect(await ids({ commandId: one.id })).toEqual([one.id]);
+        expect(await ids({ name: 'y' })).toEqual([two.id]);
+        expect(await ids({ type: 'RunBatScript' })).toEqual([two.id]);
+        expect(await ids({ resourceGroupId: 'rg-2' })).toEqual([two.id]);
+        expect(await ids({ description: 'data_' })).toEqual([one.id]);
+        expect(await ids({ description: '100%' })).toEqual([one.id]);
+        expect(await ids({ description: '_' })).toEqual([one.id]);
+        expect(await ids({ description: 'nothing' })).toEqual([]);
+        expect(await ids({ tags: [{ key: 'env', value: undefined }] })).toEqual([two.id, one.id]);
+        expect(
+          await ids({
+            tags: [
+              { key: 'env', value: 'prod' },
+              { key: 'team', value: 'ops' },
+            ],
+          }),
+        ).toEqual([one.id]);
+        expect(
+          await ids({
+            tags: [
+              { key: 'env', value: 'prod' },
+              { key: 'team', value: 'dev' },
+            ],
+          }),
+        ).toEqual([]);
+      });
+
+      it('pages by offset and by keyset, newest first, and a keyset survives inserts between pages', async () => {
+        const region = 'paging-region';
+        const made: string[] = [];
+        for (let i = 0; i < 5; i++)
+          made.unshift((await store.commands.insert(sampleCommand({ regionId: region }))).id);
+        const filter = { regionId: region, tags: [] };
+
+        const page2 = await store.commands.list(filter, { style: 'page', pageNumber: 2, pageSize: 2 });
+        expect(page2.items.map((c) => c.id)).toEqual(made.slice(2, 4));
+        expect(page2.totalCount).toBe(5);
+        expect(page2.nextToken).toBeUndefined();
+
+        const first = await store.commands.list(filter, {
+          style: 'token',
+          maxResults: 2,
+          afterSeq: undefined,
+        });
+        expect(first.items.map((c) => c.id)).toEqual(made.slice(0, 2));
+        await store.commands.insert(sampleCommand({ regionId: region }));
+        const afterSeq = first.items.at(-1)?.seq;
+        const second = await store.commands.list(filter, { style: 'token', maxResults: 2, afterSeq });
+        expect(second.items.map((c) => c.id)).toEqual(made.slice(2, 4));
+        const last = await store.commands.list(filter, {
+          style: 'token',
+          maxResults: 2,
+          afterSeq: second.items.at(-1)?.seq,
+        });
+        expect(last.items.map((c) => c.id)).toEqual(made.slice(4));
+        expect(last.nextToken).toBeUndefined();
+        expect(second.nextToken).toBeDefined();
+      });
+
+      it('updates only the given fields and bumps the version only for a new script', async () => {
+        const command = await store.commands.insert(sampleCommand({ name: 'before', timeoutSeconds: 60 }));
+        expect(await store.commands.update('cn-hangzhou', command.id, { name: 'after' })).toBe(true);
+        let read = await store.commands.get('cn-hangzhou', command.id);
+        expect(read).toMatchObject({ name: 'after', timeoutSeconds: 60, version: 1 });
+        await store.commands.update('cn-hangzhou', command.id, {
+          contentBase64: command.contentBase64,
+          timeoutSeconds: 99,
+        });
+        read = await store.commands.get('cn-hangzhou', command.id);
+        expect(read).toMatchObject({ timeoutSeconds: 99, version: 1 });
+        await store.commands.update('cn-hangzhou', command.id, {
+          contentBase64: 'bmV3',
+          parameterNames: ['p'],
+        });
+        read = await store.commands.get('cn-hangzhou', command.id);
+        expect(read).toMatchObject({ contentBase64: 'bmV3', parameterNames: ['p'], version: 2 });
+        expect(await store.commands.update('cn-shanghai', command.id, { name: 'x' })).toBe(false);
+      });
+
+      it('deletes a command and its tags', async () => {
+        const command = await store.commands.insert(
+          sampleCommand({ tags: [{ key: 'gone', value: 'soon' }] }),
+        );
+        expect(await store.commands.delete('cn-hangzhou', command.id)).toBe(true);
+        expect(await store.commands.get('cn-hangzhou', command.id)).toBeUndefined();
+        expect(await store.commands.delete('cn-hangzhou', command.id)).toBe(false);
+        const tagged = await store.commands.list(
+          { regionId: 'cn-hangzhou', tags: [{ key: 'gone', value: undefined }] },
+          { style: 'page', pageNumber: 1, pageSize: 10 },
+        );
+        expect(tagged.totalCount).toBe(0);
+      });
+    });
+  });
+}

@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nowStamp, type RawOptions, v1Raw, v3Raw } from '../helpers/raw-client.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+
+let server: ServerProcess;
+let base: RawOptions;
+
+beforeAll(async () => {
+  server = await startServerProcess();
+  base = { url: server.url, accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret };
+});
+
+afterAll(async () => {
+  expect(await server?.stop()).toBe(0);
+});
+
+const describeCommands = { action: 'DescribeCommands', params: { RegionId: 'cn-hangzhou' } };
+
+describe('the RPC transport', () => {
+  it('serves POST and GET, with parameters in the query or in a form body', async () => {
+    expect((await v3Raw({ ...base, ...describeCommands })).status).toBe(200);
+    expect((await v3Raw({ ...base, ...describeCommands, method: 'GET' })).status).toBe(200);
+    expect((await v3Raw({ ...base, ...describeCommands, inBody: true })).status).toBe(200);
+    expect((await v1Raw({ ...base, ...describeCommands, inBody: true })).status).toBe(200);
+    const created = await v1Raw({
+      ...base,
+      action: 'CreateCommand',
+      inBody: true,
+      params: { RegionId: 'cn-hangzhou', Name: 'form', Type: 'RunShellScript', CommandContent: 'ZWNobw==' },
+    });
+    expect(created.json.CommandId).toMatch(/^c-/);
+  });
+
+  it('answers JSON by default and XML for Format=XML in any case, errors included', async () => {
+    const json = await v3Raw({ ...base, ...describeCommands });
+    expect(json.contentType).toMatch(/^application\/json/);
+    expect(json.json).toMatchObject({ RequestId: expect.any(String), TotalCount: expect.any(Number) });
+
+    const xml = await v3Raw({ ...base, action: 'DescribeRegions', params: { Format: 'xml' } });
+    expect(xml.contentType).toMatch(/^application\/xml/);
+    expect(xml.text).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?><DescribeRegionsResponse><RequestId>[0-9A-F-]{36}<\/RequestId><Regions><Region><RegionId>cn-hangzhou<\/RegionId>/,
+    );
+
+    const error = await v3Raw({ ...base, action: 'DescribeCommands', params: { Format: 'XML' } });
+    expect(error.status).toBe(400);
+    expect(error.text).toContain('<Error><RequestId>');
+    expect(error.text).toContain('<Code>MissingParameter</Code>');
+  });
+
+  it('refuses an unknown action, a wrong version and other HTTP methods', async () => {
+    const unknown = await v3Raw({ ...base, action: 'LaunchRockets' });
+    expect([unknown.status, unknown.json.Code]).toEqual([404, 'InvalidAction.NotFound']);
+    const version = await v3Raw({ ...base, extraHeaders: { 'x-acs-version': '2099-01-01' } });
+    expect([version.status, version.json.Code]).toEqual([400, 'InvalidVersion']);
+    const put = await v3Raw({ ...base, method: 'PUT' });
+    expect([put.status, put.json.Code]).toEqual([403, 'UnsupportedHTTPMethod']);
+    const path = await fetch(`${server.url}/nowhere`);
+    expect([path.status, ((await path.json()) as { Code: string }).Code]).toEqual([
+      404,
+      'InvalidAction.NotFound',
+    ]);
+  });
+
+  it('answers /health', async () => {
+    const response = await fetch(`${server.url}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', database: 'sqlite' });
+  });
+});
+
+describe('authentication', () => {
+  it('refuses a replayed nonce, for V3 and V1', async () => {
+    const nonce = randomBytes(32).toString('hex');
+    expect((await v3Raw({ ...base, nonce })).status).toBe(200);
+    const replay = await v3Raw({ ...base, nonce });
+    expect([replay.status, replay.json.Code]).toEqual([400, 'SignatureNonceUsed']);
+
+    const v1Nonce = randomBytes(16).toString('hex');
+    expect((await v1Raw({ ...base, nonce: v1Nonce })).status).toBe(200);
+    const v1Replay = await v1Raw({ ...base, nonce: v1Nonce });
+    expect([v1Replay.status, v1Replay.json.Code]).toEqual([400, 'SignatureNonceUsed']);
+  });
+
+  it('does not burn a nonce on a forged request', async () => {
+    const nonce = randomBytes(32).toString('hex');
+    const forged = await v3Raw({ ...base, accessKeySecret: 'wrong', nonce });
+    expect(forged.json.Code).toBe('SignatureDoesNotMatch');
+    expect((await v3Raw({ ...base, nonce })).status).toBe(200);
+  });
+
+  it('refuses request times more than 15 minutes away, and malformed times', async () => {
+    for (const date of [nowStamp(-16 * 60_000), nowStamp(16 * 60_000)]) {
+      const response = await v3Raw({ ...base, date });
+      expect([response.status, response.json.Code]).toEqual([400, 'InvalidTimeStamp.Expired']);
+      expect((await v1Raw({ ...base, date })).json.Code).toBe('InvalidTimeStamp.Expired');
+    }
+    expect((await v3Raw({ ...base, date: nowStamp(-14 * 60_000) })).status).toBe(200);
+    const malformed = await v3Raw({ ...base, date: 'yesterday' });
+    expect([malformed.status, malformed.json.Code]).toEqual([400, 'InvalidTimeStamp.Format']);
+  });
+
+  it('refuses unsigned and half-signed requests', async () => {
+    const unsigned = await fetch(`${server.url}/?Action=DescribeRegions&Version=2014-05-26`, {
+      method: 'POST',
+    });
+    expect([unsigned.status, ((await unsigned.json()) as { Code: string }).Code]).toEqual([
+      400,
+      'IncompleteSignature',
+    ]);
+    const unsignedAction = await v3Raw({ ...base, unsigned: ['x-acs-action'] });
+    expect([unsignedAction.status, unsignedAction.json.Code]).toEqual([400, 'IncompleteSignature']);
+    const badAlgorithm = await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { authorization: 'ACS3-HMAC-SM3 Credential=x,SignedHeaders=host,Signature=y' },
+    });
+    expect(((await badAlgorithm.json()) as { Code: string }).Code).toBe('IncompleteSignature');
+    const v1WithoutMethod = await v1Raw({ ...base, params: { SignatureMethod: '' } });
+    expect(v1WithoutMethod.json.Code).toBe('IncompleteSignature');
+  });
+
+  it('refuses a body that does not match its signed hash, and a tampered query', async () => {
+    const tamperedBody = await v3Raw({
+      ...base,
+      extraHeaders: { 'x-acs-content-sha256': 'f'.repeat(64) },
+    });
+    expect([tamperedBody.status, tamperedBody.json.Code]).toEqual([400, 'SignatureDoesNotMatch']);
+    const tamperedQuery = await v3Raw({ ...base, ...describeCommands, rawQuery: 'RegionId=cn-shanghai' });
+    expect(tamperedQuery.json.Code).toBe('SignatureDoesNotMatch');
+  });
+
+  it('accepts the SDK habit of leaving * unescaped in the URL (the signature covers the canonical form)', async () => {
+    const response = await v3Raw({
+      ...base,
+      action: 'DescribeCommands',
+      params: { RegionId: 'cn-hangzhou', Name: 'a*b' },
+      rawQuery: 'Name=a*b&RegionId=cn-hangzhou',
+    });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('malformed requests get a clean 4xx, never a 500', () => {
+  it('refuses bad percent-encoding, non-UTF-8 bytes and duplicate keys', async () => {
+    for (const rawQuery of ['RegionId=%E0%A4%A', 'RegionId=%FF%FE', 'RegionId=a&RegionId=b', '=x']) {
+      const response = await v3Raw({ ...base, ...describeCommands, rawQuery });
+      expect([response.status, response.json.Code], rawQuery).toEqual([400, 'InvalidParameter']);
+    }
+  });
+
+  it('refuses a list index 0 and an index past the limit', async () => {
+    const zero = await v3Raw({
+      ...base,
+      action: 'DescribeCommands',
+      params: { RegionId: 'cn-hangzhou', 'Tag.0.Key': 'a' },
+    });
+    expect([zero.status, zero.json.Code]).toEqual([400, 'InvalidParameter']);
+    const past = await v3Raw({
+      ...base,
+      action: 'DescribeCommands',
+      params: { RegionId: 'cn-hangzhou', 'Tag.21.Key': 'a' },
+    });
+    expect([past.status, past.json.Code]).toEqual([400, 'NumberExceed.Tags']);
+  });
+
+  it('refuses numbers and booleans that are not', async () => {
+    const create = (extra: Record<string, string>) =>
+      v3Raw({
+        ...base,
+        action: 'CreateCommand',
+        params: {
+          RegionId: 'cn-hangzhou',
+          Name: 'n',
+          Type: 'RunShellScript',
+          CommandContent: 'ZWNobw==',
+          ...extra,
+        },
+      });
+    expect((await create({ Timeout: '60s' })).json.Code).toBe('InvalidParameter.Timeout');
+    expect((await create({ Timeout: '1e3' })).json.Code).toBe('InvalidParameter.Timeout');
+    expect((await create({ EnableParameter: 'yes' })).json.Code).toBe('InvalidParameter');
+    const page = await v3Raw({
+      ...base,
+      action: 'DescribeCommands',
+      params: { RegionId: 'cn-hangzhou', PageSize: 'ten' },
+    });
+    expect(page.json.Code).toBe('InvalidParam.PageSize');
+  });
+
+  it('refuses a body that is not a form', async () => {
+    const response = await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"Action":"DescribeRegions"}',
+    });
+    expect([response.status, ((await response.json()) as { Code: string }).Code]).toEqual([
+      400,
+      'InvalidParameter',
+    ]);
+  });
+
+  it('refuses oversized queries, headers and bodies with 413 and a JSON body', async () => {
+    const bigQuery = await v3Raw({
+      ...base,
+      ...describeCommands,
+      rawQuery: `RegionId=${'a'.repeat(200_000)}`,
+    });
+    expect([bigQuery.status, bigQuery.json.Code]).toEqual([413, 'RequestTooLarge']);
+    const hugeUrl = await fetch(`${server.url}/?x=${'a'.repeat(300_000)}`, { method: 'POST' });
+    expect([hugeUrl.status, ((await hugeUrl.json()) as { Code: string }).Code]).toEqual([
+      413,
+      'RequestTooLarge',
+    ]);
+    const bigBody = await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `Name=${'a'.repeat(300_000)}`,
+    });
+    expect([bigBody.status, ((await bigBody.json()) as { Code: string }).Code]).toEqual([
+      413,
+      'RequestTooLarge',
+    ]);
+  });
+
+  it('accepts a script at the 24 KB limit sent in the query string, as the SDK sends it', async () => {
+    const content = Buffer.from('#'.repeat(18_000)).toString('base64');
+    const response = await v3Raw({
+      ...base,
+      action: 'CreateCommand',
+      params: { RegionId: 'cn-hangzhou', Name: 'big', Type: 'RunShellScript', CommandContent: content },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('keeps serving after all of the above', async () => {
+    expect((await v3Raw({ ...base })).status).toBe(200);
+    expect(server.stderr()).not.toMatch(/"level":50/);
+  });
+});
