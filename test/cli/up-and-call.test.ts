@@ -1,0 +1,119 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binPath, startServerProcess } from '../helpers/server-process.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [binPath, ...args], {
+      cwd,
+      env: {
+        ...process.env,
+        OPENASSIST_ROOT_ACCESS_KEY_ID: '',
+        OPENASSIST_ROOT_ACCESS_KEY_SECRET: '',
+        ...env,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('openassist up, then openassist call from the same directory', () => {
+  let dir: string;
+  const env = {
+    OPENASSIST_ROOT_ACCESS_KEY_ID: '',
+    OPENASSIST_ROOT_ACCESS_KEY_SECRET: '',
+    OPENASSIST_LOG_LEVEL: 'info',
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'openassist-cli-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('generates a private root key, prints how to connect, and answers calls made with it', async () => {
+    const dataDir = join(dir, 'data');
+    const up = await startServerProcess({ command: 'up', dataDir, env });
+    try {
+      expect(up.stdout()).toContain('region      cn-hangzhou');
+      expect(up.stdout()).toContain(join(dataDir, 'root-access-key.json'));
+      const keyFile = join(dataDir, 'root-access-key.json');
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      const key = JSON.parse(await readFile(keyFile, 'utf8')) as Record<string, string>;
+      expect(key.AccessKeyId).toMatch(/^LTAI[A-Za-z0-9]{20}$/);
+      expect(key.AccessKeySecret).toHaveLength(30);
+      expect(up.stderr()).not.toContain(key.AccessKeySecret);
+
+      const regions = await run(['call', 'DescribeRegions', '--data', dataDir], env);
+      expect(regions.code).toBe(0);
+      expect(JSON.parse(regions.stdout).Regions.Region[0].RegionId).toBe('cn-hangzhou');
+
+      const created = await run(
+        [
+          'call',
+          'CreateCommand',
+          '--Name',
+          'cli',
+          '--Type=RunShellScript',
+          '--CommandContent',
+          'ZWNobw==',
+          '--data',
+          dataDir,
+        ],
+        env,
+      );
+      expect(JSON.parse(created.stdout).CommandId).toMatch(/^c-/);
+
+      const refused = await run(['call', 'DeleteCommand', '--CommandId', 'c-none', '--data', dataDir], env);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout).Code).toBe('InvalidCmdId.NotFound');
+    } finally {
+      expect(await up.stop()).toBe(0);
+    }
+    expect(up.stderr()).toContain('server stopped');
+
+    // A restart keeps the same key and data.
+    const again = await startServerProcess({ command: 'up', dataDir, env });
+    try {
+      const list = await run(['call', 'DescribeCommands', '--Name', 'cli', '--data', dataDir], env);
+      expect(JSON.parse(list.stdout).TotalCount).toBe(1);
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('explains configuration mistakes and exits with status 2', async () => {
+    const listen = await run(['server', '--listen', 'nowhere', '--data', join(dir, 'x')]);
+    expect(listen.code).toBe(2);
+    expect(listen.stderr).toContain('listen address must be HOST:PORT');
+    const half = await run(['server', '--data', join(dir, 'y')], {
+      OPENASSIST_ROOT_ACCESS_KEY_ID: 'LTAIonly',
+    });
+    expect(half.code).toBe(2);
+    const database = await run(['server', '--database', 'mysql://x', '--data', join(dir, 'z')]);
+    expect(database.code).toBe(1);
+    expect(database.stderr).toContain('unsupported database URL');
+    const noEndpoint = await run(['call', 'DescribeRegions', '--data', join(dir, 'empty')], {}, dir);
+    expect(noEndpoint.code).toBe(2);
+    expect(noEndpoint.stderr).toContain('no endpoint');
+  });
+});
