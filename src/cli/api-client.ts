@@ -16,12 +16,12 @@ export interface ApiResponse {
 
 const emptySha256 = createHash('sha256').update('').digest('hex');
 
-/** Calls one action the way the official SDK does: POST /, parameters in the query, signed V3. */
-export async function callApi(
+/** Signs one call the way the official SDK does: POST /, parameters in the query, V3 headers. */
+export function signV3(
   options: ClientOptions,
   action: string,
   params: ReadonlyMap<string, string>,
-): Promise<ApiResponse> {
+): { url: string; headers: Record<string, string> } {
   const url = new URL(options.endpoint);
   const headers: Record<string, string> = {
     host: url.host,
@@ -42,8 +42,18 @@ export async function callApi(
   };
   const signature = v3Signature(request, signedHeaders, options.accessKeySecret);
   headers.authorization = `${v3Algorithm} Credential=${options.accessKeyId},SignedHeaders=${signedHeaders.join(';')},Signature=${signature}`;
+  return { url: `${url.origin}/?${canonicalQuery(params)}`, headers };
+}
+
+/** Calls one action and returns the status and the parsed body. */
+export async function callApi(
+  options: ClientOptions,
+  action: string,
+  params: ReadonlyMap<string, string>,
+): Promise<ApiResponse> {
+  const { url, headers } = signV3(options, action, params);
   const { host: _host, ...sent } = headers;
-  const response = await fetch(`${url.origin}/?${canonicalQuery(params)}`, { method: 'POST', headers: sent });
+  const response = await fetch(url, { method: 'POST', headers: sent });
   const text = await response.text();
   let body: Record<string, unknown>;
   try {

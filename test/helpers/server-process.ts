@@ -1,12 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './deadline.js';
 
-export const binPath = fileURLToPath(new URL('../../bin/openassist', import.meta.url));
+/** bin/openassist of this checkout, found from here whether run from test/ (Vitest) or dist/ (bench). */
+export const binPath = ((): string => {
+  for (const up of ['../../bin/openassist', '../../../bin/openassist']) {
+    const path = fileURLToPath(new URL(up, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error('bin/openassist not found');
+})();
 
 export interface ServerProcess {
   /** `http://127.0.0.1:PORT` */
