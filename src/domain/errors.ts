@@ -303,6 +303,95 @@ export const errorCatalogue = {
     'InstanceChargeType is PrePaid, PostPaid, SpotWithPriceLimit or SpotAsPriceGo.',
   ),
 
+  // --- activations and managed instances (CreateActivation … DeregisterManagedInstance pages) ---
+  'InstanceName.ExceedLimit': row(
+    400,
+    'The specified instance name exceed limit.',
+    'A name is 2-128 characters (an activation prefix 2-50).',
+  ),
+  'InstanceName.InvalidPattern': row(
+    400,
+    'The specified instance name pattern invalid.',
+    'A name starts with a letter and holds letters, digits, ".", "_", "-" and ":".',
+  ),
+  'ActivationDesc.ExceedLimit': row(
+    400,
+    'Activation description length exceeds.',
+    'Description is at most 100 characters.',
+  ),
+  'ActivationLimitation.Invalid': row(
+    400,
+    'The specified parameter InstanceCount exceeds the limit.',
+    'InstanceCount is 1 to 1000.',
+  ),
+  'ActivationTTL.ExceedLimit': row(
+    400,
+    'The specified parameter TimeToLiveInHours exceeds the limit.',
+    'TimeToLiveInHours is 1 to 876576.',
+  ),
+  'AddressRange.InvalidPattern': row(
+    400,
+    'Address range should be ipv4 address or cidr.',
+    'IpAddressRange is an IPv4 or IPv6 address or CIDR block, e.g. 0.0.0.0/0.',
+  ),
+  'ActivationId.NotFound': row(404, 'The specified activation id does not exist.', 'Check the ActivationId.'),
+  'ActivationId.InUse': row(
+    403,
+    'The specified activation id is in use.',
+    'Deregister the managed instances registered with this activation first.',
+  ),
+  'ActivationCode.Invalid': row(
+    403,
+    'The activation code does not match the activation.',
+    'Check the ActivationCode.',
+  ),
+  'Activation.Disabled': row(403, 'The activation has been disabled.', 'Create a new activation.'),
+  'Activation.Expired': row(403, 'The activation has expired.', 'Create a new activation.'),
+  'Activation.CountExceeded': row(
+    403,
+    'The activation has registered as many instances as it allows.',
+    'Create a new activation or raise InstanceCount on a new one.',
+  ),
+  'Activation.AddressNotAllowed': row(
+    403,
+    "The machine's address is outside the activation's IpAddressRange.",
+    'Register from an allowed address or create an activation with a wider range.',
+  ),
+  'InvalidToken.Agent': row(401, 'The agent credentials are not valid.', 'Register the agent again.'),
+
+  // --- invocations (StopInvocation, ModifyInvocationAttribute, DescribeInstances pages) ---
+  'InvalidInvokeId.NotFound': row(404, 'The specified invoke ID does not exist.', 'Check the InvokeId.'),
+  'InvalidInstanceId.NotFound': row(
+    404,
+    'The specified parameter InstanceId does not exist.',
+    'The instance is not part of this invocation.',
+  ),
+  'InvalidOperation.InvokeAlreadyFinished': row(
+    403,
+    'The operation is not supported for finished invocation.',
+    'The invocation has finished on every instance.',
+  ),
+  'InvalidOperation.RepeatModeUnsupported': row(
+    403,
+    'The operation is not supported for current repeat mode of invocation.',
+    'Only Period, NextRebootOnly and EveryReboot invocations can be modified.',
+  ),
+  'InvalidStatus.NotFound': row(
+    404,
+    'The specified Status is not found.',
+    'Status is Pending, Running, Starting, Stopping or Stopped.',
+  ),
+  'InvalidInstanceIds.Malformed': row(
+    400,
+    'The specified parameter InstanceIds is not valid.',
+    'InstanceIds is a JSON array of at most 100 instance ids.',
+  ),
+  ServiceUnavailable: row(
+    503,
+    'The request has failed due to a temporary failure of the server.',
+    'Try again later.',
+  ),
+
   // --- common gateway errors: transport, authentication, shape ---
   MissingParameter: row(
     400,

@@ -42,9 +42,106 @@ export interface TagTable {
   tag_value: string;
 }
 
+export interface ActivationTable {
+  seq: Generated<number>;
+  id: string;
+  region_id: string;
+  code_hash: string;
+  instance_name: string;
+  instance_count: number;
+  registered_count: number;
+  deregistered_count: number;
+  ttl_hours: number;
+  ip_address_range: string;
+  description: string;
+  disabled: number;
+  resource_group_id: string;
+  created_at: number;
+}
+
+export interface InstanceTable {
+  seq: Generated<number>;
+  id: string;
+  region_id: string;
+  activation_id: string;
+  name: string;
+  hostname: string;
+  os_type: string;
+  os_version: string;
+  agent_version: string;
+  machine_id: string;
+  intranet_ip: string;
+  token_hash: string;
+  status: string;
+  boot_id: string;
+  time_zone: string;
+  shells: string;
+  connected: number;
+  last_heartbeat_at: number;
+  last_invoked_at: number;
+  invocation_count: number;
+  resource_group_id: string;
+  registered_at: number;
+}
+
+export interface InvocationTable {
+  seq: Generated<number>;
+  id: string;
+  region_id: string;
+  command_id: string;
+  command_name: string;
+  command_type: string;
+  command_description: string;
+  content_base64: string;
+  parameters: string;
+  repeat_mode: string;
+  frequency: string;
+  timeout_seconds: number;
+  username: string;
+  working_dir: string;
+  launcher: string;
+  container_id: string;
+  container_name: string;
+  termination_mode: string;
+  resource_group_id: string;
+  client_token: string;
+  invocation_status: string;
+  created_at: number;
+}
+
+export interface InvocationInstanceTable {
+  seq: Generated<number>;
+  invoke_id: string;
+  instance_id: string;
+  status: string;
+  error_code: string;
+  error_info: string;
+  exit_code: number | null;
+  output_bytes: number;
+  dropped_bytes: number;
+  delivered: number;
+  created_at: number;
+  start_time: number;
+  finish_time: number;
+  stop_time: number;
+  update_time: number;
+}
+
+export interface OutputChunkTable {
+  invoke_id: string;
+  instance_id: string;
+  byte_offset: number;
+  data: Buffer;
+}
+
 export interface Schema {
   access_keys: AccessKeyTable;
   nonces: NonceTable;
   commands: CommandTable;
   tags: TagTable;
+  activations: ActivationTable;
+  instances: InstanceTable;
+  invocations: InvocationTable;
+  invocation_instances: InvocationInstanceTable;
+  output_chunks: OutputChunkTable;
 }

@@ -1,4 +1,7 @@
 import type { Command, CommandPatch } from '../domain/command.js';
+import type { Activation, ManagedInstance } from '../domain/fleet.js';
+import type { Invocation, InvocationInstance } from '../domain/invocation.js';
+import type { RunPatch } from '../domain/invocation-state.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import type { TagFilter } from '../domain/tags.js';
 
@@ -11,6 +14,9 @@ export interface Store {
   readonly accessKeys: AccessKeyRepo;
   readonly nonces: NonceRepo;
   readonly commands: CommandRepo;
+  readonly activations: ActivationRepo;
+  readonly instances: InstanceRepo;
+  readonly invocations: InvocationRepo;
   /** Cheap round trip for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -59,4 +65,127 @@ export interface CommandRepo {
   /** Applies a patch; bumps the version when the script changes. False when there is no such command. */
   update(regionId: string, id: string, patch: CommandPatch): Promise<boolean>;
   delete(regionId: string, id: string): Promise<boolean>;
+}
+
+export interface ActivationFilter {
+  readonly regionId: string;
+  readonly activationId?: string | undefined;
+  readonly instanceName?: string | undefined;
+  readonly resourceGroupId?: string | undefined;
+  readonly tags: readonly TagFilter[];
+}
+
+export interface ActivationRepo {
+  insert(activation: Omit<Activation, 'seq'>): Promise<Activation>;
+  get(regionId: string, id: string): Promise<Activation | undefined>;
+  /** By id alone: registering agents do not know the region. */
+  find(id: string): Promise<Activation | undefined>;
+  list(filter: ActivationFilter, page: PageRequest): Promise<Page<Activation>>;
+  disable(regionId: string, id: string): Promise<boolean>;
+  /** Deletes the activation unless instances registered with it still exist. */
+  delete(regionId: string, id: string): Promise<'deleted' | 'missing' | 'in-use'>;
+}
+
+export interface InstanceFilter {
+  readonly regionId: string;
+  readonly instanceIds?: readonly string[] | undefined;
+  readonly activationId?: string | undefined;
+  readonly name?: string | undefined;
+  readonly osType?: string | undefined;
+  readonly connected?: boolean | undefined;
+  readonly status?: string | undefined;
+  readonly resourceGroupId?: string | undefined;
+  readonly tags: readonly TagFilter[];
+}
+
+/** What an agent reports in its hello. */
+export interface AgentHello {
+  readonly bootId: string;
+  readonly hostname: string;
+  readonly osVersion: string;
+  readonly agentVersion: string;
+  readonly timeZone: string;
+  readonly shells: readonly string[];
+  readonly atMs: number;
+}
+
+export interface InstanceRepo {
+  /**
+   * Registers an instance against an activation in one transaction: the activation's count is
+   * claimed with a conditional update, so concurrent registrations never exceed InstanceCount.
+   * Returns undefined when the activation has no registration left.
+   */
+  register(
+    activationId: string,
+    build: (activation: Activation, ordinal: number) => Omit<ManagedInstance, 'seq'>,
+  ): Promise<ManagedInstance | undefined>;
+  get(regionId: string, id: string): Promise<ManagedInstance | undefined>;
+  find(id: string): Promise<ManagedInstance | undefined>;
+  getMany(regionId: string, ids: readonly string[]): Promise<ManagedInstance[]>;
+  list(filter: InstanceFilter, page: PageRequest): Promise<Page<ManagedInstance>>;
+  rename(regionId: string, id: string, name: string): Promise<boolean>;
+  /** Removes the instance and counts it as deregistered on its activation. */
+  deregister(regionId: string, id: string): Promise<ManagedInstance | undefined>;
+  hello(id: string, hello: AgentHello): Promise<void>;
+  heartbeat(id: string, atMs: number): Promise<void>;
+  disconnected(id: string): Promise<void>;
+}
+
+export interface InvocationFilter {
+  readonly regionId: string;
+  readonly invokeId?: string | undefined;
+  readonly commandId?: string | undefined;
+  readonly commandName?: string | undefined;
+  readonly commandType?: string | undefined;
+  readonly instanceId?: string | undefined;
+  readonly repeatMode?: string | undefined;
+  readonly statuses?: readonly string[] | undefined;
+  readonly resourceGroupId?: string | undefined;
+  readonly tags: readonly TagFilter[];
+}
+
+/** A per-instance result with its invocation, as DescribeInvocationResults lists them. */
+export interface InvocationResult {
+  readonly invocation: Invocation;
+  readonly run: InvocationInstance;
+}
+
+export interface InvocationRepo {
+  /** Creates the invocation and one Pending run per instance, and counts the invocation on the command and instances. */
+  create(invocation: Omit<Invocation, 'seq'>, instanceIds: readonly string[]): Promise<Invocation>;
+  get(regionId: string, id: string): Promise<Invocation | undefined>;
+  runs(invokeId: string): Promise<InvocationInstance[]>;
+  list(filter: InvocationFilter, page: PageRequest): Promise<Page<Invocation>>;
+  listResults(
+    filter: InvocationFilter & { runStatuses?: readonly string[] },
+    page: PageRequest,
+  ): Promise<Page<InvocationResult>>;
+  /** Runs of an instance that are Pending and not yet delivered, with their invocations, oldest first. */
+  undelivered(instanceId: string): Promise<InvocationResult[]>;
+  /** Runs of an instance that are Stopping: their cancellation must reach the agent. */
+  stopping(instanceId: string): Promise<InvocationResult[]>;
+  /**
+   * Changes one run with `change`, which sees the current run and returns a patch (or nothing),
+   * inside one transaction that also refreshes the invocation's aggregate status.
+   */
+  updateRun(
+    invokeId: string,
+    instanceId: string,
+    change: (run: InvocationInstance) => RunPatch | undefined,
+    atMs: number,
+  ): Promise<InvocationInstance | undefined>;
+  /** Appends output at `offset` when it continues the stored output; a repeated chunk is ignored. Returns bytes stored. */
+  appendOutput(
+    invokeId: string,
+    instanceId: string,
+    offset: number,
+    data: Buffer,
+    maxBytes: number,
+  ): Promise<number>;
+  /** The last `maxBytes` of a run's output. */
+  outputTail(invokeId: string, instanceId: string, maxBytes: number): Promise<Buffer>;
+  /** Pending, undelivered runs created before `beforeMs`: candidates for Aborted. */
+  overdue(beforeMs: number): Promise<{ invokeId: string; instanceId: string }[]>;
+  /** Running runs per instance (ActiveTaskCount). */
+  activeCount(instanceId: string): Promise<number>;
 }

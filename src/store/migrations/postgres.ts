@@ -50,4 +50,106 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX tags_lookup ON tags (resource_type, tag_key, tag_value);
     `,
   },
+  {
+    version: 2,
+    name: 'activations, managed instances, invocations, output',
+    sql: `
+      CREATE TABLE activations (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        region_id TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        instance_name TEXT NOT NULL,
+        instance_count INTEGER NOT NULL,
+        registered_count INTEGER NOT NULL DEFAULT 0,
+        deregistered_count INTEGER NOT NULL DEFAULT 0,
+        ttl_hours INTEGER NOT NULL,
+        ip_address_range TEXT NOT NULL,
+        description TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        resource_group_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX activations_region ON activations (region_id, seq);
+      CREATE TABLE instances (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        region_id TEXT NOT NULL,
+        activation_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        os_type TEXT NOT NULL,
+        os_version TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        machine_id TEXT NOT NULL,
+        intranet_ip TEXT NOT NULL,
+        token_hash TEXT NOT NULL,
+        status TEXT NOT NULL,
+        boot_id TEXT NOT NULL DEFAULT '',
+        time_zone TEXT NOT NULL DEFAULT '',
+        shells TEXT NOT NULL DEFAULT '[]',
+        connected INTEGER NOT NULL DEFAULT 0,
+        last_heartbeat_at BIGINT NOT NULL DEFAULT 0,
+        last_invoked_at BIGINT NOT NULL DEFAULT 0,
+        invocation_count INTEGER NOT NULL DEFAULT 0,
+        resource_group_id TEXT NOT NULL,
+        registered_at BIGINT NOT NULL
+      );
+      CREATE INDEX instances_region ON instances (region_id, seq);
+      CREATE INDEX instances_activation ON instances (activation_id);
+      CREATE TABLE invocations (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        region_id TEXT NOT NULL,
+        command_id TEXT NOT NULL,
+        command_name TEXT NOT NULL,
+        command_type TEXT NOT NULL,
+        command_description TEXT NOT NULL,
+        content_base64 TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        repeat_mode TEXT NOT NULL,
+        frequency TEXT NOT NULL,
+        timeout_seconds INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        working_dir TEXT NOT NULL,
+        launcher TEXT NOT NULL,
+        container_id TEXT NOT NULL,
+        container_name TEXT NOT NULL,
+        termination_mode TEXT NOT NULL,
+        resource_group_id TEXT NOT NULL,
+        client_token TEXT NOT NULL,
+        invocation_status TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX invocations_region ON invocations (region_id, seq);
+      CREATE INDEX invocations_command ON invocations (command_id);
+      CREATE TABLE invocation_instances (
+        seq BIGSERIAL PRIMARY KEY,
+        invoke_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error_code TEXT NOT NULL DEFAULT '',
+        error_info TEXT NOT NULL DEFAULT '',
+        exit_code INTEGER,
+        output_bytes BIGINT NOT NULL DEFAULT 0,
+        dropped_bytes BIGINT NOT NULL DEFAULT 0,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        start_time BIGINT NOT NULL DEFAULT 0,
+        finish_time BIGINT NOT NULL DEFAULT 0,
+        stop_time BIGINT NOT NULL DEFAULT 0,
+        update_time BIGINT NOT NULL,
+        UNIQUE (invoke_id, instance_id)
+      );
+      CREATE INDEX invocation_instances_instance ON invocation_instances (instance_id, status);
+      CREATE INDEX invocation_instances_status ON invocation_instances (status, created_at);
+      CREATE TABLE output_chunks (
+        invoke_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        byte_offset BIGINT NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (invoke_id, instance_id, byte_offset)
+      );
+    `,
+  },
 ];

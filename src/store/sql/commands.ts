@@ -1,9 +1,10 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Command, CommandType } from '../../domain/command.js';
-import { encodeNextToken, type Page } from '../../domain/paging.js';
+import type { Page } from '../../domain/paging.js';
 import type { Tag } from '../../domain/tags.js';
 import type { CommandTable, Schema } from '../schema.js';
 import type { CommandRepo } from '../store.js';
+import { paginate, tagCondition } from './paging.js';
 import { replaceTags, tagsOf } from './tags.js';
 
 const toCommand = (row: Selectable<CommandTable>, tags: Tag[]): Command => ({
@@ -83,7 +84,7 @@ export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'):
     },
 
     async list(filter, page): Promise<Page<Command>> {
-      let query = db.selectFrom('commands').where('region_id', '=', filter.regionId);
+      let query = db.selectFrom('commands').selectAll().where('region_id', '=', filter.regionId);
       if (filter.commandId !== undefined) query = query.where('id', '=', filter.commandId);
       if (filter.name !== undefined) query = query.where('name', '=', filter.name);
       if (filter.type !== undefined) query = query.where('type', '=', filter.type);
@@ -93,36 +94,9 @@ export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'):
         const pattern = `%${escapeLike(filter.description)}%`;
         query = query.where(sql<boolean>`description ${likeOperator} ${pattern} ESCAPE '\\'`);
       }
-      for (const tag of filter.tags) {
-        query = query.where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('tags')
-              .select(sql.lit(1).as('one'))
-              .where('tags.resource_type', '=', 'command')
-              .whereRef('tags.resource_id', '=', 'commands.id')
-              .where('tags.tag_key', '=', tag.key)
-              .$if(tag.value !== undefined, (q) => q.where('tags.tag_value', '=', tag.value ?? '')),
-          ),
-        );
-      }
-      const counted = await query.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-      const totalCount = Number(counted.n);
-      const ordered = query.selectAll().orderBy('seq', 'desc');
-      if (page.style === 'page') {
-        const rows = await ordered
-          .limit(page.pageSize)
-          .offset((page.pageNumber - 1) * page.pageSize)
-          .execute();
-        return { items: await withTags(rows), totalCount, nextToken: undefined };
-      }
-      const afterSeq = page.afterSeq;
-      const rows = await (afterSeq === undefined ? ordered : ordered.where('seq', '<', afterSeq))
-        .limit(page.maxResults + 1)
-        .execute();
-      const more = rows.length > page.maxResults;
-      const items = await withTags(rows.slice(0, page.maxResults));
-      const last = items.at(-1);
-      return { items, totalCount, nextToken: more && last ? encodeNextToken(last.seq) : undefined };
+      for (const tag of filter.tags) query = query.where(tagCondition('command', 'commands.id', tag));
+      const result = await paginate(query, 'seq', page, (row: Selectable<CommandTable>) => Number(row.seq));
+      return { ...result, items: await withTags(result.items) };
     },
 
     async update(regionId, id, patch) {

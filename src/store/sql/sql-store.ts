@@ -3,7 +3,10 @@ import { sql } from 'kysely';
 import type { Schema } from '../schema.js';
 import type { Store } from '../store.js';
 import { accessKeyRepo } from './access-keys.js';
+import { activationRepo } from './activations.js';
 import { commandRepo } from './commands.js';
+import { instanceRepo } from './instances.js';
+import { invocationRepo } from './invocations.js';
 import { nonceRepo } from './nonces.js';
 
 /** The one Store implementation: Kysely queries that both dialects understand. */
@@ -13,6 +16,9 @@ export function sqlStore(db: Kysely<Schema>, dialect: Store['dialect']): Store {
     accessKeys: accessKeyRepo(db),
     nonces: nonceRepo(db),
     commands: commandRepo(db, dialect),
+    activations: activationRepo(db),
+    instances: instanceRepo(db),
+    invocations: invocationRepo(db, dialect),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },

@@ -1,0 +1,98 @@
+/** Per-instance statuses of an invocation (fact sheet §5). */
+export const instanceStatuses = [
+  'Pending',
+  'Scheduled',
+  'Invalid',
+  'Aborted',
+  'Running',
+  'Success',
+  'Failed',
+  'Error',
+  'Timeout',
+  'Cancelled',
+  'Stopping',
+  'Terminated',
+] as const;
+export type InstanceStatus = (typeof instanceStatuses)[number];
+
+export type InvocationStatus =
+  | 'Pending'
+  | 'Scheduled'
+  | 'Running'
+  | 'Success'
+  | 'Failed'
+  | 'Stopping'
+  | 'Stopped'
+  | 'PartialFailed';
+
+const failedClass: ReadonlySet<InstanceStatus> = new Set([
+  'Invalid',
+  'Aborted',
+  'Failed',
+  'Timeout',
+  'Error',
+]);
+const stoppedClass: ReadonlySet<InstanceStatus> = new Set(['Cancelled', 'Terminated']);
+
+/** True once an instance's run can change no more. */
+export const isFinal = (status: InstanceStatus): boolean =>
+  status === 'Success' || failedClass.has(status) || stoppedClass.has(status);
+
+/** The aggregate InvocationStatus, in the documented order of precedence (fact sheet §5). */
+export function aggregateStatus(statuses: readonly InstanceStatus[]): InvocationStatus {
+  const any = (wanted: InstanceStatus) => statuses.includes(wanted);
+  if (any('Pending')) return 'Pending';
+  if (any('Scheduled')) return 'Scheduled';
+  if (any('Running')) return 'Running';
+  const successes = statuses.filter((s) => s === 'Success').length;
+  const failures = statuses.filter((s) => failedClass.has(s)).length;
+  const stopped = statuses.filter((s) => stoppedClass.has(s)).length;
+  if (successes > 0 && successes + stopped === statuses.length) return 'Success';
+  if (failures > 0 && failures + stopped === statuses.length) return 'Failed';
+  if (any('Stopping')) return 'Stopping';
+  if (stopped === statuses.length) return 'Stopped';
+  return 'PartialFailed';
+}
+
+/** The legacy coarse `InvokeStatus` of an invocation: Running / Finished / Failed / Stopped / PartialFailed. */
+export function legacyInvokeStatus(status: InvocationStatus): string {
+  switch (status) {
+    case 'Success':
+      return 'Finished';
+    case 'Failed':
+    case 'Stopped':
+    case 'PartialFailed':
+      return status;
+    default:
+      return 'Running';
+  }
+}
+
+/** The legacy per-instance `InstanceInvokeStatus`: Running / Finished / Failed / Stopped. */
+export function legacyInstanceStatus(status: InstanceStatus): string {
+  if (status === 'Success') return 'Finished';
+  if (stoppedClass.has(status)) return 'Stopped';
+  if (failedClass.has(status)) return 'Failed';
+  return 'Running';
+}
+
+/** `ErrorCode` → `ErrorInfo` as Alibaba words them (fact sheet §5). */
+export const errorInfo = {
+  InstanceNotExists: 'the specified instance does not exists',
+  InstanceReleased: 'the instance has released when create task',
+  InstanceNotRunning: 'the instance is not running when create task',
+  CommandNotApplicable: 'the command is not applicable',
+  AccountNotExists: 'the specified account does not exists',
+  DirectoryNotExists: 'the specified directory does not exists',
+  BadCronExpression: 'the cron job expression is invalid',
+  ClientNotRunning: 'the aliyun service is not running on the instance',
+  ClientNotResponse: 'the aliyun service in the instance does not response',
+  ClientIsUpgrading: 'the aliyun service in the instance is upgrading now',
+  ClientNeedUpgrade: 'the aliyun service in the instance need upgrade',
+  DeliveryTimeout: 'the command delivery has been timeout',
+  ExecutionTimeout: 'the command execution has been timeout',
+  ExecutionException: 'the command execution got an exception',
+  ExecutionInterrupted: 'the command execution has been interrupted',
+  ExitCodeNonzero: 'the command execution exit code is not zero',
+} as const;
+export type InstanceErrorCode = keyof typeof errorInfo;

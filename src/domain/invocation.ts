@@ -1,0 +1,247 @@
+import type { Command, CommandType } from './command.js';
+import { validateClientToken, validateTimeout } from './command.js';
+import { ApiError } from './errors.js';
+import type { InstanceStatus, InvocationStatus } from './invocation-status.js';
+import { type RawTag, type Tag, validateTags } from './tags.js';
+
+// Limits from the seed: 50 InstanceId.N, 10 custom parameters with keys up to 64 characters,
+// 18 KB for the Base64 content plus parameters, Username and WindowsPasswordName up to 255.
+export const invokeLimits = {
+  instances: 50,
+  parameters: 10,
+  parameterKeyLength: 64,
+  contentAndParametersBase64Bytes: 18 * 1024,
+  usernameLength: 255,
+  windowsPasswordNameLength: 255,
+} as const;
+
+export type RepeatMode = 'Once' | 'Period' | 'NextRebootOnly' | 'EveryReboot' | 'DryRun';
+const repeatModes: readonly RepeatMode[] = ['Once', 'Period', 'NextRebootOnly', 'EveryReboot', 'DryRun'];
+export type TerminationMode = 'Process' | 'ProcessTree';
+
+/** What InvokeCommand (or RunCommand's invoke half) carries, parsed from the wire. */
+export interface InvokeInput {
+  instanceIds: readonly string[];
+  repeatMode?: string | undefined;
+  frequency?: string | undefined;
+  /** The raw `Parameters` JSON text; absent when not sent. */
+  parameters?: string | undefined;
+  username?: string | undefined;
+  windowsPasswordName?: string | undefined;
+  workingDir?: string | undefined;
+  timeoutSeconds?: number | undefined;
+  terminationMode?: string | undefined;
+  containerId?: string | undefined;
+  containerName?: string | undefined;
+  launcher?: string | undefined;
+  resourceGroupId?: string | undefined;
+  clientToken?: string | undefined;
+  tags: readonly RawTag[];
+}
+
+/** The shape-checked request, before the command and the instances are looked up. */
+export interface InvokeRequest {
+  instanceIds: string[];
+  repeatMode: RepeatMode;
+  frequency: string;
+  parametersText: string | undefined;
+  username: string;
+  windowsPasswordName: string;
+  workingDir: string | undefined;
+  timeoutSeconds: number | undefined;
+  terminationMode: TerminationMode;
+  launcher: string | undefined;
+  resourceGroupId: string;
+  clientToken: string;
+  tags: Tag[];
+}
+
+/** Shapes and limits of InvokeCommand, checked before anything is looked up (DESIGN §2.4). */
+export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
+  if (input.instanceIds.length === 0) throw new ApiError('MissingParam.InstanceId');
+  if (input.instanceIds.length > invokeLimits.instances) {
+    throw new ApiError(
+      'InstanceIds.ExceedLimit',
+      `At most ${invokeLimits.instances}, got ${input.instanceIds.length}.`,
+    );
+  }
+  const frequency = input.frequency ?? '';
+  // The seed: when Frequency is given the mode is Period, whatever RepeatMode says.
+  const repeatMode = frequency !== '' ? 'Period' : input.repeatMode || 'Once';
+  if (!repeatModes.includes(repeatMode as RepeatMode)) {
+    throw new ApiError('InvalidRepeatMode.NotFound', `Got "${repeatMode.slice(0, 40)}".`);
+  }
+  if (repeatMode === 'Period' && frequency === '') throw new ApiError('MissingParam.Frequency');
+  if (repeatMode === 'Period' || repeatMode === 'NextRebootOnly' || repeatMode === 'EveryReboot') {
+    throw new ApiError(
+      'Operation.Forbidden',
+      `RepeatMode ${repeatMode} is not supported by this server yet.`,
+    );
+  }
+  const username = input.username ?? '';
+  if (username.length > invokeLimits.usernameLength) throw new ApiError('Username.ExceedLimit');
+  const windowsPasswordName = input.windowsPasswordName ?? '';
+  if (windowsPasswordName.length > invokeLimits.windowsPasswordNameLength) {
+    throw new ApiError('WindowsPasswordName.ExceedLimit');
+  }
+  const terminationMode = input.terminationMode || 'ProcessTree';
+  if (terminationMode !== 'Process' && terminationMode !== 'ProcessTree') {
+    throw new ApiError('InvalidParameter', 'TerminationMode is Process or ProcessTree.');
+  }
+  if (input.containerId || input.containerName) {
+    throw new ApiError(
+      'Operation.Forbidden',
+      'Running commands in containers is not supported by this server yet.',
+    );
+  }
+  return {
+    instanceIds: [...new Set(input.instanceIds)],
+    repeatMode: repeatMode as RepeatMode,
+    frequency,
+    parametersText: input.parameters === '' ? undefined : input.parameters,
+    username,
+    windowsPasswordName,
+    workingDir: input.workingDir,
+    timeoutSeconds: input.timeoutSeconds === undefined ? undefined : validateTimeout(input.timeoutSeconds),
+    terminationMode,
+    launcher: input.launcher,
+    resourceGroupId: input.resourceGroupId ?? '',
+    clientToken: validateClientToken(input.clientToken ?? ''),
+    tags: validateTags(input.tags),
+  };
+}
+
+/** Counts the occurrences of each top-level key in a flat JSON object's text (JSON.parse keeps only the last). */
+function duplicateKey(text: string, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const quoted = JSON.stringify(key);
+    let count = 0;
+    for (let at = text.indexOf(quoted); at >= 0; at = text.indexOf(quoted, at + 1)) {
+      if (text[at - 1] !== '\\' && /^\s*:/.test(text.slice(at + quoted.length))) count++;
+    }
+    if (count > 1) return key;
+  }
+  return undefined;
+}
+
+/**
+ * The custom parameter values for one invocation of `command`, checked against what the command
+ * defines (the seed's Parameters rules). A defined parameter that is not passed is empty.
+ */
+export function resolveParameters(
+  command: Command,
+  parametersText: string | undefined,
+): Record<string, string> {
+  if (parametersText === undefined) {
+    if (command.enableParameter && command.parameterNames.length > 0) {
+      throw new ApiError(
+        'Parameter.MissingValue',
+        `The command defines ${command.parameterNames.join(', ')}.`,
+      );
+    }
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(parametersText);
+  } catch {
+    throw new ApiError('InvalidParameter.Parameters', 'Parameters must be a JSON object.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ApiError('InvalidParameter.Parameters', 'Parameters must be a JSON object.');
+  }
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (entries.length > 0 && !command.enableParameter) throw new ApiError('Parameter.Disabled');
+  if (entries.length > invokeLimits.parameters) {
+    throw new ApiError(
+      'ParameterCount.ExceedLimit',
+      `At most ${invokeLimits.parameters}, got ${entries.length}.`,
+    );
+  }
+  const values: Record<string, string> = Object.fromEntries(command.parameterNames.map((name) => [name, '']));
+  for (const [key, value] of entries) {
+    if (key === '') throw new ApiError('InvalidParameter.Parameters', 'A parameter name is empty.');
+    if (key.length > invokeLimits.parameterKeyLength) throw new ApiError('ParameterKey.ExceedLimit');
+    if (typeof value !== 'string') {
+      throw new ApiError('ParameterType.NotSupported', `The value of ${key.slice(0, 64)} must be a string.`);
+    }
+    if (!command.parameterNames.includes(key)) {
+      throw new ApiError('Parameter.NotMatched', `The command defines no parameter ${key.slice(0, 64)}.`);
+    }
+    values[key] = value;
+  }
+  const duplicate = duplicateKey(parametersText, Object.keys(values));
+  if (duplicate !== undefined) throw new ApiError('ParameterKey.Duplicate', `${duplicate} is given twice.`);
+  const size = command.contentBase64.length + Buffer.from(parametersText).toString('base64').length;
+  if (size > invokeLimits.contentAndParametersBase64Bytes) {
+    throw new ApiError(
+      'CmdContent.ExceedLimit',
+      `Content and parameters are ${size} bytes in Base64; at most 18432.`,
+    );
+  }
+  return values;
+}
+
+/** Fills `{{name}}` custom parameters and the `{{ACS::…}}` built-ins into a script. */
+export function renderScript(
+  script: string,
+  custom: Readonly<Record<string, string>>,
+  builtins: Readonly<Record<string, string>>,
+): string {
+  return script.replace(/\{\{([^{}]*)\}\}/g, (whole, inner: string) => {
+    const name = inner.trim();
+    if (name.startsWith('ACS::')) return builtins[name.slice('ACS::'.length)] ?? whole;
+    return Object.hasOwn(custom, name) ? (custom[name] ?? '') : whole;
+  });
+}
+
+/** Whether a command of `type` can run on an instance of `osType` with these shells. */
+export function commandFits(type: CommandType, osType: string, shells: readonly string[]): boolean {
+  if (type === 'RunShellScript') return osType === 'linux';
+  if (type === 'RunBatScript') return osType === 'windows';
+  return osType === 'windows' || shells.includes('pwsh') || shells.includes('powershell');
+}
+
+export interface Invocation {
+  readonly seq: number;
+  readonly id: string;
+  readonly regionId: string;
+  readonly commandId: string;
+  readonly commandName: string;
+  readonly commandType: CommandType;
+  readonly commandDescription: string;
+  readonly contentBase64: string;
+  readonly parameters: Record<string, string>;
+  readonly repeatMode: RepeatMode;
+  readonly frequency: string;
+  readonly timeoutSeconds: number;
+  readonly username: string;
+  readonly workingDir: string;
+  readonly launcher: string;
+  readonly containerId: string;
+  readonly containerName: string;
+  readonly terminationMode: TerminationMode;
+  readonly resourceGroupId: string;
+  readonly clientToken: string;
+  readonly status: InvocationStatus;
+  readonly createdAtMs: number;
+  readonly tags: Tag[];
+}
+
+/** One instance's part of an invocation. */
+export interface InvocationInstance {
+  readonly invokeId: string;
+  readonly instanceId: string;
+  readonly status: InstanceStatus;
+  readonly errorCode: string;
+  readonly errorInfo: string;
+  readonly exitCode: number | null;
+  readonly outputBytes: number;
+  readonly droppedBytes: number;
+  readonly delivered: boolean;
+  readonly createdAtMs: number;
+  readonly startTimeMs: number;
+  readonly finishTimeMs: number;
+  readonly stopTimeMs: number;
+  readonly updateTimeMs: number;
+}

@@ -1,0 +1,184 @@
+/**
+ * The agent ⇄ server protocol (docs/agent-protocol.md): JSON text frames over one WebSocket.
+ * Shared by both sides and nothing else. Every state-changing agent message carries an id that
+ * the server acknowledges; both sides ignore duplicates.
+ */
+
+export const protocolVersion = 1;
+export const channelPath = '/agent/v1/channel';
+export const registerPath = '/agent/v1/register';
+/** Largest frame either side accepts: an output chunk of 64 KiB Base64-encoded, with room to spare. */
+export const maxFrameBytes = 256 * 1024;
+/** Output is sent in chunks of at most this many raw bytes. */
+export const maxOutputChunkBytes = 64 * 1024;
+
+export interface RegisterRequest {
+  readonly activationId: string;
+  readonly activationCode: string;
+  readonly hostname: string;
+  readonly osType: 'linux' | 'windows';
+  readonly osVersion: string;
+  readonly agentVersion: string;
+  readonly machineId: string;
+}
+
+export interface RegisterResponse {
+  readonly instanceId: string;
+  readonly token: string;
+}
+
+/** A task as the agent receives it: the final script, parameters already substituted. */
+export interface TaskSpec {
+  readonly invokeId: string;
+  readonly commandType: string;
+  readonly script: string;
+  readonly username: string;
+  readonly workingDir: string;
+  readonly timeoutSeconds: number;
+  readonly terminationMode: 'Process' | 'ProcessTree';
+}
+
+export type FinishedStatus = 'Success' | 'Failed' | 'Timeout' | 'Terminated' | 'Error';
+
+export type TaskEvent =
+  | { readonly kind: 'accepted' }
+  | { readonly kind: 'started'; readonly atMs: number }
+  /** Output bytes from `offset` on, Base64; the offset makes a re-sent chunk harmless. */
+  | { readonly kind: 'output'; readonly offset: number; readonly data: string }
+  | {
+      readonly kind: 'finished';
+      readonly atMs: number;
+      readonly status: FinishedStatus;
+      readonly exitCode: number | null;
+      readonly errorCode: string;
+      readonly errorInfo: string;
+      /** Output bytes beyond the agent's cap, never sent. */
+      readonly droppedBytes: number;
+    };
+
+export type AgentMessage =
+  | {
+      readonly type: 'hello';
+      readonly protocolVersion: number;
+      readonly agentVersion: string;
+      readonly bootId: string;
+      readonly hostname: string;
+      readonly osType: 'linux' | 'windows';
+      readonly osVersion: string;
+      readonly timeZone: string;
+      readonly shells: readonly string[];
+    }
+  | { readonly type: 'heartbeat'; readonly activeTasks: number }
+  | {
+      readonly type: 'event';
+      readonly eventId: string;
+      readonly invokeId: string;
+      readonly event: TaskEvent;
+    };
+
+export type ServerMessage =
+  | { readonly type: 'welcome'; readonly instanceId: string; readonly heartbeatSeconds: number }
+  | { readonly type: 'task'; readonly task: TaskSpec }
+  | {
+      readonly type: 'cancel';
+      readonly invokeId: string;
+      readonly terminationMode: 'Process' | 'ProcessTree';
+    }
+  | { readonly type: 'ack'; readonly eventIds: readonly string[] };
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+function isTaskEvent(value: unknown): value is TaskEvent {
+  if (!isRecord(value)) return false;
+  switch (value.kind) {
+    case 'accepted':
+      return true;
+    case 'started':
+      return isCount(value.atMs);
+    case 'output':
+      return isCount(value.offset) && isString(value.data);
+    case 'finished':
+      return (
+        isCount(value.atMs) &&
+        ['Success', 'Failed', 'Timeout', 'Terminated', 'Error'].includes(value.status as string) &&
+        (value.exitCode === null || Number.isSafeInteger(value.exitCode)) &&
+        isString(value.errorCode) &&
+        isString(value.errorInfo) &&
+        isCount(value.droppedBytes)
+      );
+    default:
+      return false;
+  }
+}
+
+/** Parses an agent's frame; undefined when it is not a well-formed message (the server then closes). */
+export function parseAgentMessage(text: string): AgentMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value)) return undefined;
+  switch (value.type) {
+    case 'hello':
+      return isCount(value.protocolVersion) &&
+        isString(value.agentVersion) &&
+        isString(value.bootId) &&
+        isString(value.hostname) &&
+        (value.osType === 'linux' || value.osType === 'windows') &&
+        isString(value.osVersion) &&
+        isString(value.timeZone) &&
+        Array.isArray(value.shells) &&
+        value.shells.every(isString)
+        ? (value as AgentMessage)
+        : undefined;
+    case 'heartbeat':
+      return isCount(value.activeTasks) ? (value as AgentMessage) : undefined;
+    case 'event':
+      return isString(value.eventId) && isString(value.invokeId) && isTaskEvent(value.event)
+        ? (value as AgentMessage)
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Parses a server frame on the agent side. */
+export function parseServerMessage(text: string): ServerMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value)) return undefined;
+  switch (value.type) {
+    case 'welcome':
+      return isString(value.instanceId) && isCount(value.heartbeatSeconds)
+        ? (value as ServerMessage)
+        : undefined;
+    case 'task': {
+      const task = value.task;
+      return isRecord(task) &&
+        isString(task.invokeId) &&
+        isString(task.script) &&
+        isString(task.username) &&
+        isString(task.workingDir) &&
+        isCount(task.timeoutSeconds)
+        ? (value as ServerMessage)
+        : undefined;
+    }
+    case 'cancel':
+      return isString(value.invokeId) ? (value as ServerMessage) : undefined;
+    case 'ack':
+      return Array.isArray(value.eventIds) && value.eventIds.every(isString)
+        ? (value as ServerMessage)
+        : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,407 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { CommandType } from '../../domain/command.js';
+import type { Invocation, InvocationInstance, RepeatMode, TerminationMode } from '../../domain/invocation.js';
+import type { RunPatch } from '../../domain/invocation-state.js';
+import {
+  aggregateStatus,
+  type InstanceStatus,
+  type InvocationStatus,
+} from '../../domain/invocation-status.js';
+import type { Tag } from '../../domain/tags.js';
+import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
+import type { InvocationRepo, InvocationResult } from '../store.js';
+import { paginate, tagCondition } from './paging.js';
+import { replaceTags, tagsOf } from './tags.js';
+
+const toInvocation = (row: Selectable<InvocationTable>, tags: Tag[]): Invocation => ({
+  seq: Number(row.seq),
+  id: row.id,
+  regionId: row.region_id,
+  commandId: row.command_id,
+  commandName: row.command_name,
+  commandType: row.command_type as CommandType,
+  commandDescription: row.command_description,
+  contentBase64: row.content_base64,
+  parameters: JSON.parse(row.parameters) as Record<string, string>,
+  repeatMode: row.repeat_mode as RepeatMode,
+  frequency: row.frequency,
+  timeoutSeconds: row.timeout_seconds,
+  username: row.username,
+  workingDir: row.working_dir,
+  launcher: row.launcher,
+  containerId: row.container_id,
+  containerName: row.container_name,
+  terminationMode: row.termination_mode as TerminationMode,
+  resourceGroupId: row.resource_group_id,
+  clientToken: row.client_token,
+  status: row.invocation_status as InvocationStatus,
+  createdAtMs: Number(row.created_at),
+  tags,
+});
+
+const toRun = (row: Selectable<InvocationInstanceTable>): InvocationInstance => ({
+  invokeId: row.invoke_id,
+  instanceId: row.instance_id,
+  status: row.status as InstanceStatus,
+  errorCode: row.error_code,
+  errorInfo: row.error_info,
+  exitCode: row.exit_code === null ? null : Number(row.exit_code),
+  outputBytes: Number(row.output_bytes),
+  droppedBytes: Number(row.dropped_bytes),
+  delivered: row.delivered === 1,
+  createdAtMs: Number(row.created_at),
+  startTimeMs: Number(row.start_time),
+  finishTimeMs: Number(row.finish_time),
+  stopTimeMs: Number(row.stop_time),
+  updateTimeMs: Number(row.update_time),
+});
+
+// Columns of a run, prefixed so they can sit beside the invocation's in one joined row.
+const runColumns = [
+  'ii.seq as run_seq',
+  'ii.invoke_id as run_invoke_id',
+  'ii.instance_id as run_instance_id',
+  'ii.status as run_status',
+  'ii.error_code as run_error_code',
+  'ii.error_info as run_error_info',
+  'ii.exit_code as run_exit_code',
+  'ii.output_bytes as run_output_bytes',
+  'ii.dropped_bytes as run_dropped_bytes',
+  'ii.delivered as run_delivered',
+  'ii.created_at as run_created_at',
+  'ii.start_time as run_start_time',
+  'ii.finish_time as run_finish_time',
+  'ii.stop_time as run_stop_time',
+  'ii.update_time as run_update_time',
+] as const;
+
+type Joined = Selectable<InvocationTable> & Record<string, unknown>;
+
+const runOf = (row: Joined): InvocationInstance =>
+  toRun({
+    seq: row.run_seq as number,
+    invoke_id: row.run_invoke_id as string,
+    instance_id: row.run_instance_id as string,
+    status: row.run_status as string,
+    error_code: row.run_error_code as string,
+    error_info: row.run_error_info as string,
+    exit_code: row.run_exit_code as number | null,
+    output_bytes: row.run_output_bytes as number,
+    dropped_bytes: row.run_dropped_bytes as number,
+    delivered: Number(row.run_delivered),
+    created_at: row.run_created_at as number,
+    start_time: row.run_start_time as number,
+    finish_time: row.run_finish_time as number,
+    stop_time: row.run_stop_time as number,
+    update_time: row.run_update_time as number,
+  });
+
+export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'): InvocationRepo {
+  async function withTags(rows: Selectable<InvocationTable>[]): Promise<Invocation[]> {
+    const tags = await tagsOf(
+      db,
+      'invocation',
+      rows.map((row) => row.id),
+    );
+    return rows.map((row) => toInvocation(row, tags.get(row.id) ?? []));
+  }
+
+  async function joinedResults(rows: Joined[]): Promise<InvocationResult[]> {
+    const tags = await tagsOf(db, 'invocation', [...new Set(rows.map((row) => row.id))]);
+    return rows.map((row) => ({ invocation: toInvocation(row, tags.get(row.id) ?? []), run: runOf(row) }));
+  }
+
+  const joined = () =>
+    db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
+
+  return {
+    async create(invocation, instanceIds) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('invocations')
+          .values({
+            id: invocation.id,
+            region_id: invocation.regionId,
+            command_id: invocation.commandId,
+            command_name: invocation.commandName,
+            command_type: invocation.commandType,
+            command_description: invocation.commandDescription,
+            content_base64: invocation.contentBase64,
+            parameters: JSON.stringify(invocation.parameters),
+            repeat_mode: invocation.repeatMode,
+            frequency: invocation.frequency,
+            timeout_seconds: invocation.timeoutSeconds,
+            username: invocation.username,
+            working_dir: invocation.workingDir,
+            launcher: invocation.launcher,
+            container_id: invocation.containerId,
+            container_name: invocation.containerName,
+            termination_mode: invocation.terminationMode,
+            resource_group_id: invocation.resourceGroupId,
+            client_token: invocation.clientToken,
+            invocation_status: invocation.status,
+            created_at: invocation.createdAtMs,
+          })
+          .returning('seq')
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto('invocation_instances')
+          .values(
+            instanceIds.map((instanceId) => ({
+              invoke_id: invocation.id,
+              instance_id: instanceId,
+              status: 'Pending',
+              error_code: '',
+              error_info: '',
+              exit_code: null,
+              output_bytes: 0,
+              dropped_bytes: 0,
+              delivered: 0,
+              created_at: invocation.createdAtMs,
+              start_time: 0,
+              finish_time: 0,
+              stop_time: 0,
+              update_time: invocation.createdAtMs,
+            })),
+          )
+          .execute();
+        await replaceTags(trx, 'invocation', invocation.id, invocation.tags);
+        await trx
+          .updateTable('commands')
+          .set((eb) => ({ invoke_times: eb('invoke_times', '+', 1) }))
+          .where('id', '=', invocation.commandId)
+          .execute();
+        await trx
+          .updateTable('instances')
+          .set((eb) => ({
+            invocation_count: eb('invocation_count', '+', 1),
+            last_invoked_at: invocation.createdAtMs,
+          }))
+          .where('id', 'in', instanceIds)
+          .execute();
+        return { ...invocation, seq: Number(row.seq) };
+      });
+    },
+
+    async get(regionId, id) {
+      const row = await db
+        .selectFrom('invocations')
+        .selectAll()
+        .where('region_id', '=', regionId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? (await withTags([row]))[0] : undefined;
+    },
+
+    async runs(invokeId) {
+      const rows = await db
+        .selectFrom('invocation_instances')
+        .selectAll()
+        .where('invoke_id', '=', invokeId)
+        .orderBy('seq')
+        .execute();
+      return rows.map(toRun);
+    },
+
+    async list(filter, page) {
+      let query = db.selectFrom('invocations').selectAll().where('region_id', '=', filter.regionId);
+      if (filter.invokeId !== undefined) query = query.where('id', '=', filter.invokeId);
+      if (filter.commandId !== undefined) query = query.where('command_id', '=', filter.commandId);
+      if (filter.commandName !== undefined) query = query.where('command_name', '=', filter.commandName);
+      if (filter.commandType !== undefined) query = query.where('command_type', '=', filter.commandType);
+      if (filter.repeatMode !== undefined) query = query.where('repeat_mode', '=', filter.repeatMode);
+      if (filter.resourceGroupId !== undefined)
+        query = query.where('resource_group_id', '=', filter.resourceGroupId);
+      if (filter.statuses !== undefined) query = query.where('invocation_status', 'in', filter.statuses);
+      if (filter.instanceId !== undefined) {
+        const instanceId = filter.instanceId;
+        query = query.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('invocation_instances')
+              .select('invocation_instances.seq')
+              .whereRef('invocation_instances.invoke_id', '=', 'invocations.id')
+              .where('invocation_instances.instance_id', '=', instanceId),
+          ),
+        );
+      }
+      for (const tag of filter.tags) query = query.where(tagCondition('invocation', 'invocations.id', tag));
+      const result = await paginate(query, 'seq', page, (row: Selectable<InvocationTable>) =>
+        Number(row.seq),
+      );
+      return { ...result, items: await withTags(result.items) };
+    },
+
+    async listResults(filter, page) {
+      let query = joined()
+        .selectAll('invocations')
+        .select(runColumns)
+        .where('invocations.region_id', '=', filter.regionId);
+      if (filter.invokeId !== undefined) query = query.where('ii.invoke_id', '=', filter.invokeId);
+      if (filter.commandId !== undefined)
+        query = query.where('invocations.command_id', '=', filter.commandId);
+      if (filter.instanceId !== undefined) query = query.where('ii.instance_id', '=', filter.instanceId);
+      if (filter.repeatMode !== undefined)
+        query = query.where('invocations.repeat_mode', '=', filter.repeatMode);
+      if (filter.resourceGroupId !== undefined) {
+        query = query.where('invocations.resource_group_id', '=', filter.resourceGroupId);
+      }
+      if (filter.runStatuses !== undefined) query = query.where('ii.status', 'in', filter.runStatuses);
+      for (const tag of filter.tags) query = query.where(tagCondition('invocation', 'invocations.id', tag));
+      const result = await paginate(query, 'ii.seq', page, (row: Joined) => Number(row.run_seq));
+      return { ...result, items: await joinedResults(result.items as Joined[]) };
+    },
+
+    async undelivered(instanceId) {
+      const rows = await joined()
+        .selectAll('invocations')
+        .select(runColumns)
+        .where('ii.instance_id', '=', instanceId)
+        .where('ii.status', '=', 'Pending')
+        .where('ii.delivered', '=', 0)
+        .orderBy('ii.seq')
+        .execute();
+      return joinedResults(rows as Joined[]);
+    },
+
+    async stopping(instanceId) {
+      const rows = await joined()
+        .selectAll('invocations')
+        .select(runColumns)
+        .where('ii.instance_id', '=', instanceId)
+        .where('ii.status', '=', 'Stopping')
+        .orderBy('ii.seq')
+        .execute();
+      return joinedResults(rows as Joined[]);
+    },
+
+    async updateRun(invokeId, instanceId, change, atMs) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom('invocation_instances')
+          .selectAll()
+          .where('invoke_id', '=', invokeId)
+          .where('instance_id', '=', instanceId)
+          .$if(dialect === 'postgres', (q) => q.forUpdate())
+          .executeTakeFirst();
+        if (!row) return undefined;
+        const current = toRun(row);
+        const patch: RunPatch | undefined = change(current);
+        if (!patch) return current;
+        await trx
+          .updateTable('invocation_instances')
+          .set({
+            update_time: atMs,
+            ...(patch.status !== undefined && { status: patch.status }),
+            ...(patch.delivered !== undefined && { delivered: patch.delivered ? 1 : 0 }),
+            ...(patch.startTimeMs !== undefined && { start_time: patch.startTimeMs }),
+            ...(patch.finishTimeMs !== undefined && { finish_time: patch.finishTimeMs }),
+            ...(patch.stopTimeMs !== undefined && { stop_time: patch.stopTimeMs }),
+            ...(patch.exitCode !== undefined && { exit_code: patch.exitCode }),
+            ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
+            ...(patch.errorInfo !== undefined && { error_info: patch.errorInfo }),
+            ...(patch.droppedBytes !== undefined && {
+              dropped_bytes: sql<number>`dropped_bytes + ${patch.droppedBytes}`,
+            }),
+          })
+          .where('seq', '=', row.seq)
+          .execute();
+        if (patch.status !== undefined) {
+          const statuses = await trx
+            .selectFrom('invocation_instances')
+            .select('status')
+            .where('invoke_id', '=', invokeId)
+            .execute();
+          await trx
+            .updateTable('invocations')
+            .set({ invocation_status: aggregateStatus(statuses.map((s) => s.status as InstanceStatus)) })
+            .where('id', '=', invokeId)
+            .execute();
+        }
+        return { ...current, ...patch, updateTimeMs: atMs } as InvocationInstance;
+      });
+    },
+
+    async appendOutput(invokeId, instanceId, offset, data, maxBytes) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom('invocation_instances')
+          .select(['seq', 'output_bytes'])
+          .where('invoke_id', '=', invokeId)
+          .where('instance_id', '=', instanceId)
+          .$if(dialect === 'postgres', (q) => q.forUpdate())
+          .executeTakeFirst();
+        if (!row) return 0;
+        const stored = Number(row.output_bytes);
+        // Only the chunk that continues the output is kept: a re-sent chunk is already stored.
+        if (offset !== stored) return stored;
+        const room = Math.max(0, maxBytes - stored);
+        const kept = data.subarray(0, room);
+        if (kept.length > 0) {
+          await trx
+            .insertInto('output_chunks')
+            .values({ invoke_id: invokeId, instance_id: instanceId, byte_offset: offset, data: kept })
+            .execute();
+        }
+        await trx
+          .updateTable('invocation_instances')
+          .set({
+            output_bytes: stored + kept.length,
+            dropped_bytes: sql<number>`dropped_bytes + ${data.length - kept.length}`,
+          })
+          .where('seq', '=', row.seq)
+          .execute();
+        return stored + kept.length;
+      });
+    },
+
+    async outputTail(invokeId, instanceId, maxBytes) {
+      const run = await db
+        .selectFrom('invocation_instances')
+        .select('output_bytes')
+        .where('invoke_id', '=', invokeId)
+        .where('instance_id', '=', instanceId)
+        .executeTakeFirst();
+      const total = Number(run?.output_bytes ?? 0);
+      if (total === 0) return Buffer.alloc(0);
+      // Chunks are at most 64 KiB, so the tail starts in a chunk beginning at most that far before it.
+      const from = Math.max(0, total - maxBytes - 64 * 1024);
+      const chunks = await db
+        .selectFrom('output_chunks')
+        .select(['byte_offset', 'data'])
+        .where('invoke_id', '=', invokeId)
+        .where('instance_id', '=', instanceId)
+        .where('byte_offset', '>=', from)
+        .orderBy('byte_offset')
+        .execute();
+      const joinedBytes = Buffer.concat(chunks.map((chunk) => Buffer.from(chunk.data)));
+      return joinedBytes.subarray(Math.max(0, joinedBytes.length - maxBytes));
+    },
+
+    async overdue(beforeMs) {
+      const rows = await db
+        .selectFrom('invocation_instances')
+        .select(['invoke_id', 'instance_id'])
+        .where('status', '=', 'Pending')
+        .where('delivered', '=', 0)
+        .where('created_at', '<', beforeMs)
+        .limit(1000)
+        .execute();
+      return rows.map((row) => ({ invokeId: row.invoke_id, instanceId: row.instance_id }));
+    },
+
+    async activeCount(instanceId) {
+      const row = await db
+        .selectFrom('invocation_instances')
+        .select(sql<number>`count(*)`.as('n'))
+        .where('instance_id', '=', instanceId)
+        .where((eb) =>
+          eb.or([
+            eb('status', 'in', ['Running', 'Stopping']),
+            eb.and([eb('status', '=', 'Pending'), eb('delivered', '=', 1)]),
+          ]),
+        )
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}
