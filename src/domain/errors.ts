@@ -386,6 +386,11 @@ export const errorCatalogue = {
     'The specified parameter InstanceIds is not valid.',
     'InstanceIds is a JSON array of at most 100 instance ids.',
   ),
+  DryRunOperation: row(
+    400,
+    'Request validation has been passed with DryRun flag set.',
+    'The request is valid; send it without RepeatMode=DryRun to run it.',
+  ),
   ServiceUnavailable: row(
     503,
     'The request has failed due to a temporary failure of the server.',

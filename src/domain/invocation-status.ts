@@ -96,3 +96,32 @@ export const errorInfo = {
   ExitCodeNonzero: 'the command execution exit code is not zero',
 } as const;
 export type InstanceErrorCode = keyof typeof errorInfo;
+
+/** DescribeInvocations `InvokeStatus` filter → aggregate statuses ('Finished' is the legacy name of Success). */
+export function invocationStatusFilter(value: string): InvocationStatus[] | undefined {
+  const all: InvocationStatus[] = ['Pending', 'Scheduled', 'Running', 'Success', 'Failed', 'Stopping', 'Stopped', 'PartialFailed'];
+  if (value === 'Finished') return ['Success'];
+  return all.includes(value as InvocationStatus) ? [value as InvocationStatus] : undefined;
+}
+
+/** DescribeInvocationResults `InvokeRecordStatus` filter → per-instance statuses. */
+export function recordStatusFilter(value: string): InstanceStatus[] | undefined {
+  switch (value) {
+    case 'Running':
+      return ['Pending', 'Running'];
+    case 'Finished':
+      return instanceStatuses.filter(isFinal);
+    case 'Success':
+      return ['Success'];
+    case 'Failed':
+      return ['Invalid', 'Aborted', 'Failed', 'Error', 'Timeout'];
+    case 'Stopped':
+      return ['Cancelled', 'Terminated'];
+    case 'Stopping':
+      return ['Stopping'];
+    case 'PartialFailed':
+      return [];
+    default:
+      return undefined;
+  }
+}

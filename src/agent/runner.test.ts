@@ -1,0 +1,268 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunHandle, type RunSpec, runScript } from './runner.js';
+
+// Generous bounds: the suite must pass on a loaded two-core machine.
+const settleMs = 10_000;
+const graceMs = 500;
+
+let workDir: string;
+let scratch: string;
+const userName = `oa${randomBytes(4).toString('hex')}`;
+const groupName = `oag${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'runner-work-'));
+  scratch = await mkdtemp(join(tmpdir(), 'runner-scratch-'));
+  // mkdtemp makes 0700 dirs; run-as users must be able to reach their script and the scratch files.
+  await chmod(workDir, 0o711);
+  await chmod(scratch, 0o777);
+  execFileSync('groupadd', [groupName]);
+  execFileSync('useradd', ['-m', '-s', '/bin/bash', '-G', groupName, userName]);
+});
+
+afterAll(async () => {
+  // A failed assertion can leave a run going; stop it before deleting its user and files.
+  for (const handle of handles) handle.stop('ProcessTree');
+  await Promise.all(handles.map((handle) => handle.done));
+  execFileSync('userdel', ['-r', '-f', userName], { stdio: 'ignore' });
+  execFileSync('groupdel', [groupName], { stdio: 'ignore' });
+  await rm(workDir, { recursive: true, force: true });
+  await rm(scratch, { recursive: true, force: true });
+});
+
+let runCounter = 0;
+const handles: RunHandle[] = [];
+
+function start(script: string, overrides: Partial<RunSpec> = {}) {
+  const chunks: Buffer[] = [];
+  let pid: number | undefined;
+  const spec: RunSpec = {
+    invokeId: `t-${process.pid}-${++runCounter}`,
+    script,
+    timeoutSeconds: 600,
+    workDir,
+    killGraceMs: graceMs,
+    ...overrides,
+  };
+  const handle: RunHandle = runScript(spec, {
+    onStart: (startedPid) => {
+      pid = startedPid;
+    },
+    onOutput: (chunk) => chunks.push(chunk),
+  });
+  handles.push(handle);
+  return {
+    handle,
+    output: () => Buffer.concat(chunks).toString('utf8'),
+    pid: () => pid,
+  };
+}
+
+async function run(script: string, overrides: Partial<RunSpec> = {}) {
+  const started = start(script, overrides);
+  const outcome = await started.handle.done;
+  return { outcome, output: started.output(), pid: started.pid() };
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + settleMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Alive and not a zombie (an orphaned zombie waits for init to reap it, but it runs nothing). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function groupMembers(pgid: number): number[] {
+  try {
+    const out = execFileSync('ps', ['-o', 'pid=', '-g', String(pgid)], { encoding: 'utf8' });
+    return out
+      .split('\n')
+      .map(Number)
+      .filter((pid) => pid > 0 && isAlive(pid));
+  } catch {
+    return []; // ps exits 1 when nothing matches
+  }
+}
+
+async function readPids(file: string): Promise<number[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map(Number);
+}
+
+// A leader, a background child, an orphaned grandchild and a child that ignores SIGTERM.
+function treeScript(pidFile: string): string {
+  return [
+    `echo $$ >> ${pidFile}`,
+    `sleep 300 & echo $! >> ${pidFile}`,
+    `( sleep 300 & echo $! >> ${pidFile} )`,
+    `bash -c 'trap "" TERM; sleep 300' & echo $! >> ${pidFile}`,
+    'sleep 300',
+  ].join('\n');
+}
+
+describe('runScript', () => {
+  it('merges stdout and stderr in write order and reports success', async () => {
+    const script = 'for i in 1 2 3 4 5 6 7 8 9 10; do echo "out $i"; echo "err $i" >&2; done';
+    const { outcome, output, pid } = await run(script);
+    const expected = Array.from({ length: 10 }, (_, i) => `out ${i + 1}\nerr ${i + 1}\n`).join('');
+    expect(output).toBe(expected);
+    expect(outcome).toEqual({ status: 'Success', exitCode: 0, errorCode: '', errorInfo: '' });
+    expect(pid).toBeGreaterThan(0);
+  });
+
+  it('reports a non-zero exit code as Failed', async () => {
+    const { outcome } = await run('echo bye; exit 3');
+    expect(outcome).toEqual({
+      status: 'Failed',
+      exitCode: 3,
+      errorCode: 'ExitCodeNonzero',
+      errorInfo: 'the command execution exit code is not zero',
+    });
+  });
+
+  it('runs the script from a 0700 file under the work dir and removes it afterwards', async () => {
+    const { outcome, output } = await run('stat -c "%a %U" "$0"; echo "$0"', { invokeId: 't-file-check' });
+    expect(outcome.status).toBe('Success');
+    expect(output).toBe(`700 root\n${join(workDir, 'scripts', 't-file-check.sh')}\n`);
+    expect(await readdir(join(workDir, 'scripts'))).toEqual([]);
+  });
+
+  it('honours the working directory and extra environment variables', async () => {
+    const { outcome, output } = await run('pwd; echo "$GREETING"', {
+      workingDir: scratch,
+      env: { GREETING: 'hello there' },
+    });
+    expect(outcome.status).toBe('Success');
+    expect(output).toBe(`${await realpath(scratch)}\nhello there\n`);
+  });
+
+  it('runs as the agent user in its home by default', async () => {
+    const { output } = await run('id -un; pwd; echo "$HOME"');
+    const home = process.env.HOME || '/root';
+    expect(output).toBe(`root\n${home}\n${home}\n`);
+  });
+
+  it('fails with DirectoryNotExists without running anything', async () => {
+    const { outcome, output, pid } = await run('echo ran', { workingDir: join(scratch, 'missing') });
+    expect(outcome).toEqual({
+      status: 'Failed',
+      exitCode: null,
+      errorCode: 'DirectoryNotExists',
+      errorInfo: 'the specified directory does not exists',
+    });
+    expect(output).toBe('');
+    expect(pid).toBeUndefined();
+  });
+
+  it('fails with AccountNotExists for an unknown user, and for numeric or option-like names', async () => {
+    for (const username of [`nouser${randomBytes(4).toString('hex')}`, '0', '-s']) {
+      const { outcome, pid } = await run('echo ran', { username });
+      expect(outcome).toEqual({
+        status: 'Failed',
+        exitCode: null,
+        errorCode: 'AccountNotExists',
+        errorInfo: 'the specified account does not exists',
+      });
+      expect(pid).toBeUndefined();
+    }
+  });
+
+  it('runs as another user with its supplementary groups, login environment and home', async () => {
+    const script = 'id -un; id -Gn; echo "$HOME $USER $LOGNAME $SHELL"; pwd; stat -c %U "$0"';
+    const { outcome, output } = await run(script, { username: userName });
+    expect(outcome.status).toBe('Success');
+    const [name, groups, env, cwd, owner] = output.split('\n');
+    expect(name).toBe(userName);
+    expect(groups?.split(' ')).toContain(groupName);
+    expect(env).toBe(`/home/${userName} ${userName} ${userName} /bin/bash`);
+    expect(cwd).toBe(`/home/${userName}`);
+    expect(owner).toBe(userName);
+  });
+
+  it('kills the whole process tree on timeout, including orphans and SIGTERM-ignoring children', async () => {
+    const pidFile = join(scratch, 'timeout-pids');
+    const { outcome, pid } = await run(treeScript(pidFile), { timeoutSeconds: 3 });
+    expect(outcome).toEqual({
+      status: 'Timeout',
+      exitCode: null,
+      errorCode: 'ExecutionTimeout',
+      errorInfo: 'the command execution has been timeout',
+    });
+    const pids = await readPids(pidFile);
+    expect(pids).toHaveLength(4);
+    await waitFor(() => pids.every((p) => !isAlive(p)) && groupMembers(pid!).length === 0, 'the tree to die');
+  });
+
+  it("stops the whole tree on stop('ProcessTree')", async () => {
+    const pidFile = join(scratch, 'stop-tree-pids');
+    const started = start(treeScript(pidFile), { username: userName });
+    await waitFor(async () => (await readPids(pidFile)).length === 4, 'the tree to start');
+    started.handle.stop('ProcessTree');
+    expect(await started.handle.done).toEqual({
+      status: 'Terminated',
+      exitCode: null,
+      errorCode: '',
+      errorInfo: '',
+    });
+    const pids = await readPids(pidFile);
+    await waitFor(
+      () => pids.every((p) => !isAlive(p)) && groupMembers(started.pid()!).length === 0,
+      'the tree to die',
+    );
+  });
+
+  it("stops only the script's process on stop('Process')", async () => {
+    const pidFile = join(scratch, 'stop-process-pids');
+    const started = start(`echo $$ >> ${pidFile}; sleep 300 & echo $! >> ${pidFile}; wait`);
+    await waitFor(async () => (await readPids(pidFile)).length === 2, 'the script to start');
+    started.handle.stop('Process');
+    const outcome = await started.handle.done;
+    const [leader, child] = await readPids(pidFile);
+    try {
+      expect(outcome).toEqual({ status: 'Terminated', exitCode: null, errorCode: '', errorInfo: '' });
+      expect(isAlive(leader!)).toBe(false);
+      expect(isAlive(child!)).toBe(true);
+    } finally {
+      process.kill(child!, 'SIGKILL');
+    }
+  });
+
+  it('does not run a script stopped before it started', async () => {
+    const started = start('echo ran');
+    started.handle.stop('ProcessTree');
+    expect(await started.handle.done).toEqual({
+      status: 'Terminated',
+      exitCode: null,
+      errorCode: '',
+      errorInfo: '',
+    });
+    expect(started.output()).toBe('');
+    expect(started.pid()).toBeUndefined();
+  });
+
+  it('reports spawn and preparation failures as ExecutionException', async () => {
+    const badEnv = await run('echo ran', { env: { BAD: 'a\0b' } });
+    expect(badEnv.outcome.status).toBe('Error');
+    expect(badEnv.outcome.errorCode).toBe('ExecutionException');
+    expect(badEnv.outcome.errorInfo).toMatch(/^the command execution got an exception: /);
+    const badId = await run('echo ran', { invokeId: '../escape' });
+    expect(badId.outcome).toMatchObject({ status: 'Error', errorCode: 'ExecutionException', exitCode: null });
+    expect(await readdir(join(workDir, 'scripts'))).toEqual([]);
+  });
+});

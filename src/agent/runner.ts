@@ -1,0 +1,254 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, chmod, chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { drain, reapGroup, signal } from './runner-process-group.js';
+import { currentUser, lookupUser, type RunAsUser } from './users.js';
+
+export type TerminationMode = 'Process' | 'ProcessTree';
+
+export interface RunSpec {
+  readonly invokeId: string;
+  readonly script: string;
+  /** Default (or ''): the agent's own user. */
+  readonly username?: string | undefined;
+  /** Default: the run-as user's home directory. */
+  readonly workingDir?: string | undefined;
+  readonly timeoutSeconds: number;
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** The agent's work dir; scripts go to `<workDir>/scripts`, so run-as users need search (x) on it. */
+  readonly workDir: string;
+  readonly killGraceMs?: number;
+}
+
+export type RunStatus = 'Success' | 'Failed' | 'Timeout' | 'Terminated' | 'Error';
+
+export interface RunOutcome {
+  readonly status: RunStatus;
+  readonly exitCode: number | null;
+  readonly errorCode:
+    | ''
+    | 'ExitCodeNonzero'
+    | 'ExecutionTimeout'
+    | 'AccountNotExists'
+    | 'DirectoryNotExists'
+    | 'ExecutionException';
+  readonly errorInfo: string;
+}
+
+export interface RunHandle {
+  readonly done: Promise<RunOutcome>;
+  /** Stop on request (StopInvocation): 'ProcessTree' kills the whole process group, 'Process' only the script's own process. Status becomes 'Terminated'. */
+  stop(mode: TerminationMode): void;
+}
+
+/** Callbacks run inside event handlers and must not throw. */
+export interface RunEvents {
+  onStart?: (pid: number) => void;
+  onOutput?: (chunk: Buffer) => void;
+}
+
+const defaultKillGraceMs = 5000;
+// Once the script has exited, what it wrote is read within a few event-loop turns; a background
+// child still holding the pipe must not keep the run open, so stop reading after this.
+const outputDrainMs = 250;
+const maxTimerMs = 2 ** 31 - 1;
+const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+// Dups stderr onto stdout's pipe before the script starts, so both arrive merged in write order.
+const mergeStderrThenExec = 'exec 2>&1; exec "$@"';
+const setprivPaths = ['/usr/bin/setpriv', '/bin/setpriv'];
+
+const errorInfos = {
+  ExitCodeNonzero: 'the command execution exit code is not zero',
+  ExecutionTimeout: 'the command execution has been timeout',
+  AccountNotExists: 'the specified account does not exists',
+  DirectoryNotExists: 'the specified directory does not exists',
+} as const;
+
+type KillReason = 'timeout' | 'stop-tree' | 'stop-process';
+
+/** The first kill request wins; requests after the script exited are ignored. */
+class KillSwitch {
+  reason: KillReason | undefined;
+  private closed = false;
+  private kill: ((reason: KillReason) => void) | undefined;
+
+  request(reason: KillReason): void {
+    if (this.reason || this.closed) return;
+    this.reason = reason;
+    this.kill?.(reason);
+  }
+  attach(kill: (reason: KillReason) => void): void {
+    this.kill = kill;
+  }
+  close(): KillReason | undefined {
+    this.closed = true;
+    return this.reason;
+  }
+}
+
+export function runScript(spec: RunSpec, events: RunEvents): RunHandle {
+  const killSwitch = new KillSwitch();
+  const done = prepareAndRun(spec, events, killSwitch).catch(exceptionOutcome);
+  return { done, stop: (mode) => killSwitch.request(mode === 'ProcessTree' ? 'stop-tree' : 'stop-process') };
+}
+
+async function prepareAndRun(spec: RunSpec, events: RunEvents, killSwitch: KillSwitch): Promise<RunOutcome> {
+  const user = spec.username ? await lookupUser(spec.username) : currentUser();
+  if (!user) return failure('AccountNotExists');
+  const cwd = spec.workingDir || user.home;
+  if (!(await isDirectory(cwd))) return failure('DirectoryNotExists');
+  const file = scriptPath(spec);
+  try {
+    await writeScript(file, spec.script, user);
+    return await execute(await buildLaunch(user, file, cwd, spec.env), spec, events, killSwitch);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+interface Launch {
+  readonly command: string;
+  readonly args: string[];
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+}
+
+function execute(
+  launch: Launch,
+  spec: RunSpec,
+  events: RunEvents,
+  killSwitch: KillSwitch,
+): Promise<RunOutcome> {
+  return new Promise((resolve) => {
+    if (killSwitch.reason) return resolve(exitOutcome(killSwitch.close(), null));
+    // detached: the script leads its own process group, so the whole tree can be signalled at once.
+    const child = spawn(launch.command, launch.args, {
+      cwd: launch.cwd,
+      env: launch.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // stderr only carries launcher errors (setpriv); the script's own stderr goes to stdout.
+    const streams = [child.stdout, child.stderr];
+    for (const stream of streams) stream.on('data', (chunk: Buffer) => events.onOutput?.(chunk));
+    const pid = child.pid;
+    // Without a pid the spawn failed: Node reports why in 'error' and never emits 'exit'.
+    child.once('error', (error) => {
+      if (pid !== undefined) return;
+      for (const stream of streams) stream.destroy();
+      resolve(exceptionOutcome(error));
+    });
+    if (pid === undefined) return;
+    const graceMs = spec.killGraceMs ?? defaultKillGraceMs;
+    let killDeadlineMs = 0;
+    let graceTimer: NodeJS.Timeout | undefined;
+    killSwitch.attach((reason) => {
+      const target = reason === 'stop-process' ? pid : -pid;
+      signal(target, 'SIGTERM');
+      killDeadlineMs = Date.now() + graceMs;
+      graceTimer = setTimeout(() => signal(target, 'SIGKILL'), graceMs);
+    });
+    const timeoutMs = Math.min(spec.timeoutSeconds * 1000, maxTimerMs);
+    const timeoutTimer = setTimeout(() => killSwitch.request('timeout'), timeoutMs);
+    child.once('spawn', () => events.onStart?.(pid));
+    // 'exit', not 'close': an escaped grandchild can hold the pipes open indefinitely.
+    child.once('exit', async (code) => {
+      clearTimeout(timeoutTimer);
+      const reason = killSwitch.close();
+      if (reason === 'timeout' || reason === 'stop-tree') await reapGroup(pid, killDeadlineMs);
+      clearTimeout(graceTimer); // the leader's pid may be reused once reaped: never SIGKILL it late
+      await drain(streams, outputDrainMs);
+      resolve(exitOutcome(reason, code));
+    });
+  });
+}
+
+function scriptPath(spec: RunSpec): string {
+  // The id names a file; anything path-like could write outside the scripts directory.
+  if (!/^[\w-][\w.-]*$/.test(spec.invokeId))
+    throw new Error(`invalid invoke id ${JSON.stringify(spec.invokeId)}`);
+  return join(spec.workDir, 'scripts', `${spec.invokeId}.sh`);
+}
+
+async function writeScript(file: string, script: string, user: RunAsUser): Promise<void> {
+  const dir = join(file, '..');
+  // Search-only for others: a run-as user can open its own script but not list other runs'.
+  await mkdir(dir, { recursive: true, mode: 0o711 });
+  await chmod(dir, 0o711);
+  await rm(file, { force: true }); // a leftover from a crashed agent
+  await writeFile(file, script, { mode: 0o700, flag: 'wx' });
+  await chown(file, user.uid, user.gid);
+}
+
+async function buildLaunch(
+  user: RunAsUser,
+  file: string,
+  cwd: string,
+  extraEnv: RunSpec['env'],
+): Promise<Launch> {
+  const shell = (await firstExecutable(['/bin/bash'])) ?? '/bin/sh';
+  const run = [shell, '-c', mergeStderrThenExec, 'openassist-launch', shell, file];
+  // A login-like environment, not the agent's own (which may carry its configuration and secrets).
+  const login = {
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    SHELL: user.shell,
+    PATH: defaultPath,
+  };
+  const env = { ...login, ...extraEnv };
+  if (user.uid === process.getuid?.() && user.gid === process.getgid?.()) {
+    return { command: shell, args: run.slice(1), cwd, env };
+  }
+  // libuv's uid/gid switch drops supplementary groups; setpriv --init-groups sets them like a login.
+  const setpriv = (await firstExecutable(setprivPaths)) ?? 'setpriv';
+  const args = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...run];
+  return { command: setpriv, args, cwd, env };
+}
+
+async function firstExecutable(paths: readonly string[]): Promise<string | undefined> {
+  for (const path of paths) {
+    const executable = await access(path, constants.X_OK).then(
+      () => true,
+      () => false,
+    );
+    if (executable) return path;
+  }
+  return undefined;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+}
+
+function failure(errorCode: keyof typeof errorInfos, exitCode: number | null = null): RunOutcome {
+  return { status: 'Failed', exitCode, errorCode, errorInfo: errorInfos[errorCode] };
+}
+
+function exitOutcome(reason: KillReason | undefined, exitCode: number | null): RunOutcome {
+  if (reason === 'timeout') {
+    return {
+      status: 'Timeout',
+      exitCode,
+      errorCode: 'ExecutionTimeout',
+      errorInfo: errorInfos.ExecutionTimeout,
+    };
+  }
+  if (reason) return { status: 'Terminated', exitCode, errorCode: '', errorInfo: '' };
+  if (exitCode === 0) return { status: 'Success', exitCode, errorCode: '', errorInfo: '' };
+  return failure('ExitCodeNonzero', exitCode);
+}
+
+function exceptionOutcome(error: unknown): RunOutcome {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    status: 'Error',
+    exitCode: null,
+    errorCode: 'ExecutionException',
+    errorInfo: `the command execution got an exception: ${message}`,
+  };
+}

@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+
+/** The passwd fields a script run needs. */
+export interface RunAsUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  readonly shell: string;
+}
+
+// NSS backends (LDAP, sssd) can stall; a lookup must not hang a run forever.
+const getentTimeoutMs = 10_000;
+
+/** Parses one /etc/passwd-format line (`name:pw:uid:gid:gecos:home:shell`). */
+export function parsePasswdLine(line: string): RunAsUser | undefined {
+  const fields = line.trim().split(':');
+  if (fields.length < 7) return undefined;
+  const [name, , uidText, gidText, , home, shell] = fields as [string, ...string[]];
+  const uid = Number(uidText);
+  const gid = Number(gidText);
+  if (!name || !Number.isInteger(uid) || !Number.isInteger(gid) || uid < 0 || gid < 0) return undefined;
+  return { name, uid, gid, home: home || '/', shell: shell || '/bin/sh' };
+}
+
+/** The user the agent itself runs as; its home is the process HOME when set. */
+export function currentUser(): RunAsUser {
+  const info = userInfo();
+  return {
+    name: info.username,
+    uid: info.uid,
+    gid: info.gid,
+    home: process.env.HOME || info.homedir,
+    shell: info.shell || '/bin/sh',
+  };
+}
+
+/**
+ * Looks a user up by name through NSS (`getent passwd`), so LDAP/sssd users resolve too; falls back
+ * to /etc/passwd where getent is missing. Undefined when the user does not exist.
+ */
+export async function lookupUser(name: string): Promise<RunAsUser | undefined> {
+  // A leading '-' would read as an option, and getent treats an all-digit key as a uid.
+  if (name.startsWith('-') || /^\d+$/.test(name) || /[:\s\0]/.test(name)) return undefined;
+  const result = await getent(name);
+  if (result === 'missing-tool') return fromPasswdFile(name);
+  return result === undefined ? undefined : parsePasswdLine(result);
+}
+
+function getent(name: string): Promise<string | undefined | 'missing-tool'> {
+  return new Promise((resolve, reject) => {
+    execFile('getent', ['passwd', name], { timeout: getentTimeoutMs }, (error, stdout) => {
+      if (!error) return resolve(stdout.split('\n')[0]);
+      // `code` is the errno name when getent could not start, else its exit status.
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ENOENT') return resolve('missing-tool');
+      if (code === 2) return resolve(undefined); // getent's "key not found"
+      reject(new Error(`getent passwd failed: ${error.message}`));
+    });
+  });
+}
+
+async function fromPasswdFile(name: string): Promise<RunAsUser | undefined> {
+  const text = await readFile('/etc/passwd', 'utf8');
+  for (const line of text.split('\n')) {
+    const user = parsePasswdLine(line);
+    if (user?.name === name) return user;
+  }
+  return undefined;
+}

@@ -1,0 +1,131 @@
+import { timingSafeEqual } from 'node:crypto';
+import {
+  activationLimits,
+  addressAllowed,
+  newAgentToken,
+  newInstanceId,
+  registeredInstanceName,
+  sha256Hex,
+  validateInstanceName,
+} from '../domain/activation.js';
+import { ApiError } from '../domain/errors.js';
+import { activationExpiresAtMs, type ManagedInstance } from '../domain/fleet.js';
+import type { Page, PageRequest } from '../domain/paging.js';
+import { type RawTag, validateTagFilters } from '../domain/tags.js';
+import type { RegisterRequest, RegisterResponse } from '../protocol/messages.js';
+import type { InstanceFilter, Store } from '../store/store.js';
+
+/** What the instance service needs of the live agent connections. */
+export interface AgentChannels {
+  /** Closes an instance's channel, if it has one on this node. */
+  close(instanceId: string): void;
+}
+
+export interface DescribeInstancesInput {
+  instanceIds?: readonly string[] | undefined;
+  activationId?: string | undefined;
+  name?: string | undefined;
+  osType?: string | undefined;
+  connected?: boolean | undefined;
+  status?: string | undefined;
+  resourceGroupId?: string | undefined;
+  tags: readonly RawTag[];
+}
+
+const sameHash = (a: string, b: string): boolean =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+const clip = (text: unknown, max: number): string => (typeof text === 'string' ? text.slice(0, max) : '');
+
+/** Registration of agents and the managed-instance actions. */
+export class InstanceService {
+  constructor(
+    private readonly store: Store,
+    private readonly channels: AgentChannels,
+    private readonly nowMs: () => number,
+  ) {}
+
+  /** An agent registers with an activation: every rule of the activation is enforced here. */
+  async register(request: RegisterRequest, clientAddress: string): Promise<RegisterResponse> {
+    const activation = await this.store.activations.find(clip(request.activationId, 64));
+    if (!activation) throw new ApiError('ActivationId.NotFound');
+    if (!sameHash(activation.codeHash, sha256Hex(clip(request.activationCode, 256)))) {
+      throw new ApiError('ActivationCode.Invalid');
+    }
+    if (activation.disabled) throw new ApiError('Activation.Disabled');
+    if (this.nowMs() >= activationExpiresAtMs(activation)) {
+      throw new ApiError('Activation.Expired', `It expired at ${new Date(activationExpiresAtMs(activation)).toISOString()}.`);
+    }
+    if (!addressAllowed(activation.ipAddressRange, clientAddress)) {
+      throw new ApiError('Activation.AddressNotAllowed', `${clientAddress} is not in ${activation.ipAddressRange}.`);
+    }
+    const token = newAgentToken();
+    const hostname = clip(request.hostname, 255) || 'unknown';
+    const instance = await this.store.instances.register(activation.id, (claimed, ordinal) => ({
+      id: newInstanceId(),
+      regionId: claimed.regionId,
+      activationId: claimed.id,
+      name: registeredInstanceName(claimed, ordinal, hostname),
+      hostname,
+      osType: request.osType === 'windows' ? 'windows' : 'linux',
+      osVersion: clip(request.osVersion, 255),
+      agentVersion: clip(request.agentVersion, 64),
+      machineId: clip(request.machineId, 64),
+      intranetIp: clientAddress.replace(/^::ffff:/, ''),
+      tokenHash: sha256Hex(token),
+      status: 'Running',
+      bootId: '',
+      timeZone: '',
+      shells: [],
+      connected: false,
+      lastHeartbeatAtMs: 0,
+      lastInvokedAtMs: 0,
+      invocationCount: 0,
+      resourceGroupId: claimed.resourceGroupId,
+      registeredAtMs: this.nowMs(),
+      tags: claimed.tags,
+    }));
+    if (!instance) {
+      const now = await this.store.activations.find(activation.id);
+      if (now?.disabled) throw new ApiError('Activation.Disabled');
+      throw new ApiError('Activation.CountExceeded', `It allows ${activation.instanceCount} instances.`);
+    }
+    return { instanceId: instance.id, token };
+  }
+
+  /** The instance an agent token belongs to, or undefined: deregistered instances have none. */
+  async authenticateAgent(instanceId: string, token: string): Promise<ManagedInstance | undefined> {
+    const instance = await this.store.instances.find(instanceId);
+    if (!instance || !sameHash(instance.tokenHash, sha256Hex(token))) return undefined;
+    return instance;
+  }
+
+  describe(regionId: string, input: DescribeInstancesInput, page: PageRequest): Promise<Page<ManagedInstance>> {
+    const filter: InstanceFilter = { regionId, ...input, tags: validateTagFilters(input.tags) };
+    return this.store.instances.list(filter, page);
+  }
+
+  async rename(regionId: string, id: string, name: string): Promise<ManagedInstance> {
+    validateInstanceName(name, activationLimits.instanceNameLength);
+    if (!(await this.store.instances.rename(regionId, id, name))) throw new ApiError('InvalidInstance.NotFound');
+    return this.get(regionId, id);
+  }
+
+  async get(regionId: string, id: string): Promise<ManagedInstance> {
+    const instance = await this.store.instances.get(regionId, id);
+    if (!instance) throw new ApiError('InvalidInstance.NotFound', `No instance ${id.slice(0, 80)} in ${regionId}.`);
+    return instance;
+  }
+
+  /** Removes the instance: its token stops working at once and its live channel is closed. */
+  async deregister(regionId: string, id: string): Promise<ManagedInstance> {
+    const instance = await this.store.instances.deregister(regionId, id);
+    if (!instance) throw new ApiError('InvalidInstance.NotFound', `No instance ${id.slice(0, 80)} in ${regionId}.`);
+    this.channels.close(id);
+    return instance;
+  }
+
+  activeTasks(instanceId: string): Promise<number> {
+    return this.store.invocations.activeCount(instanceId);
+  }
+}

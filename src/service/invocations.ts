@@ -1,0 +1,263 @@
+import {
+  type Command,
+  type CommandDraft,
+  type CreateCommandInput,
+  validateCreateCommand,
+} from '../domain/command.js';
+import { ApiError } from '../domain/errors.js';
+import type { ManagedInstance } from '../domain/fleet.js';
+import { newCommandId, newInvokeId } from '../domain/ids.js';
+import {
+  commandFits,
+  type Invocation,
+  type InvocationInstance,
+  type InvokeInput,
+  type InvokeRequest,
+  renderScript,
+  resolveParameters,
+  validateInvokeRequest,
+} from '../domain/invocation.js';
+import { applyStop, applyTaskEvent } from '../domain/invocation-state.js';
+import {
+  errorInfo,
+  invocationStatusFilter,
+  recordStatusFilter,
+} from '../domain/invocation-status.js';
+import type { Page, PageRequest } from '../domain/paging.js';
+import { type RawTag, validateTagFilters } from '../domain/tags.js';
+import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+import type { InvocationFilter, InvocationResult, Store } from '../store/store.js';
+
+/** What the invocation service needs of dispatch: wake delivery, pass cancellations on. */
+export interface TaskDispatcher {
+  wake(instanceIds: readonly string[]): void;
+  cancel(instanceId: string, invokeId: string, terminationMode: 'Process' | 'ProcessTree'): void;
+}
+
+export interface DescribeInvocationsInput {
+  invokeId?: string | undefined;
+  commandId?: string | undefined;
+  commandName?: string | undefined;
+  commandType?: string | undefined;
+  instanceId?: string | undefined;
+  repeatMode?: string | undefined;
+  invokeStatus?: string | undefined;
+  resourceGroupId?: string | undefined;
+  tags: readonly RawTag[];
+}
+
+export interface DescribeResultsInput {
+  invokeId?: string | undefined;
+  commandId?: string | undefined;
+  instanceId?: string | undefined;
+  invokeRecordStatus?: string | undefined;
+  resourceGroupId?: string | undefined;
+  tags: readonly RawTag[];
+}
+
+export interface OutputLimits {
+  /** What a Describe call shows: the last 24 KB (DESIGN §4). */
+  readonly shownBytes: number;
+  /** What the server keeps of one run's output. */
+  readonly keptBytes: number;
+}
+
+/** InvokeCommand, RunCommand, the Describe calls for results, StopInvocation, and agent events. */
+export class InvocationService {
+  constructor(
+    private readonly store: Store,
+    private readonly dispatcher: TaskDispatcher,
+    private readonly nowMs: () => number,
+    readonly output: OutputLimits,
+  ) {}
+
+  async invoke(regionId: string, commandId: string, input: InvokeInput): Promise<Invocation> {
+    const request = validateInvokeRequest(input);
+    const command = await this.store.commands.get(regionId, commandId);
+    if (!command) throw new ApiError('InvalidCmdId.NotFound', `No command ${commandId.slice(0, 80)} in ${regionId}.`);
+    return this.start(regionId, command, request);
+  }
+
+  /** RunCommand: a command made on the spot (kept only with KeepCommand), invoked at once. */
+  async run(
+    regionId: string,
+    commandInput: CreateCommandInput,
+    invokeInput: InvokeInput,
+    keepCommand: boolean,
+  ): Promise<Invocation> {
+    const draft: CommandDraft = validateCreateCommand({ ...commandInput, name: commandInput.name || 'RunCommand' });
+    const request = validateInvokeRequest(invokeInput);
+    const command: Command = {
+      ...draft,
+      id: newCommandId(),
+      regionId,
+      version: 1,
+      invokeTimes: 0,
+      createdAtMs: this.nowMs(),
+      seq: 0,
+    };
+    return this.start(regionId, command, request, keepCommand);
+  }
+
+  /** Everything else is validated for every instance before anything is created (all-or-nothing). */
+  private async start(regionId: string, command: Command, request: InvokeRequest, keep = false): Promise<Invocation> {
+    const instances = await this.store.instances.getMany(regionId, request.instanceIds);
+    const missing = request.instanceIds.filter((id) => !instances.some((instance) => instance.id === id));
+    if (missing.length > 0) throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);
+    const parameters = resolveParameters(command, request.parametersText);
+    for (const instance of instances) this.checkFits(command, instance);
+    const windows = command.type !== 'RunShellScript';
+    if (windows && request.username !== '' && request.username !== 'System' && request.windowsPasswordName === '') {
+      throw new ApiError('WindowsPasswordName.Missed');
+    }
+    if (request.repeatMode === 'DryRun') throw new ApiError('DryRunOperation');
+    if (keep) await this.store.commands.insert(command);
+    const invocation = await this.store.invocations.create(
+      {
+        id: newInvokeId(),
+        regionId,
+        commandId: command.id,
+        commandName: command.name,
+        commandType: command.type,
+        commandDescription: command.description,
+        contentBase64: command.contentBase64,
+        parameters,
+        repeatMode: request.repeatMode,
+        frequency: request.frequency,
+        timeoutSeconds: request.timeoutSeconds ?? command.timeoutSeconds,
+        username: request.username,
+        workingDir: request.workingDir ?? command.workingDir,
+        launcher: request.launcher ?? command.launcher,
+        containerId: '',
+        containerName: '',
+        terminationMode: request.terminationMode,
+        resourceGroupId: request.resourceGroupId,
+        clientToken: request.clientToken,
+        status: 'Pending',
+        createdAtMs: this.nowMs(),
+        tags: request.tags,
+      },
+      request.instanceIds,
+    );
+    this.dispatcher.wake(request.instanceIds);
+    return invocation;
+  }
+
+  private checkFits(command: Command, instance: ManagedInstance): void {
+    if (instance.status !== 'Running') {
+      throw new ApiError('InvalidInstance.NotMatch', `${instance.id} is ${instance.status}, not Running.`);
+    }
+    if (!commandFits(command.type, instance.osType, instance.shells)) {
+      throw new ApiError('InvalidInstance.NotMatch', `${command.type} cannot run on ${instance.id} (${instance.osType}).`);
+    }
+  }
+
+  async describe(regionId: string, input: DescribeInvocationsInput, page: PageRequest): Promise<Page<Invocation>> {
+    const statuses = input.invokeStatus === undefined ? undefined : invocationStatusFilter(input.invokeStatus);
+    if (input.invokeStatus !== undefined && statuses === undefined) {
+      throw new ApiError('InvalidParameter', `InvokeStatus "${input.invokeStatus.slice(0, 40)}" is not a status.`);
+    }
+    const filter: InvocationFilter = { regionId, ...input, statuses, tags: validateTagFilters(input.tags) };
+    return this.store.invocations.list(filter, page);
+  }
+
+  runs(invokeId: string): Promise<InvocationInstance[]> {
+    return this.store.invocations.runs(invokeId);
+  }
+
+  async results(regionId: string, input: DescribeResultsInput, page: PageRequest): Promise<Page<InvocationResult>> {
+    const runStatuses =
+      input.invokeRecordStatus === undefined ? undefined : recordStatusFilter(input.invokeRecordStatus);
+    if (input.invokeRecordStatus !== undefined && runStatuses === undefined) {
+      throw new ApiError('InvalidParameter', `InvokeRecordStatus "${input.invokeRecordStatus.slice(0, 40)}" is not a status.`);
+    }
+    return this.store.invocations.listResults(
+      { regionId, ...input, runStatuses, tags: validateTagFilters(input.tags) },
+      page,
+    );
+  }
+
+  outputTail(run: InvocationInstance): Promise<Buffer> {
+    return this.store.invocations.outputTail(run.invokeId, run.instanceId, this.output.shownBytes);
+  }
+
+  /** StopInvocation: undelivered runs are cancelled, live ones stop; finished ones are left as they are. */
+  async stop(regionId: string, invokeId: string, instanceIds: readonly string[]): Promise<void> {
+    const invocation = await this.store.invocations.get(regionId, invokeId);
+    if (!invocation) throw new ApiError('InvalidInvokeId.NotFound');
+    const runs = await this.store.invocations.runs(invokeId);
+    const unknown = instanceIds.filter((id) => !runs.some((run) => run.instanceId === id));
+    if (unknown.length > 0) throw new ApiError('InvalidInstanceId.NotFound', `Not in this invocation: ${unknown.join(', ')}.`);
+    const targets = instanceIds.length > 0 ? instanceIds : runs.map((run) => run.instanceId);
+    for (const instanceId of targets) {
+      const now = this.nowMs();
+      const updated = await this.store.invocations.updateRun(invokeId, instanceId, (run) => applyStop(run, now), now);
+      if (updated?.status === 'Stopping') this.dispatcher.cancel(instanceId, invokeId, invocation.terminationMode);
+    }
+  }
+
+  /** The task an agent receives for one run: parameters and built-ins filled in. */
+  taskFor(result: InvocationResult, instance: ManagedInstance): TaskSpec {
+    const { invocation } = result;
+    const script = renderScript(Buffer.from(invocation.contentBase64, 'base64').toString('utf8'), invocation.parameters, {
+      RegionId: invocation.regionId,
+      InstanceId: instance.id,
+      InstanceName: instance.name,
+      InvokeId: invocation.id,
+      CommandId: invocation.commandId,
+    });
+    return {
+      invokeId: invocation.id,
+      commandType: invocation.commandType,
+      script,
+      username: invocation.username,
+      workingDir: invocation.workingDir,
+      timeoutSeconds: invocation.timeoutSeconds,
+      terminationMode: invocation.terminationMode,
+    };
+  }
+
+  /**
+   * Applies an agent's event to its own run (instance id from the authenticated channel, so an agent
+   * can touch nothing else). Returns false when the run is over or unknown: the agent should drop it.
+   */
+  async applyEvent(instanceId: string, invokeId: string, event: TaskEvent): Promise<boolean> {
+    if (event.kind === 'output') {
+      const data = Buffer.from(event.data, 'base64');
+      await this.store.invocations.appendOutput(invokeId, instanceId, event.offset, data, this.output.keptBytes);
+      return true;
+    }
+    const updated = await this.store.invocations.updateRun(
+      invokeId,
+      instanceId,
+      (run) => applyTaskEvent(run, event),
+      this.nowMs(),
+    );
+    if (!updated) return false;
+    return !(['Cancelled', 'Aborted'].includes(updated.status) && event.kind !== 'finished');
+  }
+
+  /** Runs still waiting for an offline agent after the delivery timeout become Aborted. */
+  async abortOverdue(deliveryTimeoutMs: number): Promise<number> {
+    const now = this.nowMs();
+    let aborted = 0;
+    for (const { invokeId, instanceId } of await this.store.invocations.overdue(now - deliveryTimeoutMs)) {
+      const updated = await this.store.invocations.updateRun(
+        invokeId,
+        instanceId,
+        (run) =>
+          run.status === 'Pending' && !run.delivered
+            ? {
+                status: 'Aborted',
+                finishTimeMs: now,
+                errorCode: 'ClientNotResponse',
+                errorInfo: errorInfo.ClientNotResponse,
+              }
+            : undefined,
+        now,
+      );
+      if (updated?.status === 'Aborted') aborted++;
+    }
+    return aborted;
+  }
+}
