@@ -19,6 +19,8 @@ export interface ServerConfig {
   readonly deliveryTimeoutSeconds: number;
   readonly heartbeatSeconds: number;
   readonly dailyInvocationQuota: number;
+  /** How much of one run's output the server keeps (DESIGN §4: default 16 MiB). */
+  readonly outputCapBytes: number;
   readonly logLevel: string;
 }
 
@@ -88,6 +90,7 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
     heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
     dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
+    outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', 16 * 1024 * 1024),
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
   });
 }

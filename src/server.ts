@@ -1,11 +1,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Services } from './api/action.js';
 import { buildHttpServer } from './api/http-server.js';
 import type { ServerConfig } from './config.js';
+import { AgentHub } from './dispatch/agent-hub.js';
+import { ActivationService } from './service/activations.js';
 import { CommandService } from './service/commands.js';
+import { InstanceService } from './service/instances.js';
+import { InvocationService } from './service/invocations.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
 import { openStore, redactUrl } from './store/open-store.js';
+import type { Store } from './store/store.js';
 import { version } from './version.js';
 
 export interface RunningServer {
@@ -17,6 +24,38 @@ export interface RunningServer {
 
 // Forgotten nonces only need to be purged now and then; the table is keyed, so lookups stay fast.
 const noncePurgeIntervalMs = 60_000;
+// Describe calls show the last 24 KB of output (DESIGN §4).
+const outputShownBytes = 24 * 1024;
+// How often undelivered tasks are checked against the delivery timeout.
+const deliverySweepIntervalMs = 1_000;
+
+type WiringConfig = Pick<ServerConfig, 'heartbeatSeconds' | 'outputCapBytes' | 'regions'>;
+
+/** Builds the services and the agent hub over a store; they refer to each other through small ports. */
+export function wireServices(
+  store: Store,
+  logger: FastifyBaseLogger,
+  nowMs: () => number,
+  config: WiringConfig,
+): { services: Services; hub: AgentHub } {
+  let hub: AgentHub | undefined;
+  const instances = new InstanceService(store, { close: (id) => hub?.close(id) }, nowMs, config.heartbeatSeconds);
+  const invocations = new InvocationService(
+    store,
+    { wake: (ids) => hub?.wake(ids), cancel: (...args) => hub?.cancel(...args) },
+    nowMs,
+    { shownBytes: outputShownBytes, keptBytes: config.outputCapBytes },
+  );
+  hub = new AgentHub({ store, instances, invocations, logger, heartbeatSeconds: config.heartbeatSeconds, nowMs });
+  const services: Services = {
+    commands: new CommandService(store, nowMs),
+    activations: new ActivationService(store, nowMs),
+    instances,
+    invocations,
+    regions: config.regions,
+  };
+  return { services, hub };
+}
 
 /** The composition root: store, services, HTTP endpoint; resolves once requests are served. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
@@ -29,12 +68,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     fromEnvironment: config.rootAccessKey,
     nowMs: nowMs(),
   });
+  const { services, hub: agentHub } = wireServices(store, logger, nowMs, config);
   const app = await buildHttpServer({
     store,
     logger,
     nowMs,
     version,
-    services: { commands: new CommandService(store, nowMs), regions: config.regions },
+    upgrade: (request, socket, head) => agentHub.handleUpgrade(request, socket, head),
+    services,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
@@ -50,6 +91,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       .catch((error: unknown) => logger.warn({ err: error }, 'nonce purge failed'));
   }, noncePurgeIntervalMs);
   purge.unref();
+  const sweep = setInterval(() => {
+    services.invocations
+      .abortOverdue(config.deliveryTimeoutSeconds * 1000)
+      .catch((error: unknown) => logger.warn({ err: error }, 'delivery timeout sweep failed'));
+  }, deliverySweepIntervalMs);
+  sweep.unref();
   logger.info(
     { url, database: redactUrl(config.databaseUrl), regions: config.regions, version },
     'server started',
@@ -60,6 +107,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     rootKeySource,
     async close() {
       clearInterval(purge);
+      clearInterval(sweep);
+      await agentHub.closeAll();
       await app.close();
       await store.close();
       logger.info('server stopped');

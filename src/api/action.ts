@@ -1,11 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { ActivationService } from '../service/activations.js';
 import type { CommandService } from '../service/commands.js';
+import type { InstanceService } from '../service/instances.js';
+import type { InvocationService } from '../service/invocations.js';
 import type { AccessKey } from '../store/store.js';
 import type { Params } from './params.js';
 
 /** What every action may use: the services, and the facts of the request it serves. */
 export interface Services {
   readonly commands: CommandService;
+  readonly activations: ActivationService;
+  readonly instances: InstanceService;
+  readonly invocations: InvocationService;
   /** Region ids this server serves, first one is the default for clients. */
   readonly regions: readonly string[];
 }

@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
 import { newRequestId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
 import type { Services } from './action.js';
+import { registerAgentRoutes } from './agent-routes.js';
 import { rpcHandler, sendError } from './rpc.js';
 
 // Bounds for hostile or slow clients: a form body of 256 KiB, headers plus URL of 256 KiB
@@ -20,9 +21,11 @@ export const limits = {
 export interface HttpServerDeps {
   readonly store: Store;
   readonly services: Services;
-  readonly logger: Logger;
+  readonly logger: FastifyBaseLogger;
   readonly nowMs: () => number;
   readonly version: string;
+  /** Takes WebSocket upgrades; returns false for paths it does not serve. */
+  readonly upgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 /** A JSON error for requests Node refuses before they reach a route (oversized headers, bad framing). */
@@ -49,7 +52,7 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: deps.logger,
     // Our own access line per RPC names the action; the default one would log URLs, which carry secrets.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'RequestId' }),
     genReqId: () => newRequestId(),
@@ -64,6 +67,9 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
         (req: IncomingMessage, res: ServerResponse) => handler(req, res),
       );
       server.on('clientError', answerClientError);
+      server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!deps.upgrade?.(request, socket, head)) socket.destroy();
+      });
       return server;
     },
   });
@@ -96,6 +102,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     services: deps.services,
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
+
+  registerAgentRoutes(app, deps.services.instances);
 
   app.get('/health', async (_request, reply) => {
     await deps.store.ping();

@@ -1,4 +1,5 @@
 import { ApiError } from '../domain/errors.js';
+import { type InvokeInput, invokeLimits } from '../domain/invocation.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { parsePaging } from '../domain/paging.js';
 import { maxTags, type RawTag, type Tag } from '../domain/tags.js';
@@ -24,13 +25,16 @@ export const renderTags = (tags: readonly Tag[]) => ({
 /** Alibaba's time format: UTC, seconds precision, `2020-01-21T06:51:45Z`. */
 export const isoTime = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
-export const readPaging = (params: Params): PageRequest =>
-  parsePaging({
-    pageNumber: params.integer('PageNumber', 'InvalidParam.PageNumber'),
-    pageSize: params.integer('PageSize', 'InvalidParam.PageSize'),
-    maxResults: params.integer('MaxResults', 'InvalidParameter.MaxResults'),
-    nextToken: params.string('NextToken'),
-  });
+export const readPaging = (params: Params, maxSize?: number): PageRequest =>
+  parsePaging(
+    {
+      pageNumber: params.integer('PageNumber', 'InvalidParam.PageNumber'),
+      pageSize: params.integer('PageSize', 'InvalidParam.PageSize'),
+      maxResults: params.integer('MaxResults', 'InvalidParameter.MaxResults'),
+      nextToken: params.string('NextToken'),
+    },
+    maxSize,
+  );
 
 /** The paging fields of a list response, in the style the request used. */
 export function renderPage(page: PageRequest, result: Page<unknown>): Record<string, unknown> {
@@ -39,3 +43,33 @@ export function renderPage(page: PageRequest, result: Page<unknown>): Record<str
   }
   return { TotalCount: result.totalCount, ...(result.nextToken && { NextToken: result.nextToken }) };
 }
+
+/** `InstanceId.N`, at most `max`; more is `InstanceIds.ExceedLimit` (checked before existence). */
+export const readInstanceIds = (params: Params, max: number): string[] =>
+  params.list(
+    'InstanceId',
+    max,
+    () => new ApiError('InstanceIds.ExceedLimit', `At most ${max} InstanceId.N.`),
+  );
+
+/** The invoke half shared by InvokeCommand and RunCommand. */
+export const readInvokeInput = (params: Params): InvokeInput => ({
+  instanceIds: readInstanceIds(params, invokeLimits.instances),
+  repeatMode: params.string('RepeatMode'),
+  frequency: params.string('Frequency'),
+  parameters: params.string('Parameters'),
+  username: params.string('Username'),
+  windowsPasswordName: params.string('WindowsPasswordName'),
+  workingDir: params.string('WorkingDir'),
+  timeoutSeconds: params.integer('Timeout', 'InvalidParameter.Timeout'),
+  terminationMode: params.string('TerminationMode'),
+  containerId: params.string('ContainerId'),
+  containerName: params.string('ContainerName'),
+  launcher: params.string('Launcher'),
+  resourceGroupId: params.string('ResourceGroupId'),
+  clientToken: params.string('ClientToken'),
+  tags: readTags(params),
+});
+
+/** A time field that may be unset: Alibaba leaves it empty. */
+export const optionalTime = (ms: number): string => (ms > 0 ? isoTime(ms) : '');

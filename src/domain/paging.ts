@@ -35,7 +35,7 @@ function decodeNextToken(token: string): number {
 }
 
 /** Picks the paging style; the two styles are mutually exclusive (fact sheet §6). */
-export function parsePaging(input: PagingInput): PageRequest {
+export function parsePaging(input: PagingInput, maxSize: number = maxPageSize): PageRequest {
   const byPage = input.pageNumber !== undefined || input.pageSize !== undefined;
   const byToken = input.maxResults !== undefined || (input.nextToken !== undefined && input.nextToken !== '');
   if (byPage && byToken) {
@@ -46,7 +46,7 @@ export function parsePaging(input: PagingInput): PageRequest {
   }
   if (byToken) {
     const maxResults = input.maxResults ?? defaultPageSize;
-    if (maxResults < 1 || maxResults > maxPageSize) {
+    if (maxResults < 1 || maxResults > maxSize) {
       throw new ApiError('InvalidParameter.MaxResults', `Got ${maxResults}.`);
     }
     const afterSeq = input.nextToken ? decodeNextToken(input.nextToken) : undefined;
@@ -56,8 +56,8 @@ export function parsePaging(input: PagingInput): PageRequest {
   const pageSize = input.pageSize ?? defaultPageSize;
   if (pageNumber < 1)
     throw new ApiError('InvalidParam.PageNumber', `PageNumber must be >= 1, got ${pageNumber}.`);
-  if (pageSize < 1 || pageSize > maxPageSize) {
-    throw new ApiError('InvalidParam.PageSize', `PageSize must be 1 to 50, got ${pageSize}.`);
+  if (pageSize < 1 || pageSize > maxSize) {
+    throw new ApiError('InvalidParam.PageSize', `PageSize must be 1 to ${maxSize}, got ${pageSize}.`);
   }
   return { style: 'page', pageNumber, pageSize };
 }

@@ -43,7 +43,13 @@ export class InstanceService {
     private readonly store: Store,
     private readonly channels: AgentChannels,
     private readonly nowMs: () => number,
+    private readonly heartbeatSeconds: number,
   ) {}
+
+  /** CloudAssistantStatus: the channel is open and the agent was heard within three heartbeats. */
+  online(instance: ManagedInstance): boolean {
+    return instance.connected && this.nowMs() - instance.lastHeartbeatAtMs <= 3 * this.heartbeatSeconds * 1000;
+  }
 
   /** An agent registers with an activation: every rule of the activation is enforced here. */
   async register(request: RegisterRequest, clientAddress: string): Promise<RegisterResponse> {

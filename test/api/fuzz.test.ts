@@ -11,7 +11,7 @@ import { buildHttpServer } from '../../src/api/http-server.js';
 import { canonicalQuery, type SignedRequest } from '../../src/api/signature/signed-request.js';
 import { v3Signature } from '../../src/api/signature/v3.js';
 import { errorCatalogue } from '../../src/domain/errors.js';
-import { CommandService } from '../../src/service/commands.js';
+import { wireServices } from '../../src/server.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -25,12 +25,17 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'openassist-fuzz-'));
   store = openSqliteStore(join(dir, 'fuzz.db'));
   await store.accessKeys.insert({ ...key, status: 'Active', description: '', createdAtMs: Date.now() });
+  const logger = pino({ level: 'silent' });
   app = await buildHttpServer({
     store,
-    logger: pino({ level: 'silent' }),
+    logger,
     nowMs: Date.now,
     version: 'test',
-    services: { commands: new CommandService(store, Date.now), regions: ['cn-hangzhou'] },
+    services: wireServices(store, logger, Date.now, {
+      heartbeatSeconds: 20,
+      outputCapBytes: 1024 * 1024,
+      regions: ['cn-hangzhou'],
+    }).services,
   });
 });
 

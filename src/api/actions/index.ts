@@ -1,14 +1,43 @@
 import type { Action } from '../action.js';
+import { createActivation, deleteActivation, describeActivations, disableActivation } from './activations.js';
 import { createCommand } from './create-command.js';
 import { deleteCommand } from './delete-command.js';
 import { describeCommands } from './describe-commands.js';
 import { describeRegions } from './describe-regions.js';
+import { describeCloudAssistantStatus, describeInstances } from './instance-status.js';
+import {
+  describeInvocationResults,
+  describeInvocations,
+  invokeCommand,
+  modifyInvocationAttribute,
+  runCommand,
+  stopInvocation,
+} from './invocations.js';
+import { deregisterManagedInstance, describeManagedInstances, modifyManagedInstance } from './managed-instances.js';
 import { modifyCommand } from './modify-command.js';
 
 /** Every operation the endpoint serves, by wire name (case-sensitive, as Alibaba's). */
 export const actions: ReadonlyMap<string, Action> = new Map(
-  [createCommand, describeCommands, modifyCommand, deleteCommand, describeRegions].map((action) => [
-    action.name,
-    action,
-  ]),
+  [
+    createCommand,
+    describeCommands,
+    modifyCommand,
+    deleteCommand,
+    describeRegions,
+    createActivation,
+    describeActivations,
+    disableActivation,
+    deleteActivation,
+    describeManagedInstances,
+    modifyManagedInstance,
+    deregisterManagedInstance,
+    describeInstances,
+    describeCloudAssistantStatus,
+    invokeCommand,
+    runCommand,
+    describeInvocations,
+    describeInvocationResults,
+    stopInvocation,
+    modifyInvocationAttribute,
+  ].map((action) => [action.name, action]),
 );

@@ -1,0 +1,119 @@
+import { ApiError } from '../../domain/errors.js';
+import type { ManagedInstance } from '../../domain/fleet.js';
+import type { Action } from '../action.js';
+import {
+  isoTime,
+  optionalTime,
+  readInstanceIds,
+  readPaging,
+  readTags,
+  renderPage,
+  renderTags,
+} from '../wire.js';
+
+const statuses = ['Pending', 'Running', 'Starting', 'Stopping', 'Stopped'];
+
+/** DescribeInstances' `InstanceIds`: a JSON array of at most 100 ids, as a string. */
+function readInstanceIdsJson(text: string | undefined): string[] | undefined {
+  if (text === undefined || text === '') return undefined;
+  let ids: unknown;
+  try {
+    ids = JSON.parse(text);
+  } catch {
+    throw new ApiError('InvalidInstanceIds.Malformed', 'InstanceIds must be a JSON array of strings.');
+  }
+  if (!Array.isArray(ids) || ids.length > 100 || !ids.every((id) => typeof id === 'string')) {
+    throw new ApiError(
+      'InvalidInstanceIds.Malformed',
+      'InstanceIds must be a JSON array of at most 100 strings.',
+    );
+  }
+  return ids;
+}
+
+const osName = (instance: ManagedInstance) => instance.osVersion || instance.osType;
+
+/** The ECS DescribeInstances subset that makes sense for managed instances (fact sheet §8). */
+export const describeInstances: Action = {
+  name: 'DescribeInstances',
+  regionRequired: true,
+  async handle({ params, regionId, services }) {
+    const instanceIds = readInstanceIdsJson(params.string('InstanceIds'));
+    const status = params.string('Status') || undefined;
+    if (status !== undefined && !statuses.includes(status)) throw new ApiError('InvalidStatus.NotFound');
+    const page = readPaging(params, 100);
+    const result = await services.instances.describe(
+      regionId,
+      {
+        instanceIds,
+        status,
+        name: params.string('InstanceName') || undefined,
+        resourceGroupId: params.string('ResourceGroupId') || undefined,
+        tags: readTags(params),
+      },
+      page,
+    );
+    return {
+      ...renderPage(page, result),
+      Instances: {
+        Instance: result.items.map((instance) => ({
+          InstanceId: instance.id,
+          InstanceName: instance.name,
+          HostName: instance.hostname,
+          Status: instance.status,
+          OSType: instance.osType,
+          OSName: osName(instance),
+          OSNameEn: osName(instance),
+          RegionId: instance.regionId,
+          ZoneId: '',
+          ResourceGroupId: instance.resourceGroupId,
+          InstanceType: 'managed',
+          ImageId: '',
+          CreationTime: isoTime(instance.registeredAtMs).slice(0, 16).concat('Z'),
+          Tags: renderTags(instance.tags),
+        })),
+      },
+    };
+  },
+};
+
+export const describeCloudAssistantStatus: Action = {
+  name: 'DescribeCloudAssistantStatus',
+  regionRequired: true,
+  async handle({ params, regionId, services }) {
+    const instanceIds = readInstanceIds(params, 100);
+    const osType = params.string('OSType') || undefined;
+    const page = readPaging(params);
+    const result = await services.instances.describe(
+      regionId,
+      { instanceIds: instanceIds.length > 0 ? instanceIds : undefined, osType, tags: [] },
+      page,
+    );
+    if (instanceIds.length > 0) {
+      const found = await services.instances.describe(
+        regionId,
+        { instanceIds, tags: [] },
+        { style: 'page', pageNumber: 1, pageSize: 100 },
+      );
+      const unknown = instanceIds.filter((id) => !found.items.some((instance) => instance.id === id));
+      if (unknown.length > 0) throw new ApiError('InvalidInstance.NotFound', `Not found: ${unknown.slice(0, 5).join(', ')}.`);
+    }
+    const set = await Promise.all(
+      result.items.map(async (instance) => ({
+        InstanceId: instance.id,
+        CloudAssistantStatus: String(services.instances.online(instance)),
+        CloudAssistantVersion: instance.agentVersion,
+        OSType: instance.osType === 'windows' ? 'Windows' : 'Linux',
+        LastHeartbeatTime: optionalTime(instance.lastHeartbeatAtMs),
+        LastInvokedTime: optionalTime(instance.lastInvokedAtMs),
+        InvocationCount: instance.invocationCount,
+        ActiveTaskCount: await services.instances.activeTasks(instance.id),
+        SupportSessionManager: false,
+      })),
+    );
+    return {
+      ...renderPage(page, result),
+      InstanceCloudAssistantStatusSet: { InstanceCloudAssistantStatus: set },
+    };
+  },
+};

@@ -1,0 +1,232 @@
+import { parseContentEncoding } from '../../domain/content.js';
+import { ApiError } from '../../domain/errors.js';
+import type { Invocation, InvocationInstance } from '../../domain/invocation.js';
+import { isFinal, legacyInstanceStatus, legacyInvokeStatus } from '../../domain/invocation-status.js';
+import type { Action, ActionContext } from '../action.js';
+import {
+  isoTime,
+  optionalTime,
+  readInstanceIds,
+  readInvokeInput,
+  readPaging,
+  readTags,
+  renderPage,
+  renderTags,
+} from '../wire.js';
+
+export const invokeCommand: Action = {
+  name: 'InvokeCommand',
+  regionRequired: true,
+  async handle({ params, regionId, services }) {
+    const input = readInvokeInput(params);
+    const invocation = await services.invocations.invoke(regionId, params.required('CommandId'), input);
+    return { InvokeId: invocation.id };
+  },
+};
+
+export const runCommand: Action = {
+  name: 'RunCommand',
+  regionRequired: true,
+  async handle({ params, regionId, services }) {
+    const invokeInput = readInvokeInput(params);
+    // RunCommand's ContentEncoding defaults to PlainText, and an unknown value counts as PlainText (fact sheet §5).
+    const encoding =
+      (params.string('ContentEncoding') ?? '').toLowerCase() === 'base64' ? 'Base64' : 'PlainText';
+    const invocation = await services.invocations.run(
+      regionId,
+      {
+        name: params.string('Name'),
+        description: params.string('Description'),
+        type: params.string('Type'),
+        content: params.string('CommandContent'),
+        contentEncoding: encoding,
+        workingDir: params.string('WorkingDir'),
+        timeoutSeconds: params.integer('Timeout', 'InvalidParameter.Timeout'),
+        enableParameter: params.boolean('EnableParameter'),
+        launcher: params.string('Launcher'),
+        resourceGroupId: params.string('ResourceGroupId'),
+        clientToken: params.string('ClientToken'),
+        tags: [],
+      },
+      invokeInput,
+      params.boolean('KeepCommand') ?? false,
+    );
+    return { CommandId: invocation.commandId, InvokeId: invocation.id };
+  },
+};
+
+async function renderRun(
+  context: ActionContext,
+  invocation: Invocation,
+  run: InvocationInstance,
+  withOutput: boolean,
+) {
+  const encoding = parseContentEncoding(context.params.string('ContentEncoding'), 'Base64');
+  const output = withOutput ? await context.services.invocations.outputTail(run) : Buffer.alloc(0);
+  const shownFrom = run.outputBytes - output.length;
+  return {
+    InstanceId: run.instanceId,
+    InvocationStatus: run.status,
+    InstanceInvokeStatus: legacyInstanceStatus(run.status),
+    ErrorCode: run.errorCode,
+    ErrorInfo: run.errorInfo,
+    ...(run.exitCode !== null && { ExitCode: run.exitCode }),
+    // Output is the last 24 KB; Dropped counts every byte not shown (cut here or beyond the kept cap).
+    Output: encoding === 'PlainText' ? output.toString('utf8') : output.toString('base64'),
+    Dropped: run.droppedBytes + shownFrom,
+    CreationTime: isoTime(run.createdAtMs),
+    StartTime: optionalTime(run.startTimeMs),
+    FinishTime: optionalTime(run.finishTimeMs),
+    StopTime: optionalTime(run.stopTimeMs),
+    UpdateTime: isoTime(run.updateTimeMs),
+    Repeats: run.startTimeMs > 0 ? 1 : 0,
+    Timed: false,
+    _invocation: invocation.id,
+  };
+}
+
+export const describeInvocations: Action = {
+  name: 'DescribeInvocations',
+  regionRequired: true,
+  async handle(context) {
+    const { params, regionId, services } = context;
+    const page = readPaging(params);
+    const includeOutput = params.boolean('IncludeOutput') ?? false;
+    const encoding = parseContentEncoding(params.string('ContentEncoding'), 'Base64');
+    const result = await services.invocations.describe(
+      regionId,
+      {
+        invokeId: params.string('InvokeId') || undefined,
+        commandId: params.string('CommandId') || undefined,
+        commandName: params.string('CommandName') || undefined,
+        commandType: params.string('CommandType') || undefined,
+        instanceId: params.string('InstanceId') || undefined,
+        repeatMode: params.string('RepeatMode') || undefined,
+        invokeStatus: params.string('InvokeStatus') || undefined,
+        resourceGroupId: params.string('ResourceGroupId') || undefined,
+        tags: readTags(params),
+      },
+      page,
+    );
+    params.boolean('Timed');
+    const invocations = await Promise.all(
+      result.items.map(async (invocation) => {
+        const runs = await services.invocations.runs(invocation.id);
+        const rendered = await Promise.all(
+          runs.map((run) => renderRun(context, invocation, run, includeOutput)),
+        );
+        return {
+          InvokeId: invocation.id,
+          CommandId: invocation.commandId,
+          CommandName: invocation.commandName,
+          CommandType: invocation.commandType,
+          CommandDescription: invocation.commandDescription,
+          CommandContent:
+            encoding === 'PlainText'
+              ? Buffer.from(invocation.contentBase64, 'base64').toString('utf8')
+              : invocation.contentBase64,
+          Parameters: JSON.stringify(invocation.parameters),
+          RepeatMode: invocation.repeatMode,
+          Frequency: invocation.frequency,
+          Timeout: invocation.timeoutSeconds,
+          Username: invocation.username,
+          WorkingDir: invocation.workingDir,
+          Launcher: invocation.launcher,
+          ContainerId: invocation.containerId,
+          ContainerName: invocation.containerName,
+          TerminationMode: invocation.terminationMode,
+          InvocationStatus: invocation.status,
+          InvokeStatus: legacyInvokeStatus(invocation.status),
+          Timed: false,
+          CreationTime: isoTime(invocation.createdAtMs),
+          Tags: renderTags(invocation.tags),
+          InvokeInstances: { InvokeInstance: rendered.map(({ _invocation, ...run }) => run) },
+        };
+      }),
+    );
+    return { ...renderPage(page, result), Invocations: { Invocation: invocations } };
+  },
+};
+
+export const describeInvocationResults: Action = {
+  name: 'DescribeInvocationResults',
+  regionRequired: true,
+  async handle(context) {
+    const { params, regionId, services } = context;
+    const page = readPaging(params);
+    params.boolean('IncludeHistory');
+    const result = await services.invocations.results(
+      regionId,
+      {
+        invokeId: params.string('InvokeId') || undefined,
+        commandId: params.string('CommandId') || undefined,
+        instanceId: params.string('InstanceId') || undefined,
+        invokeRecordStatus: params.string('InvokeRecordStatus') || undefined,
+        resourceGroupId: params.string('ResourceGroupId') || undefined,
+        tags: readTags(params),
+      },
+      page,
+    );
+    const results = await Promise.all(
+      result.items.map(async ({ invocation, run }) => {
+        const {
+          _invocation,
+          InstanceInvokeStatus,
+          CreationTime: _created,
+          UpdateTime: _updated,
+          Timed: _timed,
+          FinishTime,
+          ...fields
+        } = await renderRun(context, invocation, run, true);
+        return {
+          ...fields,
+          FinishedTime: FinishTime,
+          InvokeRecordStatus: InstanceInvokeStatus,
+          InvokeId: invocation.id,
+          CommandId: invocation.commandId,
+          Username: invocation.username,
+          Launcher: invocation.launcher,
+          ContainerId: invocation.containerId,
+          ContainerName: invocation.containerName,
+          TerminationMode: invocation.terminationMode,
+          Tags: renderTags(invocation.tags),
+        };
+      }),
+    );
+    // Unlike other lists, this response nests its paging fields inside `Invocation`.
+    return { Invocation: { ...renderPage(page, result), InvocationResults: { InvocationResult: results } } };
+  },
+};
+
+export const stopInvocation: Action = {
+  name: 'StopInvocation',
+  regionRequired: true,
+  async handle({ params, regionId, services }) {
+    const invokeId = params.required('InvokeId');
+    await services.invocations.stop(regionId, invokeId, readInstanceIds(params, 50));
+    return {};
+  },
+};
+
+export const modifyInvocationAttribute: Action = {
+  name: 'ModifyInvocationAttribute',
+  regionRequired: true,
+  async handle({ params, regionId, services }) {
+    const invokeId = params.required('InvokeId');
+    const page = await services.invocations.describe(
+      regionId,
+      { invokeId, tags: [] },
+      { style: 'page', pageNumber: 1, pageSize: 1 },
+    );
+    const invocation = page.items[0];
+    if (!invocation) throw new ApiError('InvalidInvokeId.NotFound');
+    const runs = await services.invocations.runs(invokeId);
+    if (runs.every((run) => isFinal(run.status)))
+      throw new ApiError('InvalidOperation.InvokeAlreadyFinished');
+    // Only scheduled and reboot invocations can be changed; this server runs Once invocations only so far.
+    throw new ApiError(
+      'InvalidOperation.RepeatModeUnsupported',
+      `This invocation's RepeatMode is ${invocation.repeatMode}.`,
+    );
+  },
+};

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../domain/errors.js';
+import { type RegisterRequest, registerPath } from '../protocol/messages.js';
+import type { InstanceService } from '../service/instances.js';
+import { sendError } from './rpc.js';
+
+function readRegisterRequest(body: unknown): RegisterRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : '');
+  } catch {
+    throw new ApiError('InvalidParameter', 'The registration body must be JSON.');
+  }
+  const record = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  for (const field of ['activationId', 'activationCode']) {
+    if (typeof record[field] !== 'string' || record[field] === '') {
+      throw new ApiError('MissingParameter', `The registration needs ${field}.`);
+    }
+  }
+  return record as unknown as RegisterRequest;
+}
+
+/** `POST /agent/v1/register`: an agent trades an activation id and code for an instance id and token. */
+export function registerAgentRoutes(app: FastifyInstance, instances: InstanceService): void {
+  app.post(registerPath, async (request, reply) => {
+    try {
+      const registration = await instances.register(readRegisterRequest(request.body), request.ip);
+      request.log.info({ instanceId: registration.instanceId }, 'agent registered');
+      reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(registration));
+    } catch (error) {
+      sendError(request, reply, error);
+    }
+  });
+}

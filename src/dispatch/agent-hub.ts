@@ -1,0 +1,224 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { ManagedInstance } from '../domain/fleet.js';
+import {
+  type AgentMessage,
+  channelPath,
+  maxFrameBytes,
+  parseAgentMessage,
+  type ServerMessage,
+} from '../protocol/messages.js';
+import type { AgentChannels, InstanceService } from '../service/instances.js';
+import type { InvocationService, TaskDispatcher } from '../service/invocations.js';
+import type { Store } from '../store/store.js';
+
+export interface HubDeps {
+  readonly store: Store;
+  readonly instances: InstanceService;
+  readonly invocations: InvocationService;
+  readonly logger: FastifyBaseLogger;
+  readonly heartbeatSeconds: number;
+  readonly nowMs: () => number;
+}
+
+// A connection must say hello this soon after it opens.
+const helloTimeoutMs = 10_000;
+
+/** One agent's open channel on this node. */
+class AgentConnection {
+  instance: ManagedInstance;
+  lastSeenMs: number;
+  greeted = false;
+  /** Tasks sent on this connection and not yet accepted, so repeated wake-ups do not resend them. */
+  readonly sent = new Set<string>();
+  /** Agent messages are handled one at a time, in order: output offsets depend on it. */
+  queue: Promise<void> = Promise.resolve();
+  delivering: Promise<void> | undefined;
+  deliverAgain = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    instance: ManagedInstance,
+    nowMs: number,
+  ) {
+    this.instance = instance;
+    this.lastSeenMs = nowMs;
+  }
+
+  send(message: ServerMessage): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+}
+
+/**
+ * The agents connected to this server node: authenticates channels, delivers tasks and
+ * cancellations, applies and acknowledges agent events, and notices silent agents.
+ */
+export class AgentHub implements AgentChannels, TaskDispatcher {
+  private readonly connections = new Map<string, AgentConnection>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
+  private readonly liveness: NodeJS.Timeout;
+
+  constructor(private readonly deps: HubDeps) {
+    const heartbeatMs = deps.heartbeatSeconds * 1000;
+    // An agent is offline after three missed heartbeats (DESIGN §2.3).
+    this.liveness = setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000));
+    this.liveness.unref();
+  }
+
+  get connectedCount(): number {
+    return this.connections.size;
+  }
+
+  /** Handles an HTTP upgrade; returns false when the path is not the agent channel. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if ((request.url ?? '').split('?')[0] !== channelPath) return false;
+    const instanceId = String(request.headers['x-openassist-instance-id'] ?? '');
+    const token = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
+    this.deps.instances.authenticateAgent(instanceId, token).then(
+      (instance) => {
+        if (!instance) {
+          socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+          return;
+        }
+        this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, instance));
+      },
+      (error: unknown) => {
+        this.deps.logger.error({ err: error }, 'agent authentication failed');
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      },
+    );
+    return true;
+  }
+
+  private attach(socket: WebSocket, instance: ManagedInstance): void {
+    const previous = this.connections.get(instance.id);
+    if (previous) previous.socket.close(4000, 'replaced by a newer connection');
+    const connection = new AgentConnection(socket, instance, this.deps.nowMs());
+    this.connections.set(instance.id, connection);
+    const log = this.deps.logger.child({ instanceId: instance.id });
+    const helloTimer = setTimeout(() => {
+      if (!connection.greeted) socket.close(4002, 'no hello');
+    }, helloTimeoutMs);
+    socket.on('message', (data, isBinary) => {
+      connection.lastSeenMs = this.deps.nowMs();
+      const message = isBinary ? undefined : parseAgentMessage(data.toString());
+      if (!message) {
+        log.warn('malformed agent message; closing the channel');
+        socket.close(1008, 'malformed message');
+        return;
+      }
+      connection.queue = connection.queue
+        .then(() => this.handle(connection, message))
+        .catch((error: unknown) => log.error({ err: error }, 'agent message failed'));
+    });
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      if (this.connections.get(instance.id) !== connection) return;
+      this.connections.delete(instance.id);
+      this.deps.store.instances
+        .disconnected(instance.id)
+        .catch((error: unknown) => log.error({ err: error }, 'marking the instance offline failed'));
+      log.info('agent disconnected');
+    });
+    socket.on('error', (error) => log.warn({ err: error }, 'agent channel error'));
+  }
+
+  private async handle(connection: AgentConnection, message: AgentMessage): Promise<void> {
+    const { instance } = connection;
+    switch (message.type) {
+      case 'hello':
+        await this.deps.store.instances.hello(instance.id, {
+          bootId: message.bootId.slice(0, 64),
+          hostname: message.hostname.slice(0, 255),
+          osVersion: message.osVersion.slice(0, 255),
+          agentVersion: message.agentVersion.slice(0, 64),
+          timeZone: message.timeZone.slice(0, 64),
+          shells: message.shells.slice(0, 10).map((shell) => shell.slice(0, 32)),
+          atMs: this.deps.nowMs(),
+        });
+        connection.instance = (await this.deps.store.instances.find(instance.id)) ?? instance;
+        connection.greeted = true;
+        connection.send({ type: 'welcome', instanceId: instance.id, heartbeatSeconds: this.deps.heartbeatSeconds });
+        this.deps.logger.info({ instanceId: instance.id, agentVersion: message.agentVersion }, 'agent connected');
+        void this.deliver(connection);
+        return;
+      case 'heartbeat':
+        await this.deps.store.instances.heartbeat(instance.id, this.deps.nowMs());
+        return;
+      case 'event': {
+        if (!connection.greeted) return;
+        const live = await this.deps.invocations.applyEvent(instance.id, message.invokeId, message.event);
+        if (message.event.kind === 'accepted') connection.sent.delete(message.invokeId);
+        if (!live) connection.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: 'ProcessTree' });
+        connection.send({ type: 'ack', eventIds: [message.eventId] });
+        return;
+      }
+    }
+  }
+
+  /** Sends an instance's undelivered tasks and pending cancellations; one pass at a time per connection. */
+  private deliver(connection: AgentConnection): Promise<void> {
+    if (connection.delivering) {
+      connection.deliverAgain = true;
+      return connection.delivering;
+    }
+    connection.delivering = (async () => {
+      do {
+        connection.deliverAgain = false;
+        const { instance } = connection;
+        for (const result of await this.deps.store.invocations.undelivered(instance.id)) {
+          if (connection.sent.has(result.invocation.id)) continue;
+          connection.sent.add(result.invocation.id);
+          connection.send({ type: 'task', task: this.deps.invocations.taskFor(result, instance) });
+        }
+        for (const result of await this.deps.store.invocations.stopping(instance.id)) {
+          connection.send({
+            type: 'cancel',
+            invokeId: result.invocation.id,
+            terminationMode: result.invocation.terminationMode,
+          });
+        }
+      } while (connection.deliverAgain);
+    })()
+      .catch((error: unknown) => this.deps.logger.error({ err: error, instanceId: connection.instance.id }, 'delivery failed'))
+      .finally(() => {
+        connection.delivering = undefined;
+      });
+    return connection.delivering;
+  }
+
+  wake(instanceIds: readonly string[]): void {
+    for (const id of instanceIds) {
+      const connection = this.connections.get(id);
+      if (connection?.greeted) void this.deliver(connection);
+    }
+  }
+
+  cancel(instanceId: string, invokeId: string, terminationMode: 'Process' | 'ProcessTree'): void {
+    this.connections.get(instanceId)?.send({ type: 'cancel', invokeId, terminationMode });
+  }
+
+  close(instanceId: string): void {
+    this.connections.get(instanceId)?.socket.close(4001, 'instance deregistered');
+  }
+
+  isConnected(instanceId: string): boolean {
+    return this.connections.get(instanceId)?.greeted === true;
+  }
+
+  private dropSilent(silenceMs: number): void {
+    const now = this.deps.nowMs();
+    for (const connection of this.connections.values()) {
+      if (now - connection.lastSeenMs > silenceMs) connection.socket.terminate();
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.liveness);
+    for (const connection of this.connections.values()) connection.socket.close(1001, 'server stopping');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
