@@ -94,3 +94,40 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
   });
 }
+
+/** Flags of `openassist agent`. */
+export interface AgentFlags {
+  server?: string | undefined;
+  stateDir?: string | undefined;
+  activationId?: string | undefined;
+  activationCode?: string | undefined;
+}
+
+export interface AgentSettings {
+  readonly serverUrl: string;
+  readonly stateDir: string;
+  readonly activationId: string | undefined;
+  readonly activationCode: string | undefined;
+  readonly bootIdFile: string | undefined;
+  /** The agent's PATH: where it looks for shells such as pwsh. */
+  readonly searchPath: string;
+}
+
+/** Resolves the agent's options once; flags win over OPENASSIST_AGENT_* variables. */
+export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
+  const serverUrl = flags.server ?? env.OPENASSIST_AGENT_SERVER;
+  if (!serverUrl || !/^https?:\/\/[^/\s]+\/?$/.test(serverUrl)) {
+    throw new ConfigError(`--server must be the server's http://HOST:PORT, got "${serverUrl ?? ''}"`);
+  }
+  const stateDir = flags.stateDir ?? env.OPENASSIST_AGENT_STATE_DIR;
+  if (!stateDir)
+    throw new ConfigError('--state-dir is required: the agent keeps its identity and journal there');
+  return Object.freeze({
+    serverUrl,
+    stateDir: resolve(stateDir),
+    activationId: flags.activationId ?? env.OPENASSIST_ACTIVATION_ID,
+    activationCode: flags.activationCode ?? env.OPENASSIST_ACTIVATION_CODE,
+    bootIdFile: env.OPENASSIST_AGENT_BOOT_ID_FILE || undefined,
+    searchPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+  });
+}

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
 import type { Services } from './api/action.js';
 import { buildHttpServer } from './api/http-server.js';
 import type { ServerConfig } from './config.js';
@@ -19,6 +19,7 @@ export interface RunningServer {
   /** `http://HOST:PORT` with the real port. */
   readonly url: string;
   readonly rootKeySource: RootKeySource;
+  readonly services: Services;
   close(): Promise<void>;
 }
 
@@ -39,14 +40,26 @@ export function wireServices(
   config: WiringConfig,
 ): { services: Services; hub: AgentHub } {
   let hub: AgentHub | undefined;
-  const instances = new InstanceService(store, { close: (id) => hub?.close(id) }, nowMs, config.heartbeatSeconds);
+  const instances = new InstanceService(
+    store,
+    { close: (id) => hub?.close(id) },
+    nowMs,
+    config.heartbeatSeconds,
+  );
   const invocations = new InvocationService(
     store,
     { wake: (ids) => hub?.wake(ids), cancel: (...args) => hub?.cancel(...args) },
     nowMs,
     { shownBytes: outputShownBytes, keptBytes: config.outputCapBytes },
   );
-  hub = new AgentHub({ store, instances, invocations, logger, heartbeatSeconds: config.heartbeatSeconds, nowMs });
+  hub = new AgentHub({
+    store,
+    instances,
+    invocations,
+    logger,
+    heartbeatSeconds: config.heartbeatSeconds,
+    nowMs,
+  });
   const services: Services = {
     commands: new CommandService(store, nowMs),
     activations: new ActivationService(store, nowMs),
@@ -105,6 +118,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   return {
     url,
     rootKeySource,
+    services,
     async close() {
       clearInterval(purge);
       clearInterval(sweep);

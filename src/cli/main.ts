@@ -1,10 +1,20 @@
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { ConfigError, loadServerConfig, type ServerFlags } from '../config.js';
-import { type RunningServer, startServer } from '../server.js';
+import { startAgent } from '../agent/agent.js';
+import { AgentError, loadIdentity } from '../agent/identity.js';
+import {
+  type AgentFlags,
+  ConfigError,
+  loadAgentConfig,
+  loadServerConfig,
+  type ServerFlags,
+} from '../config.js';
+import { startServer } from '../server.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
 import { callApi } from './api-client.js';
 import { type ClientFlags, loadClientConfig } from './client-config.js';
+import { type RunFlags, runCommand } from './run-command.js';
 
 const serverOptions = (command: Command, withDatabase: boolean): Command => {
   command
@@ -19,13 +29,13 @@ const serverOptions = (command: Command, withDatabase: boolean): Command => {
   return command;
 };
 
-/** Stops the server on SIGTERM/SIGINT: in-flight requests finish, the database closes, exit 0. */
-function stopOnSignals(server: RunningServer): void {
+/** Stops on SIGTERM/SIGINT: in-flight work finishes, the database closes, exit 0. */
+function stopOnSignals(close: () => Promise<void>): void {
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    server.close().then(
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(`openassist: shutdown failed: ${String(error)}`);
@@ -40,18 +50,59 @@ function stopOnSignals(server: RunningServer): void {
 async function runServer(flags: ServerFlags): Promise<void> {
   const config = loadServerConfig(flags, process.env);
   const server = await startServer(config);
-  stopOnSignals(server);
+  stopOnSignals(() => server.close());
   console.log(`openassist server listening on ${server.url}`);
 }
 
+/** The address the local agent dials: a wildcard listen address is reached over loopback. */
+function localAgentTarget(serverUrl: string): { url: string; range: string } {
+  const url = new URL(serverUrl);
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  if (url.hostname === '[::]') url.hostname = '[::1]';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const range = host.includes(':') ? `${host}/128` : host.startsWith('127.') ? '127.0.0.0/8' : `${host}/32`;
+  return { url: url.origin, range };
+}
+
 async function runUp(flags: ServerFlags): Promise<void> {
-  // `up` is the embedded default: always SQLite inside the data dir.
+  // `up` is the embedded default: always SQLite inside the data dir, plus one local agent.
   const config = loadServerConfig(
     { ...flags, database: undefined },
     { ...process.env, OPENASSIST_DATABASE_URL: '' },
   );
   const server = await startServer(config);
-  stopOnSignals(server);
+  const stateDir = join(config.dataDir, 'agent');
+  const target = localAgentTarget(server.url);
+  let activation: { activationId: string; activationCode: string } | undefined;
+  if (!(await loadIdentity(stateDir))) {
+    const created = await server.services.activations.create(config.regions[0] ?? 'cn-hangzhou', {
+      instanceName: 'local',
+      instanceCount: 1,
+      ttlHours: 1,
+      ipAddressRange: target.range,
+      description: 'openassist up: the local agent',
+      tags: [],
+    });
+    activation = { activationId: created.activation.id, activationCode: created.code };
+  }
+  const agentConfig = loadAgentConfig(
+    {
+      server: target.url,
+      stateDir,
+      activationId: activation?.activationId,
+      activationCode: activation?.activationCode,
+    },
+    process.env,
+  );
+  const agent = await startAgent(
+    agentConfig,
+    (line) => console.log(`agent: ${line}`),
+    (error) => console.error(`agent: ${error.message}`),
+  );
+  stopOnSignals(async () => {
+    await agent.stop();
+    await server.close();
+  });
   const key =
     server.rootKeySource === 'environment' || config.rootAccessKey
       ? 'from OPENASSIST_ROOT_ACCESS_KEY_ID / OPENASSIST_ROOT_ACCESS_KEY_SECRET'
@@ -63,9 +114,11 @@ async function runUp(flags: ServerFlags): Promise<void> {
       `  region      ${config.regions.join(', ')}`,
       `  access key  ${key}`,
       `  database    ${config.databaseUrl}`,
+      `  agent       ${agent.instanceId} (this machine)`,
       '',
-      'Try it (this shell, same directory):',
-      '  openassist call DescribeRegions',
+      'Try it (another shell, same directory):',
+      `  ./bin/openassist run --instance ${agent.instanceId} --script 'echo hello from $(hostname)'`,
+      '  ./bin/openassist call DescribeInvocations',
       '',
       'Or with the official SDK (@alicloud/ecs20140526):',
       `  new Ecs.default(new Config({ endpoint: '${host}:${port}', protocol: 'http', accessKeyId, accessKeySecret }))`,
@@ -73,6 +126,19 @@ async function runUp(flags: ServerFlags): Promise<void> {
       'Stop with Ctrl-C.',
     ].join('\n'),
   );
+}
+
+async function runAgent(flags: AgentFlags): Promise<void> {
+  const config = loadAgentConfig(flags, process.env);
+  const agent = await startAgent(
+    config,
+    (line) => console.log(`openassist agent: ${line}`),
+    (error) => {
+      console.error(`openassist agent: ${error.message}`);
+      process.exit(3);
+    },
+  );
+  stopOnSignals(() => agent.stop());
 }
 
 /** `call ACTION --Name value …`: wire names as flags; the client's own flags are lower-case. */
@@ -130,6 +196,36 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  openassist up --data ./data')
     .action((flags: ServerFlags) => runUp(flags));
   program
+    .command('agent')
+    .description('run the agent: register on first start, then serve tasks')
+    .addOption(new Option('--server <url>', "the server's http://HOST:PORT").env('OPENASSIST_AGENT_SERVER'))
+    .addOption(
+      new Option('--state-dir <dir>', 'identity and journal directory').env('OPENASSIST_AGENT_STATE_DIR'),
+    )
+    .addOption(
+      new Option('--activation-id <id>', 'activation to register with').env('OPENASSIST_ACTIVATION_ID'),
+    )
+    .addOption(new Option('--activation-code <code>', 'its code').env('OPENASSIST_ACTIVATION_CODE'))
+    .addHelpText(
+      'after',
+      '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id … --activation-code …',
+    )
+    .action((flags: AgentFlags) => runAgent(flags));
+  program
+    .command('run')
+    .description('run a script on instances and print the output (RunCommand, then wait)')
+    .requiredOption('--instance <id...>', 'instance id(s)')
+    .requiredOption('--script <text>', 'the script')
+    .option('--type <type>', 'RunShellScript, RunBatScript or RunPowerShellScript')
+    .option('--timeout <seconds>', 'timeout in seconds')
+    .option('--username <name>', 'run as this user')
+    .option('--workdir <dir>', 'working directory')
+    .option('--data <dir>', 'local up data dir (for the endpoint and key)')
+    .addHelpText('after', "\nExample:\n  openassist run --instance mi-… --script 'uptime'")
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await runCommand(flags, process.env);
+    });
+  program
     .command('call')
     .description('call any API action; parameters as on the wire')
     .argument('<action>', 'API action, e.g. DescribeCommands')
@@ -145,7 +241,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof AgentError) {
       console.error(`openassist: ${error.message}`);
       process.exit(2);
     }

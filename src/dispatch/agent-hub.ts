@@ -58,7 +58,11 @@ class AgentConnection {
  */
 export class AgentHub implements AgentChannels, TaskDispatcher {
   private readonly connections = new Map<string, AgentConnection>();
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: maxFrameBytes,
+    perMessageDeflate: false,
+  });
   private readonly liveness: NodeJS.Timeout;
 
   constructor(private readonly deps: HubDeps) {
@@ -141,8 +145,15 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         });
         connection.instance = (await this.deps.store.instances.find(instance.id)) ?? instance;
         connection.greeted = true;
-        connection.send({ type: 'welcome', instanceId: instance.id, heartbeatSeconds: this.deps.heartbeatSeconds });
-        this.deps.logger.info({ instanceId: instance.id, agentVersion: message.agentVersion }, 'agent connected');
+        connection.send({
+          type: 'welcome',
+          instanceId: instance.id,
+          heartbeatSeconds: this.deps.heartbeatSeconds,
+        });
+        this.deps.logger.info(
+          { instanceId: instance.id, agentVersion: message.agentVersion },
+          'agent connected',
+        );
         void this.deliver(connection);
         return;
       case 'heartbeat':
@@ -152,7 +163,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         if (!connection.greeted) return;
         const live = await this.deps.invocations.applyEvent(instance.id, message.invokeId, message.event);
         if (message.event.kind === 'accepted') connection.sent.delete(message.invokeId);
-        if (!live) connection.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: 'ProcessTree' });
+        if (!live)
+          connection.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: 'ProcessTree' });
         connection.send({ type: 'ack', eventIds: [message.eventId] });
         return;
       }
@@ -183,7 +195,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         }
       } while (connection.deliverAgain);
     })()
-      .catch((error: unknown) => this.deps.logger.error({ err: error, instanceId: connection.instance.id }, 'delivery failed'))
+      .catch((error: unknown) =>
+        this.deps.logger.error({ err: error, instanceId: connection.instance.id }, 'delivery failed'),
+      )
       .finally(() => {
         connection.delivering = undefined;
       });

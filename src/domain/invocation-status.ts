@@ -99,7 +99,16 @@ export type InstanceErrorCode = keyof typeof errorInfo;
 
 /** DescribeInvocations `InvokeStatus` filter → aggregate statuses ('Finished' is the legacy name of Success). */
 export function invocationStatusFilter(value: string): InvocationStatus[] | undefined {
-  const all: InvocationStatus[] = ['Pending', 'Scheduled', 'Running', 'Success', 'Failed', 'Stopping', 'Stopped', 'PartialFailed'];
+  const all: InvocationStatus[] = [
+    'Pending',
+    'Scheduled',
+    'Running',
+    'Success',
+    'Failed',
+    'Stopping',
+    'Stopped',
+    'PartialFailed',
+  ];
   if (value === 'Finished') return ['Success'];
   return all.includes(value as InvocationStatus) ? [value as InvocationStatus] : undefined;
 }

@@ -26,7 +26,10 @@ export class ActivationService {
   ) {}
 
   /** Returns the activation and its code; only the code's hash is stored, so this is the one chance to see it. */
-  async create(regionId: string, input: CreateActivationInput): Promise<{ activation: Activation; code: string }> {
+  async create(
+    regionId: string,
+    input: CreateActivationInput,
+  ): Promise<{ activation: Activation; code: string }> {
     const draft = validateCreateActivation(input);
     const code = newActivationCode();
     const activation = await this.store.activations.insert({
@@ -49,7 +52,10 @@ export class ActivationService {
 
   async disable(regionId: string, id: string): Promise<Activation> {
     if (!(await this.store.activations.disable(regionId, id))) throw new ApiError('ActivationId.NotFound');
-    return (await this.store.activations.get(regionId, id)) ?? Promise.reject(new ApiError('ActivationId.NotFound'));
+    return (
+      (await this.store.activations.get(regionId, id)) ??
+      Promise.reject(new ApiError('ActivationId.NotFound'))
+    );
   }
 
   async delete(regionId: string, id: string): Promise<Activation> {

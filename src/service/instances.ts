@@ -48,7 +48,9 @@ export class InstanceService {
 
   /** CloudAssistantStatus: the channel is open and the agent was heard within three heartbeats. */
   online(instance: ManagedInstance): boolean {
-    return instance.connected && this.nowMs() - instance.lastHeartbeatAtMs <= 3 * this.heartbeatSeconds * 1000;
+    return (
+      instance.connected && this.nowMs() - instance.lastHeartbeatAtMs <= 3 * this.heartbeatSeconds * 1000
+    );
   }
 
   /** An agent registers with an activation: every rule of the activation is enforced here. */
@@ -60,10 +62,16 @@ export class InstanceService {
     }
     if (activation.disabled) throw new ApiError('Activation.Disabled');
     if (this.nowMs() >= activationExpiresAtMs(activation)) {
-      throw new ApiError('Activation.Expired', `It expired at ${new Date(activationExpiresAtMs(activation)).toISOString()}.`);
+      throw new ApiError(
+        'Activation.Expired',
+        `It expired at ${new Date(activationExpiresAtMs(activation)).toISOString()}.`,
+      );
     }
     if (!addressAllowed(activation.ipAddressRange, clientAddress)) {
-      throw new ApiError('Activation.AddressNotAllowed', `${clientAddress} is not in ${activation.ipAddressRange}.`);
+      throw new ApiError(
+        'Activation.AddressNotAllowed',
+        `${clientAddress} is not in ${activation.ipAddressRange}.`,
+      );
     }
     const token = newAgentToken();
     const hostname = clip(request.hostname, 255) || 'unknown';
@@ -106,27 +114,34 @@ export class InstanceService {
     return instance;
   }
 
-  describe(regionId: string, input: DescribeInstancesInput, page: PageRequest): Promise<Page<ManagedInstance>> {
+  describe(
+    regionId: string,
+    input: DescribeInstancesInput,
+    page: PageRequest,
+  ): Promise<Page<ManagedInstance>> {
     const filter: InstanceFilter = { regionId, ...input, tags: validateTagFilters(input.tags) };
     return this.store.instances.list(filter, page);
   }
 
   async rename(regionId: string, id: string, name: string): Promise<ManagedInstance> {
     validateInstanceName(name, activationLimits.instanceNameLength);
-    if (!(await this.store.instances.rename(regionId, id, name))) throw new ApiError('InvalidInstance.NotFound');
+    if (!(await this.store.instances.rename(regionId, id, name)))
+      throw new ApiError('InvalidInstance.NotFound');
     return this.get(regionId, id);
   }
 
   async get(regionId: string, id: string): Promise<ManagedInstance> {
     const instance = await this.store.instances.get(regionId, id);
-    if (!instance) throw new ApiError('InvalidInstance.NotFound', `No instance ${id.slice(0, 80)} in ${regionId}.`);
+    if (!instance)
+      throw new ApiError('InvalidInstance.NotFound', `No instance ${id.slice(0, 80)} in ${regionId}.`);
     return instance;
   }
 
   /** Removes the instance: its token stops working at once and its live channel is closed. */
   async deregister(regionId: string, id: string): Promise<ManagedInstance> {
     const instance = await this.store.instances.deregister(regionId, id);
-    if (!instance) throw new ApiError('InvalidInstance.NotFound', `No instance ${id.slice(0, 80)} in ${regionId}.`);
+    if (!instance)
+      throw new ApiError('InvalidInstance.NotFound', `No instance ${id.slice(0, 80)} in ${regionId}.`);
     this.channels.close(id);
     return instance;
   }

@@ -18,11 +18,7 @@ import {
   validateInvokeRequest,
 } from '../domain/invocation.js';
 import { applyStop, applyTaskEvent } from '../domain/invocation-state.js';
-import {
-  errorInfo,
-  invocationStatusFilter,
-  recordStatusFilter,
-} from '../domain/invocation-status.js';
+import { errorInfo, invocationStatusFilter, recordStatusFilter } from '../domain/invocation-status.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
@@ -74,7 +70,8 @@ export class InvocationService {
   async invoke(regionId: string, commandId: string, input: InvokeInput): Promise<Invocation> {
     const request = validateInvokeRequest(input);
     const command = await this.store.commands.get(regionId, commandId);
-    if (!command) throw new ApiError('InvalidCmdId.NotFound', `No command ${commandId.slice(0, 80)} in ${regionId}.`);
+    if (!command)
+      throw new ApiError('InvalidCmdId.NotFound', `No command ${commandId.slice(0, 80)} in ${regionId}.`);
     return this.start(regionId, command, request);
   }
 
@@ -85,7 +82,10 @@ export class InvocationService {
     invokeInput: InvokeInput,
     keepCommand: boolean,
   ): Promise<Invocation> {
-    const draft: CommandDraft = validateCreateCommand({ ...commandInput, name: commandInput.name || 'RunCommand' });
+    const draft: CommandDraft = validateCreateCommand({
+      ...commandInput,
+      name: commandInput.name || 'RunCommand',
+    });
     const request = validateInvokeRequest(invokeInput);
     const command: Command = {
       ...draft,
@@ -100,14 +100,25 @@ export class InvocationService {
   }
 
   /** Everything else is validated for every instance before anything is created (all-or-nothing). */
-  private async start(regionId: string, command: Command, request: InvokeRequest, keep = false): Promise<Invocation> {
+  private async start(
+    regionId: string,
+    command: Command,
+    request: InvokeRequest,
+    keep = false,
+  ): Promise<Invocation> {
     const instances = await this.store.instances.getMany(regionId, request.instanceIds);
     const missing = request.instanceIds.filter((id) => !instances.some((instance) => instance.id === id));
-    if (missing.length > 0) throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);
+    if (missing.length > 0)
+      throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);
     const parameters = resolveParameters(command, request.parametersText);
     for (const instance of instances) this.checkFits(command, instance);
     const windows = command.type !== 'RunShellScript';
-    if (windows && request.username !== '' && request.username !== 'System' && request.windowsPasswordName === '') {
+    if (
+      windows &&
+      request.username !== '' &&
+      request.username !== 'System' &&
+      request.windowsPasswordName === ''
+    ) {
       throw new ApiError('WindowsPasswordName.Missed');
     }
     if (request.repeatMode === 'DryRun') throw new ApiError('DryRunOperation');
@@ -148,14 +159,25 @@ export class InvocationService {
       throw new ApiError('InvalidInstance.NotMatch', `${instance.id} is ${instance.status}, not Running.`);
     }
     if (!commandFits(command.type, instance.osType, instance.shells)) {
-      throw new ApiError('InvalidInstance.NotMatch', `${command.type} cannot run on ${instance.id} (${instance.osType}).`);
+      throw new ApiError(
+        'InvalidInstance.NotMatch',
+        `${command.type} cannot run on ${instance.id} (${instance.osType}).`,
+      );
     }
   }
 
-  async describe(regionId: string, input: DescribeInvocationsInput, page: PageRequest): Promise<Page<Invocation>> {
-    const statuses = input.invokeStatus === undefined ? undefined : invocationStatusFilter(input.invokeStatus);
+  async describe(
+    regionId: string,
+    input: DescribeInvocationsInput,
+    page: PageRequest,
+  ): Promise<Page<Invocation>> {
+    const statuses =
+      input.invokeStatus === undefined ? undefined : invocationStatusFilter(input.invokeStatus);
     if (input.invokeStatus !== undefined && statuses === undefined) {
-      throw new ApiError('InvalidParameter', `InvokeStatus "${input.invokeStatus.slice(0, 40)}" is not a status.`);
+      throw new ApiError(
+        'InvalidParameter',
+        `InvokeStatus "${input.invokeStatus.slice(0, 40)}" is not a status.`,
+      );
     }
     const filter: InvocationFilter = { regionId, ...input, statuses, tags: validateTagFilters(input.tags) };
     return this.store.invocations.list(filter, page);
@@ -165,11 +187,18 @@ export class InvocationService {
     return this.store.invocations.runs(invokeId);
   }
 
-  async results(regionId: string, input: DescribeResultsInput, page: PageRequest): Promise<Page<InvocationResult>> {
+  async results(
+    regionId: string,
+    input: DescribeResultsInput,
+    page: PageRequest,
+  ): Promise<Page<InvocationResult>> {
     const runStatuses =
       input.invokeRecordStatus === undefined ? undefined : recordStatusFilter(input.invokeRecordStatus);
     if (input.invokeRecordStatus !== undefined && runStatuses === undefined) {
-      throw new ApiError('InvalidParameter', `InvokeRecordStatus "${input.invokeRecordStatus.slice(0, 40)}" is not a status.`);
+      throw new ApiError(
+        'InvalidParameter',
+        `InvokeRecordStatus "${input.invokeRecordStatus.slice(0, 40)}" is not a status.`,
+      );
     }
     return this.store.invocations.listResults(
       { regionId, ...input, runStatuses, tags: validateTagFilters(input.tags) },
@@ -187,25 +216,36 @@ export class InvocationService {
     if (!invocation) throw new ApiError('InvalidInvokeId.NotFound');
     const runs = await this.store.invocations.runs(invokeId);
     const unknown = instanceIds.filter((id) => !runs.some((run) => run.instanceId === id));
-    if (unknown.length > 0) throw new ApiError('InvalidInstanceId.NotFound', `Not in this invocation: ${unknown.join(', ')}.`);
+    if (unknown.length > 0)
+      throw new ApiError('InvalidInstanceId.NotFound', `Not in this invocation: ${unknown.join(', ')}.`);
     const targets = instanceIds.length > 0 ? instanceIds : runs.map((run) => run.instanceId);
     for (const instanceId of targets) {
       const now = this.nowMs();
-      const updated = await this.store.invocations.updateRun(invokeId, instanceId, (run) => applyStop(run, now), now);
-      if (updated?.status === 'Stopping') this.dispatcher.cancel(instanceId, invokeId, invocation.terminationMode);
+      const updated = await this.store.invocations.updateRun(
+        invokeId,
+        instanceId,
+        (run) => applyStop(run, now),
+        now,
+      );
+      if (updated?.status === 'Stopping')
+        this.dispatcher.cancel(instanceId, invokeId, invocation.terminationMode);
     }
   }
 
   /** The task an agent receives for one run: parameters and built-ins filled in. */
   taskFor(result: InvocationResult, instance: ManagedInstance): TaskSpec {
     const { invocation } = result;
-    const script = renderScript(Buffer.from(invocation.contentBase64, 'base64').toString('utf8'), invocation.parameters, {
-      RegionId: invocation.regionId,
-      InstanceId: instance.id,
-      InstanceName: instance.name,
-      InvokeId: invocation.id,
-      CommandId: invocation.commandId,
-    });
+    const script = renderScript(
+      Buffer.from(invocation.contentBase64, 'base64').toString('utf8'),
+      invocation.parameters,
+      {
+        RegionId: invocation.regionId,
+        InstanceId: instance.id,
+        InstanceName: instance.name,
+        InvokeId: invocation.id,
+        CommandId: invocation.commandId,
+      },
+    );
     return {
       invokeId: invocation.id,
       commandType: invocation.commandType,
@@ -224,7 +264,13 @@ export class InvocationService {
   async applyEvent(instanceId: string, invokeId: string, event: TaskEvent): Promise<boolean> {
     if (event.kind === 'output') {
       const data = Buffer.from(event.data, 'base64');
-      await this.store.invocations.appendOutput(invokeId, instanceId, event.offset, data, this.output.keptBytes);
+      await this.store.invocations.appendOutput(
+        invokeId,
+        instanceId,
+        event.offset,
+        data,
+        this.output.keptBytes,
+      );
       return true;
     }
     const updated = await this.store.invocations.updateRun(

@@ -13,7 +13,11 @@ import {
   runCommand,
   stopInvocation,
 } from './invocations.js';
-import { deregisterManagedInstance, describeManagedInstances, modifyManagedInstance } from './managed-instances.js';
+import {
+  deregisterManagedInstance,
+  describeManagedInstances,
+  modifyManagedInstance,
+} from './managed-instances.js';
 import { modifyCommand } from './modify-command.js';
 
 /** Every operation the endpoint serves, by wire name (case-sensitive, as Alibaba's). */

@@ -96,7 +96,8 @@ export const describeCloudAssistantStatus: Action = {
         { style: 'page', pageNumber: 1, pageSize: 100 },
       );
       const unknown = instanceIds.filter((id) => !found.items.some((instance) => instance.id === id));
-      if (unknown.length > 0) throw new ApiError('InvalidInstance.NotFound', `Not found: ${unknown.slice(0, 5).join(', ')}.`);
+      if (unknown.length > 0)
+        throw new ApiError('InvalidInstance.NotFound', `Not found: ${unknown.slice(0, 5).join(', ')}.`);
     }
     const set = await Promise.all(
       result.items.map(async (instance) => ({

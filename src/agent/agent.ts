@@ -1,0 +1,188 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import {
+  type AgentMessage,
+  channelPath,
+  maxFrameBytes,
+  parseServerMessage,
+  protocolVersion,
+  type ServerMessage,
+} from '../protocol/messages.js';
+import { version } from '../version.js';
+import { Executor } from './executor.js';
+import { hostFacts, readBootId } from './host-facts.js';
+import { AgentError, type Identity, loadIdentity, register, saveIdentity } from './identity.js';
+import { Journal, type JournalEvent } from './journal.js';
+
+export interface AgentConfig {
+  /** `http://HOST:PORT` of the server. */
+  readonly serverUrl: string;
+  readonly stateDir: string;
+  readonly activationId: string | undefined;
+  readonly activationCode: string | undefined;
+  readonly bootIdFile: string | undefined;
+  readonly searchPath: string;
+  readonly maxConcurrentTasks?: number;
+  readonly killGraceMs?: number;
+}
+
+export interface RunningAgent {
+  readonly instanceId: string;
+  stop(): Promise<void>;
+}
+
+// Reconnect backoff: from half a second, doubling, capped at 30 s, with ±50 % jitter so a fleet
+// that lost its server does not come back in one wave.
+const backoff = { firstMs: 500, maxMs: 30_000 };
+const jittered = (ms: number): number => Math.round(ms * (0.5 + Math.random()));
+
+/** Registers on first start (identity kept in the state dir), then serves tasks until stopped. */
+export async function startAgent(
+  config: AgentConfig,
+  say: (line: string) => void,
+  onFatal: (error: AgentError) => void,
+): Promise<RunningAgent> {
+  const facts = hostFacts(config.searchPath);
+  let identity: Identity | undefined = await loadIdentity(config.stateDir);
+  if (!identity) {
+    if (!config.activationId || !config.activationCode) {
+      throw new AgentError('this agent is not registered yet: pass --activation-id and --activation-code');
+    }
+    identity = await register(config.serverUrl, {
+      activationId: config.activationId,
+      activationCode: config.activationCode,
+      hostname: facts.hostname,
+      osType: 'linux',
+      osVersion: facts.osVersion,
+      agentVersion: version,
+      machineId: facts.machineId,
+    });
+    await saveIdentity(config.stateDir, identity);
+    say(`registered as ${identity.instanceId}`);
+  }
+  const { instanceId, token } = identity;
+  const workDir = join(config.stateDir, 'work');
+  await mkdir(workDir, { recursive: true });
+  await chmod(workDir, 0o711); // run-as users must reach their script files below it
+  const journal = new Journal(config.stateDir);
+  journal.forgetOld(Date.now());
+
+  let socket: WebSocket | undefined;
+  let ready = false;
+  let stopped = false;
+  let retryMs = backoff.firstMs;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let reconnect: NodeJS.Timeout | undefined;
+  /** Events sent on the current connection and not acknowledged yet: not re-sent on it. */
+  const inFlight = new Set<string>();
+
+  const send = (message: AgentMessage) => socket?.send(JSON.stringify(message));
+  const emit = (event: JournalEvent) => {
+    if (!ready || inFlight.has(event.eventId)) return;
+    inFlight.add(event.eventId);
+    send({ type: 'event', eventId: event.eventId, invokeId: event.invokeId, event: event.event });
+  };
+  const executor = new Executor({
+    journal,
+    emit,
+    workDir,
+    nowMs: Date.now,
+    ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
+    ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
+  });
+  const interrupted = executor.recoverInterrupted();
+  if (interrupted > 0) say(`${interrupted} task(s) were interrupted by the last stop; reporting them`);
+
+  function handle(message: ServerMessage): void {
+    switch (message.type) {
+      case 'welcome':
+        ready = true;
+        retryMs = backoff.firstMs;
+        say(`connected as ${instanceId}`);
+        clearInterval(heartbeat);
+        heartbeat = setInterval(
+          () => send({ type: 'heartbeat', activeTasks: executor.activeCount }),
+          message.heartbeatSeconds * 1000,
+        );
+        // Whatever the server has not acknowledged goes again, oldest first; it ignores repeats.
+        for (const event of journal.unacknowledged()) emit(event);
+        return;
+      case 'task':
+        executor.submit(message.task);
+        return;
+      case 'cancel':
+        executor.cancel(message.invokeId, message.terminationMode);
+        return;
+      case 'ack':
+        for (const eventId of message.eventIds) {
+          journal.acknowledge(eventId);
+          inFlight.delete(eventId);
+        }
+        return;
+    }
+  }
+
+  function connect(): void {
+    if (stopped) return;
+    const url = new URL(channelPath, config.serverUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(url, {
+      headers: { 'x-openassist-instance-id': instanceId, authorization: `Bearer ${token}` },
+      maxPayload: maxFrameBytes,
+      perMessageDeflate: false,
+    });
+    socket = ws;
+    ws.on('open', () => {
+      const bootId = readBootId(config.bootIdFile);
+      send({
+        type: 'hello',
+        protocolVersion,
+        agentVersion: version,
+        bootId,
+        hostname: facts.hostname,
+        osType: 'linux',
+        osVersion: facts.osVersion,
+        timeZone: facts.timeZone,
+        shells: facts.shells,
+      });
+    });
+    ws.on('message', (data) => {
+      const message = parseServerMessage(data.toString());
+      if (message) handle(message);
+    });
+    ws.on('unexpected-response', (_request, response) => {
+      if (response.statusCode === 401) {
+        stopped = true;
+        onFatal(new AgentError(`the server no longer knows ${instanceId} (deregistered?): register again`));
+      }
+      ws.terminate();
+    });
+    ws.on('error', () => undefined); // 'close' follows and schedules the retry
+    ws.on('close', (code) => {
+      ready = false;
+      inFlight.clear();
+      clearInterval(heartbeat);
+      if (code === 4001) {
+        stopped = true;
+        onFatal(new AgentError(`${instanceId} was deregistered: register again`));
+      }
+      if (stopped) return;
+      reconnect = setTimeout(connect, jittered(retryMs));
+      retryMs = Math.min(retryMs * 2, backoff.maxMs);
+    });
+  }
+
+  connect();
+  return {
+    instanceId,
+    async stop() {
+      stopped = true;
+      clearTimeout(reconnect);
+      clearInterval(heartbeat);
+      await executor.stopAll();
+      socket?.close(1001, 'agent stopping');
+      journal.close();
+    },
+  };
+}
