@@ -64,7 +64,9 @@ export async function startAgent(
   const { instanceId, token } = identity;
   const workDir = join(config.stateDir, 'work');
   await mkdir(workDir, { recursive: true });
-  await chmod(workDir, 0o711); // run-as users must reach their script files below it
+  // Run-as users must reach their script files below these: traverse, but not list.
+  await chmod(config.stateDir, 0o711);
+  await chmod(workDir, 0o711);
   const journal = new Journal(config.stateDir);
   journal.forgetOld(Date.now());
 

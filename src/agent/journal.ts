@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
@@ -25,7 +25,12 @@ export class Journal {
 
   constructor(stateDir: string) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(join(stateDir, 'journal.db'));
+    // Tasks hold whole scripts, which may carry secrets: owner-only. SQLite gives its -wal and -shm
+    // files the database file's mode, so creating the file first covers them too.
+    const path = join(stateDir, 'journal.db');
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+    this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(`
