@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
@@ -294,6 +295,27 @@ describe('running commands', () => {
       repeatMode: 'Once',
     });
     expect(invocation?.invokeInstances?.invokeInstance).toHaveLength(2);
+  });
+
+  it('shows the last 24 KB of a long output and counts the rest as dropped', async () => {
+    const [row] = await finished(await run([agentA.instanceId], "head -c 30000 /dev/zero | tr '\\0' x; echo; echo END"));
+    expect(row?.invocationStatus).toBe('Success');
+    expect(row?.output).toHaveLength(24 * 1024);
+    expect(row?.output?.endsWith('x\nEND\n')).toBe(true);
+    expect(row?.dropped).toBe(30_005 - 24 * 1024);
+  });
+
+  it('refuses an agent channel with a wrong token', async () => {
+    const url = new URL('/agent/v1/channel', server.url.replace('http:', 'ws:'));
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(url, {
+        headers: { 'x-openassist-instance-id': agentA.instanceId, authorization: 'Bearer not-the-token' },
+      });
+      ws.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => undefined);
+    });
+    expect(status).toBe(401);
   });
 
   it('reports a non-zero exit as Failed with ExitCodeNonzero', async () => {

@@ -3,7 +3,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/deadline.js';
 import { binPath, startServerProcess } from '../helpers/server-process.js';
+
+const repoRoot = join(binPath, '..', '..');
 
 interface Run {
   code: number | null;
@@ -62,6 +65,24 @@ describe('openassist up, then openassist call from the same directory', () => {
       expect(key.AccessKeyId).toMatch(/^LTAI[A-Za-z0-9]{20}$/);
       expect(key.AccessKeySecret).toHaveLength(30);
       expect(up.stderr()).not.toContain(key.AccessKeySecret);
+
+      // The example `up` prints, pasted as is from the checkout, runs on the local agent.
+      const example = /^ {2}(\.\/bin\/openassist run .*)$/m.exec(up.stdout())?.[1] ?? '';
+      expect(example).toContain('--instance mi-');
+      await waitFor('the local agent to connect', () => (up.stdout().includes('agent: connected as') ? true : undefined));
+      const pasted = await new Promise<Run>((resolve) => {
+        const child = spawn('sh', ['-c', example], {
+          cwd: repoRoot,
+          env: { ...process.env, ...env, OPENASSIST_DATA_DIR: dataDir },
+        });
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+        });
+        child.on('exit', (code) => resolve({ code, stdout, stderr: '' }));
+      });
+      expect(pasted.code).toBe(0);
+      expect(pasted.stdout).toMatch(/^hello from \S+\n$/);
 
       const regions = await run(['call', 'DescribeRegions', '--data', dataDir], env);
       expect(regions.code).toBe(0);
