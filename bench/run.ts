@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { callApi, signV3 } from '../src/cli/api-client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
+import { measureInvokeLatency } from './invoke-latency.js';
 
 const quick = process.argv.includes('--quick');
 const durationSeconds = quick ? 5 : 15;
@@ -93,6 +94,11 @@ async function main(): Promise<void> {
       if (row.non2xx > 0 || row.errors > 0)
         throw new Error(`${scenario.name}: ${row.non2xx} non-2xx, ${row.errors} errors`);
     }
+    const latency = await measureInvokeLatency(server, quick ? 100 : 300);
+    console.log(
+      `echo hi on one local agent (${latency.runs} runs): first instruction p50 ${latency.toFirstInstructionMs.p50} ms, p99 ${latency.toFirstInstructionMs.p99} ms; Success visible p50 ${latency.toResultVisibleMs.p50} ms, p99 ${latency.toResultVisibleMs.p99} ms`,
+    );
+    results.push({ scenario: 'InvokeCommand latency, echo hi, one local agent', ...latency });
   } finally {
     await server.stop();
   }
