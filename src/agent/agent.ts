@@ -90,6 +90,7 @@ export async function startAgent(
     emit,
     workDir,
     nowMs: Date.now,
+    bootId: readBootId(config.bootIdFile),
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });

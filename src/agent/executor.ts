@@ -19,6 +19,8 @@ export interface ExecutorOptions {
   /** Output beyond this is counted as dropped, not sent (DESIGN §4: 16 MiB). */
   readonly outputCapBytes?: number;
   readonly killGraceMs?: number;
+  /** This boot's id: a recorded process group is only ours to kill within the same boot. */
+  readonly bootId?: string;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -106,7 +108,15 @@ export class Executor {
    */
   recoverInterrupted(): number {
     const unfinished = this.options.journal.unfinished();
-    for (const { task } of unfinished) {
+    for (const { task, pid, bootId } of unfinished) {
+      // Its script may still run, orphaned by the agent's crash: end it, as the report will say.
+      if (pid !== undefined && bootId === (this.options.bootId ?? '')) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       this.finish(task.invokeId, 'Error', {
         errorCode: 'ExecutionInterrupted',
         errorInfo: 'the command execution has been interrupted',
@@ -164,7 +174,10 @@ export class Executor {
         ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
       },
       {
-        onStart: () => this.record(task.invokeId, { kind: 'started', atMs: this.options.nowMs() }),
+        onStart: (pid) => {
+          this.options.journal.setProcess(task.invokeId, pid, this.options.bootId ?? '');
+          this.record(task.invokeId, { kind: 'started', atMs: this.options.nowMs() });
+        },
         onOutput: (chunk) => output.write(chunk),
       },
     );

@@ -38,7 +38,9 @@ export class Journal {
         invoke_id TEXT PRIMARY KEY,
         spec TEXT NOT NULL,
         state TEXT NOT NULL,
-        updated_at INTEGER NOT NULL
+        updated_at INTEGER NOT NULL,
+        pid INTEGER,
+        boot_id TEXT
       );
       CREATE TABLE IF NOT EXISTS events (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,7 +53,8 @@ export class Journal {
       ),
       setState: this.db.prepare('UPDATE tasks SET state = ?, updated_at = ? WHERE invoke_id = ?'),
       state: this.db.prepare('SELECT state FROM tasks WHERE invoke_id = ?'),
-      unfinished: this.db.prepare(`SELECT invoke_id, spec, state FROM tasks WHERE state != 'finished'`),
+      unfinished: this.db.prepare(`SELECT spec, state, pid, boot_id FROM tasks WHERE state != 'finished'`),
+      setProcess: this.db.prepare('UPDATE tasks SET pid = ?, boot_id = ? WHERE invoke_id = ?'),
       append: this.db.prepare('INSERT INTO events (invoke_id, payload) VALUES (?, ?)'),
       pending: this.db.prepare('SELECT seq, invoke_id, payload FROM events ORDER BY seq'),
       ack: this.db.prepare('DELETE FROM events WHERE seq = ?'),
@@ -99,11 +102,24 @@ export class Journal {
     this.statements.ack.run(Number(eventId));
   }
 
-  /** Tasks accepted or running when the agent last stopped. */
-  unfinished(): { task: TaskSpec; state: TaskState }[] {
-    return (this.statements.unfinished.all() as { spec: string; state: TaskState }[]).map((row) => ({
+  /** Remembers a running task's process group, so a restarted agent can end what it left behind. */
+  setProcess(invokeId: string, pid: number, bootId: string): void {
+    this.statements.setProcess.run(pid, bootId, invokeId);
+  }
+
+  /** Tasks accepted or running when the agent last stopped, with their process group if one started. */
+  unfinished(): { task: TaskSpec; state: TaskState; pid: number | undefined; bootId: string }[] {
+    const rows = this.statements.unfinished.all() as {
+      spec: string;
+      state: TaskState;
+      pid: number | null;
+      boot_id: string | null;
+    }[];
+    return rows.map((row) => ({
       task: JSON.parse(row.spec) as TaskSpec,
       state: row.state,
+      pid: row.pid ?? undefined,
+      bootId: row.boot_id ?? '',
     }));
   }
 

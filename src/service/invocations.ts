@@ -183,6 +183,16 @@ export class InvocationService {
     return this.store.invocations.list(filter, page);
   }
 
+  async get(regionId: string, invokeId: string): Promise<Invocation> {
+    const invocation = await this.store.invocations.get(regionId, invokeId);
+    if (!invocation)
+      throw new ApiError(
+        'InvalidInvokeId.NotFound',
+        `No invocation ${invokeId.slice(0, 80)} in ${regionId}.`,
+      );
+    return invocation;
+  }
+
   runs(invokeId: string): Promise<InvocationInstance[]> {
     return this.store.invocations.runs(invokeId);
   }
@@ -212,8 +222,7 @@ export class InvocationService {
 
   /** StopInvocation: undelivered runs are cancelled, live ones stop; finished ones are left as they are. */
   async stop(regionId: string, invokeId: string, instanceIds: readonly string[]): Promise<void> {
-    const invocation = await this.store.invocations.get(regionId, invokeId);
-    if (!invocation) throw new ApiError('InvalidInvokeId.NotFound');
+    const invocation = await this.get(regionId, invokeId);
     const runs = await this.store.invocations.runs(invokeId);
     const unknown = instanceIds.filter((id) => !runs.some((run) => run.instanceId === id));
     if (unknown.length > 0)

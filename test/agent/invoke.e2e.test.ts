@@ -298,7 +298,9 @@ describe('running commands', () => {
   });
 
   it('shows the last 24 KB of a long output and counts the rest as dropped', async () => {
-    const [row] = await finished(await run([agentA.instanceId], "head -c 30000 /dev/zero | tr '\\0' x; echo; echo END"));
+    const [row] = await finished(
+      await run([agentA.instanceId], "head -c 30000 /dev/zero | tr '\\0' x; echo; echo END"),
+    );
     expect(row?.invocationStatus).toBe('Success');
     expect(row?.output).toHaveLength(24 * 1024);
     expect(row?.output?.endsWith('x\nEND\n')).toBe(true);
@@ -424,7 +426,11 @@ describe('faults', () => {
       stateDir: join(scratch, 'killed-agent'),
     });
     const marker = join(scratch, 'ran-once');
-    const invokeId = await run([agent.instanceId], `echo run >> ${marker}; sleep 300`);
+    const pidFile = join(scratch, 'orphan-pid');
+    const invokeId = await run(
+      [agent.instanceId],
+      `echo run >> ${marker}; sleep 300 & echo $! > ${pidFile}; wait`,
+    );
     await waitStatus(invokeId, 'Running');
     await agent.stop('SIGKILL');
     const restarted = await startAgentProcess({ serverUrl: server.url, stateDir: agent.stateDir });
@@ -433,6 +439,9 @@ describe('faults', () => {
       const [row] = await finished(invokeId);
       expect(row).toMatchObject({ invocationStatus: 'Error', errorCode: 'ExecutionInterrupted' });
       expect((await readFile(marker, 'utf8')).trim().split('\n')).toEqual(['run']);
+      // What the killed agent left running was ended by the restarted one.
+      const orphan = Number(await readFile(pidFile, 'utf8'));
+      await waitFor('the orphaned script to end', () => (alive(orphan) ? undefined : true));
     } finally {
       await restarted.stop();
     }

@@ -69,7 +69,9 @@ describe('openassist up, then openassist call from the same directory', () => {
       // The example `up` prints, pasted as is from the checkout, runs on the local agent.
       const example = /^ {2}(\.\/bin\/openassist run .*)$/m.exec(up.stdout())?.[1] ?? '';
       expect(example).toContain('--instance mi-');
-      await waitFor('the local agent to connect', () => (up.stdout().includes('agent: connected as') ? true : undefined));
+      await waitFor('the local agent to connect', () =>
+        up.stdout().includes('agent: connected as') ? true : undefined,
+      );
       const pasted = await new Promise<Run>((resolve) => {
         const child = spawn('sh', ['-c', example], {
           cwd: repoRoot,

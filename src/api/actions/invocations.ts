@@ -1,6 +1,6 @@
 import { parseContentEncoding } from '../../domain/content.js';
 import { ApiError } from '../../domain/errors.js';
-import type { Invocation, InvocationInstance } from '../../domain/invocation.js';
+import type { InvocationInstance } from '../../domain/invocation.js';
 import { isFinal, legacyInstanceStatus, legacyInvokeStatus } from '../../domain/invocation-status.js';
 import type { Action, ActionContext } from '../action.js';
 import {
@@ -55,33 +55,22 @@ export const runCommand: Action = {
   },
 };
 
-async function renderRun(
-  context: ActionContext,
-  invocation: Invocation,
-  run: InvocationInstance,
-  withOutput: boolean,
-) {
+/** The per-instance fields DescribeInvocations and DescribeInvocationResults share. */
+async function runFields(context: ActionContext, run: InvocationInstance, withOutput: boolean) {
   const encoding = parseContentEncoding(context.params.string('ContentEncoding'), 'Base64');
   const output = withOutput ? await context.services.invocations.outputTail(run) : Buffer.alloc(0);
-  const shownFrom = run.outputBytes - output.length;
   return {
     InstanceId: run.instanceId,
     InvocationStatus: run.status,
-    InstanceInvokeStatus: legacyInstanceStatus(run.status),
     ErrorCode: run.errorCode,
     ErrorInfo: run.errorInfo,
     ...(run.exitCode !== null && { ExitCode: run.exitCode }),
     // Output is the last 24 KB; Dropped counts every byte not shown (cut here or beyond the kept cap).
     Output: encoding === 'PlainText' ? output.toString('utf8') : output.toString('base64'),
-    Dropped: run.droppedBytes + shownFrom,
-    CreationTime: isoTime(run.createdAtMs),
+    Dropped: run.droppedBytes + (withOutput ? run.outputBytes - output.length : 0),
     StartTime: optionalTime(run.startTimeMs),
-    FinishTime: optionalTime(run.finishTimeMs),
     StopTime: optionalTime(run.stopTimeMs),
-    UpdateTime: isoTime(run.updateTimeMs),
     Repeats: run.startTimeMs > 0 ? 1 : 0,
-    Timed: false,
-    _invocation: invocation.id,
   };
 }
 
@@ -113,7 +102,14 @@ export const describeInvocations: Action = {
       result.items.map(async (invocation) => {
         const runs = await services.invocations.runs(invocation.id);
         const rendered = await Promise.all(
-          runs.map((run) => renderRun(context, invocation, run, includeOutput)),
+          runs.map(async (run) => ({
+            ...(await runFields(context, run, includeOutput)),
+            InstanceInvokeStatus: legacyInstanceStatus(run.status),
+            CreationTime: isoTime(run.createdAtMs),
+            FinishTime: optionalTime(run.finishTimeMs),
+            UpdateTime: isoTime(run.updateTimeMs),
+            Timed: false,
+          })),
         );
         return {
           InvokeId: invocation.id,
@@ -140,7 +136,7 @@ export const describeInvocations: Action = {
           Timed: false,
           CreationTime: isoTime(invocation.createdAtMs),
           Tags: renderTags(invocation.tags),
-          InvokeInstances: { InvokeInstance: rendered.map(({ _invocation, ...run }) => run) },
+          InvokeInstances: { InvokeInstance: rendered },
         };
       }),
     );
@@ -168,30 +164,19 @@ export const describeInvocationResults: Action = {
       page,
     );
     const results = await Promise.all(
-      result.items.map(async ({ invocation, run }) => {
-        const {
-          _invocation,
-          InstanceInvokeStatus,
-          CreationTime: _created,
-          UpdateTime: _updated,
-          Timed: _timed,
-          FinishTime,
-          ...fields
-        } = await renderRun(context, invocation, run, true);
-        return {
-          ...fields,
-          FinishedTime: FinishTime,
-          InvokeRecordStatus: InstanceInvokeStatus,
-          InvokeId: invocation.id,
-          CommandId: invocation.commandId,
-          Username: invocation.username,
-          Launcher: invocation.launcher,
-          ContainerId: invocation.containerId,
-          ContainerName: invocation.containerName,
-          TerminationMode: invocation.terminationMode,
-          Tags: renderTags(invocation.tags),
-        };
-      }),
+      result.items.map(async ({ invocation, run }) => ({
+        ...(await runFields(context, run, true)),
+        FinishedTime: optionalTime(run.finishTimeMs),
+        InvokeRecordStatus: legacyInstanceStatus(run.status),
+        InvokeId: invocation.id,
+        CommandId: invocation.commandId,
+        Username: invocation.username,
+        Launcher: invocation.launcher,
+        ContainerId: invocation.containerId,
+        ContainerName: invocation.containerName,
+        TerminationMode: invocation.terminationMode,
+        Tags: renderTags(invocation.tags),
+      })),
     );
     // Unlike other lists, this response nests its paging fields inside `Invocation`.
     return { Invocation: { ...renderPage(page, result), InvocationResults: { InvocationResult: results } } };
