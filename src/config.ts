@@ -109,6 +109,11 @@ export interface AgentSettings {
   readonly activationId: string | undefined;
   readonly activationCode: string | undefined;
   readonly bootIdFile: string | undefined;
+  /**
+   * A file that exists while the operating system is going down (shutdown writes /run/nologin);
+   * an agent stopped while it exists reports the instance Stopped.
+   */
+  readonly shutdownMarkerFile: string;
   /** The agent's PATH: where it looks for shells such as pwsh. */
   readonly searchPath: string;
 }
@@ -128,6 +133,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
     activationId: flags.activationId ?? env.OPENASSIST_ACTIVATION_ID,
     activationCode: flags.activationCode ?? env.OPENASSIST_ACTIVATION_CODE,
     bootIdFile: env.OPENASSIST_AGENT_BOOT_ID_FILE || undefined,
+    shutdownMarkerFile: env.OPENASSIST_AGENT_SHUTDOWN_MARKER || '/run/nologin',
     searchPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
   });
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -22,6 +23,7 @@ export interface AgentConfig {
   readonly activationId: string | undefined;
   readonly activationCode: string | undefined;
   readonly bootIdFile: string | undefined;
+  readonly shutdownMarkerFile: string;
   readonly searchPath: string;
   readonly maxConcurrentTasks?: number;
   readonly killGraceMs?: number;
@@ -183,6 +185,7 @@ export async function startAgent(
       stopped = true;
       clearTimeout(reconnect);
       clearInterval(heartbeat);
+      if (ready && existsSync(config.shutdownMarkerFile)) send({ type: 'shutdown' });
       await executor.stopAll();
       socket?.close(1001, 'agent stopping');
       journal.close();

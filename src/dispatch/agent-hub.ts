@@ -8,6 +8,7 @@ import {
   channelPath,
   maxFrameBytes,
   parseAgentMessage,
+  protocolVersion,
   type ServerMessage,
 } from '../protocol/messages.js';
 import type { AgentChannels, InstanceService } from '../service/instances.js';
@@ -134,6 +135,13 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     const { instance } = connection;
     switch (message.type) {
       case 'hello':
+        if (message.protocolVersion > protocolVersion) {
+          connection.socket.close(
+            4003,
+            `this server speaks agent protocol ${protocolVersion}; use an agent of that version`,
+          );
+          return;
+        }
         await this.deps.store.instances.hello(instance.id, {
           bootId: message.bootId.slice(0, 64),
           hostname: message.hostname.slice(0, 255),
@@ -158,6 +166,10 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         return;
       case 'heartbeat':
         await this.deps.store.instances.heartbeat(instance.id, this.deps.nowMs());
+        return;
+      case 'shutdown':
+        await this.deps.store.instances.stopped(instance.id);
+        this.deps.logger.info({ instanceId: instance.id }, 'instance shutting down');
         return;
       case 'event': {
         if (!connection.greeted) return;

@@ -69,6 +69,8 @@ export type AgentMessage =
       readonly shells: readonly string[];
     }
   | { readonly type: 'heartbeat'; readonly activeTasks: number }
+  /** Sent when the agent stops because the operating system is shutting down: the instance is Stopped. */
+  | { readonly type: 'shutdown' }
   | {
       readonly type: 'event';
       readonly eventId: string;
@@ -138,6 +140,8 @@ export function parseAgentMessage(text: string): AgentMessage | undefined {
         : undefined;
     case 'heartbeat':
       return isCount(value.activeTasks) ? (value as AgentMessage) : undefined;
+    case 'shutdown':
+      return { type: 'shutdown' };
     case 'event':
       return isString(value.eventId) && isString(value.invokeId) && isTaskEvent(value.event)
         ? (value as AgentMessage)

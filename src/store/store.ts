@@ -129,6 +129,8 @@ export interface InstanceRepo {
   hello(id: string, hello: AgentHello): Promise<void>;
   heartbeat(id: string, atMs: number): Promise<void>;
   disconnected(id: string): Promise<void>;
+  /** The operating system is shutting down: Stopped until the next hello. */
+  stopped(id: string): Promise<void>;
 }
 
 export interface InvocationFilter {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -497,6 +497,52 @@ for (const factory of backendFactories) {
           status.body?.instanceCloudAssistantStatusSet?.instanceCloudAssistantStatus?.[0]
             ?.cloudAssistantStatus,
         ).toBe('false');
+      });
+    });
+
+    describe('instance state', () => {
+      it('is Stopped after the agent reports an OS shutdown, refuses commands, and runs again after the next hello', async () => {
+        const marker = join(scratch, 'system-going-down');
+        await writeFile(marker, 'System is going down.');
+        const agent = await startAgentProcess({
+          serverUrl: server.url,
+          activationId: activation.id,
+          activationCode: activation.code,
+          stateDir: join(scratch, 'shutdown-agent'),
+          env: { OPENASSIST_AGENT_SHUTDOWN_MARKER: marker },
+        });
+        const status = async () =>
+          (
+            await client.describeInstances(
+              new Ecs.DescribeInstancesRequest({
+                regionId: region,
+                instanceIds: JSON.stringify([agent.instanceId]),
+              }),
+            )
+          ).body?.instances?.instance?.[0]?.status;
+        expect(await status()).toBe('Running');
+        await agent.stop();
+        expect(await status()).toBe('Stopped');
+        await expectApiError(
+          client.runCommand(
+            new Ecs.RunCommandRequest({
+              regionId: region,
+              type: 'RunShellScript',
+              commandContent: 'true',
+              instanceId: [agent.instanceId],
+            }),
+          ),
+          'InvalidInstance.NotMatch',
+          400,
+        );
+        const back = await startAgentProcess({ serverUrl: server.url, stateDir: agent.stateDir });
+        try {
+          await waitFor('the instance to run again', async () =>
+            (await status()) === 'Running' ? true : undefined,
+          );
+        } finally {
+          await back.stop();
+        }
       });
     });
 

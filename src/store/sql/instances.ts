@@ -190,6 +190,14 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
         .execute();
     },
 
+    async stopped(id) {
+      await db
+        .updateTable('instances')
+        .set({ status: 'Stopped', connected: 0 })
+        .where('id', '=', id)
+        .execute();
+    },
+
     async disconnected(id) {
       await db.updateTable('instances').set({ connected: 0 }).where('id', '=', id).execute();
     },
