@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,6 +141,7 @@ for (const factory of backendFactories) {
     describe('activations and registration', () => {
       it('registers agents as mi- instances named after the activation, and lists them', async () => {
         expect(agentA.instanceId).toMatch(/^mi-[0-9a-f]{32}$/);
+        expect((await stat(join(agentA.stateDir, 'identity.json'))).mode & 0o777).toBe(0o600);
         const { body } = await client.describeManagedInstances(
           new Ecs.DescribeManagedInstancesRequest({ regionId: region, activationId: activation.id }),
         );
@@ -414,6 +415,65 @@ for (const factory of backendFactories) {
         for (const pid of recorded) expect(alive(pid), `pid ${pid}`).toBe(false);
       });
 
+      it('keeps the command of RunCommand only with KeepCommand, and filters results by status', async () => {
+        const kept = await client.runCommand(
+          new Ecs.RunCommandRequest({
+            regionId: region,
+            type: 'RunShellScript',
+            commandContent: 'exit 1',
+            instanceId: [agentA.instanceId],
+            keepCommand: true,
+            name: 'kept-one',
+          }),
+        );
+        const dropped = await client.runCommand(
+          new Ecs.RunCommandRequest({
+            regionId: region,
+            type: 'RunShellScript',
+            commandContent: 'true',
+            instanceId: [agentA.instanceId],
+          }),
+        );
+        await finished(kept.body?.invokeId ?? '');
+        await finished(dropped.body?.invokeId ?? '');
+        const commands = async (commandId: string) =>
+          (await client.describeCommands(new Ecs.DescribeCommandsRequest({ regionId: region, commandId })))
+            .body?.totalCount;
+        expect(await commands(kept.body?.commandId ?? '')).toBe(1);
+        expect(await commands(dropped.body?.commandId ?? '')).toBe(0);
+
+        const failed = await client.describeInvocations(
+          new Ecs.DescribeInvocationsRequest({
+            regionId: region,
+            invokeStatus: 'Failed',
+            commandName: 'kept-one',
+          }),
+        );
+        expect(failed.body?.invocations?.invocation?.map((i) => i.invokeId)).toEqual([kept.body?.invokeId]);
+        const records = await client.describeInvocationResults(
+          new Ecs.DescribeInvocationResultsRequest({
+            regionId: region,
+            commandId: kept.body?.commandId,
+            invokeRecordStatus: 'Failed',
+          }),
+        );
+        expect(records.body?.invocation?.invocationResults?.invocationResult).toHaveLength(1);
+        await expectApiError(
+          client.modifyInvocationAttribute(
+            new Ecs.ModifyInvocationAttributeRequest({ regionId: region, invokeId: kept.body?.invokeId }),
+          ),
+          'InvalidOperation.InvokeAlreadyFinished',
+          403,
+        );
+        await expectApiError(
+          client.describeInvocations(
+            new Ecs.DescribeInvocationsRequest({ regionId: region, invokeStatus: 'Sleepy' }),
+          ),
+          'InvalidParameter',
+          400,
+        );
+      });
+
       it('stops a running invocation, leaving finished ones untouched', async () => {
         const invokeId = await run([agentA.instanceId], 'echo started; sleep 300');
         await waitStatus(invokeId, 'Running');
@@ -481,6 +541,12 @@ for (const factory of backendFactories) {
         const [row] = await finished(aborted);
         expect(row).toMatchObject({ invocationStatus: 'Aborted', errorCode: 'ClientNotResponse' });
         expect(row?.errorInfo).toBe('the aliyun service in the instance does not response');
+
+        const cancelled = await run([agent.instanceId], 'echo never either');
+        await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId: cancelled }));
+        const [cancelledRow] = await results(cancelled);
+        expect(cancelledRow?.invocationStatus).toBe('Cancelled');
+        expect(cancelledRow?.invokeRecordStatus).toBe('Stopped');
 
         const waiting = await run([agent.instanceId], 'echo late but fine');
         const back = await startAgentProcess({ serverUrl: server.url, stateDir: agent.stateDir });
