@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
+import type { AgentSettings } from '../config.js';
 import {
   type AgentMessage,
   channelPath,
@@ -16,15 +17,7 @@ import { hostFacts, readBootId } from './host-facts.js';
 import { AgentError, type Identity, loadIdentity, register, saveIdentity } from './identity.js';
 import { Journal, type JournalEvent } from './journal.js';
 
-export interface AgentConfig {
-  /** `http://HOST:PORT` of the server. */
-  readonly serverUrl: string;
-  readonly stateDir: string;
-  readonly activationId: string | undefined;
-  readonly activationCode: string | undefined;
-  readonly bootIdFile: string | undefined;
-  readonly shutdownMarkerFile: string;
-  readonly searchPath: string;
+export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
   readonly killGraceMs?: number;
 }

@@ -116,15 +116,19 @@ function isTaskEvent(value: unknown): value is TaskEvent {
   }
 }
 
+/** A frame's JSON object; an empty one (matching no message type) when the text is not one. */
+function jsonRecord(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isRecord(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Parses an agent's frame; undefined when it is not a well-formed message (the server then closes). */
 export function parseAgentMessage(text: string): AgentMessage | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value)) return undefined;
+  const value = jsonRecord(text);
   switch (value.type) {
     case 'hello':
       return isCount(value.protocolVersion) &&
@@ -153,13 +157,7 @@ export function parseAgentMessage(text: string): AgentMessage | undefined {
 
 /** Parses a server frame on the agent side. */
 export function parseServerMessage(text: string): ServerMessage | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value)) return undefined;
+  const value = jsonRecord(text);
   switch (value.type) {
     case 'welcome':
       return isString(value.instanceId) && isCount(value.heartbeatSeconds)

@@ -173,6 +173,58 @@ for (const harness of harnesses) {
       });
     });
 
+    describe('invocations', () => {
+      const invocation = (id: string) => ({
+        id,
+        regionId: 'cn-hangzhou',
+        commandId: 'c-x',
+        commandName: 'x',
+        commandType: 'RunShellScript' as const,
+        commandDescription: '',
+        contentBase64: 'ZWNobw==',
+        parameters: {},
+        repeatMode: 'Once' as const,
+        frequency: '',
+        timeoutSeconds: 60,
+        username: '',
+        workingDir: '',
+        launcher: '',
+        containerId: '',
+        containerName: '',
+        terminationMode: 'ProcessTree' as const,
+        resourceGroupId: '',
+        clientToken: '',
+        status: 'Pending' as const,
+        createdAtMs: clock++,
+        tags: [],
+      });
+
+      it('keeps the aggregate status right when runs of one invocation finish at the same moment', async () => {
+        for (let round = 0; round < 10; round++) {
+          const id = `t-race-${round}`;
+          const instances = ['mi-a', 'mi-b', 'mi-c'];
+          await store.invocations.create(invocation(id), instances);
+          await Promise.all(
+            instances.map((instanceId) =>
+              store.invocations.updateRun(id, instanceId, () => ({ status: 'Success', exitCode: 0 }), clock),
+            ),
+          );
+          expect((await store.invocations.get('cn-hangzhou', id))?.status).toBe('Success');
+        }
+      });
+
+      it('stores output by offset once, caps it, and returns the tail', async () => {
+        await store.invocations.create(invocation('t-output'), ['mi-a']);
+        const chunk = (text: string) => Buffer.from(text);
+        expect(await store.invocations.appendOutput('t-output', 'mi-a', 0, chunk('hello '), 10)).toBe(6);
+        expect(await store.invocations.appendOutput('t-output', 'mi-a', 0, chunk('hello '), 10)).toBe(6);
+        expect(await store.invocations.appendOutput('t-output', 'mi-a', 6, chunk('world!'), 10)).toBe(10);
+        expect((await store.invocations.outputTail('t-output', 'mi-a', 7)).toString()).toBe('lo worl');
+        const [run] = await store.invocations.runs('t-output');
+        expect(run).toMatchObject({ outputBytes: 10, droppedBytes: 2 });
+      });
+    });
+
     describe('commands', () => {
       it('inserts and reads back a command with its tags, scoped by region', async () => {
         const command = sampleCommand({

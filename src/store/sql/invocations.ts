@@ -276,6 +276,12 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
 
     async updateRun(invokeId, instanceId, change, atMs) {
       return db.transaction().execute(async (trx) => {
+        // Runs of one invocation change one at a time: two runs finishing together on PostgreSQL
+        // would otherwise each compute the aggregate without the other's change (write skew).
+        // SQLite transactions are serial already.
+        if (dialect === 'postgres') {
+          await trx.selectFrom('invocations').select('id').where('id', '=', invokeId).forUpdate().execute();
+        }
         const row = await trx
           .selectFrom('invocation_instances')
           .selectAll()
