@@ -71,6 +71,13 @@ export async function startAgent(
   let retryMs = backoff.firstMs;
   let heartbeat: NodeJS.Timeout | undefined;
   let reconnect: NodeJS.Timeout | undefined;
+  /** Ends a channel on which the server has been silent for three heartbeats (a half-open TCP connection). */
+  let silence: NodeJS.Timeout | undefined;
+  let silenceMs = 60_000;
+  const heardFromServer = (ws: WebSocket) => {
+    clearTimeout(silence);
+    silence = setTimeout(() => ws.terminate(), silenceMs);
+  };
   /** Events sent on the current connection and not acknowledged yet: not re-sent on it. */
   const inFlight = new Set<string>();
 
@@ -97,6 +104,7 @@ export async function startAgent(
       case 'welcome':
         ready = true;
         retryMs = backoff.firstMs;
+        silenceMs = 3 * message.heartbeatSeconds * 1000;
         say(`connected as ${instanceId}`);
         clearInterval(heartbeat);
         heartbeat = setInterval(
@@ -145,7 +153,10 @@ export async function startAgent(
         shells: facts.shells,
       });
     });
+    ws.on('ping', () => heardFromServer(ws));
+    ws.on('open', () => heardFromServer(ws));
     ws.on('message', (data) => {
+      heardFromServer(ws);
       const message = parseServerMessage(data.toString());
       if (message) handle(message);
     });
@@ -161,6 +172,7 @@ export async function startAgent(
       ready = false;
       inFlight.clear();
       clearInterval(heartbeat);
+      clearTimeout(silence);
       if (code === 4001) {
         stopped = true;
         onFatal(new AgentError(`${instanceId} was deregistered: register again`));
@@ -178,6 +190,7 @@ export async function startAgent(
       stopped = true;
       clearTimeout(reconnect);
       clearInterval(heartbeat);
+      clearTimeout(silence);
       if (ready && existsSync(config.shutdownMarkerFile)) send({ type: 'shutdown' });
       await executor.stopAll();
       socket?.close(1001, 'agent stopping');

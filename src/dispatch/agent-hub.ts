@@ -235,10 +235,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     return this.connections.get(instanceId)?.greeted === true;
   }
 
+  /** Drops agents not heard for `silenceMs`, and pings the rest so they can tell a dead server too. */
   private dropSilent(silenceMs: number): void {
     const now = this.deps.nowMs();
     for (const connection of this.connections.values()) {
       if (now - connection.lastSeenMs > silenceMs) connection.socket.terminate();
+      else if (connection.socket.readyState === connection.socket.OPEN) connection.socket.ping();
     }
   }
 
