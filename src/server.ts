@@ -65,6 +65,7 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
+    nowMs,
     regions: config.regions,
   };
   return { services, hub };

@@ -12,6 +12,8 @@ export interface Services {
   readonly activations: ActivationService;
   readonly instances: InstanceService;
   readonly invocations: InvocationService;
+  /** The server's clock. */
+  readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */
   readonly regions: readonly string[];
 }

@@ -55,7 +55,10 @@ describe('InvokeCommand request shape', () => {
     errorCodeOf(() => validateInvokeRequest({ instanceIds: ['mi-1'], tags: [], ...input }));
 
   it('makes Frequency imply Period, and refuses what this server does not run yet', () => {
-    expect(codeOf({ frequency: 'rate(5m)', repeatMode: 'Once' })).toBe('Operation.Forbidden');
+    expect(
+      validateInvokeRequest({ instanceIds: ['mi-1'], tags: [], frequency: 'rate(5m)', repeatMode: 'Once' })
+        .repeatMode,
+    ).toBe('Period');
     expect(codeOf({ repeatMode: 'Period' })).toBe('MissingParam.Frequency');
     expect(codeOf({ repeatMode: 'EveryReboot' })).toBe('Operation.Forbidden');
     expect(codeOf({ repeatMode: 'once' })).toBe('InvalidRepeatMode.NotFound');

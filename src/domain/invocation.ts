@@ -72,7 +72,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
     throw new ApiError('InvalidRepeatMode.NotFound', `Got "${repeatMode.slice(0, 40)}".`);
   }
   if (repeatMode === 'Period' && frequency === '') throw new ApiError('MissingParam.Frequency');
-  if (repeatMode === 'Period' || repeatMode === 'NextRebootOnly' || repeatMode === 'EveryReboot') {
+  if (repeatMode === 'NextRebootOnly' || repeatMode === 'EveryReboot') {
     throw new ApiError(
       'Operation.Forbidden',
       `RepeatMode ${repeatMode} is not supported by this server yet.`,

@@ -6,6 +6,7 @@ import {
 } from '../domain/command.js';
 import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
+import { parseFrequency } from '../domain/frequency.js';
 import { newCommandId, newInvokeId } from '../domain/ids.js';
 import {
   commandFits,
@@ -111,6 +112,14 @@ export class InvocationService {
     if (missing.length > 0)
       throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);
     const parameters = resolveParameters(command, request.parametersText);
+    if (request.repeatMode === 'Period') {
+      // The expression is checked against the run's timeout (the seed's rules); running schedules comes later.
+      parseFrequency(request.frequency, {
+        nowMs: this.nowMs(),
+        timeoutSeconds: request.timeoutSeconds ?? command.timeoutSeconds,
+      });
+      throw new ApiError('Operation.Forbidden', 'RepeatMode Period is not supported by this server yet.');
+    }
     for (const instance of instances) this.checkFits(command, instance);
     const windows = command.type !== 'RunShellScript';
     if (

@@ -662,6 +662,19 @@ for (const factory of backendFactories) {
         ['an unknown command', () => ({ commandId: 'c-unknown' }), 'InvalidCmdId.NotFound', 404],
         ['an unknown repeat mode', () => ({ repeatMode: 'Sometimes' }), 'InvalidRepeatMode.NotFound', 404],
         ['Period without Frequency', () => ({ repeatMode: 'Period' }), 'MissingParam.Frequency', 400],
+        ['an invalid Frequency', () => ({ frequency: 'rate(30s)' }), 'InvalidParam.Frequency', 400],
+        [
+          "the seed's malformed cron",
+          () => ({ frequency: '0 0/30 10-11 * ? 2022 GMT +8:00' }),
+          'InvalidParam.Frequency',
+          400,
+        ],
+        [
+          'a valid schedule (not run yet)',
+          () => ({ frequency: '0 */20 * * * ?' }),
+          'Operation.Forbidden',
+          403,
+        ],
         ['a Windows command on Linux', () => ({ commandId: batCommandId }), 'InvalidInstance.NotMatch', 400],
         [
           'Parameters on a command without them',

@@ -4,6 +4,7 @@ import { createCommand } from './create-command.js';
 import { deleteCommand } from './delete-command.js';
 import { describeCommands } from './describe-commands.js';
 import { describeRegions } from './describe-regions.js';
+import { describeFrequencyPreview } from './frequency-preview.js';
 import { describeCloudAssistantStatus, describeInstances } from './instance-status.js';
 import {
   describeInvocationResults,
@@ -43,5 +44,6 @@ export const actions: ReadonlyMap<string, Action> = new Map(
     describeInvocationResults,
     stopInvocation,
     modifyInvocationAttribute,
+    describeFrequencyPreview,
   ].map((action) => [action.name, action]),
 );

@@ -1,0 +1,49 @@
+import { ApiError } from '../../domain/errors.js';
+import { nextFireTimes, parseFrequency } from '../../domain/frequency.js';
+import { isKnownZone, offsetMsAt, parseZone, type Zone } from '../../domain/time-zone.js';
+import type { Action } from '../action.js';
+import { isoTime } from '../wire.js';
+
+const maxCount = 100;
+
+/** `2026-03-08T03:00:00-07:00`: a wall time in `zone` with its offset at that instant. */
+function wallTime(zone: Zone, instantMs: number): string {
+  const offsetMs = offsetMsAt(zone, instantMs);
+  const sign = offsetMs < 0 ? '-' : '+';
+  const minutes = Math.abs(offsetMs) / 60_000;
+  const offset = `${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+  return `${new Date(instantMs + offsetMs).toISOString().slice(0, 19)}${offset}`;
+}
+
+/**
+ * An OpenAssist extension (not in Alibaba's API): validates a Frequency exactly as InvokeCommand
+ * does and lists its next run times, in UTC and in the schedule's own zone. `TimeZone` stands for
+ * the instance's zone when a cron names none (default UTC).
+ */
+export const describeFrequencyPreview: Action = {
+  name: 'DescribeFrequencyPreview',
+  regionRequired: true,
+  async handle({ params, services }) {
+    const text = params.required('Frequency');
+    const count = params.integer('Count') ?? 5;
+    if (count < 1 || count > maxCount) throw new ApiError('InvalidParameter', `Count is 1 to ${maxCount}.`);
+    const zoneName = params.string('TimeZone') || 'UTC';
+    if (!parseZone(zoneName) && !isKnownZone(zoneName)) {
+      throw new ApiError('InvalidParameter', `TimeZone "${zoneName.slice(0, 60)}" is not a time zone.`);
+    }
+    const nowMs = services.nowMs();
+    const frequency = parseFrequency(text, {
+      nowMs,
+      timeoutSeconds: params.integer('Timeout', 'InvalidParameter.Timeout') ?? 60,
+    });
+    const zone: Zone = (frequency.kind === 'cron' ? frequency.zone : undefined) ??
+      parseZone(zoneName) ?? { kind: 'iana', name: zoneName };
+    const runs = nextFireTimes(frequency, nowMs, count, { defaultZone: zoneName, startMs: nowMs });
+    return {
+      Frequency: text,
+      Kind: frequency.kind,
+      TimeZone: zone.kind === 'iana' ? zone.name : wallTime(zone, nowMs).slice(19),
+      NextRunTimes: { NextRunTime: runs.map((ms) => ({ Utc: isoTime(ms), Local: wallTime(zone, ms) })) },
+    };
+  },
+};
