@@ -15,6 +15,7 @@ import { version } from '../version.js';
 import { callApi } from './api-client.js';
 import { type ClientFlags, loadClientConfig } from './client-config.js';
 import { type RunFlags, runCommand } from './run-command.js';
+import { type PreviewFlags, schedulePreview } from './schedule-preview.js';
 
 const serverOptions = (command: Command, withDatabase: boolean): Command => {
   command
@@ -224,6 +225,26 @@ export function buildProgram(): Command {
     .addHelpText('after', "\nExample:\n  openassist run --instance mi-… --script 'uptime'")
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags, process.env);
+    });
+  program
+    .command('schedule')
+    .description('schedules')
+    .command('preview')
+    .description('validate a Frequency and list its next run times')
+    .argument(
+      '<frequency>',
+      "rate(5m), at(2027-01-01 00:00:00 Asia/Shanghai) or a cron such as '0 */20 * * * ?'",
+    )
+    .option('--count <n>', 'how many run times (1-100)', '10')
+    .option('--tz <zone>', "the instance's time zone, for a cron that names none", 'UTC')
+    .option('--timeout <seconds>', 'the task timeout the schedule must respect')
+    .option('--data <dir>', 'local up data dir (for the endpoint and key)')
+    .addHelpText(
+      'after',
+      "\nExample:\n  openassist schedule preview '0 30 2 * * ? America/Los_Angeles' --count 5",
+    )
+    .action(async (frequency: string, flags: PreviewFlags) => {
+      process.exitCode = await schedulePreview(frequency, flags, process.env);
     });
   program
     .command('call')

@@ -106,6 +106,20 @@ describe('openassist up, then openassist call from the same directory', () => {
       );
       expect(JSON.parse(created.stdout).CommandId).toMatch(/^c-/);
 
+      const preview = await run(
+        ['schedule', 'preview', '0 0 12 * * ?', '--tz', 'Asia/Shanghai', '--count', '2', '--data', dataDir],
+        env,
+      );
+      expect(preview.code).toBe(0);
+      expect(preview.stdout).toMatch(
+        /^cron schedule, zone Asia\/Shanghai\n {2}\S+T12:00:00\+08:00 {3}\S+T04:00:00Z\n/,
+      );
+      const badPreview = await run(['schedule', 'preview', 'rate(1s)', '--data', dataDir], env);
+      expect([badPreview.code, badPreview.stderr]).toEqual([
+        1,
+        expect.stringContaining('InvalidParam.Frequency'),
+      ]);
+
       const refused = await run(['call', 'DeleteCommand', '--CommandId', 'c-none', '--data', dataDir], env);
       expect(refused.code).toBe(1);
       expect(JSON.parse(refused.stdout).Code).toBe('InvalidCmdId.NotFound');
