@@ -27,9 +27,9 @@ export const frequencyLimits = {
   /**
    * The minimum cron interval is checked on the gaps between this many upcoming runs. An
    * approximation: a schedule's shortest gap shows within one cycle of its finest repeating
-   * field, which 200 runs cover unless a short gap appears only rarely (say, once a leap year).
+   * field, which 60 runs cover unless a short gap appears only rarely (say, once a leap year).
    */
-  gapSampleRuns: 200,
+  gapSampleRuns: 60,
 } as const;
 
 const unitSeconds = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
