@@ -8,6 +8,7 @@ import type { ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { ActivationService } from './service/activations.js';
 import { CommandService } from './service/commands.js';
+import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService } from './service/invocations.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
@@ -65,6 +66,7 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
+    idempotence: new Idempotence(store, nowMs),
     nowMs,
     regions: config.regions,
   };

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ActivationService } from '../service/activations.js';
 import type { CommandService } from '../service/commands.js';
+import type { Idempotence } from '../service/idempotence.js';
 import type { InstanceService } from '../service/instances.js';
 import type { InvocationService } from '../service/invocations.js';
 import type { AccessKey } from '../store/store.js';
@@ -12,6 +13,7 @@ export interface Services {
   readonly activations: ActivationService;
   readonly instances: InstanceService;
   readonly invocations: InvocationService;
+  readonly idempotence: Idempotence;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { validateClientToken } from '../domain/command.js';
 import { ApiError, isApiError } from '../domain/errors.js';
+import { accountOwner, idempotentActions, requestHash } from '../service/idempotence.js';
 import type { Services } from './action.js';
 import { actions } from './actions/index.js';
 import { Params } from './params.js';
@@ -134,14 +136,23 @@ export function rpcHandler(deps: RpcDeps) {
           `This endpoint serves ${deps.services.regions.join(', ')}.`,
         );
       }
-      const body = await handler.handle({
+      const context = {
         params,
         regionId,
         accessKey: key,
         host: hostOf(request),
         services: deps.services,
         log: request.log,
-      });
+      };
+      const token = params.string('ClientToken');
+      const body =
+        token && idempotentActions.has(action)
+          ? await deps.services.idempotence.run(
+              { owner: accountOwner, action, token: validateClientToken(token) },
+              requestHash(action, signed.params),
+              () => handler.handle(context),
+            )
+          : await handler.handle(context);
       const { type, text } = renderBody(`${action}Response`, { RequestId: request.id, ...body }, format);
       reply.code(200).type(type).send(text);
     } catch (error) {

@@ -134,6 +134,16 @@ export interface OutputChunkTable {
   data: Buffer;
 }
 
+export interface ClientTokenTable {
+  owner: string;
+  action: string;
+  token: string;
+  request_hash: string;
+  state: string;
+  response: string;
+  created_at: number;
+}
+
 export interface Schema {
   access_keys: AccessKeyTable;
   nonces: NonceTable;
@@ -144,4 +154,5 @@ export interface Schema {
   invocations: InvocationTable;
   invocation_instances: InvocationInstanceTable;
   output_chunks: OutputChunkTable;
+  client_tokens: ClientTokenTable;
 }

@@ -17,6 +17,7 @@ export interface Store {
   readonly activations: ActivationRepo;
   readonly instances: InstanceRepo;
   readonly invocations: InvocationRepo;
+  readonly clientTokens: ClientTokenRepo;
   /** Cheap round trip for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -190,4 +191,30 @@ export interface InvocationRepo {
   overdue(beforeMs: number): Promise<{ invokeId: string; instanceId: string }[]>;
   /** Running runs per instance (ActiveTaskCount). */
   activeCount(instanceId: string): Promise<number>;
+}
+
+/** Who sent a ClientToken, for which action: tokens are scoped per access key owner and action. */
+export interface TokenScope {
+  readonly owner: string;
+  readonly action: string;
+  readonly token: string;
+}
+
+export type TokenClaim =
+  | { readonly outcome: 'claimed' }
+  | {
+      readonly outcome: 'seen';
+      readonly requestHash: string;
+      readonly state: 'processing' | 'done';
+      readonly response: string;
+    };
+
+export interface ClientTokenRepo {
+  /** Claims a token with a unique key (never check-then-insert); a second claim sees the first. */
+  claim(scope: TokenScope, requestHash: string, nowMs: number): Promise<TokenClaim>;
+  /** Stores the response of the request that claimed the token. */
+  complete(scope: TokenScope, response: string): Promise<void>;
+  /** Forgets a token whose request failed, so it may be retried. */
+  release(scope: TokenScope): Promise<void>;
+  purgeOlderThan(beforeMs: number): Promise<number>;
 }

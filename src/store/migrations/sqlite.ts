@@ -152,4 +152,21 @@ export const sqliteMigrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'client tokens for idempotent requests',
+    sql: `
+      CREATE TABLE client_tokens (
+        owner TEXT NOT NULL,
+        action TEXT NOT NULL,
+        token TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        state TEXT NOT NULL,
+        response TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, action, token)
+      ) WITHOUT ROWID;
+      CREATE INDEX client_tokens_age ON client_tokens (created_at);
+    `,
+  },
 ];

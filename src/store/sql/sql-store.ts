@@ -4,6 +4,7 @@ import type { Schema } from '../schema.js';
 import type { Store } from '../store.js';
 import { accessKeyRepo } from './access-keys.js';
 import { activationRepo } from './activations.js';
+import { clientTokenRepo } from './client-tokens.js';
 import { commandRepo } from './commands.js';
 import { instanceRepo } from './instances.js';
 import { invocationRepo } from './invocations.js';
@@ -19,6 +20,7 @@ export function sqlStore(db: Kysely<Schema>, dialect: Store['dialect']): Store {
     activations: activationRepo(db),
     instances: instanceRepo(db),
     invocations: invocationRepo(db, dialect),
+    clientTokens: clientTokenRepo(db),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { ApiError } from '../domain/errors.js';
+import type { Store, TokenScope } from '../store/store.js';
+
+/**
+ * Actions that take ClientToken (fact sheet §1) among those this server implements. Not yet
+ * CreateActivation: replaying it would need its activation code, which is stored only as a hash.
+ */
+export const idempotentActions: ReadonlySet<string> = new Set([
+  'CreateCommand',
+  'InvokeCommand',
+  'RunCommand',
+  'DeregisterManagedInstance',
+  'ModifyInvocationAttribute',
+]);
+
+/** This server has one account; every access key belongs to it, so tokens are scoped to it. */
+export const accountOwner = 'account';
+
+// Parameters that change between two sends of the same request and so are not part of its identity.
+const transportParameters = new Set([
+  'Action',
+  'Version',
+  'Format',
+  'Timestamp',
+  'SignatureNonce',
+  'Signature',
+  'SignatureMethod',
+  'SignatureVersion',
+  'SignatureType',
+  'AccessKeyId',
+  'SecurityToken',
+  'OwnerId',
+  'OwnerAccount',
+  'ResourceOwnerId',
+  'ResourceOwnerAccount',
+]);
+
+/** What makes two requests "the same": the action and every business parameter, order-independent. */
+export function requestHash(action: string, params: ReadonlyMap<string, string>): string {
+  const hash = createHash('sha256').update(action);
+  for (const key of [...params.keys()].sort()) {
+    if (!transportParameters.has(key)) hash.update(`\n${key}=${params.get(key)}`);
+  }
+  return hash.digest('hex');
+}
+
+// Tokens are kept for a day: a client retrying within that time gets the first answer again.
+export const tokenRetentionMs = 24 * 3_600_000;
+
+/**
+ * ClientToken idempotence on a unique key: the first request with a token claims it and runs; a
+ * repeat with the same parameters gets the stored response, one with other parameters
+ * `IdempotentParameterMismatch`, one while the first still runs `IdempotentProcessing`. A failed
+ * request releases its token, so the client may retry it.
+ */
+export class Idempotence {
+  constructor(
+    private readonly store: Store,
+    private readonly nowMs: () => number,
+  ) {}
+
+  async run(
+    scope: TokenScope,
+    hash: string,
+    execute: () => Promise<Record<string, unknown>>,
+  ): Promise<Record<string, unknown>> {
+    const claim = await this.store.clientTokens.claim(scope, hash, this.nowMs());
+    if (claim.outcome === 'seen') {
+      if (claim.requestHash !== hash) throw new ApiError('IdempotentParameterMismatch');
+      if (claim.state === 'processing') throw new ApiError('IdempotentProcessing');
+      return JSON.parse(claim.response) as Record<string, unknown>;
+    }
+    try {
+      const body = await execute();
+      await this.store.clientTokens.complete(scope, JSON.stringify(body));
+      return body;
+    } catch (error) {
+      await this.store.clientTokens.release(scope);
+      throw error;
+    }
+  }
+
+  purge(): Promise<number> {
+    return this.store.clientTokens.purgeOlderThan(this.nowMs() - tokenRetentionMs);
+  }
+}

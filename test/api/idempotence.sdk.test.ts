@@ -1,0 +1,95 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Backend, backendFactories } from '../helpers/backends.js';
+import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+
+const region = 'cn-hangzhou';
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+for (const factory of backendFactories) {
+  const available = await factory.available();
+  describe.skipIf(!available)(`ClientToken idempotence on ${factory.name}`, () => {
+    let backend: Backend;
+    let server: ServerProcess;
+    let client: EcsClient;
+    let dataDir: string;
+    let key: { id: string; secret: string };
+
+    beforeAll(async () => {
+      backend = factory.make();
+      dataDir = await mkdtemp(join(tmpdir(), 'openassist-idem-'));
+      server = await startServerProcess({ databaseUrl: backend.databaseUrl, dataDir });
+      key = { id: server.accessKeyId, secret: server.accessKeySecret };
+      client = ecsClient(server.endpoint, key.id, key.secret);
+    });
+
+    afterAll(async () => {
+      await server?.stop();
+      await backend?.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    const create = (clientToken: string, name = 'idem', timeout = 60) =>
+      client.createCommand(
+        new Ecs.CreateCommandRequest({
+          regionId: region,
+          name,
+          type: 'RunShellScript',
+          commandContent: b64('echo'),
+          timeout,
+          clientToken,
+        }),
+      );
+    const count = async (name: string) =>
+      (await client.describeCommands(new Ecs.DescribeCommandsRequest({ regionId: region, name }))).body
+        ?.totalCount;
+
+    it('answers a repeat with the first response and creates nothing twice', async () => {
+      const first = await create('token-repeat', 'repeat');
+      const again = await create('token-repeat', 'repeat');
+      expect(again.body?.commandId).toBe(first.body?.commandId);
+      expect(again.body?.requestId).not.toBe(first.body?.requestId);
+      expect(await count('repeat')).toBe(1);
+    });
+
+    it('refuses the same token with other parameters', async () => {
+      await create('token-mismatch', 'mismatch');
+      await expectApiError(create('token-mismatch', 'other-name'), 'IdempotentParameterMismatch', 403);
+    });
+
+    it('creates one command under many concurrent identical requests', async () => {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, () => create('token-race', 'race')),
+      );
+      const ids = new Set(
+        outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.body?.commandId] : [])),
+      );
+      const refused = outcomes.flatMap((o) =>
+        o.status === 'rejected' ? [(o.reason as { code: string }).code] : [],
+      );
+      expect(ids.size).toBe(1);
+      expect(new Set(refused).size).toBeLessThanOrEqual(1);
+      if (refused.length > 0) expect(refused[0]).toBe('IdempotentProcessing');
+      expect(await count('race')).toBe(1);
+      expect((await create('token-race', 'race')).body?.commandId).toBe([...ids][0]);
+    });
+
+    it('lets a failed request be retried with its token', async () => {
+      await expectApiError(create('token-retry', 'retry', 5), 'InvalidParameter.Timeout', 400);
+      const ok = await create('token-retry', 'retry', 60);
+      expect(ok.body?.commandId).toMatch(/^c-/);
+    });
+
+    it('keeps tokens across a server restart', async () => {
+      const first = await create('token-restart', 'restart');
+      expect(await server.stop()).toBe(0);
+      // Same database: the root key made at the first start is still the one that works.
+      server = await startServerProcess({ databaseUrl: backend.databaseUrl, dataDir });
+      client = ecsClient(server.endpoint, key.id, key.secret);
+      expect((await create('token-restart', 'restart')).body?.commandId).toBe(first.body?.commandId);
+    });
+  });
+}
