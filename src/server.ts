@@ -12,6 +12,7 @@ import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService } from './service/invocations.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
+import { TagService } from './service/tags.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { version } from './version.js';
@@ -67,6 +68,7 @@ export function wireServices(
     instances,
     invocations,
     idempotence: new Idempotence(store, nowMs),
+    tags: new TagService(store),
     nowMs,
     regions: config.regions,
   };

@@ -4,6 +4,7 @@ import type { CommandService } from '../service/commands.js';
 import type { Idempotence } from '../service/idempotence.js';
 import type { InstanceService } from '../service/instances.js';
 import type { InvocationService } from '../service/invocations.js';
+import type { TagService } from '../service/tags.js';
 import type { AccessKey } from '../store/store.js';
 import type { Params } from './params.js';
 
@@ -14,6 +15,7 @@ export interface Services {
   readonly instances: InstanceService;
   readonly invocations: InvocationService;
   readonly idempotence: Idempotence;
+  readonly tags: TagService;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

@@ -2,18 +2,18 @@ import { ApiError } from '../domain/errors.js';
 import { type InvokeInput, invokeLimits } from '../domain/invocation.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { parsePaging } from '../domain/paging.js';
-import { maxTags, type RawTag, type Tag } from '../domain/tags.js';
+import { type RawTag, resourceTagRules, type Tag, type TagRules, tagRules } from '../domain/tags.js';
 import type { Params } from './params.js';
 
 /** Shared wire shapes: tags, times, paging. */
 
-export const readTags = (params: Params, name = 'Tag'): RawTag[] =>
+export const readTags = (params: Params, rules: TagRules = tagRules): RawTag[] =>
   params
     .objects(
-      name,
+      rules.name,
       ['Key', 'Value'],
-      maxTags,
-      () => new ApiError('NumberExceed.Tags', `At most ${maxTags} ${name}.N.`),
+      rules.maxTags,
+      () => new ApiError(rules.codes.tooMany, `At most ${rules.maxTags} ${rules.name}.N.`),
     )
     .map((entry) => ({ key: entry.Key, value: entry.Value }));
 
@@ -69,6 +69,7 @@ export const readInvokeInput = (params: Params): InvokeInput => ({
   resourceGroupId: params.string('ResourceGroupId'),
   clientToken: params.string('ClientToken'),
   tags: readTags(params),
+  resourceTags: readTags(params, resourceTagRules),
 });
 
 /** A time field that may be unset: Alibaba leaves it empty. */

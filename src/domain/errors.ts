@@ -397,6 +397,84 @@ export const errorCatalogue = {
     'Try again later.',
   ),
 
+  // --- TagResources / UntagResources / ListTagResources pages, InvokeCommand's ResourceTag.N ---
+  'NumberExceed.ResourceIds': row(
+    400,
+    "The ResourceIds parameter's number is exceed , Valid : 50.",
+    'At most 50 ResourceId.N.',
+  ),
+  'MissingParameter.ResourceIds': row(
+    404,
+    'The parameter - ResourceIds.N should not be null.',
+    'Add ResourceId.N.',
+  ),
+  'MissingParameter.ResourceType': row(
+    404,
+    'The parameter - ResourceType should not be null.',
+    'Add ResourceType.',
+  ),
+  'MissingParameter.Tags': row(404, 'The parameter - Tags should not be null.', 'Add Tag.N.'),
+  'InvalidResourceId.NotFound': row(
+    404,
+    'The specified ResourceIds are not found in our records.',
+    'Every ResourceId.N must exist in the region and be of ResourceType.',
+  ),
+  'OperationDenied.QuotaExceed': row(
+    400,
+    'The quota of tags on resource is beyond permitted range.',
+    'A resource carries at most 20 tags.',
+  ),
+  'Param.Conflict': row(
+    403,
+    'The specified all is true, but the specified TagKey.N is not empty.',
+    'Send All=true or TagKey.N, not both.',
+  ),
+  'BothEmpty.TagsAndResources': row(
+    403,
+    'The specified Tags and ResourcesIds are not allow to both empty.',
+    'Send ResourceId.N, Tag.N or both.',
+  ),
+  'Invalid.NextToken': row(
+    403,
+    'The specified NextToken is not valid.',
+    'Pass the NextToken of the previous response.',
+  ),
+  'NumberExceed.ResourceTags': row(
+    400,
+    'The maximum number of ResourceTags is exceeded.',
+    'At most 10 ResourceTag.N.',
+  ),
+  'MissingParameter.ResourceTagKey': row(
+    400,
+    'You must specify ResourceTag.N.Key.',
+    'Every ResourceTag.N needs a Key.',
+  ),
+  'InvalidResourceTagKey.Malformed': row(
+    400,
+    'The specified ResourceTag key is not valid.',
+    'A key is 1-64 characters, does not start with aliyun or acs: and contains no URL.',
+  ),
+  'InvalidResourceTagValue.Malformed': row(
+    400,
+    'The specified ResourceTag value is not valid.',
+    'A value is at most 128 characters and contains no URL.',
+  ),
+  'Duplicate.ResourceTagKey': row(
+    400,
+    'The ResourceTag contains duplicate keys.',
+    'Each key may appear once.',
+  ),
+  'InvalidResourceTag.InstanceNotFound': row(
+    400,
+    'InstanceIds are not found by the specified ResourceTag.',
+    'No instance in the region carries every ResourceTag.N.',
+  ),
+  'InvalidResourceTag.ConflictWithInstanceIds': row(
+    400,
+    'The specified param ResourceTag conflicts with InstanceId.',
+    'Select instances with InstanceId.N or with ResourceTag.N, not both.',
+  ),
+
   // --- common gateway errors: transport, authentication, shape ---
   MissingParameter: row(
     400,

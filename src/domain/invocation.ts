@@ -2,7 +2,7 @@ import type { Command, CommandType } from './command.js';
 import { validateClientToken, validateTimeout } from './command.js';
 import { ApiError } from './errors.js';
 import type { InstanceStatus, InvocationStatus } from './invocation-status.js';
-import { type RawTag, type Tag, validateTags } from './tags.js';
+import { type RawTag, resourceTagRules, type Tag, validateTags } from './tags.js';
 
 // Limits from the seed: 50 InstanceId.N, 10 custom parameters with keys up to 64 characters,
 // 18 KB for the Base64 content plus parameters, Username and WindowsPasswordName up to 255.
@@ -37,11 +37,15 @@ export interface InvokeInput {
   resourceGroupId?: string | undefined;
   clientToken?: string | undefined;
   tags: readonly RawTag[];
+  /** `ResourceTag.N`: select the instances carrying all these tags instead of naming them. */
+  resourceTags?: readonly RawTag[] | undefined;
 }
 
 /** The shape-checked request, before the command and the instances are looked up. */
 export interface InvokeRequest {
   instanceIds: string[];
+  /** When set, the instances are those carrying all these tags (resolved against the store). */
+  resourceTags: Tag[];
   repeatMode: RepeatMode;
   frequency: string;
   parametersText: string | undefined;
@@ -58,7 +62,12 @@ export interface InvokeRequest {
 
 /** Shapes and limits of InvokeCommand, checked before anything is looked up (DESIGN §2.4). */
 export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
-  if (input.instanceIds.length === 0) throw new ApiError('MissingParam.InstanceId');
+  const resourceTags = validateTags(input.resourceTags ?? [], resourceTagRules);
+  if (resourceTags.length > 0 && input.instanceIds.length > 0) {
+    throw new ApiError('InvalidResourceTag.ConflictWithInstanceIds');
+  }
+  if (input.instanceIds.length === 0 && resourceTags.length === 0)
+    throw new ApiError('MissingParam.InstanceId');
   if (input.instanceIds.length > invokeLimits.instances) {
     throw new ApiError(
       'InstanceIds.ExceedLimit',
@@ -96,6 +105,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
   }
   return {
     instanceIds: [...new Set(input.instanceIds)],
+    resourceTags,
     repeatMode: repeatMode as RepeatMode,
     frequency,
     parametersText: input.parameters === '' ? undefined : input.parameters,

@@ -1,4 +1,4 @@
-import { ApiError } from './errors.js';
+import { ApiError, type ErrorCode } from './errors.js';
 
 export interface Tag {
   readonly key: string;
@@ -13,26 +13,65 @@ export interface RawTag {
 
 // Limits from the seed's Tag.N rows: 20 tags, key 64 characters, value 128 characters.
 export const maxTags = 20;
-const maxKeyLength = 64;
 const maxValueLength = 128;
 const hasUrl = (text: string): boolean => /https?:\/\//i.test(text);
 
-/** Validates `Tag.N` on a create call or a Describe filter; values may be empty, keys may not. */
-export function validateTags(raw: readonly RawTag[]): Tag[] {
-  if (raw.length > maxTags)
-    throw new ApiError('NumberExceed.Tags', `At most ${maxTags} tags, got ${raw.length}.`);
+/** The limits and error codes of one tag-carrying parameter (`Tag.N`, `ResourceTag.N`). */
+export interface TagRules {
+  readonly name: string;
+  readonly maxTags: number;
+  readonly maxKeyLength: number;
+  readonly codes: {
+    readonly tooMany: ErrorCode;
+    readonly missingKey: ErrorCode;
+    readonly badKey: ErrorCode;
+    readonly badValue: ErrorCode;
+    readonly duplicate: ErrorCode;
+  };
+}
+
+const tagCodes = {
+  tooMany: 'NumberExceed.Tags',
+  missingKey: 'MissingParameter.TagKey',
+  badKey: 'InvalidTagKey.Malformed',
+  badValue: 'InvalidTagValue.Malformed',
+  duplicate: 'Duplicate.TagKey',
+} as const;
+
+export const tagRules: TagRules = { name: 'Tag', maxTags, maxKeyLength: 64, codes: tagCodes };
+/** TagResources takes keys up to 128 characters (its reference page). */
+export const tagResourcesRules: TagRules = { name: 'Tag', maxTags, maxKeyLength: 128, codes: tagCodes };
+/** InvokeCommand's ResourceTag.N: 1-10 tags (the InvokeCommand reference). */
+export const resourceTagRules: TagRules = {
+  name: 'ResourceTag',
+  maxTags: 10,
+  maxKeyLength: 64,
+  codes: {
+    tooMany: 'NumberExceed.ResourceTags',
+    missingKey: 'MissingParameter.ResourceTagKey',
+    badKey: 'InvalidResourceTagKey.Malformed',
+    badValue: 'InvalidResourceTagValue.Malformed',
+    duplicate: 'Duplicate.ResourceTagKey',
+  },
+};
+
+/** Validates `Tag.N` (or another tag list); values may be empty, keys may not. */
+export function validateTags(raw: readonly RawTag[], rules: TagRules = tagRules): Tag[] {
+  const { name, codes } = rules;
+  if (raw.length > rules.maxTags) {
+    throw new ApiError(codes.tooMany, `At most ${rules.maxTags} ${name}.N, got ${raw.length}.`);
+  }
   const seen = new Set<string>();
   return raw.map(({ key, value = '' }, index) => {
     const n = index + 1;
-    if (key === undefined || key === '')
-      throw new ApiError('MissingParameter.TagKey', `Tag.${n}.Key is empty.`);
-    if (key.length > maxKeyLength || /^(aliyun|acs:)/i.test(key) || hasUrl(key)) {
-      throw new ApiError('InvalidTagKey.Malformed', `Tag.${n}.Key "${key.slice(0, 80)}" is not allowed.`);
+    if (key === undefined || key === '') throw new ApiError(codes.missingKey, `${name}.${n}.Key is empty.`);
+    if (key.length > rules.maxKeyLength || /^(aliyun|acs:)/i.test(key) || hasUrl(key)) {
+      throw new ApiError(codes.badKey, `${name}.${n}.Key "${key.slice(0, 80)}" is not allowed.`);
     }
     if (value.length > maxValueLength || hasUrl(value)) {
-      throw new ApiError('InvalidTagValue.Malformed', `Tag.${n}.Value is not allowed.`);
+      throw new ApiError(codes.badValue, `${name}.${n}.Value is not allowed.`);
     }
-    if (seen.has(key)) throw new ApiError('Duplicate.TagKey', `Tag key "${key}" is given twice.`);
+    if (seen.has(key)) throw new ApiError(codes.duplicate, `${name} key "${key}" is given twice.`);
     seen.add(key);
     return { key, value };
   });

@@ -14,6 +14,7 @@ import {
   type InvocationInstance,
   type InvokeInput,
   type InvokeRequest,
+  invokeLimits,
   renderScript,
   resolveParameters,
   validateInvokeRequest,
@@ -107,6 +108,15 @@ export class InvocationService {
     request: InvokeRequest,
     keep = false,
   ): Promise<Invocation> {
+    if (request.resourceTags.length > 0) {
+      const limit = invokeLimits.instances;
+      const tagged = await this.store.tags.instancesWithTags(regionId, request.resourceTags, limit + 1);
+      if (tagged.length === 0) throw new ApiError('InvalidResourceTag.InstanceNotFound');
+      if (tagged.length > limit) {
+        throw new ApiError('InstanceIds.ExceedLimit', `More than ${limit} instances carry these tags.`);
+      }
+      request.instanceIds = tagged;
+    }
     const instances = await this.store.instances.getMany(regionId, request.instanceIds);
     const missing = request.instanceIds.filter((id) => !instances.some((instance) => instance.id === id));
     if (missing.length > 0)

@@ -3,7 +3,7 @@ import type { Activation, ManagedInstance } from '../domain/fleet.js';
 import type { Invocation, InvocationInstance } from '../domain/invocation.js';
 import type { RunPatch } from '../domain/invocation-state.js';
 import type { Page, PageRequest } from '../domain/paging.js';
-import type { TagFilter } from '../domain/tags.js';
+import type { Tag, TagFilter } from '../domain/tags.js';
 
 /**
  * The storage port. The core talks to this and nothing else; SQLite and PostgreSQL implement it
@@ -18,6 +18,7 @@ export interface Store {
   readonly instances: InstanceRepo;
   readonly invocations: InvocationRepo;
   readonly clientTokens: ClientTokenRepo;
+  readonly tags: TagRepo;
   /** Cheap round trip for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -217,4 +218,41 @@ export interface ClientTokenRepo {
   /** Forgets a token whose request failed, so it may be retried. */
   release(scope: TokenScope): Promise<void>;
   purgeOlderThan(beforeMs: number): Promise<number>;
+}
+
+export type TaggedType = 'command' | 'invocation' | 'instance' | 'activation';
+
+export interface TaggedResource {
+  readonly resourceType: TaggedType;
+  readonly resourceId: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface TagRepo {
+  /** Which of `ids` exist as resources of `type` in the region. */
+  existing(regionId: string, type: TaggedType, ids: readonly string[]): Promise<Set<string>>;
+  /**
+   * Adds or overwrites tags on every resource in one transaction; refuses (returns the offending
+   * id) when a resource would end up with more than `maxPerResource` tags.
+   */
+  tag(
+    type: TaggedType,
+    ids: readonly string[],
+    tags: readonly Tag[],
+    maxPerResource: number,
+  ): Promise<string | undefined>;
+  /** Removes the given keys, or every tag when `keys` is 'all'. */
+  untag(type: TaggedType, ids: readonly string[], keys: readonly string[] | 'all'): Promise<void>;
+  /** Tag rows of `type` in the region, by resource id and key, optionally limited to ids and to resources having every filter tag. */
+  list(
+    regionId: string,
+    type: TaggedType,
+    ids: readonly string[] | undefined,
+    filters: readonly TagFilter[],
+    offset: number,
+    limit: number,
+  ): Promise<TaggedResource[]>;
+  /** Ids of the region's instances that carry every one of `tags`. */
+  instancesWithTags(regionId: string, tags: readonly Tag[], limit: number): Promise<string[]>;
 }

@@ -341,6 +341,39 @@ for (const factory of backendFactories) {
         expect(status).toBe(401);
       });
 
+      it('selects instances by ResourceTag.N instead of InstanceId.N', async () => {
+        await client.tagResources(
+          new Ecs.TagResourcesRequest({
+            regionId: region,
+            resourceType: 'instance',
+            resourceId: [agentA.instanceId, agentB.instanceId],
+            tag: [new Ecs.TagResourcesRequestTag({ key: 'role', value: 'web' })],
+          }),
+        );
+        const byTag = (key: string, value: string, fields: Record<string, unknown> = {}) =>
+          client.runCommand(
+            new Ecs.RunCommandRequest({
+              regionId: region,
+              type: 'RunShellScript',
+              commandContent: 'echo tagged',
+              resourceTag: [new Ecs.RunCommandRequestResourceTag({ key, value })],
+              ...fields,
+            }),
+          );
+        const rows = await finished((await byTag('role', 'web')).body?.invokeId ?? '');
+        expect(rows.map((row) => row.instanceId).sort()).toEqual(
+          [agentA.instanceId, agentB.instanceId].sort(),
+        );
+        expect(rows.every((row) => row.output === 'tagged\n')).toBe(true);
+        await expectApiError(byTag('role', 'db'), 'InvalidResourceTag.InstanceNotFound', 400);
+        await expectApiError(
+          byTag('role', 'web', { instanceId: [agentA.instanceId] }),
+          'InvalidResourceTag.ConflictWithInstanceIds',
+          400,
+        );
+        await expectApiError(byTag('acs:role', 'web'), 'InvalidResourceTagKey.Malformed', 400);
+      });
+
       it('reports a non-zero exit as Failed with ExitCodeNonzero', async () => {
         const [row] = await finished(await run([agentA.instanceId], 'echo bye; exit 7'));
         expect(row).toMatchObject({

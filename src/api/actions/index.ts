@@ -20,6 +20,7 @@ import {
   modifyManagedInstance,
 } from './managed-instances.js';
 import { modifyCommand } from './modify-command.js';
+import { listTagResources, tagResources, untagResources } from './tags.js';
 
 /** Every operation the endpoint serves, by wire name (case-sensitive, as Alibaba's). */
 export const actions: ReadonlyMap<string, Action> = new Map(
@@ -45,5 +46,8 @@ export const actions: ReadonlyMap<string, Action> = new Map(
     stopInvocation,
     modifyInvocationAttribute,
     describeFrequencyPreview,
+    tagResources,
+    untagResources,
+    listTagResources,
   ].map((action) => [action.name, action]),
 );
