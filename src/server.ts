@@ -32,7 +32,10 @@ const outputShownBytes = 24 * 1024;
 // How often undelivered tasks are checked against the delivery timeout.
 const deliverySweepIntervalMs = 1_000;
 
-type WiringConfig = Pick<ServerConfig, 'heartbeatSeconds' | 'outputCapBytes' | 'regions'>;
+type WiringConfig = Pick<
+  ServerConfig,
+  'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
+>;
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -53,6 +56,7 @@ export function wireServices(
     { wake: (ids) => hub?.wake(ids), cancel: (...args) => hub?.cancel(...args) },
     nowMs,
     { shownBytes: outputShownBytes, keptBytes: config.outputCapBytes },
+    config.dailyInvocationQuota,
   );
   hub = new AgentHub({
     store,

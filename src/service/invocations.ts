@@ -67,6 +67,8 @@ export class InvocationService {
     private readonly dispatcher: TaskDispatcher,
     private readonly nowMs: () => number,
     readonly output: OutputLimits,
+    /** Invocations per region per UTC day (`OPENASSIST_DAILY_INVOCATION_QUOTA`). */
+    private readonly dailyQuota: number,
   ) {}
 
   async invoke(regionId: string, commandId: string, input: InvokeInput): Promise<Invocation> {
@@ -141,7 +143,7 @@ export class InvocationService {
       throw new ApiError('WindowsPasswordName.Missed');
     }
     if (request.repeatMode === 'DryRun') throw new ApiError('DryRunOperation');
-    if (keep) await this.store.commands.insert(command);
+    const now = this.nowMs();
     const invocation = await this.store.invocations.create(
       {
         id: newInvokeId(),
@@ -164,11 +166,19 @@ export class InvocationService {
         resourceGroupId: request.resourceGroupId,
         clientToken: request.clientToken,
         status: 'Pending',
-        createdAtMs: this.nowMs(),
+        createdAtMs: now,
         tags: request.tags,
       },
       request.instanceIds,
+      { utcDay: new Date(now).toISOString().slice(0, 10), limit: this.dailyQuota },
     );
+    if (!invocation) {
+      throw new ApiError(
+        'Invocation.ExceedQuota',
+        `The quota is ${this.dailyQuota} invocations per region per UTC day.`,
+      );
+    }
+    if (keep) await this.store.commands.insert(command);
     this.dispatcher.wake(request.instanceIds);
     return invocation;
   }

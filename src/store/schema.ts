@@ -144,6 +144,12 @@ export interface ClientTokenTable {
   created_at: number;
 }
 
+export interface InvocationQuotaTable {
+  region_id: string;
+  utc_day: string;
+  used: number;
+}
+
 export interface Schema {
   access_keys: AccessKeyTable;
   nonces: NonceTable;
@@ -155,4 +161,5 @@ export interface Schema {
   invocation_instances: InvocationInstanceTable;
   output_chunks: OutputChunkTable;
   client_tokens: ClientTokenTable;
+  invocation_quota: InvocationQuotaTable;
 }

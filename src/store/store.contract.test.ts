@@ -213,6 +213,23 @@ for (const harness of harnesses) {
         }
       });
 
+      it('counts invocations against the daily quota atomically, per region and UTC day', async () => {
+        const quota = { utcDay: '2026-01-01', limit: 5 };
+        const outcomes = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            store.invocations.create(invocation(`t-quota-${i}`), ['mi-a'], quota),
+          ),
+        );
+        expect(outcomes.filter(Boolean)).toHaveLength(5);
+        expect(
+          await store.invocations.create(invocation('t-quota-next-day'), ['mi-a'], {
+            ...quota,
+            utcDay: '2026-01-02',
+          }),
+        ).toBeDefined();
+        expect(await store.invocations.get('cn-hangzhou', 't-quota-11')).toBeUndefined();
+      });
+
       it('stores output by offset once, caps it, and returns the tail', async () => {
         await store.invocations.create(invocation('t-output'), ['mi-a']);
         const chunk = (text: string) => Buffer.from(text);

@@ -155,8 +155,16 @@ export interface InvocationResult {
 }
 
 export interface InvocationRepo {
-  /** Creates the invocation and one Pending run per instance, and counts the invocation on the command and instances. */
-  create(invocation: Omit<Invocation, 'seq'>, instanceIds: readonly string[]): Promise<Invocation>;
+  /**
+   * Creates the invocation and one Pending run per instance, and counts the invocation on the
+   * command and instances; with `quota`, only while the region's count for that UTC day stays
+   * within the limit (one conditional upsert, in the same transaction). Undefined when it would not.
+   */
+  create(
+    invocation: Omit<Invocation, 'seq'>,
+    instanceIds: readonly string[],
+    quota?: { utcDay: string; limit: number },
+  ): Promise<Invocation | undefined>;
   get(regionId: string, id: string): Promise<Invocation | undefined>;
   runs(invokeId: string): Promise<InvocationInstance[]>;
   list(filter: InvocationFilter, page: PageRequest): Promise<Page<Invocation>>;

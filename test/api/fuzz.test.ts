@@ -34,6 +34,7 @@ beforeAll(async () => {
     services: wireServices(store, logger, Date.now, {
       heartbeatSeconds: 20,
       outputCapBytes: 1024 * 1024,
+      dailyInvocationQuota: 1000,
       regions: ['cn-hangzhou'],
     }).services,
   });

@@ -169,4 +169,16 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX client_tokens_age ON client_tokens (created_at);
     `,
   },
+  {
+    version: 4,
+    name: 'daily invocation quota',
+    sql: `
+      CREATE TABLE invocation_quota (
+        region_id TEXT NOT NULL,
+        utc_day TEXT NOT NULL,
+        used INTEGER NOT NULL,
+        PRIMARY KEY (region_id, utc_day)
+      );
+    `,
+  },
 ];

@@ -115,8 +115,22 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
     db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
 
   return {
-    async create(invocation, instanceIds) {
+    async create(invocation, instanceIds, quota) {
       return db.transaction().execute(async (trx) => {
+        if (quota) {
+          const counted = await trx
+            .insertInto('invocation_quota')
+            .values({ region_id: invocation.regionId, utc_day: quota.utcDay, used: 1 })
+            .onConflict((oc) =>
+              oc
+                .columns(['region_id', 'utc_day'])
+                .doUpdateSet({ used: sql<number>`invocation_quota.used + 1` })
+                .where(sql<boolean>`invocation_quota.used < ${quota.limit}`),
+            )
+            .returning('used')
+            .executeTakeFirst();
+          if (!counted || Number(counted.used) > quota.limit) return undefined;
+        }
         const row = await trx
           .insertInto('invocations')
           .values({
