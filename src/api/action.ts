@@ -36,6 +36,8 @@ export interface ActionContext {
 /** One API operation: its wire name, whether it needs RegionId, and its handler returning the response body. */
 export interface Action {
   readonly name: string;
+  /** The product API version it belongs to; ECS `2014-05-26` unless said otherwise. */
+  readonly version?: string;
   readonly regionRequired: boolean;
   handle(context: ActionContext): Promise<Record<string, unknown>>;
 }

@@ -3,14 +3,13 @@ import { validateClientToken } from '../domain/command.js';
 import { ApiError, isApiError } from '../domain/errors.js';
 import { accountOwner, idempotentActions, requestHash } from '../service/idempotence.js';
 import type { Services } from './action.js';
-import { actions } from './actions/index.js';
+import { actionKey, actions, servedVersions } from './actions/index.js';
 import { Params } from './params.js';
 import { parseUrlEncoded, splitTarget } from './query.js';
 import { type Format, formatOf, renderBody } from './render.js';
 import { type AuthDeps, authenticate } from './signature/authenticate.js';
 import type { SignedRequest } from './signature/signed-request.js';
 
-export const apiVersion = '2014-05-26';
 // The largest legitimate request is a 24 KB script plus parameters, percent-encoded (up to 3x).
 export const maxQueryBytes = 128 * 1024;
 
@@ -98,10 +97,14 @@ function actionName(signed: SignedRequest): string {
   return name;
 }
 
-function checkVersion(signed: SignedRequest): void {
+/** The API version a request names: ECS 2014-05-26, or another product's routed here (`actions`). */
+function versionOf(signed: SignedRequest): string {
   const version = signed.params.get('Version') || signed.headers['x-acs-version'];
   if (!version) throw new ApiError('MissingParameter', 'Name the API version in Version or x-acs-version.');
-  if (version !== apiVersion) throw new ApiError('InvalidVersion', `This endpoint serves ECS ${apiVersion}.`);
+  if (!servedVersions.has(version)) {
+    throw new ApiError('InvalidVersion', `This endpoint serves ${[...servedVersions].join(', ')}.`);
+  }
+  return version;
 }
 
 /**
@@ -122,8 +125,8 @@ export function rpcHandler(deps: RpcDeps) {
       const key = await authenticate(signed, deps);
       accessKeyId = key.id;
       action = actionName(signed);
-      checkVersion(signed);
-      const handler = actions.get(action);
+      const version = versionOf(signed);
+      const handler = actions.get(actionKey(version, action));
       if (!handler)
         throw new ApiError('InvalidAction.NotFound', `No operation named ${action.slice(0, 80)}.`);
       const params = new Params(signed.params);

@@ -22,32 +22,40 @@ import {
 import { modifyCommand } from './modify-command.js';
 import { listTagResources, tagResources, untagResources } from './tags.js';
 
-/** Every operation the endpoint serves, by wire name (case-sensitive, as Alibaba's). */
+export const ecsVersion = '2014-05-26';
+
+/** Actions are found by API version and wire name (case-sensitive, as Alibaba's). */
+export const actionKey = (version: string, name: string): string => `${version}/${name}`;
+
+/** Every operation the endpoint serves. */
+const all: readonly Action[] = [
+  createCommand,
+  describeCommands,
+  modifyCommand,
+  deleteCommand,
+  describeRegions,
+  createActivation,
+  describeActivations,
+  disableActivation,
+  deleteActivation,
+  describeManagedInstances,
+  modifyManagedInstance,
+  deregisterManagedInstance,
+  describeInstances,
+  describeCloudAssistantStatus,
+  invokeCommand,
+  runCommand,
+  describeInvocations,
+  describeInvocationResults,
+  stopInvocation,
+  modifyInvocationAttribute,
+  describeFrequencyPreview,
+  tagResources,
+  untagResources,
+  listTagResources,
+];
+
 export const actions: ReadonlyMap<string, Action> = new Map(
-  [
-    createCommand,
-    describeCommands,
-    modifyCommand,
-    deleteCommand,
-    describeRegions,
-    createActivation,
-    describeActivations,
-    disableActivation,
-    deleteActivation,
-    describeManagedInstances,
-    modifyManagedInstance,
-    deregisterManagedInstance,
-    describeInstances,
-    describeCloudAssistantStatus,
-    invokeCommand,
-    runCommand,
-    describeInvocations,
-    describeInvocationResults,
-    stopInvocation,
-    modifyInvocationAttribute,
-    describeFrequencyPreview,
-    tagResources,
-    untagResources,
-    listTagResources,
-  ].map((action) => [action.name, action]),
+  all.map((action) => [actionKey(action.version ?? ecsVersion, action.name), action]),
 );
+export const servedVersions: ReadonlySet<string> = new Set(all.map((action) => action.version ?? ecsVersion));
