@@ -11,6 +11,7 @@ import { CommandService } from './service/commands.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService } from './service/invocations.js';
+import { ResourceGroupService } from './service/resource-groups.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
 import { TagService } from './service/tags.js';
 import { openStore, redactUrl } from './store/open-store.js';
@@ -73,6 +74,7 @@ export function wireServices(
     invocations,
     idempotence: new Idempotence(store, nowMs),
     tags: new TagService(store),
+    resourceGroups: new ResourceGroupService(store, nowMs),
     nowMs,
     regions: config.regions,
   };

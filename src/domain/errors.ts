@@ -475,6 +475,44 @@ export const errorCatalogue = {
     'Select instances with InstanceId.N or with ResourceTag.N, not both.',
   ),
 
+  // --- ResourceManager 2020-03-31 (resource groups) and ECS JoinResourceGroup ---
+  'InvalidParameter.Name.InvalidChars': row(
+    400,
+    'The Name is invalid.',
+    'A name starts with a letter and holds letters, digits and hyphens.',
+  ),
+  'InvalidParameter.Name.Length': row(
+    400,
+    'The maximum length of Name is exceeded.',
+    'Name is 3-50 characters.',
+  ),
+  'InvalidParameter.DisplayName.Length': row(
+    400,
+    'The maximum length of DisplayName is exceeded.',
+    'DisplayName is 1-50 characters.',
+  ),
+  'MissingParameter.DisplayName': row(400, 'You must specify DisplayName.', 'Add DisplayName.'),
+  'EntityAlreadyExists.ResourceGroup': row(
+    409,
+    'The resource group name already exists.',
+    'Choose another Name.',
+  ),
+  'LimitExceeded.ResourceGroup': row(
+    409,
+    'The count of resource groups beyond the current limits.',
+    'An account has at most 30 resource groups.',
+  ),
+  'EntityNotExists.ResourceGroup': row(
+    404,
+    'The specified resource group does not exist. You must first create a resource group.',
+    'Check the ResourceGroupId.',
+  ),
+  'DeleteConflict.ResourceGroup.Resource': row(
+    409,
+    'Failed to delete the resource group because one or more cloud resources exist in the resource group. Try again later after you release the cloud resources.',
+    'Move or delete the commands, invocations, instances and activations in the group first.',
+  ),
+
   // --- common gateway errors: transport, authentication, shape ---
   MissingParameter: row(
     400,

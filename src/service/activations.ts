@@ -10,6 +10,7 @@ import type { Activation } from '../domain/fleet.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { Store } from '../store/store.js';
+import { resourceGroupMustExist } from './resource-group-check.js';
 
 export interface DescribeActivationsInput {
   activationId?: string | undefined;
@@ -31,6 +32,7 @@ export class ActivationService {
     input: CreateActivationInput,
   ): Promise<{ activation: Activation; code: string }> {
     const draft = validateCreateActivation(input);
+    await resourceGroupMustExist(this.store, draft.resourceGroupId);
     const code = newActivationCode();
     const activation = await this.store.activations.insert({
       ...draft,

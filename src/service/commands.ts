@@ -17,6 +17,7 @@ import { newCommandId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { Store } from '../store/store.js';
+import { resourceGroupMustExist } from './resource-group-check.js';
 
 export interface DescribeCommandsInput {
   commandId?: string | undefined;
@@ -47,6 +48,7 @@ export class CommandService {
 
   async create(regionId: string, input: CreateCommandInput): Promise<Command> {
     const draft = validateCreateCommand(input);
+    await resourceGroupMustExist(this.store, draft.resourceGroupId);
     return this.store.commands.insert({
       ...draft,
       id: newCommandId(),

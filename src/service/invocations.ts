@@ -25,6 +25,7 @@ import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type { InvocationFilter, InvocationResult, Store } from '../store/store.js';
+import { resourceGroupMustExist } from './resource-group-check.js';
 
 /** What the invocation service needs of dispatch: wake delivery, pass cancellations on. */
 export interface TaskDispatcher {
@@ -123,6 +124,17 @@ export class InvocationService {
     const missing = request.instanceIds.filter((id) => !instances.some((instance) => instance.id === id));
     if (missing.length > 0)
       throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);
+    await resourceGroupMustExist(this.store, request.resourceGroupId);
+    // The seed: with ResourceGroupId set, every instance must belong to that group.
+    const outside = instances.filter(
+      (instance) => request.resourceGroupId && instance.resourceGroupId !== request.resourceGroupId,
+    );
+    if (outside.length > 0) {
+      throw new ApiError(
+        'InvalidInstance.NotFound',
+        `${outside[0]?.id} is not in resource group ${request.resourceGroupId}.`,
+      );
+    }
     const parameters = resolveParameters(command, request.parametersText);
     if (request.repeatMode === 'Period') {
       // The expression is checked against the run's timeout (the seed's rules); running schedules comes later.

@@ -150,6 +150,14 @@ export interface InvocationQuotaTable {
   used: number;
 }
 
+export interface ResourceGroupTable {
+  seq: Generated<number>;
+  id: string;
+  name: string;
+  display_name: string;
+  created_at: number;
+}
+
 export interface Schema {
   access_keys: AccessKeyTable;
   nonces: NonceTable;
@@ -162,4 +170,5 @@ export interface Schema {
   output_chunks: OutputChunkTable;
   client_tokens: ClientTokenTable;
   invocation_quota: InvocationQuotaTable;
+  resource_groups: ResourceGroupTable;
 }

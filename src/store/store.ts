@@ -19,6 +19,7 @@ export interface Store {
   readonly invocations: InvocationRepo;
   readonly clientTokens: ClientTokenRepo;
   readonly tags: TagRepo;
+  readonly resourceGroups: ResourceGroupRepo;
   /** Cheap round trip for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -263,4 +264,31 @@ export interface TagRepo {
   ): Promise<TaggedResource[]>;
   /** Ids of the region's instances that carry every one of `tags`. */
   instancesWithTags(regionId: string, tags: readonly Tag[], limit: number): Promise<string[]>;
+}
+
+export interface ResourceGroup {
+  readonly seq: number;
+  readonly id: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly createdAtMs: number;
+}
+
+export interface ResourceGroupFilter {
+  readonly ids?: readonly string[] | undefined;
+  /** Substring matches, as ListResourceGroups' fuzzy Name and DisplayName. */
+  readonly name?: string | undefined;
+  readonly displayName?: string | undefined;
+}
+
+export interface ResourceGroupRepo {
+  /** Undefined when the name is taken (a unique key decides, never check-then-insert). */
+  create(group: Omit<ResourceGroup, 'seq'>): Promise<ResourceGroup | undefined>;
+  get(id: string): Promise<ResourceGroup | undefined>;
+  count(): Promise<number>;
+  list(filter: ResourceGroupFilter, page: PageRequest): Promise<Page<ResourceGroup>>;
+  /** Deletes the group unless a command, invocation, instance or activation is in it. */
+  delete(id: string): Promise<'deleted' | 'missing' | 'in-use'>;
+  /** Moves a resource into a group; false when the resource does not exist in the region. */
+  join(regionId: string, type: TaggedType, resourceId: string, groupId: string): Promise<boolean>;
 }

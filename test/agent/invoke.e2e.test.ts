@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { type Backend, backendFactories } from '../helpers/backends.js';
 import { waitFor } from '../helpers/deadline.js';
+import { createResourceGroup } from '../helpers/raw-client.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -649,6 +650,7 @@ for (const factory of backendFactories) {
       let commandId: string;
       let paramCommandId: string;
       let batCommandId: string;
+      let emptyGroup: string;
 
       beforeAll(async () => {
         const create = async (fields: Record<string, unknown>) =>
@@ -666,6 +668,10 @@ for (const factory of backendFactories) {
         commandId = await create({});
         paramCommandId = await create({ enableParameter: true, commandContent: b64('echo {{a}} {{b}}') });
         batCommandId = await create({ type: 'RunBatScript', commandContent: b64('echo') });
+        emptyGroup = await createResourceGroup(
+          { url: server.url, accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret },
+          'empty-group',
+        );
       });
 
       const invoke = (fields: Record<string, unknown>) =>
@@ -764,6 +770,18 @@ for (const factory of backendFactories) {
         ['Timeout 5', () => ({ timeout: 5 }), 'InvalidParameter.Timeout', 400],
         ['a malformed ContainerId', () => ({ containerId: 'nope' }), 'Operation.Forbidden', 403],
         ['DryRun', () => ({ repeatMode: 'DryRun' }), 'DryRunOperation', 400],
+        [
+          'an unknown resource group',
+          () => ({ resourceGroupId: 'rg-none' }),
+          'InvalidResourceGroup.NotFound',
+          404,
+        ],
+        [
+          'an instance outside the resource group',
+          () => ({ resourceGroupId: emptyGroup }),
+          'InvalidInstance.NotFound',
+          404,
+        ],
       ] as const)('refuses %s', async (_what, fields, code, status) => {
         const before = (
           await client.describeInvocations(new Ecs.DescribeInvocationsRequest({ regionId: region }))

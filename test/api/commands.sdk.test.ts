@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open-store.js';
 import { type Backend, backendFactories } from '../helpers/backends.js';
+import { createResourceGroup } from '../helpers/raw-client.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -30,6 +31,8 @@ for (const factory of backendFactories) {
     let server: ServerProcess;
     let v3: EcsClient;
     let v1: EcsClient;
+    let groupOne: string;
+    let groupFilter: string;
 
     beforeAll(async () => {
       backend = factory.make();
@@ -39,6 +42,13 @@ for (const factory of backendFactories) {
       });
       v3 = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
       v1 = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret, 'v1');
+      const raw = {
+        url: server.url,
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+      };
+      groupOne = await createResourceGroup(raw, 'group-one');
+      groupFilter = await createResourceGroup(raw, 'group-filter');
     });
 
     afterAll(async () => {
@@ -57,7 +67,7 @@ for (const factory of backendFactories) {
           workingDir: '/tmp',
           timeout: 120,
           launcher: 'bash {{ACS::ScriptFileName}}',
-          resourceGroupId: 'rg-1',
+          resourceGroupId: groupOne,
           clientToken: 'token-1',
           tag: [tag('env', 'prod'), tag('team', '')],
         });
@@ -78,7 +88,7 @@ for (const factory of backendFactories) {
           workingDir: '/tmp',
           timeout: 120,
           launcher: 'bash {{ACS::ScriptFileName}}',
-          resourceGroupId: 'rg-1',
+          resourceGroupId: groupOne,
           version: 1,
           latest: true,
           invokeTimes: 0,
@@ -122,7 +132,7 @@ for (const factory of backendFactories) {
           name: 'filter-me',
           type: 'RunPowerShellScript',
           description: 'Rotate LOGS weekly',
-          resourceGroupId: 'rg-filter',
+          resourceGroupId: groupFilter,
           tag: [tag('f1', 'a'), tag('f2', 'b')],
         });
         await create(v3, { name: 'filter-me', tag: [tag('f1', 'a')] });
@@ -138,7 +148,7 @@ for (const factory of backendFactories) {
         ]);
         expect(await ids({ description: 'logs' })).toEqual([tagged.body?.commandId]);
         expect(await ids({ description: '%' })).toEqual([]);
-        expect(await ids({ resourceGroupId: 'rg-filter' })).toEqual([tagged.body?.commandId]);
+        expect(await ids({ resourceGroupId: groupFilter })).toEqual([tagged.body?.commandId]);
         expect(await ids({ tag: [filterTag('f1', 'a'), filterTag('f2', 'b')] })).toEqual([
           tagged.body?.commandId,
         ]);
@@ -316,6 +326,12 @@ for (const factory of backendFactories) {
         ['an unknown ContentEncoding', { contentEncoding: 'Hex' }, 'InvalidParameter.ContentEncoding', 400],
         ['no RegionId', { regionId: undefined }, 'MissingParameter', 400],
         ['a region not served', { regionId: 'eu-west-9' }, 'RegionId.ApiNotSupported', 400],
+        [
+          'an unknown resource group',
+          { resourceGroupId: 'rg-nowhere' },
+          'InvalidResourceGroup.NotFound',
+          404,
+        ],
       ];
       it.each(cases)('refuses %s', async (_what, fields, code, status) => {
         const body = await expectApiError(create(v3, fields), code, status);

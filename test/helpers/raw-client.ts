@@ -110,3 +110,16 @@ export function v1Raw(options: RawOptions): Promise<RawResponse> {
   }
   return send(`${options.url}/?${options.rawQuery ?? encoded}`, { method });
 }
+
+/** Creates a resource group through ResourceManager's CreateResourceGroup (version 2020-03-31); returns its id. */
+export async function createResourceGroup(options: RawOptions, name: string): Promise<string> {
+  const response = await v3Raw({
+    ...options,
+    action: 'CreateResourceGroup',
+    params: { Name: name, DisplayName: name },
+    extraHeaders: { 'x-acs-version': '2020-03-31' },
+  });
+  const group = response.json.ResourceGroup as { Id?: string } | undefined;
+  if (response.status !== 200 || !group?.Id) throw new Error(`CreateResourceGroup failed: ${response.text}`);
+  return group.Id;
+}

@@ -20,6 +20,12 @@ import {
   modifyManagedInstance,
 } from './managed-instances.js';
 import { modifyCommand } from './modify-command.js';
+import {
+  createResourceGroup,
+  deleteResourceGroup,
+  joinResourceGroup,
+  listResourceGroups,
+} from './resource-groups.js';
 import { listTagResources, tagResources, untagResources } from './tags.js';
 
 export const ecsVersion = '2014-05-26';
@@ -53,6 +59,10 @@ const all: readonly Action[] = [
   tagResources,
   untagResources,
   listTagResources,
+  createResourceGroup,
+  listResourceGroups,
+  deleteResourceGroup,
+  joinResourceGroup,
 ];
 
 export const actions: ReadonlyMap<string, Action> = new Map(

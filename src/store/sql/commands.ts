@@ -4,7 +4,7 @@ import type { Page } from '../../domain/paging.js';
 import type { Tag } from '../../domain/tags.js';
 import type { CommandTable, Schema } from '../schema.js';
 import type { CommandRepo } from '../store.js';
-import { paginate, tagCondition } from './paging.js';
+import { escapeLike, paginate, tagCondition } from './paging.js';
 import { replaceTags, tagsOf } from './tags.js';
 
 const toCommand = (row: Selectable<CommandTable>, tags: Tag[]): Command => ({
@@ -27,8 +27,6 @@ const toCommand = (row: Selectable<CommandTable>, tags: Tag[]): Command => ({
   createdAtMs: Number(row.created_at),
   tags,
 });
-
-const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'): CommandRepo {
   // Description filters are case-insensitive on both backends (SQLite's LIKE folds ASCII only).

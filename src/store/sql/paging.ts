@@ -48,3 +48,6 @@ export async function paginate<Row>(
     nextToken: rows.length > page.maxResults && last !== undefined ? encodeNextToken(seqOf(last)) : undefined,
   };
 }
+
+/** Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`. */
+export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -9,6 +9,7 @@ import { commandRepo } from './commands.js';
 import { instanceRepo } from './instances.js';
 import { invocationRepo } from './invocations.js';
 import { nonceRepo } from './nonces.js';
+import { resourceGroupRepo } from './resource-groups.js';
 import { tagRepo } from './tag-repo.js';
 
 /** The one Store implementation: Kysely queries that both dialects understand. */
@@ -23,6 +24,7 @@ export function sqlStore(db: Kysely<Schema>, dialect: Store['dialect']): Store {
     invocations: invocationRepo(db, dialect),
     clientTokens: clientTokenRepo(db),
     tags: tagRepo(db),
+    resourceGroups: resourceGroupRepo(db),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
