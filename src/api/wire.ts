@@ -1,3 +1,5 @@
+import type { CreateCommandInput } from '../domain/command.js';
+import type { ContentEncoding } from '../domain/content.js';
 import { ApiError } from '../domain/errors.js';
 import { type InvokeInput, invokeLimits } from '../domain/invocation.js';
 import type { Page, PageRequest } from '../domain/paging.js';
@@ -74,3 +76,23 @@ export const readInvokeInput = (params: Params): InvokeInput => ({
 
 /** A time field that may be unset: Alibaba leaves it empty. */
 export const optionalTime = (ms: number): string => (ms > 0 ? isoTime(ms) : '');
+
+/** The command fields CreateCommand and RunCommand share. */
+export const readCommandInput = (
+  params: Params,
+  contentEncoding: ContentEncoding,
+  tags: readonly RawTag[],
+): CreateCommandInput => ({
+  name: params.string('Name'),
+  description: params.string('Description'),
+  type: params.string('Type'),
+  content: params.string('CommandContent'),
+  contentEncoding,
+  workingDir: params.string('WorkingDir'),
+  timeoutSeconds: params.integer('Timeout', 'InvalidParameter.Timeout'),
+  enableParameter: params.boolean('EnableParameter'),
+  launcher: params.string('Launcher'),
+  resourceGroupId: params.string('ResourceGroupId'),
+  clientToken: params.string('ClientToken'),
+  tags,
+});

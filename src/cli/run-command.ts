@@ -1,3 +1,4 @@
+import { instanceStatuses, isFinal } from '../domain/invocation-status.js';
 import { callApi } from './api-client.js';
 import { type ClientConfig, type ClientFlags, loadClientConfig } from './client-config.js';
 
@@ -19,16 +20,7 @@ interface Result {
   ErrorInfo?: string;
 }
 
-const finalStatuses = new Set([
-  'Success',
-  'Failed',
-  'Error',
-  'Timeout',
-  'Cancelled',
-  'Terminated',
-  'Aborted',
-  'Invalid',
-]);
+const finalStatuses: ReadonlySet<string> = new Set(instanceStatuses.filter(isFinal));
 
 async function call(config: ClientConfig, action: string, params: Record<string, string>) {
   const response = await callApi(

@@ -1,5 +1,6 @@
 import { type ContentEncoding, toBase64 } from './content.js';
 import { ApiError, missingParameter } from './errors.js';
+import { newCommandId } from './ids.js';
 import { extractParameterNames } from './parameters.js';
 import { type RawTag, type Tag, validateTags } from './tags.js';
 
@@ -159,3 +160,17 @@ export interface CommandPatch {
   timeoutSeconds?: number | undefined;
   launcher?: string | undefined;
 }
+
+/** A new saved command from a valid draft: version 1, never invoked. */
+export const newCommand = (
+  draft: CommandDraft,
+  regionId: string,
+  createdAtMs: number,
+): Omit<Command, 'seq'> => ({
+  ...draft,
+  id: newCommandId(),
+  regionId,
+  version: 1,
+  invokeTimes: 0,
+  createdAtMs,
+});

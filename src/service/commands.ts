@@ -3,6 +3,7 @@ import {
   type CommandPatch,
   type CreateCommandInput,
   isCommandType,
+  newCommand,
   parameterNamesOf,
   validateContent,
   validateCreateCommand,
@@ -13,7 +14,6 @@ import {
   validateWorkingDir,
 } from '../domain/command.js';
 import { ApiError } from '../domain/errors.js';
-import { newCommandId } from '../domain/ids.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { Store } from '../store/store.js';
@@ -49,14 +49,7 @@ export class CommandService {
   async create(regionId: string, input: CreateCommandInput): Promise<Command> {
     const draft = validateCreateCommand(input);
     await resourceGroupMustExist(this.store, draft.resourceGroupId);
-    return this.store.commands.insert({
-      ...draft,
-      id: newCommandId(),
-      regionId,
-      version: 1,
-      invokeTimes: 0,
-      createdAtMs: this.nowMs(),
-    });
+    return this.store.commands.insert(newCommand(draft, regionId, this.nowMs()));
   }
 
   async describe(regionId: string, input: DescribeCommandsInput, page: PageRequest): Promise<Page<Command>> {

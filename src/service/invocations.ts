@@ -2,12 +2,13 @@ import {
   type Command,
   type CommandDraft,
   type CreateCommandInput,
+  newCommand,
   validateCreateCommand,
 } from '../domain/command.js';
 import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
 import { parseFrequency } from '../domain/frequency.js';
-import { newCommandId, newInvokeId } from '../domain/ids.js';
+import { newInvokeId } from '../domain/ids.js';
 import {
   commandFits,
   type Invocation,
@@ -92,15 +93,7 @@ export class InvocationService {
       name: commandInput.name || 'RunCommand',
     });
     const request = validateInvokeRequest(invokeInput);
-    const command: Command = {
-      ...draft,
-      id: newCommandId(),
-      regionId,
-      version: 1,
-      invokeTimes: 0,
-      createdAtMs: this.nowMs(),
-      seq: 0,
-    };
+    const command: Command = { ...newCommand(draft, regionId, this.nowMs()), seq: 0 };
     return this.start(regionId, command, request, keepCommand);
   }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { instanceStatuses, isFinal } from '../../src/domain/invocation-status.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { type Backend, backendFactories } from '../helpers/backends.js';
 import { waitFor } from '../helpers/deadline.js';
@@ -14,16 +15,7 @@ import { type ServerProcess, startServerProcess } from '../helpers/server-proces
 
 const region = 'cn-hangzhou';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-const finalStatuses = [
-  'Success',
-  'Failed',
-  'Error',
-  'Timeout',
-  'Cancelled',
-  'Terminated',
-  'Aborted',
-  'Invalid',
-];
+const finalStatuses: readonly string[] = instanceStatuses.filter(isFinal);
 
 for (const factory of backendFactories) {
   const available = await factory.available();

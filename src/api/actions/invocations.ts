@@ -6,6 +6,7 @@ import type { Action, ActionContext } from '../action.js';
 import {
   isoTime,
   optionalTime,
+  readCommandInput,
   readInstanceIds,
   readInvokeInput,
   readPaging,
@@ -34,20 +35,8 @@ export const runCommand: Action = {
       (params.string('ContentEncoding') ?? '').toLowerCase() === 'base64' ? 'Base64' : 'PlainText';
     const invocation = await services.invocations.run(
       regionId,
-      {
-        name: params.string('Name'),
-        description: params.string('Description'),
-        type: params.string('Type'),
-        content: params.string('CommandContent'),
-        contentEncoding: encoding,
-        workingDir: params.string('WorkingDir'),
-        timeoutSeconds: params.integer('Timeout', 'InvalidParameter.Timeout'),
-        enableParameter: params.boolean('EnableParameter'),
-        launcher: params.string('Launcher'),
-        resourceGroupId: params.string('ResourceGroupId'),
-        clientToken: params.string('ClientToken'),
-        tags: [],
-      },
+      // The Tag.N of RunCommand tag the invocation (read with the invoke half), not the command.
+      readCommandInput(params, encoding, []),
       invokeInput,
       params.boolean('KeepCommand') ?? false,
     );
