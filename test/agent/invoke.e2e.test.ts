@@ -105,7 +105,7 @@ for (const factory of backendFactories) {
       backend = factory.make();
       server = await startServerProcess({
         databaseUrl: backend.databaseUrl,
-        env: { OPENASSIST_DELIVERY_TIMEOUT_S: '3', OPENASSIST_HEARTBEAT_S: '2' },
+        env: { OPENASSIST_DELIVERY_TIMEOUT_S: '6', OPENASSIST_HEARTBEAT_S: '2' },
       });
       client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
       activation = await createActivation({ instanceName: 'e2e' });
