@@ -21,6 +21,8 @@ export interface ServerConfig {
   readonly dailyInvocationQuota: number;
   /** How much of one run's output the server keeps (DESIGN §4: default 16 MiB). */
   readonly outputCapBytes: number;
+  /** Base64 of the 32-byte key for secret parameters; undefined: DATA_DIR/secret.key. */
+  readonly secretKey: string | undefined;
   readonly logLevel: string;
 }
 
@@ -91,6 +93,7 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
     dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', 16 * 1024 * 1024),
+    secretKey: env.OPENASSIST_SECRET_KEY || undefined,
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
   });
 }

@@ -11,8 +11,10 @@ import { CommandService } from './service/commands.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService } from './service/invocations.js';
+import { ParameterService } from './service/parameters.js';
 import { ResourceGroupService } from './service/resource-groups.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
+import { loadSecretKey, SecretBox } from './service/secret-box.js';
 import { TagService } from './service/tags.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -44,8 +46,10 @@ export function wireServices(
   logger: FastifyBaseLogger,
   nowMs: () => number,
   config: WiringConfig,
+  secrets: SecretBox,
 ): { services: Services; hub: AgentHub } {
   let hub: AgentHub | undefined;
+  const parameters = new ParameterService(store, secrets, nowMs);
   const instances = new InstanceService(
     store,
     { close: (id) => hub?.close(id) },
@@ -58,6 +62,7 @@ export function wireServices(
     nowMs,
     { shownBytes: outputShownBytes, keptBytes: config.outputCapBytes },
     config.dailyInvocationQuota,
+    parameters,
   );
   hub = new AgentHub({
     store,
@@ -75,6 +80,7 @@ export function wireServices(
     idempotence: new Idempotence(store, nowMs),
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),
+    parameters,
     nowMs,
     regions: config.regions,
   };
@@ -92,7 +98,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     fromEnvironment: config.rootAccessKey,
     nowMs: nowMs(),
   });
-  const { services, hub: agentHub } = wireServices(store, logger, nowMs, config);
+  const secrets = new SecretBox(await loadSecretKey(config.dataDir, config.secretKey));
+  const { services, hub: agentHub } = wireServices(store, logger, nowMs, config, secrets);
   const app = await buildHttpServer({
     store,
     logger,

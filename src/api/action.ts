@@ -4,6 +4,7 @@ import type { CommandService } from '../service/commands.js';
 import type { Idempotence } from '../service/idempotence.js';
 import type { InstanceService } from '../service/instances.js';
 import type { InvocationService } from '../service/invocations.js';
+import type { ParameterService } from '../service/parameters.js';
 import type { ResourceGroupService } from '../service/resource-groups.js';
 import type { TagService } from '../service/tags.js';
 import type { AccessKey } from '../store/store.js';
@@ -18,6 +19,7 @@ export interface Services {
   readonly idempotence: Idempotence;
   readonly tags: TagService;
   readonly resourceGroups: ResourceGroupService;
+  readonly parameters: ParameterService;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

@@ -196,7 +196,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         for (const result of await this.deps.store.invocations.undelivered(instance.id)) {
           if (connection.sent.has(result.invocation.id)) continue;
           connection.sent.add(result.invocation.id);
-          connection.send({ type: 'task', task: this.deps.invocations.taskFor(result, instance) });
+          connection.send({ type: 'task', task: await this.deps.invocations.taskFor(result, instance) });
         }
         for (const result of await this.deps.store.invocations.stopping(instance.id)) {
           connection.send({

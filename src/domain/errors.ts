@@ -513,6 +513,18 @@ export const errorCatalogue = {
     'Move or delete the commands, invocations, instances and activations in the group first.',
   ),
 
+  // --- OOS Parameter Store 2019-06-01 (codes as its SDK and tools use them; statuses by the family's pattern) ---
+  'EntityNotExists.Parameter': row(
+    404,
+    'The specified parameter does not exist.',
+    'Check the parameter Name.',
+  ),
+  'EntityAlreadyExists.Parameter': row(
+    409,
+    'The specified parameter already exists.',
+    'Choose another Name or update it.',
+  ),
+
   // --- common gateway errors: transport, authentication, shape ---
   MissingParameter: row(
     400,

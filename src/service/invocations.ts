@@ -26,6 +26,7 @@ import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type { InvocationFilter, InvocationResult, Store } from '../store/store.js';
+import type { ParameterService } from './parameters.js';
 import { resourceGroupMustExist } from './resource-group-check.js';
 
 /** What the invocation service needs of dispatch: wake delivery, pass cancellations on. */
@@ -71,6 +72,7 @@ export class InvocationService {
     readonly output: OutputLimits,
     /** Invocations per region per UTC day (`OPENASSIST_DAILY_INVOCATION_QUOTA`). */
     private readonly dailyQuota: number,
+    private readonly parameterStore: ParameterService,
   ) {}
 
   async invoke(regionId: string, commandId: string, input: InvokeInput): Promise<Invocation> {
@@ -129,6 +131,10 @@ export class InvocationService {
       );
     }
     const parameters = resolveParameters(command, request.parametersText);
+    await this.parameterStore.checkReferences(regionId, [
+      Buffer.from(command.contentBase64, 'base64').toString('utf8'),
+      ...Object.values(parameters),
+    ]);
     if (request.repeatMode === 'Period') {
       // The expression is checked against the run's timeout (the seed's rules); running schedules comes later.
       parseFrequency(request.frequency, {
@@ -275,10 +281,13 @@ export class InvocationService {
     }
   }
 
-  /** The task an agent receives for one run: parameters and built-ins filled in. */
-  taskFor(result: InvocationResult, instance: ManagedInstance): TaskSpec {
+  /**
+   * The task an agent receives for one run: custom parameters, built-ins and Parameter Store
+   * references filled in. Secret values exist only in this message, never in the invocation's record.
+   */
+  async taskFor(result: InvocationResult, instance: ManagedInstance): Promise<TaskSpec> {
     const { invocation } = result;
-    const script = renderScript(
+    const rendered = renderScript(
       Buffer.from(invocation.contentBase64, 'base64').toString('utf8'),
       invocation.parameters,
       {
@@ -289,6 +298,7 @@ export class InvocationService {
         CommandId: invocation.commandId,
       },
     );
+    const script = await this.parameterStore.fill(invocation.regionId, rendered);
     return {
       invokeId: invocation.id,
       commandType: invocation.commandType,

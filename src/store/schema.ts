@@ -158,6 +158,20 @@ export interface ResourceGroupTable {
   created_at: number;
 }
 
+export interface ParameterTable {
+  seq: Generated<number>;
+  id: string;
+  region_id: string;
+  kind: string;
+  name: string;
+  type: string;
+  value: string;
+  description: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Schema {
   access_keys: AccessKeyTable;
   nonces: NonceTable;
@@ -171,4 +185,5 @@ export interface Schema {
   client_tokens: ClientTokenTable;
   invocation_quota: InvocationQuotaTable;
   resource_groups: ResourceGroupTable;
+  parameters: ParameterTable;
 }

@@ -20,6 +20,7 @@ export interface Store {
   readonly clientTokens: ClientTokenRepo;
   readonly tags: TagRepo;
   readonly resourceGroups: ResourceGroupRepo;
+  readonly parameters: ParameterRepo;
   /** Cheap round trip for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -291,4 +292,45 @@ export interface ResourceGroupRepo {
   delete(id: string): Promise<'deleted' | 'missing' | 'in-use'>;
   /** Moves a resource into a group; false when the resource does not exist in the region. */
   join(regionId: string, type: TaggedType, resourceId: string, groupId: string): Promise<boolean>;
+}
+
+/** A Parameter Store entry. Plain and secret parameters are separate namespaces; a secret's value is ciphertext. */
+export interface StoredParameter {
+  readonly seq: number;
+  readonly id: string;
+  readonly regionId: string;
+  readonly kind: 'plain' | 'secret';
+  readonly name: string;
+  readonly type: string;
+  readonly value: string;
+  readonly description: string;
+  readonly version: number;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+export interface ParameterRepo {
+  /** Undefined when the name is taken (a unique key decides). */
+  create(parameter: Omit<StoredParameter, 'seq'>): Promise<StoredParameter | undefined>;
+  get(regionId: string, kind: StoredParameter['kind'], name: string): Promise<StoredParameter | undefined>;
+  getMany(
+    regionId: string,
+    kind: StoredParameter['kind'],
+    names: readonly string[],
+  ): Promise<StoredParameter[]>;
+  /** A new value (and description) as the next version; false when there is no such parameter. */
+  update(
+    regionId: string,
+    kind: StoredParameter['kind'],
+    name: string,
+    change: { value?: string | undefined; description?: string | undefined },
+    atMs: number,
+  ): Promise<boolean>;
+  delete(regionId: string, kind: StoredParameter['kind'], name: string): Promise<boolean>;
+  list(
+    regionId: string,
+    kind: StoredParameter['kind'],
+    namePrefix: string | undefined,
+    page: PageRequest,
+  ): Promise<Page<StoredParameter>>;
 }

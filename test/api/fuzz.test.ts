@@ -12,6 +12,7 @@ import { canonicalQuery, type SignedRequest } from '../../src/api/signature/sign
 import { v3Signature } from '../../src/api/signature/v3.js';
 import { errorCatalogue } from '../../src/domain/errors.js';
 import { wireServices } from '../../src/server.js';
+import { SecretBox } from '../../src/service/secret-box.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -31,12 +32,18 @@ beforeAll(async () => {
     logger,
     nowMs: Date.now,
     version: 'test',
-    services: wireServices(store, logger, Date.now, {
-      heartbeatSeconds: 20,
-      outputCapBytes: 1024 * 1024,
-      dailyInvocationQuota: 1000,
-      regions: ['cn-hangzhou'],
-    }).services,
+    services: wireServices(
+      store,
+      logger,
+      Date.now,
+      {
+        heartbeatSeconds: 20,
+        outputCapBytes: 1024 * 1024,
+        dailyInvocationQuota: 1000,
+        regions: ['cn-hangzhou'],
+      },
+      new SecretBox(randomBytes(32)),
+    ).services,
   });
 });
 

@@ -20,6 +20,7 @@ import {
   modifyManagedInstance,
 } from './managed-instances.js';
 import { modifyCommand } from './modify-command.js';
+import { parameterStoreActions } from './parameters.js';
 import {
   createResourceGroup,
   deleteResourceGroup,
@@ -63,6 +64,7 @@ const all: readonly Action[] = [
   listResourceGroups,
   deleteResourceGroup,
   joinResourceGroup,
+  ...parameterStoreActions,
 ];
 
 export const actions: ReadonlyMap<string, Action> = new Map(

@@ -9,6 +9,7 @@ import { commandRepo } from './commands.js';
 import { instanceRepo } from './instances.js';
 import { invocationRepo } from './invocations.js';
 import { nonceRepo } from './nonces.js';
+import { parameterRepo } from './parameters.js';
 import { resourceGroupRepo } from './resource-groups.js';
 import { tagRepo } from './tag-repo.js';
 
@@ -25,6 +26,7 @@ export function sqlStore(db: Kysely<Schema>, dialect: Store['dialect']): Store {
     clientTokens: clientTokenRepo(db),
     tags: tagRepo(db),
     resourceGroups: resourceGroupRepo(db),
+    parameters: parameterRepo(db),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
