@@ -226,6 +226,8 @@ export interface Invocation {
   readonly frequency: string;
   readonly timeoutSeconds: number;
   readonly username: string;
+  /** Names the secret parameter holding the Windows password of `username`. */
+  readonly windowsPasswordName: string;
   readonly workingDir: string;
   readonly launcher: string;
   readonly containerId: string;

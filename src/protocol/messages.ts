@@ -36,6 +36,8 @@ export interface TaskSpec {
   readonly workingDir: string;
   readonly timeoutSeconds: number;
   readonly terminationMode: 'Process' | 'ProcessTree';
+  /** Windows only: the password of `username`, from the secret WindowsPasswordName names. */
+  readonly password?: string;
 }
 
 export type FinishedStatus = 'Success' | 'Failed' | 'Timeout' | 'Terminated' | 'Error';

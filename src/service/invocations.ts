@@ -144,14 +144,24 @@ export class InvocationService {
       throw new ApiError('Operation.Forbidden', 'RepeatMode Period is not supported by this server yet.');
     }
     for (const instance of instances) this.checkFits(command, instance);
-    const windows = command.type !== 'RunShellScript';
-    if (
-      windows &&
-      request.username !== '' &&
-      request.username !== 'System' &&
-      request.windowsPasswordName === ''
-    ) {
-      throw new ApiError('WindowsPasswordName.Missed');
+    // Windows run-as: a user other than System needs WindowsPasswordName naming a secret parameter
+    // (the seed); for root, System or Linux it is ignored.
+    const windowsRunAs =
+      command.type !== 'RunShellScript' && request.username !== '' && request.username !== 'System';
+    if (windowsRunAs) {
+      if (request.windowsPasswordName === '') throw new ApiError('WindowsPasswordName.Missed');
+      const { missing } = await this.parameterStore.getMany(
+        regionId,
+        'secret',
+        [request.windowsPasswordName],
+        false,
+      );
+      if (missing.length > 0) {
+        throw new ApiError(
+          'ParameterStore.InvalidParameters',
+          `No secret parameter ${request.windowsPasswordName.slice(0, 180)}.`,
+        );
+      }
     }
     if (request.repeatMode === 'DryRun') throw new ApiError('DryRunOperation');
     const now = this.nowMs();
@@ -169,6 +179,7 @@ export class InvocationService {
         frequency: request.frequency,
         timeoutSeconds: request.timeoutSeconds ?? command.timeoutSeconds,
         username: request.username,
+        windowsPasswordName: windowsRunAs ? request.windowsPasswordName : '',
         workingDir: request.workingDir ?? command.workingDir,
         launcher: request.launcher ?? command.launcher,
         containerId: '',
@@ -299,7 +310,14 @@ export class InvocationService {
       },
     );
     const script = await this.parameterStore.fill(invocation.regionId, rendered);
+    const password = invocation.windowsPasswordName
+      ? await this.parameterStore.fill(
+          invocation.regionId,
+          `{{oos-secret:${invocation.windowsPasswordName}}}`,
+        )
+      : undefined;
     return {
+      ...(password !== undefined && { password }),
       invokeId: invocation.id,
       commandType: invocation.commandType,
       script,

@@ -98,6 +98,7 @@ export interface InvocationTable {
   frequency: string;
   timeout_seconds: number;
   username: string;
+  windows_password_name: string;
   working_dir: string;
   launcher: string;
   container_id: string;

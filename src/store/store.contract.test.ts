@@ -187,6 +187,7 @@ for (const harness of harnesses) {
         frequency: '',
         timeoutSeconds: 60,
         username: '',
+        windowsPasswordName: '',
         workingDir: '',
         launcher: '',
         containerId: '',

@@ -214,4 +214,11 @@ export const postgresMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'invocations remember WindowsPasswordName',
+    sql: `
+      ALTER TABLE invocations ADD COLUMN windows_password_name TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];

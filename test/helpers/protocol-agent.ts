@@ -1,0 +1,103 @@
+import { WebSocket } from 'ws';
+import {
+  type AgentMessage,
+  channelPath,
+  parseServerMessage,
+  protocolVersion,
+  registerPath,
+  type TaskSpec,
+} from '../../src/protocol/messages.js';
+import { waitFor } from './deadline.js';
+
+/**
+ * A test agent that speaks the real protocol without running anything: it registers, says hello
+ * as any OS (Windows included, which cannot exist here), records the tasks it receives and
+ * answers each with accepted → started → finished Success.
+ */
+export class ProtocolAgent {
+  readonly tasks: TaskSpec[] = [];
+  private socket: WebSocket | undefined;
+  private events = 0;
+
+  private constructor(
+    readonly serverUrl: string,
+    readonly instanceId: string,
+    private readonly token: string,
+  ) {}
+
+  static async register(
+    serverUrl: string,
+    activation: { id: string; code: string },
+    osType: 'linux' | 'windows',
+  ): Promise<ProtocolAgent> {
+    const response = await fetch(new URL(registerPath, serverUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        activationId: activation.id,
+        activationCode: activation.code,
+        hostname: `fake-${osType}`,
+        osType,
+        osVersion: osType === 'windows' ? 'Windows Server 2022' : 'Linux',
+        agentVersion: 'test',
+        machineId: 'fake',
+      }),
+    });
+    const body = (await response.json()) as { instanceId: string; token: string };
+    const agent = new ProtocolAgent(serverUrl, body.instanceId, body.token);
+    await agent.connect(osType);
+    return agent;
+  }
+
+  private send(message: AgentMessage): void {
+    this.socket?.send(JSON.stringify(message));
+  }
+
+  private async connect(osType: 'linux' | 'windows'): Promise<void> {
+    const url = new URL(channelPath, this.serverUrl);
+    url.protocol = 'ws:';
+    const socket = new WebSocket(url, {
+      headers: { 'x-openassist-instance-id': this.instanceId, authorization: `Bearer ${this.token}` },
+    });
+    this.socket = socket;
+    let welcomed = false;
+    socket.on('open', () =>
+      this.send({
+        type: 'hello',
+        protocolVersion,
+        agentVersion: 'test',
+        bootId: 'boot',
+        hostname: `fake-${osType}`,
+        osType,
+        osVersion: osType === 'windows' ? 'Windows Server 2022' : 'Linux',
+        timeZone: 'UTC',
+        shells: osType === 'windows' ? ['cmd', 'powershell'] : ['bash'],
+      }),
+    );
+    socket.on('message', (data) => {
+      const message = parseServerMessage(data.toString());
+      if (message?.type === 'welcome') welcomed = true;
+      if (message?.type !== 'task') return;
+      this.tasks.push(message.task);
+      const invokeId = message.task.invokeId;
+      const event = (event: Extract<AgentMessage, { type: 'event' }>['event']) =>
+        this.send({ type: 'event', eventId: String(++this.events), invokeId, event });
+      event({ kind: 'accepted' });
+      event({ kind: 'started', atMs: Date.now() });
+      event({
+        kind: 'finished',
+        atMs: Date.now(),
+        status: 'Success',
+        exitCode: 0,
+        errorCode: '',
+        errorInfo: '',
+        droppedBytes: 0,
+      });
+    });
+    await waitFor('the protocol agent to be welcomed', () => (welcomed ? true : undefined));
+  }
+
+  close(): void {
+    this.socket?.close();
+  }
+}
