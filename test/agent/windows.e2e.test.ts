@@ -75,13 +75,13 @@ describe('Windows rules (the seed: WindowsPasswordName)', () => {
       403,
     );
     await run('RunBatScript', { username: 'System' });
-    const before = windows.tasks.length;
     const { body } = await run('RunBatScript', {
       username: 'Administrator',
       windowsPasswordName: 'admin-password',
     });
-    await waitFor('the run-as task', () => (windows.tasks.length > before ? true : undefined));
-    const task = windows.tasks.find((t) => t.invokeId === body?.invokeId);
+    const task = await waitFor('the run-as task', () =>
+      windows.tasks.find((t) => t.invokeId === body?.invokeId),
+    );
     expect(task).toMatchObject({ username: 'Administrator', password: 'Pa55w0rd!' });
     const described = await client.describeInvocations(
       new Ecs.DescribeInvocationsRequest({ regionId: region, invokeId: body?.invokeId }),
