@@ -5,7 +5,19 @@ import {
   type TaskSpec,
 } from '../protocol/messages.js';
 import type { Journal, JournalEvent } from './journal.js';
-import { type RunHandle, runScript, type TerminationMode } from './runner.js';
+import { type Interpreter, type RunHandle, runScript, type TerminationMode } from './runner.js';
+
+// How each command type runs on this (Linux) agent. Batch files need Windows; PowerShell runs
+// where pwsh is installed (the agent reports it, and the server only sends PowerShell then).
+const interpreters: Record<string, Interpreter | undefined | 'not-applicable'> = {
+  RunShellScript: undefined,
+  RunPowerShellScript: {
+    command: 'pwsh',
+    args: ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File'],
+    extension: 'ps1',
+  },
+  RunBatScript: 'not-applicable',
+};
 
 export interface ExecutorOptions {
   readonly journal: Journal;
@@ -159,6 +171,15 @@ export class Executor {
   }
 
   private start(task: TaskSpec): void {
+    const interpreter = interpreters[task.commandType];
+    if (interpreter === 'not-applicable') {
+      this.finish(task.invokeId, 'Failed', {
+        errorCode: 'CommandNotApplicable',
+        errorInfo: 'the command is not applicable',
+      });
+      this.pump();
+      return;
+    }
     const output = new OutputStream(this.capBytes, (offset, data) =>
       this.record(task.invokeId, { kind: 'output', offset, data: data.toString('base64') }),
     );
@@ -171,6 +192,7 @@ export class Executor {
         workingDir: task.workingDir || undefined,
         timeoutSeconds: task.timeoutSeconds,
         workDir: this.options.workDir,
+        interpreter,
         ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
       },
       {

@@ -126,6 +126,14 @@ describe('runScript', () => {
     expect(pid).toBeGreaterThan(0);
   });
 
+  it('runs the file with the given interpreter and extension', async () => {
+    const { outcome, output } = await run('print("from", "python")\n', {
+      interpreter: { command: 'python3', args: ['-u'], extension: 'py' },
+    });
+    expect(outcome.status).toBe('Success');
+    expect(output).toBe('from python\n');
+  });
+
   it('reports a non-zero exit code as Failed', async () => {
     const { outcome } = await run('echo bye; exit 3');
     expect(outcome).toEqual({

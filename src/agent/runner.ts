@@ -19,6 +19,16 @@ export interface RunSpec {
   /** The agent's work dir; scripts go to `<workDir>/scripts`, so run-as users need search (x) on it. */
   readonly workDir: string;
   readonly killGraceMs?: number;
+  /** What runs the script file (default: bash, else sh), e.g. pwsh for PowerShell scripts. */
+  readonly interpreter?: Interpreter | undefined;
+}
+
+export interface Interpreter {
+  readonly command: string;
+  /** Arguments before the script file's path. */
+  readonly args: readonly string[];
+  /** The script file's extension, which some interpreters insist on. */
+  readonly extension: string;
 }
 
 export type RunStatus = 'Success' | 'Failed' | 'Timeout' | 'Terminated' | 'Error';
@@ -101,7 +111,12 @@ async function prepareAndRun(spec: RunSpec, events: RunEvents, killSwitch: KillS
   const file = scriptPath(spec);
   try {
     await writeScript(file, spec.script, user);
-    return await execute(await buildLaunch(user, file, cwd, spec.env), spec, events, killSwitch);
+    return await execute(
+      await buildLaunch(user, file, cwd, spec.env, spec.interpreter),
+      spec,
+      events,
+      killSwitch,
+    );
   } finally {
     await rm(file, { force: true });
   }
@@ -168,7 +183,7 @@ function scriptPath(spec: RunSpec): string {
   // The id names a file; anything path-like could write outside the scripts directory.
   if (!/^[\w-][\w.-]*$/.test(spec.invokeId))
     throw new Error(`invalid invoke id ${JSON.stringify(spec.invokeId)}`);
-  return join(spec.workDir, 'scripts', `${spec.invokeId}.sh`);
+  return join(spec.workDir, 'scripts', `${spec.invokeId}.${spec.interpreter?.extension ?? 'sh'}`);
 }
 
 async function writeScript(file: string, script: string, user: RunAsUser): Promise<void> {
@@ -186,9 +201,11 @@ async function buildLaunch(
   file: string,
   cwd: string,
   extraEnv: RunSpec['env'],
+  interpreter: Interpreter | undefined,
 ): Promise<Launch> {
   const shell = (await firstExecutable(['/bin/bash'])) ?? '/bin/sh';
-  const run = [shell, '-c', mergeStderrThenExec, 'openassist-launch', shell, file];
+  const runner = interpreter ? [interpreter.command, ...interpreter.args] : [shell];
+  const run = [shell, '-c', mergeStderrThenExec, 'openassist-launch', ...runner, file];
   // A login-like environment, not the agent's own (which may carry its configuration and secrets).
   const login = {
     HOME: user.home,

@@ -1,0 +1,87 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/helpers/deadline.js';
+import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+import { Executor } from './executor.js';
+import { Journal, type JournalEvent } from './journal.js';
+
+const task = (invokeId: string, fields: Partial<TaskSpec> = {}): TaskSpec => ({
+  invokeId,
+  commandType: 'RunShellScript',
+  script: 'echo hi',
+  username: '',
+  workingDir: '',
+  timeoutSeconds: 60,
+  terminationMode: 'ProcessTree',
+  ...fields,
+});
+
+describe('the executor', () => {
+  let dir: string;
+  let journal: Journal;
+  let events: JournalEvent[];
+  let executor: Executor;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'openassist-executor-'));
+    journal = new Journal(dir);
+    events = [];
+    executor = new Executor({
+      journal,
+      emit: (event) => events.push(event),
+      workDir: join(dir, 'work'),
+      nowMs: Date.now,
+      maxConcurrent: 1,
+      maxQueued: 1,
+      killGraceMs: 500,
+    });
+  });
+
+  afterEach(async () => {
+    await executor.stopAll();
+    journal.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const finished = (invokeId: string) =>
+    waitFor(
+      `${invokeId} to finish`,
+      () =>
+        events.find((e) => e.invokeId === invokeId && e.event.kind === 'finished')?.event as
+          | Extract<TaskEvent, { kind: 'finished' }>
+          | undefined,
+    );
+
+  it('runs one task at a time, queues the next, and refuses beyond the queue', async () => {
+    executor.submit(task('t-a', { script: 'sleep 0.3; echo a' }));
+    executor.submit(task('t-b', { script: 'echo b' }));
+    executor.submit(task('t-c', { script: 'echo c' }));
+    expect(await finished('t-c')).toMatchObject({
+      status: 'Error',
+      errorInfo: expect.stringContaining('queue is full'),
+    });
+    expect(await finished('t-a')).toMatchObject({ status: 'Success' });
+    expect(await finished('t-b')).toMatchObject({ status: 'Success' });
+    const started = (id: string) => events.findIndex((e) => e.invokeId === id && e.event.kind === 'started');
+    const ended = (id: string) => events.findIndex((e) => e.invokeId === id && e.event.kind === 'finished');
+    expect(started('t-b')).toBeGreaterThan(ended('t-a'));
+  });
+
+  it('never runs a task twice, however often it is delivered', async () => {
+    executor.submit(task('t-once'));
+    executor.submit(task('t-once'));
+    await finished('t-once');
+    expect(events.filter((e) => e.invokeId === 't-once' && e.event.kind === 'started')).toHaveLength(1);
+  });
+
+  it('refuses batch files on Linux with CommandNotApplicable', async () => {
+    executor.submit(task('t-bat', { commandType: 'RunBatScript', script: 'echo %PATH%' }));
+    expect(await finished('t-bat')).toMatchObject({
+      status: 'Failed',
+      errorCode: 'CommandNotApplicable',
+      errorInfo: 'the command is not applicable',
+    });
+  });
+});
