@@ -77,7 +77,7 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
-    idempotence: new Idempotence(store, nowMs),
+    idempotence: new Idempotence(store, nowMs, secrets),
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),
     parameters,

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
 import type { Store, TokenScope } from '../store/store.js';
+import type { SecretBox } from './secret-box.js';
 
-/**
- * Actions that take ClientToken (fact sheet §1) among those this server implements. Not yet
- * CreateActivation: replaying it would need its activation code, which is stored only as a hash.
- */
+/** Actions that take ClientToken (fact sheet §1) among those this server implements. */
 export const idempotentActions: ReadonlySet<string> = new Set([
+  'CreateActivation',
   'CreateCommand',
   'InvokeCommand',
   'RunCommand',
@@ -49,7 +48,7 @@ export function requestHash(action: string, params: ReadonlyMap<string, string>)
 export const tokenRetentionMs = 24 * 3_600_000;
 
 /**
- * ClientToken idempotence on a unique key: the first request with a token claims it and runs; a
+ * ClientToken idempotence on a unique key (tokens kept 24 hours, responses sealed): the first request with a token claims it and runs; a
  * repeat with the same parameters gets the stored response, one with other parameters
  * `IdempotentParameterMismatch`, one while the first still runs `IdempotentProcessing`. A failed
  * request releases its token, so the client may retry it.
@@ -58,6 +57,8 @@ export class Idempotence {
   constructor(
     private readonly store: Store,
     private readonly nowMs: () => number,
+    /** Stored responses are sealed: a replayed CreateActivation must return its code, kept nowhere in clear. */
+    private readonly box: SecretBox,
   ) {}
 
   async run(
@@ -69,11 +70,11 @@ export class Idempotence {
     if (claim.outcome === 'seen') {
       if (claim.requestHash !== hash) throw new ApiError('IdempotentParameterMismatch');
       if (claim.state === 'processing') throw new ApiError('IdempotentProcessing');
-      return JSON.parse(claim.response) as Record<string, unknown>;
+      return JSON.parse(this.box.open(claim.response)) as Record<string, unknown>;
     }
     try {
       const body = await execute();
-      await this.store.clientTokens.complete(scope, JSON.stringify(body));
+      await this.store.clientTokens.complete(scope, this.box.seal(JSON.stringify(body)));
       return body;
     } catch (error) {
       await this.store.clientTokens.release(scope);

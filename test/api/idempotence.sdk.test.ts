@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,24 @@ for (const factory of backendFactories) {
       await expectApiError(create('token-retry', 'retry', 5), 'InvalidParameter.Timeout', 400);
       const ok = await create('token-retry', 'retry', 60);
       expect(ok.body?.commandId).toMatch(/^c-/);
+    });
+
+    it('replays CreateActivation with its code, which is kept nowhere in clear', async () => {
+      const activate = () =>
+        client.createActivation(
+          new Ecs.CreateActivationRequest({ regionId: region, clientToken: 'token-activation' }),
+        );
+      const first = await activate();
+      const again = await activate();
+      expect(again.body?.activationId).toBe(first.body?.activationId);
+      expect(again.body?.activationCode).toBe(first.body?.activationCode);
+      if (factory.name === 'sqlite') {
+        for (const file of await readdir(dataDir)) {
+          if (!file.startsWith('openassist.db')) continue;
+          const bytes = await readFile(join(dataDir, file));
+          expect(bytes.includes(first.body?.activationCode ?? 'none'), file).toBe(false);
+        }
+      }
     });
 
     it('keeps tokens across a server restart', async () => {
