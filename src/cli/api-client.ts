@@ -14,6 +14,9 @@ export interface ApiResponse {
   readonly body: Record<string, unknown>;
 }
 
+/** ECS; other products served on the same endpoint: ResourceManager 2020-03-31, OOS 2019-06-01. */
+export const ecsVersion = '2014-05-26';
+
 const emptySha256 = createHash('sha256').update('').digest('hex');
 
 /** Signs one call the way the official SDK does: POST /, parameters in the query, V3 headers. */
@@ -21,12 +24,13 @@ export function signV3(
   options: ClientOptions,
   action: string,
   params: ReadonlyMap<string, string>,
+  version = ecsVersion,
 ): { url: string; headers: Record<string, string> } {
   const url = new URL(options.endpoint);
   const headers: Record<string, string> = {
     host: url.host,
     'x-acs-action': action,
-    'x-acs-version': '2014-05-26',
+    'x-acs-version': version,
     'x-acs-date': `${new Date().toISOString().slice(0, 19)}Z`,
     'x-acs-signature-nonce': randomBytes(32).toString('hex'),
     'x-acs-content-sha256': emptySha256,
@@ -50,8 +54,9 @@ export async function callApi(
   options: ClientOptions,
   action: string,
   params: ReadonlyMap<string, string>,
+  version = ecsVersion,
 ): Promise<ApiResponse> {
-  const { url, headers } = signV3(options, action, params);
+  const { url, headers } = signV3(options, action, params, version);
   const { host: _host, ...sent } = headers;
   const response = await fetch(url, { method: 'POST', headers: sent });
   const text = await response.text();

@@ -14,6 +14,8 @@ export interface ClientFlags {
   accessKeySecret?: string | undefined;
   region?: string | undefined;
   data?: string | undefined;
+  /** Another product's API version on the same endpoint (ResourceManager 2020-03-31, OOS 2019-06-01). */
+  apiVersion?: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -150,6 +150,7 @@ export function parseCallArguments(args: readonly string[]): {
   const params = new Map<string, string>();
   const flags: ClientFlags = {};
   const clientFlags: Record<string, keyof ClientFlags> = {
+    '--api-version': 'apiVersion',
     '--endpoint': 'endpoint',
     '--access-key-id': 'accessKeyId',
     '--access-key-secret': 'accessKeySecret',
@@ -175,7 +176,8 @@ async function runCall(action: string, args: string[]): Promise<void> {
   const { params, flags } = parseCallArguments(args);
   const config = loadClientConfig(flags, process.env);
   if (!params.has('RegionId')) params.set('RegionId', config.region);
-  const response = await callApi(config, action, params);
+  // ResourceManager and OOS take RegionId as optional: only ECS calls get the default region.
+  const response = await callApi(config, action, params, flags.apiVersion);
   console.log(JSON.stringify(response.body, null, 2));
   if (response.status >= 400) process.exitCode = 1;
 }

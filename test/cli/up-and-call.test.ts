@@ -120,6 +120,23 @@ describe('openassist up, then openassist call from the same directory', () => {
         expect.stringContaining('InvalidParam.Frequency'),
       ]);
 
+      const group = await run(
+        [
+          'call',
+          'CreateResourceGroup',
+          '--api-version',
+          '2020-03-31',
+          '--Name',
+          'cli-group',
+          '--DisplayName',
+          'CLI',
+          '--data',
+          dataDir,
+        ],
+        env,
+      );
+      expect(JSON.parse(group.stdout).ResourceGroup.Id).toMatch(/^rg-/);
+
       const refused = await run(['call', 'DeleteCommand', '--CommandId', 'c-none', '--data', dataDir], env);
       expect(refused.code).toBe(1);
       expect(JSON.parse(refused.stdout).Code).toBe('InvalidCmdId.NotFound');
