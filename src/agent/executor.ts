@@ -6,6 +6,7 @@ import {
 } from '../protocol/messages.js';
 import type { Journal, JournalEvent } from './journal.js';
 import { type Interpreter, type RunHandle, runScript, type TerminationMode } from './runner.js';
+import { runWindowsScript } from './windows-runner.js';
 
 // How each command type runs on this (Linux) agent. Batch files need Windows; PowerShell runs
 // where pwsh is installed (the agent reports it, and the server only sends PowerShell then).
@@ -33,6 +34,9 @@ export interface ExecutorOptions {
   readonly killGraceMs?: number;
   /** This boot's id: a recorded process group is only ours to kill within the same boot. */
   readonly bootId?: string;
+  /** Where the agent runs: Windows uses its own runner (cmd, PowerShell, run-as). */
+  readonly platform?: NodeJS.Platform;
+  readonly systemRoot?: string;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -172,7 +176,8 @@ export class Executor {
 
   private start(task: TaskSpec): void {
     const interpreter = interpreters[task.commandType];
-    if (interpreter === 'not-applicable') {
+    const onWindows = (this.options.platform ?? process.platform) === 'win32';
+    if (interpreter === 'not-applicable' && !onWindows) {
       this.finish(task.invokeId, 'Failed', {
         errorCode: 'CommandNotApplicable',
         errorInfo: 'the command is not applicable',
@@ -184,25 +189,33 @@ export class Executor {
       this.record(task.invokeId, { kind: 'output', offset, data: data.toString('base64') }),
     );
     this.running.set(task.invokeId, undefined);
-    const handle = runScript(
-      {
-        invokeId: task.invokeId,
-        script: task.script,
-        username: task.username,
-        workingDir: task.workingDir || undefined,
-        timeoutSeconds: task.timeoutSeconds,
-        workDir: this.options.workDir,
-        interpreter,
-        ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
+    const events = {
+      onStart: (pid: number) => {
+        this.options.journal.setProcess(task.invokeId, pid, this.options.bootId ?? '');
+        this.record(task.invokeId, { kind: 'started', atMs: this.options.nowMs() });
       },
-      {
-        onStart: (pid) => {
-          this.options.journal.setProcess(task.invokeId, pid, this.options.bootId ?? '');
-          this.record(task.invokeId, { kind: 'started', atMs: this.options.nowMs() });
-        },
-        onOutput: (chunk) => output.write(chunk),
-      },
-    );
+      onOutput: (chunk: Buffer) => output.write(chunk),
+    };
+    const handle = onWindows
+      ? runWindowsScript(
+          { ...task, password: task.password },
+          this.options.workDir,
+          this.options.systemRoot ?? 'C:\\Windows',
+          events,
+        )
+      : runScript(
+          {
+            invokeId: task.invokeId,
+            script: task.script,
+            username: task.username,
+            workingDir: task.workingDir || undefined,
+            timeoutSeconds: task.timeoutSeconds,
+            workDir: this.options.workDir,
+            interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
+            ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
+          },
+          events,
+        );
     this.running.set(task.invokeId, handle);
     handle.done
       .then((outcome) => {

@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 
 /** What the agent reports about its machine in the hello. */
 export interface HostFacts {
+  readonly osType: 'linux' | 'windows';
   readonly hostname: string;
   readonly osVersion: string;
   readonly timeZone: string;
@@ -28,6 +29,7 @@ function osVersion(): string {
 }
 
 function shells(searchPath: string): string[] {
+  if (process.platform === 'win32') return ['cmd', 'powershell'];
   const found = ['/bin/bash', '/bin/sh']
     .filter((path) => existsSync(path))
     .map((path) => path.split('/').pop() ?? path);
@@ -39,6 +41,7 @@ function shells(searchPath: string): string[] {
 /** `searchPath` is the agent's PATH, where PowerShell (pwsh) would be found. */
 export function hostFacts(searchPath: string): HostFacts {
   return {
+    osType: process.platform === 'win32' ? 'windows' : 'linux',
     hostname: hostname(),
     osVersion: osVersion(),
     timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
