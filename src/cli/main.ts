@@ -14,6 +14,7 @@ import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
 import { callApi } from './api-client.js';
 import { type ClientFlags, loadClientConfig } from './client-config.js';
+import { resourceGroupVerb } from './resource-groups.js';
 import { type RunFlags, runCommand } from './run-command.js';
 import { type PreviewFlags, schedulePreview } from './schedule-preview.js';
 
@@ -248,6 +249,22 @@ export function buildProgram(): Command {
     .action(async (frequency: string, flags: PreviewFlags) => {
       process.exitCode = await schedulePreview(frequency, flags, process.env);
     });
+  program
+    .command('resource-group')
+    .description('resource groups (ResourceManager): create NAME, list, delete ID')
+    .argument('<verb>', 'create, list or delete')
+    .argument('[name-or-id]', 'the new group name (create) or its rg- id (delete)')
+    .option('--display-name <text>', 'display name for create (default: the name)')
+    .option('--data <dir>', 'local up data dir (for the endpoint and key)')
+    .addHelpText('after', '\nExample:\n  openassist resource-group create web-tier --display-name "Web tier"')
+    .action(
+      async (verb: string, argument: string | undefined, flags: ClientFlags & { displayName?: string }) => {
+        if (verb !== 'create' && verb !== 'list' && verb !== 'delete') {
+          throw new ConfigError(`resource-group takes create, list or delete, not "${verb}"`);
+        }
+        process.exitCode = await resourceGroupVerb(verb, argument, flags, process.env);
+      },
+    );
   program
     .command('call')
     .description('call any API action; parameters as on the wire')

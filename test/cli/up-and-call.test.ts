@@ -136,6 +136,20 @@ describe('openassist up, then openassist call from the same directory', () => {
         env,
       );
       expect(JSON.parse(group.stdout).ResourceGroup.Id).toMatch(/^rg-/);
+      const made = await run(
+        ['resource-group', 'create', 'verb-group', '--display-name', 'Verb', '--data', dataDir],
+        env,
+      );
+      expect(made.stdout).toMatch(/^rg-\S+\tverb-group\tVerb\t/);
+      const listed = await run(['resource-group', 'list', '--data', dataDir], env);
+      expect(listed.stdout.trim().split('\n')).toHaveLength(2);
+      const id = made.stdout.split('\t')[0] ?? '';
+      expect((await run(['resource-group', 'delete', id, '--data', dataDir], env)).code).toBe(0);
+      const again = await run(['resource-group', 'delete', id, '--data', dataDir], env);
+      expect([again.code, again.stderr]).toEqual([
+        1,
+        expect.stringContaining('EntityNotExists.ResourceGroup'),
+      ]);
 
       const refused = await run(['call', 'DeleteCommand', '--CommandId', 'c-none', '--data', dataDir], env);
       expect(refused.code).toBe(1);
