@@ -1,14 +1,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
+import { type Fleet, startFleet } from '../helpers/fleet.js';
 import { type RawOptions, v3Raw } from '../helpers/raw-client.js';
-import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { Ecs, type EcsClient, expectApiError } from '../helpers/sdk.js';
+import type { ServerProcess } from '../helpers/server-process.js';
 
 const region = 'cn-hangzhou';
 const secret = `s3cret-${Date.now().toString(36)}-value`;
+let fleet: Fleet;
 let server: ServerProcess;
 let client: EcsClient;
 let base: RawOptions;
@@ -19,20 +21,13 @@ const oos = (action: string, params: Record<string, string>) =>
   v3Raw({ ...base, action, params, extraHeaders: { 'x-acs-version': '2019-06-01' } });
 
 beforeAll(async () => {
-  server = await startServerProcess({ env: { OPENASSIST_LOG_LEVEL: 'debug' } });
-  client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
+  fleet = await startFleet({ OPENASSIST_LOG_LEVEL: 'debug' });
+  ({ server, client, agent } = fleet);
   base = { url: server.url, accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret };
-  const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
-  agent = await startAgentProcess({
-    serverUrl: server.url,
-    activationId: body?.activationId ?? '',
-    activationCode: body?.activationCode ?? '',
-  });
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  await server?.stop();
+  await fleet?.stop();
 });
 
 describe('the Parameter Store (OOS 2019-06-01 on the same endpoint)', () => {

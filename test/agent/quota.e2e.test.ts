@@ -1,27 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
-import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import { type Fleet, startFleet } from '../helpers/fleet.js';
+import { Ecs, type EcsClient, expectApiError } from '../helpers/sdk.js';
 
 const region = 'cn-hangzhou';
-let server: ServerProcess;
+let fleet: Fleet;
 let client: EcsClient;
 let agent: AgentProcess;
 
 beforeAll(async () => {
-  server = await startServerProcess({ env: { OPENASSIST_DAILY_INVOCATION_QUOTA: '2' } });
-  client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
-  const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
-  agent = await startAgentProcess({
-    serverUrl: server.url,
-    activationId: body?.activationId ?? '',
-    activationCode: body?.activationCode ?? '',
-  });
+  fleet = await startFleet({ OPENASSIST_DAILY_INVOCATION_QUOTA: '2' });
+  ({ client, agent } = fleet);
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  await server?.stop();
+  await fleet?.stop();
 });
 
 describe('the daily invocation quota (OPENASSIST_DAILY_INVOCATION_QUOTA)', () => {
