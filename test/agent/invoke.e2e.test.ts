@@ -582,13 +582,14 @@ for (const factory of backendFactories) {
         } finally {
           await back.stop();
         }
-        const status = await client.describeCloudAssistantStatus(
-          new Ecs.DescribeCloudAssistantStatusRequest({ regionId: region, instanceId: [agent.instanceId] }),
-        );
-        expect(
-          status.body?.instanceCloudAssistantStatusSet?.instanceCloudAssistantStatus?.[0]
-            ?.cloudAssistantStatus,
-        ).toBe('false');
+        // The server learns of the closed channel asynchronously: poll until it shows.
+        await waitFor('CloudAssistantStatus to turn false', async () => {
+          const status = await client.describeCloudAssistantStatus(
+            new Ecs.DescribeCloudAssistantStatusRequest({ regionId: region, instanceId: [agent.instanceId] }),
+          );
+          const online = status.body?.instanceCloudAssistantStatusSet?.instanceCloudAssistantStatus?.[0];
+          return online?.cloudAssistantStatus === 'false' ? true : undefined;
+        });
       });
     });
 
@@ -614,7 +615,9 @@ for (const factory of backendFactories) {
           ).body?.instances?.instance?.[0]?.status;
         expect(await status()).toBe('Running');
         await agent.stop();
-        expect(await status()).toBe('Stopped');
+        await waitFor('the instance to be Stopped', async () =>
+          (await status()) === 'Stopped' ? true : undefined,
+        );
         await expectApiError(
           client.runCommand(
             new Ecs.RunCommandRequest({
