@@ -73,10 +73,6 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     this.liveness.unref();
   }
 
-  get connectedCount(): number {
-    return this.connections.size;
-  }
-
   /** Handles an HTTP upgrade; returns false when the path is not the agent channel. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if ((request.url ?? '').split('?')[0] !== channelPath) return false;
@@ -229,10 +225,6 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
 
   close(instanceId: string): void {
     this.connections.get(instanceId)?.socket.close(4001, 'instance deregistered');
-  }
-
-  isConnected(instanceId: string): boolean {
-    return this.connections.get(instanceId)?.greeted === true;
   }
 
   /** Drops agents not heard for `silenceMs`, and pings the rest so they can tell a dead server too. */

@@ -106,30 +106,7 @@ export class InvocationService {
     request: InvokeRequest,
     keep = false,
   ): Promise<Invocation> {
-    if (request.resourceTags.length > 0) {
-      const limit = invokeLimits.instances;
-      const tagged = await this.store.tags.instancesWithTags(regionId, request.resourceTags, limit + 1);
-      if (tagged.length === 0) throw new ApiError('InvalidResourceTag.InstanceNotFound');
-      if (tagged.length > limit) {
-        throw new ApiError('InstanceIds.ExceedLimit', `More than ${limit} instances carry these tags.`);
-      }
-      request.instanceIds = tagged;
-    }
-    const instances = await this.store.instances.getMany(regionId, request.instanceIds);
-    const missing = request.instanceIds.filter((id) => !instances.some((instance) => instance.id === id));
-    if (missing.length > 0)
-      throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);
-    await resourceGroupMustExist(this.store, request.resourceGroupId);
-    // The seed: with ResourceGroupId set, every instance must belong to that group.
-    const outside = instances.filter(
-      (instance) => request.resourceGroupId && instance.resourceGroupId !== request.resourceGroupId,
-    );
-    if (outside.length > 0) {
-      throw new ApiError(
-        'InvalidInstance.NotFound',
-        `${outside[0]?.id} is not in resource group ${request.resourceGroupId}.`,
-      );
-    }
+    const instances = await this.targets(regionId, request);
     const parameters = resolveParameters(command, request.parametersText);
     await this.parameterStore.checkReferences(regionId, [
       Buffer.from(command.contentBase64, 'base64').toString('utf8'),
@@ -144,26 +121,9 @@ export class InvocationService {
       throw new ApiError('Operation.Forbidden', 'RepeatMode Period is not supported by this server yet.');
     }
     for (const instance of instances) this.checkFits(command, instance);
-    // Windows run-as: a user other than System needs WindowsPasswordName naming a secret parameter
-    // (the seed); for root, System or Linux it is ignored.
-    const windowsRunAs =
-      command.type !== 'RunShellScript' && request.username !== '' && request.username !== 'System';
-    if (windowsRunAs) {
-      if (request.windowsPasswordName === '') throw new ApiError('WindowsPasswordName.Missed');
-      const { missing } = await this.parameterStore.getMany(
-        regionId,
-        'secret',
-        [request.windowsPasswordName],
-        false,
-      );
-      if (missing.length > 0) {
-        throw new ApiError(
-          'ParameterStore.InvalidParameters',
-          `No secret parameter ${request.windowsPasswordName.slice(0, 180)}.`,
-        );
-      }
-    }
+    const windowsPasswordName = await this.windowsPasswordName(regionId, command, request);
     if (request.repeatMode === 'DryRun') throw new ApiError('DryRunOperation');
+    const instanceIds = instances.map((instance) => instance.id);
     const now = this.nowMs();
     const invocation = await this.store.invocations.create(
       {
@@ -179,7 +139,7 @@ export class InvocationService {
         frequency: request.frequency,
         timeoutSeconds: request.timeoutSeconds ?? command.timeoutSeconds,
         username: request.username,
-        windowsPasswordName: windowsRunAs ? request.windowsPasswordName : '',
+        windowsPasswordName,
         workingDir: request.workingDir ?? command.workingDir,
         launcher: request.launcher ?? command.launcher,
         containerId: '',
@@ -191,7 +151,7 @@ export class InvocationService {
         createdAtMs: now,
         tags: request.tags,
       },
-      request.instanceIds,
+      instanceIds,
       { utcDay: new Date(now).toISOString().slice(0, 10), limit: this.dailyQuota },
     );
     if (!invocation) {
@@ -201,8 +161,53 @@ export class InvocationService {
       );
     }
     if (keep) await this.store.commands.insert(command);
-    this.dispatcher.wake(request.instanceIds);
+    this.dispatcher.wake(instanceIds);
     return invocation;
+  }
+
+  /** The instances a request targets, by `InstanceId.N` or `ResourceTag.N`, each existing and in its resource group. */
+  private async targets(regionId: string, request: InvokeRequest): Promise<ManagedInstance[]> {
+    let ids = request.instanceIds;
+    if (request.resourceTags.length > 0) {
+      const limit = invokeLimits.instances;
+      ids = await this.store.tags.instancesWithTags(regionId, request.resourceTags, limit + 1);
+      if (ids.length === 0) throw new ApiError('InvalidResourceTag.InstanceNotFound');
+      if (ids.length > limit)
+        throw new ApiError('InstanceIds.ExceedLimit', `More than ${limit} instances carry these tags.`);
+    }
+    const instances = await this.store.instances.getMany(regionId, ids);
+    const missing = ids.filter((id) => !instances.some((instance) => instance.id === id));
+    if (missing.length > 0)
+      throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);
+    await resourceGroupMustExist(this.store, request.resourceGroupId);
+    // The seed: with ResourceGroupId set, every instance must belong to that group.
+    const outside = request.resourceGroupId
+      ? instances.find((instance) => instance.resourceGroupId !== request.resourceGroupId)
+      : undefined;
+    if (outside) {
+      throw new ApiError(
+        'InvalidInstance.NotFound',
+        `${outside.id} is not in resource group ${request.resourceGroupId}.`,
+      );
+    }
+    return instances;
+  }
+
+  /**
+   * Windows run-as (the seed): a user other than System needs WindowsPasswordName naming a secret
+   * parameter. Returns the name to keep with the invocation; empty for root, System or Linux.
+   */
+  private async windowsPasswordName(
+    regionId: string,
+    command: Command,
+    request: InvokeRequest,
+  ): Promise<string> {
+    const runAs =
+      command.type !== 'RunShellScript' && request.username !== '' && request.username !== 'System';
+    if (!runAs) return '';
+    if (request.windowsPasswordName === '') throw new ApiError('WindowsPasswordName.Missed');
+    await this.parameterStore.requireSecret(regionId, request.windowsPasswordName);
+    return request.windowsPasswordName;
   }
 
   private checkFits(command: Command, instance: ManagedInstance): void {

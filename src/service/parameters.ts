@@ -137,6 +137,19 @@ export class ParameterService {
     }
   }
 
+  /** A secret parameter that must exist (WindowsPasswordName): `ParameterStore.InvalidParameters` otherwise. */
+  async requireSecret(regionId: string, name: string): Promise<void> {
+    if (!(await this.store.parameters.get(regionId, 'secret', name))) {
+      throw new ApiError('ParameterStore.InvalidParameters', `No secret parameter ${name.slice(0, 180)}.`);
+    }
+  }
+
+  /** A secret's decrypted value, for the agent channel only; undefined when it is gone. */
+  async secretValue(regionId: string, name: string): Promise<string | undefined> {
+    const parameter = await this.store.parameters.get(regionId, 'secret', name);
+    return parameter ? this.box.open(parameter.value) : undefined;
+  }
+
   /** Fills references with current values, secrets decrypted: only for the agent channel, never stored. */
   async fill(regionId: string, text: string): Promise<string> {
     const references = parameterReferences(text);
