@@ -119,6 +119,11 @@ export interface AgentSettings {
   readonly shutdownMarkerFile: string;
   /** The agent's PATH: where it looks for shells such as pwsh. */
   readonly searchPath: string;
+  /**
+   * Test only (`OPENASSIST_TEST_AGENT_VERSION`): the version the agent reports instead of its own,
+   * so tests can play an agent too old for a feature.
+   */
+  readonly reportedVersion: string | undefined;
 }
 
 /** Resolves the agent's options once; flags win over OPENASSIST_AGENT_* variables. */
@@ -138,5 +143,6 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
     bootIdFile: env.OPENASSIST_AGENT_BOOT_ID_FILE || undefined,
     shutdownMarkerFile: env.OPENASSIST_AGENT_SHUTDOWN_MARKER || '/run/nologin',
     searchPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    reportedVersion: env.OPENASSIST_TEST_AGENT_VERSION || undefined,
   });
 }

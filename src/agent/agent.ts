@@ -16,6 +16,7 @@ import { Executor } from './executor.js';
 import { hostFacts, readBootId } from './host-facts.js';
 import { AgentError, type Identity, loadIdentity, register, saveIdentity } from './identity.js';
 import { Journal, type JournalEvent } from './journal.js';
+import { Scheduler } from './scheduler.js';
 
 export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
@@ -50,7 +51,7 @@ export async function startAgent(
       hostname: facts.hostname,
       osType: facts.osType,
       osVersion: facts.osVersion,
-      agentVersion: version,
+      agentVersion: config.reportedVersion ?? version,
       machineId: facts.machineId,
     });
     await saveIdentity(config.stateDir, identity);
@@ -85,7 +86,13 @@ export async function startAgent(
   const emit = (event: JournalEvent) => {
     if (!ready || inFlight.has(event.eventId)) return;
     inFlight.add(event.eventId);
-    send({ type: 'event', eventId: event.eventId, invokeId: event.invokeId, event: event.event });
+    send({
+      type: 'event',
+      eventId: event.eventId,
+      invokeId: event.invokeId,
+      ...(event.execution > 0 && { execution: event.execution }),
+      event: event.event,
+    });
   };
   const executor = new Executor({
     journal,
@@ -98,6 +105,9 @@ export async function startAgent(
   });
   const interrupted = executor.recoverInterrupted();
   if (interrupted > 0) say(`${interrupted} task(s) were interrupted by the last stop; reporting them`);
+  const scheduler = new Scheduler({ journal, executor, emit, nowMs: Date.now, timeZone: facts.timeZone });
+  const resumed = scheduler.resume();
+  if (resumed > 0) say(`${resumed} schedule(s) resumed`);
 
   function handle(message: ServerMessage): void {
     switch (message.type) {
@@ -115,9 +125,11 @@ export async function startAgent(
         for (const event of journal.unacknowledged()) emit(event);
         return;
       case 'task':
-        executor.submit(message.task);
+        if (message.task.schedule) scheduler.add(message.task);
+        else executor.submit(message.task);
         return;
       case 'cancel':
+        scheduler.cancel(message.invokeId);
         executor.cancel(message.invokeId, message.terminationMode);
         return;
       case 'ack':
@@ -144,13 +156,14 @@ export async function startAgent(
       send({
         type: 'hello',
         protocolVersion,
-        agentVersion: version,
+        agentVersion: config.reportedVersion ?? version,
         bootId,
         hostname: facts.hostname,
         osType: facts.osType,
         osVersion: facts.osVersion,
         timeZone: facts.timeZone,
         shells: facts.shells,
+        schedules: scheduler.held(),
       });
     });
     ws.on('ping', () => heardFromServer(ws));
@@ -192,6 +205,7 @@ export async function startAgent(
       clearInterval(heartbeat);
       clearTimeout(silence);
       if (ready && existsSync(config.shutdownMarkerFile)) send({ type: 'shutdown' });
+      scheduler.stop();
       await executor.stopAll();
       socket?.close(1001, 'agent stopping');
       journal.close();

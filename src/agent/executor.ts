@@ -4,7 +4,7 @@ import {
   type TaskEvent,
   type TaskSpec,
 } from '../protocol/messages.js';
-import type { Journal, JournalEvent } from './journal.js';
+import type { Journal, JournalEvent, RunRef } from './journal.js';
 import { type Interpreter, type RunHandle, runScript, type TerminationMode } from './runner.js';
 import { runWindowsScript } from './windows-runner.js';
 
@@ -80,10 +80,19 @@ class OutputStream {
   }
 }
 
+/** One run to execute: a task's only run (execution 0) or run n of a schedule or EveryReboot task. */
+export interface Job extends RunRef {
+  readonly task: TaskSpec;
+}
+
+const keyOf = (run: RunRef): string => `${run.invokeId}#${run.execution}`;
+
 /** Runs accepted tasks with the runner, at most N at once, journalling every event before it is sent. */
 export class Executor {
-  private readonly running = new Map<string, RunHandle | undefined>();
-  private readonly queue: TaskSpec[] = [];
+  private readonly running = new Map<string, { job: Job; handle: RunHandle | undefined }>();
+  private readonly queue: Job[] = [];
+  /** Who waits for a run's end (a schedule does, to hand its status on). */
+  private readonly waiters = new Map<string, (status: FinishedStatus) => void>();
   private readonly maxConcurrent: number;
   private readonly maxQueued: number;
   private readonly capBytes: number;
@@ -98,16 +107,24 @@ export class Executor {
     return this.running.size;
   }
 
-  private record(invokeId: string, event: TaskEvent): void {
-    this.options.emit(this.options.journal.record(invokeId, event, this.options.nowMs()));
+  /** True while a run of the invocation is queued or running. */
+  busy(invokeId: string): boolean {
+    return (
+      this.queue.some((job) => job.invokeId === invokeId) ||
+      [...this.running.values()].some(({ job }) => job.invokeId === invokeId)
+    );
+  }
+
+  private record(run: RunRef, event: TaskEvent): void {
+    this.options.emit(this.options.journal.record(run, event, this.options.nowMs()));
   }
 
   private finish(
-    invokeId: string,
+    run: RunRef,
     status: FinishedStatus,
     fields: Partial<Extract<TaskEvent, { kind: 'finished' }>>,
   ): void {
-    this.record(invokeId, {
+    this.record(run, {
       kind: 'finished',
       atMs: this.options.nowMs(),
       status,
@@ -116,15 +133,18 @@ export class Executor {
       errorInfo: fields.errorInfo ?? '',
       droppedBytes: fields.droppedBytes ?? 0,
     });
+    const key = keyOf(run);
+    this.waiters.get(key)?.(status);
+    this.waiters.delete(key);
   }
 
   /**
-   * Tasks the journal shows as accepted or running when the agent stopped: they may have run, so
+   * Runs the journal shows as accepted or running when the agent stopped: they may have run, so
    * they are never started again; they end as interrupted instead.
    */
   recoverInterrupted(): number {
     const unfinished = this.options.journal.unfinished();
-    for (const { task, pid, bootId } of unfinished) {
+    for (const { task, execution, pid, bootId } of unfinished) {
       // Its script may still run, orphaned by the agent's crash: end it, as the report will say.
       if (pid !== undefined && bootId === (this.options.bootId ?? '')) {
         try {
@@ -133,7 +153,7 @@ export class Executor {
           // already gone
         }
       }
-      this.finish(task.invokeId, 'Error', {
+      this.finish({ invokeId: task.invokeId, execution }, 'Error', {
         errorCode: 'ExecutionInterrupted',
         errorInfo: 'the command execution has been interrupted',
       });
@@ -141,44 +161,55 @@ export class Executor {
     return unfinished.length;
   }
 
-  /** A task from the server: accepted once (the journal remembers), then queued or started. */
+  /** A run from the server: accepted once (the journal remembers), then queued or started. */
   submit(task: TaskSpec): void {
-    const accepted = this.options.journal.accept(task, this.options.nowMs());
+    const job: Job = { task, invokeId: task.invokeId, execution: task.execution ?? 0 };
+    const accepted = this.options.journal.accept(task, job, this.options.nowMs());
     if (!accepted) return;
     this.options.emit(accepted);
+    void this.enqueue(job);
+  }
+
+  /** Queues a run already accepted in the journal; resolves with its final status. */
+  enqueue(job: Job): Promise<FinishedStatus> {
+    const done = new Promise<FinishedStatus>((resolve) => this.waiters.set(keyOf(job), resolve));
     if (this.queue.length >= this.maxQueued) {
-      this.finish(task.invokeId, 'Error', {
+      this.finish(job, 'Error', {
         errorCode: 'ExecutionException',
         errorInfo: 'the command execution got an exception: the agent task queue is full',
       });
-      return;
+      return done;
     }
-    this.queue.push(task);
+    this.queue.push(job);
     this.pump();
+    return done;
   }
 
+  /** Stops every run of the invocation: queued ones end Terminated, running ones are stopped. */
   cancel(invokeId: string, mode: TerminationMode): void {
-    const queued = this.queue.findIndex((task) => task.invokeId === invokeId);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
-      this.finish(invokeId, 'Terminated', {});
-      return;
+    for (const job of this.queue.filter((queued) => queued.invokeId === invokeId)) {
+      this.queue.splice(this.queue.indexOf(job), 1);
+      this.finish(job, 'Terminated', {});
     }
-    this.running.get(invokeId)?.stop(mode);
+    for (const { job, handle } of this.running.values()) {
+      if (job.invokeId === invokeId) handle?.stop(mode);
+    }
   }
 
   private pump(): void {
     while (this.running.size < this.maxConcurrent && this.queue.length > 0) {
-      const task = this.queue.shift();
-      if (task) this.start(task);
+      const job = this.queue.shift();
+      if (job) this.start(job);
     }
   }
 
-  private start(task: TaskSpec): void {
+  private start(job: Job): void {
+    const { task } = job;
+    const key = keyOf(job);
     const interpreter = interpreters[task.commandType];
     const onWindows = (this.options.platform ?? process.platform) === 'win32';
     if (interpreter === 'not-applicable' && !onWindows) {
-      this.finish(task.invokeId, 'Failed', {
+      this.finish(job, 'Failed', {
         errorCode: 'CommandNotApplicable',
         errorInfo: 'the command is not applicable',
       });
@@ -186,26 +217,28 @@ export class Executor {
       return;
     }
     const output = new OutputStream(this.capBytes, (offset, data) =>
-      this.record(task.invokeId, { kind: 'output', offset, data: data.toString('base64') }),
+      this.record(job, { kind: 'output', offset, data: data.toString('base64') }),
     );
-    this.running.set(task.invokeId, undefined);
+    this.running.set(key, { job, handle: undefined });
     const events = {
       onStart: (pid: number) => {
-        this.options.journal.setProcess(task.invokeId, pid, this.options.bootId ?? '');
-        this.record(task.invokeId, { kind: 'started', atMs: this.options.nowMs() });
+        this.options.journal.setProcess(job, pid, this.options.bootId ?? '');
+        this.record(job, { kind: 'started', atMs: this.options.nowMs() });
       },
       onOutput: (chunk: Buffer) => output.write(chunk),
     };
+    // Each run gets a script file of its own (runs of one schedule may overlap with their cleanup).
+    const runId = job.execution === 0 ? task.invokeId : `${task.invokeId}-${job.execution}`;
     const handle = onWindows
       ? runWindowsScript(
-          { ...task, password: task.password },
+          { ...task, invokeId: runId, password: task.password },
           this.options.workDir,
           this.options.systemRoot ?? 'C:\\Windows',
           events,
         )
       : runScript(
           {
-            invokeId: task.invokeId,
+            invokeId: runId,
             script: task.script,
             username: task.username,
             workingDir: task.workingDir || undefined,
@@ -216,28 +249,29 @@ export class Executor {
           },
           events,
         );
-    this.running.set(task.invokeId, handle);
+    this.running.set(key, { job, handle });
     handle.done
       .then((outcome) => {
         output.flush();
-        this.finish(task.invokeId, outcome.status, { ...outcome, droppedBytes: output.dropped });
+        this.running.delete(key);
+        this.finish(job, outcome.status, { ...outcome, droppedBytes: output.dropped });
       })
       .catch((error: unknown) => {
-        this.finish(task.invokeId, 'Error', {
+        this.running.delete(key);
+        this.finish(job, 'Error', {
           errorCode: 'ExecutionException',
           errorInfo: `the command execution got an exception: ${String(error)}`,
         });
       })
-      .finally(() => {
-        this.running.delete(task.invokeId);
-        this.pump();
-      });
+      .finally(() => this.pump());
   }
 
   /** Stops every running task (agent shutdown): they end Terminated. */
   stopAll(): Promise<void> {
     this.queue.length = 0;
-    const handles = [...this.running.values()].filter((handle): handle is RunHandle => handle !== undefined);
+    const handles = [...this.running.values()]
+      .map(({ handle }) => handle)
+      .filter((handle): handle is RunHandle => handle !== undefined);
     for (const handle of handles) handle.stop('ProcessTree');
     return Promise.all(handles.map((handle) => handle.done)).then(() => undefined);
   }

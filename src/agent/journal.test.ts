@@ -1,6 +1,8 @@
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskSpec } from '../protocol/messages.js';
 import { Journal } from './journal.js';
@@ -29,78 +31,97 @@ describe('the agent journal', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('accepts a task once, however often it is delivered', () => {
-    expect(journal.accept(task('t-1'), 1)?.event).toEqual({ kind: 'accepted' });
-    expect(journal.accept(task('t-1'), 2)).toBeUndefined();
-    expect(journal.stateOf('t-1')).toBe('accepted');
+  const run = (invokeId: string, execution = 0) => ({ invokeId, execution });
+  const finished = (status: 'Success' | 'Failed' | 'Error', atMs: number, errorCode = '') =>
+    ({ kind: 'finished', atMs, status, exitCode: null, errorCode, errorInfo: '', droppedBytes: 0 }) as const;
+
+  it('accepts a run once, however often it is delivered; runs of one task are apart', () => {
+    expect(journal.accept(task('t-1'), run('t-1'), 1)?.event).toEqual({ kind: 'accepted' });
+    expect(journal.accept(task('t-1'), run('t-1'), 2)).toBeUndefined();
+    expect(journal.stateOf(run('t-1'))).toBe('accepted');
+    expect(journal.accept(task('t-1'), run('t-1', 2), 3)).toMatchObject({ execution: 2 });
+    expect(journal.stateOf(run('t-1', 1))).toBeUndefined();
   });
 
   it('keeps events until acknowledged, in order, across a reopen', () => {
-    journal.accept(task('t-2'), 1);
-    journal.record('t-2', { kind: 'started', atMs: 2 }, 2);
-    const finished = journal.record(
-      't-2',
-      {
-        kind: 'finished',
-        atMs: 3,
-        status: 'Success',
-        exitCode: 0,
-        errorCode: '',
-        errorInfo: '',
-        droppedBytes: 0,
-      },
-      3,
-    );
-    expect(journal.stateOf('t-2')).toBe('finished');
+    journal.accept(task('t-2'), run('t-2'), 1);
+    journal.record(run('t-2'), { kind: 'started', atMs: 2 }, 2);
+    const last = journal.record(run('t-2'), finished('Success', 3), 3);
+    expect(journal.stateOf(run('t-2'))).toBe('finished');
     const [accepted] = journal.unacknowledged();
     journal.acknowledge(accepted?.eventId ?? '');
     journal.close();
     journal = new Journal(dir);
     expect(journal.unacknowledged().map((e) => e.event.kind)).toEqual(['started', 'finished']);
-    expect(journal.unacknowledged().at(-1)?.eventId).toBe(finished.eventId);
+    expect(journal.unacknowledged().at(-1)?.eventId).toBe(last.eventId);
   });
 
-  it('lists unfinished tasks with their process group, and is readable by its owner only', async () => {
-    journal.accept(task('t-3'), 1);
-    journal.setProcess('t-3', 4242, 'boot-a');
-    journal.accept(task('t-4'), 1);
-    journal.record(
-      't-4',
-      {
-        kind: 'finished',
-        atMs: 3,
-        status: 'Failed',
-        exitCode: 1,
-        errorCode: '',
-        errorInfo: '',
-        droppedBytes: 0,
-      },
-      3,
-    );
+  it('lists unfinished runs with their process group, and is readable by its owner only', async () => {
+    journal.accept(task('t-3'), run('t-3', 4), 1);
+    journal.setProcess(run('t-3', 4), 4242, 'boot-a');
+    journal.accept(task('t-4'), run('t-4'), 1);
+    journal.record(run('t-4'), finished('Failed', 3), 3);
     expect(journal.unfinished()).toEqual([
-      { task: task('t-3'), state: 'accepted', pid: 4242, bootId: 'boot-a' },
+      { task: task('t-3'), execution: 4, state: 'accepted', pid: 4242, bootId: 'boot-a' },
     ]);
     expect((await stat(join(dir, 'journal.db'))).mode & 0o777).toBe(0o600);
   });
 
   it('forgets finished tasks after a week, not before', () => {
-    journal.accept(task('t-5'), 1);
-    journal.record(
-      't-5',
-      {
-        kind: 'finished',
-        atMs: 1,
-        status: 'Success',
-        exitCode: 0,
-        errorCode: '',
-        errorInfo: '',
-        droppedBytes: 0,
-      },
+    journal.accept(task('t-5'), run('t-5'), 1);
+    journal.record(run('t-5'), finished('Success', 1), 1);
+    journal.forgetOld(1 + 6 * 24 * 3_600_000);
+    expect(journal.stateOf(run('t-5'))).toBe('finished');
+    journal.forgetOld(2 + 7 * 24 * 3_600_000);
+    expect(journal.stateOf(run('t-5'))).toBeUndefined();
+  });
+
+  it('holds a schedule once, moves it on with each run or record, and ends it', () => {
+    const scheduled = { ...task('t-6'), schedule: { frequency: 'rate(1m)', startMs: 100 } };
+    expect(journal.holdSchedule(scheduled, 100, 100)?.event).toEqual({ kind: 'accepted' });
+    expect(journal.holdSchedule(scheduled, 100, 200)).toBeUndefined();
+    expect(journal.accept(scheduled, run('t-6', 1), 160_200, 160_100)?.event).toEqual({
+      kind: 'accepted',
+      scheduledAtMs: 160_100,
+    });
+    const skipped = journal.recordNotRun(
+      run('t-6', 2),
+      220_100,
+      220_100,
+      finished('Error', 220_101, 'ExecutionSkipped'),
       1,
     );
-    journal.forgetOld(1 + 6 * 24 * 3_600_000);
-    expect(journal.stateOf('t-5')).toBe('finished');
-    journal.forgetOld(2 + 7 * 24 * 3_600_000);
-    expect(journal.stateOf('t-5')).toBeUndefined();
+    expect(skipped.map((e) => [e.execution, e.event.kind])).toEqual([
+      [2, 'accepted'],
+      [2, 'finished'],
+    ]);
+    journal.close();
+    journal = new Journal(dir);
+    expect(journal.heldSchedules()).toEqual([{ task: scheduled, nextExecution: 3, checkedUntilMs: 220_100 }]);
+    expect(journal.endSchedule('t-6', finished('Success', 5), 5)).toMatchObject({ execution: 0 });
+    expect(journal.heldSchedules()).toEqual([]);
+  });
+
+  it('upgrades a journal written by an agent before numbered runs, keeping what it held', () => {
+    journal.close();
+    const legacyDir = join(dir, 'legacy');
+    mkdirSync(legacyDir);
+    const legacy = new Database(join(legacyDir, 'journal.db'));
+    legacy.exec(`
+      CREATE TABLE tasks (invoke_id TEXT PRIMARY KEY, spec TEXT NOT NULL, state TEXT NOT NULL,
+        updated_at INTEGER NOT NULL, pid INTEGER, boot_id TEXT);
+      CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, invoke_id TEXT NOT NULL, payload TEXT NOT NULL);`);
+    legacy
+      .prepare(`INSERT INTO tasks VALUES ('t-old', ?, 'running', 1, 77, 'b')`)
+      .run(JSON.stringify(task('t-old')));
+    legacy.prepare(`INSERT INTO events (invoke_id, payload) VALUES ('t-old', '{"kind":"accepted"}')`).run();
+    legacy.close();
+    journal = new Journal(legacyDir);
+    expect(journal.unfinished()).toEqual([
+      { task: task('t-old'), execution: 0, state: 'running', pid: 77, bootId: 'b' },
+    ]);
+    expect(journal.unacknowledged()).toEqual([
+      { eventId: '1', invokeId: 't-old', execution: 0, event: { kind: 'accepted' } },
+    ]);
   });
 });

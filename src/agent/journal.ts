@@ -5,19 +5,53 @@ import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 
 export type TaskState = 'accepted' | 'running' | 'finished';
 
-export interface JournalEvent {
-  readonly eventId: string;
+/** A run of a task: execution 0 is a task's only run; n ≥ 1 the runs of schedules and EveryReboot tasks. */
+export interface RunRef {
   readonly invokeId: string;
+  readonly execution: number;
+}
+
+export interface JournalEvent extends RunRef {
+  readonly eventId: string;
   readonly event: TaskEvent;
+}
+
+/** A schedule the agent holds: its task and how far its fire times have been dealt with. */
+export interface HeldSchedule {
+  readonly task: TaskSpec;
+  readonly nextExecution: number;
+  /** Every fire time up to here has run, been skipped or been recorded missed. */
+  readonly checkedUntilMs: number;
 }
 
 // Finished tasks are remembered this long, so a task re-delivered after a long outage is not run again.
 const finishedMemoryMs = 7 * 24 * 3_600_000;
 
+type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
+
+/** Journal layouts, in order; `user_version` says how many have been applied. */
+const migrations = [
+  `CREATE TABLE IF NOT EXISTS tasks (
+     invoke_id TEXT PRIMARY KEY, spec TEXT NOT NULL, state TEXT NOT NULL, updated_at INTEGER NOT NULL,
+     pid INTEGER, boot_id TEXT);
+   CREATE TABLE IF NOT EXISTS events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, invoke_id TEXT NOT NULL, payload TEXT NOT NULL);`,
+  // Runs of one task are told apart by execution; schedules are held beside them.
+  `CREATE TABLE runs (
+     invoke_id TEXT NOT NULL, execution INTEGER NOT NULL, spec TEXT NOT NULL, state TEXT NOT NULL,
+     updated_at INTEGER NOT NULL, pid INTEGER, boot_id TEXT, PRIMARY KEY (invoke_id, execution));
+   INSERT INTO runs SELECT invoke_id, 0, spec, state, updated_at, pid, boot_id FROM tasks;
+   DROP TABLE tasks;
+   ALTER TABLE events ADD COLUMN execution INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE schedules (
+     invoke_id TEXT PRIMARY KEY, spec TEXT NOT NULL, next_execution INTEGER NOT NULL,
+     checked_until INTEGER NOT NULL, ended INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);`,
+];
+
 /**
- * The agent's own SQLite file: every task it accepted (so none runs twice) and every event the
- * server has not acknowledged yet (so no result is lost). Writes are synchronous: when a call
- * returns, the fact is on disk (WAL, synchronous=FULL).
+ * The agent's own SQLite file: every run it accepted (so none runs twice), the schedules it holds,
+ * and every event the server has not acknowledged yet (so no result is lost). Writes are
+ * synchronous: when a call returns, the fact is on disk (WAL, synchronous=FULL).
  */
 export class Journal {
   private readonly db: Database.Database;
@@ -33,69 +67,105 @@ export class Journal {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS tasks (
-        invoke_id TEXT PRIMARY KEY,
-        spec TEXT NOT NULL,
-        state TEXT NOT NULL,
-        updated_at INTEGER NOT NULL,
-        pid INTEGER,
-        boot_id TEXT
-      );
-      CREATE TABLE IF NOT EXISTS events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        invoke_id TEXT NOT NULL,
-        payload TEXT NOT NULL
-      );`);
+    const applied = this.db.pragma('user_version', { simple: true }) as number;
+    for (const [index, sql] of migrations.entries()) {
+      if (index < applied) continue;
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.pragma(`user_version = ${index + 1}`);
+      })();
+    }
     this.statements = {
       accept: this.db.prepare(
-        `INSERT INTO tasks (invoke_id, spec, state, updated_at) VALUES (?, ?, 'accepted', ?) ON CONFLICT DO NOTHING`,
+        `INSERT INTO runs (invoke_id, execution, spec, state, updated_at) VALUES (?, ?, ?, 'accepted', ?)
+         ON CONFLICT DO NOTHING`,
       ),
-      setState: this.db.prepare('UPDATE tasks SET state = ?, updated_at = ? WHERE invoke_id = ?'),
-      state: this.db.prepare('SELECT state FROM tasks WHERE invoke_id = ?'),
-      unfinished: this.db.prepare(`SELECT spec, state, pid, boot_id FROM tasks WHERE state != 'finished'`),
-      setProcess: this.db.prepare('UPDATE tasks SET pid = ?, boot_id = ? WHERE invoke_id = ?'),
-      append: this.db.prepare('INSERT INTO events (invoke_id, payload) VALUES (?, ?)'),
-      pending: this.db.prepare('SELECT seq, invoke_id, payload FROM events ORDER BY seq'),
+      setState: this.db.prepare(
+        'UPDATE runs SET state = ?, updated_at = ? WHERE invoke_id = ? AND execution = ?',
+      ),
+      state: this.db.prepare('SELECT state FROM runs WHERE invoke_id = ? AND execution = ?'),
+      unfinished: this.db.prepare(
+        `SELECT spec, execution, state, pid, boot_id FROM runs WHERE state != 'finished'`,
+      ),
+      setProcess: this.db.prepare(
+        'UPDATE runs SET pid = ?, boot_id = ? WHERE invoke_id = ? AND execution = ?',
+      ),
+      append: this.db.prepare('INSERT INTO events (invoke_id, execution, payload) VALUES (?, ?, ?)'),
+      pending: this.db.prepare('SELECT seq, invoke_id, execution, payload FROM events ORDER BY seq'),
       ack: this.db.prepare('DELETE FROM events WHERE seq = ?'),
-      forget: this.db.prepare(`DELETE FROM tasks WHERE state = 'finished' AND updated_at < ?`),
+      forget: this.db.prepare(`DELETE FROM runs WHERE state = 'finished' AND updated_at < ?`),
+      hold: this.db.prepare(
+        `INSERT INTO schedules (invoke_id, spec, next_execution, checked_until, updated_at)
+         VALUES (?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      advance: this.db.prepare(
+        'UPDATE schedules SET next_execution = ?, checked_until = ?, updated_at = ? WHERE invoke_id = ?',
+      ),
+      end: this.db.prepare('UPDATE schedules SET ended = 1, updated_at = ? WHERE invoke_id = ?'),
+      held: this.db.prepare(
+        'SELECT spec, next_execution, checked_until FROM schedules WHERE ended = 0 ORDER BY invoke_id',
+      ),
+      forgetSchedules: this.db.prepare('DELETE FROM schedules WHERE ended = 1 AND updated_at < ?'),
     };
   }
 
-  /** Records a new task with its `accepted` event; undefined when the task was seen before (never run twice). */
-  accept(task: TaskSpec, nowMs: number): JournalEvent | undefined {
+  private append(run: RunRef, event: TaskEvent): JournalEvent {
+    const seq = this.statements.append.run(
+      run.invokeId,
+      run.execution,
+      JSON.stringify(event),
+    ).lastInsertRowid;
+    return { eventId: String(seq), invokeId: run.invokeId, execution: run.execution, event };
+  }
+
+  /**
+   * Records a new run with its `accepted` event; undefined when the run was seen before (never run
+   * twice). A scheduled run also moves its schedule on, in the same transaction.
+   */
+  accept(task: TaskSpec, run: RunRef, nowMs: number, scheduledAtMs?: number): JournalEvent | undefined {
     return this.db.transaction(() => {
-      if (this.statements.accept.run(task.invokeId, JSON.stringify(task), nowMs).changes === 0)
-        return undefined;
-      const event: TaskEvent = { kind: 'accepted' };
-      const seq = this.statements.append.run(task.invokeId, JSON.stringify(event)).lastInsertRowid;
-      return { eventId: String(seq), invokeId: task.invokeId, event };
+      const inserted = this.statements.accept.run(run.invokeId, run.execution, JSON.stringify(task), nowMs);
+      if (inserted.changes === 0) return undefined;
+      if (scheduledAtMs !== undefined) {
+        this.statements.advance.run(run.execution + 1, scheduledAtMs, nowMs, run.invokeId);
+      }
+      return this.append(run, {
+        kind: 'accepted',
+        ...(scheduledAtMs !== undefined && { scheduledAtMs }),
+      });
     })();
   }
 
-  stateOf(invokeId: string): TaskState | undefined {
-    return (this.statements.state.get(invokeId) as { state: TaskState } | undefined)?.state;
+  stateOf(run: RunRef): TaskState | undefined {
+    return (this.statements.state.get(run.invokeId, run.execution) as { state: TaskState } | undefined)
+      ?.state;
   }
 
-  /** Appends an event (and moves the task's state with it) in one transaction; returns its id. */
-  record(invokeId: string, event: TaskEvent, nowMs: number): JournalEvent {
+  /** Appends an event (and moves the run's state with it) in one transaction; returns its id. */
+  record(run: RunRef, event: TaskEvent, nowMs: number): JournalEvent {
     return this.db.transaction(() => {
-      if (event.kind === 'started') this.statements.setState.run('running', nowMs, invokeId);
-      if (event.kind === 'finished') this.statements.setState.run('finished', nowMs, invokeId);
-      const seq = this.statements.append.run(invokeId, JSON.stringify(event)).lastInsertRowid;
-      return { eventId: String(seq), invokeId, event };
+      if (event.kind === 'started')
+        this.statements.setState.run('running', nowMs, run.invokeId, run.execution);
+      if (event.kind === 'finished')
+        this.statements.setState.run('finished', nowMs, run.invokeId, run.execution);
+      return this.append(run, event);
     })();
   }
 
   /** Events the server has not acknowledged, oldest first. */
   unacknowledged(): JournalEvent[] {
-    return (this.statements.pending.all() as { seq: number; invoke_id: string; payload: string }[]).map(
-      (row) => ({
-        eventId: String(row.seq),
-        invokeId: row.invoke_id,
-        event: JSON.parse(row.payload) as TaskEvent,
-      }),
-    );
+    const rows = this.statements.pending.all() as {
+      seq: number;
+      invoke_id: string;
+      execution: number;
+      payload: string;
+    }[];
+    return rows.map((row) => ({
+      eventId: String(row.seq),
+      invokeId: row.invoke_id,
+      execution: row.execution,
+      event: JSON.parse(row.payload) as TaskEvent,
+    }));
   }
 
   acknowledge(eventId: string): void {
@@ -103,28 +173,85 @@ export class Journal {
   }
 
   /** Remembers a running task's process group, so a restarted agent can end what it left behind. */
-  setProcess(invokeId: string, pid: number, bootId: string): void {
-    this.statements.setProcess.run(pid, bootId, invokeId);
+  setProcess(run: RunRef, pid: number, bootId: string): void {
+    this.statements.setProcess.run(pid, bootId, run.invokeId, run.execution);
   }
 
-  /** Tasks accepted or running when the agent last stopped, with their process group if one started. */
-  unfinished(): { task: TaskSpec; state: TaskState; pid: number | undefined; bootId: string }[] {
+  /** Runs accepted or running when the agent last stopped, with their process group if one started. */
+  unfinished(): {
+    task: TaskSpec;
+    execution: number;
+    state: TaskState;
+    pid: number | undefined;
+    bootId: string;
+  }[] {
     const rows = this.statements.unfinished.all() as {
       spec: string;
+      execution: number;
       state: TaskState;
       pid: number | null;
       boot_id: string | null;
     }[];
     return rows.map((row) => ({
       task: JSON.parse(row.spec) as TaskSpec,
+      execution: row.execution,
       state: row.state,
       pid: row.pid ?? undefined,
       bootId: row.boot_id ?? '',
     }));
   }
 
+  /** Holds a new schedule (its `accepted` event on run 0); undefined when it was held before. */
+  holdSchedule(task: TaskSpec, checkedUntilMs: number, nowMs: number): JournalEvent | undefined {
+    return this.db.transaction(() => {
+      const inserted = this.statements.hold.run(task.invokeId, JSON.stringify(task), checkedUntilMs, nowMs);
+      return inserted.changes === 0
+        ? undefined
+        : this.append({ invokeId: task.invokeId, execution: 0 }, { kind: 'accepted' });
+    })();
+  }
+
+  /**
+   * Records a scheduled run that did not run (skipped, or missed while the agent was down) as run
+   * `execution`, due at `scheduledAtMs`, and moves the schedule past `checkedUntilMs`.
+   */
+  recordNotRun(
+    run: RunRef,
+    scheduledAtMs: number,
+    checkedUntilMs: number,
+    finished: FinishedEvent,
+    nowMs: number,
+  ): JournalEvent[] {
+    return this.db.transaction(() => {
+      this.statements.advance.run(run.execution + 1, checkedUntilMs, nowMs, run.invokeId);
+      return [this.append(run, { kind: 'accepted', scheduledAtMs }), this.append(run, finished)];
+    })();
+  }
+
+  /** Ends a schedule with its final event on run 0. */
+  endSchedule(invokeId: string, finished: FinishedEvent, nowMs: number): JournalEvent {
+    return this.db.transaction(() => {
+      this.statements.end.run(nowMs, invokeId);
+      return this.append({ invokeId, execution: 0 }, finished);
+    })();
+  }
+
+  heldSchedules(): HeldSchedule[] {
+    const rows = this.statements.held.all() as {
+      spec: string;
+      next_execution: number;
+      checked_until: number;
+    }[];
+    return rows.map((row) => ({
+      task: JSON.parse(row.spec) as TaskSpec,
+      nextExecution: row.next_execution,
+      checkedUntilMs: row.checked_until,
+    }));
+  }
+
   forgetOld(nowMs: number): void {
     this.statements.forget.run(nowMs - finishedMemoryMs);
+    this.statements.forgetSchedules.run(nowMs - finishedMemoryMs);
   }
 
   close(): void {

@@ -24,6 +24,9 @@ export interface HubDeps {
   readonly nowMs: () => number;
 }
 
+/** Tasks in flight on a connection are told apart by invocation and run. */
+const runKey = (invokeId: string, execution: number): string => `${invokeId}#${execution}`;
+
 // A connection must say hello this soon after it opens.
 const helloTimeoutMs = 10_000;
 
@@ -130,7 +133,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
   private async handle(connection: AgentConnection, message: AgentMessage): Promise<void> {
     const { instance } = connection;
     switch (message.type) {
-      case 'hello':
+      case 'hello': {
         if (message.protocolVersion > protocolVersion) {
           connection.socket.close(
             4003,
@@ -138,7 +141,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           );
           return;
         }
-        await this.deps.store.instances.hello(instance.id, {
+        const { rebooted } = await this.deps.store.instances.hello(instance.id, {
           bootId: message.bootId.slice(0, 64),
           hostname: message.hostname.slice(0, 255),
           osVersion: message.osVersion.slice(0, 255),
@@ -148,18 +151,25 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           atMs: this.deps.nowMs(),
         });
         connection.instance = (await this.deps.store.instances.find(instance.id)) ?? instance;
+        const dropped = await this.deps.invocations.greeted(instance.id, rebooted, message.schedules);
         connection.greeted = true;
         connection.send({
           type: 'welcome',
           instanceId: instance.id,
           heartbeatSeconds: this.deps.heartbeatSeconds,
         });
+        // Schedules the agent holds that the server has ended (or never knew): the agent drops them.
+        for (const invokeId of dropped)
+          connection.send({ type: 'cancel', invokeId, terminationMode: 'ProcessTree' });
+        if (rebooted)
+          this.deps.logger.info({ instanceId: instance.id }, 'instance rebooted; reboot tasks armed');
         this.deps.logger.info(
           { instanceId: instance.id, agentVersion: message.agentVersion },
           'agent connected',
         );
         void this.deliver(connection);
         return;
+      }
       case 'heartbeat':
         await this.deps.store.instances.heartbeat(instance.id, this.deps.nowMs());
         return;
@@ -169,8 +179,14 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         return;
       case 'event': {
         if (!connection.greeted) return;
-        const live = await this.deps.invocations.applyEvent(instance.id, message.invokeId, message.event);
-        if (message.event.kind === 'accepted') connection.sent.delete(message.invokeId);
+        const execution = message.execution ?? 0;
+        const live = await this.deps.invocations.applyEvent(
+          instance.id,
+          message.invokeId,
+          execution,
+          message.event,
+        );
+        if (message.event.kind === 'accepted') connection.sent.delete(runKey(message.invokeId, execution));
         if (!live)
           connection.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: 'ProcessTree' });
         connection.send({ type: 'ack', eventIds: [message.eventId] });
@@ -190,16 +206,19 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         connection.deliverAgain = false;
         const { instance } = connection;
         for (const result of await this.deps.store.invocations.undelivered(instance.id)) {
-          if (connection.sent.has(result.invocation.id)) continue;
-          connection.sent.add(result.invocation.id);
+          const key = runKey(result.invocation.id, result.run.execution);
+          if (connection.sent.has(key)) continue;
+          connection.sent.add(key);
           connection.send({ type: 'task', task: await this.deps.invocations.taskFor(result, instance) });
         }
-        for (const result of await this.deps.store.invocations.stopping(instance.id)) {
-          connection.send({
-            type: 'cancel',
-            invokeId: result.invocation.id,
-            terminationMode: result.invocation.terminationMode,
-          });
+        const stopping = new Map(
+          (await this.deps.store.invocations.stopping(instance.id)).map(({ invocation }) => [
+            invocation.id,
+            invocation.terminationMode,
+          ]),
+        );
+        for (const [invokeId, terminationMode] of stopping) {
+          connection.send({ type: 'cancel', invokeId, terminationMode });
         }
       } while (connection.deliverAgain);
     })()

@@ -54,13 +54,16 @@ describe('InvokeCommand request shape', () => {
   const codeOf = (input: Partial<Parameters<typeof validateInvokeRequest>[0]>) =>
     errorCodeOf(() => validateInvokeRequest({ instanceIds: ['mi-1'], tags: [], ...input }));
 
-  it('makes Frequency imply Period, and refuses what this server does not run yet', () => {
+  it('makes Frequency imply Period, and knows every repeat mode (case-sensitive)', () => {
     expect(
       validateInvokeRequest({ instanceIds: ['mi-1'], tags: [], frequency: 'rate(5m)', repeatMode: 'Once' })
         .repeatMode,
     ).toBe('Period');
     expect(codeOf({ repeatMode: 'Period' })).toBe('MissingParam.Frequency');
-    expect(codeOf({ repeatMode: 'EveryReboot' })).toBe('Operation.Forbidden');
+    for (const mode of ['NextRebootOnly', 'EveryReboot', 'Once', 'DryRun'])
+      expect(validateInvokeRequest({ instanceIds: ['mi-1'], tags: [], repeatMode: mode }).repeatMode).toBe(
+        mode,
+      );
     expect(codeOf({ repeatMode: 'once' })).toBe('InvalidRepeatMode.NotFound');
     expect(codeOf({ terminationMode: 'Group' })).toBe('InvalidParameter');
     expect(validateInvokeRequest({ instanceIds: ['mi-1', 'mi-1'], tags: [] }).instanceIds).toEqual(['mi-1']);

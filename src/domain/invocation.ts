@@ -81,12 +81,6 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
     throw new ApiError('InvalidRepeatMode.NotFound', `Got "${repeatMode.slice(0, 40)}".`);
   }
   if (repeatMode === 'Period' && frequency === '') throw new ApiError('MissingParam.Frequency');
-  if (repeatMode === 'NextRebootOnly' || repeatMode === 'EveryReboot') {
-    throw new ApiError(
-      'Operation.Forbidden',
-      `RepeatMode ${repeatMode} is not supported by this server yet.`,
-    );
-  }
   const username = input.username ?? '';
   if (username.length > invokeLimits.usernameLength) throw new ApiError('Username.ExceedLimit');
   const windowsPasswordName = input.windowsPasswordName ?? '';
@@ -241,9 +235,19 @@ export interface Invocation {
 }
 
 /** One instance's part of an invocation. */
+/**
+ * One row of an invocation's results. Execution 0 is the invocation on one instance; for `Once`
+ * and `NextRebootOnly` it is also the run. `Period` and `EveryReboot` tasks keep their runs as
+ * executions 1, 2, … beside it, and row 0 says where the task stands (Scheduled, Running, ended).
+ */
 export interface InvocationInstance {
   readonly invokeId: string;
   readonly instanceId: string;
+  readonly execution: number;
+  /** Row 0: runs started so far. Row n: n. */
+  readonly repeats: number;
+  /** When a scheduled run was due; 0 when it was not scheduled. */
+  readonly scheduledAtMs: number;
   readonly status: InstanceStatus;
   readonly errorCode: string;
   readonly errorInfo: string;
@@ -257,3 +261,10 @@ export interface InvocationInstance {
   readonly stopTimeMs: number;
   readonly updateTimeMs: number;
 }
+
+/** Modes whose runs are executions of their own (several runs on one instance). */
+export const hasExecutions = (mode: RepeatMode): boolean => mode === 'Period' || mode === 'EveryReboot';
+
+/** Modes that wait for the instance's next boot. */
+export const waitsForBoot = (mode: RepeatMode): boolean =>
+  mode === 'NextRebootOnly' || mode === 'EveryReboot';

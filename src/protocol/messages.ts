@@ -38,12 +38,20 @@ export interface TaskSpec {
   readonly terminationMode: 'Process' | 'ProcessTree';
   /** Windows only: the password of `username`, from the secret WindowsPasswordName names. */
   readonly password?: string;
+  /** Run n of an EveryReboot task (absent: the task's only run). */
+  readonly execution?: number;
+  /**
+   * A Period task: the agent holds the schedule and numbers its runs 1, 2, … itself. `startMs` is
+   * the invocation's creation (a rate() runs first one interval after it).
+   */
+  readonly schedule?: { readonly frequency: string; readonly startMs: number };
 }
 
 export type FinishedStatus = 'Success' | 'Failed' | 'Timeout' | 'Terminated' | 'Error';
 
 export type TaskEvent =
-  | { readonly kind: 'accepted' }
+  /** `scheduledAtMs`: when a scheduled run was due. */
+  | { readonly kind: 'accepted'; readonly scheduledAtMs?: number }
   | { readonly kind: 'started'; readonly atMs: number }
   /** Output bytes from `offset` on, Base64; the offset makes a re-sent chunk harmless. */
   | { readonly kind: 'output'; readonly offset: number; readonly data: string }
@@ -69,6 +77,8 @@ export type AgentMessage =
       readonly osVersion: string;
       readonly timeZone: string;
       readonly shells: readonly string[];
+      /** The Period tasks whose schedules the agent holds and still evaluates. */
+      readonly schedules?: readonly string[];
     }
   | { readonly type: 'heartbeat'; readonly activeTasks: number }
   /** Sent when the agent stops because the operating system is shutting down: the instance is Stopped. */
@@ -77,6 +87,8 @@ export type AgentMessage =
       readonly type: 'event';
       readonly eventId: string;
       readonly invokeId: string;
+      /** Which run of the task (absent: 0, the task itself). */
+      readonly execution?: number;
       readonly event: TaskEvent;
     };
 
@@ -99,7 +111,7 @@ function isTaskEvent(value: unknown): value is TaskEvent {
   if (!isRecord(value)) return false;
   switch (value.kind) {
     case 'accepted':
-      return true;
+      return value.scheduledAtMs === undefined || isCount(value.scheduledAtMs);
     case 'started':
       return isCount(value.atMs);
     case 'output':
@@ -141,7 +153,8 @@ export function parseAgentMessage(text: string): AgentMessage | undefined {
         isString(value.osVersion) &&
         isString(value.timeZone) &&
         Array.isArray(value.shells) &&
-        value.shells.every(isString)
+        value.shells.every(isString) &&
+        (value.schedules === undefined || (Array.isArray(value.schedules) && value.schedules.every(isString)))
         ? (value as AgentMessage)
         : undefined;
     case 'heartbeat':
@@ -149,7 +162,10 @@ export function parseAgentMessage(text: string): AgentMessage | undefined {
     case 'shutdown':
       return { type: 'shutdown' };
     case 'event':
-      return isString(value.eventId) && isString(value.invokeId) && isTaskEvent(value.event)
+      return isString(value.eventId) &&
+        isString(value.invokeId) &&
+        (value.execution === undefined || isCount(value.execution)) &&
+        isTaskEvent(value.event)
         ? (value as AgentMessage)
         : undefined;
     default:
@@ -172,7 +188,10 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
         isString(task.script) &&
         isString(task.username) &&
         isString(task.workingDir) &&
-        isCount(task.timeoutSeconds)
+        isCount(task.timeoutSeconds) &&
+        (task.execution === undefined || isCount(task.execution)) &&
+        (task.schedule === undefined ||
+          (isRecord(task.schedule) && isString(task.schedule.frequency) && isCount(task.schedule.startMs)))
         ? (value as ServerMessage)
         : undefined;
     }

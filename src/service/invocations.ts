@@ -1,3 +1,4 @@
+import { upgradeNeeded } from '../domain/agent-features.js';
 import {
   type Command,
   type CommandDraft,
@@ -16,16 +17,18 @@ import {
   type InvokeInput,
   type InvokeRequest,
   invokeLimits,
+  type RepeatMode,
   renderScript,
   resolveParameters,
   validateInvokeRequest,
+  waitsForBoot,
 } from '../domain/invocation.js';
-import { applyStop, applyTaskEvent } from '../domain/invocation-state.js';
+import { applyStop, applyTaskEvent, followExecution } from '../domain/invocation-state.js';
 import { errorInfo, invocationStatusFilter, recordStatusFilter } from '../domain/invocation-status.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
-import type { InvocationFilter, InvocationResult, Store } from '../store/store.js';
+import type { InitialRun, InvocationFilter, InvocationResult, Store } from '../store/store.js';
 import type { ParameterService } from './parameters.js';
 import { resourceGroupMustExist } from './resource-group-check.js';
 
@@ -53,6 +56,7 @@ export interface DescribeResultsInput {
   instanceId?: string | undefined;
   invokeRecordStatus?: string | undefined;
   resourceGroupId?: string | undefined;
+  includeHistory: boolean;
   tags: readonly RawTag[];
 }
 
@@ -113,17 +117,16 @@ export class InvocationService {
       ...Object.values(parameters),
     ]);
     if (request.repeatMode === 'Period') {
-      // The expression is checked against the run's timeout (the seed's rules); running schedules comes later.
+      // Checked here against the run's timeout (the seed's rules); the agent evaluates it with the same code.
       parseFrequency(request.frequency, {
         nowMs: this.nowMs(),
         timeoutSeconds: request.timeoutSeconds ?? command.timeoutSeconds,
       });
-      throw new ApiError('Operation.Forbidden', 'RepeatMode Period is not supported by this server yet.');
     }
     for (const instance of instances) this.checkFits(command, instance);
     const windowsPasswordName = await this.windowsPasswordName(regionId, command, request);
     if (request.repeatMode === 'DryRun') throw new ApiError('DryRunOperation');
-    const instanceIds = instances.map((instance) => instance.id);
+    const initialRuns = instances.map((instance) => initialRun(request.repeatMode, instance));
     const now = this.nowMs();
     const invocation = await this.store.invocations.create(
       {
@@ -151,7 +154,7 @@ export class InvocationService {
         createdAtMs: now,
         tags: request.tags,
       },
-      instanceIds,
+      initialRuns,
       { utcDay: new Date(now).toISOString().slice(0, 10), limit: this.dailyQuota },
     );
     if (!invocation) {
@@ -161,7 +164,7 @@ export class InvocationService {
       );
     }
     if (keep) await this.store.commands.insert(command);
-    this.dispatcher.wake(instanceIds);
+    this.dispatcher.wake(initialRuns.filter((run) => run.status === 'Pending').map((run) => run.instanceId));
     return invocation;
   }
 
@@ -253,6 +256,11 @@ export class InvocationService {
     return this.store.invocations.runs(invokeId);
   }
 
+  /** The newest run of each schedule or reboot task among `invokeIds`, by `invokeId/instanceId`. */
+  latestExecutions(invokeIds: readonly string[]): Promise<Map<string, InvocationInstance>> {
+    return this.store.invocations.latestExecutions(invokeIds);
+  }
+
   async results(
     regionId: string,
     input: DescribeResultsInput,
@@ -273,10 +281,13 @@ export class InvocationService {
   }
 
   outputTail(run: InvocationInstance): Promise<Buffer> {
-    return this.store.invocations.outputTail(run.invokeId, run.instanceId, this.output.shownBytes);
+    return this.store.invocations.outputTail(run, this.output.shownBytes);
   }
 
-  /** StopInvocation: undelivered runs are cancelled, live ones stop; finished ones are left as they are. */
+  /**
+   * StopInvocation: what has not reached the agent is cancelled; what it holds (a running run, a
+   * schedule) is stopping until it reports; finished runs are left as they are.
+   */
   async stop(regionId: string, invokeId: string, instanceIds: readonly string[]): Promise<void> {
     const invocation = await this.get(regionId, invokeId);
     const runs = await this.store.invocations.runs(invokeId);
@@ -285,15 +296,16 @@ export class InvocationService {
       throw new ApiError('InvalidInstanceId.NotFound', `Not in this invocation: ${unknown.join(', ')}.`);
     const targets = instanceIds.length > 0 ? instanceIds : runs.map((run) => run.instanceId);
     for (const instanceId of targets) {
-      const now = this.nowMs();
-      const updated = await this.store.invocations.updateRun(
-        invokeId,
-        instanceId,
-        (run) => applyStop(run, now),
-        now,
-      );
-      if (updated?.status === 'Stopping')
-        this.dispatcher.cancel(instanceId, invokeId, invocation.terminationMode);
+      let stopping = false;
+      // Newest first: a schedule's runs stop before row 0 does.
+      for (const live of await this.store.invocations.liveRuns(invokeId, instanceId)) {
+        const now = this.nowMs();
+        const updated = await this.store.invocations.updateRun(live, (run) => applyStop(run, now), now, {
+          follow: (standing, execution, mode) => followExecution(standing, execution, mode, now),
+        });
+        stopping ||= updated?.status === 'Stopping';
+      }
+      if (stopping) this.dispatcher.cancel(instanceId, invokeId, invocation.terminationMode);
     }
   }
 
@@ -330,6 +342,10 @@ export class InvocationService {
       workingDir: invocation.workingDir,
       timeoutSeconds: invocation.timeoutSeconds,
       terminationMode: invocation.terminationMode,
+      ...(result.run.execution > 0 && { execution: result.run.execution }),
+      ...(invocation.repeatMode === 'Period' && {
+        schedule: { frequency: invocation.frequency, startMs: invocation.createdAtMs },
+      }),
     };
   }
 
@@ -337,36 +353,60 @@ export class InvocationService {
    * Applies an agent's event to its own run (instance id from the authenticated channel, so an agent
    * can touch nothing else). Returns false when the run is over or unknown: the agent should drop it.
    */
-  async applyEvent(instanceId: string, invokeId: string, event: TaskEvent): Promise<boolean> {
+  async applyEvent(
+    instanceId: string,
+    invokeId: string,
+    execution: number,
+    event: TaskEvent,
+  ): Promise<boolean> {
+    const key = { invokeId, instanceId, execution };
     if (event.kind === 'output') {
       const data = Buffer.from(event.data, 'base64');
-      await this.store.invocations.appendOutput(
-        invokeId,
-        instanceId,
-        event.offset,
-        data,
-        this.output.keptBytes,
-      );
+      await this.store.invocations.appendOutput(key, event.offset, data, this.output.keptBytes);
       return true;
     }
+    const now = this.nowMs();
     const updated = await this.store.invocations.updateRun(
-      invokeId,
-      instanceId,
-      (run) => applyTaskEvent(run, event),
-      this.nowMs(),
+      key,
+      (run, mode) => applyTaskEvent(run, event, mode),
+      now,
+      {
+        create: execution > 0,
+        follow: (standing, run, mode) => followExecution(standing, run, mode, now),
+      },
     );
     if (!updated) return false;
     return !(['Cancelled', 'Aborted'].includes(updated.status) && event.kind !== 'finished');
+  }
+
+  /**
+   * An agent said hello. After a new boot its reboot tasks are armed; then the schedules it holds
+   * are reconciled with the server's (authoritative) list: returns the ones the agent must drop.
+   */
+  async greeted(
+    instanceId: string,
+    rebooted: boolean,
+    heldByAgent: readonly string[] | undefined,
+  ): Promise<string[]> {
+    const now = this.nowMs();
+    if (rebooted) await this.store.invocations.armForBoot(instanceId, now);
+    if (heldByAgent === undefined) return [];
+    const active = await this.store.invocations.heldSchedules(instanceId);
+    await this.store.invocations.redeliver(
+      instanceId,
+      active.filter((id) => !heldByAgent.includes(id)),
+      now,
+    );
+    return heldByAgent.filter((id) => !active.includes(id));
   }
 
   /** Runs still waiting for an offline agent after the delivery timeout become Aborted. */
   async abortOverdue(deliveryTimeoutMs: number): Promise<number> {
     const now = this.nowMs();
     let aborted = 0;
-    for (const { invokeId, instanceId } of await this.store.invocations.overdue(now - deliveryTimeoutMs)) {
+    for (const key of await this.store.invocations.overdue(now - deliveryTimeoutMs)) {
       const updated = await this.store.invocations.updateRun(
-        invokeId,
-        instanceId,
+        key,
         (run) =>
           run.status === 'Pending' && !run.delivered
             ? {
@@ -377,9 +417,29 @@ export class InvocationService {
               }
             : undefined,
         now,
+        { follow: (standing, run, mode) => followExecution(standing, run, mode, now) },
       );
       if (updated?.status === 'Aborted') aborted++;
     }
     return aborted;
   }
+}
+
+/** How an invocation starts on one instance: delivered now, waiting for a boot, or not runnable there. */
+function initialRun(mode: RepeatMode, instance: ManagedInstance): InitialRun {
+  const minimum = upgradeNeeded(mode, instance.agentVersion);
+  if (minimum !== undefined) {
+    return {
+      instanceId: instance.id,
+      status: 'Invalid',
+      errorCode: 'ClientNeedUpgrade',
+      errorInfo: errorInfo.ClientNeedUpgrade,
+    };
+  }
+  return {
+    instanceId: instance.id,
+    status: waitsForBoot(mode) ? 'Scheduled' : 'Pending',
+    errorCode: '',
+    errorInfo: '',
+  };
 }

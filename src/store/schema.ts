@@ -114,6 +114,8 @@ export interface InvocationInstanceTable {
   seq: Generated<number>;
   invoke_id: string;
   instance_id: string;
+  /** 0: the invocation on this instance (and its only run, for Once and NextRebootOnly); n: run n of a schedule or EveryReboot task. */
+  execution: Generated<number>;
   status: string;
   error_code: string;
   error_info: string;
@@ -121,6 +123,10 @@ export interface InvocationInstanceTable {
   output_bytes: number;
   dropped_bytes: number;
   delivered: number;
+  /** Runs so far (on row 0), or this run's ordinal (on row n). */
+  repeats: Generated<number>;
+  /** When a scheduled run was due; 0 for runs that were not scheduled. */
+  scheduled_at: Generated<number>;
   created_at: number;
   start_time: number;
   finish_time: number;
@@ -131,6 +137,7 @@ export interface InvocationInstanceTable {
 export interface OutputChunkTable {
   invoke_id: string;
   instance_id: string;
+  execution: Generated<number>;
   byte_offset: number;
   data: Buffer;
 }

@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
 import type { Command } from '../domain/command.js';
 import { newCommandId } from '../domain/ids.js';
+import type { InvocationInstance, RepeatMode } from '../domain/invocation.js';
+import type { RunProgress } from '../domain/invocation-state.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { openStore } from './open-store.js';
-import type { Store } from './store.js';
+import type { InitialRun, Store } from './store.js';
 
 interface Harness {
   readonly name: string;
@@ -174,7 +176,14 @@ for (const harness of harnesses) {
     });
 
     describe('invocations', () => {
-      const invocation = (id: string) => ({
+      const pending = (ids: readonly string[]): InitialRun[] =>
+        ids.map((instanceId) => ({ instanceId, status: 'Pending', errorCode: '', errorInfo: '' }));
+      const key = (invokeId: string, instanceId: string, execution = 0) => ({
+        invokeId,
+        instanceId,
+        execution,
+      });
+      const invocation = (id: string, repeatMode: RepeatMode = 'Once') => ({
         id,
         regionId: 'cn-hangzhou',
         commandId: 'c-x',
@@ -183,7 +192,7 @@ for (const harness of harnesses) {
         commandDescription: '',
         contentBase64: 'ZWNobw==',
         parameters: {},
-        repeatMode: 'Once' as const,
+        repeatMode,
         frequency: '',
         timeoutSeconds: 60,
         username: '',
@@ -204,10 +213,14 @@ for (const harness of harnesses) {
         for (let round = 0; round < 10; round++) {
           const id = `t-race-${round}`;
           const instances = ['mi-a', 'mi-b', 'mi-c'];
-          await store.invocations.create(invocation(id), instances);
+          await store.invocations.create(invocation(id), pending(instances));
           await Promise.all(
             instances.map((instanceId) =>
-              store.invocations.updateRun(id, instanceId, () => ({ status: 'Success', exitCode: 0 }), clock),
+              store.invocations.updateRun(
+                key(id, instanceId),
+                () => ({ status: 'Success', exitCode: 0 }),
+                clock,
+              ),
             ),
           );
           expect((await store.invocations.get('cn-hangzhou', id))?.status).toBe('Success');
@@ -218,12 +231,12 @@ for (const harness of harnesses) {
         const quota = { utcDay: '2026-01-01', limit: 5 };
         const outcomes = await Promise.all(
           Array.from({ length: 12 }, (_, i) =>
-            store.invocations.create(invocation(`t-quota-${i}`), ['mi-a'], quota),
+            store.invocations.create(invocation(`t-quota-${i}`), pending(['mi-a']), quota),
           ),
         );
         expect(outcomes.filter(Boolean)).toHaveLength(5);
         expect(
-          await store.invocations.create(invocation('t-quota-next-day'), ['mi-a'], {
+          await store.invocations.create(invocation('t-quota-next-day'), pending(['mi-a']), {
             ...quota,
             utcDay: '2026-01-02',
           }),
@@ -235,14 +248,97 @@ for (const harness of harnesses) {
       });
 
       it('stores output by offset once, caps it, and returns the tail', async () => {
-        await store.invocations.create(invocation('t-output'), ['mi-a']);
+        await store.invocations.create(invocation('t-output'), pending(['mi-a']));
         const chunk = (text: string) => Buffer.from(text);
-        expect(await store.invocations.appendOutput('t-output', 'mi-a', 0, chunk('hello '), 10)).toBe(6);
-        expect(await store.invocations.appendOutput('t-output', 'mi-a', 0, chunk('hello '), 10)).toBe(6);
-        expect(await store.invocations.appendOutput('t-output', 'mi-a', 6, chunk('world!'), 10)).toBe(10);
-        expect((await store.invocations.outputTail('t-output', 'mi-a', 7)).toString()).toBe('lo worl');
+        const run0 = key('t-output', 'mi-a');
+        expect(await store.invocations.appendOutput(run0, 0, chunk('hello '), 10)).toBe(6);
+        expect(await store.invocations.appendOutput(run0, 0, chunk('hello '), 10)).toBe(6);
+        expect(await store.invocations.appendOutput(run0, 6, chunk('world!'), 10)).toBe(10);
+        expect((await store.invocations.outputTail(run0, 7)).toString()).toBe('lo worl');
         const [run] = await store.invocations.runs('t-output');
         expect(run).toMatchObject({ outputBytes: 10, droppedBytes: 2 });
+      });
+
+      it('keeps each run of a schedule as its own row, with its own output, and row 0 following it', async () => {
+        await store.invocations.create(invocation('t-period', 'Period'), pending(['mi-a']));
+        const follow = (standing: InvocationInstance, run: RunProgress) =>
+          run.startedNow ? { status: 'Running' as const, repeats: standing.repeats + 1 } : undefined;
+        // A run is created only for a Period task, only on request, and only beside an existing row 0.
+        expect(
+          await store.invocations.updateRun(key('t-period', 'mi-a', 1), () => ({}), clock),
+        ).toBeUndefined();
+        expect(
+          await store.invocations.updateRun(key('t-period', 'mi-b', 1), () => ({}), clock, { create: true }),
+        ).toBeUndefined();
+        for (const execution of [1, 2]) {
+          const started = await store.invocations.updateRun(
+            key('t-period', 'mi-a', execution),
+            () => ({ status: 'Running', startTimeMs: 100 * execution, scheduledAtMs: 99 * execution }),
+            clock,
+            { create: true, follow },
+          );
+          expect(started).toMatchObject({ execution, repeats: execution, status: 'Running' });
+          await store.invocations.appendOutput(
+            key('t-period', 'mi-a', execution),
+            0,
+            Buffer.from(`run ${execution}`),
+            99,
+          );
+        }
+        const [standing] = await store.invocations.runs('t-period');
+        expect(standing).toMatchObject({ execution: 0, status: 'Running', repeats: 2 });
+        expect((await store.invocations.get('cn-hangzhou', 't-period'))?.status).toBe('Running');
+        const latest = await store.invocations.latestExecutions(['t-period', 't-output']);
+        expect([...latest.keys()]).toEqual(['t-period/mi-a']);
+        expect(latest.get('t-period/mi-a')).toMatchObject({ execution: 2, scheduledAtMs: 198 });
+        expect((await store.invocations.outputTail(key('t-period', 'mi-a', 1), 99)).toString()).toBe('run 1');
+        const page = { style: 'page', pageNumber: 1, pageSize: 50 } as const;
+        const filter = { regionId: 'cn-hangzhou', invokeId: 't-period', tags: [] };
+        const current = await store.invocations.listResults(filter, page);
+        expect(current.items.map(({ run }) => run.execution)).toEqual([0]);
+        const history = await store.invocations.listResults({ ...filter, includeHistory: true }, page);
+        expect(history.items.map(({ run }) => run.execution)).toEqual([2, 1]);
+        expect((await store.invocations.liveRuns('t-period', 'mi-a')).map((run) => run.execution)).toEqual([
+          2, 1, 0,
+        ]);
+        expect(await store.invocations.activeCount('mi-a')).toBe(1);
+      });
+
+      it('arms reboot tasks once per boot and tells which schedules an agent should hold', async () => {
+        const waiting: InitialRun[] = [
+          { instanceId: 'mi-boot', status: 'Scheduled', errorCode: '', errorInfo: '' },
+        ];
+        await store.invocations.create(invocation('t-next', 'NextRebootOnly'), waiting);
+        await store.invocations.create(invocation('t-every', 'EveryReboot'), waiting);
+        await store.invocations.create(invocation('t-sched', 'Period'), pending(['mi-boot']));
+        expect(await store.invocations.undelivered('mi-boot')).toHaveLength(1);
+        expect(await store.invocations.armForBoot('mi-boot', 500)).toBe(2);
+        const due = await store.invocations.undelivered('mi-boot');
+        expect(due.map(({ invocation: i, run }) => `${i.id}#${run.execution}`).sort()).toEqual([
+          't-every#1',
+          't-next#0',
+          't-sched#0',
+        ]);
+        expect((await store.invocations.get('cn-hangzhou', 't-next'))?.status).toBe('Pending');
+        // The NextRebootOnly task waits for its delivery from the boot on, not from its creation.
+        expect(await store.invocations.overdue(400)).not.toContainEqual(key('t-next', 'mi-boot'));
+        expect(await store.invocations.armForBoot('mi-boot', 600)).toBe(1);
+        expect((await store.invocations.liveRuns('t-every', 'mi-boot')).map((r) => r.execution)).toEqual([
+          2, 1, 0,
+        ]);
+        expect(await store.invocations.heldSchedules('mi-boot')).toEqual([]);
+        await store.invocations.updateRun(
+          key('t-sched', 'mi-boot'),
+          () => ({ delivered: true, status: 'Scheduled' }),
+          700,
+        );
+        expect(await store.invocations.heldSchedules('mi-boot')).toEqual(['t-sched']);
+        await store.invocations.redeliver('mi-boot', ['t-sched'], 800);
+        expect(await store.invocations.heldSchedules('mi-boot')).toEqual([]);
+        expect((await store.invocations.runs('t-sched'))[0]).toMatchObject({
+          status: 'Pending',
+          delivered: false,
+        });
       });
     });
 

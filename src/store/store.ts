@@ -1,7 +1,7 @@
 import type { Command, CommandPatch } from '../domain/command.js';
 import type { Activation, ManagedInstance } from '../domain/fleet.js';
-import type { Invocation, InvocationInstance } from '../domain/invocation.js';
-import type { RunPatch } from '../domain/invocation-state.js';
+import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invocation.js';
+import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import type { Tag, TagFilter } from '../domain/tags.js';
 
@@ -130,7 +130,8 @@ export interface InstanceRepo {
   rename(regionId: string, id: string, name: string): Promise<boolean>;
   /** Removes the instance and counts it as deregistered on its activation. */
   deregister(regionId: string, id: string): Promise<ManagedInstance | undefined>;
-  hello(id: string, hello: AgentHello): Promise<void>;
+  /** Records a hello; `rebooted` when it reports a boot id other than the last one known. */
+  hello(id: string, hello: AgentHello): Promise<{ rebooted: boolean }>;
   heartbeat(id: string, atMs: number): Promise<void>;
   disconnected(id: string): Promise<void>;
   /** The operating system is shutting down: Stopped until the next hello. */
@@ -156,52 +157,89 @@ export interface InvocationResult {
   readonly run: InvocationInstance;
 }
 
+/** One result row: a run of one invocation on one instance (execution 0: the invocation there). */
+export interface RunKey {
+  readonly invokeId: string;
+  readonly instanceId: string;
+  readonly execution: number;
+}
+
+/** How an invocation starts on one instance. */
+export interface InitialRun {
+  readonly instanceId: string;
+  /** Pending (to deliver), Scheduled (waits for a boot) or Invalid (cannot run there). */
+  readonly status: 'Pending' | 'Scheduled' | 'Invalid';
+  readonly errorCode: string;
+  readonly errorInfo: string;
+}
+
+export interface RunUpdateOptions {
+  /** Creates run n (n ≥ 1) of a Period task when the agent reports it first. */
+  readonly create?: boolean;
+  /** How row 0 of a schedule follows a change of one of its runs (same transaction). */
+  readonly follow?: (
+    standing: InvocationInstance,
+    execution: RunProgress,
+    mode: RepeatMode,
+  ) => RunPatch | undefined;
+}
+
 export interface InvocationRepo {
   /**
-   * Creates the invocation and one Pending run per instance, and counts the invocation on the
-   * command and instances; with `quota`, only while the region's count for that UTC day stays
-   * within the limit (one conditional upsert, in the same transaction). Undefined when it would not.
+   * Creates the invocation and row 0 per instance, and counts the invocation on the command and
+   * instances; with `quota`, only while the region's count for that UTC day stays within the
+   * limit (one conditional upsert, in the same transaction). Undefined when it would not.
    */
   create(
     invocation: Omit<Invocation, 'seq'>,
-    instanceIds: readonly string[],
+    runs: readonly InitialRun[],
     quota?: { utcDay: string; limit: number },
   ): Promise<Invocation | undefined>;
   get(regionId: string, id: string): Promise<Invocation | undefined>;
+  /** Row 0 of each instance of the invocation. */
   runs(invokeId: string): Promise<InvocationInstance[]>;
+  /** The newest run of each schedule or reboot task among `invokeIds`, by `invokeId/instanceId`. */
+  latestExecutions(invokeIds: readonly string[]): Promise<Map<string, InvocationInstance>>;
+  /** Runs of one invocation on one instance that have not ended, row 0 included. */
+  liveRuns(invokeId: string, instanceId: string): Promise<InvocationInstance[]>;
   list(filter: InvocationFilter, page: PageRequest): Promise<Page<Invocation>>;
+  /** Row 0 per instance; with `includeHistory`, every run instead (each execution of a schedule). */
   listResults(
-    filter: InvocationFilter & { runStatuses?: readonly string[] },
+    filter: InvocationFilter & { runStatuses?: readonly string[]; includeHistory?: boolean },
     page: PageRequest,
   ): Promise<Page<InvocationResult>>;
-  /** Runs of an instance that are Pending and not yet delivered, with their invocations, oldest first. */
+  /** Rows of an instance that are Pending and not yet delivered, with their invocations, oldest first. */
   undelivered(instanceId: string): Promise<InvocationResult[]>;
-  /** Runs of an instance that are Stopping: their cancellation must reach the agent. */
+  /** Rows of an instance that are Stopping: their cancellation must reach the agent. */
   stopping(instanceId: string): Promise<InvocationResult[]>;
   /**
-   * Changes one run with `change`, which sees the current run and returns a patch (or nothing),
-   * inside one transaction that also refreshes the invocation's aggregate status.
+   * Changes one row with `change`, which sees the current row and the invocation's RepeatMode and
+   * returns a patch (or nothing), inside one transaction that also moves row 0 of a schedule along
+   * (`follow`) and refreshes the invocation's aggregate status.
    */
   updateRun(
-    invokeId: string,
-    instanceId: string,
-    change: (run: InvocationInstance) => RunPatch | undefined,
+    key: RunKey,
+    change: (run: InvocationInstance, mode: RepeatMode) => RunPatch | undefined,
     atMs: number,
+    options?: RunUpdateOptions,
   ): Promise<InvocationInstance | undefined>;
   /** Appends output at `offset` when it continues the stored output; a repeated chunk is ignored. Returns bytes stored. */
-  appendOutput(
-    invokeId: string,
-    instanceId: string,
-    offset: number,
-    data: Buffer,
-    maxBytes: number,
-  ): Promise<number>;
+  appendOutput(key: RunKey, offset: number, data: Buffer, maxBytes: number): Promise<number>;
   /** The last `maxBytes` of a run's output. */
-  outputTail(invokeId: string, instanceId: string, maxBytes: number): Promise<Buffer>;
-  /** Pending, undelivered runs created before `beforeMs`: candidates for Aborted. */
-  overdue(beforeMs: number): Promise<{ invokeId: string; instanceId: string }[]>;
-  /** Running runs per instance (ActiveTaskCount). */
+  outputTail(key: RunKey, maxBytes: number): Promise<Buffer>;
+  /** Pending, undelivered rows waiting since before `beforeMs`: candidates for Aborted. */
+  overdue(beforeMs: number): Promise<RunKey[]>;
+  /** Tasks running on an instance (ActiveTaskCount). */
   activeCount(instanceId: string): Promise<number>;
+  /**
+   * The instance booted anew: its NextRebootOnly tasks become Pending (delivered once), and each
+   * EveryReboot task gets a new Pending run. Returns how many runs were armed.
+   */
+  armForBoot(instanceId: string, atMs: number): Promise<number>;
+  /** Period tasks the agent of an instance should hold: delivered, and not ended. */
+  heldSchedules(instanceId: string): Promise<string[]>;
+  /** Delivers these Period tasks again (the agent no longer holds them). */
+  redeliver(instanceId: string, invokeIds: readonly string[], atMs: number): Promise<void>;
 }
 
 /** Who sent a ClientToken, for which action: tokens are scoped per access key owner and action. */

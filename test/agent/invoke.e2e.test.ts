@@ -704,11 +704,12 @@ for (const factory of backendFactories) {
           400,
         ],
         [
-          'a valid schedule (not run yet)',
-          () => ({ frequency: '0 */20 * * * ?' }),
-          'Operation.Forbidden',
-          403,
+          'a cron firing more often than its timeout',
+          () => ({ frequency: '0/10 * * * * ?', timeout: 60 }),
+          'InvalidParam.Frequency',
+          400,
         ],
+        ['an at() in the past', () => ({ frequency: 'at(2020-01-01 00:00:00)' }), 'InvalidParam.Frequency', 400],
         ['a Windows command on Linux', () => ({ commandId: batCommandId }), 'InvalidInstance.NotMatch', 400],
         [
           'Parameters on a command without them',

@@ -59,7 +59,23 @@ async function runFields(context: ActionContext, run: InvocationInstance, withOu
     Dropped: run.droppedBytes + (withOutput ? run.outputBytes - output.length : 0),
     StartTime: optionalTime(run.startTimeMs),
     StopTime: optionalTime(run.stopTimeMs),
-    Repeats: run.startTimeMs > 0 ? 1 : 0,
+    Repeats: run.repeats,
+  };
+}
+
+/**
+ * What one instance's row shows of a schedule or reboot task: where the task stands (status, runs
+ * so far) with the newest run's results (exit code, output, times).
+ */
+function withLatest(run: InvocationInstance, latest: Map<string, InvocationInstance>): InvocationInstance {
+  const newest = run.execution === 0 ? latest.get(`${run.invokeId}/${run.instanceId}`) : undefined;
+  if (!newest) return run;
+  return {
+    ...newest,
+    status: run.status,
+    repeats: run.repeats,
+    createdAtMs: run.createdAtMs,
+    updateTimeMs: Math.max(run.updateTimeMs, newest.updateTimeMs),
   };
 }
 
@@ -87,9 +103,10 @@ export const describeInvocations: Action = {
       page,
     );
     params.boolean('Timed');
+    const latest = await services.invocations.latestExecutions(result.items.map((item) => item.id));
     const invocations = await Promise.all(
       result.items.map(async (invocation) => {
-        const runs = await services.invocations.runs(invocation.id);
+        const runs = (await services.invocations.runs(invocation.id)).map((run) => withLatest(run, latest));
         const rendered = await Promise.all(
           runs.map(async (run) => ({
             ...(await runFields(context, run, includeOutput)),
@@ -139,7 +156,7 @@ export const describeInvocationResults: Action = {
   async handle(context) {
     const { params, regionId, services } = context;
     const page = readPaging(params);
-    params.boolean('IncludeHistory');
+    const includeHistory = params.boolean('IncludeHistory') ?? false;
     const result = await services.invocations.results(
       regionId,
       {
@@ -148,12 +165,19 @@ export const describeInvocationResults: Action = {
         instanceId: params.string('InstanceId') || undefined,
         invokeRecordStatus: params.string('InvokeRecordStatus') || undefined,
         resourceGroupId: params.string('ResourceGroupId') || undefined,
+        includeHistory,
         tags: readTags(params),
       },
       page,
     );
+    const latest = includeHistory
+      ? new Map<string, InvocationInstance>()
+      : await services.invocations.latestExecutions([
+          ...new Set(result.items.map((item) => item.invocation.id)),
+        ]);
+    const shown = result.items.map(({ invocation, run }) => ({ invocation, run: withLatest(run, latest) }));
     const results = await Promise.all(
-      result.items.map(async ({ invocation, run }) => ({
+      shown.map(async ({ invocation, run }) => ({
         ...(await runFields(context, run, true)),
         FinishedTime: optionalTime(run.finishTimeMs),
         InvokeRecordStatus: legacyInstanceStatus(run.status),

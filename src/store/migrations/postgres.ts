@@ -221,4 +221,22 @@ export const postgresMigrations: readonly Migration[] = [
       ALTER TABLE invocations ADD COLUMN windows_password_name TEXT NOT NULL DEFAULT '';
     `,
   },
+  {
+    version: 8,
+    name: 'executions: each run of a schedule or reboot task is a row of its own',
+    sql: `
+      ALTER TABLE invocation_instances
+        ADD COLUMN execution INTEGER NOT NULL DEFAULT 0,
+        ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0,
+        ADD COLUMN scheduled_at BIGINT NOT NULL DEFAULT 0,
+        DROP CONSTRAINT invocation_instances_invoke_id_instance_id_key,
+        ADD UNIQUE (invoke_id, instance_id, execution);
+      DROP INDEX invocation_instances_status;
+      CREATE INDEX invocation_instances_status ON invocation_instances (status, update_time);
+      ALTER TABLE output_chunks
+        ADD COLUMN execution INTEGER NOT NULL DEFAULT 0,
+        DROP CONSTRAINT output_chunks_pkey,
+        ADD PRIMARY KEY (invoke_id, instance_id, execution, byte_offset);
+    `,
+  },
 ];

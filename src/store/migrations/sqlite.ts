@@ -221,4 +221,53 @@ export const sqliteMigrations: readonly Migration[] = [
       ALTER TABLE invocations ADD COLUMN windows_password_name TEXT NOT NULL DEFAULT '';
     `,
   },
+  {
+    version: 8,
+    name: 'executions: each run of a schedule or reboot task is a row of its own',
+    sql: `
+      CREATE TABLE invocation_instances_v8 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        invoke_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        execution INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        error_code TEXT NOT NULL DEFAULT '',
+        error_info TEXT NOT NULL DEFAULT '',
+        exit_code INTEGER,
+        output_bytes INTEGER NOT NULL DEFAULT 0,
+        dropped_bytes INTEGER NOT NULL DEFAULT 0,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        repeats INTEGER NOT NULL DEFAULT 0,
+        scheduled_at INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        start_time INTEGER NOT NULL DEFAULT 0,
+        finish_time INTEGER NOT NULL DEFAULT 0,
+        stop_time INTEGER NOT NULL DEFAULT 0,
+        update_time INTEGER NOT NULL,
+        UNIQUE (invoke_id, instance_id, execution)
+      );
+      INSERT INTO invocation_instances_v8 (seq, invoke_id, instance_id, status, error_code, error_info,
+        exit_code, output_bytes, dropped_bytes, delivered, created_at, start_time, finish_time, stop_time,
+        update_time)
+      SELECT seq, invoke_id, instance_id, status, error_code, error_info, exit_code, output_bytes,
+        dropped_bytes, delivered, created_at, start_time, finish_time, stop_time, update_time
+      FROM invocation_instances;
+      DROP TABLE invocation_instances;
+      ALTER TABLE invocation_instances_v8 RENAME TO invocation_instances;
+      CREATE INDEX invocation_instances_instance ON invocation_instances (instance_id, status);
+      CREATE INDEX invocation_instances_status ON invocation_instances (status, update_time);
+      CREATE TABLE output_chunks_v8 (
+        invoke_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        execution INTEGER NOT NULL DEFAULT 0,
+        byte_offset INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (invoke_id, instance_id, execution, byte_offset)
+      ) WITHOUT ROWID;
+      INSERT INTO output_chunks_v8 (invoke_id, instance_id, byte_offset, data)
+      SELECT invoke_id, instance_id, byte_offset, data FROM output_chunks;
+      DROP TABLE output_chunks;
+      ALTER TABLE output_chunks_v8 RENAME TO output_chunks;
+    `,
+  },
 ];

@@ -165,6 +165,15 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
     },
 
     async hello(id, hello) {
+      // One conditional update decides whether this hello is the first of a new boot, so two
+      // hellos racing on two nodes cannot both arm the reboot tasks.
+      const changed = await db
+        .updateTable('instances')
+        .set({ boot_id: hello.bootId })
+        .where('id', '=', id)
+        .where('boot_id', '!=', '')
+        .where('boot_id', '!=', hello.bootId)
+        .executeTakeFirst();
       await db
         .updateTable('instances')
         .set({
@@ -180,6 +189,7 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
         })
         .where('id', '=', id)
         .execute();
+      return { rebooted: Number(changed.numUpdatedRows) > 0 };
     },
 
     async heartbeat(id, atMs) {

@@ -43,6 +43,9 @@ const toInvocation = (row: Selectable<InvocationTable>, tags: Tag[]): Invocation
 const toRun = (row: Selectable<InvocationInstanceTable>): InvocationInstance => ({
   invokeId: row.invoke_id,
   instanceId: row.instance_id,
+  execution: Number(row.execution),
+  repeats: Number(row.repeats),
+  scheduledAtMs: Number(row.scheduled_at),
   status: row.status as InstanceStatus,
   errorCode: row.error_code,
   errorInfo: row.error_info,
@@ -62,6 +65,9 @@ const runColumns = [
   'ii.seq as run_seq',
   'ii.invoke_id as run_invoke_id',
   'ii.instance_id as run_instance_id',
+  'ii.execution as run_execution',
+  'ii.repeats as run_repeats',
+  'ii.scheduled_at as run_scheduled_at',
   'ii.status as run_status',
   'ii.error_code as run_error_code',
   'ii.error_info as run_error_info',
@@ -83,6 +89,9 @@ const runOf = (row: Joined): InvocationInstance =>
     seq: row.run_seq as number,
     invoke_id: row.run_invoke_id as string,
     instance_id: row.run_instance_id as string,
+    execution: row.run_execution as number,
+    repeats: row.run_repeats as number,
+    scheduled_at: row.run_scheduled_at as number,
     status: row.run_status as string,
     error_code: row.run_error_code as string,
     error_info: row.run_error_info as string,
@@ -116,7 +125,8 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
     db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
 
   return {
-    async create(invocation, instanceIds, quota) {
+    async create(invocation, initialRuns, quota) {
+      const instanceIds = initialRuns.map((run) => run.instanceId);
       return db.transaction().execute(async (trx) => {
         if (quota) {
           const counted = await trx
@@ -163,19 +173,19 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         await trx
           .insertInto('invocation_instances')
           .values(
-            instanceIds.map((instanceId) => ({
+            initialRuns.map((run) => ({
               invoke_id: invocation.id,
-              instance_id: instanceId,
-              status: 'Pending',
-              error_code: '',
-              error_info: '',
+              instance_id: run.instanceId,
+              status: run.status,
+              error_code: run.errorCode,
+              error_info: run.errorInfo,
               exit_code: null,
               output_bytes: 0,
               dropped_bytes: 0,
               delivered: 0,
               created_at: invocation.createdAtMs,
               start_time: 0,
-              finish_time: 0,
+              finish_time: run.status === 'Invalid' ? invocation.createdAtMs : 0,
               stop_time: 0,
               update_time: invocation.createdAtMs,
             })),
@@ -214,7 +224,41 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         .selectFrom('invocation_instances')
         .selectAll()
         .where('invoke_id', '=', invokeId)
+        .where('execution', '=', 0)
         .orderBy('seq')
+        .execute();
+      return rows.map(toRun);
+    },
+
+    async latestExecutions(invokeIds) {
+      if (invokeIds.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('invocation_instances as ii')
+        .selectAll()
+        .where('ii.invoke_id', 'in', invokeIds)
+        .where('ii.execution', '>', 0)
+        .where(({ eb, selectFrom }) =>
+          eb(
+            'ii.execution',
+            '=',
+            selectFrom('invocation_instances as newest')
+              .select(({ fn }) => fn.max('newest.execution').as('n'))
+              .whereRef('newest.invoke_id', '=', 'ii.invoke_id')
+              .whereRef('newest.instance_id', '=', 'ii.instance_id'),
+          ),
+        )
+        .execute();
+      return new Map(rows.map((row) => [`${row.invoke_id}/${row.instance_id}`, toRun(row)]));
+    },
+
+    async liveRuns(invokeId, instanceId) {
+      const rows = await db
+        .selectFrom('invocation_instances')
+        .selectAll()
+        .where('invoke_id', '=', invokeId)
+        .where('instance_id', '=', instanceId)
+        .where('status', 'in', ['Pending', 'Scheduled', 'Running', 'Stopping'])
+        .orderBy('execution', 'desc')
         .execute();
       return rows.map(toRun);
     },
@@ -262,6 +306,15 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         query = query.where('invocations.resource_group_id', '=', filter.resourceGroupId);
       }
       if (filter.runStatuses !== undefined) query = query.where('ii.status', 'in', filter.runStatuses);
+      // History: every run, so row 0 only where it is the run (Once, NextRebootOnly); else row 0 alone.
+      query = filter.includeHistory
+        ? query.where((eb) =>
+            eb.or([
+              eb('ii.execution', '>', 0),
+              eb('invocations.repeat_mode', 'not in', ['Period', 'EveryReboot']),
+            ]),
+          )
+        : query.where('ii.execution', '=', 0);
       for (const tag of filter.tags) query = query.where(tagCondition('invocation', 'invocations.id', tag));
       const result = await paginate(query, 'ii.seq', page, (row: Joined) => Number(row.run_seq));
       return { ...result, items: await joinedResults(result.items as Joined[]) };
@@ -290,66 +343,97 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
       return joinedResults(rows as Joined[]);
     },
 
-    async updateRun(invokeId, instanceId, change, atMs) {
+    async updateRun(key, change, atMs, options = {}) {
       return db.transaction().execute(async (trx) => {
-        // Runs of one invocation change one at a time: two runs finishing together on PostgreSQL
+        // Rows of one invocation change one at a time: two runs finishing together on PostgreSQL
         // would otherwise each compute the aggregate without the other's change (write skew).
         // SQLite transactions are serial already.
-        if (dialect === 'postgres') {
-          await trx.selectFrom('invocations').select('id').where('id', '=', invokeId).forUpdate().execute();
-        }
-        const row = await trx
-          .selectFrom('invocation_instances')
-          .selectAll()
-          .where('invoke_id', '=', invokeId)
-          .where('instance_id', '=', instanceId)
+        const invocation = await trx
+          .selectFrom('invocations')
+          .select('repeat_mode')
+          .where('id', '=', key.invokeId)
           .$if(dialect === 'postgres', (q) => q.forUpdate())
           .executeTakeFirst();
+        if (!invocation) return undefined;
+        const mode = invocation.repeat_mode as RepeatMode;
+        const rowOf = (execution: number) =>
+          trx
+            .selectFrom('invocation_instances')
+            .selectAll()
+            .where('invoke_id', '=', key.invokeId)
+            .where('instance_id', '=', key.instanceId)
+            .where('execution', '=', execution)
+            .executeTakeFirst();
+        let row = await rowOf(key.execution);
+        const standingRow = key.execution > 0 ? await rowOf(0) : undefined;
+        if (!row && options.create && standingRow && mode === 'Period') {
+          // A run the agent's schedule started: it exists from its first report on.
+          await trx
+            .insertInto('invocation_instances')
+            .values({
+              invoke_id: key.invokeId,
+              instance_id: key.instanceId,
+              execution: key.execution,
+              status: 'Pending',
+              error_code: '',
+              error_info: '',
+              exit_code: null,
+              output_bytes: 0,
+              dropped_bytes: 0,
+              delivered: 1,
+              repeats: key.execution,
+              created_at: atMs,
+              start_time: 0,
+              finish_time: 0,
+              stop_time: 0,
+              update_time: atMs,
+            })
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+          row = await rowOf(key.execution);
+        }
         if (!row) return undefined;
         const current = toRun(row);
-        const patch: RunPatch | undefined = change(current);
+        const patch = change(current, mode);
         if (!patch) return current;
-        await trx
-          .updateTable('invocation_instances')
-          .set({
-            update_time: atMs,
-            ...(patch.status !== undefined && { status: patch.status }),
-            ...(patch.delivered !== undefined && { delivered: patch.delivered ? 1 : 0 }),
-            ...(patch.startTimeMs !== undefined && { start_time: patch.startTimeMs }),
-            ...(patch.finishTimeMs !== undefined && { finish_time: patch.finishTimeMs }),
-            ...(patch.stopTimeMs !== undefined && { stop_time: patch.stopTimeMs }),
-            ...(patch.exitCode !== undefined && { exit_code: patch.exitCode }),
-            ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
-            ...(patch.errorInfo !== undefined && { error_info: patch.errorInfo }),
-            ...(patch.droppedBytes !== undefined && {
-              dropped_bytes: sql<number>`dropped_bytes + ${patch.droppedBytes}`,
-            }),
-          })
-          .where('seq', '=', row.seq)
-          .execute();
-        if (patch.status !== undefined) {
+        await patchRow(trx, row.seq, patch, atMs);
+        const updated = { ...current, ...patch, updateTimeMs: atMs } as InvocationInstance;
+        let statusChanged = patch.status !== undefined;
+        if (standingRow && options.follow) {
+          const startedNow = current.startTimeMs === 0 && (patch.startTimeMs ?? 0) > 0;
+          const progress = { status: updated.status, started: updated.startTimeMs > 0, startedNow };
+          const follow = options.follow(toRun(standingRow), progress, mode);
+          if (follow) {
+            await patchRow(trx, standingRow.seq, follow, atMs);
+            statusChanged ||= follow.status !== undefined;
+          }
+        }
+        if (statusChanged) {
           const statuses = await trx
             .selectFrom('invocation_instances')
             .select('status')
-            .where('invoke_id', '=', invokeId)
+            .where('invoke_id', '=', key.invokeId)
+            .where('execution', '=', 0)
             .execute();
           await trx
             .updateTable('invocations')
             .set({ invocation_status: aggregateStatus(statuses.map((s) => s.status as InstanceStatus)) })
-            .where('id', '=', invokeId)
+            .where('id', '=', key.invokeId)
             .execute();
         }
-        return { ...current, ...patch, updateTimeMs: atMs } as InvocationInstance;
+        return updated;
       });
     },
 
-    async appendOutput(invokeId, instanceId, offset, data, maxBytes) {
+    async appendOutput(key, offset, data, maxBytes) {
+      const { invokeId, instanceId, execution } = key;
       return db.transaction().execute(async (trx) => {
         const row = await trx
           .selectFrom('invocation_instances')
           .select(['seq', 'output_bytes'])
           .where('invoke_id', '=', invokeId)
           .where('instance_id', '=', instanceId)
+          .where('execution', '=', execution)
           .$if(dialect === 'postgres', (q) => q.forUpdate())
           .executeTakeFirst();
         if (!row) return 0;
@@ -361,7 +445,13 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         if (kept.length > 0) {
           await trx
             .insertInto('output_chunks')
-            .values({ invoke_id: invokeId, instance_id: instanceId, byte_offset: offset, data: kept })
+            .values({
+              invoke_id: invokeId,
+              instance_id: instanceId,
+              execution,
+              byte_offset: offset,
+              data: kept,
+            })
             .execute();
         }
         await trx
@@ -376,12 +466,14 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
       });
     },
 
-    async outputTail(invokeId, instanceId, maxBytes) {
+    async outputTail(key, maxBytes) {
+      const { invokeId, instanceId, execution } = key;
       const run = await db
         .selectFrom('invocation_instances')
         .select('output_bytes')
         .where('invoke_id', '=', invokeId)
         .where('instance_id', '=', instanceId)
+        .where('execution', '=', execution)
         .executeTakeFirst();
       const total = Number(run?.output_bytes ?? 0);
       if (total === 0) return Buffer.alloc(0);
@@ -392,6 +484,7 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         .select(['byte_offset', 'data'])
         .where('invoke_id', '=', invokeId)
         .where('instance_id', '=', instanceId)
+        .where('execution', '=', execution)
         .where('byte_offset', '>=', from)
         .orderBy('byte_offset')
         .execute();
@@ -400,21 +493,27 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
     },
 
     async overdue(beforeMs) {
+      // update_time: a reboot task waits from the boot that armed it, not from its creation.
       const rows = await db
         .selectFrom('invocation_instances')
-        .select(['invoke_id', 'instance_id'])
+        .select(['invoke_id', 'instance_id', 'execution'])
         .where('status', '=', 'Pending')
         .where('delivered', '=', 0)
-        .where('created_at', '<', beforeMs)
+        .where('update_time', '<', beforeMs)
         .limit(1000)
         .execute();
-      return rows.map((row) => ({ invokeId: row.invoke_id, instanceId: row.instance_id }));
+      return rows.map((row) => ({
+        invokeId: row.invoke_id,
+        instanceId: row.instance_id,
+        execution: Number(row.execution),
+      }));
     },
 
     async activeCount(instanceId) {
+      // Distinct invocations: row 0 of a schedule is Running while its run is.
       const row = await db
         .selectFrom('invocation_instances')
-        .select(sql<number>`count(*)`.as('n'))
+        .select(sql<number>`count(distinct invoke_id)`.as('n'))
         .where('instance_id', '=', instanceId)
         .where((eb) =>
           eb.or([
@@ -425,5 +524,122 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
+
+    async armForBoot(instanceId, atMs) {
+      return db.transaction().execute(async (trx) => {
+        const waiting = await trx
+          .selectFrom('invocation_instances as ii')
+          .innerJoin('invocations', 'invocations.id', 'ii.invoke_id')
+          .select(['ii.seq', 'ii.invoke_id', 'invocations.repeat_mode'])
+          .where('ii.instance_id', '=', instanceId)
+          .where('ii.execution', '=', 0)
+          .where((eb) =>
+            eb.or([
+              eb.and([
+                eb('invocations.repeat_mode', '=', 'NextRebootOnly'),
+                eb('ii.status', '=', 'Scheduled'),
+              ]),
+              eb.and([
+                eb('invocations.repeat_mode', '=', 'EveryReboot'),
+                eb('ii.status', 'in', ['Scheduled', 'Running']),
+              ]),
+            ]),
+          )
+          .execute();
+        for (const task of waiting) {
+          if (task.repeat_mode === 'NextRebootOnly') {
+            await trx
+              .updateTable('invocation_instances')
+              .set({ status: 'Pending', update_time: atMs })
+              .where('seq', '=', task.seq)
+              .execute();
+            await trx
+              .updateTable('invocations')
+              .set({ invocation_status: 'Pending' })
+              .where('id', '=', task.invoke_id)
+              .execute();
+            continue;
+          }
+          const newest = await trx
+            .selectFrom('invocation_instances')
+            .select(({ fn }) => fn.max('execution').as('n'))
+            .where('invoke_id', '=', task.invoke_id)
+            .where('instance_id', '=', instanceId)
+            .executeTakeFirst();
+          const execution = Number(newest?.n ?? 0) + 1;
+          await trx
+            .insertInto('invocation_instances')
+            .values({
+              invoke_id: task.invoke_id,
+              instance_id: instanceId,
+              execution,
+              status: 'Pending',
+              error_code: '',
+              error_info: '',
+              exit_code: null,
+              output_bytes: 0,
+              dropped_bytes: 0,
+              delivered: 0,
+              repeats: execution,
+              created_at: atMs,
+              start_time: 0,
+              finish_time: 0,
+              stop_time: 0,
+              update_time: atMs,
+            })
+            .execute();
+        }
+        return waiting.length;
+      });
+    },
+
+    async heldSchedules(instanceId) {
+      const rows = await db
+        .selectFrom('invocation_instances as ii')
+        .innerJoin('invocations', 'invocations.id', 'ii.invoke_id')
+        .select('ii.invoke_id')
+        .where('ii.instance_id', '=', instanceId)
+        .where('ii.execution', '=', 0)
+        .where('invocations.repeat_mode', '=', 'Period')
+        .where('ii.delivered', '=', 1)
+        .where('ii.status', 'in', ['Scheduled', 'Running', 'Stopping'])
+        .execute();
+      return rows.map((row) => row.invoke_id);
+    },
+
+    async redeliver(instanceId, invokeIds, atMs) {
+      if (invokeIds.length === 0) return;
+      await db
+        .updateTable('invocation_instances')
+        .set({ delivered: 0, status: 'Pending', update_time: atMs })
+        .where('instance_id', '=', instanceId)
+        .where('execution', '=', 0)
+        .where('invoke_id', 'in', invokeIds)
+        .where('status', 'in', ['Scheduled', 'Running'])
+        .execute();
+    },
   };
+}
+
+async function patchRow(trx: Kysely<Schema>, seq: number, patch: RunPatch, atMs: number): Promise<void> {
+  await trx
+    .updateTable('invocation_instances')
+    .set({
+      update_time: atMs,
+      ...(patch.status !== undefined && { status: patch.status }),
+      ...(patch.delivered !== undefined && { delivered: patch.delivered ? 1 : 0 }),
+      ...(patch.repeats !== undefined && { repeats: patch.repeats }),
+      ...(patch.scheduledAtMs !== undefined && { scheduled_at: patch.scheduledAtMs }),
+      ...(patch.startTimeMs !== undefined && { start_time: patch.startTimeMs }),
+      ...(patch.finishTimeMs !== undefined && { finish_time: patch.finishTimeMs }),
+      ...(patch.stopTimeMs !== undefined && { stop_time: patch.stopTimeMs }),
+      ...(patch.exitCode !== undefined && { exit_code: patch.exitCode }),
+      ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
+      ...(patch.errorInfo !== undefined && { error_info: patch.errorInfo }),
+      ...(patch.droppedBytes !== undefined && {
+        dropped_bytes: sql<number>`dropped_bytes + ${patch.droppedBytes}`,
+      }),
+    })
+    .where('seq', '=', seq)
+    .execute();
 }

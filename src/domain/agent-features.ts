@@ -1,0 +1,29 @@
+import type { RepeatMode } from './invocation.js';
+
+/**
+ * The oldest agent version able to run each feature, in one table (the seed: scheduled tasks need
+ * a minimum Cloud Assistant Agent version; too old → ErrorCode `ClientNeedUpgrade` on that instance).
+ * Agents before 0.2.0 know neither schedules nor numbered executions.
+ */
+export const minimumAgentVersion = {
+  Period: '0.2.0',
+  NextRebootOnly: '0.2.0',
+  EveryReboot: '0.2.0',
+} as const satisfies Partial<Record<RepeatMode, string>>;
+
+/** Compares dotted versions numerically (`0.10.0` > `0.9.3`); a missing or non-numeric part counts as 0. */
+export function compareVersions(a: string, b: string): number {
+  const parts = (version: string) => version.split(/[.+-]/).map((part) => Number.parseInt(part, 10) || 0);
+  const [left, right] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    const diff = (left[i] ?? 0) - (right[i] ?? 0);
+    if (diff !== 0) return Math.sign(diff);
+  }
+  return 0;
+}
+
+/** The minimum version a repeat mode needs when `agentVersion` is older than it; undefined when it can run. */
+export function upgradeNeeded(mode: RepeatMode, agentVersion: string): string | undefined {
+  const minimum = (minimumAgentVersion as Partial<Record<RepeatMode, string>>)[mode];
+  return minimum !== undefined && compareVersions(agentVersion, minimum) < 0 ? minimum : undefined;
+}
