@@ -24,7 +24,12 @@ import {
   waitsForBoot,
 } from '../domain/invocation.js';
 import { applyStop, applyTaskEvent, followExecution } from '../domain/invocation-state.js';
-import { errorInfo, invocationStatusFilter, recordStatusFilter } from '../domain/invocation-status.js';
+import {
+  aggregateStatus,
+  errorInfo,
+  invocationStatusFilter,
+  recordStatusFilter,
+} from '../domain/invocation-status.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
@@ -150,7 +155,7 @@ export class InvocationService {
         terminationMode: request.terminationMode,
         resourceGroupId: request.resourceGroupId,
         clientToken: request.clientToken,
-        status: 'Pending',
+        status: aggregateStatus(initialRuns.map((run) => run.status)),
         createdAtMs: now,
         tags: request.tags,
       },

@@ -709,7 +709,12 @@ for (const factory of backendFactories) {
           'InvalidParam.Frequency',
           400,
         ],
-        ['an at() in the past', () => ({ frequency: 'at(2020-01-01 00:00:00)' }), 'InvalidParam.Frequency', 400],
+        [
+          'an at() in the past',
+          () => ({ frequency: 'at(2020-01-01 00:00:00)' }),
+          'InvalidParam.Frequency',
+          400,
+        ],
         ['a Windows command on Linux', () => ({ commandId: batCommandId }), 'InvalidInstance.NotMatch', 400],
         [
           'Parameters on a command without them',

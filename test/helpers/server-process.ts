@@ -36,14 +36,19 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   readonly command?: 'server' | 'up';
   readonly dataDir?: string;
+  /** HOST:PORT; a free port by default. A restart passes the first run's, so agents find it again. */
+  readonly listen?: string;
+  /** The root key of a restarted server (its database has it already). */
+  readonly accessKey?: { readonly id: string; readonly secret: string };
 }
 
 /** Starts `openassist server` as a real process on a free port with a known root key. */
 export async function startServerProcess(options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'openassist-test-')));
-  const accessKeyId = `LTAItest${randomBytes(8).toString('hex')}`;
-  const accessKeySecret = randomBytes(15).toString('hex');
-  const args = [binPath, options.command ?? 'server', '--listen', '127.0.0.1:0', '--data', dataDir];
+  const accessKeyId = options.accessKey?.id ?? `LTAItest${randomBytes(8).toString('hex')}`;
+  const accessKeySecret = options.accessKey?.secret ?? randomBytes(15).toString('hex');
+  const listen = options.listen ?? '127.0.0.1:0';
+  const args = [binPath, options.command ?? 'server', '--listen', listen, '--data', dataDir];
   if (options.databaseUrl) args.push('--database', options.databaseUrl);
   const child = spawn(process.execPath, args, {
     env: {
