@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
+import { ProtocolAgent } from '../helpers/protocol-agent.js';
 import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -297,6 +298,43 @@ describe('reboots: NextRebootOnly and EveryReboot', () => {
     await restartAndSettle();
     expect((await results(every, true)).length).toBe(2);
   }, 60_000);
+});
+
+describe('reconciliation at hello: the server’s list of schedules is authoritative', () => {
+  it('re-sends a schedule the agent lost, and has the agent drop one the server does not run', async () => {
+    const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
+    const agent = await ProtocolAgent.register(
+      server.url,
+      { id: body?.activationId ?? '', code: body?.activationCode ?? '' },
+      'linux',
+    );
+    try {
+      const invokeId = await run(agent.instanceId, 'true', { frequency: 'rate(1h)' });
+      await waitFor('the schedule delivered', () => (agent.tasks.length === 1 ? true : undefined));
+      expect(agent.tasks[0]?.schedule?.frequency).toBe('rate(1h)');
+      expect(await statusOf(invokeId, ['Scheduled'])).toBe('Scheduled');
+
+      await agent.reconnect([]);
+      await waitFor('the lost schedule sent again', () => (agent.tasks.length === 2 ? true : undefined));
+      expect(agent.tasks[1]?.invokeId).toBe(invokeId);
+      expect(await statusOf(invokeId, ['Scheduled'])).toBe('Scheduled');
+
+      await agent.reconnect([invokeId, 't-not-known-here']);
+      await waitFor('the unknown schedule dropped', () =>
+        agent.cancels.includes('t-not-known-here') ? true : undefined,
+      );
+      expect(agent.cancels).not.toContain(invokeId);
+      expect(agent.tasks).toHaveLength(2);
+
+      await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
+      await waitFor('the stop to reach the agent', () =>
+        agent.cancels.includes(invokeId) ? true : undefined,
+      );
+      expect((await invocation(invokeId))?.invocationStatus).toBe('Stopping');
+    } finally {
+      agent.close();
+    }
+  });
 });
 
 describe('agent version gate', () => {

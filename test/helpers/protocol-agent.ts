@@ -7,17 +7,20 @@ import {
   registerPath,
   type TaskSpec,
 } from '../../src/protocol/messages.js';
+import { version } from '../../src/version.js';
 import { waitFor } from './deadline.js';
 
 /**
  * A test agent that speaks the real protocol without running anything: it registers, says hello
- * as any OS (Windows included, which cannot exist here), records the tasks it receives and
- * answers each with accepted → started → finished Success.
+ * as any OS (Windows included, which cannot exist here), records the tasks and cancellations it
+ * receives and answers each task with accepted → started → finished Success (a schedule: accepted).
  */
 export class ProtocolAgent {
   readonly tasks: TaskSpec[] = [];
+  readonly cancels: string[] = [];
   private socket: WebSocket | undefined;
   private events = 0;
+  private osType: 'linux' | 'windows' = 'linux';
 
   private constructor(
     readonly serverUrl: string,
@@ -53,7 +56,20 @@ export class ProtocolAgent {
     this.socket?.send(JSON.stringify(message));
   }
 
-  private async connect(osType: 'linux' | 'windows'): Promise<void> {
+  /** Connects again, saying it holds these schedules. */
+  async reconnect(schedules: readonly string[]): Promise<void> {
+    const socket = this.socket;
+    if (socket && socket.readyState !== socket.CLOSED) {
+      await new Promise((resolve) => {
+        socket.once('close', resolve);
+        socket.close();
+      });
+    }
+    await this.connect(this.osType, schedules);
+  }
+
+  private async connect(osType: 'linux' | 'windows', schedules: readonly string[] = []): Promise<void> {
+    this.osType = osType;
     const url = new URL(channelPath, this.serverUrl);
     url.protocol = 'ws:';
     const socket = new WebSocket(url, {
@@ -65,24 +81,27 @@ export class ProtocolAgent {
       this.send({
         type: 'hello',
         protocolVersion,
-        agentVersion: 'test',
+        agentVersion: version,
         bootId: 'boot',
         hostname: `fake-${osType}`,
         osType,
         osVersion: osType === 'windows' ? 'Windows Server 2022' : 'Linux',
         timeZone: 'UTC',
         shells: osType === 'windows' ? ['cmd', 'powershell'] : ['bash'],
+        schedules,
       }),
     );
     socket.on('message', (data) => {
       const message = parseServerMessage(data.toString());
       if (message?.type === 'welcome') welcomed = true;
+      if (message?.type === 'cancel') this.cancels.push(message.invokeId);
       if (message?.type !== 'task') return;
       this.tasks.push(message.task);
       const invokeId = message.task.invokeId;
       const event = (event: Extract<AgentMessage, { type: 'event' }>['event']) =>
         this.send({ type: 'event', eventId: String(++this.events), invokeId, event });
       event({ kind: 'accepted' });
+      if (message.task.schedule) return;
       event({ kind: 'started', atMs: Date.now() });
       event({
         kind: 'finished',

@@ -1,0 +1,104 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TaskSpec } from '../protocol/messages.js';
+import { Executor } from './executor.js';
+import { Journal, type JournalEvent } from './journal.js';
+import { Scheduler } from './scheduler.js';
+
+const scheduled = (frequency: string, startMs: number): TaskSpec => ({
+  invokeId: 't-sched',
+  commandType: 'RunShellScript',
+  script: 'echo hi',
+  username: '',
+  workingDir: '',
+  timeoutSeconds: 5,
+  terminationMode: 'ProcessTree',
+  schedule: { frequency, startMs },
+});
+
+describe('the agent scheduler', () => {
+  let dir: string;
+  let journal: Journal;
+  let executor: Executor;
+  let scheduler: Scheduler;
+  let emitted: JournalEvent[];
+  let nowMs: number;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'openassist-scheduler-'));
+    journal = new Journal(dir);
+    emitted = [];
+    nowMs = Date.parse('2026-06-01T12:00:00Z');
+    const emit = (event: JournalEvent) => emitted.push(event);
+    executor = new Executor({ journal, emit, workDir: dir, nowMs: () => nowMs });
+    scheduler = new Scheduler({ journal, executor, emit, nowMs: () => nowMs, timeZone: 'UTC' });
+  });
+
+  afterEach(async () => {
+    scheduler.stop();
+    await executor.stopAll();
+    journal.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const kinds = () => emitted.map((e) => `${e.execution}:${e.event.kind}`);
+
+  it('records the fire times it was down for as one missed run, then keeps the schedule', () => {
+    // Held since an hour ago, as if the agent had been down all that time.
+    scheduler.add(scheduled('0/10 * * * * ?', nowMs - 3_600_000));
+    expect(kinds()).toEqual(['0:accepted', '1:accepted', '1:finished']);
+    const missed = emitted[2]?.event;
+    expect(missed).toMatchObject({ status: 'Error', errorCode: 'ExecutionMissed' });
+    // 11:00:10 to 11:59:40; 11:59:50 is within the late-run grace, so it runs (late) instead.
+    expect(missed?.kind === 'finished' && missed.errorInfo).toBe(
+      'the agent was not running at 358 scheduled time(s), from 2026-06-01T11:00:10Z to 2026-06-01T11:59:40Z',
+    );
+    expect(emitted[1]?.event).toEqual({
+      kind: 'accepted',
+      scheduledAtMs: Date.parse('2026-06-01T11:00:10Z'),
+    });
+    expect(scheduler.held()).toEqual(['t-sched']);
+    expect(journal.heldSchedules()[0]).toMatchObject({ nextExecution: 2, checkedUntilMs: nowMs - 20_000 });
+  });
+
+  it('ends a schedule whose last year has passed, with the status of its last run', () => {
+    nowMs = Date.parse('2026-01-02T00:00:00Z');
+    scheduler.add(scheduled('0 0 0 * * ? 2025 UTC', Date.parse('2025-12-30T12:00:00Z')));
+    expect(kinds()).toEqual(['0:accepted', '1:accepted', '1:finished', '0:finished']);
+    expect(emitted[3]?.event).toMatchObject({ kind: 'finished', status: 'Error' });
+    expect(scheduler.held()).toEqual([]);
+    expect(journal.heldSchedules()).toEqual([]);
+  });
+
+  it('holds a schedule once however often it is delivered, and resumes it after a restart', () => {
+    const task = scheduled('rate(1h)', nowMs);
+    scheduler.add(task);
+    scheduler.add(task);
+    expect(kinds()).toEqual(['0:accepted']);
+    scheduler.stop();
+    const again = new Scheduler({
+      journal,
+      executor,
+      emit: (e) => emitted.push(e),
+      nowMs: () => nowMs,
+      timeZone: 'UTC',
+    });
+    expect(again.resume()).toBe(1);
+    expect(again.held()).toEqual(['t-sched']);
+    again.cancel('t-sched');
+    expect(emitted.at(-1)).toMatchObject({ execution: 0, event: { kind: 'finished', status: 'Terminated' } });
+    expect(again.held()).toEqual([]);
+  });
+
+  it('ends a schedule it cannot read with BadCronExpression', () => {
+    scheduler.add(scheduled('not a schedule', nowMs));
+    expect(emitted.at(-1)?.event).toMatchObject({
+      kind: 'finished',
+      status: 'Error',
+      errorCode: 'BadCronExpression',
+    });
+    expect(scheduler.held()).toEqual([]);
+  });
+});
