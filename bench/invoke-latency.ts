@@ -1,6 +1,7 @@
 import { callApi } from '../src/cli/api-client.js';
 import { startAgentProcess } from '../test/helpers/agent-process.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
+import { summary } from './stats.js';
 
 export interface LatencySummary {
   readonly runs: number;
@@ -9,17 +10,6 @@ export interface LatencySummary {
 }
 
 const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
-const summary = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const round = (ms: number) => Math.round(ms * 100) / 100;
-  return {
-    p50: round(percentile(sorted, 50)),
-    p99: round(percentile(sorted, 99)),
-    max: round(sorted.at(-1) ?? 0),
-  };
-};
 
 /**
  * `echo hi` on one local agent, measured from the moment the InvokeCommand response arrives: to the

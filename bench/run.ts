@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick]`: API throughput of one server process on SQLite, measured with
- * autocannon over loopback with real V3-signed requests (a fresh nonce and signature per request).
+ * autocannon over loopback with real V3-signed requests (a fresh nonce and signature per request);
+ * the latency of one run; how close to their fire times scheduled runs start.
  * Peers (ssh, pdsh, Ansible) and fleet scenarios join with the performance issue.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import autocannon from 'autocannon';
 import { callApi, signV3 } from '../src/cli/api-client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { measureInvokeLatency } from './invoke-latency.js';
+import { measureScheduleAccuracy } from './schedule-accuracy.js';
 
 const quick = process.argv.includes('--quick');
 const durationSeconds = quick ? 5 : 15;
@@ -99,6 +101,11 @@ async function main(): Promise<void> {
       `echo hi on one local agent (${latency.runs} runs): first instruction p50 ${latency.toFirstInstructionMs.p50} ms, p99 ${latency.toFirstInstructionMs.p99} ms; Success visible p50 ${latency.toResultVisibleMs.p50} ms, p99 ${latency.toResultVisibleMs.p99} ms`,
     );
     results.push({ scenario: 'InvokeCommand latency, echo hi, one local agent', ...latency });
+    const accuracy = await measureScheduleAccuracy(server, quick ? 3 : 5, quick ? 12 : 100);
+    console.log(
+      `cron every 10 s on ${accuracy.agents} agents (${accuracy.runs} runs): first instruction after the fire time p50 ${accuracy.lateByMs.p50} ms, p99 ${accuracy.lateByMs.p99} ms, max ${accuracy.lateByMs.max} ms`,
+    );
+    results.push({ scenario: 'Period fire-time accuracy, 10 s cron', ...accuracy });
   } finally {
     await server.stop();
   }
