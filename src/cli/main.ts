@@ -224,8 +224,13 @@ export function buildProgram(): Command {
     .option('--timeout <seconds>', 'timeout in seconds')
     .option('--username <name>', 'run as this user')
     .option('--workdir <dir>', 'working directory')
+    .option('--frequency <expr>', "run on a schedule: rate(5m), at(…) or a cron such as '0 */20 * * * ?'")
+    .option('--repeat-mode <mode>', 'Once (default), Period, NextRebootOnly or EveryReboot')
     .option('--data <dir>', 'local up data dir (for the endpoint and key)')
-    .addHelpText('after', "\nExample:\n  openassist run --instance mi-… --script 'uptime'")
+    .addHelpText(
+      'after',
+      "\nExamples:\n  openassist run --instance mi-… --script 'uptime'\n  openassist run --instance mi-… --script 'df -h' --frequency '0 0 * * * ?'",
+    )
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags, process.env);
     });

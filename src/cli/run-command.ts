@@ -9,6 +9,8 @@ export interface RunFlags extends ClientFlags {
   timeout?: string | undefined;
   username?: string | undefined;
   workdir?: string | undefined;
+  frequency?: string | undefined;
+  repeatMode?: string | undefined;
 }
 
 interface Result {
@@ -50,11 +52,20 @@ export async function runCommand(
     ...(flags.timeout && { Timeout: flags.timeout }),
     ...(flags.username && { Username: flags.username }),
     ...(flags.workdir && { WorkingDir: flags.workdir }),
+    ...(flags.frequency && { Frequency: flags.frequency }),
+    ...(flags.repeatMode && { RepeatMode: flags.repeatMode }),
   };
   flags.instance.forEach((id, index) => {
     params[`InstanceId.${index + 1}`] = id;
   });
   const { InvokeId: invokeId } = (await call(config, 'RunCommand', params)) as { InvokeId: string };
+  if (flags.frequency || (flags.repeatMode && flags.repeatMode !== 'Once')) {
+    // A schedule or a reboot task runs later, maybe many times: say where to look instead of waiting.
+    process.stdout.write(
+      `${invokeId} scheduled; its runs: openassist call DescribeInvocationResults --InvokeId ${invokeId} --IncludeHistory true\n`,
+    );
+    return 0;
+  }
   const deadline = Date.now() + (Number(flags.timeout ?? 60) + 120) * 1000;
   for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 500)) {
     const body = (await call(config, 'DescribeInvocationResults', {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { ProtocolAgent } from '../helpers/protocol-agent.js';
-import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
+import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 const region = 'cn-hangzhou';
@@ -325,6 +325,16 @@ describe('reconciliation at hello: the server’s list of schedules is authorita
       );
       expect(agent.cancels).not.toContain(invokeId);
       expect(agent.tasks).toHaveLength(2);
+
+      // Changing a schedule in place is not built: refused, and nothing changes.
+      await expectApiError(
+        client.modifyInvocationAttribute(
+          new Ecs.ModifyInvocationAttributeRequest({ regionId: region, invokeId, frequency: 'rate(2h)' }),
+        ),
+        'Operation.Forbidden',
+        403,
+      );
+      expect((await invocation(invokeId))?.frequency).toBe('rate(1h)');
 
       await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
       await waitFor('the stop to reach the agent', () =>

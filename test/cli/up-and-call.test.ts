@@ -86,6 +86,17 @@ describe('openassist up, then openassist call from the same directory', () => {
       expect(pasted.code).toBe(0);
       expect(pasted.stdout).toMatch(/^hello from \S+\n$/);
 
+      // A schedule is created and named, not waited for.
+      const instanceId = /--instance (mi-[0-9a-f]+)/.exec(example)?.[1] ?? '';
+      const scheduled = await run(
+        ['run', '--instance', instanceId, '--script', 'date', '--frequency', 'rate(1h)', '--data', dataDir],
+        env,
+      );
+      expect(scheduled.code).toBe(0);
+      expect(scheduled.stdout).toMatch(
+        /^t-\S+ scheduled; its runs: openassist call DescribeInvocationResults/,
+      );
+
       const regions = await run(['call', 'DescribeRegions', '--data', dataDir], env);
       expect(regions.code).toBe(0);
       expect(JSON.parse(regions.stdout).Regions.Region[0].RegionId).toBe('cn-hangzhou');

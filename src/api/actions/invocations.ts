@@ -221,10 +221,14 @@ export const modifyInvocationAttribute: Action = {
     const runs = await services.invocations.runs(invokeId);
     if (runs.every((run) => isFinal(run.status)))
       throw new ApiError('InvalidOperation.InvokeAlreadyFinished');
-    // Only scheduled and reboot invocations can be changed; this server runs Once invocations only so far.
+    // Only scheduled and reboot invocations can be changed at all; changing them (and handing the
+    // change to agents that hold the schedule) is not built yet, so nothing is changed.
+    if (invocation.repeatMode === 'Once') {
+      throw new ApiError('InvalidOperation.RepeatModeUnsupported', "This invocation's RepeatMode is Once.");
+    }
     throw new ApiError(
-      'InvalidOperation.RepeatModeUnsupported',
-      `This invocation's RepeatMode is ${invocation.repeatMode}.`,
+      'Operation.Forbidden',
+      `Changing a ${invocation.repeatMode} invocation is not supported by this server yet; stop it and invoke anew.`,
     );
   },
 };
