@@ -1,89 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { ProtocolAgent } from '../helpers/protocol-agent.js';
-import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { region, ScheduleFleet } from '../helpers/schedule-fleet.js';
+import { Ecs, expectApiError } from '../helpers/sdk.js';
 
-const region = 'cn-hangzhou';
-let server: ServerProcess;
-let client: EcsClient;
-const agents: AgentProcess[] = [];
+const fleet = new ScheduleFleet();
+const { newAgent, restart, run, results, invocation, statusOf, stopInvocation } = fleet;
 
-const stateDirs: string[] = [];
-
-/** Registers and starts one more real agent (its own state dir, kept across restarts; its own environment). */
-async function newAgent(env: Record<string, string> = {}): Promise<AgentProcess> {
-  const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
-  const stateDir = await mkdtemp(join(tmpdir(), 'openassist-schedule-agent-'));
-  stateDirs.push(stateDir);
-  const agent = await startAgentProcess({
-    serverUrl: server.url,
-    activationId: body?.activationId ?? '',
-    activationCode: body?.activationCode ?? '',
-    env,
-    stateDir,
-  });
-  agents.push(agent);
-  return agent;
-}
-
-/** The same agent again (same state dir and environment): a restart. */
-async function restart(agent: AgentProcess, env: Record<string, string>): Promise<AgentProcess> {
-  await agent.stop();
-  const again = await startAgentProcess({ serverUrl: server.url, stateDir: agent.stateDir, env });
-  agents.push(again);
-  return again;
-}
-
-async function run(instanceId: string, script: string, fields: Record<string, unknown>): Promise<string> {
-  const { body } = await client.runCommand(
-    new Ecs.RunCommandRequest({
-      regionId: region,
-      type: 'RunShellScript',
-      commandContent: script,
-      instanceId: [instanceId],
-      timeout: 10,
-      ...fields,
-    }),
-  );
-  return body?.invokeId ?? '';
-}
-
-async function results(invokeId: string, includeHistory: boolean) {
-  const { body } = await client.describeInvocationResults(
-    new Ecs.DescribeInvocationResultsRequest({
-      regionId: region,
-      invokeId,
-      includeHistory,
-      contentEncoding: 'PlainText',
-      pageSize: 50,
-    }),
-  );
-  return body?.invocation?.invocationResults?.invocationResult ?? [];
-}
-
-async function invocation(invokeId: string) {
-  const { body } = await client.describeInvocations(
-    new Ecs.DescribeInvocationsRequest({ regionId: region, invokeId, contentEncoding: 'PlainText' }),
-  );
-  return body?.invocations?.invocation?.[0];
-}
-
-/** Polls until the invocation's aggregate status is one of `statuses`. */
-const statusOf = (invokeId: string, statuses: readonly string[], timeoutMs = 30_000) =>
-  waitFor(
-    `${invokeId} to be ${statuses.join(' or ')}`,
-    async () => {
-      const status = (await invocation(invokeId))?.invocationStatus ?? '';
-      return statuses.includes(status) ? status : undefined;
-    },
-    timeoutMs,
-  );
+beforeAll(() => fleet.start());
+afterAll(() => fleet.stop());
 
 /** A wall time `ms` from now, as at() reads it in the given whole-hour offset zone. */
 function atExpression(ms: number, offsetHours: number): string {
@@ -93,21 +20,6 @@ function atExpression(ms: number, offsetHours: number): string {
   const text = wall.toISOString().slice(0, 19).replace('T', ' ');
   return `at(${text} GMT${offsetHours >= 0 ? '+' : '-'}${Math.abs(offsetHours)}:00)`;
 }
-
-let dataDir: string;
-
-beforeAll(async () => {
-  // A data dir of our own: the server is restarted on it.
-  dataDir = await mkdtemp(join(tmpdir(), 'openassist-schedule-server-'));
-  server = await startServerProcess({ dataDir });
-  client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
-});
-
-afterAll(async () => {
-  for (const agent of agents) await agent.stop();
-  await server?.stop();
-  for (const dir of [...stateDirs, dataDir]) await rm(dir, { recursive: true, force: true });
-});
 
 describe('Period: the agent fires the schedule', () => {
   it('runs a 10-second cron again and again, lists every run with IncludeHistory, and StopInvocation ends it', async () => {
@@ -141,7 +53,7 @@ describe('Period: the agent fires the schedule', () => {
     expect(['Scheduled', 'Running']).toContain(described?.invocationStatus);
     expect(described?.invokeInstances?.invokeInstance?.[0]?.repeats).toBeGreaterThanOrEqual(2);
 
-    await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
+    await stopInvocation(invokeId);
     expect(await statusOf(invokeId, ['Stopped'])).toBe('Stopped');
     const runsAtStop = (await results(invokeId, true)).length;
     // Stopped means stopped: a fire time passes with no new run.
@@ -173,86 +85,18 @@ describe('Period: the agent fires the schedule', () => {
       invocationStatus: 'Error',
       errorInfo: 'the previous run of this task was still running',
     });
-    await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
+    await stopInvocation(invokeId);
     expect(await statusOf(invokeId, ['Stopped'])).toBe('Stopped');
     const history = await results(invokeId, true);
     expect(history.some((r) => r.invocationStatus === 'Timeout' || r.invocationStatus === 'Terminated')).toBe(
       true,
     );
   }, 90_000);
-
-  it('keeps firing while the server is down and reports every run once it is back', async () => {
-    const agent = await newAgent();
-    const invokeId = await run(agent.instanceId, 'echo offline-run', { frequency: '0/10 * * * * ?' });
-    await waitFor(
-      'a first run',
-      async () => ((await results(invokeId, true)).length >= 1 ? true : undefined),
-      30_000,
-    );
-    const listen = server.endpoint;
-    const key = { id: server.accessKeyId, secret: server.accessKeySecret };
-    await server.stop();
-    // While the server is down, the agent's journal holds the runs it could not report.
-    const journal = new Database(join(agent.stateDir, 'journal.db'), { readonly: true });
-    const finishedOffline = () =>
-      (
-        journal.prepare(`SELECT payload FROM events WHERE invoke_id = ? AND execution > 0`).all(invokeId) as {
-          payload: string;
-        }[]
-      ).filter((row) => JSON.parse(row.payload).kind === 'finished').length;
-    await waitFor(
-      'two runs while the server is down',
-      () => (finishedOffline() >= 2 ? true : undefined),
-      40_000,
-    );
-    journal.close();
-    server = await startServerProcess({ dataDir, listen, accessKey: key });
-    client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
-    const history = await waitFor(
-      'the offline runs to be reported',
-      async () => {
-        const runs = await results(invokeId, true);
-        return runs.filter((r) => r.output === 'offline-run\n').length >= 3 ? runs : undefined;
-      },
-      40_000,
-    );
-    expect(history.every((r) => r.invocationStatus !== 'Error' || r.errorCode === 'ExecutionMissed')).toBe(
-      true,
-    );
-    await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
-    expect(await statusOf(invokeId, ['Stopped'])).toBe('Stopped');
-  }, 90_000);
-
-  it('records the runs an agent missed while it was down as a result of their own', async () => {
-    const agent = await newAgent();
-    const invokeId = await run(agent.instanceId, 'echo back', { frequency: '0/10 * * * * ?' });
-    await waitFor(
-      'a first run',
-      async () => ((await results(invokeId, true)).length >= 1 ? true : undefined),
-      30_000,
-    );
-    await agent.stop('SIGKILL');
-    // Down over at least two fire times, beyond the 10 s a late run may still start.
-    const downAt = Date.now();
-    await waitFor('the outage', () => (Date.now() - downAt > 22_000 ? true : undefined), 30_000);
-    await restart(agent, {});
-    const missed = await waitFor(
-      'the missed runs on record',
-      async () => (await results(invokeId, true)).find((r) => r.errorCode === 'ExecutionMissed'),
-      30_000,
-    );
-    expect(missed.invocationStatus).toBe('Error');
-    expect(missed.errorInfo).toMatch(
-      /the agent was not running at \d+ scheduled time\(s\), from \S+Z to \S+Z/,
-    );
-    await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
-    expect(await statusOf(invokeId, ['Stopped'])).toBe('Stopped');
-  }, 90_000);
 });
 
 describe('reboots: NextRebootOnly and EveryReboot', () => {
   it('run at a new boot id only: once, every time, and never on a plain agent restart', async () => {
-    const bootFile = join(server.dataDir, 'boot-id');
+    const bootFile = join(fleet.server.dataDir, 'boot-id');
     await writeFile(bootFile, 'boot-1\n');
     const env = { OPENASSIST_AGENT_BOOT_ID_FILE: bootFile };
     let agent = await newAgent(env);
@@ -292,7 +136,7 @@ describe('reboots: NextRebootOnly and EveryReboot', () => {
     ]);
     expect((await results(every, false))[0]).toMatchObject({ invocationStatus: 'Scheduled', repeats: 2 });
 
-    await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId: every }));
+    await stopInvocation(every);
     expect(await statusOf(every, ['Stopped'])).toBe('Stopped');
     await writeFile(bootFile, 'boot-4\n');
     await restartAndSettle();
@@ -302,9 +146,11 @@ describe('reboots: NextRebootOnly and EveryReboot', () => {
 
 describe('reconciliation at hello: the server’s list of schedules is authoritative', () => {
   it('re-sends a schedule the agent lost, and has the agent drop one the server does not run', async () => {
-    const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
+    const { body } = await fleet.client.createActivation(
+      new Ecs.CreateActivationRequest({ regionId: region }),
+    );
     const agent = await ProtocolAgent.register(
-      server.url,
+      fleet.server.url,
       { id: body?.activationId ?? '', code: body?.activationCode ?? '' },
       'linux',
     );
@@ -328,7 +174,7 @@ describe('reconciliation at hello: the server’s list of schedules is authorita
 
       // Changing a schedule in place is not built: refused, and nothing changes.
       await expectApiError(
-        client.modifyInvocationAttribute(
+        fleet.client.modifyInvocationAttribute(
           new Ecs.ModifyInvocationAttributeRequest({ regionId: region, invokeId, frequency: 'rate(2h)' }),
         ),
         'Operation.Forbidden',
@@ -336,7 +182,7 @@ describe('reconciliation at hello: the server’s list of schedules is authorita
       );
       expect((await invocation(invokeId))?.frequency).toBe('rate(1h)');
 
-      await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
+      await stopInvocation(invokeId);
       await waitFor('the stop to reach the agent', () =>
         agent.cancels.includes(invokeId) ? true : undefined,
       );
@@ -351,7 +197,7 @@ describe('agent version gate', () => {
   it('marks an instance whose agent is too old ClientNeedUpgrade, and still runs Once tasks there', async () => {
     const old = await newAgent({ OPENASSIST_TEST_AGENT_VERSION: '0.1.0' });
     const current = await newAgent();
-    const { body } = await client.runCommand(
+    const { body } = await fleet.client.runCommand(
       new Ecs.RunCommandRequest({
         regionId: region,
         type: 'RunShellScript',
