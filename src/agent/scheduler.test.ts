@@ -7,6 +7,8 @@ import { Executor } from './executor.js';
 import { Journal, type JournalEvent } from './journal.js';
 import { Scheduler } from './scheduler.js';
 
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+
 const scheduled = (frequency: string, startMs: number): TaskSpec => ({
   invokeId: 't-sched',
   commandType: 'RunShellScript',
@@ -61,6 +63,18 @@ describe('the agent scheduler', () => {
     });
     expect(scheduler.held()).toEqual(['t-sched']);
     expect(journal.heldSchedules()[0]).toMatchObject({ nextExecution: 2, checkedUntilMs: nowMs - 20_000 });
+  });
+
+  it('counts a rate from the invocation’s creation, start to start', () => {
+    // Created 150 s ago: runs were due 90 s and 30 s ago (missed), the next one in 30 s.
+    const startMs = nowMs - 150_000;
+    scheduler.add(scheduled('rate(1m)', startMs));
+    expect(emitted[2]?.event).toMatchObject({
+      kind: 'finished',
+      errorCode: 'ExecutionMissed',
+      errorInfo: `the agent was not running at 2 scheduled time(s), from ${iso(startMs + 60_000)} to ${iso(startMs + 120_000)}`,
+    });
+    expect(journal.heldSchedules()[0]?.checkedUntilMs).toBe(startMs + 120_000);
   });
 
   it('ends a schedule whose last year has passed, with the status of its last run', () => {

@@ -396,13 +396,16 @@ export class InvocationService {
     const now = this.nowMs();
     if (rebooted) await this.store.invocations.armForBoot(instanceId, now);
     if (heldByAgent === undefined) return [];
-    const active = await this.store.invocations.heldSchedules(instanceId);
+    const active = await this.store.invocations.activeSchedules(instanceId);
+    // Delivered but not held: the agent lost it. Held but not delivered is fine: its `accepted`
+    // is still on the way (the connection broke first) and will arrive after the welcome.
+    const lost = active.filter((schedule) => schedule.delivered && !heldByAgent.includes(schedule.invokeId));
     await this.store.invocations.redeliver(
       instanceId,
-      active.filter((id) => !heldByAgent.includes(id)),
+      lost.map((schedule) => schedule.invokeId),
       now,
     );
-    return heldByAgent.filter((id) => !active.includes(id));
+    return heldByAgent.filter((id) => !active.some((schedule) => schedule.invokeId === id));
   }
 
   /** Runs still waiting for an offline agent after the delivery timeout become Aborted. */

@@ -326,15 +326,21 @@ for (const harness of harnesses) {
         expect((await store.invocations.liveRuns('t-every', 'mi-boot')).map((r) => r.execution)).toEqual([
           2, 1, 0,
         ]);
-        expect(await store.invocations.heldSchedules('mi-boot')).toEqual([]);
+        expect(await store.invocations.activeSchedules('mi-boot')).toEqual([
+          { invokeId: 't-sched', delivered: false },
+        ]);
         await store.invocations.updateRun(
           key('t-sched', 'mi-boot'),
           () => ({ delivered: true, status: 'Scheduled' }),
           700,
         );
-        expect(await store.invocations.heldSchedules('mi-boot')).toEqual(['t-sched']);
+        expect(await store.invocations.activeSchedules('mi-boot')).toEqual([
+          { invokeId: 't-sched', delivered: true },
+        ]);
         await store.invocations.redeliver('mi-boot', ['t-sched'], 800);
-        expect(await store.invocations.heldSchedules('mi-boot')).toEqual([]);
+        expect(await store.invocations.activeSchedules('mi-boot')).toEqual([
+          { invokeId: 't-sched', delivered: false },
+        ]);
         expect((await store.invocations.runs('t-sched'))[0]).toMatchObject({
           status: 'Pending',
           delivered: false,

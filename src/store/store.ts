@@ -236,8 +236,8 @@ export interface InvocationRepo {
    * EveryReboot task gets a new Pending run. Returns how many runs were armed.
    */
   armForBoot(instanceId: string, atMs: number): Promise<number>;
-  /** Period tasks the agent of an instance should hold: delivered, and not ended. */
-  heldSchedules(instanceId: string): Promise<string[]>;
+  /** The instance's Period tasks that have not ended, and whether each reached the agent. */
+  activeSchedules(instanceId: string): Promise<{ invokeId: string; delivered: boolean }[]>;
   /** Delivers these Period tasks again (the agent no longer holds them). */
   redeliver(instanceId: string, invokeIds: readonly string[], atMs: number): Promise<void>;
 }

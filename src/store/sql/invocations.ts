@@ -593,18 +593,17 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
       });
     },
 
-    async heldSchedules(instanceId) {
+    async activeSchedules(instanceId) {
       const rows = await db
         .selectFrom('invocation_instances as ii')
         .innerJoin('invocations', 'invocations.id', 'ii.invoke_id')
-        .select('ii.invoke_id')
+        .select(['ii.invoke_id', 'ii.delivered'])
         .where('ii.instance_id', '=', instanceId)
         .where('ii.execution', '=', 0)
         .where('invocations.repeat_mode', '=', 'Period')
-        .where('ii.delivered', '=', 1)
-        .where('ii.status', 'in', ['Scheduled', 'Running', 'Stopping'])
+        .where('ii.status', 'in', ['Pending', 'Scheduled', 'Running', 'Stopping'])
         .execute();
-      return rows.map((row) => row.invoke_id);
+      return rows.map((row) => ({ invokeId: row.invoke_id, delivered: Number(row.delivered) === 1 }));
     },
 
     async redeliver(instanceId, invokeIds, atMs) {
