@@ -11,9 +11,12 @@ describe('agent version gate', () => {
   });
 
   it('asks for an upgrade only for features newer than the agent', () => {
-    expect(upgradeNeeded('Period', '0.1.0')).toBe(minimumAgentVersion.Period);
-    expect(upgradeNeeded('EveryReboot', '0.1.5')).toBe(minimumAgentVersion.EveryReboot);
-    expect(upgradeNeeded('Period', minimumAgentVersion.Period)).toBeUndefined();
-    expect(upgradeNeeded('Once', '0.0.1')).toBeUndefined();
+    expect(upgradeNeeded(['Period'], '0.1.0')).toBe(minimumAgentVersion.Period);
+    expect(upgradeNeeded(['EveryReboot'], '0.1.5')).toBe(minimumAgentVersion.EveryReboot);
+    expect(upgradeNeeded(['Period'], minimumAgentVersion.Period)).toBeUndefined();
+    expect(upgradeNeeded(['Once'], '0.0.1')).toBeUndefined();
+    // The newest requirement decides.
+    expect(upgradeNeeded(['Period', 'containers'], '0.1.0')).toBe(minimumAgentVersion.containers);
+    expect(upgradeNeeded(['Period', 'containers'], '0.2.0')).toBe(minimumAgentVersion.containers);
   });
 });

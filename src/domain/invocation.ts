@@ -1,5 +1,6 @@
 import type { Command, CommandType } from './command.js';
 import { validateClientToken, validateTimeout } from './command.js';
+import { type ContainerTarget, parseContainerTarget } from './container.js';
 import { ApiError } from './errors.js';
 import type { InstanceStatus, InvocationStatus } from './invocation-status.js';
 import { type RawTag, resourceTagRules, type Tag, validateTags } from './tags.js';
@@ -58,6 +59,8 @@ export interface InvokeRequest {
   resourceGroupId: string;
   clientToken: string;
   tags: Tag[];
+  /** ContainerId / ContainerName, when the script runs inside a container. */
+  container: ContainerTarget | undefined;
 }
 
 /** Shapes and limits of InvokeCommand, checked before anything is looked up (DESIGN §2.4). */
@@ -91,13 +94,9 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
   if (terminationMode !== 'Process' && terminationMode !== 'ProcessTree') {
     throw new ApiError('InvalidParameter', 'TerminationMode is Process or ProcessTree.');
   }
-  if (input.containerId || input.containerName) {
-    throw new ApiError(
-      'Operation.Forbidden',
-      'Running commands in containers is not supported by this server yet.',
-    );
-  }
+  const container = parseContainerTarget(input.containerId ?? '', input.containerName ?? '');
   return {
+    container,
     instanceIds: [...new Set(input.instanceIds)],
     resourceTags,
     repeatMode: repeatMode as RepeatMode,

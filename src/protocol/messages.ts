@@ -45,6 +45,11 @@ export interface TaskSpec {
    * the invocation's creation (a rate() runs first one interval after it).
    */
   readonly schedule?: { readonly frequency: string; readonly startMs: number };
+  /**
+   * Run inside this container instead of on the host: `runtime` docker, containerd or cri-o
+   * (absent: the Docker API, then CRI), `id` 64 hex characters or empty, `name` or empty.
+   */
+  readonly container?: { readonly runtime?: string | undefined; readonly id: string; readonly name: string };
 }
 
 export type FinishedStatus = 'Success' | 'Failed' | 'Timeout' | 'Terminated' | 'Error';
@@ -190,6 +195,8 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
         isString(task.workingDir) &&
         isCount(task.timeoutSeconds) &&
         (task.execution === undefined || isCount(task.execution)) &&
+        (task.container === undefined ||
+          (isRecord(task.container) && isString(task.container.id) && isString(task.container.name))) &&
         (task.schedule === undefined ||
           (isRecord(task.schedule) && isString(task.schedule.frequency) && isCount(task.schedule.startMs)))
         ? (value as ServerMessage)

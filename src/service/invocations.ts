@@ -6,6 +6,7 @@ import {
   newCommand,
   validateCreateCommand,
 } from '../domain/command.js';
+import { containerIdText, containerMisfit, parseContainerTarget } from '../domain/container.js';
 import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
 import { parseFrequency } from '../domain/frequency.js';
@@ -131,7 +132,13 @@ export class InvocationService {
     for (const instance of instances) this.checkFits(command, instance);
     const windowsPasswordName = await this.windowsPasswordName(regionId, command, request);
     if (request.repeatMode === 'DryRun') throw new ApiError('DryRunOperation');
-    const initialRuns = instances.map((instance) => initialRun(request.repeatMode, instance));
+    const misfit = request.container
+      ? containerMisfit(
+          command.type,
+          renderScript(Buffer.from(command.contentBase64, 'base64').toString('utf8'), parameters, {}),
+        )
+      : undefined;
+    const initialRuns = instances.map((instance) => initialRun(request, instance, misfit));
     const now = this.nowMs();
     const invocation = await this.store.invocations.create(
       {
@@ -150,8 +157,8 @@ export class InvocationService {
         windowsPasswordName,
         workingDir: request.workingDir ?? command.workingDir,
         launcher: request.launcher ?? command.launcher,
-        containerId: '',
-        containerName: '',
+        containerId: request.container ? containerIdText(request.container) : '',
+        containerName: request.container?.name ?? '',
         terminationMode: request.terminationMode,
         resourceGroupId: request.resourceGroupId,
         clientToken: request.clientToken,
@@ -332,6 +339,7 @@ export class InvocationService {
       },
     );
     const script = await this.parameterStore.fill(invocation.regionId, rendered);
+    const container = parseContainerTarget(invocation.containerId, invocation.containerName);
     const password = invocation.windowsPasswordName
       ? await this.parameterStore.fill(
           invocation.regionId,
@@ -348,6 +356,7 @@ export class InvocationService {
       timeoutSeconds: invocation.timeoutSeconds,
       terminationMode: invocation.terminationMode,
       ...(result.run.execution > 0 && { execution: result.run.execution }),
+      ...(container && { container }),
       ...(invocation.repeatMode === 'Period' && {
         schedule: { frequency: invocation.frequency, startMs: invocation.createdAtMs },
       }),
@@ -433,9 +442,25 @@ export class InvocationService {
   }
 }
 
-/** How an invocation starts on one instance: delivered now, waiting for a boot, or not runnable there. */
-function initialRun(mode: RepeatMode, instance: ManagedInstance): InitialRun {
-  const minimum = upgradeNeeded(mode, instance.agentVersion);
+/**
+ * How an invocation starts on one instance: delivered now, waiting for a boot, or not runnable
+ * there (its agent too old for the task, or the script unfit for a container: `misfit` says why).
+ */
+function initialRun(
+  request: InvokeRequest,
+  instance: ManagedInstance,
+  misfit: string | undefined,
+): InitialRun {
+  const mode = request.repeatMode;
+  if (misfit !== undefined) {
+    return {
+      instanceId: instance.id,
+      status: 'Invalid',
+      errorCode: 'CommandNotApplicable',
+      errorInfo: `${errorInfo.CommandNotApplicable}: ${misfit}`,
+    };
+  }
+  const minimum = upgradeNeeded(request.container ? [mode, 'containers'] : [mode], instance.agentVersion);
   if (minimum !== undefined) {
     return {
       instanceId: instance.id,
