@@ -124,6 +124,39 @@ export interface AgentSettings {
    * so tests can play an agent too old for a feature.
    */
   readonly reportedVersion: string | undefined;
+  /** The container runtimes' API sockets, from `DOCKER_HOST` and `CONTAINER_RUNTIME_ENDPOINT` (unix:// only). */
+  readonly containerSockets: ContainerSockets;
+}
+
+/** Where the agent finds the container runtimes' APIs (`DOCKER_HOST`, `CONTAINER_RUNTIME_ENDPOINT`). */
+export interface ContainerSockets {
+  /** The Docker Engine API (Docker, or podman's compatible service). */
+  readonly docker: string;
+  /** CRI endpoints by runtime. */
+  readonly containerd: string;
+  readonly crio: string;
+}
+
+export const defaultContainerSockets: ContainerSockets = {
+  docker: '/var/run/docker.sock',
+  containerd: '/run/containerd/containerd.sock',
+  crio: '/var/run/crio/crio.sock',
+};
+
+function unixSocket(variable: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const path = /^unix:\/\/(\/.+)$/.exec(value)?.[1];
+  if (!path) throw new ConfigError(`${variable} must be unix:///PATH/TO/SOCKET, got "${value}"`);
+  return path;
+}
+
+function containerSockets(env: Env): ContainerSockets {
+  const cri = unixSocket('CONTAINER_RUNTIME_ENDPOINT', env.CONTAINER_RUNTIME_ENDPOINT);
+  return {
+    docker: unixSocket('DOCKER_HOST', env.DOCKER_HOST) ?? defaultContainerSockets.docker,
+    containerd: cri ?? defaultContainerSockets.containerd,
+    crio: cri ?? defaultContainerSockets.crio,
+  };
 }
 
 /** Resolves the agent's options once; flags win over OPENASSIST_AGENT_* variables. */
@@ -144,5 +177,6 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
     shutdownMarkerFile: env.OPENASSIST_AGENT_SHUTDOWN_MARKER || '/run/nologin',
     searchPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     reportedVersion: env.OPENASSIST_TEST_AGENT_VERSION || undefined,
+    containerSockets: containerSockets(env),
   });
 }

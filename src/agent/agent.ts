@@ -100,6 +100,7 @@ export async function startAgent(
     workDir,
     nowMs: Date.now,
     bootId: readBootId(config.bootIdFile),
+    containerSockets: config.containerSockets,
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });

@@ -1,9 +1,11 @@
+import { type ContainerSockets, defaultContainerSockets } from '../config.js';
 import {
   type FinishedStatus,
   maxOutputChunkBytes,
   type TaskEvent,
   type TaskSpec,
 } from '../protocol/messages.js';
+import { runInContainer } from './containers.js';
 import type { Journal, JournalEvent, RunRef } from './journal.js';
 import { type Interpreter, type RunHandle, runScript, type TerminationMode } from './runner.js';
 import { runWindowsScript } from './windows-runner.js';
@@ -37,6 +39,8 @@ export interface ExecutorOptions {
   /** Where the agent runs: Windows uses its own runner (cmd, PowerShell, run-as). */
   readonly platform?: NodeJS.Platform;
   readonly systemRoot?: string;
+  /** Where the container runtimes' APIs listen. */
+  readonly containerSockets?: ContainerSockets;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -221,34 +225,44 @@ export class Executor {
     );
     this.running.set(key, { job, handle: undefined });
     const events = {
-      onStart: (pid: number) => {
-        this.options.journal.setProcess(job, pid, this.options.bootId ?? '');
+      onStart: (pid: number | undefined) => {
+        if (pid !== undefined) this.options.journal.setProcess(job, pid, this.options.bootId ?? '');
         this.record(job, { kind: 'started', atMs: this.options.nowMs() });
       },
       onOutput: (chunk: Buffer) => output.write(chunk),
     };
     // Each run gets a script file of its own (runs of one schedule may overlap with their cleanup).
     const runId = job.execution === 0 ? task.invokeId : `${task.invokeId}-${job.execution}`;
-    const handle = onWindows
-      ? runWindowsScript(
-          { ...task, invokeId: runId, password: task.password },
-          this.options.workDir,
-          this.options.systemRoot ?? 'C:\\Windows',
-          events,
-        )
-      : runScript(
+    const handle = task.container
+      ? runInContainer(
+          task.container,
           {
-            invokeId: runId,
-            script: task.script,
-            username: task.username,
-            workingDir: task.workingDir || undefined,
-            timeoutSeconds: task.timeoutSeconds,
-            workDir: this.options.workDir,
-            interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
+            ...task,
             ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
           },
+          this.options.containerSockets ?? defaultContainerSockets,
           events,
-        );
+        )
+      : onWindows
+        ? runWindowsScript(
+            { ...task, invokeId: runId, password: task.password },
+            this.options.workDir,
+            this.options.systemRoot ?? 'C:\\Windows',
+            events,
+          )
+        : runScript(
+            {
+              invokeId: runId,
+              script: task.script,
+              username: task.username,
+              workingDir: task.workingDir || undefined,
+              timeoutSeconds: task.timeoutSeconds,
+              workDir: this.options.workDir,
+              interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
+              ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
+            },
+            events,
+          );
     this.running.set(key, { job, handle });
     handle.done
       .then((outcome) => {

@@ -42,6 +42,8 @@ export interface RunOutcome {
     | 'ExecutionTimeout'
     | 'AccountNotExists'
     | 'DirectoryNotExists'
+    | 'ContainerNotExists'
+    | 'ContainerNotRunning'
     | 'ExecutionException';
   readonly errorInfo: string;
 }
@@ -54,15 +56,16 @@ export interface RunHandle {
 
 /** Callbacks run inside event handlers and must not throw. */
 export interface RunEvents {
-  onStart?: (pid: number) => void;
+  /** The script started; `pid` leads its process group on this host, when known. */
+  onStart?: (pid: number | undefined) => void;
   onOutput?: (chunk: Buffer) => void;
 }
 
-const defaultKillGraceMs = 5000;
+export const defaultKillGraceMs = 5000;
 // Once the script has exited, what it wrote is read within a few event-loop turns; a background
 // child still holding the pipe must not keep the run open, so stop reading after this.
 const outputDrainMs = 250;
-const maxTimerMs = 2 ** 31 - 1;
+export const maxTimerMs = 2 ** 31 - 1;
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 // Dups stderr onto stdout's pipe before the script starts, so both arrive merged in write order.
 const mergeStderrThenExec = 'exec 2>&1; exec "$@"';
@@ -73,12 +76,15 @@ const errorInfos = {
   ExecutionTimeout: 'the command execution has been timeout',
   AccountNotExists: 'the specified account does not exists',
   DirectoryNotExists: 'the specified directory does not exists',
+  // OpenAssist's, worded like Alibaba's.
+  ContainerNotExists: 'the specified container does not exists',
+  ContainerNotRunning: 'the specified container is not running',
 } as const;
 
-type KillReason = 'timeout' | 'stop-tree' | 'stop-process';
+export type KillReason = 'timeout' | 'stop-tree' | 'stop-process';
 
 /** The first kill request wins; requests after the script exited are ignored. */
-class KillSwitch {
+export class KillSwitch {
   reason: KillReason | undefined;
   private closed = false;
   private kill: ((reason: KillReason) => void) | undefined;
@@ -242,11 +248,11 @@ async function isDirectory(path: string): Promise<boolean> {
   );
 }
 
-function failure(errorCode: keyof typeof errorInfos, exitCode: number | null = null): RunOutcome {
+export function failure(errorCode: keyof typeof errorInfos, exitCode: number | null = null): RunOutcome {
   return { status: 'Failed', exitCode, errorCode, errorInfo: errorInfos[errorCode] };
 }
 
-function exitOutcome(reason: KillReason | undefined, exitCode: number | null): RunOutcome {
+export function exitOutcome(reason: KillReason | undefined, exitCode: number | null): RunOutcome {
   if (reason === 'timeout') {
     return {
       status: 'Timeout',
@@ -260,7 +266,7 @@ function exitOutcome(reason: KillReason | undefined, exitCode: number | null): R
   return failure('ExitCodeNonzero', exitCode);
 }
 
-function exceptionOutcome(error: unknown): RunOutcome {
+export function exceptionOutcome(error: unknown): RunOutcome {
   const message = error instanceof Error ? error.message : String(error);
   return {
     status: 'Error',
