@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { callApi, signV3 } from '../src/cli/api-client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
+import { measureContainerOverhead } from './container-overhead.js';
 import { measureInvokeLatency } from './invoke-latency.js';
 import { measureScheduleAccuracy } from './schedule-accuracy.js';
 
@@ -98,9 +99,10 @@ async function main(): Promise<void> {
     }
     const latency = await measureInvokeLatency(server, quick ? 100 : 300);
     console.log(
-      `echo hi on one local agent (${latency.runs} runs): first instruction p50 ${latency.toFirstInstructionMs.p50} ms, p99 ${latency.toFirstInstructionMs.p99} ms; Success visible p50 ${latency.toResultVisibleMs.p50} ms, p99 ${latency.toResultVisibleMs.p99} ms`,
+      `echo hi on one local agent (${latency.runs} runs): first instruction p50 ${latency.toFirstInstructionMs?.p50} ms, p99 ${latency.toFirstInstructionMs?.p99} ms; Success visible p50 ${latency.toResultVisibleMs.p50} ms, p99 ${latency.toResultVisibleMs.p99} ms`,
     );
     results.push({ scenario: 'InvokeCommand latency, echo hi, one local agent', ...latency });
+    results.push(await measureContainerOverhead(server, quick ? 20 : 50));
     const accuracy = await measureScheduleAccuracy(server, quick ? 3 : 5, quick ? 12 : 100);
     console.log(
       `cron every 10 s on ${accuracy.agents} agents (${accuracy.runs} runs): first instruction after the fire time p50 ${accuracy.lateByMs.p50} ms, p99 ${accuracy.lateByMs.p99} ms, max ${accuracy.lateByMs.max} ms`,
