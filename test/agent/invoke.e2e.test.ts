@@ -769,7 +769,7 @@ for (const factory of backendFactories) {
           400,
         ],
         ['Timeout 5', () => ({ timeout: 5 }), 'InvalidParameter.Timeout', 400],
-        ['a malformed ContainerId', () => ({ containerId: 'nope' }), 'Operation.Forbidden', 403],
+        ['a malformed ContainerId', () => ({ containerId: 'nope' }), 'InvalidContainerId.Malformed', 400],
         ['DryRun', () => ({ repeatMode: 'DryRun' }), 'DryRunOperation', 400],
         [
           'an unknown resource group',
