@@ -1,26 +1,47 @@
 import { existsSync } from 'node:fs';
 import type { ContainerSockets } from '../config.js';
 import type { TaskSpec } from '../protocol/messages.js';
+import { runInCri } from './cri-runner.js';
 import { runInDocker } from './docker-runner.js';
 import { exceptionOutcome, type RunEvents, type RunHandle } from './runner.js';
 
 type Target = NonNullable<TaskSpec['container']>;
 
-/**
- * Runs a task's script in its container with the runtime its ContainerId names; without a
- * prefix, through the Docker API when its socket exists.
- */
+/** The socket of the runtime the ContainerId names; without a prefix, the first that exists (Docker API first). */
+function pickRuntime(
+  target: Target,
+  sockets: ContainerSockets,
+): { api: 'docker' | 'cri'; socket: string } | undefined {
+  switch (target.runtime) {
+    case 'docker':
+      return { api: 'docker', socket: sockets.docker };
+    case 'containerd':
+      return { api: 'cri', socket: sockets.containerd };
+    case 'cri-o':
+      return { api: 'cri', socket: sockets.crio };
+    default: {
+      const candidates = [
+        { api: 'docker', socket: sockets.docker },
+        { api: 'cri', socket: sockets.containerd },
+        { api: 'cri', socket: sockets.crio },
+      ] as const;
+      return candidates.find((candidate) => existsSync(candidate.socket));
+    }
+  }
+}
+
+/** Runs a task's script in its container, through the Docker Engine API or the CRI. */
 export function runInContainer(
   target: Target,
+  runId: string,
   task: { script: string; timeoutSeconds: number; killGraceMs?: number },
   sockets: ContainerSockets,
   events: RunEvents,
 ): RunHandle {
   const spec = { ...task, container: target.id || target.name };
-  const runtime = target.runtime ?? (existsSync(sockets.docker) ? 'docker' : undefined);
-  if (runtime === 'docker') return runInDocker(sockets.docker, spec, events);
-  const why = runtime
-    ? `the ${runtime} runtime is not supported by this agent`
-    : `no container runtime answers here (looked for the Docker API at ${sockets.docker})`;
+  const runtime = pickRuntime(target, sockets);
+  if (runtime?.api === 'docker') return runInDocker(runtime.socket, spec, events);
+  if (runtime?.api === 'cri') return runInCri(runtime.socket, runId, spec, events);
+  const why = `no container runtime answers here (looked for ${sockets.docker}, ${sockets.containerd} and ${sockets.crio})`;
   return { done: Promise.resolve(exceptionOutcome(new Error(why))), stop: () => undefined };
 }

@@ -236,6 +236,7 @@ export class Executor {
     const handle = task.container
       ? runInContainer(
           task.container,
+          runId,
           {
             ...task,
             ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),

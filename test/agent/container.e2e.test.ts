@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
+import { type Containerd, startContainerd } from '../helpers/containerd.js';
 import { waitFor } from '../helpers/deadline.js';
 import { type Podman, startPodman } from '../helpers/podman.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
@@ -147,6 +148,87 @@ describe('scripts in containers over the Docker Engine API (podman)', () => {
     await podman.podman('stop', '-t', '0', stoppedName);
     const stopped = await finished(await runIn({ containerName: stoppedName }, 'true'));
     expect(stopped).toMatchObject({ invocationStatus: 'Failed', errorCode: 'ContainerNotRunning' });
+  });
+});
+
+describe('scripts in containers over the Kubernetes CRI (containerd)', () => {
+  let containerd: Containerd;
+  let criAgent: AgentProcess;
+
+  beforeAll(async () => {
+    containerd = await startContainerd(`oa-cri-${randomBytes(4).toString('hex')}`);
+    // No Docker API here: a ContainerName without a runtime prefix must find the CRI socket.
+    criAgent = await startAgent({
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+      CONTAINER_RUNTIME_ENDPOINT: `unix://${containerd.socket}`,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await criAgent?.stop();
+    await containerd?.stop();
+  });
+
+  // Live processes besides the container's own: a pod container's PID 1 (sleep) reaps nothing, so
+  // killed processes linger as zombies (state Z), which are dead already.
+  const criLeftovers = async () => {
+    const ps = await containerd.cri.exec(containerd.containerId, ['ps', '-o', 'pid,stat,args'], 5, 10_000);
+    return ps.stdout
+      .toString()
+      .split('\n')
+      .slice(1)
+      .filter((line) => line.trim() && !/^\s*\d+\s+Z|sleep 2147483647|ps -o/.test(line));
+  };
+
+  it('runs in the container named by a containerd:// id, with merged output and the exit code', async () => {
+    const result = await finished(
+      await runIn(
+        { containerId: `containerd://${containerd.containerId}` },
+        'echo out; echo err >&2; test -x /bin/busybox && exit 3',
+        criAgent.instanceId,
+      ),
+    );
+    expect(result).toMatchObject({ invocationStatus: 'Failed', exitCode: 3, output: 'out\nerr\n' });
+  });
+
+  it('finds the container by its CRI name', async () => {
+    const result = await finished(
+      await runIn({ containerName: containerd.containerName }, 'echo "$(id -u) $PWD"', criAgent.instanceId),
+    );
+    expect(result).toMatchObject({ invocationStatus: 'Success', output: '0 /\n' });
+  });
+
+  it('ends a run at its timeout and on StopInvocation, leaving no process behind', async () => {
+    const timedOut = await finished(
+      await runIn(
+        { containerId: `containerd://${containerd.containerId}`, timeout: 10 },
+        'sleep 300 & sleep 300',
+        criAgent.instanceId,
+      ),
+      40_000,
+    );
+    expect(timedOut).toMatchObject({ invocationStatus: 'Timeout', errorCode: 'ExecutionTimeout' });
+    expect(
+      await waitFor('no leftovers', async () => ((await criLeftovers()).length === 0 ? true : undefined)),
+    ).toBe(true);
+    const invokeId = await runIn(
+      { containerId: `containerd://${containerd.containerId}` },
+      'sleep 300',
+      criAgent.instanceId,
+    );
+    await waitFor('the run to start', async () => ((await criLeftovers()).length > 0 ? true : undefined));
+    await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
+    expect(await finished(invokeId)).toMatchObject({ invocationStatus: 'Terminated' });
+    expect(
+      await waitFor('no leftovers', async () => ((await criLeftovers()).length === 0 ? true : undefined)),
+    ).toBe(true);
+  }, 60_000);
+
+  it('says so when the container does not exist', async () => {
+    const result = await finished(
+      await runIn({ containerId: `containerd://${'e'.repeat(64)}` }, 'true', criAgent.instanceId),
+    );
+    expect(result).toMatchObject({ invocationStatus: 'Failed', errorCode: 'ContainerNotExists' });
   });
 });
 

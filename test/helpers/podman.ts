@@ -62,8 +62,8 @@ async function buildImage(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
   );
 }
 
-export async function startPodman(): Promise<Podman> {
-  const dir = await mkdtemp(join(tmpdir(), 'openassist-podman-'));
+/** podman with this suite's configuration (in `dir`); builds the test image when missing. */
+export async function podmanIn(dir: string): Promise<(...args: string[]) => Promise<string>> {
   const conf = join(dir, 'containers.conf');
   await writeFile(conf, containersConf);
   const env = { ...process.env, CONTAINERS_CONF: conf };
@@ -73,6 +73,13 @@ export async function startPodman(): Promise<Podman> {
     () => false,
   );
   if (!hasImage) await buildImage(dir, env);
+  return podman;
+}
+
+export async function startPodman(): Promise<Podman> {
+  const dir = await mkdtemp(join(tmpdir(), 'openassist-podman-'));
+  const podman = await podmanIn(dir);
+  const env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') };
   const socket = join(dir, 'podman.sock');
   const service: ChildProcess = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], {
     env,
