@@ -18,7 +18,6 @@ import {
   type InvokeInput,
   type InvokeRequest,
   invokeLimits,
-  type RepeatMode,
   renderScript,
   resolveParameters,
   validateInvokeRequest,
