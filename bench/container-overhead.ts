@@ -1,35 +1,40 @@
 import { randomBytes } from 'node:crypto';
+import { startContainerd } from '../test/helpers/containerd.js';
 import { startPodman } from '../test/helpers/podman.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
-import { measureInvokeLatency } from './invoke-latency.js';
+import { type LatencySummary, measureInvokeLatency } from './invoke-latency.js';
 
 /**
- * `echo hi` on the host and in a podman container (through its Docker-compatible API), the same
- * number of runs each, one local agent each: InvokeCommand answered → Success visible.
+ * `echo hi` on the host, in a podman container (its Docker-compatible API) and in a containerd
+ * container (CRI), the same number of runs each, one local agent each: InvokeCommand answered →
+ * Success visible.
  */
 export async function measureContainerOverhead(server: ServerProcess, runs: number) {
+  const suffix = randomBytes(4).toString('hex');
   const podman = await startPodman();
+  const containerd = await startContainerd(`oa-bench-cri-${suffix}`);
   try {
-    const containerId = await podman.startContainer(`oa-bench-${randomBytes(4).toString('hex')}`);
+    const containerId = await podman.startContainer(`oa-bench-${suffix}`);
     const host = await measureInvokeLatency(server, runs, { firstInstruction: false });
-    const container = await measureInvokeLatency(server, runs, {
+    const docker = await measureInvokeLatency(server, runs, {
       firstInstruction: false,
       agentEnv: { DOCKER_HOST: `unix://${podman.socket}` },
       invokeParams: { ContainerId: containerId },
     });
-    const overheadP50 =
-      Math.round((container.toResultVisibleMs.p50 - host.toResultVisibleMs.p50) * 100) / 100;
+    const cri = await measureInvokeLatency(server, runs, {
+      firstInstruction: false,
+      agentEnv: { CONTAINER_RUNTIME_ENDPOINT: `unix://${containerd.socket}` },
+      invokeParams: { ContainerId: `containerd://${containerd.containerId}` },
+    });
+    const p50 = (summary: LatencySummary) => summary.toResultVisibleMs.p50;
+    const versus = (summary: LatencySummary) =>
+      `p50 ${p50(summary)} ms (+${(p50(summary) - p50(host)).toFixed(1)} ms, ×${(p50(summary) / p50(host)).toFixed(1)}), p99 ${summary.toResultVisibleMs.p99} ms`;
     console.log(
-      `echo hi, ${runs} runs each, Success visible: host p50 ${host.toResultVisibleMs.p50} ms, container p50 ${container.toResultVisibleMs.p50} ms (+${overheadP50} ms, ×${(container.toResultVisibleMs.p50 / host.toResultVisibleMs.p50).toFixed(1)}); p99 ${host.toResultVisibleMs.p99} / ${container.toResultVisibleMs.p99} ms`,
+      `echo hi, ${runs} runs each, Success visible: host p50 ${p50(host)} ms, p99 ${host.toResultVisibleMs.p99} ms; Docker API (podman) ${versus(docker)}; CRI (containerd) ${versus(cri)}`,
     );
-    return {
-      scenario: 'container exec vs host script, echo hi',
-      runs,
-      host,
-      container,
-      overheadP50Ms: overheadP50,
-    };
+    return { scenario: 'container exec vs host script, echo hi', runs, host, docker, cri };
   } finally {
+    await containerd.stop();
     await podman.stop();
   }
 }
