@@ -17,6 +17,8 @@ export interface LatencyOptions {
   readonly invokeParams?: Record<string, string>;
   /** Time the script's first instruction too (it prints the clock in ns). */
   readonly firstInstruction?: boolean;
+  /** The node the agent connects to, when not the one invoked (a cluster's cross-node dispatch). */
+  readonly agentServerUrl?: string;
 }
 
 const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
@@ -48,7 +50,7 @@ export async function measureInvokeLatency(
   };
   const activation = await call('CreateActivation', { InstanceCount: '1' });
   const agent = await startAgentProcess({
-    serverUrl: server.url,
+    serverUrl: options.agentServerUrl ?? server.url,
     activationId: String(activation.ActivationId),
     activationCode: String(activation.ActivationCode),
     ...(options.agentEnv && { env: options.agentEnv }),

@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { callApi, signV3 } from '../src/cli/api-client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
+import { measureClusterDispatch } from './cluster-dispatch.js';
 import { measureContainerOverhead } from './container-overhead.js';
 import { measureInvokeLatency } from './invoke-latency.js';
 import { measureScheduleAccuracy } from './schedule-accuracy.js';
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
     );
     results.push({ scenario: 'InvokeCommand latency, echo hi, one local agent', ...latency });
     results.push(await measureContainerOverhead(server, quick ? 20 : 50));
+    results.push(await measureClusterDispatch(quick ? 50 : 200));
     const accuracy = await measureScheduleAccuracy(server, quick ? 3 : 5, quick ? 12 : 100);
     console.log(
       `cron every 10 s on ${accuracy.agents} agents (${accuracy.runs} runs): first instruction after the fire time p50 ${accuracy.lateByMs.p50} ms, p99 ${accuracy.lateByMs.p99} ms, max ${accuracy.lateByMs.max} ms`,

@@ -107,7 +107,8 @@ export interface AgentFlags {
 }
 
 export interface AgentSettings {
-  readonly serverUrl: string;
+  /** The server nodes to try, in order (`--server URL1,URL2`); the agent fails over between them. */
+  readonly serverUrls: readonly string[];
   readonly stateDir: string;
   readonly activationId: string | undefined;
   readonly activationCode: string | undefined;
@@ -161,15 +162,19 @@ function containerSockets(env: Env): ContainerSockets {
 
 /** Resolves the agent's options once; flags win over OPENASSIST_AGENT_* variables. */
 export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
-  const serverUrl = flags.server ?? env.OPENASSIST_AGENT_SERVER;
-  if (!serverUrl || !/^https?:\/\/[^/\s]+\/?$/.test(serverUrl)) {
-    throw new ConfigError(`--server must be the server's http://HOST:PORT, got "${serverUrl ?? ''}"`);
+  const servers = flags.server ?? env.OPENASSIST_AGENT_SERVER ?? '';
+  const serverUrls = servers.split(',').map((url) => url.trim());
+  const bad = serverUrls.find((url) => !/^https?:\/\/[^/\s]+\/?$/.test(url));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `--server must be the server's http://HOST:PORT, or several separated by commas; got "${bad}"`,
+    );
   }
   const stateDir = flags.stateDir ?? env.OPENASSIST_AGENT_STATE_DIR;
   if (!stateDir)
     throw new ConfigError('--state-dir is required: the agent keeps its identity and journal there');
   return Object.freeze({
-    serverUrl,
+    serverUrls,
     stateDir: resolve(stateDir),
     activationId: flags.activationId ?? env.OPENASSIST_ACTIVATION_ID,
     activationCode: flags.activationCode ?? env.OPENASSIST_ACTIVATION_CODE,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
@@ -6,7 +7,9 @@ import type { Services } from './api/action.js';
 import { buildHttpServer } from './api/http-server.js';
 import type { ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
+import { startClusterJobs } from './dispatch/cluster-jobs.js';
 import { ActivationService } from './service/activations.js';
+import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
@@ -28,8 +31,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-// Forgotten nonces only need to be purged now and then; the table is keyed, so lookups stay fast.
-const noncePurgeIntervalMs = 60_000;
+// Expired nonces and client tokens only need to be purged now and then; lookups are keyed.
+const purgeIntervalMs = 60_000;
 // Describe calls show the last 24 KB of output (DESIGN §4).
 const outputShownBytes = 24 * 1024;
 // How often undelivered tasks are checked against the delivery timeout.
@@ -38,7 +41,7 @@ const deliverySweepIntervalMs = 1_000;
 type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
->;
+> & { readonly nodeId: string };
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -71,6 +74,7 @@ export function wireServices(
     logger,
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
+    nodeId: config.nodeId,
   });
   const services: Services = {
     commands: new CommandService(store, nowMs),
@@ -81,6 +85,7 @@ export function wireServices(
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),
     parameters,
+    cluster: new ClusterService(store, nowMs),
     nowMs,
     regions: config.regions,
   };
@@ -99,7 +104,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     nowMs: nowMs(),
   });
   const secrets = new SecretBox(await loadSecretKey(config.dataDir, config.secretKey));
-  const { services, hub: agentHub } = wireServices(store, logger, nowMs, config, secrets);
+  // Each process is a node of its own; nodes on one PostgreSQL database serve one fleet.
+  const nodeId = `node-${randomBytes(6).toString('hex')}`;
+  const startedAtMs = nowMs();
+  const { services, hub: agentHub } = wireServices(store, logger, nowMs, { ...config, nodeId }, secrets);
+  await agentHub.listen();
   const app = await buildHttpServer({
     store,
     logger,
@@ -116,18 +125,22 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // Lets the CLI on this machine find the endpoint of the server that owns this data dir.
   await writeFile(join(config.dataDir, 'endpoint'), `${url}\n`);
 
-  const purge = setInterval(() => {
-    store.nonces
-      .purgeExpired(nowMs())
-      .catch((error: unknown) => logger.warn({ err: error }, 'nonce purge failed'));
-  }, noncePurgeIntervalMs);
-  purge.unref();
-  const sweep = setInterval(() => {
-    services.invocations
-      .abortOverdue(config.deliveryTimeoutSeconds * 1000)
-      .catch((error: unknown) => logger.warn({ err: error }, 'delivery timeout sweep failed'));
-  }, deliverySweepIntervalMs);
-  sweep.unref();
+  const stopJobs = startClusterJobs({
+    store,
+    logger,
+    nowMs,
+    node: { id: nodeId, url, version, startedAtMs },
+    agents: () => agentHub.connectedCount,
+    jobs: [
+      {
+        name: 'delivery-timeouts',
+        everyMs: deliverySweepIntervalMs,
+        run: () => services.invocations.abortOverdue(config.deliveryTimeoutSeconds * 1000),
+      },
+      { name: 'purge-nonces', everyMs: purgeIntervalMs, run: () => store.nonces.purgeExpired(nowMs()) },
+      { name: 'purge-client-tokens', everyMs: purgeIntervalMs, run: () => services.idempotence.purge() },
+    ],
+  });
   logger.info(
     { url, database: redactUrl(config.databaseUrl), regions: config.regions, version },
     'server started',
@@ -138,8 +151,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     rootKeySource,
     services,
     async close() {
-      clearInterval(purge);
-      clearInterval(sweep);
+      stopJobs();
       await agentHub.closeAll();
       await app.close();
       await store.close();

@@ -1,5 +1,7 @@
+import { type LookupAddress, lookup } from 'node:dns';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
+import type { LookupFunction } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { AgentSettings } from '../config.js';
@@ -33,6 +35,33 @@ export interface RunningAgent {
 const backoff = { firstMs: 500, maxMs: 30_000 };
 const jittered = (ms: number): number => Math.round(ms * (0.5 + Math.random()));
 
+/** A DNS lookup that starts at the `turn`-th address of a name with several (round robin across attempts). */
+function rotatingLookup(turn: number): LookupFunction {
+  return (hostname, options, callback) => {
+    lookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error || addresses.length === 0) {
+        (callback as (error: NodeJS.ErrnoException | null, address: string, family: number) => void)(
+          error ?? Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
+          '',
+          0,
+        );
+        return;
+      }
+      const start = turn % addresses.length;
+      const rotated = [...addresses.slice(start), ...addresses.slice(0, start)];
+      if (options.all) (callback as (error: null, addresses: LookupAddress[]) => void)(null, rotated);
+      else {
+        const first = rotated[0] as LookupAddress;
+        (callback as (error: null, address: string, family: number) => void)(
+          null,
+          first.address,
+          first.family,
+        );
+      }
+    });
+  };
+}
+
 /** Registers on first start (identity kept in the state dir), then serves tasks until stopped. */
 export async function startAgent(
   config: AgentConfig,
@@ -45,7 +74,7 @@ export async function startAgent(
     if (!config.activationId || !config.activationCode) {
       throw new AgentError('this agent is not registered yet: pass --activation-id and --activation-code');
     }
-    identity = await register(config.serverUrl, {
+    identity = await register(config.serverUrls, {
       activationId: config.activationId,
       activationCode: config.activationCode,
       hostname: facts.hostname,
@@ -142,14 +171,19 @@ export async function startAgent(
     }
   }
 
+  // Each attempt after a failure or a lost channel goes to the next server (and, for a name with
+  // several addresses, the next address), so the agent finds a live node of a cluster.
+  let attempt = 0;
   function connect(): void {
     if (stopped) return;
-    const url = new URL(channelPath, config.serverUrl);
+    const servers = config.serverUrls;
+    const url = new URL(channelPath, servers[attempt % servers.length]);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(url, {
       headers: { 'x-openassist-instance-id': instanceId, authorization: `Bearer ${token}` },
       maxPayload: maxFrameBytes,
       perMessageDeflate: false,
+      lookup: rotatingLookup(Math.floor(attempt / servers.length)),
     });
     socket = ws;
     ws.on('open', () => {
@@ -192,6 +226,7 @@ export async function startAgent(
         onFatal(new AgentError(`${instanceId} was deregistered: register again`));
       }
       if (stopped) return;
+      attempt++;
       reconnect = setTimeout(connect, jittered(retryMs));
       retryMs = Math.min(retryMs * 2, backoff.maxMs);
     });

@@ -34,18 +34,23 @@ export async function saveIdentity(stateDir: string, identity: Identity): Promis
   await chmod(identityFile(stateDir), 0o600);
 }
 
-/** Trades an activation for an identity (POST /agent/v1/register). */
-export async function register(serverUrl: string, request: RegisterRequest): Promise<Identity> {
-  let response: Response;
-  try {
-    response = await fetch(new URL(registerPath, serverUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-    });
-  } catch (error) {
-    throw new AgentError(`cannot reach ${serverUrl} to register: ${String((error as Error).cause ?? error)}`);
+/** Trades an activation for an identity (POST /agent/v1/register) at the first server that answers. */
+export async function register(serverUrls: readonly string[], request: RegisterRequest): Promise<Identity> {
+  let response: Response | undefined;
+  const unreachable: string[] = [];
+  for (const serverUrl of serverUrls) {
+    try {
+      response = await fetch(new URL(registerPath, serverUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      break;
+    } catch (error) {
+      unreachable.push(`${serverUrl}: ${String((error as Error).cause ?? error)}`);
+    }
   }
+  if (!response) throw new AgentError(`cannot reach a server to register (${unreachable.join('; ')})`);
   const body = (await response.json().catch(() => ({}))) as Partial<RegisterResponse> & {
     Code?: string;
     Message?: string;

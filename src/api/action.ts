@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ActivationService } from '../service/activations.js';
+import type { ClusterService } from '../service/cluster.js';
 import type { CommandService } from '../service/commands.js';
 import type { Idempotence } from '../service/idempotence.js';
 import type { InstanceService } from '../service/instances.js';
@@ -20,6 +21,7 @@ export interface Services {
   readonly tags: TagService;
   readonly resourceGroups: ResourceGroupService;
   readonly parameters: ParameterService;
+  readonly cluster: ClusterService;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

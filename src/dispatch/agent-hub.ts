@@ -22,7 +22,24 @@ export interface HubDeps {
   readonly logger: FastifyBaseLogger;
   readonly heartbeatSeconds: number;
   readonly nowMs: () => number;
+  /** This server node's id: other nodes reach its agents through the store's notifications. */
+  readonly nodeId: string;
 }
+
+/** What one node asks another about agents it holds (JSON over the store's notifications). */
+type NodeMessage =
+  | { readonly kind: 'wake'; readonly from: string; readonly instanceIds: readonly string[] }
+  | {
+      readonly kind: 'cancel';
+      readonly from: string;
+      readonly instanceId: string;
+      readonly invokeId: string;
+      readonly terminationMode: 'Process' | 'ProcessTree';
+    }
+  | { readonly kind: 'close'; readonly from: string; readonly instanceId: string };
+
+// Every node looks for work of its agents this often, so a lost notification only delays it.
+const sweepIntervalMs = 5_000;
 
 /** Tasks in flight on a connection are told apart by invocation and run. */
 const runKey = (invokeId: string, execution: number): string => `${invokeId}#${execution}`;
@@ -68,12 +85,68 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     perMessageDeflate: false,
   });
   private readonly liveness: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout;
+  private unlisten: (() => Promise<void>) | undefined;
 
   constructor(private readonly deps: HubDeps) {
     const heartbeatMs = deps.heartbeatSeconds * 1000;
     // An agent is offline after three missed heartbeats (DESIGN §2.3).
     this.liveness = setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000));
     this.liveness.unref();
+    this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  /** Listens to the other nodes (PostgreSQL); after a lost subscription, sweeps for what was missed. */
+  async listen(): Promise<void> {
+    this.unlisten = await this.deps.store.notifications.listen(
+      (payload) => this.onNodeMessage(payload),
+      () => this.sweep(),
+    );
+  }
+
+  get connectedCount(): number {
+    return this.connections.size;
+  }
+
+  /** Delivers whatever waits for this node's agents (tasks, cancellations): one query per 500 agents. */
+  private sweep(): void {
+    const ids = [...this.connections.keys()];
+    for (let at = 0; at < ids.length; at += 500) {
+      this.deps.store.invocations
+        .withWork(ids.slice(at, at + 500))
+        .then((due) => this.wakeLocal(due))
+        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'delivery sweep failed'));
+    }
+  }
+
+  private publish(message: NodeMessage): void {
+    this.deps.store.notifications
+      .publish(JSON.stringify(message))
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'notifying the other nodes failed'));
+  }
+
+  private onNodeMessage(payload: string): void {
+    let message: NodeMessage;
+    try {
+      message = JSON.parse(payload) as NodeMessage;
+    } catch {
+      return;
+    }
+    if (message.from === this.deps.nodeId) return;
+    switch (message.kind) {
+      case 'wake':
+        this.wakeLocal(message.instanceIds);
+        return;
+      case 'cancel':
+        this.connections
+          .get(message.instanceId)
+          ?.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: message.terminationMode });
+        return;
+      case 'close':
+        this.connections.get(message.instanceId)?.socket.close(4001, 'instance deregistered');
+        return;
+    }
   }
 
   /** Handles an HTTP upgrade; returns false when the path is not the agent channel. */
@@ -123,7 +196,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
       if (this.connections.get(instance.id) !== connection) return;
       this.connections.delete(instance.id);
       this.deps.store.instances
-        .disconnected(instance.id)
+        .disconnected(instance.id, this.deps.nodeId)
         .catch((error: unknown) => log.error({ err: error }, 'marking the instance offline failed'));
       log.info('agent disconnected');
     });
@@ -149,6 +222,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           timeZone: message.timeZone.slice(0, 64),
           shells: message.shells.slice(0, 10).map((shell) => shell.slice(0, 32)),
           atMs: this.deps.nowMs(),
+          nodeId: this.deps.nodeId,
         });
         connection.instance = (await this.deps.store.instances.find(instance.id)) ?? instance;
         const dropped = await this.deps.invocations.greeted(instance.id, rebooted, message.schedules);
@@ -231,19 +305,33 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     return connection.delivering;
   }
 
+  /** Delivers to the agents held here and asks the other nodes to deliver to theirs. */
   wake(instanceIds: readonly string[]): void {
+    const elsewhere = this.wakeLocal(instanceIds);
+    if (elsewhere.length > 0) this.publish({ kind: 'wake', from: this.deps.nodeId, instanceIds: elsewhere });
+  }
+
+  /** Delivers to the agents held here; returns the ids of those that are not. */
+  private wakeLocal(instanceIds: readonly string[]): string[] {
+    const elsewhere: string[] = [];
     for (const id of instanceIds) {
       const connection = this.connections.get(id);
       if (connection?.greeted) void this.deliver(connection);
+      else elsewhere.push(id);
     }
+    return elsewhere;
   }
 
   cancel(instanceId: string, invokeId: string, terminationMode: 'Process' | 'ProcessTree'): void {
-    this.connections.get(instanceId)?.send({ type: 'cancel', invokeId, terminationMode });
+    const connection = this.connections.get(instanceId);
+    if (connection) connection.send({ type: 'cancel', invokeId, terminationMode });
+    else this.publish({ kind: 'cancel', from: this.deps.nodeId, instanceId, invokeId, terminationMode });
   }
 
   close(instanceId: string): void {
-    this.connections.get(instanceId)?.socket.close(4001, 'instance deregistered');
+    const connection = this.connections.get(instanceId);
+    if (connection) connection.socket.close(4001, 'instance deregistered');
+    else this.publish({ kind: 'close', from: this.deps.nodeId, instanceId });
   }
 
   /** Drops agents not heard for `silenceMs`, and pings the rest so they can tell a dead server too. */
@@ -257,6 +345,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
 
   async closeAll(): Promise<void> {
     clearInterval(this.liveness);
+    clearInterval(this.sweeper);
+    await this.unlisten?.();
     for (const connection of this.connections.values()) connection.socket.close(1001, 'server stopping');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }

@@ -4,7 +4,7 @@ import type { Migration } from './migrations/migration.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
-import type { Store } from './store.js';
+import type { Notifications, Store } from './store.js';
 
 // BIGINT columns hold epoch milliseconds and sequence numbers, all far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -88,5 +88,81 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Sto
     await pool.end();
     throw error;
   }
-  return sqlStore(new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  const notifications = new PostgresNotifications(pool, connectionString, `openassist_${schema ?? 'public'}`);
+  return sqlStore(
+    new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
+    'postgres',
+    notifications,
+    () => notifications.close(),
+  );
+}
+
+// A lost listening connection is tried again after this long.
+const relistenMs = 1_000;
+
+/**
+ * LISTEN/NOTIFY between the nodes on one database (and schema): publishing goes through the pool,
+ * listening holds one connection of its own and comes back after losing it.
+ */
+class PostgresNotifications implements Notifications {
+  private listener: pg.Client | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly connectionString: string,
+    private readonly channel: string,
+  ) {}
+
+  async publish(payload: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]);
+  }
+
+  async listen(
+    onMessage: (payload: string) => void,
+    onResubscribed: () => void,
+  ): Promise<() => Promise<void>> {
+    // One retry pending at a time, however many ways the connection reports its loss.
+    const retryLater = () => {
+      if (this.closed || this.retry) return;
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        connect(true).catch(retryLater);
+      }, relistenMs);
+    };
+    const connect = async (again: boolean): Promise<void> => {
+      const client = new pg.Client({ connectionString: this.connectionString });
+      const lost = () => {
+        if (this.listener !== client) return;
+        this.listener = undefined;
+        client.end().catch(() => undefined);
+        retryLater();
+      };
+      client.on('notification', (message) => {
+        if (message.channel === this.channel) onMessage(message.payload ?? '');
+      });
+      client.on('error', lost);
+      client.on('end', lost);
+      this.listener = client;
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${this.channel}`);
+      } catch (error) {
+        lost();
+        throw error;
+      }
+      if (again) onResubscribed();
+    };
+    await connect(false);
+    return () => this.close();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
 }

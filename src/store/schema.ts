@@ -77,6 +77,8 @@ export interface InstanceTable {
   time_zone: string;
   shells: string;
   connected: number;
+  /** The server node whose channel the agent is on (cluster); '' before the first hello. */
+  node_id: Generated<string>;
   last_heartbeat_at: number;
   last_invoked_at: number;
   invocation_count: number;
@@ -180,7 +182,24 @@ export interface ParameterTable {
   updated_at: number;
 }
 
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+export interface ServerNodeTable {
+  id: string;
+  url: string;
+  version: string;
+  started_at: number;
+  heartbeat_at: number;
+  agents: number;
+}
+
 export interface Schema {
+  leases: LeaseTable;
+  server_nodes: ServerNodeTable;
   access_keys: AccessKeyTable;
   nonces: NonceTable;
   commands: CommandTable;

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/helpers/deadline.js';
 import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
 import type { Command } from '../domain/command.js';
 import { newCommandId } from '../domain/ids.js';
@@ -150,6 +151,64 @@ for (const harness of harnesses) {
         expect(await store.accessKeys.setStatus('LTAInone', 'Inactive')).toBe(false);
         expect(await store.accessKeys.get('LTAInone')).toBeUndefined();
       });
+    });
+
+    describe('cluster', () => {
+      it('gives a lease to one holder at a time, renews it for that holder, and passes it on expiry', async () => {
+        const claims = await Promise.all(
+          ['node-a', 'node-b', 'node-c'].map((holder) =>
+            store.cluster.acquireLease('job', holder, 1_000, 500),
+          ),
+        );
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        const holder = ['node-a', 'node-b', 'node-c'][claims.indexOf(true)] ?? '';
+        const other = holder === 'node-a' ? 'node-b' : 'node-a';
+        expect(await store.cluster.acquireLease('job', holder, 1_400, 500)).toBe(true);
+        expect(await store.cluster.acquireLease('job', other, 1_800, 500)).toBe(false);
+        expect(await store.cluster.acquireLease('job', other, 1_901, 500)).toBe(true);
+        expect(await store.cluster.acquireLease('other-job', holder, 1_901, 500)).toBe(true);
+      });
+
+      it('lists nodes by heartbeat and forgets silent ones, marking their agents offline', async () => {
+        const node = (id: string, heartbeatAtMs: number) => ({
+          id,
+          url: `http://${id}`,
+          version: '1',
+          startedAtMs: 1,
+          heartbeatAtMs,
+          agents: 2,
+        });
+        await store.cluster.heartbeat(node('node-live', 100));
+        await store.cluster.heartbeat(node('node-dead', 10));
+        await store.cluster.heartbeat(node('node-live', 200));
+        expect((await store.cluster.nodes()).map((n) => [n.id, n.heartbeatAtMs])).toEqual([
+          ['node-dead', 10],
+          ['node-live', 200],
+        ]);
+        expect(await store.cluster.forgetSilentNodes(50)).toEqual(['node-dead']);
+        expect((await store.cluster.nodes()).map((n) => n.id)).toEqual(['node-live']);
+      });
+
+      it.skipIf(harness.name !== 'postgres')(
+        'carries notifications between the nodes of one database',
+        async () => {
+          const other = await openStore(url);
+          try {
+            const received: string[] = [];
+            const stop = await other.notifications.listen(
+              (payload) => received.push(payload),
+              () => undefined,
+            );
+            await store.notifications.publish('hello from a node');
+            await waitFor('the notification', () =>
+              received.includes('hello from a node') ? true : undefined,
+            );
+            await stop();
+          } finally {
+            await other.close();
+          }
+        },
+      );
     });
 
     describe('nonces', () => {

@@ -21,6 +21,9 @@ export interface Store {
   readonly tags: TagRepo;
   readonly resourceGroups: ResourceGroupRepo;
   readonly parameters: ParameterRepo;
+  readonly cluster: ClusterRepo;
+  /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
+  readonly notifications: Notifications;
   /** Cheap round trip for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -111,6 +114,8 @@ export interface AgentHello {
   readonly timeZone: string;
   readonly shells: readonly string[];
   readonly atMs: number;
+  /** The server node that holds the agent's channel. */
+  readonly nodeId: string;
 }
 
 export interface InstanceRepo {
@@ -133,7 +138,8 @@ export interface InstanceRepo {
   /** Records a hello; `rebooted` when it reports a boot id other than the last one known. */
   hello(id: string, hello: AgentHello): Promise<{ rebooted: boolean }>;
   heartbeat(id: string, atMs: number): Promise<void>;
-  disconnected(id: string): Promise<void>;
+  /** The channel on `nodeId` closed (ignored when the agent has moved to another node since). */
+  disconnected(id: string, nodeId: string): Promise<void>;
   /** The operating system is shutting down: Stopped until the next hello. */
   stopped(id: string): Promise<void>;
 }
@@ -210,6 +216,8 @@ export interface InvocationRepo {
   ): Promise<Page<InvocationResult>>;
   /** Rows of an instance that are Pending and not yet delivered, with their invocations, oldest first. */
   undelivered(instanceId: string): Promise<InvocationResult[]>;
+  /** Which of these instances have something to deliver: undelivered Pending rows or Stopping ones. */
+  withWork(instanceIds: readonly string[]): Promise<string[]>;
   /** Rows of an instance that are Stopping: their cancellation must reach the agent. */
   stopping(instanceId: string): Promise<InvocationResult[]>;
   /**
@@ -371,4 +379,41 @@ export interface ParameterRepo {
     namePrefix: string | undefined,
     page: PageRequest,
   ): Promise<Page<StoredParameter>>;
+}
+
+/** A server node as the cluster sees it. */
+export interface ServerNode {
+  readonly id: string;
+  readonly url: string;
+  readonly version: string;
+  readonly startedAtMs: number;
+  readonly heartbeatAtMs: number;
+  /** Agents connected to it at its last heartbeat. */
+  readonly agents: number;
+}
+
+export interface ClusterRepo {
+  /**
+   * Takes or renews a named lease for `ttlMs`: true when `holder` has it now. One conditional
+   * upsert decides, so at most one live holder exists and a dead holder's lease passes on expiry.
+   */
+  acquireLease(name: string, holder: string, nowMs: number, ttlMs: number): Promise<boolean>;
+  /** Records a node's heartbeat (and registers it on the first). */
+  heartbeat(node: ServerNode): Promise<void>;
+  nodes(): Promise<ServerNode[]>;
+  /**
+   * Forgets nodes silent since before `beforeMs` and marks the agents they held offline (a node
+   * that died could not say its channels closed). Returns the ids of the nodes forgotten.
+   */
+  forgetSilentNodes(beforeMs: number): Promise<string[]>;
+}
+
+/** Best-effort messages between nodes: the database stays the truth, so a lost one only delays. */
+export interface Notifications {
+  publish(payload: string): Promise<void>;
+  /**
+   * Calls `onMessage` for every payload published by any node (this one included), and
+   * `onResubscribed` after the listening connection was lost and came back (messages may have been missed).
+   */
+  listen(onMessage: (payload: string) => void, onResubscribed: () => void): Promise<() => Promise<void>>;
 }

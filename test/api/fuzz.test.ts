@@ -41,6 +41,7 @@ beforeAll(async () => {
         outputCapBytes: 1024 * 1024,
         dailyInvocationQuota: 1000,
         regions: ['cn-hangzhou'],
+        nodeId: 'node-fuzz',
       },
       new SecretBox(randomBytes(32)),
     ).services,

@@ -27,6 +27,7 @@ import {
   joinResourceGroup,
   listResourceGroups,
 } from './resource-groups.js';
+import { describeServerNodes } from './server-nodes.js';
 import { listTagResources, tagResources, untagResources } from './tags.js';
 
 export const ecsVersion = '2014-05-26';
@@ -41,6 +42,7 @@ const all: readonly Action[] = [
   modifyCommand,
   deleteCommand,
   describeRegions,
+  describeServerNodes,
   createActivation,
   describeActivations,
   disableActivation,

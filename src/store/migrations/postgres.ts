@@ -239,4 +239,24 @@ export const postgresMigrations: readonly Migration[] = [
         ADD PRIMARY KEY (invoke_id, instance_id, execution, byte_offset);
     `,
   },
+  {
+    version: 9,
+    name: 'cluster: leases, server nodes, which node holds an agent',
+    sql: `
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE TABLE server_nodes (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        version TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        agents INTEGER NOT NULL
+      );
+      ALTER TABLE instances ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];

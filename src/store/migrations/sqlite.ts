@@ -270,4 +270,24 @@ export const sqliteMigrations: readonly Migration[] = [
       ALTER TABLE output_chunks_v8 RENAME TO output_chunks;
     `,
   },
+  {
+    version: 9,
+    name: 'cluster: leases, server nodes, which node holds an agent',
+    sql: `
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE server_nodes (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        version TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        agents INTEGER NOT NULL
+      );
+      ALTER TABLE instances ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];

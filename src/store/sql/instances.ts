@@ -179,6 +179,7 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
         .set({
           status: 'Running',
           connected: 1,
+          node_id: hello.nodeId,
           boot_id: hello.bootId,
           hostname: hello.hostname,
           os_version: hello.osVersion,
@@ -208,8 +209,14 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
         .execute();
     },
 
-    async disconnected(id) {
-      await db.updateTable('instances').set({ connected: 0 }).where('id', '=', id).execute();
+    async disconnected(id, nodeId) {
+      // Only the node that holds the channel may say it closed: the agent may be on another by now.
+      await db
+        .updateTable('instances')
+        .set({ connected: 0 })
+        .where('id', '=', id)
+        .where('node_id', '=', nodeId)
+        .execute();
     },
   };
 }

@@ -332,6 +332,23 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
       return joinedResults(rows as Joined[]);
     },
 
+    async withWork(instanceIds) {
+      if (instanceIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('invocation_instances')
+        .select('instance_id')
+        .distinct()
+        .where('instance_id', 'in', instanceIds)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('status', '=', 'Pending'), eb('delivered', '=', 0)]),
+            eb('status', '=', 'Stopping'),
+          ]),
+        )
+        .execute();
+      return rows.map((row) => row.instance_id);
+    },
+
     async stopping(instanceId) {
       const rows = await joined()
         .selectAll('invocations')

@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Schema } from '../schema.js';
-import type { Store } from '../store.js';
+import type { Notifications, Store } from '../store.js';
 import { accessKeyRepo } from './access-keys.js';
 import { activationRepo } from './activations.js';
 import { clientTokenRepo } from './client-tokens.js';
+import { clusterRepo } from './cluster.js';
 import { commandRepo } from './commands.js';
 import { instanceRepo } from './instances.js';
 import { invocationRepo } from './invocations.js';
@@ -13,10 +14,23 @@ import { parameterRepo } from './parameters.js';
 import { resourceGroupRepo } from './resource-groups.js';
 import { tagRepo } from './tag-repo.js';
 
+/** One node alone (SQLite): there is nobody to tell. */
+const silentNotifications: Notifications = {
+  publish: async () => undefined,
+  listen: async () => async () => undefined,
+};
+
 /** The one Store implementation: Kysely queries that both dialects understand. */
-export function sqlStore(db: Kysely<Schema>, dialect: Store['dialect']): Store {
+export function sqlStore(
+  db: Kysely<Schema>,
+  dialect: Store['dialect'],
+  notifications: Notifications = silentNotifications,
+  closeExtra: () => Promise<void> = async () => undefined,
+): Store {
   return {
     dialect,
+    cluster: clusterRepo(db),
+    notifications,
     accessKeys: accessKeyRepo(db),
     nonces: nonceRepo(db),
     commands: commandRepo(db, dialect),
@@ -30,6 +44,9 @@ export function sqlStore(db: Kysely<Schema>, dialect: Store['dialect']): Store {
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
-    close: () => db.destroy(),
+    async close() {
+      await closeExtra();
+      await db.destroy();
+    },
   };
 }
