@@ -110,6 +110,20 @@ describe.skipIf(!available)('a cluster of server nodes on PostgreSQL', () => {
     }
   });
 
+  it('stops a run from a node other than the one that holds its agent', async () => {
+    const agent = agents.find((candidate) => homeOf.get(candidate.instanceId) === 2)!;
+    const invokeId = await invokeOn(0, agent.instanceId, 'echo started; sleep 300');
+    await waitFor('the run to start', async () =>
+      (await statusOn(0, invokeId)) === 'Running' ? true : undefined,
+    );
+    await clients[1]!.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
+    await waitFor(
+      'the stop to reach node 2’s agent',
+      async () => ((await statusOn(1, invokeId)) === 'Stopped' ? true : undefined),
+      4_000,
+    );
+  });
+
   it('loses nothing and runs nothing twice when a node is killed in the middle of 300 invocations', async () => {
     const created: { invokeId: string; instanceId: string }[] = [];
     const script = `echo {{ACS::InvokeId}} >> ${runsDir}/{{ACS::InstanceId}}; sleep 1`;
