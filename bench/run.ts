@@ -11,11 +11,14 @@ import { callApi, signV3 } from '../src/cli/api-client.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { measureClusterDispatch } from './cluster-dispatch.js';
 import { measureContainerOverhead } from './container-overhead.js';
+import { measureFanOut } from './fan-out.js';
 import { measureInvokeLatency } from './invoke-latency.js';
+import { measurePeers } from './peers.js';
+import { type Bar, barChart, printVerdicts, type Verdict } from './report.js';
 import { measureScheduleAccuracy } from './schedule-accuracy.js';
 
 const quick = process.argv.includes('--quick');
-const durationSeconds = quick ? 5 : 15;
+const durationSeconds = quick ? 3 : 15;
 const connections = 16;
 const presignedRequests = quick ? 30_000 : 80_000;
 
@@ -105,16 +108,90 @@ async function main(): Promise<void> {
     results.push({ scenario: 'InvokeCommand latency, echo hi, one local agent', ...latency });
     results.push(await measureContainerOverhead(server, quick ? 20 : 50));
     results.push(await measureClusterDispatch(quick ? 50 : 200));
-    const accuracy = await measureScheduleAccuracy(server, quick ? 3 : 5, quick ? 12 : 100);
+    const accuracy = await measureScheduleAccuracy(server, quick ? 3 : 5, quick ? 6 : 100);
     console.log(
       `cron every 10 s on ${accuracy.agents} agents (${accuracy.runs} runs): first instruction after the fire time p50 ${accuracy.lateByMs.p50} ms, p99 ${accuracy.lateByMs.p99} ms, max ${accuracy.lateByMs.max} ms`,
     );
     results.push({ scenario: 'Period fire-time accuracy, 10 s cron', ...accuracy });
+    const fanOut = await measureFanOut(server, quick ? 10 : 50, quick ? 3 : 10, quick ? 3_000 : 10_000);
+    console.log(
+      `one InvokeCommand to ${fanOut.width} agents (${fanOut.reps} times): all Success p50 ${fanOut.allSuccessMs.p50} ms, p99 ${fanOut.allSuccessMs.p99} ms; idle agent ${fanOut.agentIdleRssMiB} MiB RSS, ${fanOut.agentIdleCpuPercent} % CPU; server ${fanOut.serverRssMiB} MiB RSS`,
+    );
+    results.push({ scenario: 'fan-out and footprint', ...fanOut });
+    const peers = await measurePeers(quick, (line) => console.log(line));
+    for (const peer of peers) {
+      console.log(
+        `${peer.peer.padEnd(18)} echo hi (${peer.runs} runs): p50 ${peer.wallMs.p50} ms, p99 ${peer.wallMs.p99} ms  → OpenAssist (Success visible) is ${(peer.wallMs.p50 / latency.toResultVisibleMs.p50).toFixed(0)}× faster`,
+      );
+    }
+    results.push({ scenario: 'peers, echo hi on this machine', peers });
+    const first = latency.toFirstInstructionMs ?? { p50: Number.NaN, p99: Number.NaN };
+    const peerP50 = (name: string) => peers.find((peer) => peer.peer === name)?.wallMs.p50;
+    const ssh = peerP50('ssh');
+    const ansible = peerP50('ansible -c local');
+    const verdicts: Verdict[] = [
+      {
+        target: 'first instruction p50 ≤ 3 ms, p99 ≤ 15 ms',
+        measured: `${first.p50} / ${first.p99} ms`,
+        pass: first.p50 <= 3 && first.p99 <= 15,
+      },
+      {
+        target: 'Success visible p50 ≤ 10 ms',
+        measured: `${latency.toResultVisibleMs.p50} ms`,
+        pass: latency.toResultVisibleMs.p50 <= 10,
+      },
+      ...(ssh === undefined
+        ? []
+        : [
+            {
+              target: '≥ 25× faster than ssh at the median',
+              measured: `${(ssh / latency.toResultVisibleMs.p50).toFixed(1)}×`,
+              pass: ssh / latency.toResultVisibleMs.p50 >= 25,
+            },
+          ]),
+      ...(ansible === undefined
+        ? []
+        : [
+            {
+              target: '≥ 50× faster than Ansible at the median',
+              measured: `${(ansible / latency.toResultVisibleMs.p50).toFixed(1)}×`,
+              pass: ansible / latency.toResultVisibleMs.p50 >= 50,
+            },
+          ]),
+      {
+        target: `fan-out to ${fanOut.width} agents, all Success ≤ 250 ms (p50)`,
+        measured: `${fanOut.allSuccessMs.p50} ms`,
+        pass: fanOut.allSuccessMs.p50 <= 250,
+      },
+      {
+        target: 'schedule fire-time error p99 ≤ 100 ms',
+        measured: `${accuracy.lateByMs.p99} ms (${accuracy.agents} agents)`,
+        pass: accuracy.lateByMs.p99 <= 100,
+      },
+      {
+        target: 'agent idle ≤ 60 MiB RSS and ≤ 0.5 % of a core',
+        measured: `${fanOut.agentIdleRssMiB} MiB, ${fanOut.agentIdleCpuPercent} %`,
+        pass: fanOut.agentIdleRssMiB <= 60 && fanOut.agentIdleCpuPercent <= 0.5,
+      },
+    ];
+    printVerdicts(verdicts);
+    results.push({ scenario: 'targets', verdicts });
+    if (!quick) {
+      const bars: Bar[] = [
+        { label: 'OpenAssist, first instruction', medianMs: first.p50, ours: true },
+        { label: 'OpenAssist, Success visible', medianMs: latency.toResultVisibleMs.p50, ours: true },
+        ...peers.map((peer) => ({ label: peer.peer, medianMs: peer.wallMs.p50, ours: false })),
+      ];
+      writeFileSync(
+        new URL('../../docs/bench.svg', import.meta.url),
+        barChart('echo hi on one machine (2 cores, loopback)', bars),
+      );
+    }
   } finally {
     await server.stop();
   }
   const stamp = new Date().toISOString().slice(0, 10);
-  const out = new URL(`../../bench/results/${stamp}.json`, import.meta.url);
+  const out = new URL(`../../bench/results/${stamp}${quick ? '-quick' : ''}.json`, import.meta.url);
   mkdirSync(new URL('.', out), { recursive: true });
   writeFileSync(
     out,
