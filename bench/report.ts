@@ -12,7 +12,7 @@ export interface Verdict {
   readonly pass: boolean;
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** A horizontal bar chart on a log scale (the figures span three orders of magnitude), as SVG. */
 export function barChart(title: string, bars: readonly Bar[]): string {
@@ -29,15 +29,15 @@ export function barChart(title: string, bars: readonly Bar[]): string {
     const end = x(bar.medianMs);
     const colour = bar.ours ? '#1f7a4d' : '#8a8f98';
     return [
-      `<text x="${left - 8}" y="${y + 19}" text-anchor="end">${escape(bar.label)}</text>`,
+      `<text x="${left - 8}" y="${y + 19}" text-anchor="end">${escapeXml(bar.label)}</text>`,
       `<rect x="${left}" y="${y + 5}" width="${Math.max(2, end - left).toFixed(1)}" height="20" fill="${colour}"/>`,
       `<text x="${(end + 6).toFixed(1)}" y="${y + 19}">${bar.medianMs < 10 ? bar.medianMs.toFixed(1) : Math.round(bar.medianMs)} ms</text>`,
     ].join('');
   });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13" role="img" aria-label="${escape(title)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13" role="img" aria-label="${escapeXml(title)}">`,
     '<rect width="100%" height="100%" fill="white"/>',
-    `<text x="12" y="24" font-size="15" font-weight="bold">${escape(title)}</text>`,
+    `<text x="12" y="24" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
     ...rows,
     `<text x="${left}" y="${height - 8}" fill="#555">median wall time, log scale; green: OpenAssist</text>`,
     '</svg>',

@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { ContainerSockets } from '../config.js';
 import type { TaskSpec } from '../protocol/messages.js';
-import { runInCri } from './cri-runner.js';
-import { runInDocker } from './docker-runner.js';
 import { exceptionOutcome, type RunEvents, type RunHandle } from './runner.js';
 
 type Target = NonNullable<TaskSpec['container']>;
@@ -40,8 +38,28 @@ export function runInContainer(
 ): RunHandle {
   const spec = { ...task, container: target.id || target.name };
   const runtime = pickRuntime(target, sockets);
-  if (runtime?.api === 'docker') return runInDocker(runtime.socket, spec, events);
-  if (runtime?.api === 'cri') return runInCri(runtime.socket, runId, spec, events);
+  if (runtime?.api === 'docker') {
+    const socket = runtime.socket;
+    return lazily(async () => (await import('./docker-runner.js')).runInDocker(socket, spec, events));
+  }
+  if (runtime?.api === 'cri') {
+    const socket = runtime.socket;
+    return lazily(async () => (await import('./cri-runner.js')).runInCri(socket, runId, spec, events));
+  }
   const why = `no container runtime answers here (looked for ${sockets.docker}, ${sockets.containerd} and ${sockets.crio})`;
   return { done: Promise.resolve(exceptionOutcome(new Error(why))), stop: () => undefined };
+}
+
+/**
+ * A run whose runner module is loaded on first use: the Docker and CRI clients (dockerode, gRPC)
+ * would otherwise double an idle agent's memory on machines that never run in containers.
+ */
+function lazily(start: () => Promise<RunHandle>): RunHandle {
+  const handle = start();
+  return {
+    done: handle.then((started) => started.done, exceptionOutcome),
+    stop: (mode) => {
+      handle.then((started) => started.stop(mode)).catch(() => undefined);
+    },
+  };
 }

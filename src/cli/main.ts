@@ -1,6 +1,6 @@
+// Each verb loads what it runs: an agent never loads the server (fastify, pg, …), nor a client either.
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { startAgent } from '../agent/agent.js';
 import { AgentError, loadIdentity } from '../agent/identity.js';
 import {
   type AgentFlags,
@@ -9,7 +9,6 @@ import {
   loadServerConfig,
   type ServerFlags,
 } from '../config.js';
-import { startServer } from '../server.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
 import { callApi } from './api-client.js';
@@ -51,6 +50,7 @@ function stopOnSignals(close: () => Promise<void>): void {
 
 async function runServer(flags: ServerFlags): Promise<void> {
   const config = loadServerConfig(flags, process.env);
+  const { startServer } = await import('../server.js');
   const server = await startServer(config);
   stopOnSignals(() => server.close());
   console.log(`openassist server listening on ${server.url}`);
@@ -72,6 +72,7 @@ async function runUp(flags: ServerFlags): Promise<void> {
     { ...flags, database: undefined },
     { ...process.env, OPENASSIST_DATABASE_URL: '' },
   );
+  const { startServer } = await import('../server.js');
   const server = await startServer(config);
   const stateDir = join(config.dataDir, 'agent');
   const target = localAgentTarget(server.url);
@@ -96,6 +97,7 @@ async function runUp(flags: ServerFlags): Promise<void> {
     },
     process.env,
   );
+  const { startAgent } = await import('../agent/agent.js');
   const agent = await startAgent(
     agentConfig,
     (line) => console.log(`agent: ${line}`),
@@ -132,6 +134,7 @@ async function runUp(flags: ServerFlags): Promise<void> {
 
 async function runAgent(flags: AgentFlags): Promise<void> {
   const config = loadAgentConfig(flags, process.env);
+  const { startAgent } = await import('../agent/agent.js');
   const agent = await startAgent(
     config,
     (line) => console.log(`openassist agent: ${line}`),
