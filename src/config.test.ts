@@ -57,5 +57,12 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
     expect(() => loadServerConfig({}, { OPENASSIST_HEARTBEAT_S: '0' })).toThrow(ConfigError);
     expect(() => loadServerConfig({}, { OPENASSIST_REGIONS: ' , ' })).toThrow(ConfigError);
     expect(() => loadServerConfig({}, { OPENASSIST_REGIONS: 'Bad Region' })).toThrow(ConfigError);
+    expect(() => loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: '-1' })).toThrow(ConfigError);
+  });
+
+  it('keeps ended results 30 days unless told otherwise (0: forever)', () => {
+    expect(loadServerConfig({}, {}).resultRetentionDays).toBe(30);
+    expect(loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: '0' }).resultRetentionDays).toBe(0);
+    expect(loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: '7' }).resultRetentionDays).toBe(7);
   });
 });

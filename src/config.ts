@@ -19,6 +19,8 @@ export interface ServerConfig {
   readonly deliveryTimeoutSeconds: number;
   readonly heartbeatSeconds: number;
   readonly dailyInvocationQuota: number;
+  /** Ended invocations older than this many days are deleted with their results (0: kept forever). */
+  readonly resultRetentionDays: number;
   /** How much of one run's output the server keeps (DESIGN §4: default 16 MiB). */
   readonly outputCapBytes: number;
   /** Base64 of the 32-byte key for secret parameters; undefined: DATA_DIR/secret.key. */
@@ -92,6 +94,10 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
     heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
     dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
+    resultRetentionDays:
+      env.OPENASSIST_RESULT_RETENTION_DAYS === '0'
+        ? 0
+        : positiveInteger(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', 16 * 1024 * 1024),
     secretKey: env.OPENASSIST_SECRET_KEY || undefined,
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',

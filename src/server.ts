@@ -139,6 +139,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       },
       { name: 'purge-nonces', everyMs: purgeIntervalMs, run: () => store.nonces.purgeExpired(nowMs()) },
       { name: 'purge-client-tokens', everyMs: purgeIntervalMs, run: () => services.idempotence.purge() },
+      {
+        name: 'result-retention',
+        everyMs: purgeIntervalMs,
+        run: () => services.invocations.purgeExpired(config.resultRetentionDays),
+      },
     ],
   });
   logger.info(

@@ -416,6 +416,17 @@ export class InvocationService {
     return heldByAgent.filter((id) => !active.some((schedule) => schedule.invokeId === id));
   }
 
+  /** Deletes ended invocations older than the retention, a batch at a time (a leased cluster job). */
+  async purgeExpired(retentionDays: number): Promise<number> {
+    if (retentionDays === 0) return 0;
+    const beforeMs = this.nowMs() - retentionDays * 86_400_000;
+    let purged = 0;
+    for (let batch = -1; batch !== 0; purged += batch) {
+      batch = await this.store.invocations.purgeEndedBefore(beforeMs, 500);
+    }
+    return purged;
+  }
+
   /** Runs still waiting for an offline agent after the delivery timeout become Aborted. */
   async abortOverdue(deliveryTimeoutMs: number): Promise<number> {
     const now = this.nowMs();

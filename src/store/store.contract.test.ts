@@ -363,6 +363,24 @@ for (const harness of harnesses) {
         expect(await store.invocations.activeCount('mi-a')).toBe(1);
       });
 
+      it('purges ended invocations past the retention with their rows, output and tags, and nothing else', async () => {
+        const old = { ...invocation('t-old'), createdAtMs: 5, tags: [{ key: 'k', value: 'v' }] };
+        await store.invocations.create({ ...old, status: 'Success' }, pending(['mi-p']));
+        await store.invocations.appendOutput(key('t-old', 'mi-p'), 0, Buffer.from('x'), 10);
+        await store.invocations.create({ ...invocation('t-old-running'), createdAtMs: 5 }, pending(['mi-p']));
+        await store.invocations.create(
+          { ...invocation('t-new'), createdAtMs: 50, status: 'Success' },
+          pending(['mi-p']),
+        );
+        expect(await store.invocations.purgeEndedBefore(10, 100)).toBe(1);
+        expect(await store.invocations.get('cn-hangzhou', 't-old')).toBeUndefined();
+        expect(await store.invocations.runs('t-old')).toEqual([]);
+        expect((await store.invocations.outputTail(key('t-old', 'mi-p'), 10)).length).toBe(0);
+        expect(await store.invocations.get('cn-hangzhou', 't-old-running')).toBeDefined();
+        expect(await store.invocations.get('cn-hangzhou', 't-new')).toBeDefined();
+        expect(await store.invocations.purgeEndedBefore(10, 100)).toBe(0);
+      });
+
       it('arms reboot tasks once per boot and tells which schedules an agent should hold', async () => {
         const waiting: InitialRun[] = [
           { instanceId: 'mi-boot', status: 'Scheduled', errorCode: '', errorInfo: '' },

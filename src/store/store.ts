@@ -237,6 +237,11 @@ export interface InvocationRepo {
   outputTail(key: RunKey, maxBytes: number): Promise<Buffer>;
   /** Pending, undelivered rows waiting since before `beforeMs`: candidates for Aborted. */
   overdue(beforeMs: number): Promise<RunKey[]>;
+  /**
+   * Deletes up to `limit` invocations created before `beforeMs` that have ended (every row final),
+   * with their results, output and tags. Returns how many.
+   */
+  purgeEndedBefore(beforeMs: number, limit: number): Promise<number>;
   /** Tasks running on an instance (ActiveTaskCount). */
   activeCount(instanceId: string): Promise<number>;
   /**

@@ -526,6 +526,30 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
       }));
     },
 
+    async purgeEndedBefore(beforeMs, limit) {
+      return db.transaction().execute(async (trx) => {
+        const ended = await trx
+          .selectFrom('invocations')
+          .select('id')
+          .where('created_at', '<', beforeMs)
+          .where('invocation_status', 'in', ['Success', 'Failed', 'Stopped', 'PartialFailed'])
+          .orderBy('seq')
+          .limit(limit)
+          .execute();
+        const ids = ended.map((row) => row.id);
+        if (ids.length === 0) return 0;
+        await trx.deleteFrom('output_chunks').where('invoke_id', 'in', ids).execute();
+        await trx.deleteFrom('invocation_instances').where('invoke_id', 'in', ids).execute();
+        await trx
+          .deleteFrom('tags')
+          .where('resource_type', '=', 'invocation')
+          .where('resource_id', 'in', ids)
+          .execute();
+        await trx.deleteFrom('invocations').where('id', 'in', ids).execute();
+        return ids.length;
+      });
+    },
+
     async activeCount(instanceId) {
       // Distinct invocations: row 0 of a schedule is Running while its run is.
       const row = await db
