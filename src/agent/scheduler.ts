@@ -71,10 +71,6 @@ export class Scheduler {
     return [...this.active.keys()];
   }
 
-  holds(invokeId: string): boolean {
-    return this.active.has(invokeId);
-  }
-
   /** A schedule from the server: held once (the journal remembers), then armed. */
   add(task: TaskSpec): void {
     if (!task.schedule) return;
