@@ -1,18 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { callApi } from '../src/cli/api-client.js';
 import { type AgentProcess, startAgentProcess } from '../test/helpers/agent-process.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
-import { summary } from './stats.js';
-
-const call = async (server: ServerProcess, action: string, params: Record<string, string>) => {
-  const response = await callApi(
-    { endpoint: server.url, accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret },
-    action,
-    new Map(Object.entries({ RegionId: 'cn-hangzhou', ...params })),
-  );
-  if (response.status !== 200) throw new Error(`${action}: ${JSON.stringify(response.body)}`);
-  return response.body;
-};
+import { apiOf, summary } from './stats.js';
 
 /** Resident memory of a process, in MiB. */
 async function rssMiB(pid: number): Promise<number> {
@@ -32,7 +21,8 @@ async function cpuSeconds(pid: number): Promise<number> {
  * footprint.
  */
 export async function measureFanOut(server: ServerProcess, width: number, reps: number, idleMs: number) {
-  const activation = await call(server, 'CreateActivation', { InstanceCount: String(width) });
+  const call = apiOf(server);
+  const activation = await call('CreateActivation', { InstanceCount: String(width) });
   const agents: AgentProcess[] = [];
   try {
     for (let at = 0; at < width; at += 10) {
@@ -48,7 +38,7 @@ export async function measureFanOut(server: ServerProcess, width: number, reps: 
         )),
       );
     }
-    const command = await call(server, 'CreateCommand', {
+    const command = await call('CreateCommand', {
       Name: 'fan-out',
       Type: 'RunShellScript',
       ContentEncoding: 'PlainText',
@@ -58,12 +48,12 @@ export async function measureFanOut(server: ServerProcess, width: number, reps: 
     const times: number[] = [];
     for (let rep = 0; rep < reps; rep++) {
       const started = performance.now();
-      const { InvokeId } = await call(server, 'InvokeCommand', {
+      const { InvokeId } = await call('InvokeCommand', {
         CommandId: String(command.CommandId),
         ...targets,
       });
       for (;;) {
-        const body = (await call(server, 'DescribeInvocations', { InvokeId: String(InvokeId) })) as {
+        const body = (await call('DescribeInvocations', { InvokeId: String(InvokeId) })) as {
           Invocations: { Invocation: { InvocationStatus: string }[] };
         };
         const status = body.Invocations.Invocation[0]?.InvocationStatus;

@@ -1,7 +1,6 @@
-import { callApi } from '../src/cli/api-client.js';
 import { startAgentProcess } from '../test/helpers/agent-process.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
-import { summary } from './stats.js';
+import { apiOf, summary } from './stats.js';
 
 export interface LatencySummary {
   readonly runs: number;
@@ -34,20 +33,7 @@ export async function measureInvokeLatency(
   options: LatencyOptions = {},
 ): Promise<LatencySummary> {
   const firstInstruction = options.firstInstruction ?? true;
-  const client = {
-    endpoint: server.url,
-    accessKeyId: server.accessKeyId,
-    accessKeySecret: server.accessKeySecret,
-  };
-  const call = async (action: string, params: Record<string, string>) => {
-    const response = await callApi(
-      client,
-      action,
-      new Map(Object.entries({ RegionId: 'cn-hangzhou', ...params })),
-    );
-    if (response.status !== 200) throw new Error(`${action}: ${JSON.stringify(response.body)}`);
-    return response.body;
-  };
+  const call = apiOf(server);
   const activation = await call('CreateActivation', { InstanceCount: '1' });
   const agent = await startAgentProcess({
     serverUrl: options.agentServerUrl ?? server.url,

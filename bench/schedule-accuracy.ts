@@ -1,8 +1,7 @@
-import { callApi } from '../src/cli/api-client.js';
 import { type AgentProcess, startAgentProcess } from '../test/helpers/agent-process.js';
 import { waitFor } from '../test/helpers/deadline.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
-import { summary } from './stats.js';
+import { apiOf, summary } from './stats.js';
 
 export interface AccuracySummary {
   readonly agents: number;
@@ -24,20 +23,7 @@ export async function measureScheduleAccuracy(
   agentCount: number,
   runsWanted: number,
 ): Promise<AccuracySummary> {
-  const client = {
-    endpoint: server.url,
-    accessKeyId: server.accessKeyId,
-    accessKeySecret: server.accessKeySecret,
-  };
-  const call = async (action: string, params: Record<string, string>) => {
-    const response = await callApi(
-      client,
-      action,
-      new Map(Object.entries({ RegionId: 'cn-hangzhou', ...params })),
-    );
-    if (response.status !== 200) throw new Error(`${action}: ${JSON.stringify(response.body)}`);
-    return response.body;
-  };
+  const call = apiOf(server);
   const activation = await call('CreateActivation', { InstanceCount: String(agentCount) });
   const agents: AgentProcess[] = [];
   try {

@@ -174,20 +174,11 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
           .insertInto('invocation_instances')
           .values(
             initialRuns.map((run) => ({
-              invoke_id: invocation.id,
-              instance_id: run.instanceId,
+              ...newRow(invocation.id, run.instanceId, 0, invocation.createdAtMs),
               status: run.status,
               error_code: run.errorCode,
               error_info: run.errorInfo,
-              exit_code: null,
-              output_bytes: 0,
-              dropped_bytes: 0,
-              delivered: 0,
-              created_at: invocation.createdAtMs,
-              start_time: 0,
               finish_time: run.status === 'Invalid' ? invocation.createdAtMs : 0,
-              stop_time: 0,
-              update_time: invocation.createdAtMs,
             })),
           )
           .execute();
@@ -387,24 +378,7 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
           // A run the agent's schedule started: it exists from its first report on.
           await trx
             .insertInto('invocation_instances')
-            .values({
-              invoke_id: key.invokeId,
-              instance_id: key.instanceId,
-              execution: key.execution,
-              status: 'Pending',
-              error_code: '',
-              error_info: '',
-              exit_code: null,
-              output_bytes: 0,
-              dropped_bytes: 0,
-              delivered: 1,
-              repeats: key.execution,
-              created_at: atMs,
-              start_time: 0,
-              finish_time: 0,
-              stop_time: 0,
-              update_time: atMs,
-            })
+            .values({ ...newRow(key.invokeId, key.instanceId, key.execution, atMs), delivered: 1 })
             .onConflict((oc) => oc.doNothing())
             .execute();
           row = await rowOf(key.execution);
@@ -610,24 +584,7 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
           const execution = Number(newest?.n ?? 0) + 1;
           await trx
             .insertInto('invocation_instances')
-            .values({
-              invoke_id: task.invoke_id,
-              instance_id: instanceId,
-              execution,
-              status: 'Pending',
-              error_code: '',
-              error_info: '',
-              exit_code: null,
-              output_bytes: 0,
-              dropped_bytes: 0,
-              delivered: 0,
-              repeats: execution,
-              created_at: atMs,
-              start_time: 0,
-              finish_time: 0,
-              stop_time: 0,
-              update_time: atMs,
-            })
+            .values(newRow(task.invoke_id, instanceId, execution, atMs))
             .execute();
         }
         return waiting.length;
@@ -658,6 +615,28 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         .where('status', 'in', ['Scheduled', 'Running'])
         .execute();
     },
+  };
+}
+
+/** A new result row: Pending, undelivered, nothing run yet; run n counts itself as its repeats. */
+function newRow(invokeId: string, instanceId: string, execution: number, atMs: number) {
+  return {
+    invoke_id: invokeId,
+    instance_id: instanceId,
+    execution,
+    status: 'Pending',
+    error_code: '',
+    error_info: '',
+    exit_code: null,
+    output_bytes: 0,
+    dropped_bytes: 0,
+    delivered: 0,
+    repeats: execution,
+    created_at: atMs,
+    start_time: 0,
+    finish_time: 0,
+    stop_time: 0,
+    update_time: atMs,
   };
 }
 
