@@ -1,7 +1,5 @@
-import { type LookupAddress, lookup } from 'node:dns';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
-import type { LookupFunction } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { AgentSettings } from '../config.js';
@@ -19,6 +17,7 @@ import { hostFacts, readBootId } from './host-facts.js';
 import { AgentError, type Identity, loadIdentity, register, saveIdentity } from './identity.js';
 import { Journal, type JournalEvent } from './journal.js';
 import { Scheduler } from './scheduler.js';
+import { rotatingLookup } from './server-rotation.js';
 
 export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
@@ -34,33 +33,6 @@ export interface RunningAgent {
 // that lost its server does not come back in one wave.
 const backoff = { firstMs: 500, maxMs: 30_000 };
 const jittered = (ms: number): number => Math.round(ms * (0.5 + Math.random()));
-
-/** A DNS lookup that starts at the `turn`-th address of a name with several (round robin across attempts). */
-function rotatingLookup(turn: number): LookupFunction {
-  return (hostname, options, callback) => {
-    lookup(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error || addresses.length === 0) {
-        (callback as (error: NodeJS.ErrnoException | null, address: string, family: number) => void)(
-          error ?? Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
-          '',
-          0,
-        );
-        return;
-      }
-      const start = turn % addresses.length;
-      const rotated = [...addresses.slice(start), ...addresses.slice(0, start)];
-      if (options.all) (callback as (error: null, addresses: LookupAddress[]) => void)(null, rotated);
-      else {
-        const first = rotated[0] as LookupAddress;
-        (callback as (error: null, address: string, family: number) => void)(
-          null,
-          first.address,
-          first.family,
-        );
-      }
-    });
-  };
-}
 
 /** Registers on first start (identity kept in the state dir), then serves tasks until stopped. */
 export async function startAgent(

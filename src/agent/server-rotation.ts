@@ -1,0 +1,34 @@
+import { type LookupAddress, lookup } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+
+/** A DNS lookup that starts at the `turn`-th address of a name with several (round robin across attempts). */
+export function rotatingLookup(turn: number): LookupFunction {
+  return (hostname, options, callback) => {
+    lookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error || addresses.length === 0) {
+        (callback as (error: NodeJS.ErrnoException | null, address: string, family: number) => void)(
+          error ?? Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
+          '',
+          0,
+        );
+        return;
+      }
+      const rotated = rotate(addresses, turn);
+      if (options.all) (callback as (error: null, addresses: LookupAddress[]) => void)(null, rotated);
+      else {
+        const first = rotated[0] as LookupAddress;
+        (callback as (error: null, address: string, family: number) => void)(
+          null,
+          first.address,
+          first.family,
+        );
+      }
+    });
+  };
+}
+
+/** The items starting from the `turn`-th (modulo their number), the ones before it moved to the end. */
+export function rotate<T>(items: readonly T[], turn: number): T[] {
+  const start = items.length === 0 ? 0 : turn % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
