@@ -192,14 +192,25 @@ function scriptPath(spec: RunSpec): string {
   return join(spec.workDir, 'scripts', `${spec.invokeId}.${spec.interpreter?.extension ?? 'sh'}`);
 }
 
+// Script directories already made by this process: each run then costs two fs calls, not five.
+const preparedDirs = new Set<string>();
+
 async function writeScript(file: string, script: string, user: RunAsUser): Promise<void> {
   const dir = join(file, '..');
-  // Search-only for others: a run-as user can open its own script but not list other runs'.
-  await mkdir(dir, { recursive: true, mode: 0o711 });
-  await chmod(dir, 0o711);
-  await rm(file, { force: true }); // a leftover from a crashed agent
-  await writeFile(file, script, { mode: 0o700, flag: 'wx' });
-  await chown(file, user.uid, user.gid);
+  if (!preparedDirs.has(dir)) {
+    // Search-only for others: a run-as user can open its own script but not list other runs'.
+    await mkdir(dir, { recursive: true, mode: 0o711 });
+    await chmod(dir, 0o711);
+    preparedDirs.add(dir);
+  }
+  // Exclusive create: never through a planted file or link; a crashed agent's leftover goes first.
+  await writeFile(file, script, { mode: 0o700, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+    await rm(file, { force: true });
+    await writeFile(file, script, { mode: 0o700, flag: 'wx' });
+  });
+  if (user.uid !== process.getuid?.() || user.gid !== process.getgid?.())
+    await chown(file, user.uid, user.gid);
 }
 
 async function buildLaunch(
