@@ -34,7 +34,7 @@ const finishedStatus: Record<FinishedStatus, InstanceStatus> = {
 };
 
 /** Row 0 of a Period or EveryReboot task: it stands for the whole schedule, its runs are rows of their own. */
-export const isStanding = (run: InstanceRun, mode: RepeatMode): boolean =>
+const isStanding = (run: InstanceRun, mode: RepeatMode): boolean =>
   run.execution === 0 && hasExecutions(mode);
 
 /**
