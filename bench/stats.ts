@@ -1,4 +1,4 @@
-import { callApi } from '../src/cli/api-client.js';
+import { callApi } from '../src/client/api.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
 
 const percentile = (sorted: number[], p: number): number =>

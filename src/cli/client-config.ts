@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Credentials } from '../client/sign.js';
 import { ConfigError } from '../config.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
-import type { ClientOptions } from './api-client.js';
 
-export interface ClientConfig extends ClientOptions {
+export interface ClientConfig extends Credentials {
   readonly region: string;
 }
 

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { AgentError, loadIdentity } from '../agent/identity.js';
+import { callApi } from '../client/api.js';
 import {
   type AgentFlags,
   ConfigError,
@@ -11,7 +12,6 @@ import {
 } from '../config.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
-import { callApi } from './api-client.js';
 import { type ClientFlags, loadClientConfig } from './client-config.js';
 import { resourceGroupVerb } from './resource-groups.js';
 import { type RunFlags, runCommand } from './run-command.js';

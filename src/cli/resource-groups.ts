@@ -1,4 +1,4 @@
-import { callApi } from './api-client.js';
+import { callApi } from '../client/api.js';
 import { type ClientFlags, loadClientConfig } from './client-config.js';
 
 const resourceManagerVersion = '2020-03-31';

@@ -1,5 +1,5 @@
+import { callApi } from '../client/api.js';
 import { instanceStatuses, isFinal } from '../domain/invocation-status.js';
-import { callApi } from './api-client.js';
 import { type ClientConfig, type ClientFlags, loadClientConfig } from './client-config.js';
 
 export interface RunFlags extends ClientFlags {

@@ -1,4 +1,4 @@
-import { callApi } from './api-client.js';
+import { callApi } from '../client/api.js';
 import { type ClientFlags, loadClientConfig } from './client-config.js';
 
 export interface PreviewFlags extends ClientFlags {

@@ -187,7 +187,7 @@ interface NodesResponse {
 
 /** DescribeServerNodes, an OpenAssist extension the SDK does not know: a signed call of our own. */
 async function fetchNodes(node: ServerProcess, key: { id: string; secret: string }): Promise<NodesResponse> {
-  const { callApi } = await import('../../src/cli/api-client.js');
+  const { callApi } = await import('../../src/client/api.js');
   const response = await callApi(
     { endpoint: node.url, accessKeyId: key.id, accessKeySecret: key.secret },
     'DescribeServerNodes',

@@ -24,3 +24,25 @@ export function canonicalQuery(params: ReadonlyMap<string, string>, skip?: strin
   pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return pairs.map(([key, value]) => `${key}=${value}`).join('&');
 }
+
+/**
+ * The canonical request of the fact sheet §2, built from the decoded request, never from the raw URL.
+ * Pure (no hashing here), so the browser console and the CLI sign with the same text the server checks.
+ */
+export function v3CanonicalRequest(
+  request: Pick<SignedRequest, 'method' | 'path' | 'query' | 'headers'>,
+  signedHeaders: readonly string[],
+  bodyHash: string,
+): string {
+  const headerLines = signedHeaders
+    .map((name) => `${name}:${(request.headers[name] ?? '').trim()}\n`)
+    .join('');
+  return [
+    request.method.toUpperCase(),
+    request.path,
+    canonicalQuery(request.query),
+    headerLines,
+    signedHeaders.join(';'),
+    bodyHash,
+  ].join('\n');
+}

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { canonicalQuery, type SignedRequest } from './signed-request.js';
+import { type SignedRequest, v3CanonicalRequest } from './signed-request.js';
 
 export const v3Algorithm = 'ACS3-HMAC-SHA256';
 
@@ -26,27 +26,13 @@ export function parseV3Authorization(header: string): V3Authorization | undefine
 
 const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
-/** The canonical request of the fact sheet §2, built from the decoded request, never from the raw URL. */
-export function v3CanonicalRequest(request: SignedRequest, signedHeaders: readonly string[]): string {
-  const headerLines = signedHeaders
-    .map((name) => `${name}:${(request.headers[name] ?? '').trim()}\n`)
-    .join('');
-  return [
-    request.method.toUpperCase(),
-    request.path,
-    canonicalQuery(request.query),
-    headerLines,
-    signedHeaders.join(';'),
-    request.headers['x-acs-content-sha256'] ?? sha256Hex(request.body),
-  ].join('\n');
-}
-
 export function v3Signature(
   request: SignedRequest,
   signedHeaders: readonly string[],
   secret: string,
 ): string {
-  const stringToSign = `${v3Algorithm}\n${sha256Hex(v3CanonicalRequest(request, signedHeaders))}`;
+  const bodyHash = request.headers['x-acs-content-sha256'] ?? sha256Hex(request.body);
+  const stringToSign = `${v3Algorithm}\n${sha256Hex(v3CanonicalRequest(request, signedHeaders, bodyHash))}`;
   return createHmac('sha256', secret).update(stringToSign).digest('hex');
 }
 

@@ -1,0 +1,57 @@
+import { type Credentials, ecsVersion, signCall } from './sign.js';
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** An error answer of the API, with Alibaba's code and message. */
+export class ApiCallError extends Error {
+  constructor(
+    readonly action: string,
+    readonly status: number,
+    readonly code: string,
+    readonly serverMessage: string,
+    readonly requestId: string,
+  ) {
+    super(`${action}: ${code}: ${serverMessage}`);
+  }
+}
+
+/** Calls one action and returns the status and the parsed body, error or not. */
+export async function callApi(
+  credentials: Credentials,
+  action: string,
+  params: ReadonlyMap<string, string>,
+  version = ecsVersion,
+): Promise<ApiResponse> {
+  const { url, headers } = await signCall(credentials, action, params, version);
+  const response = await fetch(url, { method: 'POST', headers });
+  const text = await response.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { Code: 'InvalidResponse', Message: text.slice(0, 500) };
+  }
+  return { status: response.status, body };
+}
+
+/** Calls one action; an error answer throws ApiCallError. */
+export async function invoke<T = Record<string, unknown>>(
+  credentials: Credentials,
+  action: string,
+  params: Readonly<Record<string, string | number | boolean | undefined>>,
+  version = ecsVersion,
+): Promise<T> {
+  const wire = new Map<string, string>();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) wire.set(name, String(value));
+  }
+  const response = await callApi(credentials, action, wire, version);
+  if (response.status >= 400) {
+    const { Code, Message, RequestId } = response.body;
+    throw new ApiCallError(action, response.status, String(Code), String(Message), String(RequestId ?? ''));
+  }
+  return response.body as T;
+}
