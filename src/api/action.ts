@@ -39,11 +39,34 @@ export interface ActionContext {
   readonly log: FastifyBaseLogger;
 }
 
-/** One API operation: its wire name, whether it needs RegionId, and its handler returning the response body. */
-export interface Action {
+interface ActionBase {
   readonly name: string;
   /** The product API version it belongs to; ECS `2014-05-26` unless said otherwise. */
   readonly version?: string;
   readonly regionRequired: boolean;
-  handle(context: ActionContext): Promise<Record<string, unknown>>;
 }
+
+/** One API operation: its wire name, whether it needs RegionId, and its handler returning the response body. */
+export interface RenderedAction extends ActionBase {
+  handle(context: ActionContext): Promise<Record<string, unknown>>;
+  readonly stream?: undefined;
+}
+
+/** One Server-Sent Event: an optional name and id, and data on one line. */
+export interface ServerSentEvent {
+  readonly event?: string;
+  readonly id?: string;
+  readonly data: string;
+}
+
+/**
+ * An operation answering with a stream of Server-Sent Events. `stream` checks the request first
+ * (its errors are answered like any other action's), then returns the events, which must stop
+ * when `signal` aborts (the client left, or the server is closing).
+ */
+export interface StreamingAction extends ActionBase {
+  stream(context: ActionContext, signal: AbortSignal): Promise<AsyncIterable<ServerSentEvent>>;
+  readonly handle?: undefined;
+}
+
+export type Action = RenderedAction | StreamingAction;

@@ -7,6 +7,7 @@ import { newRequestId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
 import type { Services } from './action.js';
 import { registerAgentRoutes } from './agent-routes.js';
+import { OpenStreams } from './event-stream.js';
 import { rpcHandler, sendError } from './rpc.js';
 
 // Bounds for hostile or slow clients: a form body of 256 KiB, headers plus URL of 256 KiB
@@ -95,11 +96,15 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     sendError(request, reply, new ApiError('InvalidAction.NotFound', 'The API is served at path /.')),
   );
 
+  const openStreams = new OpenStreams();
+  // Open event streams would keep the server from closing: end them first.
+  app.addHook('preClose', async () => openStreams.endAll());
   const rpc = rpcHandler({
     accessKeys: deps.store.accessKeys,
     nonces: deps.store.nonces,
     nowMs: deps.nowMs,
     services: deps.services,
+    openStreams,
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 

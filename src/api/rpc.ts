@@ -4,6 +4,7 @@ import { ApiError, isApiError } from '../domain/errors.js';
 import { accountOwner, idempotentActions, requestHash } from '../service/idempotence.js';
 import type { Services } from './action.js';
 import { actionKey, actions, servedVersions } from './actions/index.js';
+import { type OpenStreams, sendEventStream } from './event-stream.js';
 import { Params } from './params.js';
 import { parseUrlEncoded, splitTarget } from './query.js';
 import { type Format, formatOf, renderBody } from './render.js';
@@ -15,6 +16,8 @@ export const maxQueryBytes = 128 * 1024;
 
 export interface RpcDeps extends AuthDeps {
   readonly services: Services;
+  /** Event streams being sent, ended when the server closes. */
+  readonly openStreams: OpenStreams;
 }
 
 const formType = 'application/x-www-form-urlencoded';
@@ -147,6 +150,13 @@ export function rpcHandler(deps: RpcDeps) {
         services: deps.services,
         log: request.log,
       };
+      if (handler.stream) {
+        // Checked first, answered like any action's errors; then streamed until it ends (one log line).
+        const controller = new AbortController();
+        const events = await handler.stream(context, controller.signal);
+        await sendEventStream(reply, request.id, events, controller, deps.openStreams);
+        return;
+      }
       const token = params.string('ClientToken');
       const body =
         token && idempotentActions.has(action)

@@ -34,6 +34,8 @@ import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type { InitialRun, InvocationFilter, InvocationResult, Store } from '../store/store.js';
+import { InvocationChanges } from './invocation-changes.js';
+import { InvocationOutputService } from './invocation-output.js';
 import type { ParameterService } from './parameters.js';
 import { resourceGroupMustExist } from './resource-group-check.js';
 
@@ -74,6 +76,9 @@ export interface OutputLimits {
 
 /** InvokeCommand, RunCommand, the Describe calls for results, StopInvocation, and agent events. */
 export class InvocationService {
+  /** Wakes readers following an invocation whenever this node changes one of its rows. */
+  readonly changes = new InvocationChanges();
+
   constructor(
     private readonly store: Store,
     private readonly dispatcher: TaskDispatcher,
@@ -82,7 +87,12 @@ export class InvocationService {
     /** Invocations per region per UTC day (`OPENASSIST_DAILY_INVOCATION_QUOTA`). */
     private readonly dailyQuota: number,
     private readonly parameterStore: ParameterService,
-  ) {}
+  ) {
+    this.liveOutput = new InvocationOutputService(store, this.changes);
+  }
+
+  /** Whole output downloads and live following (OpenAssist extensions). */
+  readonly liveOutput: InvocationOutputService;
 
   async invoke(regionId: string, commandId: string, input: InvokeInput): Promise<Invocation> {
     const request = validateInvokeRequest(input);
@@ -318,6 +328,7 @@ export class InvocationService {
       }
       if (stopping) this.dispatcher.cancel(instanceId, invokeId, invocation.terminationMode);
     }
+    this.changes.changed(invokeId);
   }
 
   /**
@@ -376,6 +387,7 @@ export class InvocationService {
     if (event.kind === 'output') {
       const data = Buffer.from(event.data, 'base64');
       await this.store.invocations.appendOutput(key, event.offset, data, this.output.keptBytes);
+      this.changes.changed(invokeId);
       return true;
     }
     const now = this.nowMs();
@@ -388,6 +400,7 @@ export class InvocationService {
         follow: (standing, run, mode) => followExecution(standing, run, mode, now),
       },
     );
+    this.changes.changed(invokeId);
     if (!updated) return false;
     return !(['Cancelled', 'Aborted'].includes(updated.status) && event.kind !== 'finished');
   }
@@ -446,7 +459,10 @@ export class InvocationService {
         now,
         { follow: (standing, run, mode) => followExecution(standing, run, mode, now) },
       );
-      if (updated?.status === 'Aborted') aborted++;
+      if (updated?.status === 'Aborted') {
+        aborted++;
+        this.changes.changed(key.invokeId);
+      }
     }
     return aborted;
   }

@@ -318,6 +318,33 @@ for (const harness of harnesses) {
         expect(run).toMatchObject({ outputBytes: 10, droppedBytes: 2 });
       });
 
+      it('reads any range of stored output, one row, and every row of an invocation', async () => {
+        await store.invocations.create(invocation('t-range', 'Period'), pending(['mi-b', 'mi-a']));
+        const run0 = key('t-range', 'mi-a');
+        expect(await store.invocations.outputRange(run0, 0, 10)).toEqual(Buffer.alloc(0));
+        let stored = 0;
+        for (const part of ['abc', 'defgh', 'ij']) {
+          stored = await store.invocations.appendOutput(run0, stored, Buffer.from(part), 1000);
+        }
+        const range = async (offset: number, max: number) =>
+          (await store.invocations.outputRange(run0, offset, max)).toString();
+        expect(await range(0, 100)).toBe('abcdefghij');
+        expect(await range(2, 4)).toBe('cdef');
+        expect(await range(3, 5)).toBe('defgh');
+        expect(await range(7, 100)).toBe('hij');
+        expect(await range(10, 100)).toBe('');
+        expect(await range(50, 100)).toBe('');
+        expect(await store.invocations.run(run0)).toMatchObject({ execution: 0, outputBytes: 10 });
+        expect(await store.invocations.run(key('t-range', 'mi-a', 3))).toBeUndefined();
+        await store.invocations.updateRun(key('t-range', 'mi-a', 1), () => ({ status: 'Running' }), clock, {
+          create: true,
+        });
+        const rows = (runs: InvocationInstance[]) => runs.map((run) => `${run.instanceId}/${run.execution}`);
+        expect(rows(await store.invocations.executions('t-range'))).toEqual(['mi-a/0', 'mi-a/1', 'mi-b/0']);
+        expect(rows(await store.invocations.executions('t-range', 'mi-b'))).toEqual(['mi-b/0']);
+        expect(await store.invocations.executions('t-none')).toEqual([]);
+      });
+
       it('keeps each run of a schedule as its own row, with its own output, and row 0 following it', async () => {
         await store.invocations.create(invocation('t-period', 'Period'), pending(['mi-a']));
         const follow = (standing: InvocationInstance, run: RunProgress) =>

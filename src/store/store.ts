@@ -235,6 +235,12 @@ export interface InvocationRepo {
   appendOutput(key: RunKey, offset: number, data: Buffer, maxBytes: number): Promise<number>;
   /** The last `maxBytes` of a run's output. */
   outputTail(key: RunKey, maxBytes: number): Promise<Buffer>;
+  /** One row (row 0 or a run), or undefined. */
+  run(key: RunKey): Promise<InvocationInstance | undefined>;
+  /** Every row of an invocation (row 0 and each run), optionally of one instance; by instance, then execution. */
+  executions(invokeId: string, instanceId?: string): Promise<InvocationInstance[]>;
+  /** Up to `maxBytes` of a run's stored output from byte `offset` on; empty at or past its end. */
+  outputRange(key: RunKey, offset: number, maxBytes: number): Promise<Buffer>;
   /** Pending, undelivered rows waiting since before `beforeMs`: candidates for Aborted. */
   overdue(beforeMs: number): Promise<RunKey[]>;
   /**

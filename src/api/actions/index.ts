@@ -6,6 +6,7 @@ import { describeCommands } from './describe-commands.js';
 import { describeRegions } from './describe-regions.js';
 import { describeFrequencyPreview } from './frequency-preview.js';
 import { describeCloudAssistantStatus, describeInstances } from './instance-status.js';
+import { describeInvocationOutput, streamInvocationOutput } from './invocation-output.js';
 import {
   describeInvocationResults,
   describeInvocations,
@@ -58,6 +59,8 @@ const all: readonly Action[] = [
   describeInvocationResults,
   stopInvocation,
   modifyInvocationAttribute,
+  describeInvocationOutput,
+  streamInvocationOutput,
   describeFrequencyPreview,
   tagResources,
   untagResources,

@@ -1,7 +1,7 @@
 import { ApiError } from '../../domain/errors.js';
 import { parsePaging } from '../../domain/paging.js';
 import type { ParameterKind, ParameterView } from '../../service/parameters.js';
-import type { Action, ActionContext } from '../action.js';
+import type { Action, ActionContext, RenderedAction } from '../action.js';
 import { isoTime } from '../wire.js';
 
 /** OOS (Operation Orchestration Service) Parameter Store, routed here by its Version. */
@@ -60,7 +60,7 @@ function parameterActions(kind: ParameterKind): Action[] {
   // Plain values are always shown; secret ones only with WithDecryption=true.
   const reveal = (context: ActionContext) =>
     kind === 'plain' || context.params.boolean('WithDecryption') === true;
-  const action = (name: string, handle: Action['handle']): Action => ({
+  const action = (name: string, handle: RenderedAction['handle']): Action => ({
     name,
     version: oosVersion,
     regionRequired: false,

@@ -483,6 +483,54 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
       return joinedBytes.subarray(Math.max(0, joinedBytes.length - maxBytes));
     },
 
+    async run(key) {
+      const row = await db
+        .selectFrom('invocation_instances')
+        .selectAll()
+        .where('invoke_id', '=', key.invokeId)
+        .where('instance_id', '=', key.instanceId)
+        .where('execution', '=', key.execution)
+        .executeTakeFirst();
+      return row ? toRun(row) : undefined;
+    },
+
+    async executions(invokeId, instanceId) {
+      const rows = await db
+        .selectFrom('invocation_instances')
+        .selectAll()
+        .where('invoke_id', '=', invokeId)
+        .$if(instanceId !== undefined, (q) => q.where('instance_id', '=', instanceId ?? ''))
+        .orderBy('instance_id')
+        .orderBy('execution')
+        .execute();
+      return rows.map(toRun);
+    },
+
+    async outputRange(key, offset, maxBytes) {
+      const { invokeId, instanceId, execution } = key;
+      const ofRun = () =>
+        db
+          .selectFrom('output_chunks')
+          .where('invoke_id', '=', invokeId)
+          .where('instance_id', '=', instanceId)
+          .where('execution', '=', execution);
+      // The chunk holding `offset` is the last one starting at or before it (chunks are contiguous).
+      const first = await ofRun()
+        .select(({ fn }) => fn.max('byte_offset').as('start'))
+        .where('byte_offset', '<=', offset)
+        .executeTakeFirst();
+      if (first?.start === null || first?.start === undefined) return Buffer.alloc(0);
+      const start = Number(first.start);
+      const chunks = await ofRun()
+        .select(['byte_offset', 'data'])
+        .where('byte_offset', '>=', start)
+        .where('byte_offset', '<', offset + maxBytes)
+        .orderBy('byte_offset')
+        .execute();
+      const bytes = Buffer.concat(chunks.map((chunk) => Buffer.from(chunk.data)));
+      return bytes.subarray(offset - start, offset - start + maxBytes);
+    },
+
     async overdue(beforeMs) {
       // update_time: a reboot task waits from the boot that armed it, not from its creation.
       const rows = await db
