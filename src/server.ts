@@ -8,6 +8,7 @@ import { buildHttpServer } from './api/http-server.js';
 import type { ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
+import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
@@ -77,6 +78,7 @@ export function wireServices(
     nodeId: config.nodeId,
   });
   const services: Services = {
+    accessKeys: new AccessKeyService(store, nowMs),
     commands: new CommandService(store, nowMs),
     activations: new ActivationService(store, nowMs),
     instances,

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { AgentError, loadIdentity } from '../agent/identity.js';
-import { callApi } from '../client/api.js';
+import { ApiCallError } from '../client/api.js';
 import {
   type AgentFlags,
   ConfigError,
@@ -12,10 +12,17 @@ import {
 } from '../config.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
-import { type ClientFlags, loadClientConfig } from './client-config.js';
-import { resourceGroupVerb } from './resource-groups.js';
-import { type RunFlags, runCommand } from './run-command.js';
-import { type PreviewFlags, schedulePreview } from './schedule-preview.js';
+import { registerCompletion } from './completion.js';
+import { registerActivations } from './verbs/activations.js';
+import { registerCall } from './verbs/call.js';
+import { registerCommands } from './verbs/commands.js';
+import { registerConfigure } from './verbs/configure.js';
+import { registerInstances } from './verbs/instances.js';
+import { registerKeys } from './verbs/keys.js';
+import { registerResourceGroups } from './verbs/resource-groups.js';
+import { registerResults } from './verbs/results.js';
+import { registerRun } from './verbs/run.js';
+import { registerSchedule } from './verbs/schedule.js';
 
 const serverOptions = (command: Command, withDatabase: boolean): Command => {
   command
@@ -146,46 +153,6 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   stopOnSignals(() => agent.stop());
 }
 
-/** `call ACTION --Name value …`: wire names as flags; the client's own flags are lower-case. */
-export function parseCallArguments(args: readonly string[]): {
-  params: Map<string, string>;
-  flags: ClientFlags;
-} {
-  const params = new Map<string, string>();
-  const flags: ClientFlags = {};
-  const clientFlags: Record<string, keyof ClientFlags> = {
-    '--api-version': 'apiVersion',
-    '--endpoint': 'endpoint',
-    '--access-key-id': 'accessKeyId',
-    '--access-key-secret': 'accessKeySecret',
-    '--region': 'region',
-    '--data': 'data',
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!name.startsWith('--') || name.length < 3)
-      throw new ConfigError(`expected --Name value, got "${arg}"`);
-    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined) throw new ConfigError(`${name} needs a value`);
-    const clientFlag = clientFlags[name];
-    if (clientFlag) flags[clientFlag] = value;
-    else params.set(name.slice(2), value);
-  }
-  return { params, flags };
-}
-
-async function runCall(action: string, args: string[]): Promise<void> {
-  const { params, flags } = parseCallArguments(args);
-  const config = loadClientConfig(flags, process.env);
-  if (!params.has('RegionId')) params.set('RegionId', config.region);
-  // ResourceManager and OOS take RegionId as optional: only ECS calls get the default region.
-  const response = await callApi(config, action, params, flags.apiVersion);
-  console.log(JSON.stringify(response.body, null, 2));
-  if (response.status >= 400) process.exitCode = 1;
-}
-
 export function buildProgram(): Command {
   const program = new Command('openassist')
     .description('Self-hosted Alibaba Cloud ECS Cloud Assistant: server, agent and client')
@@ -218,70 +185,17 @@ export function buildProgram(): Command {
       '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id … --activation-code …',
     )
     .action((flags: AgentFlags) => runAgent(flags));
-  program
-    .command('run')
-    .description('run a script on instances and print the output (RunCommand, then wait)')
-    .requiredOption('--instance <id...>', 'instance id(s)')
-    .requiredOption('--script <text>', 'the script')
-    .option('--type <type>', 'RunShellScript, RunBatScript or RunPowerShellScript')
-    .option('--timeout <seconds>', 'timeout in seconds')
-    .option('--username <name>', 'run as this user')
-    .option('--workdir <dir>', 'working directory')
-    .option('--frequency <expr>', "run on a schedule: rate(5m), at(…) or a cron such as '0 */20 * * * ?'")
-    .option('--repeat-mode <mode>', 'Once (default), Period, NextRebootOnly or EveryReboot')
-    .option('--data <dir>', 'local up data dir (for the endpoint and key)')
-    .addHelpText(
-      'after',
-      "\nExamples:\n  openassist run --instance mi-… --script 'uptime'\n  openassist run --instance mi-… --script 'df -h' --frequency '0 0 * * * ?'",
-    )
-    .action(async (flags: RunFlags) => {
-      process.exitCode = await runCommand(flags, process.env);
-    });
-  program
-    .command('schedule')
-    .description('schedules')
-    .command('preview')
-    .description('validate a Frequency and list its next run times')
-    .argument(
-      '<frequency>',
-      "rate(5m), at(2027-01-01 00:00:00 Asia/Shanghai) or a cron such as '0 */20 * * * ?'",
-    )
-    .option('--count <n>', 'how many run times (1-100)', '10')
-    .option('--tz <zone>', "the instance's time zone, for a cron that names none", 'UTC')
-    .option('--timeout <seconds>', 'the task timeout the schedule must respect')
-    .option('--data <dir>', 'local up data dir (for the endpoint and key)')
-    .addHelpText(
-      'after',
-      "\nExample:\n  openassist schedule preview '0 30 2 * * ? America/Los_Angeles' --count 5",
-    )
-    .action(async (frequency: string, flags: PreviewFlags) => {
-      process.exitCode = await schedulePreview(frequency, flags, process.env);
-    });
-  program
-    .command('resource-group')
-    .description('resource groups (ResourceManager): create NAME, list, delete ID')
-    .argument('<verb>', 'create, list or delete')
-    .argument('[name-or-id]', 'the new group name (create) or its rg- id (delete)')
-    .option('--display-name <text>', 'display name for create (default: the name)')
-    .option('--data <dir>', 'local up data dir (for the endpoint and key)')
-    .addHelpText('after', '\nExample:\n  openassist resource-group create web-tier --display-name "Web tier"')
-    .action(
-      async (verb: string, argument: string | undefined, flags: ClientFlags & { displayName?: string }) => {
-        if (verb !== 'create' && verb !== 'list' && verb !== 'delete') {
-          throw new ConfigError(`resource-group takes create, list or delete, not "${verb}"`);
-        }
-        process.exitCode = await resourceGroupVerb(verb, argument, flags, process.env);
-      },
-    );
-  program
-    .command('call')
-    .description('call any API action; parameters as on the wire')
-    .argument('<action>', 'API action, e.g. DescribeCommands')
-    .argument('[params...]', '--Name value pairs, e.g. --InstanceId.1 mi-…')
-    .allowUnknownOption()
-    .helpOption(false)
-    .addHelpText('after', '\nExample:\n  openassist call DescribeCommands --PageSize 5')
-    .action((action: string, args: string[]) => runCall(action, args));
+  registerConfigure(program);
+  registerCall(program);
+  registerRun(program);
+  registerResults(program);
+  registerInstances(program);
+  registerCommands(program);
+  registerActivations(program);
+  registerKeys(program);
+  registerSchedule(program);
+  registerResourceGroups(program);
+  registerCompletion(program);
   return program;
 }
 
@@ -289,6 +203,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (error) {
+    if (error instanceof ApiCallError) {
+      console.error(
+        `openassist: ${error.code}: ${error.serverMessage}${error.requestId ? ` (RequestId ${error.requestId})` : ''}`,
+      );
+      process.exit(1);
+    }
     if (error instanceof ConfigError || error instanceof AgentError) {
       console.error(`openassist: ${error.message}`);
       process.exit(2);

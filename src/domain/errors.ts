@@ -132,6 +132,17 @@ export const errorCatalogue = {
     'The custom parameter in the {{oos:?}} format is not found.',
   ),
   'Operation.Forbidden': row(403, 'The operation is not permitted.', 'The operation is not supported.'),
+  // --- RAM (2015-05-01) access key management ---
+  'Forbidden.RAM': row(
+    403,
+    'User not authorized to operate on the specified resource, or this API does not support RAM.',
+    'Use a key that is allowed this operation.',
+  ),
+  'EntityNotExist.User.AccessKey': row(
+    404,
+    'The specified access key does not exist.',
+    'Check the UserAccessKeyId.',
+  ),
   IdempotentParameterMismatch: row(
     403,
     'The specified parameter has changed while using an already used clientToken.',

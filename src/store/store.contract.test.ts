@@ -150,6 +150,10 @@ for (const harness of harnesses) {
         expect((await store.accessKeys.get('LTAIa'))?.status).toBe('Inactive');
         expect(await store.accessKeys.setStatus('LTAInone', 'Inactive')).toBe(false);
         expect(await store.accessKeys.get('LTAInone')).toBeUndefined();
+        expect((await store.accessKeys.list()).map((key) => key.id)).toContain('LTAIa');
+        expect(await store.accessKeys.delete('LTAIa')).toBe(true);
+        expect(await store.accessKeys.delete('LTAIa')).toBe(false);
+        expect(await store.accessKeys.get('LTAIa')).toBeUndefined();
       });
     });
 

@@ -44,6 +44,10 @@ export interface AccessKeyRepo {
   insert(key: AccessKey): Promise<void>;
   setStatus(id: string, status: AccessKeyStatus): Promise<boolean>;
   count(): Promise<number>;
+  /** Every key, oldest first (secrets included: callers render only what they may show). */
+  list(): Promise<AccessKey[]>;
+  /** Deletes a key; false when there was none. */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface NonceRepo {

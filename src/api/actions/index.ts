@@ -1,4 +1,5 @@
 import type { Action } from '../action.js';
+import { accessKeyActions } from './access-keys.js';
 import { createActivation, deleteActivation, describeActivations, disableActivation } from './activations.js';
 import { createCommand } from './create-command.js';
 import { deleteCommand } from './delete-command.js';
@@ -70,6 +71,7 @@ const all: readonly Action[] = [
   deleteResourceGroup,
   joinResourceGroup,
   ...parameterStoreActions,
+  ...accessKeyActions,
 ];
 
 export const actions: ReadonlyMap<string, Action> = new Map(

@@ -1,19 +1,33 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Schema } from '../schema.js';
 import type { AccessKey, AccessKeyRepo, AccessKeyStatus } from '../store.js';
+
+const toKey = (row: Selectable<Schema['access_keys']>): AccessKey => ({
+  id: row.id,
+  secret: row.secret,
+  status: row.status as AccessKeyStatus,
+  description: row.description,
+  createdAtMs: Number(row.created_at),
+});
 
 export function accessKeyRepo(db: Kysely<Schema>): AccessKeyRepo {
   return {
     async get(id) {
       const row = await db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) return undefined;
-      return {
-        id: row.id,
-        secret: row.secret,
-        status: row.status as AccessKeyStatus,
-        description: row.description,
-        createdAtMs: Number(row.created_at),
-      } satisfies AccessKey;
+      return row && toKey(row);
+    },
+    async list() {
+      const rows = await db
+        .selectFrom('access_keys')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toKey);
+    },
+    async delete(id) {
+      const result = await db.deleteFrom('access_keys').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
     },
     async insert(key) {
       await db

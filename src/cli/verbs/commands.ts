@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ConfigError } from '../../config.js';
+import { printJson, printTable } from '../presenter.js';
+import { allPages, openSession, type SessionFlags, verb } from '../session.js';
+
+interface SavedCommand {
+  CommandId: string;
+  Name: string;
+  Type: string;
+  Description: string;
+  Timeout: number;
+  CreationTime: string;
+  InvokeTimes: number;
+  ParameterNames: { ParameterName: string[] };
+}
+
+interface CreateFlags extends SessionFlags {
+  script?: string;
+  file?: string;
+  type?: string;
+  timeout?: string;
+  workdir?: string;
+  description?: string;
+  enableParameter?: boolean;
+}
+
+/** The script of --script or --file (exactly one). */
+export async function scriptOf(flags: {
+  script?: string | undefined;
+  file?: string | undefined;
+}): Promise<string> {
+  if ((flags.script === undefined) === (flags.file === undefined)) {
+    throw new ConfigError('give the script with exactly one of --script TEXT or --file PATH');
+  }
+  return flags.script ?? (await readFile(flags.file ?? '', 'utf8'));
+}
+
+/** `openassist commands list|create|delete`: saved commands (DescribeCommands, CreateCommand, DeleteCommand). */
+export function registerCommands(program: Command): void {
+  const commands = program.command('commands').description('saved commands');
+  verb(commands, 'list', 'list saved commands', "openassist commands list --name 'deploy*'")
+    .option('--name <name>', 'only commands with this name (a trailing * matches a prefix)')
+    .action(async (flags: SessionFlags & { name?: string }) => {
+      const { call, p } = await openSession(flags);
+      const items = await allPages(async (NextToken) => {
+        const body = await call<{ Commands: { Command: SavedCommand[] }; NextToken?: string }>(
+          'DescribeCommands',
+          {
+            MaxResults: 50,
+            NextToken,
+            Name: flags.name,
+          },
+        );
+        return { items: body.Commands.Command, nextToken: body.NextToken };
+      });
+      if (p.json) return printJson(p, items);
+      printTable(
+        p,
+        ['Command', 'Name', 'Type', 'Timeout', 'Parameters', 'Runs', 'Created'],
+        items.map((item) => [
+          item.CommandId,
+          item.Name,
+          item.Type,
+          item.Timeout,
+          item.ParameterNames.ParameterName.join(', '),
+          item.InvokeTimes,
+          item.CreationTime,
+        ]),
+      );
+    });
+  verb(
+    commands,
+    'create',
+    'save a command',
+    "openassist commands create restart-web --script 'systemctl restart {{service}}' --enable-parameter",
+  )
+    .argument('<name>')
+    .option('--script <text>', 'the script')
+    .option('--file <path>', 'read the script from a file')
+    .option(
+      '--type <type>',
+      'RunShellScript (default), RunBatScript or RunPowerShellScript',
+      'RunShellScript',
+    )
+    .option('--timeout <seconds>', 'timeout in seconds')
+    .option('--workdir <dir>', 'working directory')
+    .option('--description <text>', 'a description')
+    .option('--enable-parameter', 'the script uses {{name}} parameters')
+    .action(async (name: string, flags: CreateFlags) => {
+      const { call, p } = await openSession(flags);
+      const body = await call<{ CommandId: string }>('CreateCommand', {
+        Name: name,
+        Type: flags.type,
+        CommandContent: await scriptOf(flags),
+        ContentEncoding: 'PlainText',
+        Timeout: flags.timeout,
+        WorkingDir: flags.workdir,
+        Description: flags.description,
+        EnableParameter: flags.enableParameter,
+      });
+      if (p.json) return printJson(p, body);
+      p.out.write(`${body.CommandId}\n`);
+    });
+  verb(commands, 'delete', 'delete a saved command', 'openassist commands delete c-hz0jdfwcsr…')
+    .argument('<command-id>')
+    .action(async (id: string, flags: SessionFlags) => {
+      const { call, p } = await openSession(flags);
+      const body = await call('DeleteCommand', { CommandId: id });
+      if (p.json) return printJson(p, body);
+      p.out.write(`${id} deleted\n`);
+    });
+}

@@ -1,0 +1,158 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../../config.js';
+import { follow, printSummary } from '../follow.js';
+import { InvocationView } from '../invocation-view.js';
+import { printJson } from '../presenter.js';
+import { listParams, openSession, type Session, type SessionFlags, verb } from '../session.js';
+import { scriptOf } from './commands.js';
+
+interface InvokeFlags extends SessionFlags {
+  instance?: string[];
+  tag?: string[];
+  timeout?: string;
+  username?: string;
+  workdir?: string;
+  param?: string[];
+  containerId?: string;
+  containerName?: string;
+  frequency?: string;
+  repeatMode?: string;
+  wait: boolean;
+}
+
+interface RunFlags extends InvokeFlags {
+  script?: string;
+  file?: string;
+  type?: string;
+}
+
+/** `--tag k=v` selects instances by tag (ResourceTag.N), as InvokeCommand does. */
+function targets(flags: InvokeFlags): Record<string, string> {
+  if (!flags.instance?.length && !flags.tag?.length)
+    throw new ConfigError('name instances with --instance ID or --tag KEY=VALUE');
+  const params = listParams('InstanceId', flags.instance);
+  (flags.tag ?? []).forEach((pair, index) => {
+    const eq = pair.indexOf('=');
+    params[`ResourceTag.${index + 1}.Key`] = eq < 0 ? pair : pair.slice(0, eq);
+    if (eq >= 0) params[`ResourceTag.${index + 1}.Value`] = pair.slice(eq + 1);
+  });
+  return params;
+}
+
+/** `--param k=v` pairs as the JSON object of Parameters. */
+function parameters(pairs: readonly string[] | undefined): string | undefined {
+  if (!pairs?.length) return undefined;
+  const values: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--param takes NAME=VALUE, got "${pair}"`);
+    values[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return JSON.stringify(values);
+}
+
+const invokeParams = (flags: InvokeFlags) => ({
+  ...targets(flags),
+  Timeout: flags.timeout,
+  Username: flags.username,
+  WorkingDir: flags.workdir,
+  Parameters: parameters(flags.param),
+  ContainerId: flags.containerId,
+  ContainerName: flags.containerName,
+  Frequency: flags.frequency,
+  RepeatMode: flags.repeatMode,
+});
+
+/** Prints where a run stands and returns the exit status: 0 only when every instance succeeded. */
+async function waitAndReport(session: Session, invokeId: string, flags: InvokeFlags): Promise<number> {
+  const { p, config } = session;
+  const later = flags.frequency || (flags.repeatMode && flags.repeatMode !== 'Once');
+  if (!flags.wait || later) {
+    // A schedule or a reboot task runs later, maybe many times: say where to look instead of waiting.
+    if (p.json) printJson(p, { InvokeId: invokeId });
+    else p.out.write(`${invokeId}\n`);
+    if (later && !p.json) p.err.write(`its runs: openassist results ${invokeId} --history\n`);
+    return 0;
+  }
+  const view = await follow(config, p, invokeId, new InvocationView(flags.instance ?? []), {
+    showOutput: true,
+  });
+  if (p.json) {
+    printJson(p, {
+      InvokeId: invokeId,
+      Results: view.rows().map((run) => ({
+        InstanceId: run.instanceId,
+        InvocationStatus: run.status,
+        ExitCode: run.exitCode,
+        ErrorCode: run.errorCode,
+        ErrorInfo: run.errorInfo,
+        Output: run.output,
+      })),
+    });
+  } else {
+    printSummary(p, view, invokeId);
+  }
+  return view.allSucceeded ? 0 : 1;
+}
+
+function invokeOptions(command: Command): Command {
+  return command
+    .option('--instance <id...>', 'instance id(s)')
+    .option('--tag <key=value...>', 'instances with these tags')
+    .option('--timeout <seconds>', 'timeout in seconds')
+    .option('--username <name>', 'run as this user')
+    .option('--workdir <dir>', 'working directory')
+    .option('--param <name=value...>', 'custom parameter values')
+    .option('--container-id <id>', 'run inside this container')
+    .option('--container-name <name>', 'run inside the container of this name')
+    .option('--frequency <expr>', "run on a schedule: rate(5m), at(…) or a cron such as '0 */20 * * * ?'")
+    .option('--repeat-mode <mode>', 'Once (default), Period, NextRebootOnly or EveryReboot')
+    .option('--no-wait', 'print the InvokeId and return');
+}
+
+/** `openassist run`: RunCommand, then the live view. `openassist invoke`: the same for a saved command. */
+export function registerRun(program: Command): void {
+  invokeOptions(
+    verb(
+      program,
+      'run',
+      'run a script on instances, stream its output, exit 0 only if all succeed',
+      "openassist run --instance mi-… --script 'uptime'\n  openassist run --tag env=prod --file deploy.sh --param version=1.4 --json",
+    ),
+  )
+    .option('--script <text>', 'the script')
+    .option('--file <path>', 'read the script from a file')
+    .option(
+      '--type <type>',
+      'RunShellScript (default), RunBatScript or RunPowerShellScript',
+      'RunShellScript',
+    )
+    .action(async (flags: RunFlags) => {
+      const session = await openSession(flags);
+      const { InvokeId } = await session.call<{ InvokeId: string }>('RunCommand', {
+        ...invokeParams(flags),
+        Type: flags.type,
+        CommandContent: await scriptOf(flags),
+        ContentEncoding: 'PlainText',
+        EnableParameter: flags.param?.length ? true : undefined,
+      });
+      process.exitCode = await waitAndReport(session, InvokeId, flags);
+    });
+  invokeOptions(
+    verb(
+      program,
+      'invoke',
+      'run a saved command on instances, stream its output',
+      'openassist invoke c-… --instance mi-… --param service=nginx',
+    ),
+  )
+    .argument('<command-id>')
+    .action(async (commandId: string, flags: InvokeFlags) => {
+      const session = await openSession(flags);
+      const { InvokeId } = await session.call<{ InvokeId: string }>('InvokeCommand', {
+        ...invokeParams(flags),
+        CommandId: commandId,
+      });
+      process.exitCode = await waitAndReport(session, InvokeId, flags);
+    });
+}

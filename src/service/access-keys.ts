@@ -1,0 +1,59 @@
+import { ApiError } from '../domain/errors.js';
+import { newAccessKeyId, newAccessKeySecret } from '../domain/ids.js';
+import type { AccessKey, AccessKeyStatus, Store } from '../store/store.js';
+
+/** The key made at the first start (root-access-key.ts); it alone manages keys. */
+const isRoot = (key: AccessKey): boolean => key.description === 'root';
+
+/**
+ * Access key management (RAM's CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey).
+ * Only the root key may call it, and the root key itself cannot be disabled or deleted: that would
+ * lock every operator out of key management.
+ */
+export class AccessKeyService {
+  constructor(
+    private readonly store: Store,
+    private readonly nowMs: () => number,
+  ) {}
+
+  async create(caller: AccessKey): Promise<AccessKey> {
+    requireRoot(caller);
+    const key: AccessKey = {
+      id: newAccessKeyId(),
+      secret: newAccessKeySecret(),
+      status: 'Active',
+      description: '',
+      createdAtMs: this.nowMs(),
+    };
+    await this.store.accessKeys.insert(key);
+    return key;
+  }
+
+  async list(caller: AccessKey): Promise<AccessKey[]> {
+    requireRoot(caller);
+    return this.store.accessKeys.list();
+  }
+
+  async setStatus(caller: AccessKey, id: string, status: AccessKeyStatus): Promise<void> {
+    await this.changeable(caller, id);
+    await this.store.accessKeys.setStatus(id, status);
+  }
+
+  async delete(caller: AccessKey, id: string): Promise<void> {
+    await this.changeable(caller, id);
+    await this.store.accessKeys.delete(id);
+  }
+
+  private async changeable(caller: AccessKey, id: string): Promise<void> {
+    requireRoot(caller);
+    const key = await this.store.accessKeys.get(id);
+    if (!key) throw new ApiError('EntityNotExist.User.AccessKey', `No access key ${id.slice(0, 64)}.`);
+    if (isRoot(key)) {
+      throw new ApiError('Forbidden.RAM', 'The root access key cannot be disabled or deleted.');
+    }
+  }
+}
+
+function requireRoot(caller: AccessKey): void {
+  if (!isRoot(caller)) throw new ApiError('Forbidden.RAM', 'Only the root access key manages access keys.');
+}
