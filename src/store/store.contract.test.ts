@@ -323,8 +323,8 @@ for (const harness of harnesses) {
       });
 
       it('reads any range of stored output, one row, and every row of an invocation', async () => {
-        await store.invocations.create(invocation('t-range', 'Period'), pending(['mi-b', 'mi-a']));
-        const run0 = key('t-range', 'mi-a');
+        await store.invocations.create(invocation('t-range', 'Period'), pending(['mi-r2', 'mi-r1']));
+        const run0 = key('t-range', 'mi-r1');
         expect(await store.invocations.outputRange(run0, 0, 10)).toEqual(Buffer.alloc(0));
         let stored = 0;
         for (const part of ['abc', 'defgh', 'ij']) {
@@ -339,13 +339,17 @@ for (const harness of harnesses) {
         expect(await range(10, 100)).toBe('');
         expect(await range(50, 100)).toBe('');
         expect(await store.invocations.run(run0)).toMatchObject({ execution: 0, outputBytes: 10 });
-        expect(await store.invocations.run(key('t-range', 'mi-a', 3))).toBeUndefined();
-        await store.invocations.updateRun(key('t-range', 'mi-a', 1), () => ({ status: 'Running' }), clock, {
+        expect(await store.invocations.run(key('t-range', 'mi-r1', 3))).toBeUndefined();
+        await store.invocations.updateRun(key('t-range', 'mi-r1', 1), () => ({ status: 'Running' }), clock, {
           create: true,
         });
         const rows = (runs: InvocationInstance[]) => runs.map((run) => `${run.instanceId}/${run.execution}`);
-        expect(rows(await store.invocations.executions('t-range'))).toEqual(['mi-a/0', 'mi-a/1', 'mi-b/0']);
-        expect(rows(await store.invocations.executions('t-range', 'mi-b'))).toEqual(['mi-b/0']);
+        expect(rows(await store.invocations.executions('t-range'))).toEqual([
+          'mi-r1/0',
+          'mi-r1/1',
+          'mi-r2/0',
+        ]);
+        expect(rows(await store.invocations.executions('t-range', 'mi-r2'))).toEqual(['mi-r2/0']);
         expect(await store.invocations.executions('t-none')).toEqual([]);
       });
 
