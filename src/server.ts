@@ -10,6 +10,7 @@ import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
 import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
+import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
 import { Idempotence } from './service/idempotence.js';
@@ -79,6 +80,7 @@ export function wireServices(
   });
   const services: Services = {
     accessKeys: new AccessKeyService(store, nowMs),
+    authorization: new Authorization(store),
     commands: new CommandService(store, nowMs),
     activations: new ActivationService(store, nowMs),
     instances,

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessKeyService } from '../service/access-keys.js';
 import type { ActivationService } from '../service/activations.js';
+import type { Authorization } from '../service/authorization.js';
 import type { ClusterService } from '../service/cluster.js';
 import type { CommandService } from '../service/commands.js';
 import type { Idempotence } from '../service/idempotence.js';
@@ -15,6 +16,7 @@ import type { Params } from './params.js';
 /** What every action may use: the services, and the facts of the request it serves. */
 export interface Services {
   readonly accessKeys: AccessKeyService;
+  readonly authorization: Authorization;
   readonly commands: CommandService;
   readonly activations: ActivationService;
   readonly instances: InstanceService;

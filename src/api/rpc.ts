@@ -132,7 +132,9 @@ export function rpcHandler(deps: RpcDeps) {
       const handler = actions.get(actionKey(version, action));
       if (!handler)
         throw new ApiError('InvalidAction.NotFound', `No operation named ${action.slice(0, 80)}.`);
-      const params = new Params(signed.params);
+      const params = new Params(
+        await deps.services.authorization.authorize(key, version, action, signed.params),
+      );
       const regionId = handler.regionRequired
         ? params.required('RegionId')
         : (params.string('RegionId') ?? '');

@@ -138,6 +138,11 @@ export const errorCatalogue = {
     'User not authorized to operate on the specified resource, or this API does not support RAM.',
     'Use a key that is allowed this operation.',
   ),
+  MalformedPolicyDocument: row(
+    400,
+    'The policy document is malformed.',
+    'A policy is {"Version":"1","Statement":[{"Effect":"Allow","Action":["ecs:Describe*"]}]}.',
+  ),
   'EntityNotExist.User.AccessKey': row(
     404,
     'The specified access key does not exist.',

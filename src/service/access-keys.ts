@@ -1,6 +1,8 @@
 import { ApiError } from '../domain/errors.js';
 import { newAccessKeyId, newAccessKeySecret } from '../domain/ids.js';
+import { parsePolicy } from '../domain/policy.js';
 import type { AccessKey, AccessKeyStatus, Store } from '../store/store.js';
+import { resourceGroupMustExist } from './resource-group-check.js';
 
 /** The key made at the first start (root-access-key.ts); it alone manages keys. */
 const isRoot = (key: AccessKey): boolean => key.description === 'root';
@@ -16,14 +18,22 @@ export class AccessKeyService {
     private readonly nowMs: () => number,
   ) {}
 
-  async create(caller: AccessKey): Promise<AccessKey> {
+  /** A new key; with a policy it may call only what the policy allows, with a group only that group. */
+  async create(
+    caller: AccessKey,
+    limits: { policy?: string; resourceGroupId?: string } = {},
+  ): Promise<AccessKey> {
     requireRoot(caller);
+    if (limits.policy) parsePolicy(limits.policy);
+    if (limits.resourceGroupId) await resourceGroupMustExist(this.store, limits.resourceGroupId);
     const key: AccessKey = {
       id: newAccessKeyId(),
       secret: newAccessKeySecret(),
       status: 'Active',
       description: '',
       createdAtMs: this.nowMs(),
+      ...(limits.policy && { policy: limits.policy }),
+      ...(limits.resourceGroupId && { resourceGroupId: limits.resourceGroupId }),
     };
     await this.store.accessKeys.insert(key);
     return key;

@@ -7,6 +7,8 @@ export interface AccessKeyTable {
   status: string;
   description: string;
   created_at: number;
+  policy: string;
+  resource_group_id: string;
 }
 
 export interface NonceTable {

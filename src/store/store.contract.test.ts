@@ -155,6 +155,21 @@ for (const harness of harnesses) {
         expect(await store.accessKeys.delete('LTAIa')).toBe(false);
         expect(await store.accessKeys.get('LTAIa')).toBeUndefined();
       });
+
+      it('keeps a key policy and resource-group scope', async () => {
+        const limited = {
+          id: 'LTAIlimited',
+          secret: 's',
+          status: 'Active' as const,
+          description: '',
+          createdAtMs: 6,
+          policy: '{"Statement":[{"Effect":"Allow","Action":"ecs:Describe*"}]}',
+          resourceGroupId: 'rg-x',
+        };
+        await store.accessKeys.insert(limited);
+        expect(await store.accessKeys.get('LTAIlimited')).toEqual(limited);
+        await store.accessKeys.delete('LTAIlimited');
+      });
     });
 
     describe('cluster', () => {

@@ -37,6 +37,10 @@ export interface AccessKey {
   readonly status: AccessKeyStatus;
   readonly description: string;
   readonly createdAtMs: number;
+  /** A RAM policy document limiting the actions it may call; none: every action of its kind. */
+  readonly policy?: string;
+  /** The one resource group it sees and touches; none: all of them. */
+  readonly resourceGroupId?: string;
 }
 
 export interface AccessKeyRepo {

@@ -224,6 +224,20 @@ describe('the openassist client verbs', () => {
       1,
       expect.stringContaining('InvalidAccessKeyId.Inactive'),
     ]);
+    const reader = await cliJson<{ AccessKeyId: string; AccessKeySecret: string }>(
+      ['keys', 'create', '--allow', 'ecs:Describe*'],
+      { env },
+    );
+    const asReader = {
+      ...env,
+      OPENASSIST_ACCESS_KEY_ID: reader.AccessKeyId,
+      OPENASSIST_ACCESS_KEY_SECRET: reader.AccessKeySecret,
+    };
+    expect((await cli(['instances'], { env: asReader })).code).toBe(0);
+    const denied = await cli(['run', '--instance', a, '--script', 'true'], { env: asReader });
+    expect([denied.code, denied.stderr]).toEqual([1, expect.stringContaining('Forbidden.RAM')]);
+    expect((await cli(['keys', 'list'], { env })).stdout).toContain('Allow ecs:Describe*');
+
     expect((await cli(['keys', 'delete', key.AccessKeyId], { env })).code).toBe(0);
     const deleted = await cli(['keys', 'delete', key.AccessKeyId], { env });
     expect([deleted.code, deleted.stderr]).toEqual([

@@ -6,10 +6,13 @@ import { isoTime } from '../wire.js';
 /** Access keys are RAM's, a separate product API routed here by its Version. */
 const ramVersion = '2015-05-01';
 
+// Policy and ResourceGroupId are OpenAssist's: RAM attaches policies to users, we attach them to keys.
 const renderKey = (key: AccessKey) => ({
   AccessKeyId: key.id,
   Status: key.status,
   CreateDate: isoTime(key.createdAtMs),
+  Policy: key.policy ?? '',
+  ResourceGroupId: key.resourceGroupId ?? '',
 });
 
 const statuses: readonly AccessKeyStatus[] = ['Active', 'Inactive'];
@@ -18,8 +21,11 @@ export const createAccessKey: Action = {
   name: 'CreateAccessKey',
   version: ramVersion,
   regionRequired: false,
-  async handle({ services, accessKey }) {
-    const key = await services.accessKeys.create(accessKey);
+  async handle({ params, services, accessKey }) {
+    const key = await services.accessKeys.create(accessKey, {
+      policy: params.string('Policy'),
+      resourceGroupId: params.string('ResourceGroupId'),
+    });
     // The secret is shown once, here; no other answer carries it.
     return { AccessKey: { ...renderKey(key), AccessKeySecret: key.secret } };
   },

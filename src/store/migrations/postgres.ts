@@ -259,4 +259,12 @@ export const postgresMigrations: readonly Migration[] = [
       ALTER TABLE instances ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
     `,
   },
+  {
+    version: 10,
+    name: 'access key policies and resource-group scope',
+    sql: `
+      ALTER TABLE access_keys ADD COLUMN policy TEXT NOT NULL DEFAULT '';
+      ALTER TABLE access_keys ADD COLUMN resource_group_id TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];

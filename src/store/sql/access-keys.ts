@@ -8,6 +8,8 @@ const toKey = (row: Selectable<Schema['access_keys']>): AccessKey => ({
   status: row.status as AccessKeyStatus,
   description: row.description,
   createdAtMs: Number(row.created_at),
+  ...(row.policy && { policy: row.policy }),
+  ...(row.resource_group_id && { resourceGroupId: row.resource_group_id }),
 });
 
 export function accessKeyRepo(db: Kysely<Schema>): AccessKeyRepo {
@@ -38,6 +40,8 @@ export function accessKeyRepo(db: Kysely<Schema>): AccessKeyRepo {
           status: key.status,
           description: key.description,
           created_at: key.createdAtMs,
+          policy: key.policy ?? '',
+          resource_group_id: key.resourceGroupId ?? '',
         })
         .execute();
     },
