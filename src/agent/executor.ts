@@ -23,7 +23,8 @@ const interpreters: Record<string, Interpreter | undefined | 'not-applicable'> =
 };
 
 export interface ExecutorOptions {
-  readonly journal: Journal;
+  /** The agent's journal, or the load generator's in-memory one (src/agent/load/). */
+  readonly journal: Pick<Journal, 'accept' | 'record' | 'setProcess' | 'unfinished'>;
   /** Hands a journalled event to the channel (sent now if connected, else on reconnect). */
   readonly emit: (event: JournalEvent) => void;
   readonly workDir: string;

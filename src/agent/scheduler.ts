@@ -6,8 +6,12 @@ import type { HeldSchedule, Journal, JournalEvent } from './journal.js';
 type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
 
 export interface SchedulerOptions {
-  readonly journal: Journal;
-  readonly executor: Executor;
+  readonly journal: Pick<
+    Journal,
+    'accept' | 'holdSchedule' | 'recordNotRun' | 'endSchedule' | 'heldSchedules'
+  >;
+  /** The real executor, or the load generator's in-memory one (src/agent/load/). */
+  readonly executor: Pick<Executor, 'busy' | 'enqueue'>;
   readonly emit: (event: JournalEvent) => void;
   readonly nowMs: () => number;
   /** The machine's IANA time zone: a cron without a zone follows it (the seed). */

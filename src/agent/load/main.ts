@@ -1,0 +1,77 @@
+/**
+ * The load generator: `node dist/src/agent/load/main.js --server URL --count N
+ * --activation ID:CODE [--activation ID:CODE …] [--mode memory|spawn] [--instances-out FILE]`.
+ * Registers N agent identities through the activations and holds their channels until SIGTERM;
+ * prints `load: registered N`, `load: connected N`, `load: ready` (the instances file is written), then `load: connected N finished M` whenever
+ * either changes (at most once a second).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LoadMode } from './load-agent.js';
+import { type LoadActivation, startLoadFleet } from './load-fleet.js';
+
+function readOptions(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      server: { type: 'string' },
+      count: { type: 'string' },
+      activation: { type: 'string', multiple: true },
+      mode: { type: 'string', default: 'memory' },
+      'instances-out': { type: 'string' },
+      'name-prefix': { type: 'string', default: `${hostname()}-load` },
+      parallel: { type: 'string', default: '64' },
+    },
+  });
+  const count = Number(values.count);
+  if (!values.server || !Number.isSafeInteger(count) || count < 1)
+    throw new Error('--server URL and --count N (N ≥ 1) are required');
+  const activations: LoadActivation[] = (values.activation ?? []).map((pair) => {
+    const at = pair.indexOf(':');
+    if (at < 1) throw new Error(`--activation takes ID:CODE, got "${pair}"`);
+    return { id: pair.slice(0, at), code: pair.slice(at + 1) };
+  });
+  if (activations.length === 0) throw new Error('at least one --activation ID:CODE is required');
+  if (values.mode !== 'memory' && values.mode !== 'spawn') throw new Error('--mode is memory or spawn');
+  return {
+    serverUrl: values.server,
+    count,
+    activations,
+    mode: values.mode as LoadMode,
+    instancesOut: values['instances-out'],
+    namePrefix: values['name-prefix'] ?? 'load',
+    parallel: Number(values.parallel),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2));
+  const workRoot = await mkdtemp(join(tmpdir(), 'openassist-load-'));
+  const say = (line: string) => console.log(`load: ${line}`);
+  const fleet = await startLoadFleet({ ...options, workRoot, say });
+  if (options.instancesOut) {
+    await writeFile(options.instancesOut, JSON.stringify(fleet.agents.map((agent) => agent.instanceId)));
+  }
+  say('ready');
+  let last = '';
+  const report = setInterval(() => {
+    const line = `connected ${fleet.connected()} finished ${fleet.finishedRuns()}`;
+    if (line !== last) say(line);
+    last = line;
+  }, 1_000);
+  const stop = async () => {
+    clearInterval(report);
+    await fleet.stop();
+    await rm(workRoot, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(`load: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
