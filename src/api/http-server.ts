@@ -7,6 +7,7 @@ import { newRequestId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
 import type { Services } from './action.js';
 import { registerAgentRoutes } from './agent-routes.js';
+import { registerConsoleRoutes } from './console-routes.js';
 import { OpenStreams } from './event-stream.js';
 import { rpcHandler, sendError } from './rpc.js';
 
@@ -109,6 +110,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 
   registerAgentRoutes(app, deps.services.instances);
+  registerConsoleRoutes(app);
 
   app.get('/health', async (_request, reply) => {
     await deps.store.ping();

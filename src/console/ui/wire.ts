@@ -1,0 +1,143 @@
+/** The response fields the console reads, as the API names them. */
+
+export interface WireTag {
+  readonly TagKey: string;
+  readonly TagValue: string;
+}
+
+export interface ManagedInstance {
+  readonly InstanceId: string;
+  readonly InstanceName: string;
+  readonly Hostname: string;
+  readonly AgentVersion: string;
+  readonly OsType: string;
+  readonly OsVersion: string;
+  readonly IntranetIp: string;
+  readonly Connected: boolean;
+  readonly InvocationCount: number;
+  readonly LastInvokedTime: string;
+  readonly RegistrationTime: string;
+  readonly Tags: readonly WireTag[];
+}
+
+export interface DescribeManagedInstancesResponse {
+  readonly TotalCount: number;
+  readonly Instances: readonly ManagedInstance[];
+}
+
+export interface AssistantStatus {
+  readonly InstanceId: string;
+  readonly CloudAssistantStatus: string;
+  readonly LastHeartbeatTime: string;
+  readonly ActiveTaskCount: number;
+}
+
+export interface DescribeCloudAssistantStatusResponse {
+  readonly InstanceCloudAssistantStatusSet: {
+    readonly InstanceCloudAssistantStatus: readonly AssistantStatus[];
+  };
+}
+
+export interface Command {
+  readonly CommandId: string;
+  readonly Name: string;
+  readonly Description: string;
+  readonly Type: string;
+  readonly CommandContent: string;
+  readonly WorkingDir: string;
+  readonly Timeout: number;
+  readonly EnableParameter: boolean;
+  readonly ParameterNames: { readonly ParameterName: readonly string[] };
+  readonly Version: number;
+  readonly InvokeTimes: number;
+  readonly CreationTime: string;
+}
+
+export interface DescribeCommandsResponse {
+  readonly TotalCount: number;
+  readonly Commands: { readonly Command: readonly Command[] };
+}
+
+export interface InvokeInstance {
+  readonly InstanceId: string;
+  readonly InvocationStatus: string;
+  readonly ExitCode?: number;
+  readonly ErrorCode: string;
+  readonly ErrorInfo: string;
+  readonly StartTime: string;
+  readonly StopTime: string;
+  readonly Repeats: number;
+}
+
+export interface Invocation {
+  readonly InvokeId: string;
+  readonly CommandId: string;
+  readonly CommandName: string;
+  readonly CommandType: string;
+  readonly Parameters: string;
+  readonly RepeatMode: string;
+  readonly Frequency: string;
+  readonly Timeout: number;
+  readonly Username: string;
+  readonly WorkingDir: string;
+  readonly InvocationStatus: string;
+  readonly CreationTime: string;
+  readonly InvokeInstances: { readonly InvokeInstance: readonly InvokeInstance[] };
+}
+
+export interface DescribeInvocationsResponse {
+  readonly TotalCount: number;
+  readonly PageNumber: number;
+  readonly PageSize: number;
+  readonly Invocations: { readonly Invocation: readonly Invocation[] };
+}
+
+export interface InvocationResult {
+  readonly InstanceId: string;
+  readonly InvocationStatus: string;
+  readonly ExitCode?: number;
+  readonly ErrorCode: string;
+  readonly ErrorInfo: string;
+  readonly Output: string;
+  readonly Dropped: number;
+  readonly StartTime: string;
+  readonly StopTime: string;
+}
+
+export interface FrequencyPreviewResponse {
+  readonly Kind: string;
+  readonly TimeZone: string;
+  readonly NextRunTimes: {
+    readonly NextRunTime: readonly { readonly Utc: string; readonly Local: string }[];
+  };
+}
+
+export interface DescribeRegionsResponse {
+  readonly Regions: { readonly Region: readonly { readonly RegionId: string }[] };
+}
+
+/** Per-instance statuses after which nothing changes. */
+export const finalInstanceStatuses = new Set([
+  'Success',
+  'Failed',
+  'Error',
+  'Timeout',
+  'Invalid',
+  'Aborted',
+  'Cancelled',
+  'Terminated',
+]);
+
+/** Aggregate statuses after which nothing changes. */
+export const finalInvocationStatuses = new Set(['Success', 'Failed', 'Stopped', 'PartialFailed']);
+
+export const invocationStatuses = [
+  'Pending',
+  'Scheduled',
+  'Running',
+  'Success',
+  'Failed',
+  'Stopping',
+  'Stopped',
+  'PartialFailed',
+] as const;

@@ -1,0 +1,153 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { invoke } from '../../src/client/api.js';
+import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/deadline.js';
+import { chromiumFound, chromiumPath, laptopViewport, launchChromium } from './chromium.js';
+import { type ConsoleFleet, regionId, startConsoleFleet } from './console-fleet.js';
+
+/**
+ * `npm run screenshots`: a real server and two agents with a few commands and invocations, the
+ * console signed in, and one 1366×768 PNG per page in docs/console/ (the README shows them).
+ */
+const outDir = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+
+async function secondAgent(fleet: ConsoleFleet): Promise<AgentProcess> {
+  const activation = await invoke<{ ActivationId: string; ActivationCode: string }>(
+    fleet.credentials,
+    'CreateActivation',
+    { RegionId: regionId, InstanceName: 'db-1' },
+  );
+  return startAgentProcess({
+    serverUrl: fleet.server.url,
+    activationId: activation.ActivationId,
+    activationCode: activation.ActivationCode,
+  });
+}
+
+/** Commands and invocations in every state the pages show, made through the API. */
+async function seed(fleet: ConsoleFleet, instanceIds: string[]): Promise<{ running: string }> {
+  const call = <T = Record<string, unknown>>(action: string, params: Record<string, string | number>) =>
+    invoke<T>(fleet.credentials, action, { RegionId: regionId, ...params });
+  const command = async (name: string, description: string, script: string, extra = {}) =>
+    (
+      await call<{ CommandId: string }>('CreateCommand', {
+        Name: name,
+        Description: description,
+        Type: 'RunShellScript',
+        CommandContent: base64(script),
+        ...extra,
+      })
+    ).CommandId;
+  const disk = await command('disk-usage', 'Free space on every mount', 'df -h');
+  const deploy = await command(
+    'deploy-release',
+    'Pulls and restarts one release',
+    'echo "deploying {{version}} to $(hostname)"\nfor step in fetch unpack migrate restart; do echo "step: $step"; sleep 1; done\necho done',
+    { EnableParameter: 'true', Timeout: 600 },
+  );
+  const tail = await command(
+    'follow-log',
+    'Prints a heartbeat line every 2 s',
+    'while true; do date; sleep 2; done',
+    {
+      Timeout: 3600,
+    },
+  );
+  const targets = Object.fromEntries(instanceIds.map((id, i) => [`InstanceId.${i + 1}`, id]));
+  const finished = await call<{ InvokeId: string }>('InvokeCommand', { CommandId: disk, ...targets });
+  await call('InvokeCommand', {
+    CommandId: deploy,
+    ...targets,
+    Parameters: JSON.stringify({ version: 'v2.4.1' }),
+  });
+  const stopped = await call<{ InvokeId: string }>('InvokeCommand', { CommandId: tail, ...targets });
+  await call('StopInvocation', { InvokeId: stopped.InvokeId });
+  await call('InvokeCommand', { CommandId: disk, ...targets, Frequency: 'rate(30m)' });
+  const running = await call<{ InvokeId: string }>('InvokeCommand', {
+    CommandId: deploy,
+    'InstanceId.1': instanceIds[0] ?? '',
+    Parameters: JSON.stringify({ version: 'v2.5.0' }),
+  });
+  await waitFor(
+    'the first invocation to finish',
+    async () => {
+      const page = await call<{ Invocations: { Invocation: { InvocationStatus: string }[] } }>(
+        'DescribeInvocations',
+        { InvokeId: finished.InvokeId },
+      );
+      return page.Invocations.Invocation[0]?.InvocationStatus === 'Success' ? true : undefined;
+    },
+    60_000,
+  );
+  return { running: running.InvokeId };
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${outDir}${name}.png` });
+  console.log(`wrote docs/console/${name}.png`);
+}
+
+async function main(): Promise<void> {
+  if (!chromiumFound()) throw new Error(`no Chromium at ${chromiumPath} (apt-get install chromium)`);
+  await mkdir(outDir, { recursive: true });
+  const fleet = await startConsoleFleet();
+  const agents = [fleet.agent];
+  const browser = await launchChromium();
+  try {
+    agents.push(await secondAgent(fleet));
+    const { running } = await seed(
+      fleet,
+      agents.map((agent) => agent.instanceId),
+    );
+    const page = await browser.newPage({ viewport: laptopViewport });
+    page.setDefaultTimeout(60_000);
+
+    await page.goto(fleet.consoleUrl);
+    await page.getByLabel('Access key ID', { exact: true }).fill(fleet.credentials.accessKeyId);
+    await page.getByLabel('Access key secret', { exact: true }).fill(fleet.credentials.accessKeySecret);
+    await shoot(page, 'sign-in');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    await page
+      .getByRole('row', { name: new RegExp(fleet.agent.instanceId) })
+      .getByText('Online')
+      .waitFor();
+    await shoot(page, 'instances');
+
+    await page.goto(`${fleet.consoleUrl}#/commands`);
+    await page.getByRole('row', { name: /deploy-release/ }).waitFor();
+    await shoot(page, 'commands');
+
+    await page.getByRole('button', { name: 'Run deploy-release' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Run deploy-release' });
+    await dialog.getByRole('checkbox', { name: new RegExp(fleet.agent.instanceId) }).check();
+    await dialog.getByLabel('version', { exact: true }).fill('v2.5.1');
+    await dialog.getByLabel('On a schedule', { exact: true }).check();
+    await dialog.getByLabel('Frequency', { exact: true }).fill('0 0 3 ? * MON-FRI Asia/Shanghai');
+    await dialog.locator('.next-runs li').nth(4).waitFor();
+    await shoot(page, 'run-dialog');
+    await page.keyboard.press('Escape');
+
+    await page.goto(`${fleet.consoleUrl}#/invocations`);
+    await page.getByRole('row', { name: new RegExp(running) }).waitFor();
+    await shoot(page, 'invocations');
+
+    await page.goto(`${fleet.consoleUrl}#/invocations/${running}`);
+    const log = page.getByRole('log', { name: `Output of ${fleet.agent.instanceId}` });
+    await waitFor(
+      'the running deploy to print its steps',
+      async () => ((await log.textContent())?.includes('step: migrate') ? true : undefined),
+      60_000,
+    );
+    await shoot(page, 'invocation');
+  } finally {
+    await browser.close();
+    for (const agent of agents.slice(1)) await agent.stop();
+    await fleet.stop();
+  }
+}
+
+await main();
