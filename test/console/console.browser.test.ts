@@ -180,7 +180,7 @@ describe.runIf(runnable)(
       expect(await readFile(await download.path(), 'utf8')).toBe('first from-the-browser\nsecond\n');
     });
 
-    it('stops a long-running invocation', async () => {
+    it('runs a long command by tag and stops it', async () => {
       await invoke(fleet.credentials, 'CreateCommand', {
         RegionId: regionId,
         Name: 'console-long',
@@ -191,7 +191,10 @@ describe.runIf(runnable)(
       await section('Commands').click();
       await page.getByRole('button', { name: 'Run console-long' }).click();
       const dialog = page.getByRole('dialog', { name: 'Run console-long' });
-      await dialog.getByRole('checkbox', { name: new RegExp(instanceId) }).check();
+      // By tag this time: the fleet tagged the agent's instance env=staging.
+      await dialog.getByLabel('Instances with a tag', { exact: true }).check();
+      await dialog.getByLabel('Tag key', { exact: true }).fill('env');
+      await dialog.getByLabel('Tag value', { exact: true }).fill('staging');
       await dialog.getByRole('button', { name: 'Run', exact: true }).click();
       await page.waitForURL(/#\/invocations\/t-/);
       invokeIds.stopped = decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
