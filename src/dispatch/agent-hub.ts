@@ -58,6 +58,8 @@ class AgentConnection {
   queue: Promise<void> = Promise.resolve();
   delivering: Promise<void> | undefined;
   deliverAgain = false;
+  /** Events applied and not acknowledged yet: acknowledged together, one frame per turn. */
+  private acks: string[] = [];
 
   constructor(
     readonly socket: WebSocket,
@@ -70,6 +72,17 @@ class AgentConnection {
 
   send(message: ServerMessage): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  /** An agent sends a run's events in bursts (started, output, finished): one ack frame answers the burst. */
+  acknowledge(eventId: string): void {
+    this.acks.push(eventId);
+    if (this.acks.length > 1) return;
+    setImmediate(() => {
+      const eventIds = this.acks;
+      this.acks = [];
+      this.send({ type: 'ack', eventIds });
+    });
   }
 }
 
@@ -263,7 +276,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         if (message.event.kind === 'accepted') connection.sent.delete(runKey(message.invokeId, execution));
         if (!live)
           connection.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: 'ProcessTree' });
-        connection.send({ type: 'ack', eventIds: [message.eventId] });
+        connection.acknowledge(message.eventId);
         return;
       }
     }

@@ -106,13 +106,10 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
 
     async getMany(regionId, ids) {
       if (ids.length === 0) return [];
-      const rows = await db
-        .selectFrom('instances')
-        .selectAll()
-        .where('region_id', '=', regionId)
-        .where('id', 'in', ids)
-        .execute();
-      return withTags(rows);
+      // By id alone, then the region: with both in the WHERE, SQLite picks the region index and
+      // reads every instance of the region (4.3 ms per 50-instance InvokeCommand at 10,000 agents).
+      const rows = await db.selectFrom('instances').selectAll().where('id', 'in', ids).execute();
+      return withTags(rows.filter((row) => row.region_id === regionId));
     },
 
     async list(filter, page) {

@@ -358,7 +358,7 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         // SQLite transactions are serial already.
         const invocation = await trx
           .selectFrom('invocations')
-          .select('repeat_mode')
+          .select(['repeat_mode', 'invocation_status'])
           .where('id', '=', key.invokeId)
           .$if(dialect === 'postgres', (q) => q.forUpdate())
           .executeTakeFirst();
@@ -406,11 +406,15 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
             .where('invoke_id', '=', key.invokeId)
             .where('execution', '=', 0)
             .execute();
-          await trx
-            .updateTable('invocations')
-            .set({ invocation_status: aggregateStatus(statuses.map((s) => s.status as InstanceStatus)) })
-            .where('id', '=', key.invokeId)
-            .execute();
+          const aggregate = aggregateStatus(statuses.map((s) => s.status as InstanceStatus));
+          // Most runs of a wide invocation change their own status, not the invocation's.
+          if (aggregate !== invocation.invocation_status) {
+            await trx
+              .updateTable('invocations')
+              .set({ invocation_status: aggregate })
+              .where('id', '=', key.invokeId)
+              .execute();
+          }
         }
         return updated;
       });
