@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { ApiError } from '../domain/errors.js';
+import { ApiError, type ErrorCode } from '../domain/errors.js';
 import { newRequestId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
 import type { Services } from './action.js';
@@ -12,7 +12,8 @@ import { OpenStreams } from './event-stream.js';
 import { rpcHandler, sendError } from './rpc.js';
 
 // Bounds for hostile or slow clients: a form body of 256 KiB, headers plus URL of 256 KiB
-// (the SDK sends whole scripts in the query string), 10 s to send headers, 30 s per request.
+// (the SDK sends whole scripts in the query string), 10 s to send headers, 30 s per request
+// (a streamed answer is not bound by it: the timeout covers receiving the request).
 export const limits = {
   bodyBytes: 256 * 1024,
   headerBytes: 256 * 1024,
@@ -30,23 +31,39 @@ export interface HttpServerDeps {
   readonly upgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
-/** A JSON error for requests Node refuses before they reach a route (oversized headers, bad framing). */
+/** How Node's refusals before routing are answered: too large, too slow, or malformed. */
+const clientErrors: Record<string, { code: ErrorCode; reason: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    code: 'RequestTooLarge',
+    reason: 'Request Entity Too Large',
+    message: 'The request headers and URL are too large.',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    code: 'RequestTimeout',
+    reason: 'Request Timeout',
+    message: `The request was not received in time (headers ${limits.headersTimeoutMs / 1000} s, whole request ${limits.requestTimeoutMs / 1000} s).`,
+  },
+};
+const malformedRequest = {
+  code: 'InvalidParameter',
+  reason: 'Bad Request',
+  message: 'The HTTP request is malformed.',
+} as const;
+
+/** A JSON error for requests Node refuses before they reach a route (oversized headers, slow clients, bad framing). */
 function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const apiError = new ApiError(
-    tooLarge ? 'RequestTooLarge' : 'InvalidParameter',
-    'The HTTP request is malformed.',
-  );
+  const refusal = clientErrors[error.code ?? ''] ?? malformedRequest;
+  const apiError = new ApiError(refusal.code);
   const body = JSON.stringify({
     RequestId: newRequestId(),
     HostId: 'openassist',
     Code: apiError.code,
-    Message: tooLarge ? 'The request headers and URL are too large.' : apiError.message,
+    Message: refusal.message,
     Recommend: apiError.recommend,
   });
   socket.end(
-    `HTTP/1.1 ${apiError.status} ${tooLarge ? 'Request Entity Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${apiError.status} ${refusal.reason}\r\n` +
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `Connection: close\r\n\r\n${body}`,
   );
@@ -65,6 +82,9 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
           maxHeaderSize: limits.headerBytes,
           headersTimeout: limits.headersTimeoutMs,
           requestTimeout: limits.requestTimeoutMs,
+          // Node checks those two timeouts on this period (30 s by default): check every second, so a
+          // slow client is cut off near its deadline rather than up to 30 s later.
+          connectionsCheckingInterval: 1_000,
         },
         (req: IncomingMessage, res: ServerResponse) => handler(req, res),
       );

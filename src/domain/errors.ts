@@ -590,6 +590,11 @@ export const errorCatalogue = {
   ),
   InvalidVersion: row(400, 'Specified parameter Version is not valid.', 'The ECS API version is 2014-05-26.'),
   UnsupportedHTTPMethod: row(403, 'This http method is not supported.', 'Use POST or GET.'),
+  RequestTimeout: row(
+    408,
+    'The request was not received in time.',
+    'Send the whole request promptly; a slow client is cut off.',
+  ),
   RequestTooLarge: row(
     413,
     'The request is too large.',

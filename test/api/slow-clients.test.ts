@@ -1,0 +1,67 @@
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limits } from '../../src/api/http-server.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+
+/** Opens a raw connection and resolves, when the server ends it, with what it answered and when. */
+function rawClient(url: string): { socket: Socket; ended: Promise<{ answer: string; afterMs: number }> } {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  const started = Date.now();
+  let answer = '';
+  socket.on('data', (chunk) => {
+    answer += chunk.toString();
+  });
+  socket.on('error', () => {});
+  const ended = new Promise<{ answer: string; afterMs: number }>((resolve) =>
+    socket.on('close', () => resolve({ answer, afterMs: Date.now() - started })),
+  );
+  return { socket, ended };
+}
+
+/** Writes a byte at a time until the socket closes: a client that never finishes. */
+function drip(socket: Socket, text: string): void {
+  let at = 0;
+  const timer = setInterval(() => {
+    if (socket.destroyed || at >= text.length) return clearInterval(timer);
+    socket.write(text[at++] ?? '');
+  }, 250);
+  socket.on('close', () => clearInterval(timer));
+}
+
+// Slowloris-style clients hold a connection open by sending a little at a time; the server must
+// cut them off at its header and request deadlines, and keep serving others meanwhile.
+describe('slow clients', () => {
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it.concurrent('a client that sends its headers slowly is cut off after the header deadline', async () => {
+    const { socket, ended } = rawClient(server.url);
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\n');
+    drip(socket, `X-Slow: ${'a'.repeat(10_000)}`);
+    const { answer, afterMs } = await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*"Code":"RequestTimeout"/);
+    expect(afterMs).toBeGreaterThanOrEqual(limits.headersTimeoutMs - 500);
+    expect(afterMs).toBeLessThan(limits.headersTimeoutMs + 5_000);
+  }, 60_000);
+
+  it.concurrent('a client that sends its body slowly is cut off after the request deadline', async () => {
+    const { socket, ended } = rawClient(server.url);
+    socket.write(
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n',
+    );
+    drip(socket, 'a'.repeat(100_000));
+    // Meanwhile other clients are served.
+    expect((await fetch(new URL('/health', server.url))).status).toBe(200);
+    const { answer, afterMs } = await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*"Code":"RequestTimeout"/);
+    expect(afterMs).toBeGreaterThanOrEqual(limits.requestTimeoutMs - 500);
+    expect(afterMs).toBeLessThan(limits.requestTimeoutMs + 5_000);
+  }, 60_000);
+});
