@@ -268,4 +268,21 @@ describe('the openassist client verbs', () => {
     expect(await complete(['openassist', 'run', '--instance', 'mi-1', '--no'])).toEqual(['--no-wait']);
     expect(await complete(['openassist', 'res'])).toEqual(['results', 'resource-group']);
   });
+
+  it('zsh completion registers through bashcompinit and offers the same words (zsh filters by prefix)', async () => {
+    const script = (await cli(['completion', 'zsh'], { env })).stdout;
+    const { spawnSync } = await import('node:child_process');
+    const probe = `${script}
+print -r -- "registered: $_comps[openassist]"
+setopt ksharrays
+COMP_WORDS=(openassist activation d); COMP_CWORD=2; _openassist; print -r -- "\${COMPREPLY[*]}"`;
+    const result = spawnSync('zsh', ['-fc', probe], {
+      encoding: 'utf8',
+      env: { ...process.env, HOME: home },
+    });
+    expect(result.stdout).toContain('registered: _bash_complete -o default -F _openassist');
+    expect(result.stdout.trim().split('\n').at(-1)?.split(' ')).toEqual(
+      expect.arrayContaining(['create', 'list', 'disable', 'delete']),
+    );
+  });
 });
