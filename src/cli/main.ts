@@ -126,6 +126,7 @@ async function runUp(flags: ServerFlags): Promise<void> {
       `  access key  ${key}`,
       `  database    ${config.databaseUrl}`,
       `  agent       ${agent.instanceId} (this machine)`,
+      `  console     ${server.url}/console (sign in with the access key)`,
       '',
       'Try it (another shell, same directory):',
       `  ./bin/openassist run --instance ${agent.instanceId} --script 'echo hello from $(hostname)'`,

@@ -58,6 +58,10 @@ describe('openassist up, then openassist call from the same directory', () => {
     const up = await startServerProcess({ command: 'up', dataDir, env });
     try {
       expect(up.stdout()).toContain('region      cn-hangzhou');
+      // The console it names is served, from the build.
+      const consoleUrl = /console {5}(\S+)/.exec(up.stdout())?.[1] ?? '';
+      const page = await fetch(consoleUrl);
+      expect([page.status, await page.text()]).toEqual([200, expect.stringContaining('<title>OpenAssist')]);
       expect(up.stdout()).toContain(join(dataDir, 'root-access-key.json'));
       const keyFile = join(dataDir, 'root-access-key.json');
       expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
