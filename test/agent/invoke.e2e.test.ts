@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { instanceStatuses, isFinal } from '../../src/domain/invocation-status.js';
+import { journalSettled } from '../helpers/agent-journal.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { type Backend, backendFactories } from '../helpers/backends.js';
 import { waitFor } from '../helpers/deadline.js';
@@ -546,10 +547,39 @@ for (const factory of backendFactories) {
           expect(restarted.instanceId).toBe(agent.instanceId);
           const [row] = await finished(invokeId);
           expect(row).toMatchObject({ invocationStatus: 'Error', errorCode: 'ExecutionInterrupted' });
+          // The restarted agent has settled its journal (every run ended, every event acknowledged):
+          // a re-run would have left a run or an event there, so the marker's count is final.
+          await waitFor('the restarted agent to settle its journal', () => journalSettled(agent.stateDir));
           expect((await readFile(marker, 'utf8')).trim().split('\n')).toEqual(['run']);
           // What the killed agent left running was ended by the restarted one.
           const orphan = Number(await readFile(pidFile, 'utf8'));
           await waitFor('the orphaned script to end', () => (alive(orphan) ? undefined : true));
+        } finally {
+          await restarted.stop();
+        }
+      });
+
+      it('ends a task whose script SIGKILLs its agent as it ends, after the restart, without running it again', async () => {
+        const agent = await startAgentProcess({
+          serverUrl: server.url,
+          activationId: activation.id,
+          activationCode: activation.code,
+          stateDir: join(scratch, 'killed-by-its-task'),
+        });
+        const marker = join(scratch, 'ran-then-killed');
+        // The script has done its work when the agent dies, and the agent never sees it end.
+        const invokeId = await run(
+          [agent.instanceId],
+          `echo run >> ${marker}; echo done; kill -KILL ${agent.child.pid}`,
+        );
+        expect(await agent.exited).toBeNull();
+        const restarted = await startAgentProcess({ serverUrl: server.url, stateDir: agent.stateDir });
+        try {
+          const [row] = await finished(invokeId);
+          expect(row).toMatchObject({ invocationStatus: 'Error', errorCode: 'ExecutionInterrupted' });
+          expect(row?.errorInfo).toBe('the command execution has been interrupted');
+          await waitFor('the restarted agent to settle its journal', () => journalSettled(agent.stateDir));
+          expect((await readFile(marker, 'utf8')).trim().split('\n')).toEqual(['run']);
         } finally {
           await restarted.stop();
         }
