@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadServerConfig, parseListen } from './config.js';
+import { ConfigError, loadAgentConfig, loadServerConfig, parseListen } from './config.js';
 
 describe('server configuration (DESIGN §2.3: every flag has an environment twin; flags win)', () => {
   it('uses the documented defaults', () => {
@@ -64,5 +64,37 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
     expect(loadServerConfig({}, {}).resultRetentionDays).toBe(30);
     expect(loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: '0' }).resultRetentionDays).toBe(0);
     expect(loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: '7' }).resultRetentionDays).toBe(7);
+  });
+
+  it('throttles 30 failed authentications per address per minute unless told otherwise', () => {
+    expect(loadServerConfig({}, {}).authFailuresPerMinute).toBe(30);
+    expect(loadServerConfig({}, { OPENASSIST_AUTH_FAILURES_PER_MINUTE: '5' }).authFailuresPerMinute).toBe(5);
+    expect(() => loadServerConfig({}, { OPENASSIST_AUTH_FAILURES_PER_MINUTE: '0' })).toThrow(ConfigError);
+  });
+
+  it('serves HTTPS with both --tls-cert and --tls-key (or their variables), never with one', () => {
+    expect(loadServerConfig({}, {}).tls).toBeUndefined();
+    const env = { OPENASSIST_TLS_CERT: '/etc/oa/cert.pem', OPENASSIST_TLS_KEY: '/etc/oa/key.pem' };
+    expect(loadServerConfig({}, env).tls).toEqual({
+      certFile: '/etc/oa/cert.pem',
+      keyFile: '/etc/oa/key.pem',
+    });
+    expect(loadServerConfig({ tlsCert: '/c.pem', tlsKey: '/k.pem' }, env).tls).toEqual({
+      certFile: '/c.pem',
+      keyFile: '/k.pem',
+    });
+    expect(() => loadServerConfig({ tlsCert: '/c.pem' }, {})).toThrow(ConfigError);
+    expect(() => loadServerConfig({}, { OPENASSIST_TLS_KEY: '/k.pem' })).toThrow(ConfigError);
+  });
+});
+
+describe('agent configuration', () => {
+  it('takes https:// servers and a CA file from --ca or OPENASSIST_AGENT_CA (the flag wins)', () => {
+    const base = { server: 'https://oa.example:8443', stateDir: '/var/lib/oa' };
+    expect(loadAgentConfig(base, {}).caFile).toBeUndefined();
+    expect(loadAgentConfig(base, { OPENASSIST_AGENT_CA: '/etc/oa/ca.pem' }).caFile).toBe('/etc/oa/ca.pem');
+    expect(loadAgentConfig({ ...base, ca: '/ca.pem' }, { OPENASSIST_AGENT_CA: '/x.pem' }).caFile).toBe(
+      '/ca.pem',
+    );
   });
 });

@@ -26,6 +26,10 @@ export interface ServerConfig {
   /** Base64 of the 32-byte key for secret parameters; undefined: DATA_DIR/secret.key. */
   readonly secretKey: string | undefined;
   readonly logLevel: string;
+  /** Failed registrations (and, apart, failed channel authentications) allowed per source address per minute. */
+  readonly authFailuresPerMinute: number;
+  /** PEM files of the certificate (chain) and key to serve HTTPS with; undefined: plain HTTP. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
 /** Flags of `openassist server` / `up`; each has an environment twin (DESIGN §2.3) and flags win. */
@@ -34,6 +38,8 @@ export interface ServerFlags {
   data?: string | undefined;
   database?: string | undefined;
   logLevel?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -71,6 +77,18 @@ function rootAccessKey(env: Env): ServerConfig['rootAccessKey'] {
   return { id, secret };
 }
 
+function tlsFiles(flags: ServerFlags, env: Env): ServerConfig['tls'] {
+  const certFile = flags.tlsCert ?? (env.OPENASSIST_TLS_CERT || undefined);
+  const keyFile = flags.tlsKey ?? (env.OPENASSIST_TLS_KEY || undefined);
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    throw new ConfigError(
+      'HTTPS needs both --tls-cert and --tls-key (OPENASSIST_TLS_CERT, OPENASSIST_TLS_KEY)',
+    );
+  }
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+}
+
 /** Resolves the server's options once, from flags and environment; nothing else reads process.env. */
 export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
   const dataDir = resolve(flags.data ?? env.OPENASSIST_DATA_DIR ?? './data');
@@ -101,6 +119,8 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', 16 * 1024 * 1024),
     secretKey: env.OPENASSIST_SECRET_KEY || undefined,
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
+    authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
+    tls: tlsFiles(flags, env),
   });
 }
 
@@ -110,6 +130,7 @@ export interface AgentFlags {
   stateDir?: string | undefined;
   activationId?: string | undefined;
   activationCode?: string | undefined;
+  ca?: string | undefined;
 }
 
 export interface AgentSettings {
@@ -118,6 +139,8 @@ export interface AgentSettings {
   readonly stateDir: string;
   readonly activationId: string | undefined;
   readonly activationCode: string | undefined;
+  /** A PEM file of the CA(s) that sign the server's certificate, trusted instead of the system's. */
+  readonly caFile: string | undefined;
   readonly bootIdFile: string | undefined;
   /**
    * A file that exists while the operating system is going down (shutdown writes /run/nologin);
@@ -173,9 +196,10 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
   const bad = serverUrls.find((url) => !/^https?:\/\/[^/\s]+\/?$/.test(url));
   if (bad !== undefined) {
     throw new ConfigError(
-      `--server must be the server's http://HOST:PORT, or several separated by commas; got "${bad}"`,
+      `--server must be the server's http(s)://HOST:PORT, or several separated by commas; got "${bad}"`,
     );
   }
+  const caFile = flags.ca ?? (env.OPENASSIST_AGENT_CA || undefined);
   const stateDir = flags.stateDir ?? env.OPENASSIST_AGENT_STATE_DIR;
   if (!stateDir)
     throw new ConfigError('--state-dir is required: the agent keeps its identity and journal there');
@@ -184,6 +208,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
     stateDir: resolve(stateDir),
     activationId: flags.activationId ?? env.OPENASSIST_ACTIVATION_ID,
     activationCode: flags.activationCode ?? env.OPENASSIST_ACTIVATION_CODE,
+    caFile: caFile === undefined ? undefined : resolve(caFile),
     bootIdFile: env.OPENASSIST_AGENT_BOOT_ID_FILE || undefined,
     shutdownMarkerFile: env.OPENASSIST_AGENT_SHUTDOWN_MARKER || '/run/nologin',
     searchPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',

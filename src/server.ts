@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { Services } from './api/action.js';
 import { buildHttpServer } from './api/http-server.js';
-import type { ServerConfig } from './config.js';
+import { ConfigError, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
 import { AccessKeyService } from './service/access-keys.js';
@@ -13,6 +13,7 @@ import { ActivationService } from './service/activations.js';
 import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
+import { FailureThrottle } from './service/failure-throttle.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService } from './service/invocations.js';
@@ -43,7 +44,7 @@ const deliverySweepIntervalMs = 1_000;
 type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
-> & { readonly nodeId: string };
+> & { readonly nodeId: string } & Partial<Pick<ServerConfig, 'authFailuresPerMinute'>>;
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -60,6 +61,9 @@ export function wireServices(
     { close: (id) => hub?.close(id) },
     nowMs,
     config.heartbeatSeconds,
+    config.authFailuresPerMinute === undefined
+      ? undefined
+      : new FailureThrottle(config.authFailuresPerMinute, nowMs),
   );
   const invocations = new InvocationService(
     store,
@@ -96,6 +100,15 @@ export function wireServices(
   return { services, hub };
 }
 
+/** Reads the certificate and key once at start; a missing or unreadable file stops the server. */
+async function readTlsFiles(files: NonNullable<ServerConfig['tls']>): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = (path: string, what: string) =>
+    readFile(path).catch((error: NodeJS.ErrnoException) => {
+      throw new ConfigError(`cannot read the TLS ${what} ${path}: ${error.code ?? error.message}`);
+    });
+  return { cert: await read(files.certFile, 'certificate'), key: await read(files.keyFile, 'key') };
+}
+
 /** The composition root: store, services, HTTP endpoint; resolves once requests are served. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
@@ -114,6 +127,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const { services, hub: agentHub } = wireServices(store, logger, nowMs, { ...config, nodeId }, secrets);
   await agentHub.listen();
   const app = await buildHttpServer({
+    ...(config.tls && { tls: await readTlsFiles(config.tls) }),
     store,
     logger,
     nowMs,
@@ -125,7 +139,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `http://${host}:${port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
   // Lets the CLI on this machine find the endpoint of the server that owns this data dir.
   await writeFile(join(config.dataDir, 'endpoint'), `${url}\n`);
 

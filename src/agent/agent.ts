@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { AgentSettings } from '../config.js';
@@ -18,6 +18,7 @@ import { AgentError, type Identity, loadIdentity, register, saveIdentity } from 
 import { Journal, type JournalEvent } from './journal.js';
 import { Scheduler } from './scheduler.js';
 import { rotatingLookup } from './server-rotation.js';
+import { certificateProblem, readSmallBody, refusalCode } from './server-tls.js';
 
 export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
@@ -34,6 +35,12 @@ export interface RunningAgent {
 const backoff = { firstMs: 500, maxMs: 30_000 };
 const jittered = (ms: number): number => Math.round(ms * (0.5 + Math.random()));
 
+async function readCa(file: string): Promise<Buffer> {
+  return readFile(file).catch((error: NodeJS.ErrnoException) => {
+    throw new AgentError(`cannot read the CA file ${file}: ${error.code ?? error.message}`);
+  });
+}
+
 /** Registers on first start (identity kept in the state dir), then serves tasks until stopped. */
 export async function startAgent(
   config: AgentConfig,
@@ -41,20 +48,26 @@ export async function startAgent(
   onFatal: (error: AgentError) => void,
 ): Promise<RunningAgent> {
   const facts = hostFacts(config.searchPath);
+  // With --ca only that CA is trusted for https:// servers (registration and channel alike).
+  const ca = config.caFile ? await readCa(config.caFile) : undefined;
   let identity: Identity | undefined = await loadIdentity(config.stateDir);
   if (!identity) {
     if (!config.activationId || !config.activationCode) {
       throw new AgentError('this agent is not registered yet: pass --activation-id and --activation-code');
     }
-    identity = await register(config.serverUrls, {
-      activationId: config.activationId,
-      activationCode: config.activationCode,
-      hostname: facts.hostname,
-      osType: facts.osType,
-      osVersion: facts.osVersion,
-      agentVersion: config.reportedVersion ?? version,
-      machineId: facts.machineId,
-    });
+    identity = await register(
+      config.serverUrls,
+      {
+        activationId: config.activationId,
+        activationCode: config.activationCode,
+        hostname: facts.hostname,
+        osType: facts.osType,
+        osVersion: facts.osVersion,
+        agentVersion: config.reportedVersion ?? version,
+        machineId: facts.machineId,
+      },
+      ca,
+    );
     await saveIdentity(config.stateDir, identity);
     say(`registered as ${identity.instanceId}`);
   }
@@ -146,6 +159,7 @@ export async function startAgent(
   // Each attempt after a failure or a lost channel goes to the next server (and, for a name with
   // several addresses, the next address), so the agent finds a live node of a cluster.
   let attempt = 0;
+  let lastProblem = '';
   function connect(): void {
     if (stopped) return;
     const servers = config.serverUrls;
@@ -156,6 +170,7 @@ export async function startAgent(
       maxPayload: maxFrameBytes,
       perMessageDeflate: false,
       lookup: rotatingLookup(Math.floor(attempt / servers.length)),
+      ...(ca && { ca }),
     });
     socket = ws;
     ws.on('open', () => {
@@ -181,13 +196,27 @@ export async function startAgent(
       if (message) handle(message);
     });
     ws.on('unexpected-response', (_request, response) => {
-      if (response.statusCode === 401) {
-        stopped = true;
-        onFatal(new AgentError(`the server no longer knows ${instanceId} (deregistered?): register again`));
+      const status = response.statusCode ?? 0;
+      if (status === 401) stopped = true;
+      if (status === 429) {
+        // Too many failed attempts from this address: wait at least as long as the server asks.
+        const retryAfterMs = Number(response.headers['retry-after']) * 1000 || backoff.maxMs;
+        retryMs = Math.min(Math.max(retryMs, retryAfterMs), backoff.maxMs);
       }
-      ws.terminate();
+      void readSmallBody(response).then((body) => {
+        const code = refusalCode(status, body);
+        if (status === 401) {
+          onFatal(new AgentError(`the server refused ${instanceId} (${code}): deregistered? register again`));
+        } else if (status === 429) say(`the server throttles this address (${code}); retrying`);
+        ws.terminate();
+      });
     });
-    ws.on('error', () => undefined); // 'close' follows and schedules the retry
+    ws.on('error', (error) => {
+      // 'close' follows and schedules the retry; a certificate problem is said once, not every retry.
+      const problem = certificateProblem(error, servers[attempt % servers.length] ?? '');
+      if (problem && problem !== lastProblem) say(problem);
+      lastProblem = problem ?? '';
+    });
     ws.on('close', (code) => {
       ready = false;
       inFlight.clear();

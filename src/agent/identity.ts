@@ -1,6 +1,9 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { type RegisterRequest, type RegisterResponse, registerPath } from '../protocol/messages.js';
+import { certificateProblem } from './server-tls.js';
 
 /** What an agent keeps after registering: its instance id and secret token (file mode 0600). */
 export interface Identity {
@@ -35,30 +38,63 @@ export async function saveIdentity(stateDir: string, identity: Identity): Promis
 }
 
 /** Trades an activation for an identity (POST /agent/v1/register) at the first server that answers. */
-export async function register(serverUrls: readonly string[], request: RegisterRequest): Promise<Identity> {
-  let response: Response | undefined;
+export async function register(
+  serverUrls: readonly string[],
+  request: RegisterRequest,
+  ca?: Buffer,
+): Promise<Identity> {
+  let answer: { status: number; body: string } | undefined;
   const unreachable: string[] = [];
   for (const serverUrl of serverUrls) {
     try {
-      response = await fetch(new URL(registerPath, serverUrl), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(request),
-      });
+      answer = await postJson(new URL(registerPath, serverUrl), JSON.stringify(request), ca);
       break;
     } catch (error) {
-      unreachable.push(`${serverUrl}: ${String((error as Error).cause ?? error)}`);
+      // An untrusted certificate fails the handshake, before the activation code is sent.
+      unreachable.push(certificateProblem(error, serverUrl) ?? `${serverUrl}: ${String(error)}`);
     }
   }
-  if (!response) throw new AgentError(`cannot reach a server to register (${unreachable.join('; ')})`);
-  const body = (await response.json().catch(() => ({}))) as Partial<RegisterResponse> & {
-    Code?: string;
-    Message?: string;
-  };
-  if (!response.ok || !body.instanceId || !body.token) {
+  if (!answer) throw new AgentError(`cannot reach a server to register (${unreachable.join('; ')})`);
+  let body: Partial<RegisterResponse> & { Code?: string; Message?: string } = {};
+  try {
+    body = JSON.parse(answer.body) as typeof body;
+  } catch {
+    // not JSON: reported below with the status
+  }
+  if (answer.status !== 200 || !body.instanceId || !body.token) {
     throw new AgentError(
-      `registration refused: ${body.Code ?? response.status}: ${body.Message ?? 'no details'}`,
+      `registration refused: ${body.Code ?? answer.status}: ${body.Message ?? 'no details'}`,
     );
   }
   return { instanceId: body.instanceId, token: body.token };
+}
+
+// A registration answer is small and quick; a server that stalls must not hang the agent's start.
+const registerTimeoutMs = 30_000;
+
+/** POSTs JSON over http or https (trusting only `ca` when given) and reads the whole answer. */
+function postJson(url: URL, json: string, ca: Buffer | undefined): Promise<{ status: number; body: string }> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) },
+        timeout: registerTimeoutMs,
+        ...(ca && { ca }),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('the server did not answer in time')));
+    request.on('error', reject);
+    request.end(json);
+  });
 }

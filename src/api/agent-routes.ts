@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../domain/errors.js';
 import { type RegisterRequest, registerPath } from '../protocol/messages.js';
-import type { InstanceService } from '../service/instances.js';
+import { type InstanceService, ThrottledError } from '../service/instances.js';
 import { sendError } from './rpc.js';
 
 function readRegisterRequest(body: unknown): RegisterRequest {
@@ -28,6 +28,7 @@ export function registerAgentRoutes(app: FastifyInstance, instances: InstanceSer
       request.log.info({ instanceId: registration.instanceId }, 'agent registered');
       reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(registration));
     } catch (error) {
+      if (error instanceof ThrottledError) reply.header('retry-after', String(error.retryAfterSeconds));
       sendError(request, reply, error);
     }
   });

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -29,6 +30,8 @@ export interface HttpServerDeps {
   readonly version: string;
   /** Takes WebSocket upgrades; returns false for paths it does not serve. */
   readonly upgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  /** Serve HTTPS (and wss for agents) with this certificate chain and key (PEM). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 /** How Node's refusals before routing are answered: too large, too slow, or malformed. */
@@ -77,17 +80,18 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     genReqId: () => newRequestId(),
     bodyLimit: limits.bodyBytes,
     serverFactory: (handler) => {
-      const server = createServer(
-        {
-          maxHeaderSize: limits.headerBytes,
-          headersTimeout: limits.headersTimeoutMs,
-          requestTimeout: limits.requestTimeoutMs,
-          // Node checks those two timeouts on this period (30 s by default): check every second, so a
-          // slow client is cut off near its deadline rather than up to 30 s later.
-          connectionsCheckingInterval: 1_000,
-        },
-        (req: IncomingMessage, res: ServerResponse) => handler(req, res),
-      );
+      const options = {
+        maxHeaderSize: limits.headerBytes,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        // Node checks those two timeouts on this period (30 s by default): check every second, so a
+        // slow client is cut off near its deadline rather than up to 30 s later.
+        connectionsCheckingInterval: 1_000,
+      };
+      const listener = (req: IncomingMessage, res: ServerResponse) => handler(req, res);
+      const server = deps.tls
+        ? createHttpsServer({ ...options, ...deps.tls }, listener)
+        : createServer(options, listener);
       server.on('clientError', answerClientError);
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (!deps.upgrade?.(request, socket, head)) socket.destroy();

@@ -28,7 +28,11 @@ const serverOptions = (command: Command, withDatabase: boolean): Command => {
   command
     .addOption(new Option('--listen <host:port>', 'address to listen on').env('OPENASSIST_LISTEN'))
     .addOption(new Option('--data <dir>', 'data directory').env('OPENASSIST_DATA_DIR'))
-    .addOption(new Option('--log-level <level>', 'pino log level').env('OPENASSIST_LOG_LEVEL'));
+    .addOption(new Option('--log-level <level>', 'pino log level').env('OPENASSIST_LOG_LEVEL'))
+    .addOption(
+      new Option('--tls-cert <file>', 'serve HTTPS: certificate chain (PEM)').env('OPENASSIST_TLS_CERT'),
+    )
+    .addOption(new Option('--tls-key <file>', 'serve HTTPS: private key (PEM)').env('OPENASSIST_TLS_KEY'));
   if (withDatabase) {
     command.addOption(
       new Option('--database <url>', 'sqlite:PATH or postgres://…').env('OPENASSIST_DATABASE_URL'),
@@ -104,9 +108,11 @@ async function runUp(flags: ServerFlags): Promise<void> {
     },
     process.env,
   );
+  // Over HTTPS the local agent trusts the server's own certificate unless OPENASSIST_AGENT_CA names a CA.
+  const localAgentConfig = { ...agentConfig, caFile: agentConfig.caFile ?? config.tls?.certFile };
   const { startAgent } = await import('../agent/agent.js');
   const agent = await startAgent(
-    agentConfig,
+    localAgentConfig,
     (line) => console.log(`agent: ${line}`),
     (error) => console.error(`agent: ${error.message}`),
   );
@@ -133,7 +139,7 @@ async function runUp(flags: ServerFlags): Promise<void> {
       '  ./bin/openassist call DescribeInvocations',
       '',
       'Or with the official SDK (@alicloud/ecs20140526):',
-      `  new Ecs.default(new Config({ endpoint: '${host}:${port}', protocol: 'http', accessKeyId, accessKeySecret }))`,
+      `  new Ecs.default(new Config({ endpoint: '${host}:${port}', protocol: '${config.tls ? 'https' : 'http'}', accessKeyId, accessKeySecret }))`,
       '',
       'Stop with Ctrl-C.',
     ].join('\n'),
@@ -173,7 +179,9 @@ export function buildProgram(): Command {
   program
     .command('agent')
     .description('run the agent: register on first start, then serve tasks')
-    .addOption(new Option('--server <url>', "the server's http://HOST:PORT").env('OPENASSIST_AGENT_SERVER'))
+    .addOption(
+      new Option('--server <url>', "the server's http(s)://HOST:PORT").env('OPENASSIST_AGENT_SERVER'),
+    )
     .addOption(
       new Option('--state-dir <dir>', 'identity and journal directory').env('OPENASSIST_AGENT_STATE_DIR'),
     )
@@ -181,6 +189,11 @@ export function buildProgram(): Command {
       new Option('--activation-id <id>', 'activation to register with').env('OPENASSIST_ACTIVATION_ID'),
     )
     .addOption(new Option('--activation-code <code>', 'its code').env('OPENASSIST_ACTIVATION_CODE'))
+    .addOption(
+      new Option('--ca <file>', "CA certificate(s) (PEM) that sign an https:// server's certificate").env(
+        'OPENASSIST_AGENT_CA',
+      ),
+    )
     .addHelpText(
       'after',
       '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id … --activation-code …',

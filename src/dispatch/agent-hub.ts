@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
+import { newRequestId } from '../domain/ids.js';
 import {
   type AgentMessage,
   channelPath,
@@ -11,7 +13,7 @@ import {
   protocolVersion,
   type ServerMessage,
 } from '../protocol/messages.js';
-import type { AgentChannels, InstanceService } from '../service/instances.js';
+import { type AgentChannels, type InstanceService, ThrottledError } from '../service/instances.js';
 import type { InvocationService, TaskDispatcher } from '../service/invocations.js';
 import type { Store } from '../store/store.js';
 
@@ -46,6 +48,30 @@ const runKey = (invokeId: string, execution: number): string => `${invokeId}#${e
 
 // A connection must say hello this soon after it opens.
 const helloTimeoutMs = 10_000;
+
+const reasons: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
+
+/** Answers a refused upgrade with the API's error body, so the agent can say why it was refused. */
+function refuseUpgrade(socket: Duplex, error: ApiError, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({
+    RequestId: newRequestId(),
+    HostId: 'openassist',
+    Code: error.code,
+    Message: error.message,
+    Recommend: error.recommend,
+  });
+  const head = Object.entries({
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+    ...headers,
+  }).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${error.status} ${reasons[error.status] ?? 'Error'}\r\n${head.join('')}\r\n${body}`);
+}
 
 /** One agent's open channel on this node. */
 class AgentConnection {
@@ -167,17 +193,23 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     if ((request.url ?? '').split('?')[0] !== channelPath) return false;
     const instanceId = String(request.headers['x-openassist-instance-id'] ?? '');
     const token = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
-    this.deps.instances.authenticateAgent(instanceId, token).then(
-      (instance) => {
-        if (!instance) {
-          socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-          return;
+    const address = request.socket.remoteAddress ?? '';
+    this.deps.instances.admitChannel(instanceId, token, address).then(
+      (admission) => {
+        if ('admitted' in admission) {
+          const instance = admission.admitted;
+          this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, instance));
+        } else if (admission.refused === 'throttled') {
+          refuseUpgrade(socket, new ThrottledError(admission.retryAfterSeconds), {
+            'Retry-After': String(admission.retryAfterSeconds),
+          });
+        } else {
+          refuseUpgrade(socket, new ApiError('InvalidToken.Agent'));
         }
-        this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, instance));
       },
       (error: unknown) => {
         this.deps.logger.error({ err: error }, 'agent authentication failed');
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        refuseUpgrade(socket, new ApiError('ServiceUnavailable'));
       },
     );
     return true;

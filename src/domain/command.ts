@@ -68,9 +68,20 @@ export function validateDescription(description: string): string {
   return description;
 }
 
+// Characters a shell would read as syntax (command separators, substitutions, redirections,
+// quotes, globs, history) and control characters: a directory that needs them is refused, so a
+// WorkingDir can never turn into a command, whatever later handles it.
+const workingDirForbidden = /[\p{Cc};&|$`<>"'!*?]/u;
+
+/** A directory path of at most 200 characters that cannot read as shell syntax or an option. */
 export function validateWorkingDir(dir: string): string {
   if (dir.length > limits.workingDirLength) {
     throw new ApiError('InvalidParameter.WorkingDir', `It is ${dir.length} characters long; at most 200.`);
+  }
+  if (dir.startsWith('-')) throw new ApiError('InvalidParameter.WorkingDir', 'It must not start with "-".');
+  const bad = workingDirForbidden.exec(dir)?.[0];
+  if (bad !== undefined) {
+    throw new ApiError('InvalidParameter.WorkingDir', `It must not contain ${JSON.stringify(bad)}.`);
   }
   return dir;
 }

@@ -111,6 +111,13 @@ export const errorCatalogue = {
     'The type of parameter value is not supported.',
     'Invalid custom parameter type.',
   ),
+  // OpenAssist's, worded like the seed's *.Malformed rows: Alibaba documents only the length of
+  // Username, and a name that could read as an option or shell syntax must never reach a machine.
+  'InvalidUsername.Malformed': row(
+    400,
+    'The specified parameter Username is not valid.',
+    'A user name holds letters, digits, ".", "_", "-", "@" and "\\" (DOMAIN\\user), and does not start with "-".',
+  ),
   'Username.ExceedLimit': row(
     403,
     'The length of the username exceeds the upper limit.',
@@ -199,7 +206,7 @@ export const errorCatalogue = {
   'InvalidParameter.WorkingDir': row(
     400,
     'The specified parameter WorkingDir is not valid.',
-    'WorkingDir is at most 200 characters.',
+    'WorkingDir is a directory path of at most 200 characters, without control characters or any of ; & | $ ` < > " \' ! * ?, not starting with "-".',
   ),
   'CmdName.ExceedLimit': row(
     403,
@@ -374,6 +381,13 @@ export const errorCatalogue = {
     'Register from an allowed address or create an activation with a wider range.',
   ),
   'InvalidToken.Agent': row(401, 'The agent credentials are not valid.', 'Register the agent again.'),
+  // Alibaba's gateway answers a throttled caller with this code; 429 is its status for flow control.
+  // OpenAssist sends it to an address that failed registration or channel authentication too often.
+  Throttling: row(
+    429,
+    'Request was denied due to request throttling.',
+    'Too many failed attempts from this address: wait for the seconds in Retry-After, then check the credentials.',
+  ),
 
   // --- invocations (StopInvocation, ModifyInvocationAttribute, DescribeInstances pages) ---
   'InvalidInvokeId.NotFound': row(404, 'The specified invoke ID does not exist.', 'Check the InvokeId.'),

@@ -1,5 +1,5 @@
 import type { Command, CommandType } from './command.js';
-import { validateClientToken, validateTimeout } from './command.js';
+import { validateClientToken, validateTimeout, validateWorkingDir } from './command.js';
 import { type ContainerTarget, parseContainerTarget } from './container.js';
 import { ApiError } from './errors.js';
 import type { InstanceStatus, InvocationStatus } from './invocation-status.js';
@@ -63,6 +63,19 @@ export interface InvokeRequest {
   container: ContainerTarget | undefined;
 }
 
+// Linux names (letters, digits, '.', '_', '-'), Windows ones too ('DOMAIN\\user', 'user@domain');
+// never a leading '-' (an option to whatever reads it), whitespace or shell syntax.
+const usernamePattern = /^[\p{L}\p{N}_.@\\][\p{L}\p{N}_.@\\-]*$/u;
+
+/** `Username`: at most 255 characters (the seed), and only characters a user name is made of. */
+export function validateUsername(username: string): string {
+  if (username.length > invokeLimits.usernameLength) throw new ApiError('Username.ExceedLimit');
+  if (username !== '' && !usernamePattern.test(username)) {
+    throw new ApiError('InvalidUsername.Malformed', `Got ${JSON.stringify(username.slice(0, 64))}.`);
+  }
+  return username;
+}
+
 /** Shapes and limits of InvokeCommand, checked before anything is looked up (DESIGN §2.4). */
 export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
   const resourceTags = validateTags(input.resourceTags ?? [], resourceTagRules);
@@ -84,8 +97,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
     throw new ApiError('InvalidRepeatMode.NotFound', `Got "${repeatMode.slice(0, 40)}".`);
   }
   if (repeatMode === 'Period' && frequency === '') throw new ApiError('MissingParam.Frequency');
-  const username = input.username ?? '';
-  if (username.length > invokeLimits.usernameLength) throw new ApiError('Username.ExceedLimit');
+  const username = validateUsername(input.username ?? '');
   const windowsPasswordName = input.windowsPasswordName ?? '';
   if (windowsPasswordName.length > invokeLimits.windowsPasswordNameLength) {
     throw new ApiError('WindowsPasswordName.ExceedLimit');
@@ -104,7 +116,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
     parametersText: input.parameters === '' ? undefined : input.parameters,
     username,
     windowsPasswordName,
-    workingDir: input.workingDir,
+    workingDir: input.workingDir === undefined ? undefined : validateWorkingDir(input.workingDir),
     timeoutSeconds: input.timeoutSeconds === undefined ? undefined : validateTimeout(input.timeoutSeconds),
     terminationMode,
     launcher: input.launcher,

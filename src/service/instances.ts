@@ -14,6 +14,7 @@ import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { RegisterRequest, RegisterResponse } from '../protocol/messages.js';
 import type { InstanceFilter, Store } from '../store/store.js';
+import type { FailureThrottle, ThrottledAttempt } from './failure-throttle.js';
 
 /** What the instance service needs of the live agent connections. */
 export interface AgentChannels {
@@ -32,6 +33,19 @@ export interface DescribeInstancesInput {
   tags: readonly RawTag[];
 }
 
+/** What a channel upgrade gets: the instance, or why not (`throttled`: after too many failures). */
+export type ChannelAdmission =
+  | { readonly admitted: ManagedInstance }
+  | { readonly refused: 'unauthorized' }
+  | { readonly refused: 'throttled'; readonly retryAfterSeconds: number };
+
+/** `Throttling` with the seconds to wait, for the Retry-After header. */
+export class ThrottledError extends ApiError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('Throttling', `Too many failed attempts from this address; retry in ${retryAfterSeconds} s.`);
+  }
+}
+
 const sameHash = (a: string, b: string): boolean =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
@@ -44,7 +58,15 @@ export class InstanceService {
     private readonly channels: AgentChannels,
     private readonly nowMs: () => number,
     private readonly heartbeatSeconds: number,
+    /** Slows guessing of activation codes and agent tokens; none: unlimited (unit tests). */
+    private readonly throttle?: FailureThrottle,
   ) {}
+
+  /** Refuses an address that failed too often, before anything is checked. */
+  private admit(attempt: ThrottledAttempt, address: string): void {
+    const waitMs = this.throttle?.retryAfterMs(attempt, address) ?? 0;
+    if (waitMs > 0) throw new ThrottledError(Math.ceil(waitMs / 1000));
+  }
 
   /** CloudAssistantStatus: the channel is open and the agent was heard within three heartbeats. */
   online(instance: ManagedInstance): boolean {
@@ -55,9 +77,15 @@ export class InstanceService {
 
   /** An agent registers with an activation: every rule of the activation is enforced here. */
   async register(request: RegisterRequest, clientAddress: string): Promise<RegisterResponse> {
+    this.admit('registration', clientAddress);
     const activation = await this.store.activations.find(clip(request.activationId, 64));
-    if (!activation) throw new ApiError('ActivationId.NotFound');
+    // Guessing an id or a code is charged to the address; refusals after a right code are not.
+    if (!activation) {
+      this.throttle?.failed('registration', clientAddress);
+      throw new ApiError('ActivationId.NotFound');
+    }
     if (!sameHash(activation.codeHash, sha256Hex(clip(request.activationCode, 256)))) {
+      this.throttle?.failed('registration', clientAddress);
       throw new ApiError('ActivationCode.Invalid');
     }
     if (activation.disabled) throw new ApiError('Activation.Disabled');
@@ -105,6 +133,16 @@ export class InstanceService {
       throw new ApiError('Activation.CountExceeded', `It allows ${activation.instanceCount} instances.`);
     }
     return { instanceId: instance.id, token };
+  }
+
+  /** A channel upgrade from `address`: a wrong pair is charged to the address, and too many are throttled. */
+  async admitChannel(instanceId: string, token: string, address: string): Promise<ChannelAdmission> {
+    const waitMs = this.throttle?.retryAfterMs('channel', address) ?? 0;
+    if (waitMs > 0) return { refused: 'throttled', retryAfterSeconds: Math.ceil(waitMs / 1000) };
+    const instance = await this.authenticateAgent(instanceId, token);
+    if (instance) return { admitted: instance };
+    this.throttle?.failed('channel', address);
+    return { refused: 'unauthorized' };
   }
 
   /** The instance an agent token belongs to, or undefined: deregistered instances have none. */

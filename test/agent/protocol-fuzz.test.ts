@@ -58,7 +58,8 @@ describe('a hostile agent against a real server', () => {
   let activation: { id: string; code: string };
 
   beforeAll(async () => {
-    server = await startServerProcess();
+    // Hundreds of failed registrations from one address on purpose: not throttled here.
+    server = await startServerProcess({ env: { OPENASSIST_AUTH_FAILURES_PER_MINUTE: '100000' } });
     const sdk = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
     const { body } = await sdk.createActivation(
       new Ecs.CreateActivationRequest({ regionId: 'cn-hangzhou', instanceCount: 1000 }),

@@ -25,7 +25,7 @@ export class ProtocolAgent {
   private constructor(
     readonly serverUrl: string,
     readonly instanceId: string,
-    private readonly token: string,
+    readonly token: string,
   ) {}
 
   static async register(
@@ -114,6 +114,18 @@ export class ProtocolAgent {
       });
     });
     await waitFor('the protocol agent to be welcomed', () => (welcomed ? true : undefined));
+  }
+
+  /** Sends any frame, well-formed or not: a hostile agent's forgeries. */
+  sendRaw(frame: unknown): void {
+    this.socket?.send(JSON.stringify(frame));
+  }
+
+  /** Resolves with the close code once the server (or this side) has closed the channel. */
+  closed(): Promise<number> {
+    const socket = this.socket;
+    if (!socket || socket.readyState === socket.CLOSED) return Promise.resolve(0);
+    return new Promise((resolve) => socket.once('close', (code) => resolve(code)));
   }
 
   close(): void {
