@@ -154,6 +154,11 @@ export interface AgentSettings {
    * so tests can play an agent too old for a feature.
    */
   readonly reportedVersion: string | undefined;
+  /**
+   * Test only (`OPENASSIST_TEST_PROTOCOL_VERSION`): the protocol version the agent's hello claims,
+   * so tests can play an agent older or newer than the server.
+   */
+  readonly reportedProtocolVersion: number | undefined;
   /** The container runtimes' API sockets, from `DOCKER_HOST` and `CONTAINER_RUNTIME_ENDPOINT` (unix:// only). */
   readonly containerSockets: ContainerSockets;
 }
@@ -213,6 +218,9 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
     shutdownMarkerFile: env.OPENASSIST_AGENT_SHUTDOWN_MARKER || '/run/nologin',
     searchPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     reportedVersion: env.OPENASSIST_TEST_AGENT_VERSION || undefined,
+    reportedProtocolVersion: env.OPENASSIST_TEST_PROTOCOL_VERSION
+      ? Number(env.OPENASSIST_TEST_PROTOCOL_VERSION)
+      : undefined,
     containerSockets: containerSockets(env),
   });
 }

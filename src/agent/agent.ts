@@ -34,6 +34,8 @@ export interface RunningAgent {
 // that lost its server does not come back in one wave.
 const backoff = { firstMs: 500, maxMs: 30_000 };
 const jittered = (ms: number): number => Math.round(ms * (0.5 + Math.random()));
+/** The close code of a server that does not speak this agent's protocol (docs/agent-protocol.md). */
+const protocolRefused = 4003;
 
 async function readCa(file: string): Promise<Buffer> {
   return readFile(file).catch((error: NodeJS.ErrnoException) => {
@@ -72,6 +74,8 @@ export async function startAgent(
     say(`registered as ${identity.instanceId}`);
   }
   const { instanceId, token } = identity;
+  const helloProtocol = config.reportedProtocolVersion ?? protocolVersion;
+  let saidRefusal = '';
   const workDir = join(config.stateDir, 'work');
   await mkdir(workDir, { recursive: true });
   // Run-as users must reach their script files below these: traverse, but not list.
@@ -177,7 +181,7 @@ export async function startAgent(
       const bootId = readBootId(config.bootIdFile);
       send({
         type: 'hello',
-        protocolVersion,
+        protocolVersion: helloProtocol,
         agentVersion: config.reportedVersion ?? version,
         bootId,
         hostname: facts.hostname,
@@ -217,7 +221,7 @@ export async function startAgent(
       if (problem && problem !== lastProblem) say(problem);
       lastProblem = problem ?? '';
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       ready = false;
       inFlight.clear();
       clearInterval(heartbeat);
@@ -227,6 +231,13 @@ export async function startAgent(
         onFatal(new AgentError(`${instanceId} was deregistered: register again`));
       }
       if (stopped) return;
+      if (code === protocolRefused) {
+        // The server is older than this agent: said once; retried slowly, as the server may be upgraded.
+        const problem = `the server refused agent protocol ${helloProtocol} (${reason.toString()}): upgrade the server or run an older agent`;
+        if (problem !== saidRefusal) say(problem);
+        saidRefusal = problem;
+        retryMs = backoff.maxMs;
+      }
       attempt++;
       reconnect = setTimeout(connect, jittered(retryMs));
       retryMs = Math.min(retryMs * 2, backoff.maxMs);
