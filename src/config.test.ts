@@ -64,6 +64,8 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
     expect(loadServerConfig({}, {}).resultRetentionDays).toBe(30);
     expect(loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: '0' }).resultRetentionDays).toBe(0);
     expect(loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: '7' }).resultRetentionDays).toBe(7);
+    expect(loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: '0.5' }).resultRetentionDays).toBe(0.5);
+    expect(() => loadServerConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: 'soon' })).toThrow(ConfigError);
   });
 
   it('throttles 30 failed authentications per address per minute unless told otherwise', () => {

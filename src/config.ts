@@ -60,6 +60,16 @@ function positiveInteger(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+/** A positive decimal (result retention may be a fraction of a day, as tests and short-lived labs want). */
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(`${name} must be a positive number, got "${text}"`);
+  return value;
+}
+
 function rootAccessKey(env: Env): ServerConfig['rootAccessKey'] {
   const id = env.OPENASSIST_ROOT_ACCESS_KEY_ID;
   const secret = env.OPENASSIST_ROOT_ACCESS_KEY_SECRET;
@@ -115,7 +125,7 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     resultRetentionDays:
       env.OPENASSIST_RESULT_RETENTION_DAYS === '0'
         ? 0
-        : positiveInteger(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30),
+        : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', 16 * 1024 * 1024),
     secretKey: env.OPENASSIST_SECRET_KEY || undefined,
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',

@@ -36,6 +36,9 @@ export interface RunningServer {
 
 // Expired nonces and client tokens only need to be purged now and then; lookups are keyed.
 const purgeIntervalMs = 60_000;
+/** Results are swept every minute, or four times per retention window when that is shorter (a lab's hour). */
+const retentionSweepMs = (days: number): number =>
+  days > 0 ? Math.max(1_000, Math.min(purgeIntervalMs, (days * 86_400_000) / 4)) : purgeIntervalMs;
 // Describe calls show the last 24 KB of output (DESIGN §4).
 const outputShownBytes = 24 * 1024;
 // How often undelivered tasks are checked against the delivery timeout.
@@ -159,7 +162,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       { name: 'purge-client-tokens', everyMs: purgeIntervalMs, run: () => services.idempotence.purge() },
       {
         name: 'result-retention',
-        everyMs: purgeIntervalMs,
+        everyMs: retentionSweepMs(config.resultRetentionDays),
         run: () => services.invocations.purgeExpired(config.resultRetentionDays),
       },
     ],
