@@ -17,7 +17,7 @@ export const binPath = ((): string => {
 })();
 
 export interface ServerProcess {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (https:// when the server is given a certificate) */
   readonly url: string;
   /** `127.0.0.1:PORT`, the SDK's endpoint form. */
   readonly endpoint: string;
@@ -73,13 +73,13 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     'the server to print its ready line',
     () => {
       if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}): ${stderr}`);
-      return /listening on (http:\/\/[^\s]+)/.exec(stdout)?.[1];
+      return /listening on (https?:\/\/[^\s]+)/.exec(stdout)?.[1];
     },
     30_000,
   );
   return {
     url,
-    endpoint: url.replace('http://', ''),
+    endpoint: url.replace(/^https?:\/\//, ''),
     dataDir,
     accessKeyId,
     accessKeySecret,
