@@ -101,6 +101,8 @@ export class Executor {
   private readonly maxConcurrent: number;
   private readonly maxQueued: number;
   private readonly capBytes: number;
+  /** Events sent without a journal entry so far (their ids must not collide with the journal's). */
+  private unjournalled = 0;
 
   constructor(private readonly options: ExecutorOptions) {
     this.maxConcurrent = options.maxConcurrent ?? 10;
@@ -120,8 +122,18 @@ export class Executor {
     );
   }
 
+  /**
+   * Journals an event and hands it on. One the journal cannot take (its disk is full) still goes,
+   * unjournalled: sent now if connected, never re-sent, as reporting beats keeping silent.
+   */
   private record(run: RunRef, event: TaskEvent): void {
-    this.options.emit(this.options.journal.record(run, event, this.options.nowMs()));
+    let journalled: JournalEvent;
+    try {
+      journalled = this.options.journal.record(run, event, this.options.nowMs());
+    } catch {
+      journalled = { ...run, eventId: `unjournalled-${++this.unjournalled}`, event };
+    }
+    this.options.emit(journalled);
   }
 
   private finish(
@@ -169,7 +181,17 @@ export class Executor {
   /** A run from the server: accepted once (the journal remembers), then queued or started. */
   submit(task: TaskSpec): void {
     const job: Job = { task, invokeId: task.invokeId, execution: task.execution ?? 0 };
-    const accepted = this.options.journal.accept(task, job, this.options.nowMs());
+    let accepted: JournalEvent | undefined;
+    try {
+      accepted = this.options.journal.accept(task, job, this.options.nowMs());
+    } catch (error) {
+      // Only a journalled run is sure to run at most once: this one does not start, and says why.
+      this.finish(job, 'Error', {
+        errorCode: 'ExecutionException',
+        errorInfo: `the command execution got an exception: the agent cannot record the task in its journal (${error instanceof Error ? error.message : String(error)})`,
+      });
+      return;
+    }
     if (!accepted) return;
     this.options.emit(accepted);
     void this.enqueue(job);

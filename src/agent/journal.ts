@@ -168,8 +168,15 @@ export class Journal {
     }));
   }
 
+  /** Forgets an acknowledged event. Unjournalled ones have nothing to forget; a failed delete (disk full) only means the event is sent again, and the server ignores repeats. */
   acknowledge(eventId: string): void {
-    this.statements.ack.run(Number(eventId));
+    const seq = Number(eventId);
+    if (!Number.isSafeInteger(seq)) return;
+    try {
+      this.statements.ack.run(seq);
+    } catch {
+      // kept: sent again after the next reconnect
+    }
   }
 
   /** Remembers a running task's process group, so a restarted agent can end what it left behind. */

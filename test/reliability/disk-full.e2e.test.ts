@@ -1,0 +1,124 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/deadline.js';
+import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+
+// The agent's state dir fills up: a task it cannot journal must end with a definite error that says
+// so, the agent must keep serving, and a task after space returns must run.
+const region = 'cn-hangzhou';
+
+/** A small tmpfs for the state dir, or why there is none (mounting needs root). */
+async function mountSmallDisk(dir: string): Promise<string | undefined> {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+    return undefined;
+  } catch (error) {
+    const why = `cannot mount a tmpfs (${String(error).split('\n')[0]})`;
+    if (process.env.CI === 'true') throw new Error(`the disk-full test needs a tmpfs in CI: ${why}`);
+    return why;
+  }
+}
+
+/** Writes zeros into `file` until the disk refuses: every byte of it is taken. */
+function fillDisk(file: string): void {
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(64 * 1024);
+  try {
+    for (let size = block.length; size >= 1; ) {
+      try {
+        writeSync(fd, block, 0, size);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+        size = Math.floor(size / 2);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const scratch = await mkdtemp(join(tmpdir(), 'openassist-disk-full-'));
+const stateDir = join(scratch, 'state');
+await mkdir(stateDir);
+const cannotMount = await mountSmallDisk(stateDir);
+if (cannotMount) console.warn(`skipping the disk-full test: ${cannotMount}`);
+
+describe.skipIf(cannotMount !== undefined)('the agent state dir full', () => {
+  let server: ServerProcess;
+  let client: EcsClient;
+  let agent: AgentProcess;
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
+    const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
+    agent = await startAgentProcess({
+      serverUrl: server.url,
+      activationId: body?.activationId ?? '',
+      activationCode: body?.activationCode ?? '',
+      stateDir,
+    });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    expect(await server?.stop()).toBe(0);
+    execFileSync('umount', [stateDir]);
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  async function runToEnd(script: string) {
+    const { body } = await client.runCommand(
+      new Ecs.RunCommandRequest({
+        regionId: region,
+        type: 'RunShellScript',
+        commandContent: script,
+        instanceId: [agent.instanceId],
+      }),
+    );
+    const invokeId = body?.invokeId ?? '';
+    return waitFor(`${invokeId} to end`, async () => {
+      const { body: results } = await client.describeInvocationResults(
+        new Ecs.DescribeInvocationResultsRequest({
+          regionId: region,
+          invokeId,
+          contentEncoding: 'PlainText',
+        }),
+      );
+      const row = results?.invocation?.invocationResults?.invocationResult?.[0];
+      return ['Success', 'Failed', 'Error', 'Aborted'].includes(row?.invocationStatus ?? '')
+        ? row
+        : undefined;
+    });
+  }
+
+  async function online(): Promise<string> {
+    const { body } = await client.describeCloudAssistantStatus(
+      new Ecs.DescribeCloudAssistantStatusRequest({ regionId: region, instanceId: [agent.instanceId] }),
+    );
+    return (
+      body?.instanceCloudAssistantStatusSet?.instanceCloudAssistantStatus?.[0]?.cloudAssistantStatus ?? ''
+    );
+  }
+
+  it('ends a task it cannot journal with a clear error, keeps serving, and runs tasks again once space returns', async () => {
+    expect(await runToEnd('echo before')).toMatchObject({ invocationStatus: 'Success', output: 'before\n' });
+    const filler = join(stateDir, 'filler');
+    fillDisk(filler);
+
+    const refused = await runToEnd('echo never');
+    expect(refused).toMatchObject({ invocationStatus: 'Error', errorCode: 'ExecutionException' });
+    expect(refused?.errorInfo).toMatch(/cannot record the task in its journal \(database or disk is full\)/);
+    expect(agent.child.exitCode).toBeNull();
+    expect(await online()).toBe('true');
+
+    await rm(filler);
+    expect(await runToEnd('echo after')).toMatchObject({ invocationStatus: 'Success', output: 'after\n' });
+  }, 60_000);
+});
