@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -38,13 +38,30 @@ function shells(searchPath: string): string[] {
   return found;
 }
 
+/**
+ * The machine's IANA zone, read where the C library reads it (TZ, then /etc/localtime's link), so
+ * an idle agent never loads the ICU data Intl pulls in (about 8 MiB of its memory); Intl last.
+ */
+export function localTimeZone(env: NodeJS.ProcessEnv = process.env, localtime = '/etc/localtime'): string {
+  const fromEnv = env.TZ?.replace(/^:/, '');
+  if (fromEnv && !fromEnv.startsWith('/')) return fromEnv;
+  try {
+    const target = readlinkSync(fromEnv || localtime);
+    const at = target.indexOf('zoneinfo/');
+    if (at >= 0) return target.slice(at + 'zoneinfo/'.length);
+  } catch {
+    // not a link: fall through
+  }
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
 /** `searchPath` is the agent's PATH, where PowerShell (pwsh) would be found. */
 export function hostFacts(searchPath: string): HostFacts {
   return {
     osType: process.platform === 'win32' ? 'windows' : 'linux',
     hostname: hostname(),
     osVersion: osVersion(),
-    timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    timeZone: localTimeZone(),
     shells: shells(searchPath),
     machineId: readTrimmed('/etc/machine-id'),
   };

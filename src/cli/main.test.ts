@@ -17,8 +17,8 @@ function helpOf(command: Command): string {
 }
 
 describe('the command tree', () => {
-  it('gives every verb a --help with a description and an example', () => {
-    const all = leaves(buildProgram());
+  it('gives every verb a --help with a description and an example', async () => {
+    const all = leaves(await buildProgram());
     expect(all.length).toBeGreaterThan(25);
     for (const [chain, command] of all) {
       expect(command.description(), chain).not.toBe('');
@@ -26,8 +26,8 @@ describe('the command tree', () => {
     }
   });
 
-  it('lists every chain for completion, with its subcommands and flags', () => {
-    const table = completionTable(buildProgram());
+  it('lists every chain for completion, with its subcommands and flags', async () => {
+    const table = completionTable(await buildProgram());
     expect(table.get('')).toEqual(expect.arrayContaining(['run', 'keys', 'completion', '--help']));
     expect(table.get('keys')).toEqual(
       expect.arrayContaining(['create', 'list', 'enable', 'disable', 'delete']),

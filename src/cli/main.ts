@@ -12,17 +12,6 @@ import {
 } from '../config.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
-import { registerCompletion } from './completion.js';
-import { registerActivations } from './verbs/activations.js';
-import { registerCall } from './verbs/call.js';
-import { registerCommands } from './verbs/commands.js';
-import { registerConfigure } from './verbs/configure.js';
-import { registerInstances } from './verbs/instances.js';
-import { registerKeys } from './verbs/keys.js';
-import { registerResourceGroups } from './verbs/resource-groups.js';
-import { registerResults } from './verbs/results.js';
-import { registerRun } from './verbs/run.js';
-import { registerSchedule } from './verbs/schedule.js';
 
 const serverOptions = (command: Command, withDatabase: boolean): Command => {
   command
@@ -160,7 +149,10 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   stopOnSignals(() => agent.stop());
 }
 
-export function buildProgram(): Command {
+const processVerbs: ReadonlySet<string> = new Set(['server', 'up', 'agent']);
+
+/** The command tree; `verb` (the first argument) lets a process verb skip the client verbs. */
+export async function buildProgram(verb?: string): Promise<Command> {
   const program = new Command('openassist')
     .description('Self-hosted Alibaba Cloud ECS Cloud Assistant: server, agent and client')
     .version(version);
@@ -199,23 +191,14 @@ export function buildProgram(): Command {
       '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id … --activation-code …',
     )
     .action((flags: AgentFlags) => runAgent(flags));
-  registerConfigure(program);
-  registerCall(program);
-  registerRun(program);
-  registerResults(program);
-  registerInstances(program);
-  registerCommands(program);
-  registerActivations(program);
-  registerKeys(program);
-  registerSchedule(program);
-  registerResourceGroups(program);
-  registerCompletion(program);
+  // The long-running processes load no client code (tables, terminal drawing, completion) at all.
+  if (!processVerbs.has(verb ?? '')) (await import('./client-verbs.js')).registerClientVerbs(program);
   return program;
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    await (await buildProgram(argv[2])).parseAsync([...argv]);
   } catch (error) {
     if (error instanceof ApiCallError) {
       console.error(

@@ -1,0 +1,30 @@
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localTimeZone } from './host-facts.js';
+
+describe('localTimeZone', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'openassist-tz-'));
+    await symlink('/usr/share/zoneinfo/Asia/Shanghai', join(dir, 'localtime'));
+    await writeFile(join(dir, 'plain'), 'TZif');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads TZ first, then where /etc/localtime links, without Intl', () => {
+    expect(localTimeZone({ TZ: 'Europe/Paris' }, join(dir, 'localtime'))).toBe('Europe/Paris');
+    expect(localTimeZone({ TZ: ':America/New_York' }, join(dir, 'localtime'))).toBe('America/New_York');
+    expect(localTimeZone({}, join(dir, 'localtime'))).toBe('Asia/Shanghai');
+    expect(localTimeZone({ TZ: `:${join(dir, 'localtime')}` }, '/nowhere')).toBe('Asia/Shanghai');
+  });
+
+  it("falls back to Intl's zone when the file is not a link or is missing", () => {
+    const intl = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    expect(localTimeZone({}, join(dir, 'plain'))).toBe(intl);
+    expect(localTimeZone({}, join(dir, 'missing'))).toBe(intl);
+  });
+});

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { registerCompletion } from './completion.js';
+import { registerActivations } from './verbs/activations.js';
+import { registerCall } from './verbs/call.js';
+import { registerCommands } from './verbs/commands.js';
+import { registerConfigure } from './verbs/configure.js';
+import { registerInstances } from './verbs/instances.js';
+import { registerKeys } from './verbs/keys.js';
+import { registerResourceGroups } from './verbs/resource-groups.js';
+import { registerResults } from './verbs/results.js';
+import { registerRun } from './verbs/run.js';
+import { registerSchedule } from './verbs/schedule.js';
+
+/** Every client verb: clients of the public API, signed with an access key. */
+export function registerClientVerbs(program: Command): void {
+  registerConfigure(program);
+  registerCall(program);
+  registerRun(program);
+  registerResults(program);
+  registerInstances(program);
+  registerCommands(program);
+  registerActivations(program);
+  registerKeys(program);
+  registerSchedule(program);
+  registerResourceGroups(program);
+  registerCompletion(program);
+}
