@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick]`: API throughput of one server process on SQLite, measured with
  * autocannon over loopback with real V3-signed requests (a fresh nonce and signature per request);
  * the latency of one run; how close to their fire times scheduled runs start.
- * Peers (ssh, pdsh, Ansible) and fleet scenarios join with the performance issue.
+ * Peers (ssh, pdsh, Ansible); fleet scale with the load generator (src/agent/load/), API throughput
+ * over many stored results on SQLite and PostgreSQL, and a cron on many agents (fleet-scenarios.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -13,6 +14,7 @@ import { startServerProcess } from '../test/helpers/server-process.js';
 import { measureClusterDispatch } from './cluster-dispatch.js';
 import { measureContainerOverhead } from './container-overhead.js';
 import { measureFanOut } from './fan-out.js';
+import { measureFleetScenarios } from './fleet-scenarios.js';
 import { measureInvokeLatency } from './invoke-latency.js';
 import { measurePeers } from './peers.js';
 import { type Bar, barChart, printVerdicts, type Verdict } from './report.js';
@@ -127,6 +129,10 @@ async function main(): Promise<void> {
       );
     }
     results.push({ scenario: 'peers, echo hi on this machine', peers });
+    const fleet = await measureFleetScenarios(quick, (line) => console.log(line));
+    results.push({ scenario: 'fleet scale (load generator)', fleets: fleet.fleets });
+    results.push({ scenario: 'API throughput over stored results', databases: fleet.apis });
+    results.push({ scenario: 'schedules at fleet scale, 10 s cron', ...fleet.schedule });
     const first = latency.toFirstInstructionMs ?? { p50: Number.NaN, p99: Number.NaN };
     const peerP50 = (name: string) => peers.find((peer) => peer.peer === name)?.wallMs.p50;
     const ssh = peerP50('ssh');
@@ -175,6 +181,7 @@ async function main(): Promise<void> {
         measured: `${fanOut.agentIdleRssMiB} MiB, ${fanOut.agentIdleCpuPercent} %`,
         pass: fanOut.agentIdleRssMiB <= 60 && fanOut.agentIdleCpuPercent <= 0.5,
       },
+      ...fleet.verdicts,
     ];
     printVerdicts(verdicts);
     results.push({ scenario: 'targets', verdicts });

@@ -41,10 +41,13 @@ export function migrateSqlite(
 // Queries come from a fixed set of builders, so a bounded cache keyed by SQL text stays small.
 const maxCachedStatements = 256;
 
-function withStatementCache(db: Database.Database): SqliteDatabase {
+function withStatementCache(db: Database.Database, onClose: () => void): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
-    close: () => db.close(),
+    close: () => {
+      onClose();
+      db.close();
+    },
     prepare(sql) {
       let statement = cache.get(sql);
       if (!statement) {
@@ -66,8 +69,17 @@ export function openSqliteStore(path: string): Store {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   migrateSqlite(db);
+  // Without statistics SQLite plans by guesswork: it drove InstanceId-filtered result counts from
+  // the region index (every invocation of the region: 80 ms over 1M results, 12 ms with stats).
+  // Sampled ANALYZE where tables lack statistics or have grown, at open and then hourly.
+  db.pragma('analysis_limit = 1000');
+  db.pragma('optimize = 0x10002');
+  const optimizer = setInterval(() => db.pragma('optimize'), 3_600_000);
+  optimizer.unref();
   return sqlStore(
-    new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(db) }) }),
+    new Kysely<Schema>({
+      dialect: new SqliteDialect({ database: withStatementCache(db, () => clearInterval(optimizer)) }),
+    }),
     'sqlite',
   );
 }

@@ -80,8 +80,22 @@ export class LoadAgent {
     return this.journal.finishedRuns;
   }
 
+  /** Frames waiting for the end of this turn of the event loop. */
+  private outbox: AgentMessage[] = [];
+
+  /**
+   * Frames go out at the end of the turn: a thousand identities' schedules due at one instant all
+   * fire (and note their start times) first, instead of each waiting behind the others' writes.
+   */
   private send(message: AgentMessage): void {
-    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    this.outbox.push(message);
+    if (this.outbox.length > 1) return;
+    setImmediate(() => {
+      const frames = this.outbox;
+      this.outbox = [];
+      if (this.socket?.readyState !== WebSocket.OPEN) return;
+      for (const frame of frames) this.socket.send(JSON.stringify(frame));
+    });
   }
 
   private emit(event: JournalEvent): void {
