@@ -115,4 +115,20 @@ describe('the agent scheduler', () => {
     });
     expect(scheduler.held()).toEqual([]);
   });
+
+  it('does not hold a schedule its journal cannot take (disk full), and holds it when delivered again', () => {
+    const hold = journal.holdSchedule.bind(journal);
+    journal.holdSchedule = () => {
+      throw new Error('database or disk is full');
+    };
+    const task = scheduled('0 0 13 * * ?', nowMs);
+    expect(() => scheduler.add(task)).not.toThrow();
+    expect({ held: scheduler.held(), emitted: kinds() }).toEqual({ held: [], emitted: [] });
+    journal.holdSchedule = hold;
+    scheduler.add(task);
+    expect({ held: scheduler.held(), emitted: kinds() }).toEqual({
+      held: ['t-sched'],
+      emitted: ['0:accepted'],
+    });
+  });
 });

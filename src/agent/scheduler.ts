@@ -79,7 +79,13 @@ export class Scheduler {
   add(task: TaskSpec): void {
     if (!task.schedule) return;
     // Fire times are counted from the invocation's creation: one missed during delivery is recorded.
-    const accepted = this.options.journal.holdSchedule(task, task.schedule.startMs, this.options.nowMs());
+    let accepted: JournalEvent | undefined;
+    try {
+      accepted = this.options.journal.holdSchedule(task, task.schedule.startMs, this.options.nowMs());
+    } catch {
+      // The journal cannot take it (disk full): not held, not accepted; the server delivers it again.
+      return;
+    }
     if (!accepted) return;
     this.options.emit(accepted);
     this.load({ task, nextExecution: 1, checkedUntilMs: task.schedule.startMs });
@@ -199,23 +205,29 @@ export class Scheduler {
     const { invokeId } = schedule.task;
     const execution = schedule.nextExecution++;
     schedule.checkedUntilMs = fireMs;
-    if (this.options.executor.busy(invokeId)) {
-      // Runs of one task never overlap on one instance (DESIGN §4): this one is skipped, on record.
-      const events = this.options.journal.recordNotRun(
-        { invokeId, execution },
-        fireMs,
-        fireMs,
-        ended(
+    try {
+      if (this.options.executor.busy(invokeId)) {
+        // Runs of one task never overlap on one instance (DESIGN §4): this one is skipped, on record.
+        const events = this.options.journal.recordNotRun(
+          { invokeId, execution },
+          fireMs,
+          fireMs,
+          ended(
+            this.options.nowMs(),
+            'Error',
+            'ExecutionSkipped',
+            'the previous run of this task was still running',
+          ),
           this.options.nowMs(),
-          'Error',
-          'ExecutionSkipped',
-          'the previous run of this task was still running',
-        ),
-        this.options.nowMs(),
-      );
-      for (const event of events) this.options.emit(event);
-    } else {
-      this.run(schedule, execution, fireMs);
+        );
+        for (const event of events) this.options.emit(event);
+      } else {
+        this.run(schedule, execution, fireMs);
+      }
+    } catch {
+      // The journal cannot take this fire time (disk full): it does not run, and as the journal
+      // still stands before it, a restart records it missed. The schedule goes on.
+      schedule.nextExecution = execution;
     }
     this.arm(schedule);
   }
