@@ -38,6 +38,10 @@ describe('InvokeCommand parameters (the seed)', () => {
     expect(codeOf([], '{"a":"1"}', false)).toBe('Parameter.Disabled');
     expect(codeOf(['a'], '[1]')).toBe('InvalidParameter.Parameters');
     expect(codeOf(['a'], '{bad')).toBe('InvalidParameter.Parameters');
+    // Hostile nesting is refused with a code, never a stack overflow.
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    expect(codeOf(['a'], deep)).toBe('InvalidParameter.Parameters');
+    expect(codeOf(['a'], `{"a":${deep}}`)).toMatch(/^(InvalidParameter|Parameter)/);
     expect(codeOf(['a'], '{"":"1"}')).toBe('InvalidParameter.Parameters');
     expect(codeOf(['a'], '{"a":1}')).toBe('ParameterType.NotSupported');
     expect(codeOf(['a'], '{"b":"1"}')).toBe('Parameter.NotMatched');
