@@ -109,7 +109,7 @@ for (const factory of backendFactories) {
         env: { OPENASSIST_DELIVERY_TIMEOUT_S: '6', OPENASSIST_HEARTBEAT_S: '2' },
       });
       client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
-      activation = await createActivation({ instanceName: 'e2e' });
+      activation = await createActivation({ instanceName: 'e2e', instanceCount: 9 });
       [agentA, agentB] = await Promise.all([
         startAgentProcess({
           serverUrl: server.url,
@@ -151,7 +151,7 @@ for (const factory of backendFactories) {
           new Ecs.DescribeActivationsRequest({ regionId: region, activationId: activation.id }),
         );
         expect(activations.body?.activationList?.[0]).toMatchObject({
-          instanceCount: 5,
+          instanceCount: 9,
           registeredCount: 2,
           disabled: false,
         });
