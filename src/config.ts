@@ -51,24 +51,18 @@ export function parseListen(text: string): ListenAddress {
   return { host: match[1] ?? match[2] ?? '', port };
 }
 
-function positiveInteger(env: Env, name: string, fallback: number): number {
+/** A positive number from the environment; `fractions` for settings such as retention in days (0.5: 12 h). */
+function positiveNumber(env: Env, name: string, fallback: number, fractions = false): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new ConfigError(`${name} must be a positive integer, got "${text}"`);
+  if (!(fractions ? Number.isFinite(value) : Number.isSafeInteger(value)) || value <= 0)
+    throw new ConfigError(`${name} must be a positive ${fractions ? 'number' : 'integer'}, got "${text}"`);
   return value;
 }
 
-/** A positive decimal (result retention may be a fraction of a day, as tests and short-lived labs want). */
-function positiveNumber(env: Env, name: string, fallback: number): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new ConfigError(`${name} must be a positive number, got "${text}"`);
-  return value;
-}
+const positiveInteger = (env: Env, name: string, fallback: number): number =>
+  positiveNumber(env, name, fallback);
 
 function rootAccessKey(env: Env): ServerConfig['rootAccessKey'] {
   const id = env.OPENASSIST_ROOT_ACCESS_KEY_ID;
@@ -125,7 +119,7 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     resultRetentionDays:
       env.OPENASSIST_RESULT_RETENTION_DAYS === '0'
         ? 0
-        : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30),
+        : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30, true),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', 16 * 1024 * 1024),
     secretKey: env.OPENASSIST_SECRET_KEY || undefined,
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',

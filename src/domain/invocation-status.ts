@@ -15,15 +15,18 @@ export const instanceStatuses = [
 ] as const;
 export type InstanceStatus = (typeof instanceStatuses)[number];
 
-export type InvocationStatus =
-  | 'Pending'
-  | 'Scheduled'
-  | 'Running'
-  | 'Success'
-  | 'Failed'
-  | 'Stopping'
-  | 'Stopped'
-  | 'PartialFailed';
+/** An invocation's aggregate status, over its instances' rows. */
+export const invocationStatuses = [
+  'Pending',
+  'Scheduled',
+  'Running',
+  'Success',
+  'Failed',
+  'Stopping',
+  'Stopped',
+  'PartialFailed',
+] as const;
+export type InvocationStatus = (typeof invocationStatuses)[number];
 
 const failedClass: ReadonlySet<InstanceStatus> = new Set([
   'Invalid',
@@ -99,18 +102,8 @@ export type InstanceErrorCode = keyof typeof errorInfo;
 
 /** DescribeInvocations `InvokeStatus` filter → aggregate statuses ('Finished' is the legacy name of Success). */
 export function invocationStatusFilter(value: string): InvocationStatus[] | undefined {
-  const all: InvocationStatus[] = [
-    'Pending',
-    'Scheduled',
-    'Running',
-    'Success',
-    'Failed',
-    'Stopping',
-    'Stopped',
-    'PartialFailed',
-  ];
   if (value === 'Finished') return ['Success'];
-  return all.includes(value as InvocationStatus) ? [value as InvocationStatus] : undefined;
+  return (invocationStatuses as readonly string[]).includes(value) ? [value as InvocationStatus] : undefined;
 }
 
 /** DescribeInvocationResults `InvokeRecordStatus` filter → per-instance statuses. */

@@ -1,14 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { errorCatalogue } from '../../src/domain/errors.js';
-import {
-  channelPath,
-  parseAgentMessage,
-  parseServerMessage,
-  registerPath,
-} from '../../src/protocol/messages.js';
+import { parseAgentMessage, parseServerMessage, registerPath } from '../../src/protocol/messages.js';
 import { waitFor } from '../helpers/deadline.js';
+import { helloMessage, openChannel, registerIdentity } from '../helpers/protocol-agent.js';
 import { Ecs, ecsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -103,37 +98,14 @@ describe('a hostile agent against a real server', () => {
   });
 
   it('a registered agent sending arbitrary frames is cut off or ignored; the server keeps serving', async () => {
-    const response = await fetch(new URL(registerPath, server.url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        activationId: activation.id,
-        activationCode: activation.code,
-        hostname: 'hostile',
-        osType: 'linux',
-        osVersion: 'Linux',
-        agentVersion: '0.3.0',
-        machineId: 'hostile',
-      }),
-    });
-    const { instanceId, token } = (await response.json()) as { instanceId: string; token: string };
-    const url = new URL(channelPath, server.url);
-    url.protocol = 'ws:';
-    const hello = JSON.stringify({
-      type: 'hello',
-      protocolVersion: 1,
-      agentVersion: '0.3.0',
-      bootId: 'b',
+    const identity = await registerIdentity(server.url, activation, {
       hostname: 'hostile',
-      osType: 'linux',
-      osVersion: 'Linux',
-      timeZone: 'UTC',
-      shells: ['bash'],
+      agentVersion: '0.3.0',
     });
+    const { instanceId } = identity;
+    const hello = JSON.stringify(helloMessage({ hostname: 'hostile' }));
     // The identity is genuine: a well-formed hello is welcomed, so what follows reaches the channel.
-    const genuine = new WebSocket(url, {
-      headers: { 'x-openassist-instance-id': instanceId, authorization: `Bearer ${token}` },
-    });
+    const genuine = openChannel(server.url, identity);
     genuine.once('open', () => genuine.send(hello));
     const first = await new Promise<string>((resolve) =>
       genuine.once('message', (data) => resolve(String(data))),
@@ -142,9 +114,7 @@ describe('a hostile agent against a real server', () => {
     genuine.close();
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 8 }), async (frames) => {
-        const socket = new WebSocket(url, {
-          headers: { 'x-openassist-instance-id': instanceId, authorization: `Bearer ${token}` },
-        });
+        const socket = openChannel(server.url, identity);
         const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
         socket.on('error', () => {});
         await new Promise<void>((resolve) => {

@@ -1,57 +1,25 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from '../../src/api/actions/index.js';
-import { buildHttpServer } from '../../src/api/http-server.js';
 import { canonicalQuery, type SignedRequest } from '../../src/api/signature/signed-request.js';
 import { v3Signature } from '../../src/api/signature/v3.js';
 import { errorCatalogue } from '../../src/domain/errors.js';
-import { wireServices } from '../../src/server.js';
-import { SecretBox } from '../../src/service/secret-box.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
-import type { Store } from '../../src/store/store.js';
+import { type InProcessApi, startInProcessApi } from '../helpers/in-process-api.js';
 
-const key = { id: 'LTAIfuzz', secret: 'fuzz-secret' };
 const host = 'fuzz.local';
+let api: InProcessApi;
 let app: FastifyInstance;
-let store: Store;
-let dir: string;
+let key: InProcessApi['key'];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'openassist-fuzz-'));
-  store = openSqliteStore(join(dir, 'fuzz.db'));
-  await store.accessKeys.insert({ ...key, status: 'Active', description: '', createdAtMs: Date.now() });
-  const logger = pino({ level: 'silent' });
-  app = await buildHttpServer({
-    store,
-    logger,
-    nowMs: Date.now,
-    version: 'test',
-    services: wireServices(
-      store,
-      logger,
-      Date.now,
-      {
-        heartbeatSeconds: 20,
-        outputCapBytes: 1024 * 1024,
-        dailyInvocationQuota: 1000,
-        regions: ['cn-hangzhou'],
-        nodeId: 'node-fuzz',
-      },
-      new SecretBox(randomBytes(32)),
-    ).services,
-  });
+  api = await startInProcessApi('fuzz');
+  ({ app, key } = api);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
+  await api?.close();
 });
 
 /** Every response is a known code with a 4xx status, or a success; never a 500. */

@@ -1,62 +1,39 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHttpServer } from '../../src/api/http-server.js';
 import { invoke } from '../../src/client/api.js';
 import { type Credentials, signCall } from '../../src/client/sign.js';
 import { followInvocation, type InvocationEvent } from '../../src/client/stream.js';
 import type { RepeatMode } from '../../src/domain/invocation.js';
 import type { TaskEvent } from '../../src/protocol/messages.js';
-import { wireServices } from '../../src/server.js';
 import type { InvocationService } from '../../src/service/invocations.js';
-import { SecretBox } from '../../src/service/secret-box.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { waitFor } from '../helpers/deadline.js';
+import { type InProcessApi, startInProcessApi } from '../helpers/in-process-api.js';
 
 // The server in this process, so a test can apply agent events itself and look at what a stream
 // leaves behind; the agents are played by calling the service exactly as the agent hub does.
-const key = { id: 'LTAIstream', secret: 'stream-secret' };
+let api: InProcessApi;
 let app: FastifyInstance;
 let store: Store;
 let invocations: InvocationService;
-let dir: string;
 let credentials: Credentials;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'openassist-stream-'));
-  store = openSqliteStore(join(dir, 'stream.db'));
-  await store.accessKeys.insert({ ...key, status: 'Active', description: '', createdAtMs: Date.now() });
-  const logger = pino({ level: 'silent' });
-  const { services } = wireServices(
-    store,
-    logger,
-    Date.now,
-    {
-      heartbeatSeconds: 20,
-      outputCapBytes: 1024 * 1024,
-      dailyInvocationQuota: 1000,
-      regions: ['cn-hangzhou'],
-      nodeId: 'node-stream',
-    },
-    new SecretBox(randomBytes(32)),
-  );
-  invocations = services.invocations;
-  app = await buildHttpServer({ store, logger, nowMs: Date.now, version: 'test', services });
+  api = await startInProcessApi('stream');
+  ({ app, store } = api);
+  invocations = api.services.invocations;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  credentials = { endpoint: `http://127.0.0.1:${port}`, accessKeyId: key.id, accessKeySecret: key.secret };
+  credentials = {
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKeyId: api.key.id,
+    accessKeySecret: api.key.secret,
+  };
 });
 
 afterAll(async () => {
-  await app?.close();
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
+  await api?.close();
 });
 
 async function createInvocation(id: string, repeatMode: RepeatMode, instanceIds: string[]): Promise<void> {

@@ -15,6 +15,60 @@ import { waitFor } from './deadline.js';
  * as any OS (Windows included, which cannot exist here), records the tasks and cancellations it
  * receives and answers each task with accepted → started → finished Success (a schedule: accepted).
  */
+export interface AgentIdentity {
+  readonly instanceId: string;
+  readonly token: string;
+}
+
+/** Registers one identity through an activation, as an agent does (POST /agent/v1/register). */
+export async function registerIdentity(
+  serverUrl: string,
+  activation: { id: string; code: string },
+  fields: { hostname?: string; osType?: 'linux' | 'windows'; agentVersion?: string } = {},
+): Promise<AgentIdentity> {
+  const osType = fields.osType ?? 'linux';
+  const response = await fetch(new URL(registerPath, serverUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      activationId: activation.id,
+      activationCode: activation.code,
+      hostname: fields.hostname ?? `fake-${osType}`,
+      osType,
+      osVersion: osType === 'windows' ? 'Windows Server 2022' : 'Linux',
+      agentVersion: fields.agentVersion ?? 'test',
+      machineId: 'fake',
+    }),
+  });
+  return (await response.json()) as AgentIdentity;
+}
+
+/** Opens an identity's channel (not yet said hello on). */
+export function openChannel(serverUrl: string, identity: AgentIdentity): WebSocket {
+  const url = new URL(channelPath, serverUrl);
+  url.protocol = 'ws:';
+  return new WebSocket(url, {
+    headers: { 'x-openassist-instance-id': identity.instanceId, authorization: `Bearer ${identity.token}` },
+  });
+}
+
+/** A well-formed hello, with any field overridden (a protocol version, the schedules held). */
+export function helloMessage(fields: Partial<Extract<AgentMessage, { type: 'hello' }>> = {}): AgentMessage {
+  const osType = fields.osType ?? 'linux';
+  return {
+    type: 'hello',
+    protocolVersion,
+    agentVersion: version,
+    bootId: 'boot',
+    hostname: `fake-${osType}`,
+    osType,
+    osVersion: osType === 'windows' ? 'Windows Server 2022' : 'Linux',
+    timeZone: 'UTC',
+    shells: osType === 'windows' ? ['cmd', 'powershell'] : ['bash'],
+    ...fields,
+  } as AgentMessage;
+}
+
 export class ProtocolAgent {
   readonly tasks: TaskSpec[] = [];
   readonly cancels: string[] = [];
@@ -33,20 +87,7 @@ export class ProtocolAgent {
     activation: { id: string; code: string },
     osType: 'linux' | 'windows',
   ): Promise<ProtocolAgent> {
-    const response = await fetch(new URL(registerPath, serverUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        activationId: activation.id,
-        activationCode: activation.code,
-        hostname: `fake-${osType}`,
-        osType,
-        osVersion: osType === 'windows' ? 'Windows Server 2022' : 'Linux',
-        agentVersion: 'test',
-        machineId: 'fake',
-      }),
-    });
-    const body = (await response.json()) as { instanceId: string; token: string };
+    const body = await registerIdentity(serverUrl, activation, { osType });
     const agent = new ProtocolAgent(serverUrl, body.instanceId, body.token);
     await agent.connect(osType);
     return agent;
@@ -70,27 +111,10 @@ export class ProtocolAgent {
 
   private async connect(osType: 'linux' | 'windows', schedules: readonly string[] = []): Promise<void> {
     this.osType = osType;
-    const url = new URL(channelPath, this.serverUrl);
-    url.protocol = 'ws:';
-    const socket = new WebSocket(url, {
-      headers: { 'x-openassist-instance-id': this.instanceId, authorization: `Bearer ${this.token}` },
-    });
+    const socket = openChannel(this.serverUrl, this);
     this.socket = socket;
     let welcomed = false;
-    socket.on('open', () =>
-      this.send({
-        type: 'hello',
-        protocolVersion,
-        agentVersion: version,
-        bootId: 'boot',
-        hostname: `fake-${osType}`,
-        osType,
-        osVersion: osType === 'windows' ? 'Windows Server 2022' : 'Linux',
-        timeZone: 'UTC',
-        shells: osType === 'windows' ? ['cmd', 'powershell'] : ['bash'],
-        schedules,
-      }),
-    );
+    socket.on('open', () => this.send(helloMessage({ osType, schedules })));
     socket.on('message', (data) => {
       const message = parseServerMessage(data.toString());
       if (message?.type === 'welcome') welcomed = true;

@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import {
-  channelPath,
-  parseServerMessage,
-  protocolVersion,
-  registerPath,
-} from '../../src/protocol/messages.js';
+import { parseServerMessage, protocolVersion } from '../../src/protocol/messages.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
+import { helloMessage, openChannel, registerIdentity } from '../helpers/protocol-agent.js';
 import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -38,40 +33,16 @@ afterAll(async () => {
 async function helloAnswer(
   version: number,
 ): Promise<{ frame?: string; close?: { code: number; reason: string } }> {
-  const response = await fetch(new URL(registerPath, server.url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      activationId: activation.id,
-      activationCode: activation.code,
-      hostname: `protocol-${version}`,
-      osType: 'linux',
-      osVersion: 'Linux',
-      agentVersion: '0.3.0',
-      machineId: 'protocol-test',
-    }),
+  const identity = await registerIdentity(server.url, activation, {
+    hostname: `protocol-${version}`,
+    agentVersion: '0.3.0',
   });
-  const { instanceId, token } = (await response.json()) as { instanceId: string; token: string };
-  const url = new URL(channelPath, server.url);
-  url.protocol = 'ws:';
-  const socket = new WebSocket(url, {
-    headers: { 'x-openassist-instance-id': instanceId, authorization: `Bearer ${token}` },
-  });
+  const socket = openChannel(server.url, identity);
   try {
     return await new Promise((resolve, reject) => {
       socket.on('open', () =>
         socket.send(
-          JSON.stringify({
-            type: 'hello',
-            protocolVersion: version,
-            agentVersion: '0.3.0',
-            bootId: 'boot',
-            hostname: `protocol-${version}`,
-            osType: 'linux',
-            osVersion: 'Linux',
-            timeZone: 'UTC',
-            shells: ['bash'],
-          }),
+          JSON.stringify(helloMessage({ protocolVersion: version, hostname: `protocol-${version}` })),
         ),
       );
       socket.on('message', (data) =>

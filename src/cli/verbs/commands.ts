@@ -36,6 +36,18 @@ export async function scriptOf(flags: {
   return flags.script ?? (await readFile(flags.file ?? '', 'utf8'));
 }
 
+/** The script flags of `run` and `commands create`: the text or a file, and its type. */
+export function scriptOptions(command: Command): Command {
+  return command
+    .option('--script <text>', 'the script')
+    .option('--file <path>', 'read the script from a file')
+    .option(
+      '--type <type>',
+      'RunShellScript (default), RunBatScript or RunPowerShellScript',
+      'RunShellScript',
+    );
+}
+
 /** `openassist commands list|create|delete`: saved commands (DescribeCommands, CreateCommand, DeleteCommand). */
 export function registerCommands(program: Command): void {
   const commands = program.command('commands').description('saved commands');
@@ -69,20 +81,15 @@ export function registerCommands(program: Command): void {
         ]),
       );
     });
-  verb(
-    commands,
-    'create',
-    'save a command',
-    "openassist commands create restart-web --script 'systemctl restart {{service}}' --enable-parameter",
+  scriptOptions(
+    verb(
+      commands,
+      'create',
+      'save a command',
+      "openassist commands create restart-web --script 'systemctl restart {{service}}' --enable-parameter",
+    ),
   )
     .argument('<name>')
-    .option('--script <text>', 'the script')
-    .option('--file <path>', 'read the script from a file')
-    .option(
-      '--type <type>',
-      'RunShellScript (default), RunBatScript or RunPowerShellScript',
-      'RunShellScript',
-    )
     .option('--timeout <seconds>', 'timeout in seconds')
     .option('--workdir <dir>', 'working directory')
     .option('--description <text>', 'a description')

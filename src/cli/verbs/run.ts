@@ -4,7 +4,7 @@ import { follow, printSummary } from '../follow.js';
 import { InvocationView } from '../invocation-view.js';
 import { printJson } from '../presenter.js';
 import { listParams, openSession, type Session, type SessionFlags, verb } from '../session.js';
-import { scriptOf } from './commands.js';
+import { scriptOf, scriptOptions } from './commands.js';
 
 interface InvokeFlags extends SessionFlags {
   instance?: string[];
@@ -112,32 +112,26 @@ function invokeOptions(command: Command): Command {
 
 /** `openassist run`: RunCommand, then the live view. `openassist invoke`: the same for a saved command. */
 export function registerRun(program: Command): void {
-  invokeOptions(
-    verb(
-      program,
-      'run',
-      'run a script on instances, stream its output, exit 0 only if all succeed',
-      "openassist run --instance mi-… --script 'uptime'\n  openassist run --tag env=prod --file deploy.sh --param version=1.4 --json",
+  scriptOptions(
+    invokeOptions(
+      verb(
+        program,
+        'run',
+        'run a script on instances, stream its output, exit 0 only if all succeed',
+        "openassist run --instance mi-… --script 'uptime'\n  openassist run --tag env=prod --file deploy.sh --param version=1.4 --json",
+      ),
     ),
-  )
-    .option('--script <text>', 'the script')
-    .option('--file <path>', 'read the script from a file')
-    .option(
-      '--type <type>',
-      'RunShellScript (default), RunBatScript or RunPowerShellScript',
-      'RunShellScript',
-    )
-    .action(async (flags: RunFlags) => {
-      const session = await openSession(flags);
-      const { InvokeId } = await session.call<{ InvokeId: string }>('RunCommand', {
-        ...invokeParams(flags),
-        Type: flags.type,
-        CommandContent: await scriptOf(flags),
-        ContentEncoding: 'PlainText',
-        EnableParameter: flags.param?.length ? true : undefined,
-      });
-      process.exitCode = await waitAndReport(session, InvokeId, flags);
+  ).action(async (flags: RunFlags) => {
+    const session = await openSession(flags);
+    const { InvokeId } = await session.call<{ InvokeId: string }>('RunCommand', {
+      ...invokeParams(flags),
+      Type: flags.type,
+      CommandContent: await scriptOf(flags),
+      ContentEncoding: 'PlainText',
+      EnableParameter: flags.param?.length ? true : undefined,
     });
+    process.exitCode = await waitAndReport(session, InvokeId, flags);
+  });
   invokeOptions(
     verb(
       program,

@@ -131,13 +131,4 @@ export const finalInstanceStatuses = new Set([
 /** Aggregate statuses after which nothing changes. */
 export const finalInvocationStatuses = new Set(['Success', 'Failed', 'Stopped', 'PartialFailed']);
 
-export const invocationStatuses = [
-  'Pending',
-  'Scheduled',
-  'Running',
-  'Success',
-  'Failed',
-  'Stopping',
-  'Stopped',
-  'PartialFailed',
-] as const;
+export { invocationStatuses } from '../../domain/invocation-status.js';
