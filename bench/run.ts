@@ -6,7 +6,7 @@
  * over many stored results on SQLite and PostgreSQL, and a cron on many agents (fleet-scenarios.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { callApi } from '../src/client/api.js';
 import { signCall } from '../src/client/sign.js';
@@ -209,4 +209,23 @@ async function main(): Promise<void> {
   console.log(`written ${out.pathname}`);
 }
 
-await main();
+/**
+ * `-- --fleet-only`: the fleet-scale scenarios alone (they need no containers, ssh or Ansible on
+ * the machine), written to `bench/results/<date>-fleet[-quick].json`.
+ */
+async function fleetOnly(): Promise<void> {
+  const started = performance.now();
+  const fleet = await measureFleetScenarios(quick, (line) => console.log(line));
+  printVerdicts(fleet.verdicts);
+  const stamp = new Date().toISOString().slice(0, 10);
+  const out = new URL(`../../bench/results/${stamp}-fleet${quick ? '-quick' : ''}.json`, import.meta.url);
+  mkdirSync(new URL('.', out), { recursive: true });
+  const seconds = Math.round((performance.now() - started) / 1000);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, seconds, cpus: cpus().length, node: process.version, loadAverage: loadavg(), ...fleet }, null, 2)}\n`,
+  );
+  console.log(`written ${out.pathname} (${seconds} s)`);
+}
+
+await (process.argv.includes('--fleet-only') ? fleetOnly() : main());
