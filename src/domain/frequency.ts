@@ -234,18 +234,36 @@ function cronerPattern(fields: string): string {
   return parts.join(' ');
 }
 
+// Parsing a pattern costs far more than finding its next run, and a fleet's schedules share a few
+// patterns: keep the parsed ones (the oldest goes first past the bound). Cron objects without a
+// callback schedule nothing, so sharing them is safe.
+const parsedCrons = new Map<string, Cron>();
+const parsedCronLimit = 1_000;
+
+function parsedCron(fields: string, zone: Zone): Cron {
+  const key = `${fields}|${zone.kind === 'iana' ? zone.name : zone.minutes}`;
+  let cron = parsedCrons.get(key);
+  if (!cron) {
+    cron = new Cron(cronerPattern(fields), {
+      mode: '6-or-7-parts',
+      // `0/30`-style steps are Quartz's usual spelling; croner wants this option to read them.
+      sloppyRanges: true,
+      // DESIGN §4: with no wildcard or step in seconds, minutes and hours, a wall time in a DST gap
+      // fires when the gap ends and a repeated one fires once; `*/20`-style schedules keep their rhythm.
+      fixedTimeRule: 'no-wildcard',
+      ...(zone.kind === 'iana' ? { timezone: zone.name } : { utcOffset: zone.minutes }),
+    });
+    if (parsedCrons.size >= parsedCronLimit) parsedCrons.delete(parsedCrons.keys().next().value ?? '');
+    parsedCrons.set(key, cron);
+  }
+  return cron;
+}
+
 function cronRuns(fields: string, zone: Zone, afterMs: number, count: number): number[] {
   if (count <= 0) return [];
-  const cron = new Cron(cronerPattern(fields), {
-    mode: '6-or-7-parts',
-    // `0/30`-style steps are Quartz's usual spelling; croner wants this option to read them.
-    sloppyRanges: true,
-    // DESIGN §4: with no wildcard or step in seconds, minutes and hours, a wall time in a DST gap
-    // fires when the gap ends and a repeated one fires once; `*/20`-style schedules keep their rhythm.
-    fixedTimeRule: 'no-wildcard',
-    ...(zone.kind === 'iana' ? { timezone: zone.name } : { utcOffset: zone.minutes }),
-  });
-  return cron.nextRuns(count, new Date(afterMs)).map((date) => date.getTime());
+  return parsedCron(fields, zone)
+    .nextRuns(count, new Date(afterMs))
+    .map((date) => date.getTime());
 }
 
 /**
