@@ -126,6 +126,17 @@ describe('runScript', () => {
     expect(pid).toBeGreaterThan(0);
   });
 
+  it('merges stderr for the script alone: its own bash children keep theirs, and BASH_ENV is gone', async () => {
+    const script = [
+      'if [ -n "$BASH_ENV" ]; then echo "[set]"; else echo "[unset]"; fi',
+      "bash -c 'echo hidden >&2; echo shown' 2>/dev/null",
+      'echo to-stderr >&2',
+    ].join('\n');
+    const { outcome, output } = await run(script);
+    expect(outcome.status).toBe('Success');
+    expect(output).toBe('[unset]\nshown\nto-stderr\n');
+  });
+
   it('runs the file with the given interpreter and extension', async () => {
     const { outcome, output } = await run('print("from", "python")\n', {
       interpreter: { command: 'python3', args: ['-u'], extension: 'py' },
