@@ -43,6 +43,24 @@ type NodeMessage =
 // Every node looks for work of its agents this often, so a lost notification only delays it.
 const sweepIntervalMs = 5_000;
 
+type EventMessage = Extract<AgentMessage, { type: 'event' }>;
+
+/** Splits events into runs of consecutive events of the same run (invocation and execution). */
+function runsOf(messages: readonly EventMessage[]): EventMessage[][] {
+  const runs: EventMessage[][] = [];
+  let last: EventMessage | undefined;
+  for (const message of messages) {
+    const sameRun =
+      last !== undefined &&
+      last.invokeId === message.invokeId &&
+      (last.execution ?? 0) === (message.execution ?? 0);
+    if (sameRun) runs.at(-1)?.push(message);
+    else runs.push([message]);
+    last = message;
+  }
+  return runs;
+}
+
 /** Tasks in flight on a connection are told apart by invocation and run. */
 const runKey = (invokeId: string, execution: number): string => `${invokeId}#${execution}`;
 
@@ -82,8 +100,12 @@ class AgentConnection {
   readonly sent = new Set<string>();
   /** Agent messages are handled one at a time, in order: output offsets depend on it. */
   queue: Promise<void> = Promise.resolve();
+  /** Events received and not yet being applied: applied together, in order, when the queue reaches them. */
+  openBatch: EventMessage[] | undefined;
   delivering: Promise<void> | undefined;
   deliverAgain = false;
+  /** Whether the next delivery pass also looks for runs being stopped (new tasks alone need not). */
+  checkStopping = false;
   /** Events applied and not acknowledged yet: acknowledged together, one frame per turn. */
   private acks: string[] = [];
 
@@ -154,7 +176,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     for (let at = 0; at < ids.length; at += 500) {
       this.deps.store.invocations
         .withWork(ids.slice(at, at + 500))
-        .then((due) => this.wakeLocal(due))
+        .then((due) => this.wakeLocal(due, true))
         .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'delivery sweep failed'));
     }
   }
@@ -175,7 +197,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     if (message.from === this.deps.nodeId) return;
     switch (message.kind) {
       case 'wake':
-        this.wakeLocal(message.instanceIds);
+        this.wakeLocal(message.instanceIds, false);
         return;
       case 'cancel':
         this.connections
@@ -232,6 +254,23 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         socket.close(1008, 'malformed message');
         return;
       }
+      if (message.type === 'event') {
+        // A burst of events joins the batch still waiting in the queue, keeping the order of messages.
+        if (connection.openBatch) {
+          connection.openBatch.push(message);
+          return;
+        }
+        const batch: EventMessage[] = [message];
+        connection.openBatch = batch;
+        connection.queue = connection.queue
+          .then(() => {
+            if (connection.openBatch === batch) connection.openBatch = undefined;
+            return this.applyEvents(connection, batch);
+          })
+          .catch((error: unknown) => log.error({ err: error }, 'agent message failed'));
+        return;
+      }
+      connection.openBatch = undefined;
       connection.queue = connection.queue
         .then(() => this.handle(connection, message))
         .catch((error: unknown) => log.error({ err: error }, 'agent message failed'));
@@ -286,7 +325,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           { instanceId: instance.id, agentVersion: message.agentVersion },
           'agent connected',
         );
-        void this.deliver(connection);
+        void this.deliver(connection, true);
         return;
       }
       case 'heartbeat':
@@ -296,26 +335,41 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         await this.deps.store.instances.stopped(instance.id);
         this.deps.logger.info({ instanceId: instance.id }, 'instance shutting down');
         return;
-      case 'event': {
-        if (!connection.greeted) return;
-        const execution = message.execution ?? 0;
-        const live = await this.deps.invocations.applyEvent(
-          instance.id,
-          message.invokeId,
-          execution,
-          message.event,
-        );
-        if (message.event.kind === 'accepted') connection.sent.delete(runKey(message.invokeId, execution));
-        if (!live)
-          connection.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: 'ProcessTree' });
-        connection.acknowledge(message.eventId);
-        return;
-      }
+      case 'event':
+        return this.applyEvents(connection, [message]);
     }
   }
 
-  /** Sends an instance's undelivered tasks and pending cancellations; one pass at a time per connection. */
-  private deliver(connection: AgentConnection): Promise<void> {
+  /**
+   * Applies events in order, each run's consecutive events in one transaction, and acknowledges
+   * each once it is stored. A failure stops the batch: what was not stored is not acknowledged.
+   */
+  private async applyEvents(connection: AgentConnection, messages: readonly EventMessage[]): Promise<void> {
+    if (!connection.greeted) return;
+    for (const run of runsOf(messages)) {
+      const first = run[0] as EventMessage;
+      const execution = first.execution ?? 0;
+      const live = await this.deps.invocations.applyEvents(
+        connection.instance.id,
+        first.invokeId,
+        execution,
+        run.map((message) => message.event),
+      );
+      run.forEach((message, i) => {
+        if (message.event.kind === 'accepted') connection.sent.delete(runKey(message.invokeId, execution));
+        if (!live[i])
+          connection.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: 'ProcessTree' });
+        connection.acknowledge(message.eventId);
+      });
+    }
+  }
+
+  /**
+   * Sends an instance's undelivered tasks and, with `stopping`, its pending cancellations; one pass
+   * at a time per connection.
+   */
+  private deliver(connection: AgentConnection, stopping: boolean): Promise<void> {
+    connection.checkStopping ||= stopping;
     if (connection.delivering) {
       connection.deliverAgain = true;
       return connection.delivering;
@@ -323,6 +377,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     connection.delivering = (async () => {
       do {
         connection.deliverAgain = false;
+        const checkStopping = connection.checkStopping;
+        connection.checkStopping = false;
         const { instance } = connection;
         for (const result of await this.deps.store.invocations.undelivered(instance.id)) {
           const key = runKey(result.invocation.id, result.run.execution);
@@ -330,6 +386,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           connection.sent.add(key);
           connection.send({ type: 'task', task: await this.deps.invocations.taskFor(result, instance) });
         }
+        if (!checkStopping) continue;
         const stopping = new Map(
           (await this.deps.store.invocations.stopping(instance.id)).map(({ invocation }) => [
             invocation.id,
@@ -352,16 +409,19 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
 
   /** Delivers to the agents held here and asks the other nodes to deliver to theirs. */
   wake(instanceIds: readonly string[]): void {
-    const elsewhere = this.wakeLocal(instanceIds);
+    const elsewhere = this.wakeLocal(instanceIds, false);
     if (elsewhere.length > 0) this.publish({ kind: 'wake', from: this.deps.nodeId, instanceIds: elsewhere });
   }
 
-  /** Delivers to the agents held here; returns the ids of those that are not. */
-  private wakeLocal(instanceIds: readonly string[]): string[] {
+  /**
+   * Delivers to the agents held here; returns the ids of those that are not. `stopping`: a sweep
+   * also looks for cancellations; a wake for new tasks need not (StopInvocation cancels directly).
+   */
+  private wakeLocal(instanceIds: readonly string[], stopping: boolean): string[] {
     const elsewhere: string[] = [];
     for (const id of instanceIds) {
       const connection = this.connections.get(id);
-      if (connection?.greeted) void this.deliver(connection);
+      if (connection?.greeted) void this.deliver(connection, stopping);
       else elsewhere.push(id);
     }
     return elsewhere;

@@ -33,7 +33,14 @@ import {
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
-import type { InitialRun, InvocationFilter, InvocationResult, Store } from '../store/store.js';
+import type {
+  InitialRun,
+  InvocationFilter,
+  InvocationRepo,
+  InvocationResult,
+  RunKey,
+  Store,
+} from '../store/store.js';
 import { InvocationChanges } from './invocation-changes.js';
 import { InvocationOutputService } from './invocation-output.js';
 import type { ParameterService } from './parameters.js';
@@ -383,24 +390,46 @@ export class InvocationService {
     execution: number,
     event: TaskEvent,
   ): Promise<boolean> {
+    const [live] = await this.applyEvents(instanceId, invokeId, execution, [event]);
+    return live ?? false;
+  }
+
+  /**
+   * Applies a burst of one run's events in order, in one transaction (one commit, not one per
+   * event); per event, whether the run is still live (as `applyEvent`).
+   */
+  async applyEvents(
+    instanceId: string,
+    invokeId: string,
+    execution: number,
+    events: readonly TaskEvent[],
+  ): Promise<boolean[]> {
     const key = { invokeId, instanceId, execution };
+    const apply = async (repo: InvocationRepo) => {
+      const live: boolean[] = [];
+      for (const event of events) live.push(await this.applyOne(repo, key, event));
+      return live;
+    };
+    try {
+      return events.length === 1
+        ? await apply(this.store.invocations)
+        : await this.store.invocations.inOneTransaction(apply);
+    } finally {
+      this.changes.changed(invokeId);
+    }
+  }
+
+  private async applyOne(repo: InvocationRepo, key: RunKey, event: TaskEvent): Promise<boolean> {
     if (event.kind === 'output') {
       const data = Buffer.from(event.data, 'base64');
-      await this.store.invocations.appendOutput(key, event.offset, data, this.output.keptBytes);
-      this.changes.changed(invokeId);
+      await repo.appendOutput(key, event.offset, data, this.output.keptBytes);
       return true;
     }
     const now = this.nowMs();
-    const updated = await this.store.invocations.updateRun(
-      key,
-      (run, mode) => applyTaskEvent(run, event, mode),
-      now,
-      {
-        create: execution > 0,
-        follow: (standing, run, mode) => followExecution(standing, run, mode, now),
-      },
-    );
-    this.changes.changed(invokeId);
+    const updated = await repo.updateRun(key, (run, mode) => applyTaskEvent(run, event, mode), now, {
+      create: key.execution > 0,
+      follow: (standing, run, mode) => followExecution(standing, run, mode, now),
+    });
     if (!updated) return false;
     return !(['Cancelled', 'Aborted'].includes(updated.status) && event.kind !== 'finished');
   }

@@ -222,7 +222,7 @@ export interface InvocationRepo {
     filter: InvocationFilter & { runStatuses?: readonly string[]; includeHistory?: boolean },
     page: PageRequest,
   ): Promise<Page<InvocationResult>>;
-  /** Rows of an instance that are Pending and not yet delivered, with their invocations, oldest first. */
+  /** Rows of an instance that are Pending and not yet delivered, with their invocations (tags left out), oldest first. */
   undelivered(instanceId: string): Promise<InvocationResult[]>;
   /** Which of these instances have something to deliver: undelivered Pending rows or Stopping ones. */
   withWork(instanceIds: readonly string[]): Promise<string[]>;
@@ -239,6 +239,11 @@ export interface InvocationRepo {
     atMs: number,
     options?: RunUpdateOptions,
   ): Promise<InvocationInstance | undefined>;
+  /**
+   * Runs several writes in one transaction (`repo` writes inside it): a burst of one run's events
+   * costs one commit. Keep it to one invocation, so PostgreSQL row locks are taken in one order.
+   */
+  inOneTransaction<T>(work: (repo: InvocationRepo) => Promise<T>): Promise<T>;
   /** Appends output at `offset` when it continues the stored output; a repeated chunk is ignored. Returns bytes stored. */
   appendOutput(key: RunKey, offset: number, data: Buffer, maxBytes: number): Promise<number>;
   /** The last `maxBytes` of a run's output. */

@@ -106,7 +106,25 @@ const runOf = (row: Joined): InvocationInstance =>
     update_time: row.run_update_time as number,
   });
 
-export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'): InvocationRepo {
+/** What `inOneTransaction` keeps for the writes inside it. */
+interface TransactionScope {
+  /** Invocations whose aggregate status may have changed: refreshed once, before the commit. */
+  readonly staleAggregates: Set<string>;
+  /** Invocation rows already read (and on PostgreSQL locked) in this transaction: read once. */
+  readonly invocations: Map<string, InvocationHead>;
+}
+
+/** The part of an invocation's row a run's update reads. */
+interface InvocationHead {
+  readonly repeat_mode: string;
+  readonly invocation_status: string;
+}
+
+export function invocationRepo(
+  db: Kysely<Schema>,
+  dialect: 'sqlite' | 'postgres',
+  scope?: TransactionScope,
+): InvocationRepo {
   async function withTags(rows: Selectable<InvocationTable>[]): Promise<Invocation[]> {
     const tags = await tagsOf(
       db,
@@ -124,7 +142,7 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
   const joined = () =>
     db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
 
-  return {
+  const repo: InvocationRepo = {
     async create(invocation, initialRuns, quota) {
       const instanceIds = initialRuns.map((run) => run.instanceId);
       return db.transaction().execute(async (trx) => {
@@ -182,7 +200,8 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
             })),
           )
           .execute();
-        await replaceTags(trx, 'invocation', invocation.id, invocation.tags);
+        // A new id has no tags to replace: only tags given cost a statement.
+        if (invocation.tags.length > 0) await replaceTags(trx, 'invocation', invocation.id, invocation.tags);
         await trx
           .updateTable('commands')
           .set((eb) => ({ invoke_times: eb('invoke_times', '+', 1) }))
@@ -320,7 +339,8 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         .where('ii.delivered', '=', 0)
         .orderBy('ii.seq')
         .execute();
-      return joinedResults(rows as Joined[]);
+      // A task carries no tags: no query for them on every delivery.
+      return (rows as Joined[]).map((row) => ({ invocation: toInvocation(row, []), run: runOf(row) }));
     },
 
     async withWork(instanceIds) {
@@ -351,18 +371,32 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
       return joinedResults(rows as Joined[]);
     },
 
-    async updateRun(key, change, atMs, options = {}) {
+    inOneTransaction(work) {
+      if (db.isTransaction) return work(repo);
       return db.transaction().execute(async (trx) => {
+        const inner: TransactionScope = { staleAggregates: new Set(), invocations: new Map() };
+        const result = await work(invocationRepo(trx, dialect, inner));
+        for (const invokeId of inner.staleAggregates) await refreshAggregate(trx, invokeId);
+        return result;
+      });
+    },
+
+    async updateRun(key, change, atMs, options = {}) {
+      return inTransaction(db, async (trx) => {
         // Rows of one invocation change one at a time: two runs finishing together on PostgreSQL
         // would otherwise each compute the aggregate without the other's change (write skew).
         // SQLite transactions are serial already.
-        const invocation = await trx
-          .selectFrom('invocations')
-          .select(['repeat_mode', 'invocation_status'])
-          .where('id', '=', key.invokeId)
-          .$if(dialect === 'postgres', (q) => q.forUpdate())
-          .executeTakeFirst();
+        const invocation =
+          scope?.invocations.get(key.invokeId) ??
+          (await trx
+            .selectFrom('invocations')
+            .select(['repeat_mode', 'invocation_status'])
+            .where('id', '=', key.invokeId)
+            .$if(dialect === 'postgres', (q) => q.forUpdate())
+            .executeTakeFirst());
         if (!invocation) return undefined;
+        // Its status is compared only outside a scope; the mode never changes.
+        scope?.invocations.set(key.invokeId, invocation);
         const mode = invocation.repeat_mode as RepeatMode;
         const rowOf = (execution: number) =>
           trx
@@ -399,30 +433,15 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
             statusChanged ||= follow.status !== undefined;
           }
         }
-        if (statusChanged) {
-          const statuses = await trx
-            .selectFrom('invocation_instances')
-            .select('status')
-            .where('invoke_id', '=', key.invokeId)
-            .where('execution', '=', 0)
-            .execute();
-          const aggregate = aggregateStatus(statuses.map((s) => s.status as InstanceStatus));
-          // Most runs of a wide invocation change their own status, not the invocation's.
-          if (aggregate !== invocation.invocation_status) {
-            await trx
-              .updateTable('invocations')
-              .set({ invocation_status: aggregate })
-              .where('id', '=', key.invokeId)
-              .execute();
-          }
-        }
+        if (statusChanged && scope) scope.staleAggregates.add(key.invokeId);
+        else if (statusChanged) await refreshAggregate(trx, key.invokeId, invocation.invocation_status);
         return updated;
       });
     },
 
     async appendOutput(key, offset, data, maxBytes) {
       const { invokeId, instanceId, execution } = key;
-      return db.transaction().execute(async (trx) => {
+      return inTransaction(db, async (trx) => {
         const row = await trx
           .selectFrom('invocation_instances')
           .select(['seq', 'output_bytes'])
@@ -668,6 +687,33 @@ export function invocationRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres
         .execute();
     },
   };
+  return repo;
+}
+
+/**
+ * Recomputes an invocation's aggregate status from its rows 0. Most runs of a wide invocation
+ * change their own status, not the invocation's: the row is written only when it changes.
+ */
+async function refreshAggregate(trx: Kysely<Schema>, invokeId: string, current?: string): Promise<void> {
+  const statuses = await trx
+    .selectFrom('invocation_instances')
+    .select('status')
+    .where('invoke_id', '=', invokeId)
+    .where('execution', '=', 0)
+    .execute();
+  const aggregate = aggregateStatus(statuses.map((s) => s.status as InstanceStatus));
+  if (aggregate === current) return;
+  await trx
+    .updateTable('invocations')
+    .set({ invocation_status: aggregate })
+    .where('id', '=', invokeId)
+    .where('invocation_status', '!=', aggregate)
+    .execute();
+}
+
+/** Runs `work` in a transaction of its own, or in the one `db` already is. */
+function inTransaction<T>(db: Kysely<Schema>, work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
 /** A new result row: Pending, undelivered, nothing run yet; run n counts itself as its repeats. */
