@@ -308,8 +308,9 @@ export class InvocationService {
     );
   }
 
-  outputTail(run: InvocationInstance): Promise<Buffer> {
-    return this.store.invocations.outputTail(run, this.output.shownBytes);
+  /** The shown tail of each run's output, in order, in one read. */
+  outputTails(runs: readonly InvocationInstance[]): Promise<Buffer[]> {
+    return this.store.invocations.outputTails(runs, this.output.shownBytes);
   }
 
   /**

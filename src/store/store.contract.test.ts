@@ -337,6 +337,24 @@ for (const harness of harnesses) {
         expect(run).toMatchObject({ outputBytes: 10, droppedBytes: 2 });
       });
 
+      it('reads the output tails of a page of runs at once, in order, each as far as its row counted', async () => {
+        await store.invocations.create(invocation('t-tails'), pending(['mi-t1', 'mi-t2', 'mi-t3']));
+        const append = (instanceId: string, offset: number, text: string) =>
+          store.invocations.appendOutput(key('t-tails', instanceId), offset, Buffer.from(text), 100);
+        await append('mi-t1', 0, 'one ');
+        await append('mi-t1', 4, 'two ');
+        await append('mi-t1', 8, 'three');
+        await append('mi-t3', 0, 'only');
+        const runs = await store.invocations.runs('t-tails');
+        // Output that arrives after the rows were read belongs to a later answer.
+        await append('mi-t3', 4, ' later');
+        const shown = [...runs].reverse();
+        const tails = await store.invocations.outputTails(shown, 7);
+        expect(shown.map((run) => run.instanceId)).toEqual(['mi-t3', 'mi-t2', 'mi-t1']);
+        expect(tails.map((tail) => tail.toString())).toEqual(['only', '', 'o three']);
+        expect(await store.invocations.outputTails([], 7)).toEqual([]);
+      });
+
       it('reads any range of stored output, one row, and every row of an invocation', async () => {
         await store.invocations.create(invocation('t-range', 'Period'), pending(['mi-r2', 'mi-r1']));
         const run0 = key('t-range', 'mi-r1');

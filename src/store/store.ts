@@ -248,6 +248,14 @@ export interface InvocationRepo {
   appendOutput(key: RunKey, offset: number, data: Buffer, maxBytes: number): Promise<number>;
   /** The last `maxBytes` of a run's output. */
   outputTail(key: RunKey, maxBytes: number): Promise<Buffer>;
+  /**
+   * The last `maxBytes` of each run's output as it stood at `outputBytes` (what the run's row
+   * said), in the order given, read in one query: a page of results needs them all.
+   */
+  outputTails(
+    runs: readonly (RunKey & { readonly outputBytes: number })[],
+    maxBytes: number,
+  ): Promise<Buffer[]>;
   /** One row (row 0 or a run), or undefined. */
   run(key: RunKey): Promise<InvocationInstance | undefined>;
   /** Every row of an invocation (row 0 and each run), optionally of one instance; by instance, then execution. */

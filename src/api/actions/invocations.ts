@@ -1,8 +1,8 @@
-import { parseContentEncoding } from '../../domain/content.js';
+import { type ContentEncoding, parseContentEncoding } from '../../domain/content.js';
 import { ApiError } from '../../domain/errors.js';
-import type { InvocationInstance } from '../../domain/invocation.js';
+import { hasExecutions, type Invocation, type InvocationInstance } from '../../domain/invocation.js';
 import { isFinal, legacyInstanceStatus, legacyInvokeStatus } from '../../domain/invocation-status.js';
-import type { Action, ActionContext } from '../action.js';
+import type { Action } from '../action.js';
 import {
   isoTime,
   optionalTime,
@@ -44,10 +44,14 @@ export const runCommand: Action = {
   },
 };
 
-/** The per-instance fields DescribeInvocations and DescribeInvocationResults share. */
-async function runFields(context: ActionContext, run: InvocationInstance, withOutput: boolean) {
-  const encoding = parseContentEncoding(context.params.string('ContentEncoding'), 'Base64');
-  const output = withOutput ? await context.services.invocations.outputTail(run) : Buffer.alloc(0);
+const noOutput = Buffer.alloc(0);
+
+/**
+ * The per-instance fields DescribeInvocations and DescribeInvocationResults share; `output` is the
+ * run's shown tail, or undefined where the response leaves output out.
+ */
+function runFields(run: InvocationInstance, output: Buffer | undefined, encoding: ContentEncoding) {
+  const shown = output ?? noOutput;
   return {
     InstanceId: run.instanceId,
     InvocationStatus: run.status,
@@ -55,8 +59,8 @@ async function runFields(context: ActionContext, run: InvocationInstance, withOu
     ErrorInfo: run.errorInfo,
     ...(run.exitCode !== null && { ExitCode: run.exitCode }),
     // Output is the last 24 KB; Dropped counts every byte not shown (cut here or beyond the kept cap).
-    Output: encoding === 'PlainText' ? output.toString('utf8') : output.toString('base64'),
-    Dropped: run.droppedBytes + (withOutput ? run.outputBytes - output.length : 0),
+    Output: encoding === 'PlainText' ? shown.toString('utf8') : shown.toString('base64'),
+    Dropped: run.droppedBytes + (output ? run.outputBytes - output.length : 0),
     StartTime: optionalTime(run.startTimeMs),
     StopTime: optionalTime(run.stopTimeMs),
     Repeats: run.repeats,
@@ -78,6 +82,11 @@ function withLatest(run: InvocationInstance, latest: Map<string, InvocationInsta
     updateTimeMs: Math.max(run.updateTimeMs, newest.updateTimeMs),
   };
 }
+
+/** Ids of the invocations with runs beyond row 0 (schedules, reboot tasks): only they have a newer run to show. */
+const withExecutions = (invocations: readonly Invocation[]): string[] => [
+  ...new Set(invocations.filter((invocation) => hasExecutions(invocation.repeatMode)).map(({ id }) => id)),
+];
 
 export const describeInvocations: Action = {
   name: 'DescribeInvocations',
@@ -103,49 +112,52 @@ export const describeInvocations: Action = {
       page,
     );
     params.boolean('Timed');
-    const latest = await services.invocations.latestExecutions(result.items.map((item) => item.id));
-    const invocations = await Promise.all(
-      result.items.map(async (invocation) => {
-        const runs = (await services.invocations.runs(invocation.id)).map((run) => withLatest(run, latest));
-        const rendered = await Promise.all(
-          runs.map(async (run) => ({
-            ...(await runFields(context, run, includeOutput)),
-            InstanceInvokeStatus: legacyInstanceStatus(run.status),
-            CreationTime: isoTime(run.createdAtMs),
-            FinishTime: optionalTime(run.finishTimeMs),
-            UpdateTime: isoTime(run.updateTimeMs),
-            Timed: false,
-          })),
-        );
-        return {
-          InvokeId: invocation.id,
-          CommandId: invocation.commandId,
-          CommandName: invocation.commandName,
-          CommandType: invocation.commandType,
-          CommandDescription: invocation.commandDescription,
-          CommandContent:
-            encoding === 'PlainText'
-              ? Buffer.from(invocation.contentBase64, 'base64').toString('utf8')
-              : invocation.contentBase64,
-          Parameters: JSON.stringify(invocation.parameters),
-          RepeatMode: invocation.repeatMode,
-          Frequency: invocation.frequency,
-          Timeout: invocation.timeoutSeconds,
-          Username: invocation.username,
-          WorkingDir: invocation.workingDir,
-          Launcher: invocation.launcher,
-          ContainerId: invocation.containerId,
-          ContainerName: invocation.containerName,
-          TerminationMode: invocation.terminationMode,
-          InvocationStatus: invocation.status,
-          InvokeStatus: legacyInvokeStatus(invocation.status),
-          Timed: false,
-          CreationTime: isoTime(invocation.createdAtMs),
-          Tags: renderTags(invocation.tags),
-          InvokeInstances: { InvokeInstance: rendered },
-        };
-      }),
+    const latest = await services.invocations.latestExecutions(withExecutions(result.items));
+    const runsOf = await Promise.all(
+      result.items.map(async (invocation) =>
+        (await services.invocations.runs(invocation.id)).map((run) => withLatest(run, latest)),
+      ),
     );
+    // Every shown run's output in one read, and only when asked for.
+    const outputs = includeOutput ? await services.invocations.outputTails(runsOf.flat()) : [];
+    let next = 0;
+    const invocations = result.items.map((invocation, i) => {
+      const rendered = (runsOf[i] ?? []).map((run) => ({
+        ...runFields(run, outputs[next++], encoding),
+        InstanceInvokeStatus: legacyInstanceStatus(run.status),
+        CreationTime: isoTime(run.createdAtMs),
+        FinishTime: optionalTime(run.finishTimeMs),
+        UpdateTime: isoTime(run.updateTimeMs),
+        Timed: false,
+      }));
+      return {
+        InvokeId: invocation.id,
+        CommandId: invocation.commandId,
+        CommandName: invocation.commandName,
+        CommandType: invocation.commandType,
+        CommandDescription: invocation.commandDescription,
+        CommandContent:
+          encoding === 'PlainText'
+            ? Buffer.from(invocation.contentBase64, 'base64').toString('utf8')
+            : invocation.contentBase64,
+        Parameters: JSON.stringify(invocation.parameters),
+        RepeatMode: invocation.repeatMode,
+        Frequency: invocation.frequency,
+        Timeout: invocation.timeoutSeconds,
+        Username: invocation.username,
+        WorkingDir: invocation.workingDir,
+        Launcher: invocation.launcher,
+        ContainerId: invocation.containerId,
+        ContainerName: invocation.containerName,
+        TerminationMode: invocation.terminationMode,
+        InvocationStatus: invocation.status,
+        InvokeStatus: legacyInvokeStatus(invocation.status),
+        Timed: false,
+        CreationTime: isoTime(invocation.createdAtMs),
+        Tags: renderTags(invocation.tags),
+        InvokeInstances: { InvokeInstance: rendered },
+      };
+    });
     return { ...renderPage(page, result), Invocations: { Invocation: invocations } };
   },
 };
@@ -172,25 +184,27 @@ export const describeInvocationResults: Action = {
     );
     const latest = includeHistory
       ? new Map<string, InvocationInstance>()
-      : await services.invocations.latestExecutions([
-          ...new Set(result.items.map((item) => item.invocation.id)),
-        ]);
+      : await services.invocations.latestExecutions(
+          withExecutions(result.items.map((item) => item.invocation)),
+        );
     const shown = result.items.map(({ invocation, run }) => ({ invocation, run: withLatest(run, latest) }));
-    const results = await Promise.all(
-      shown.map(async ({ invocation, run }) => ({
-        ...(await runFields(context, run, true)),
-        FinishedTime: optionalTime(run.finishTimeMs),
-        InvokeRecordStatus: legacyInstanceStatus(run.status),
-        InvokeId: invocation.id,
-        CommandId: invocation.commandId,
-        Username: invocation.username,
-        Launcher: invocation.launcher,
-        ContainerId: invocation.containerId,
-        ContainerName: invocation.containerName,
-        TerminationMode: invocation.terminationMode,
-        Tags: renderTags(invocation.tags),
-      })),
-    );
+    // ContentEncoding is read only when there is a row to encode, as before (an empty page never fails on it).
+    const encoding =
+      shown.length > 0 ? parseContentEncoding(params.string('ContentEncoding'), 'Base64') : 'Base64';
+    const outputs = await services.invocations.outputTails(shown.map(({ run }) => run));
+    const results = shown.map(({ invocation, run }, i) => ({
+      ...runFields(run, outputs[i], encoding),
+      FinishedTime: optionalTime(run.finishTimeMs),
+      InvokeRecordStatus: legacyInstanceStatus(run.status),
+      InvokeId: invocation.id,
+      CommandId: invocation.commandId,
+      Username: invocation.username,
+      Launcher: invocation.launcher,
+      ContainerId: invocation.containerId,
+      ContainerName: invocation.containerName,
+      TerminationMode: invocation.terminationMode,
+      Tags: renderTags(invocation.tags),
+    }));
     // Unlike other lists, this response nests its paging fields inside `Invocation`.
     return { Invocation: { ...renderPage(page, result), InvocationResults: { InvocationResult: results } } };
   },

@@ -139,6 +139,19 @@ export function invocationRepo(
     return rows.map((row) => ({ invocation: toInvocation(row, tags.get(row.id) ?? []), run: runOf(row) }));
   }
 
+  /** Runs with their invocations, each invocation (and its tags) read once however many runs it has. */
+  async function withInvocations(runRows: Joined[]): Promise<InvocationResult[]> {
+    const ids = [...new Set(runRows.map((row) => row.run_invoke_id as string))];
+    const rows =
+      ids.length === 0 ? [] : await db.selectFrom('invocations').selectAll().where('id', 'in', ids).execute();
+    const byId = new Map((await withTags(rows)).map((invocation) => [invocation.id, invocation]));
+    // A run whose invocation was purged between the two reads is left out.
+    return runRows.flatMap((row) => {
+      const invocation = byId.get(row.run_invoke_id as string);
+      return invocation ? [{ invocation, run: runOf(row) }] : [];
+    });
+  }
+
   const joined = () =>
     db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
 
@@ -302,10 +315,8 @@ export function invocationRepo(
     },
 
     async listResults(filter, page) {
-      let query = joined()
-        .selectAll('invocations')
-        .select(runColumns)
-        .where('invocations.region_id', '=', filter.regionId);
+      // The page selects runs alone (the join filters); each invocation is read once after.
+      let query = joined().select(runColumns).where('invocations.region_id', '=', filter.regionId);
       if (filter.invokeId !== undefined) query = query.where('ii.invoke_id', '=', filter.invokeId);
       if (filter.commandId !== undefined)
         query = query.where('invocations.command_id', '=', filter.commandId);
@@ -327,7 +338,7 @@ export function invocationRepo(
         : query.where('ii.execution', '=', 0);
       for (const tag of filter.tags) query = query.where(tagCondition('invocation', 'invocations.id', tag));
       const result = await paginate(query, 'ii.seq', page, (row: Joined) => Number(row.run_seq));
-      return { ...result, items: await joinedResults(result.items as Joined[]) };
+      return { ...result, items: await withInvocations(result.items as Joined[]) };
     },
 
     async undelivered(instanceId) {
@@ -504,6 +515,41 @@ export function invocationRepo(
         .execute();
       const joinedBytes = Buffer.concat(chunks.map((chunk) => Buffer.from(chunk.data)));
       return joinedBytes.subarray(Math.max(0, joinedBytes.length - maxBytes));
+    },
+
+    async outputTails(runs, maxBytes) {
+      const withOutput = runs.filter((run) => run.outputBytes > 0);
+      if (withOutput.length === 0) return runs.map(() => Buffer.alloc(0));
+      // One query for the page: each run's chunks from where its tail can start up to what its row
+      // counted (output appended since is not part of the row being shown).
+      const chunks = await db
+        .selectFrom('output_chunks')
+        .select(['invoke_id', 'instance_id', 'execution', 'byte_offset', 'data'])
+        .where((eb) =>
+          eb.or(
+            withOutput.map((run) =>
+              eb.and([
+                eb('invoke_id', '=', run.invokeId),
+                eb('instance_id', '=', run.instanceId),
+                eb('execution', '=', run.execution),
+                eb('byte_offset', '>=', tailStart(run.outputBytes, maxBytes)),
+                eb('byte_offset', '<', run.outputBytes),
+              ]),
+            ),
+          ),
+        )
+        .orderBy('byte_offset')
+        .execute();
+      const byRun = new Map<string, Buffer[]>();
+      for (const chunk of chunks) {
+        const key = runKeyText(chunk.invoke_id, chunk.instance_id, Number(chunk.execution));
+        const list = byRun.get(key) ?? [];
+        list.push(Buffer.from(chunk.data));
+        byRun.set(key, list);
+      }
+      return runs.map((run) =>
+        lastBytes(byRun.get(runKeyText(run.invokeId, run.instanceId, run.execution)) ?? [], maxBytes),
+      );
     },
 
     async run(key) {
@@ -714,6 +760,19 @@ async function refreshAggregate(trx: Kysely<Schema>, invokeId: string, current?:
 /** Runs `work` in a transaction of its own, or in the one `db` already is. */
 function inTransaction<T>(db: Kysely<Schema>, work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
+// Chunks are at most 64 KiB, so a tail starts in a chunk beginning at most that far before it.
+const tailStart = (totalBytes: number, maxBytes: number): number =>
+  Math.max(0, totalBytes - maxBytes - 64 * 1024);
+
+const runKeyText = (invokeId: string, instanceId: string, execution: number): string =>
+  `${invokeId}/${instanceId}/${execution}`;
+
+/** The last `maxBytes` of contiguous chunks. */
+function lastBytes(chunks: readonly Buffer[], maxBytes: number): Buffer {
+  const joinedBytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  return joinedBytes.subarray(Math.max(0, joinedBytes.length - maxBytes));
 }
 
 /** A new result row: Pending, undelivered, nothing run yet; run n counts itself as its repeats. */
