@@ -103,7 +103,8 @@ export class InvocationService {
 
   async invoke(regionId: string, commandId: string, input: InvokeInput): Promise<Invocation> {
     const request = validateInvokeRequest(input);
-    const command = await this.store.commands.get(regionId, commandId);
+    // Neither the command's tags nor the instances' are part of an invocation.
+    const command = await this.store.commands.get(regionId, commandId, { tags: false });
     if (!command)
       throw new ApiError('InvalidCmdId.NotFound', `No command ${commandId.slice(0, 80)} in ${regionId}.`);
     return this.start(regionId, command, request);
@@ -206,7 +207,7 @@ export class InvocationService {
       if (ids.length > limit)
         throw new ApiError('InstanceIds.ExceedLimit', `More than ${limit} instances carry these tags.`);
     }
-    const instances = await this.store.instances.getMany(regionId, ids);
+    const instances = await this.store.instances.getMany(regionId, ids, { tags: false });
     const missing = ids.filter((id) => !instances.some((instance) => instance.id === id));
     if (missing.length > 0)
       throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);

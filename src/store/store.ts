@@ -73,9 +73,16 @@ export interface CommandFilter {
   readonly tags: readonly TagFilter[];
 }
 
+/** How much of a resource a read returns. */
+export interface ReadOptions {
+  /** Read the resource's tags (the default). */
+  readonly tags?: boolean;
+}
+
 export interface CommandRepo {
   insert(command: Omit<Command, 'seq'>): Promise<Command>;
-  get(regionId: string, id: string): Promise<Command | undefined>;
+  /** `tags: false` leaves the tags empty, a query fewer for a caller that does not read them. */
+  get(regionId: string, id: string, options?: ReadOptions): Promise<Command | undefined>;
   list(filter: CommandFilter, page: PageRequest): Promise<Page<Command>>;
   /** Applies a patch; bumps the version when the script changes. False when there is no such command. */
   update(regionId: string, id: string, patch: CommandPatch): Promise<boolean>;
@@ -138,7 +145,8 @@ export interface InstanceRepo {
   ): Promise<ManagedInstance | undefined>;
   get(regionId: string, id: string): Promise<ManagedInstance | undefined>;
   find(id: string): Promise<ManagedInstance | undefined>;
-  getMany(regionId: string, ids: readonly string[]): Promise<ManagedInstance[]>;
+  /** `tags: false` leaves the tags empty, a query fewer for a caller that does not read them. */
+  getMany(regionId: string, ids: readonly string[], options?: ReadOptions): Promise<ManagedInstance[]>;
   list(filter: InstanceFilter, page: PageRequest): Promise<Page<ManagedInstance>>;
   rename(regionId: string, id: string, name: string): Promise<boolean>;
   /** Removes the instance and counts it as deregistered on its activation. */

@@ -71,14 +71,15 @@ export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'):
       });
     },
 
-    async get(regionId, id) {
+    async get(regionId, id, options = {}) {
       const row = await db
         .selectFrom('commands')
         .selectAll()
         .where('region_id', '=', regionId)
         .where('id', '=', id)
         .executeTakeFirst();
-      return row ? (await withTags([row]))[0] : undefined;
+      if (!row) return undefined;
+      return options.tags === false ? toCommand(row, []) : (await withTags([row]))[0];
     },
 
     async list(filter, page): Promise<Page<Command>> {

@@ -104,12 +104,13 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
     find: async (id) =>
       one(await db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst()),
 
-    async getMany(regionId, ids) {
+    async getMany(regionId, ids, options = {}) {
       if (ids.length === 0) return [];
       // By id alone, then the region: with both in the WHERE, SQLite picks the region index and
       // reads every instance of the region (4.3 ms per 50-instance InvokeCommand at 10,000 agents).
       const rows = await db.selectFrom('instances').selectAll().where('id', 'in', ids).execute();
-      return withTags(rows.filter((row) => row.region_id === regionId));
+      const inRegion = rows.filter((row) => row.region_id === regionId);
+      return options.tags === false ? inRegion.map((row) => toInstance(row, [])) : withTags(inRegion);
     },
 
     async list(filter, page) {
