@@ -112,6 +112,48 @@ interface TransactionScope {
   readonly staleAggregates: Set<string>;
   /** Invocation rows already read (and on PostgreSQL locked) in this transaction: read once. */
   readonly invocations: Map<string, InvocationHead>;
+  /**
+   * SQLite only (its transactions run one at a time): result rows read in this transaction, with
+   * their changes, each written once before the commit instead of once per event.
+   */
+  readonly rows: Map<string, StagedRow> | undefined;
+}
+
+/** A result row as this transaction sees it, and the columns it changed and has not written yet. */
+interface StagedRow {
+  row: Selectable<InvocationInstanceTable>;
+  readonly columns: Partial<Selectable<InvocationInstanceTable>>;
+  droppedBytes: number;
+  dirty: boolean;
+}
+
+const stagedKey = (invokeId: string, instanceId: string, execution: number): string =>
+  `${invokeId}/${instanceId}/${execution}`;
+
+/** Applies changed columns (and dropped bytes to add) to a staged row, to be written later. */
+function stage(
+  staged: StagedRow,
+  columns: Partial<Selectable<InvocationInstanceTable>>,
+  droppedBytes: number,
+): void {
+  Object.assign(staged.columns, columns);
+  staged.row = { ...staged.row, ...columns, dropped_bytes: Number(staged.row.dropped_bytes) + droppedBytes };
+  staged.droppedBytes += droppedBytes;
+  staged.dirty = true;
+}
+
+async function writeStaged(trx: Kysely<Schema>, staged: StagedRow): Promise<void> {
+  if (!staged.dirty) return;
+  await trx
+    .updateTable('invocation_instances')
+    .set({
+      ...staged.columns,
+      ...(staged.droppedBytes !== 0 && {
+        dropped_bytes: sql<number>`dropped_bytes + ${staged.droppedBytes}`,
+      }),
+    })
+    .where('seq', '=', staged.row.seq)
+    .execute();
 }
 
 /** The part of an invocation's row a run's update reads. */
@@ -385,8 +427,14 @@ export function invocationRepo(
     inOneTransaction(work) {
       if (db.isTransaction) return work(repo);
       return db.transaction().execute(async (trx) => {
-        const inner: TransactionScope = { staleAggregates: new Set(), invocations: new Map() };
+        const inner: TransactionScope = {
+          staleAggregates: new Set(),
+          invocations: new Map(),
+          rows: dialect === 'sqlite' ? new Map() : undefined,
+        };
         const result = await work(invocationRepo(trx, dialect, inner));
+        // Rows first: the aggregate is computed from what they hold.
+        for (const staged of inner.rows?.values() ?? []) await writeStaged(trx, staged);
         for (const invokeId of inner.staleAggregates) await refreshAggregate(trx, invokeId);
         return result;
       });
@@ -409,14 +457,26 @@ export function invocationRepo(
         // Its status is compared only outside a scope; the mode never changes.
         scope?.invocations.set(key.invokeId, invocation);
         const mode = invocation.repeat_mode as RepeatMode;
-        const rowOf = (execution: number) =>
-          trx
+        const rowOf = async (execution: number) => {
+          const cached = scope?.rows?.get(stagedKey(key.invokeId, key.instanceId, execution));
+          if (cached) return cached.row;
+          const read = await trx
             .selectFrom('invocation_instances')
             .selectAll()
             .where('invoke_id', '=', key.invokeId)
             .where('instance_id', '=', key.instanceId)
             .where('execution', '=', execution)
             .executeTakeFirst();
+          if (read) scope?.rows?.set(stagedKey(key.invokeId, key.instanceId, execution), unchanged(read));
+          return read;
+        };
+        // Inside a SQLite scope a change is staged and written once at the end; else written now.
+        const write = (execution: number, seq: number, rowPatch: RunPatch) => {
+          const staged = scope?.rows?.get(stagedKey(key.invokeId, key.instanceId, execution));
+          if (!staged) return patchRow(trx, seq, rowPatch, atMs);
+          stage(staged, columnsOf(rowPatch, atMs), rowPatch.droppedBytes ?? 0);
+          return Promise.resolve();
+        };
         let row = await rowOf(key.execution);
         const standingRow = key.execution > 0 ? await rowOf(0) : undefined;
         if (!row && options.create && standingRow && mode === 'Period') {
@@ -432,7 +492,7 @@ export function invocationRepo(
         const current = toRun(row);
         const patch = change(current, mode);
         if (!patch) return current;
-        await patchRow(trx, row.seq, patch, atMs);
+        await write(key.execution, row.seq, patch);
         const updated = { ...current, ...patch, updateTimeMs: atMs } as InvocationInstance;
         let statusChanged = patch.status !== undefined;
         if (standingRow && options.follow) {
@@ -440,7 +500,7 @@ export function invocationRepo(
           const progress = { status: updated.status, started: updated.startTimeMs > 0, startedNow };
           const follow = options.follow(toRun(standingRow), progress, mode);
           if (follow) {
-            await patchRow(trx, standingRow.seq, follow, atMs);
+            await write(0, standingRow.seq, follow);
             statusChanged ||= follow.status !== undefined;
           }
         }
@@ -452,6 +512,8 @@ export function invocationRepo(
 
     async appendOutput(key, offset, data, maxBytes) {
       const { invokeId, instanceId, execution } = key;
+      const staging = scope?.rows;
+      if (staging) return appendStaged(db, staging, key, offset, data, maxBytes);
       return inTransaction(db, async (trx) => {
         const row = await trx
           .selectFrom('invocation_instances')
@@ -797,21 +859,72 @@ function newRow(invokeId: string, instanceId: string, execution: number, atMs: n
   };
 }
 
+const unchanged = (row: Selectable<InvocationInstanceTable>): StagedRow => ({
+  row,
+  columns: {},
+  droppedBytes: 0,
+  dirty: false,
+});
+
+/** appendOutput inside a SQLite scope: the row read once and written once for the whole burst. */
+async function appendStaged(
+  trx: Kysely<Schema>,
+  rows: Map<string, StagedRow>,
+  key: { invokeId: string; instanceId: string; execution: number },
+  offset: number,
+  data: Buffer,
+  maxBytes: number,
+): Promise<number> {
+  const { invokeId, instanceId, execution } = key;
+  let staged = rows.get(stagedKey(invokeId, instanceId, execution));
+  if (!staged) {
+    const read = await trx
+      .selectFrom('invocation_instances')
+      .selectAll()
+      .where('invoke_id', '=', invokeId)
+      .where('instance_id', '=', instanceId)
+      .where('execution', '=', execution)
+      .executeTakeFirst();
+    if (!read) return 0;
+    staged = unchanged(read);
+    rows.set(stagedKey(invokeId, instanceId, execution), staged);
+  }
+  const stored = Number(staged.row.output_bytes);
+  // Only the chunk that continues the output is kept: a re-sent chunk is already stored.
+  if (offset !== stored) return stored;
+  const kept = data.subarray(0, Math.max(0, maxBytes - stored));
+  if (kept.length > 0) {
+    await trx
+      .insertInto('output_chunks')
+      .values({ invoke_id: invokeId, instance_id: instanceId, execution, byte_offset: offset, data: kept })
+      .execute();
+  }
+  stage(staged, { output_bytes: stored + kept.length }, data.length - kept.length);
+  return stored + kept.length;
+}
+
+/** The columns a patch sets (dropped bytes aside: they are added, not set). */
+function columnsOf(patch: RunPatch, atMs: number): Partial<Selectable<InvocationInstanceTable>> {
+  return {
+    update_time: atMs,
+    ...(patch.status !== undefined && { status: patch.status }),
+    ...(patch.delivered !== undefined && { delivered: patch.delivered ? 1 : 0 }),
+    ...(patch.repeats !== undefined && { repeats: patch.repeats }),
+    ...(patch.scheduledAtMs !== undefined && { scheduled_at: patch.scheduledAtMs }),
+    ...(patch.startTimeMs !== undefined && { start_time: patch.startTimeMs }),
+    ...(patch.finishTimeMs !== undefined && { finish_time: patch.finishTimeMs }),
+    ...(patch.stopTimeMs !== undefined && { stop_time: patch.stopTimeMs }),
+    ...(patch.exitCode !== undefined && { exit_code: patch.exitCode }),
+    ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
+    ...(patch.errorInfo !== undefined && { error_info: patch.errorInfo }),
+  };
+}
+
 async function patchRow(trx: Kysely<Schema>, seq: number, patch: RunPatch, atMs: number): Promise<void> {
   await trx
     .updateTable('invocation_instances')
     .set({
-      update_time: atMs,
-      ...(patch.status !== undefined && { status: patch.status }),
-      ...(patch.delivered !== undefined && { delivered: patch.delivered ? 1 : 0 }),
-      ...(patch.repeats !== undefined && { repeats: patch.repeats }),
-      ...(patch.scheduledAtMs !== undefined && { scheduled_at: patch.scheduledAtMs }),
-      ...(patch.startTimeMs !== undefined && { start_time: patch.startTimeMs }),
-      ...(patch.finishTimeMs !== undefined && { finish_time: patch.finishTimeMs }),
-      ...(patch.stopTimeMs !== undefined && { stop_time: patch.stopTimeMs }),
-      ...(patch.exitCode !== undefined && { exit_code: patch.exitCode }),
-      ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
-      ...(patch.errorInfo !== undefined && { error_info: patch.errorInfo }),
+      ...columnsOf(patch, atMs),
       ...(patch.droppedBytes !== undefined && {
         dropped_bytes: sql<number>`dropped_bytes + ${patch.droppedBytes}`,
       }),
