@@ -83,6 +83,15 @@ export async function startAgent(
   await chmod(workDir, 0o711);
   const journal = new Journal(config.stateDir);
   journal.forgetOld(Date.now());
+  // An agent that runs for months forgets old finished runs as it goes, not only when it starts.
+  const forgetting = setInterval(() => {
+    try {
+      journal.forgetOld(Date.now());
+    } catch {
+      // a full disk: try again next time
+    }
+  }, 3_600_000);
+  forgetting.unref();
 
   let socket: WebSocket | undefined;
   let ready = false;
@@ -251,6 +260,7 @@ export async function startAgent(
       stopped = true;
       clearTimeout(reconnect);
       clearInterval(heartbeat);
+      clearInterval(forgetting);
       clearTimeout(silence);
       if (ready && existsSync(config.shutdownMarkerFile)) send({ type: 'shutdown' });
       scheduler.stop();

@@ -27,7 +27,7 @@ const keyOf = (run: RunRef): string => `${run.invokeId}#${run.execution}`;
  * a load generator does not need.
  */
 export class MemoryJournal implements RunJournal {
-  /** Every run accepted: enough to refuse one a second time. */
+  /** Every run accepted and not yet finished for the server: enough to refuse one a second time. */
   private readonly runs = new Set<string>();
   private readonly pending = new Map<string, JournalEvent>();
   private readonly schedules = new Map<string, HeldSchedule & { ended: boolean }>();
@@ -106,7 +106,15 @@ export class MemoryJournal implements RunJournal {
     return [...this.pending.values()];
   }
 
+  /**
+   * Once the server holds a run's end it never sends that run again, so the run is forgotten: a
+   * generator answering 100,000 runs keeps no more than the ones in flight.
+   */
   acknowledge(eventId: string): void {
+    const acknowledged = this.pending.get(eventId);
     this.pending.delete(eventId);
+    if (acknowledged?.event.kind !== 'finished') return;
+    this.runs.delete(keyOf(acknowledged));
+    if (this.schedules.get(acknowledged.invokeId)?.ended) this.schedules.delete(acknowledged.invokeId);
   }
 }
