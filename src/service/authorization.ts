@@ -1,11 +1,14 @@
 import { ApiError } from '../domain/errors.js';
 import { namedInstanceIds, scopeRules } from '../domain/key-scope.js';
-import { allows, parsePolicy, productOfVersion } from '../domain/policy.js';
+import { allows, type Policy, parsePolicy, productOfVersion } from '../domain/policy.js';
 import type { AccessKey, Store } from '../store/store.js';
 
 const forbidden = (why: string) => new ApiError('Forbidden.RAM', why);
 
 export class Authorization {
+  // A key's policy is parsed once, not on every call it signs (few keys, each with one document).
+  private readonly policies = new Map<string, Policy>();
+
   constructor(private readonly store: Store) {}
 
   /**
@@ -19,23 +22,32 @@ export class Authorization {
     action: string,
     params: ReadonlyMap<string, string>,
   ): Promise<ReadonlyMap<string, string>> {
-    return authorize(this.store, key, version, action, params);
+    const product = productOfVersion[version] ?? 'unknown';
+    if (key.policy && !allows(this.policyOf(key.policy), product, action)) {
+      throw forbidden(`The key's policy does not allow ${product}:${action}.`);
+    }
+    return key.resourceGroupId
+      ? withinGroup(this.store, key.resourceGroupId, `${product}:${action}`, params)
+      : Promise.resolve(params);
+  }
+
+  private policyOf(document: string): Policy {
+    let policy = this.policies.get(document);
+    if (!policy) {
+      policy = parsePolicy(document);
+      this.policies.set(document, policy);
+    }
+    return policy;
   }
 }
 
-async function authorize(
+/** A scoped key's request: only the listed actions, only its group's resources. */
+async function withinGroup(
   store: Store,
-  key: AccessKey,
-  version: string,
-  action: string,
+  group: string,
+  name: string,
   params: ReadonlyMap<string, string>,
 ): Promise<ReadonlyMap<string, string>> {
-  const name = `${productOfVersion[version] ?? 'unknown'}:${action}`;
-  if (key.policy && !allows(parsePolicy(key.policy), productOfVersion[version] ?? 'unknown', action)) {
-    throw forbidden(`The key's policy does not allow ${name}.`);
-  }
-  const group = key.resourceGroupId;
-  if (!group) return params;
   const rule = scopeRules[name];
   if (!rule) throw forbidden(`${name} is not available to a key scoped to resource group ${group}.`);
   const given = params.get('ResourceGroupId');
