@@ -68,6 +68,8 @@ export function openSqliteStore(path: string): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // Result pages read rows scattered over a large table: 64 MiB of page cache instead of 2 MiB.
+  db.pragma('cache_size = -65536');
   migrateSqlite(db);
   // Without statistics SQLite plans by guesswork: it drove InstanceId-filtered result counts from
   // the region index (every invocation of the region: 104 ms over 1M results, 5.9 ms with statistics).

@@ -244,6 +244,18 @@ for (const harness of harnesses) {
         expect(results.filter(Boolean)).toHaveLength(1);
       });
 
+      it('answers each claim of one batch on its own: new, stored before, repeated within', async () => {
+        expect(await store.nonces.claim('k5', 'seen', 1_000)).toBe(true);
+        const results = await Promise.all([
+          store.nonces.claim('k5', 'a', 1_000),
+          store.nonces.claim('k5', 'seen', 1_000),
+          store.nonces.claim('k6', 'a', 1_000),
+          store.nonces.claim('k5', 'a', 1_000),
+          store.nonces.claim('k5', 'b', 1_000),
+        ]);
+        expect(results).toEqual([true, false, true, false, true]);
+      });
+
       it('purges expired nonces only', async () => {
         await store.nonces.claim('k4', 'old', 10);
         await store.nonces.claim('k4', 'new', 10_000_000_000_000);

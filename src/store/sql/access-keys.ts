@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Schema } from '../schema.js';
 import type { AccessKey, AccessKeyRepo, AccessKeyStatus } from '../store.js';
+import { prepared } from './prepared.js';
 
 const toKey = (row: Selectable<Schema['access_keys']>): AccessKey => ({
   id: row.id,
@@ -13,9 +14,11 @@ const toKey = (row: Selectable<Schema['access_keys']>): AccessKey => ({
 });
 
 export function accessKeyRepo(db: Kysely<Schema>): AccessKeyRepo {
+  // Read by every signed request.
+  const byId = prepared((db, id: string) => db.selectFrom('access_keys').selectAll().where('id', '=', id));
   return {
     async get(id) {
-      const row = await db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      const [row] = (await byId(db, id)).rows;
       return row && toKey(row);
     },
     async list() {

@@ -5,6 +5,7 @@ import type { Tag } from '../../domain/tags.js';
 import type { CommandTable, Schema } from '../schema.js';
 import type { CommandRepo } from '../store.js';
 import { escapeLike, paginate, tagCondition } from './paging.js';
+import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
 
 const toCommand = (row: Selectable<CommandTable>, tags: Tag[]): Command => ({
@@ -29,6 +30,10 @@ const toCommand = (row: Selectable<CommandTable>, tags: Tag[]): Command => ({
 });
 
 export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'): CommandRepo {
+  // Read by every InvokeCommand.
+  const byId = prepared((db, regionId: string, id: string) =>
+    db.selectFrom('commands').selectAll().where('region_id', '=', regionId).where('id', '=', id),
+  );
   // Description filters are case-insensitive on both backends (SQLite's LIKE folds ASCII only).
   const likeOperator = sql.raw(dialect === 'postgres' ? 'ILIKE' : 'LIKE');
 
@@ -72,12 +77,7 @@ export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'):
     },
 
     async get(regionId, id, options = {}) {
-      const row = await db
-        .selectFrom('commands')
-        .selectAll()
-        .where('region_id', '=', regionId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      const [row] = (await byId(db, regionId, id)).rows;
       if (!row) return undefined;
       return options.tags === false ? toCommand(row, []) : (await withTags([row]))[0];
     },

@@ -5,6 +5,7 @@ import type { InstanceTable, Schema } from '../schema.js';
 import type { InstanceRepo } from '../store.js';
 import { toActivation } from './activations.js';
 import { paginate, tagCondition } from './paging.js';
+import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
 
 const toInstance = (row: Selectable<InstanceTable>, tags: Tag[]): ManagedInstance => ({
@@ -34,6 +35,10 @@ const toInstance = (row: Selectable<InstanceTable>, tags: Tag[]): ManagedInstanc
 });
 
 export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
+  // Read by every InvokeCommand.
+  const byIds = prepared((db, ids: string[]) =>
+    db.selectFrom('instances').selectAll().where('id', 'in', ids),
+  );
   async function withTags(rows: Selectable<InstanceTable>[]): Promise<ManagedInstance[]> {
     const tags = await tagsOf(
       db,
@@ -108,7 +113,7 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
       if (ids.length === 0) return [];
       // By id alone, then the region: with both in the WHERE, SQLite picks the region index and
       // reads every instance of the region (4.3 ms per 50-instance InvokeCommand at 10,000 agents).
-      const rows = await db.selectFrom('instances').selectAll().where('id', 'in', ids).execute();
+      const { rows } = await byIds(db, [...ids]);
       const inRegion = rows.filter((row) => row.region_id === regionId);
       return options.tags === false ? inRegion.map((row) => toInstance(row, [])) : withTags(inRegion);
     },

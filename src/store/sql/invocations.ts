@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import type { CommandType } from '../../domain/command.js';
 import type { Invocation, InvocationInstance, RepeatMode, TerminationMode } from '../../domain/invocation.js';
 import type { RunPatch } from '../../domain/invocation-state.js';
@@ -11,6 +11,7 @@ import type { Tag } from '../../domain/tags.js';
 import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
 import type { InvocationRepo, InvocationResult } from '../store.js';
 import { paginate, tagCondition } from './paging.js';
+import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
 
 const toInvocation = (row: Selectable<InvocationTable>, tags: Tag[]): Invocation => ({
@@ -162,10 +163,98 @@ interface InvocationHead {
   readonly invocation_status: string;
 }
 
+/** The statements of every InvokeCommand, agent report and result page, compiled once per store. */
+function hotQueries(dialect: 'sqlite' | 'postgres') {
+  const joined = (db: Kysely<Schema>) =>
+    db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
+  return {
+    countToward: prepared((db, regionId: string, utcDay: string, limit: number) =>
+      db
+        .insertInto('invocation_quota')
+        .values({ region_id: regionId, utc_day: utcDay, used: 1 })
+        .onConflict((oc) =>
+          oc
+            .columns(['region_id', 'utc_day'])
+            .doUpdateSet({ used: sql<number>`invocation_quota.used + 1` })
+            .where(sql<boolean>`invocation_quota.used < ${limit}`),
+        )
+        .returning('used'),
+    ),
+    insertInvocation: prepared((db, row: Insertable<InvocationTable>) =>
+      db.insertInto('invocations').values(row).returning('seq'),
+    ),
+    insertRuns: prepared((db, rows: Insertable<InvocationInstanceTable>[]) =>
+      db.insertInto('invocation_instances').values(rows),
+    ),
+    countCommandInvoke: prepared((db, commandId: string) =>
+      db
+        .updateTable('commands')
+        .set((eb) => ({ invoke_times: eb('invoke_times', '+', 1) }))
+        .where('id', '=', commandId),
+    ),
+    countInstanceInvokes: prepared((db, instanceIds: string[], atMs: number) =>
+      db
+        .updateTable('instances')
+        .set((eb) => ({ invocation_count: eb('invocation_count', '+', 1), last_invoked_at: atMs }))
+        .where('id', 'in', instanceIds),
+    ),
+    undelivered: prepared((db, instanceId: string) =>
+      joined(db)
+        .selectAll('invocations')
+        .select(runColumns)
+        .where('ii.instance_id', '=', instanceId)
+        .where('ii.status', '=', 'Pending')
+        .where('ii.delivered', '=', 0)
+        .orderBy('ii.seq'),
+    ),
+    // Rows of one invocation change one at a time: two runs finishing together on PostgreSQL
+    // would otherwise each compute the aggregate without the other's change (write skew).
+    // SQLite transactions are serial already.
+    invocationHead: prepared((db, invokeId: string) =>
+      db
+        .selectFrom('invocations')
+        .select(['repeat_mode', 'invocation_status'])
+        .where('id', '=', invokeId)
+        .$if(dialect === 'postgres', (q) => q.forUpdate()),
+    ),
+    run: prepared((db, invokeId: string, instanceId: string, execution: number) =>
+      db
+        .selectFrom('invocation_instances')
+        .selectAll()
+        .where('invoke_id', '=', invokeId)
+        .where('instance_id', '=', instanceId)
+        .where('execution', '=', execution),
+    ),
+    insertChunk: prepared((db, chunk: Insertable<Schema['output_chunks']>) =>
+      db.insertInto('output_chunks').values(chunk),
+    ),
+    statuses: prepared((db, invokeId: string) =>
+      db
+        .selectFrom('invocation_instances')
+        .select('status')
+        .where('invoke_id', '=', invokeId)
+        .where('execution', '=', 0),
+    ),
+    setAggregate: prepared((db, invokeId: string, status: string) =>
+      db
+        .updateTable('invocations')
+        .set({ invocation_status: status })
+        .where('id', '=', invokeId)
+        .where('invocation_status', '!=', status),
+    ),
+    invocations: prepared((db, ids: string[]) =>
+      db.selectFrom('invocations').selectAll().where('id', 'in', ids),
+    ),
+  };
+}
+
+type HotQueries = ReturnType<typeof hotQueries>;
+
 export function invocationRepo(
   db: Kysely<Schema>,
   dialect: 'sqlite' | 'postgres',
   scope?: TransactionScope,
+  queries: HotQueries = hotQueries(dialect),
 ): InvocationRepo {
   async function withTags(rows: Selectable<InvocationTable>[]): Promise<Invocation[]> {
     const tags = await tagsOf(
@@ -184,8 +273,7 @@ export function invocationRepo(
   /** Runs with their invocations, each invocation (and its tags) read once however many runs it has. */
   async function withInvocations(runRows: Joined[]): Promise<InvocationResult[]> {
     const ids = [...new Set(runRows.map((row) => row.run_invoke_id as string))];
-    const rows =
-      ids.length === 0 ? [] : await db.selectFrom('invocations').selectAll().where('id', 'in', ids).execute();
+    const rows = ids.length === 0 ? [] : (await queries.invocations(db, ids)).rows;
     const byId = new Map((await withTags(rows)).map((invocation) => [invocation.id, invocation]));
     // A run whose invocation was purged between the two reads is left out.
     return runRows.flatMap((row) => {
@@ -202,22 +290,12 @@ export function invocationRepo(
       const instanceIds = initialRuns.map((run) => run.instanceId);
       return db.transaction().execute(async (trx) => {
         if (quota) {
-          const counted = await trx
-            .insertInto('invocation_quota')
-            .values({ region_id: invocation.regionId, utc_day: quota.utcDay, used: 1 })
-            .onConflict((oc) =>
-              oc
-                .columns(['region_id', 'utc_day'])
-                .doUpdateSet({ used: sql<number>`invocation_quota.used + 1` })
-                .where(sql<boolean>`invocation_quota.used < ${quota.limit}`),
-            )
-            .returning('used')
-            .executeTakeFirst();
+          const [counted] = (await queries.countToward(trx, invocation.regionId, quota.utcDay, quota.limit))
+            .rows;
           if (!counted || Number(counted.used) > quota.limit) return undefined;
         }
-        const row = await trx
-          .insertInto('invocations')
-          .values({
+        const [row] = (
+          await queries.insertInvocation(trx, {
             id: invocation.id,
             region_id: invocation.regionId,
             command_id: invocation.commandId,
@@ -241,35 +319,22 @@ export function invocationRepo(
             invocation_status: invocation.status,
             created_at: invocation.createdAtMs,
           })
-          .returning('seq')
-          .executeTakeFirstOrThrow();
-        await trx
-          .insertInto('invocation_instances')
-          .values(
-            initialRuns.map((run) => ({
-              ...newRow(invocation.id, run.instanceId, 0, invocation.createdAtMs),
-              status: run.status,
-              error_code: run.errorCode,
-              error_info: run.errorInfo,
-              finish_time: run.status === 'Invalid' ? invocation.createdAtMs : 0,
-            })),
-          )
-          .execute();
+        ).rows;
+        if (!row) throw new Error(`invocation ${invocation.id} was not stored`);
+        await queries.insertRuns(
+          trx,
+          initialRuns.map((run) => ({
+            ...newRow(invocation.id, run.instanceId, 0, invocation.createdAtMs),
+            status: run.status,
+            error_code: run.errorCode,
+            error_info: run.errorInfo,
+            finish_time: run.status === 'Invalid' ? invocation.createdAtMs : 0,
+          })),
+        );
         // A new id has no tags to replace: only tags given cost a statement.
         if (invocation.tags.length > 0) await replaceTags(trx, 'invocation', invocation.id, invocation.tags);
-        await trx
-          .updateTable('commands')
-          .set((eb) => ({ invoke_times: eb('invoke_times', '+', 1) }))
-          .where('id', '=', invocation.commandId)
-          .execute();
-        await trx
-          .updateTable('instances')
-          .set((eb) => ({
-            invocation_count: eb('invocation_count', '+', 1),
-            last_invoked_at: invocation.createdAtMs,
-          }))
-          .where('id', 'in', instanceIds)
-          .execute();
+        await queries.countCommandInvoke(trx, invocation.commandId);
+        await queries.countInstanceInvokes(trx, instanceIds, invocation.createdAtMs);
         return { ...invocation, seq: Number(row.seq) };
       });
     },
@@ -384,14 +449,7 @@ export function invocationRepo(
     },
 
     async undelivered(instanceId) {
-      const rows = await joined()
-        .selectAll('invocations')
-        .select(runColumns)
-        .where('ii.instance_id', '=', instanceId)
-        .where('ii.status', '=', 'Pending')
-        .where('ii.delivered', '=', 0)
-        .orderBy('ii.seq')
-        .execute();
+      const { rows } = await queries.undelivered(db, instanceId);
       // A task carries no tags: no query for them on every delivery.
       return (rows as Joined[]).map((row) => ({ invocation: toInvocation(row, []), run: runOf(row) }));
     },
@@ -432,27 +490,18 @@ export function invocationRepo(
           invocations: new Map(),
           rows: dialect === 'sqlite' ? new Map() : undefined,
         };
-        const result = await work(invocationRepo(trx, dialect, inner));
+        const result = await work(invocationRepo(trx, dialect, inner, queries));
         // Rows first: the aggregate is computed from what they hold.
         for (const staged of inner.rows?.values() ?? []) await writeStaged(trx, staged);
-        for (const invokeId of inner.staleAggregates) await refreshAggregate(trx, invokeId);
+        for (const invokeId of inner.staleAggregates) await refreshAggregate(trx, queries, invokeId);
         return result;
       });
     },
 
     async updateRun(key, change, atMs, options = {}) {
       return inTransaction(db, async (trx) => {
-        // Rows of one invocation change one at a time: two runs finishing together on PostgreSQL
-        // would otherwise each compute the aggregate without the other's change (write skew).
-        // SQLite transactions are serial already.
         const invocation =
-          scope?.invocations.get(key.invokeId) ??
-          (await trx
-            .selectFrom('invocations')
-            .select(['repeat_mode', 'invocation_status'])
-            .where('id', '=', key.invokeId)
-            .$if(dialect === 'postgres', (q) => q.forUpdate())
-            .executeTakeFirst());
+          scope?.invocations.get(key.invokeId) ?? (await queries.invocationHead(trx, key.invokeId)).rows[0];
         if (!invocation) return undefined;
         // Its status is compared only outside a scope; the mode never changes.
         scope?.invocations.set(key.invokeId, invocation);
@@ -460,13 +509,7 @@ export function invocationRepo(
         const rowOf = async (execution: number) => {
           const cached = scope?.rows?.get(stagedKey(key.invokeId, key.instanceId, execution));
           if (cached) return cached.row;
-          const read = await trx
-            .selectFrom('invocation_instances')
-            .selectAll()
-            .where('invoke_id', '=', key.invokeId)
-            .where('instance_id', '=', key.instanceId)
-            .where('execution', '=', execution)
-            .executeTakeFirst();
+          const [read] = (await queries.run(trx, key.invokeId, key.instanceId, execution)).rows;
           if (read) scope?.rows?.set(stagedKey(key.invokeId, key.instanceId, execution), unchanged(read));
           return read;
         };
@@ -505,7 +548,8 @@ export function invocationRepo(
           }
         }
         if (statusChanged && scope) scope.staleAggregates.add(key.invokeId);
-        else if (statusChanged) await refreshAggregate(trx, key.invokeId, invocation.invocation_status);
+        else if (statusChanged)
+          await refreshAggregate(trx, queries, key.invokeId, invocation.invocation_status);
         return updated;
       });
     },
@@ -513,7 +557,7 @@ export function invocationRepo(
     async appendOutput(key, offset, data, maxBytes) {
       const { invokeId, instanceId, execution } = key;
       const staging = scope?.rows;
-      if (staging) return appendStaged(db, staging, key, offset, data, maxBytes);
+      if (staging) return appendStaged(db, queries, staging, key, offset, data, maxBytes);
       return inTransaction(db, async (trx) => {
         const row = await trx
           .selectFrom('invocation_instances')
@@ -802,21 +846,16 @@ export function invocationRepo(
  * Recomputes an invocation's aggregate status from its rows 0. Most runs of a wide invocation
  * change their own status, not the invocation's: the row is written only when it changes.
  */
-async function refreshAggregate(trx: Kysely<Schema>, invokeId: string, current?: string): Promise<void> {
-  const statuses = await trx
-    .selectFrom('invocation_instances')
-    .select('status')
-    .where('invoke_id', '=', invokeId)
-    .where('execution', '=', 0)
-    .execute();
+async function refreshAggregate(
+  trx: Kysely<Schema>,
+  queries: HotQueries,
+  invokeId: string,
+  current?: string,
+): Promise<void> {
+  const statuses = (await queries.statuses(trx, invokeId)).rows;
   const aggregate = aggregateStatus(statuses.map((s) => s.status as InstanceStatus));
   if (aggregate === current) return;
-  await trx
-    .updateTable('invocations')
-    .set({ invocation_status: aggregate })
-    .where('id', '=', invokeId)
-    .where('invocation_status', '!=', aggregate)
-    .execute();
+  await queries.setAggregate(trx, invokeId, aggregate);
 }
 
 /** Runs `work` in a transaction of its own, or in the one `db` already is. */
@@ -869,6 +908,7 @@ const unchanged = (row: Selectable<InvocationInstanceTable>): StagedRow => ({
 /** appendOutput inside a SQLite scope: the row read once and written once for the whole burst. */
 async function appendStaged(
   trx: Kysely<Schema>,
+  queries: HotQueries,
   rows: Map<string, StagedRow>,
   key: { invokeId: string; instanceId: string; execution: number },
   offset: number,
@@ -878,13 +918,7 @@ async function appendStaged(
   const { invokeId, instanceId, execution } = key;
   let staged = rows.get(stagedKey(invokeId, instanceId, execution));
   if (!staged) {
-    const read = await trx
-      .selectFrom('invocation_instances')
-      .selectAll()
-      .where('invoke_id', '=', invokeId)
-      .where('instance_id', '=', instanceId)
-      .where('execution', '=', execution)
-      .executeTakeFirst();
+    const [read] = (await queries.run(trx, invokeId, instanceId, execution)).rows;
     if (!read) return 0;
     staged = unchanged(read);
     rows.set(stagedKey(invokeId, instanceId, execution), staged);
@@ -894,10 +928,13 @@ async function appendStaged(
   if (offset !== stored) return stored;
   const kept = data.subarray(0, Math.max(0, maxBytes - stored));
   if (kept.length > 0) {
-    await trx
-      .insertInto('output_chunks')
-      .values({ invoke_id: invokeId, instance_id: instanceId, execution, byte_offset: offset, data: kept })
-      .execute();
+    await queries.insertChunk(trx, {
+      invoke_id: invokeId,
+      instance_id: instanceId,
+      execution,
+      byte_offset: offset,
+      data: kept,
+    });
   }
   stage(staged, { output_bytes: stored + kept.length }, data.length - kept.length);
   return stored + kept.length;

@@ -1,0 +1,65 @@
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Schema } from '../schema.js';
+import { migrateSqlite } from '../sqlite.js';
+import { prepared } from './prepared.js';
+
+describe('prepared queries', () => {
+  let db: Kysely<Schema>;
+  beforeEach(() => {
+    const file = new Database(':memory:');
+    migrateSqlite(file);
+    db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: file }) });
+  });
+
+  const insertKeys = prepared((db, rows: { id: string; secret: string; created_at: number }[]) =>
+    db
+      .insertInto('access_keys')
+      .values(
+        rows.map((row) => ({ ...row, status: 'Active', description: '', policy: '', resource_group_id: '' })),
+      ),
+  );
+
+  it('runs with each call’s values, a list compiled once per length', async () => {
+    const byIds = prepared((db, ids: string[], status: string) =>
+      db
+        .selectFrom('access_keys')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('status', '=', status)
+        .orderBy('id'),
+    );
+    await insertKeys(db, [
+      { id: 'a', secret: 's', created_at: 1 },
+      { id: 'b', secret: 's', created_at: 2 },
+      { id: 'c', secret: 's', created_at: 3 },
+    ]);
+    expect((await byIds(db, ['a'], 'Active')).rows).toEqual([{ id: 'a' }]);
+    expect((await byIds(db, ['c'], 'Active')).rows).toEqual([{ id: 'c' }]);
+    expect((await byIds(db, ['a', 'c', 'x'], 'Active')).rows).toEqual([{ id: 'a' }, { id: 'c' }]);
+    expect((await byIds(db, ['b'], 'Inactive')).rows).toEqual([]);
+  });
+
+  it('binds rows to insert, and runs inside a transaction', async () => {
+    const stamp = prepared((db, id: string, atMs: number) =>
+      db
+        .updateTable('access_keys')
+        .set({ created_at: sql<number>`created_at + ${atMs}` })
+        .where('id', '=', id),
+    );
+    await db.transaction().execute(async (trx) => {
+      await insertKeys(trx, [{ id: 'k', secret: 'x', created_at: 5 }]);
+      await stamp(trx, 'k', 10);
+    });
+    const row = await db.selectFrom('access_keys').selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ id: 'k', secret: 'x', created_at: 15, status: 'Active' });
+  });
+
+  it('refuses an argument that would land in the SQL text', async () => {
+    const raw = prepared((db, column: string) =>
+      db.selectFrom('access_keys').select(sql.raw<string>(column).as('c')),
+    );
+    await expect(raw(db, 'id')).rejects.toThrow(/bind every argument/);
+  });
+});
