@@ -1,6 +1,7 @@
 import { type Frequency, nextFireTimes, parseFrequency } from '../domain/frequency.js';
 import type { FinishedStatus, TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type { Executor } from './executor.js';
+import { type Alarm, type FireClock, fireClockOf } from './fire-clock.js';
 import type { HeldSchedule, Journal, JournalEvent } from './journal.js';
 
 type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
@@ -20,8 +21,6 @@ export interface SchedulerOptions {
   readonly lateRunGraceMs?: number;
 }
 
-// setTimeout takes at most 2^31-1 ms; a farther fire time is re-armed on the way.
-const maxTimerMs = 2 ** 31 - 1;
 // A missed stretch is recorded as one result counting at most this many fire times.
 const maxMissedCounted = 10_000;
 
@@ -33,7 +32,7 @@ interface Active {
   checkedUntilMs: number;
   /** The coming fire time; undefined once there is none (the schedule ends after its last run). */
   nextFireMs: number | undefined;
-  timer: NodeJS.Timeout | undefined;
+  alarm: Alarm | undefined;
   lastStatus: FinishedStatus;
   stopping: boolean;
 }
@@ -58,9 +57,11 @@ const ended = (atMs: number, status: FinishedStatus, errorCode = '', errorInfo =
 export class Scheduler {
   private readonly active = new Map<string, Active>();
   private readonly graceMs: number;
+  private readonly clock: FireClock;
 
   constructor(private readonly options: SchedulerOptions) {
     this.graceMs = options.lateRunGraceMs ?? 10_000;
+    this.clock = fireClockOf(options.nowMs);
   }
 
   /** Resumes the schedules the journal holds (after a restart), recording what was missed meanwhile. */
@@ -96,7 +97,7 @@ export class Scheduler {
     const schedule = this.active.get(invokeId);
     if (!schedule) return;
     schedule.stopping = true;
-    clearTimeout(schedule.timer);
+    schedule.alarm?.cancel();
     schedule.nextFireMs = undefined;
     // The executor stops a running run; its end ends the schedule (see run()).
     if (!this.options.executor.busy(invokeId)) this.end(schedule, ended(this.options.nowMs(), 'Terminated'));
@@ -104,7 +105,7 @@ export class Scheduler {
 
   /** Agent shutdown: timers stop; the schedules stay held in the journal. */
   stop(): void {
-    for (const schedule of this.active.values()) clearTimeout(schedule.timer);
+    for (const schedule of this.active.values()) schedule.alarm?.cancel();
     this.active.clear();
   }
 
@@ -139,7 +140,7 @@ export class Scheduler {
       nextExecution: held.nextExecution,
       checkedUntilMs: held.checkedUntilMs,
       nextFireMs: undefined,
-      timer: undefined,
+      alarm: undefined,
       lastStatus: 'Success',
       stopping: false,
     };
@@ -171,11 +172,7 @@ export class Scheduler {
       }
       return;
     }
-    const waitMs = Math.max(0, next - now);
-    schedule.timer = setTimeout(
-      () => (waitMs > maxTimerMs ? this.arm(schedule) : this.fire(schedule, next)),
-      Math.min(waitMs, maxTimerMs),
-    );
+    schedule.alarm = this.clock.at(next, () => this.fire(schedule, next));
   }
 
   private recordMissed(schedule: Active, missed: number[]): void {
@@ -229,7 +226,12 @@ export class Scheduler {
       // still stands before it, a restart records it missed. The schedule goes on.
       schedule.nextExecution = execution;
     }
-    this.arm(schedule);
+    // The next fire time is worked out after this pass of the clock: schedules due at this instant
+    // all start first. Until then nextFireMs still holds this one, so a run ending meanwhile does
+    // not end the schedule; arm() does if none is left.
+    setImmediate(() => {
+      if (this.active.get(invokeId) === schedule && !schedule.stopping) this.arm(schedule);
+    });
   }
 
   private run(schedule: Active, execution: number, fireMs: number): void {
@@ -247,7 +249,7 @@ export class Scheduler {
   }
 
   private end(schedule: Active, finished: FinishedEvent): void {
-    clearTimeout(schedule.timer);
+    schedule.alarm?.cancel();
     this.active.delete(schedule.task.invokeId);
     this.options.emit(
       this.options.journal.endSchedule(schedule.task.invokeId, finished, this.options.nowMs()),
