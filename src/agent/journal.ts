@@ -1,7 +1,11 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+
+// Required, not imported: agent.ts says why (ws).
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 export type TaskState = 'accepted' | 'running' | 'finished';
 
@@ -54,7 +58,7 @@ const migrations = [
  * synchronous: when a call returns, the fact is on disk (WAL, synchronous=FULL).
  */
 export class Journal {
-  private readonly db: Database.Database;
+  private readonly db: BetterSqlite3.Database;
   private readonly statements;
 
   constructor(stateDir: string) {

@@ -1,6 +1,7 @@
 // Each verb loads what it runs: an agent never loads the server (fastify, pg, …), nor a client either.
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import type * as Commander from 'commander';
 import { AgentError, loadIdentity } from '../agent/identity.js';
 import { ApiCallError } from '../client/api.js';
 import {
@@ -12,6 +13,10 @@ import {
 } from '../config.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
+
+// Required, not imported, like the agent's ws and better-sqlite3 (agent/agent.ts says why).
+const { Command, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
+type Command = Commander.Command;
 
 const serverOptions = (command: Command, withDatabase: boolean): Command => {
   command
