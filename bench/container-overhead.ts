@@ -19,12 +19,12 @@ export async function measureContainerOverhead(server: ServerProcess, runs: numb
     const docker = await measureInvokeLatency(server, runs, {
       firstInstruction: false,
       agentEnv: { DOCKER_HOST: `unix://${podman.socket}` },
-      invokeParams: { ContainerId: containerId },
+      containerId,
     });
     const cri = await measureInvokeLatency(server, runs, {
       firstInstruction: false,
       agentEnv: { CONTAINER_RUNTIME_ENDPOINT: `unix://${containerd.socket}` },
-      invokeParams: { ContainerId: `containerd://${containerd.containerId}` },
+      containerId: `containerd://${containerd.containerId}`,
     });
     const p50 = (summary: LatencySummary) => summary.toResultVisibleMs.p50;
     const versus = (summary: LatencySummary) =>

@@ -1,5 +1,6 @@
 import { startAgentProcess } from '../test/helpers/agent-process.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
+import { Ecs, sdkOf } from './sdk.js';
 import { apiOf, summary } from './stats.js';
 
 export interface LatencySummary {
@@ -12,8 +13,8 @@ export interface LatencySummary {
 export interface LatencyOptions {
   /** The agent's environment (e.g. DOCKER_HOST for container runs). */
   readonly agentEnv?: Record<string, string>;
-  /** Extra InvokeCommand parameters (e.g. ContainerId). */
-  readonly invokeParams?: Record<string, string>;
+  /** InvokeCommand's ContainerId: the run goes into that container. */
+  readonly containerId?: string;
   /** Time the script's first instruction too (it prints the clock in ns). */
   readonly firstInstruction?: boolean;
   /** The node the agent connects to, when not the one invoked (a cluster's cross-node dispatch). */
@@ -23,9 +24,10 @@ export interface LatencyOptions {
 const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 
 /**
- * `echo hi` on one local agent, measured from the moment the InvokeCommand response arrives: to the
- * script's first instruction (it prints the wall clock in ns) and to `Success` being visible in
- * DescribeInvocationResults (polled every millisecond).
+ * `echo hi` on one local agent, as a user of the official SDK sees it (signed V3 over HTTP): from
+ * the moment InvokeCommand is called to the script's first instruction (it prints the wall clock in
+ * ns) and to `Success` being visible in DescribeInvocationResults (polled through the SDK, a
+ * millisecond after each answer).
  */
 export async function measureInvokeLatency(
   server: ServerProcess,
@@ -48,33 +50,37 @@ export async function measureInvokeLatency(
       ContentEncoding: 'PlainText',
       CommandContent: firstInstruction ? 'date +%s%N\necho hi' : 'echo hi',
     });
+    const sdk = sdkOf(server);
     const first: number[] = [];
     const visible: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const invoked = await call('InvokeCommand', {
-        CommandId: String(command.CommandId),
-        'InstanceId.1': agent.instanceId,
-        ...options.invokeParams,
-      });
-      const answeredNs = nowNs();
+      const calledNs = nowNs();
+      const invoked = await sdk.invokeCommand(
+        new Ecs.InvokeCommandRequest({
+          regionId: 'cn-hangzhou',
+          commandId: String(command.CommandId),
+          instanceId: [agent.instanceId],
+          ...(options.containerId && { containerId: options.containerId }),
+        }),
+      );
+      const invokeId = invoked.body?.invokeId ?? '';
       for (;;) {
-        const body = (await call('DescribeInvocationResults', {
-          InvokeId: String(invoked.InvokeId),
-          ContentEncoding: 'PlainText',
-        })) as {
-          Invocation: {
-            InvocationResults: { InvocationResult: { InvocationStatus: string; Output: string }[] };
-          };
-        };
-        const result = body.Invocation.InvocationResults.InvocationResult[0];
-        if (result?.InvocationStatus === 'Success') {
-          visible.push(Number(nowNs() - answeredNs) / 1e6);
+        const { body } = await sdk.describeInvocationResults(
+          new Ecs.DescribeInvocationResultsRequest({
+            regionId: 'cn-hangzhou',
+            invokeId,
+            contentEncoding: 'PlainText',
+          }),
+        );
+        const result = body?.invocation?.invocationResults?.invocationResult?.[0];
+        if (result?.invocationStatus === 'Success') {
+          visible.push(Number(nowNs() - calledNs) / 1e6);
           if (firstInstruction)
-            first.push(Number(BigInt(result.Output.split('\n')[0] ?? '0') - answeredNs) / 1e6);
+            first.push(Number(BigInt((result.output ?? '').split('\n')[0] ?? '0') - calledNs) / 1e6);
           break;
         }
-        if (result && result.InvocationStatus !== 'Pending' && result.InvocationStatus !== 'Running') {
-          throw new Error(`run ${i} ended ${result.InvocationStatus}`);
+        if (result && result.invocationStatus !== 'Pending' && result.invocationStatus !== 'Running') {
+          throw new Error(`run ${i} ended ${result.invocationStatus}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
