@@ -6,6 +6,7 @@ import type { Migration } from './migrations/migration.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 import type { Store } from './store.js';
 
 /**
@@ -78,10 +79,16 @@ export function openSqliteStore(path: string): Store {
   db.pragma('optimize = 0x10002');
   const optimizer = setInterval(() => db.pragma('optimize'), 3_600_000);
   optimizer.unref();
+  // Checkpoints run beside the event loop; the committing connection checkpoints only should the
+  // log grow past 40 MiB (the background one stopped or cannot keep up).
+  const stopCheckpointer = path === ':memory:' ? () => {} : startCheckpointer(path);
+  db.pragma('wal_autocheckpoint = 10000');
+  const onClose = () => {
+    clearInterval(optimizer);
+    stopCheckpointer();
+  };
   return sqlStore(
-    new Kysely<Schema>({
-      dialect: new SqliteDialect({ database: withStatementCache(db, () => clearInterval(optimizer)) }),
-    }),
+    new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(db, onClose) }) }),
     'sqlite',
   );
 }
