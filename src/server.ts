@@ -70,7 +70,7 @@ export function wireServices(
   );
   const invocations = new InvocationService(
     store,
-    { wake: (ids) => hub?.wake(ids), cancel: (...args) => hub?.cancel(...args) },
+    { wake: (...args) => hub?.wake(...args), cancel: (...args) => hub?.cancel(...args) },
     nowMs,
     { shownBytes: outputShownBytes, keptBytes: config.outputCapBytes },
     config.dailyInvocationQuota,

@@ -5,6 +5,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
 import { newRequestId } from '../domain/ids.js';
+import type { Invocation } from '../domain/invocation.js';
 import {
   type AgentMessage,
   channelPath,
@@ -384,7 +385,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           const key = runKey(result.invocation.id, result.run.execution);
           if (connection.sent.has(key)) continue;
           connection.sent.add(key);
-          connection.send({ type: 'task', task: await this.deps.invocations.taskFor(result, instance) });
+          const task = await this.deps.invocations.taskFor(result.invocation, result.run.execution, instance);
+          connection.send({ type: 'task', task });
         }
         if (!checkStopping) continue;
         const stopping = new Map(
@@ -407,9 +409,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     return connection.delivering;
   }
 
-  /** Delivers to the agents held here and asks the other nodes to deliver to theirs. */
-  wake(instanceIds: readonly string[]): void {
-    const elsewhere = this.wakeLocal(instanceIds, false);
+  /**
+   * Delivers to the agents held here and asks the other nodes to deliver to theirs. A `created`
+   * invocation's task goes to the agents held here at once, as it is, without reading the store.
+   */
+  wake(instanceIds: readonly string[], created?: Invocation): void {
+    const elsewhere = this.wakeLocal(instanceIds, false, created);
     if (elsewhere.length > 0) this.publish({ kind: 'wake', from: this.deps.nodeId, instanceIds: elsewhere });
   }
 
@@ -417,14 +422,31 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
    * Delivers to the agents held here; returns the ids of those that are not. `stopping`: a sweep
    * also looks for cancellations; a wake for new tasks need not (StopInvocation cancels directly).
    */
-  private wakeLocal(instanceIds: readonly string[], stopping: boolean): string[] {
+  private wakeLocal(instanceIds: readonly string[], stopping: boolean, created?: Invocation): string[] {
     const elsewhere: string[] = [];
     for (const id of instanceIds) {
       const connection = this.connections.get(id);
-      if (connection?.greeted) void this.deliver(connection, stopping);
-      else elsewhere.push(id);
+      if (!connection?.greeted) elsewhere.push(id);
+      else if (created) void this.push(connection, created);
+      else void this.deliver(connection, stopping);
     }
     return elsewhere;
+  }
+
+  /** Sends row 0 of a new invocation; one that fails waits for the next delivery pass (the sweep). */
+  private async push(connection: AgentConnection, invocation: Invocation): Promise<void> {
+    const key = runKey(invocation.id, 0);
+    if (connection.sent.has(key)) return;
+    connection.sent.add(key);
+    try {
+      connection.send({
+        type: 'task',
+        task: await this.deps.invocations.taskFor(invocation, 0, connection.instance),
+      });
+    } catch (error) {
+      connection.sent.delete(key);
+      this.deps.logger.error({ err: error, instanceId: connection.instance.id }, 'delivery failed');
+    }
   }
 
   cancel(instanceId: string, invokeId: string, terminationMode: 'Process' | 'ProcessTree'): void {

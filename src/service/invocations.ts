@@ -48,7 +48,8 @@ import { resourceGroupMustExist } from './resource-group-check.js';
 
 /** What the invocation service needs of dispatch: wake delivery, pass cancellations on. */
 export interface TaskDispatcher {
-  wake(instanceIds: readonly string[]): void;
+  /** `created`: a new invocation whose row 0 waits on these instances, sent as it is (no read of the store). */
+  wake(instanceIds: readonly string[], created?: Invocation): void;
   cancel(instanceId: string, invokeId: string, terminationMode: 'Process' | 'ProcessTree'): void;
 }
 
@@ -193,7 +194,10 @@ export class InvocationService {
       );
     }
     if (keep) await this.store.commands.insert(command);
-    this.dispatcher.wake(initialRuns.filter((run) => run.status === 'Pending').map((run) => run.instanceId));
+    this.dispatcher.wake(
+      initialRuns.filter((run) => run.status === 'Pending').map((run) => run.instanceId),
+      invocation,
+    );
     return invocation;
   }
 
@@ -344,8 +348,7 @@ export class InvocationService {
    * The task an agent receives for one run: custom parameters, built-ins and Parameter Store
    * references filled in. Secret values exist only in this message, never in the invocation's record.
    */
-  async taskFor(result: InvocationResult, instance: ManagedInstance): Promise<TaskSpec> {
-    const { invocation } = result;
+  async taskFor(invocation: Invocation, execution: number, instance: ManagedInstance): Promise<TaskSpec> {
     const rendered = renderScript(
       Buffer.from(invocation.contentBase64, 'base64').toString('utf8'),
       invocation.parameters,
@@ -374,7 +377,7 @@ export class InvocationService {
       workingDir: invocation.workingDir,
       timeoutSeconds: invocation.timeoutSeconds,
       terminationMode: invocation.terminationMode,
-      ...(result.run.execution > 0 && { execution: result.run.execution }),
+      ...(execution > 0 && { execution }),
       ...(container && { container }),
       ...(invocation.repeatMode === 'Period' && {
         schedule: { frequency: invocation.frequency, startMs: invocation.createdAtMs },
