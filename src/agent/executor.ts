@@ -7,7 +7,14 @@ import {
 } from '../protocol/messages.js';
 import { runInContainer } from './containers.js';
 import type { Journal, JournalEvent, RunRef } from './journal.js';
-import { type Interpreter, type RunHandle, runScript, type TerminationMode } from './runner.js';
+import {
+  exceptionOutcome,
+  exitOutcome,
+  type Interpreter,
+  type RunHandle,
+  runScript,
+  type TerminationMode,
+} from './runner.js';
 import { runWindowsScript } from './windows-runner.js';
 
 // How each command type runs on this (Linux) agent. Batch files need Windows; PowerShell runs
@@ -24,7 +31,7 @@ const interpreters: Record<string, Interpreter | undefined | 'not-applicable'> =
 
 export interface ExecutorOptions {
   /** The agent's journal, or the load generator's in-memory one (src/agent/load/). */
-  readonly journal: Pick<Journal, 'accept' | 'record' | 'setProcess' | 'unfinished'>;
+  readonly journal: Pick<Journal, 'acceptThen' | 'record' | 'setProcess' | 'unfinished'>;
   /** Hands a journalled event to the channel (sent now if connected, else on reconnect). */
   readonly emit: (event: JournalEvent) => void;
   readonly workDir: string;
@@ -88,6 +95,27 @@ class OutputStream {
 /** One run to execute: a task's only run (execution 0) or run n of a schedule or EveryReboot task. */
 export interface Job extends RunRef {
   readonly task: TaskSpec;
+  /** Its script may start once this resolves (the run is on the journal's disk); at once without. */
+  readonly ready?: Promise<void>;
+}
+
+/** A run whose runner starts once `ready` resolves; stopped before, it ends Terminated, never started. */
+function whenReady(ready: Promise<void> | undefined, start: () => RunHandle): RunHandle {
+  if (!ready) return start();
+  let handle: RunHandle | undefined;
+  let stopped = false;
+  const done = ready.then(() => {
+    if (stopped) return exitOutcome('stop-tree', null);
+    handle = start();
+    return handle.done;
+  }, exceptionOutcome);
+  return {
+    done,
+    stop: (mode) => {
+      stopped = true;
+      handle?.stop(mode);
+    },
+  };
 }
 
 const keyOf = (run: RunRef): string => `${run.invokeId}#${run.execution}`;
@@ -136,12 +164,13 @@ export class Executor {
     this.options.emit(journalled);
   }
 
+  /** A run's end; one that never started (queue full, cancelled) still goes out after its `accepted`. */
   private finish(
-    run: RunRef,
+    run: RunRef & Pick<Job, 'ready'>,
     status: FinishedStatus,
     fields: Partial<Extract<TaskEvent, { kind: 'finished' }>>,
   ): void {
-    this.record(run, {
+    const finished: TaskEvent = {
       kind: 'finished',
       atMs: this.options.nowMs(),
       status,
@@ -149,7 +178,10 @@ export class Executor {
       errorCode: fields.errorCode ?? '',
       errorInfo: fields.errorInfo ?? '',
       droppedBytes: fields.droppedBytes ?? 0,
-    });
+    };
+    const record = () => this.record({ invokeId: run.invokeId, execution: run.execution }, finished);
+    if (run.ready) run.ready.then(record, record);
+    else record();
     const key = keyOf(run);
     this.waiters.get(key)?.(status);
     this.waiters.delete(key);
@@ -178,23 +210,37 @@ export class Executor {
     return unfinished.length;
   }
 
-  /** A run from the server: accepted once (the journal remembers), then queued or started. */
+  /**
+   * A run from the server: accepted once (the journal remembers), then queued or started. Its
+   * process starts while the journal syncs; its script, and the `accepted` event, wait for the disk.
+   */
   submit(task: TaskSpec): void {
-    const job: Job = { task, invokeId: task.invokeId, execution: task.execution ?? 0 };
-    let accepted: JournalEvent | undefined;
+    const run: RunRef = { invokeId: task.invokeId, execution: task.execution ?? 0 };
+    const cannotRecord = (error: unknown) =>
+      new Error(
+        `the agent cannot record the task in its journal (${error instanceof Error ? error.message : String(error)})`,
+      );
+    let accepting: ReturnType<Journal['acceptThen']>;
     try {
-      accepted = this.options.journal.accept(task, job, this.options.nowMs());
+      accepting = this.options.journal.acceptThen(task, run, this.options.nowMs());
     } catch (error) {
       // Only a journalled run is sure to run at most once: this one does not start, and says why.
-      this.finish(job, 'Error', {
+      this.finish(run, 'Error', {
         errorCode: 'ExecutionException',
-        errorInfo: `the command execution got an exception: the agent cannot record the task in its journal (${error instanceof Error ? error.message : String(error)})`,
+        errorInfo: `the command execution got an exception: ${cannotRecord(error).message}`,
       });
       return;
     }
-    if (!accepted) return;
-    this.options.emit(accepted);
-    void this.enqueue(job);
+    if (!accepting) return;
+    const { accepted, durable } = accepting;
+    const ready = durable.then(
+      () => this.options.emit(accepted),
+      (error: unknown) => {
+        throw cannotRecord(error);
+      },
+    );
+    ready.catch(() => undefined); // handled where it is awaited; a run dropped at shutdown never is
+    void this.enqueue({ ...run, task, ready });
   }
 
   /** Queues a run already accepted in the journal; resolves with its final status. */
@@ -256,23 +302,28 @@ export class Executor {
     };
     // Each run gets a script file of its own (runs of one schedule may overlap with their cleanup).
     const runId = job.execution === 0 ? task.invokeId : `${task.invokeId}-${job.execution}`;
-    const handle = task.container
-      ? runInContainer(
-          task.container,
-          runId,
-          {
-            ...task,
-            ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
-          },
-          this.options.containerSockets ?? defaultContainerSockets,
-          events,
+    const { container } = task;
+    const handle = container
+      ? whenReady(job.ready, () =>
+          runInContainer(
+            container,
+            runId,
+            {
+              ...task,
+              ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
+            },
+            this.options.containerSockets ?? defaultContainerSockets,
+            events,
+          ),
         )
       : onWindows
-        ? runWindowsScript(
-            { ...task, invokeId: runId, password: task.password },
-            this.options.workDir,
-            this.options.systemRoot ?? 'C:\\Windows',
-            events,
+        ? whenReady(job.ready, () =>
+            runWindowsScript(
+              { ...task, invokeId: runId, password: task.password },
+              this.options.workDir,
+              this.options.systemRoot ?? 'C:\\Windows',
+              events,
+            ),
           )
         : runScript(
             {
@@ -283,6 +334,7 @@ export class Executor {
               timeoutSeconds: task.timeoutSeconds,
               workDir: this.options.workDir,
               interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
+              ready: job.ready,
               ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
             },
             events,

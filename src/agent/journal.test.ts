@@ -43,6 +43,17 @@ describe('the agent journal', () => {
     expect(journal.stateOf(run('t-1', 1))).toBeUndefined();
   });
 
+  it('accepts a run at once and says when it is on the disk; a repeat is refused', async () => {
+    const accepting = journal.acceptThen(task('t-0'), run('t-0'), 1);
+    expect(accepting?.accepted.event).toEqual({ kind: 'accepted' });
+    expect(journal.acceptThen(task('t-0'), run('t-0'), 2)).toBeUndefined();
+    await accepting?.durable;
+    journal.close();
+    journal = new Journal(dir);
+    expect(journal.stateOf(run('t-0'))).toBe('accepted');
+    expect(journal.unacknowledged().map((e) => e.event.kind)).toEqual(['accepted']);
+  });
+
   it('keeps events until acknowledged, in order, across a reopen', () => {
     journal.accept(task('t-2'), run('t-2'), 1);
     journal.record(run('t-2'), { kind: 'started', atMs: 2 }, 2);

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -54,12 +54,22 @@ const migrations = [
 
 /**
  * The agent's own SQLite file: every run it accepted (so none runs twice), the schedules it holds,
- * and every event the server has not acknowledged yet (so no result is lost). Writes are
- * synchronous: when a call returns, the fact is on disk (WAL, synchronous=FULL).
+ * and every event the server has not acknowledged yet (so no result is lost). When a call returns,
+ * its write is in the file (an agent crash loses nothing). A new run or schedule is on the disk too
+ * (the WAL synced, as synchronous=FULL would) before `accept` or `holdSchedule` returns, since it
+ * must never start twice; every other write is synced in the background at once (one sync for all
+ * writes since the last), so events go out without waiting for the disk.
  */
 export class Journal {
   private readonly db: BetterSqlite3.Database;
   private readonly statements;
+  /** The WAL file, which holds every commit until a checkpoint: syncing it makes them durable. */
+  private readonly wal: number;
+  private syncing = false;
+  private unsynced = false;
+  private closed = false;
+  /** Waiters for the next sync to start, which covers every commit made before it. */
+  private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(stateDir: string) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -70,7 +80,8 @@ export class Journal {
     chmodSync(path, 0o600);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // Commits do not wait for the disk; `durable` and `syncSoon` sync the WAL where it matters.
+    this.db.pragma('synchronous = NORMAL');
     const applied = this.db.pragma('user_version', { simple: true }) as number;
     for (const [index, sql] of migrations.entries()) {
       if (index < applied) continue;
@@ -79,6 +90,7 @@ export class Journal {
         this.db.pragma(`user_version = ${index + 1}`);
       })();
     }
+    this.wal = openSync(`${path}-wal`, 'a', 0o600);
     this.statements = {
       accept: this.db.prepare(
         `INSERT INTO runs (invoke_id, execution, spec, state, updated_at) VALUES (?, ?, ?, 'accepted', ?)
@@ -113,6 +125,39 @@ export class Journal {
     };
   }
 
+  /** Whatever was committed so far is on the disk when this returns. */
+  private durable(): void {
+    fdatasyncSync(this.wal);
+    this.unsynced = false;
+  }
+
+  /** Syncs what was committed so far in the background; a write during a sync gets one more. */
+  private syncSoon(): void {
+    this.unsynced = true;
+    if (this.syncing || this.closed) return;
+    this.syncing = true;
+    this.unsynced = false;
+    const covered = this.waiters;
+    this.waiters = [];
+    fdatasync(this.wal, (error) => {
+      // A failed sync is retried with the next write; the commit itself has succeeded.
+      this.syncing = false;
+      for (const waiter of covered) {
+        if (error) waiter.reject(error);
+        else waiter.resolve();
+      }
+      if (this.closed) closeSync(this.wal);
+      else if (this.unsynced) this.syncSoon();
+    });
+  }
+
+  /** Resolves once what was committed so far is on the disk. */
+  private synced(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.syncSoon();
+    return done;
+  }
+
   private append(run: RunRef, event: TaskEvent): JournalEvent {
     const seq = this.statements.append.run(
       run.invokeId,
@@ -127,7 +172,7 @@ export class Journal {
    * twice). A scheduled run also moves its schedule on, in the same transaction.
    */
   accept(task: TaskSpec, run: RunRef, nowMs: number, scheduledAtMs?: number): JournalEvent | undefined {
-    return this.db.transaction(() => {
+    const accepted = this.db.transaction(() => {
       const inserted = this.statements.accept.run(run.invokeId, run.execution, JSON.stringify(task), nowMs);
       if (inserted.changes === 0) return undefined;
       if (scheduledAtMs !== undefined) {
@@ -138,6 +183,24 @@ export class Journal {
         ...(scheduledAtMs !== undefined && { scheduledAtMs }),
       });
     })();
+    if (accepted) this.durable();
+    return accepted;
+  }
+
+  /**
+   * `accept` without waiting for the disk: the run is in the file when this returns and on the disk
+   * when `durable` resolves; it must not start before (a run the disk lost could be delivered again).
+   */
+  acceptThen(
+    task: TaskSpec,
+    run: RunRef,
+    nowMs: number,
+  ): { accepted: JournalEvent; durable: Promise<void> } | undefined {
+    const accepted = this.db.transaction(() => {
+      const inserted = this.statements.accept.run(run.invokeId, run.execution, JSON.stringify(task), nowMs);
+      return inserted.changes === 0 ? undefined : this.append(run, { kind: 'accepted' });
+    })();
+    return accepted && { accepted, durable: this.synced() };
   }
 
   stateOf(run: RunRef): TaskState | undefined {
@@ -147,13 +210,15 @@ export class Journal {
 
   /** Appends an event (and moves the run's state with it) in one transaction; returns its id. */
   record(run: RunRef, event: TaskEvent, nowMs: number): JournalEvent {
-    return this.db.transaction(() => {
+    const recorded = this.db.transaction(() => {
       if (event.kind === 'started')
         this.statements.setState.run('running', nowMs, run.invokeId, run.execution);
       if (event.kind === 'finished')
         this.statements.setState.run('finished', nowMs, run.invokeId, run.execution);
       return this.append(run, event);
     })();
+    this.syncSoon();
+    return recorded;
   }
 
   /** Events the server has not acknowledged, oldest first. */
@@ -186,6 +251,7 @@ export class Journal {
   /** Remembers a running task's process group, so a restarted agent can end what it left behind. */
   setProcess(run: RunRef, pid: number, bootId: string): void {
     this.statements.setProcess.run(pid, bootId, run.invokeId, run.execution);
+    this.syncSoon();
   }
 
   /** Runs accepted or running when the agent last stopped, with their process group if one started. */
@@ -214,12 +280,14 @@ export class Journal {
 
   /** Holds a new schedule (its `accepted` event on run 0); undefined when it was held before. */
   holdSchedule(task: TaskSpec, checkedUntilMs: number, nowMs: number): JournalEvent | undefined {
-    return this.db.transaction(() => {
+    const accepted = this.db.transaction(() => {
       const inserted = this.statements.hold.run(task.invokeId, JSON.stringify(task), checkedUntilMs, nowMs);
       return inserted.changes === 0
         ? undefined
         : this.append({ invokeId: task.invokeId, execution: 0 }, { kind: 'accepted' });
     })();
+    if (accepted) this.durable();
+    return accepted;
   }
 
   /**
@@ -233,18 +301,22 @@ export class Journal {
     finished: FinishedEvent,
     nowMs: number,
   ): JournalEvent[] {
-    return this.db.transaction(() => {
+    const recorded = this.db.transaction(() => {
       this.statements.advance.run(run.execution + 1, checkedUntilMs, nowMs, run.invokeId);
       return [this.append(run, { kind: 'accepted', scheduledAtMs }), this.append(run, finished)];
     })();
+    this.syncSoon();
+    return recorded;
   }
 
   /** Ends a schedule with its final event on run 0. */
   endSchedule(invokeId: string, finished: FinishedEvent, nowMs: number): JournalEvent {
-    return this.db.transaction(() => {
+    const recorded = this.db.transaction(() => {
       this.statements.end.run(nowMs, invokeId);
       return this.append({ invokeId, execution: 0 }, finished);
     })();
+    this.syncSoon();
+    return recorded;
   }
 
   heldSchedules(): HeldSchedule[] {
@@ -265,7 +337,12 @@ export class Journal {
     this.statements.forgetSchedules.run(nowMs - finishedMemoryMs);
   }
 
+  /** Closing checkpoints the WAL into the database file, synced; the WAL's descriptor goes once no sync uses it. */
   close(): void {
     this.db.close();
+    this.closed = true;
+    for (const waiter of this.waiters) waiter.reject(new Error('the journal is closed'));
+    this.waiters = [];
+    if (!this.syncing) closeSync(this.wal);
   }
 }

@@ -177,6 +177,41 @@ describe('runScript', () => {
     expect(output).toBe(`root\n${home}\n${home}\n`);
   });
 
+  it('starts the process at once but its script only once `ready` resolves', async () => {
+    let go = () => {};
+    const ready = new Promise<void>((resolve) => {
+      go = resolve;
+    });
+    const invokeId = `t-ready-${process.pid}`;
+    const started = start('date +%s%N', { invokeId, ready });
+    // The shell is up, waiting for its go: the script has not started.
+    await waitFor(
+      () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(`${invokeId}.sh`),
+      'the shell to start',
+    );
+    expect(started.pid()).toBeUndefined();
+    const goNs = BigInt(Date.now()) * 1_000_000n;
+    go();
+    expect((await started.handle.done).status).toBe('Success');
+    expect(BigInt(started.output().trim())).toBeGreaterThanOrEqual(goNs);
+    expect(started.pid()).toBeGreaterThan(0);
+  });
+
+  it('never runs the script when `ready` rejects: Error, with the reason', async () => {
+    const marker = join(scratch, `never-${process.pid}`);
+    const { outcome, output } = await run(`echo ran > ${marker}; echo ran`, {
+      ready: Promise.reject(new Error('the disk is gone')),
+    });
+    expect(outcome).toEqual({
+      status: 'Error',
+      exitCode: null,
+      errorCode: 'ExecutionException',
+      errorInfo: 'the command execution got an exception: the disk is gone',
+    });
+    expect(output).toBe('');
+    expect(await readFile(marker, 'utf8').catch(() => 'absent')).toBe('absent');
+  });
+
   it('fails with DirectoryNotExists without running anything', async () => {
     const { outcome, output, pid } = await run('echo ran', { workingDir: join(scratch, 'missing') });
     expect(outcome).toEqual({

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, chmod, chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, chownSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { access, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { drain, reapGroup, signal } from './runner-process-group.js';
 import { currentUser, lookupUser, type RunAsUser } from './users.js';
 
@@ -21,6 +22,11 @@ export interface RunSpec {
   readonly killGraceMs?: number;
   /** What runs the script file (default: bash, else sh), e.g. pwsh for PowerShell scripts. */
   readonly interpreter?: Interpreter | undefined;
+  /**
+   * The script starts only once this resolves (the process is started before, so its start-up
+   * overlaps the wait); a rejection ends the run `Error` with its message, the script never run.
+   */
+  readonly ready?: Promise<void> | undefined;
 }
 
 export interface Interpreter {
@@ -67,11 +73,12 @@ export const defaultKillGraceMs = 5000;
 const outputDrainMs = 250;
 export const maxTimerMs = 2 ** 31 - 1;
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-// Dups stderr onto stdout's pipe before the script starts, so both arrive merged in write order.
-const mergeStderrThenExec = 'exec 2>&1; exec "$@"';
-// bash runs the file BASH_ENV names before a script: merging stderr there spares a second shell start
+// Every launch first waits for the agent's go on fd 3 (its end closed without one: the script must
+// not run), closes it, and dups stderr onto stdout's pipe, so both arrive merged in write order.
+const gateThenExec = 'read -r REPLY <&3 || exit 1; exec 3<&- 2>&1; exec "$@"';
+// bash runs the file BASH_ENV names before a script: doing the same there spares a second shell start
 // per run (about a millisecond). It unsets itself, so the script's own bash children never read it.
-const mergeStderrPrelude = 'exec 2>&1\nunset BASH_ENV\n';
+const bashPrelude = 'read -r REPLY <&3 || exit 1\nexec 3<&- 2>&1\nunset BASH_ENV REPLY\n';
 const setprivPaths = ['/usr/bin/setpriv', '/bin/setpriv'];
 
 const errorInfos = {
@@ -116,10 +123,10 @@ async function prepareAndRun(spec: RunSpec, events: RunEvents, killSwitch: KillS
   const user = spec.username ? await lookupUser(spec.username) : currentUser();
   if (!user) return failure('AccountNotExists');
   const cwd = spec.workingDir || user.home;
-  if (!(await isDirectory(cwd))) return failure('DirectoryNotExists');
   const file = scriptPath(spec);
   try {
-    await writeScript(file, spec.script, user);
+    // Synchronous: a small file in the agent's own directory, written sooner than through the thread pool.
+    writeScript(file, spec.script, user);
     return await execute(
       await buildLaunch(user, file, cwd, spec.env, spec.interpreter, spec.workDir),
       spec,
@@ -127,8 +134,13 @@ async function prepareAndRun(spec: RunSpec, events: RunEvents, killSwitch: KillS
       killSwitch,
     );
   } finally {
-    await rm(file, { force: true });
+    rmSync(file, { force: true });
   }
+}
+
+/** A launch that failed: a missing working directory says so (checked only then, not before every run). */
+async function launchFailure(error: unknown, cwd: string): Promise<RunOutcome> {
+  return (await isDirectory(cwd)) ? exceptionOutcome(error) : failure('DirectoryNotExists');
 }
 
 interface Launch {
@@ -146,22 +158,32 @@ function execute(
 ): Promise<RunOutcome> {
   return new Promise((resolve) => {
     if (killSwitch.reason) return resolve(exitOutcome(killSwitch.close(), null));
-    // detached: the script leads its own process group, so the whole tree can be signalled at once.
-    const child = spawn(launch.command, launch.args, {
-      cwd: launch.cwd,
-      env: launch.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let child: ChildProcess;
+    try {
+      // detached: the script leads its own process group, so the whole tree can be signalled at once.
+      child = spawn(launch.command, launch.args, {
+        cwd: launch.cwd,
+        env: launch.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      // A working directory that is not one (ENOTDIR) fails here; a missing one (ENOENT) in 'error'.
+      return resolve(launchFailure(error, launch.cwd));
+    }
     // stderr only carries launcher errors (setpriv); the script's own stderr goes to stdout.
-    const streams = [child.stdout, child.stderr];
+    const streams = [child.stdout, child.stderr] as Readable[];
+    // The shell waits on fd 3 for the go: once it is up and `spec.ready` has resolved.
+    const gate = child.stdio[3] as Writable;
+    gate.on('error', () => undefined); // the shell may be gone (stopped) before its go
+    let refused: unknown;
     for (const stream of streams) stream.on('data', (chunk: Buffer) => events.onOutput?.(chunk));
     const pid = child.pid;
     // Without a pid the spawn failed: Node reports why in 'error' and never emits 'exit'.
     child.once('error', (error) => {
       if (pid !== undefined) return;
       for (const stream of streams) stream.destroy();
-      resolve(exceptionOutcome(error));
+      resolve(launchFailure(error, launch.cwd));
     });
     if (pid === undefined) return;
     const graceMs = spec.killGraceMs ?? defaultKillGraceMs;
@@ -175,15 +197,30 @@ function execute(
     });
     const timeoutMs = Math.min(spec.timeoutSeconds * 1000, maxTimerMs);
     const timeoutTimer = setTimeout(() => killSwitch.request('timeout'), timeoutMs);
-    child.once('spawn', () => events.onStart?.(pid));
+    const spawned = new Promise((resolve) => child.once('spawn', resolve));
+    let exited = false;
+    Promise.all([spawned, spec.ready]).then(
+      () => {
+        // Stopped (or gone) while waiting: its script never starts.
+        if (exited || killSwitch.reason) return gate.destroy();
+        gate.end('go\n');
+        events.onStart?.(pid);
+      },
+      (error: unknown) => {
+        refused = error;
+        gate.destroy();
+      },
+    );
     // 'exit', not 'close': an escaped grandchild can hold the pipes open indefinitely.
     child.once('exit', async (code) => {
+      exited = true;
       clearTimeout(timeoutTimer);
       const reason = killSwitch.close();
       if (reason === 'timeout' || reason === 'stop-tree') await reapGroup(pid, killDeadlineMs);
       clearTimeout(graceTimer); // the leader's pid may be reused once reaped: never SIGKILL it late
       await drain(streams, outputDrainMs);
-      resolve(exitOutcome(reason, code));
+      gate.destroy();
+      resolve(refused === undefined ? exitOutcome(reason, code) : exceptionOutcome(refused));
     });
   });
 }
@@ -198,22 +235,23 @@ function scriptPath(spec: RunSpec): string {
 // Script directories already made by this process: each run then costs two fs calls, not five.
 const preparedDirs = new Set<string>();
 
-async function writeScript(file: string, script: string, user: RunAsUser): Promise<void> {
+function writeScript(file: string, script: string, user: RunAsUser): void {
   const dir = join(file, '..');
   if (!preparedDirs.has(dir)) {
     // Search-only for others: a run-as user can open its own script but not list other runs'.
-    await mkdir(dir, { recursive: true, mode: 0o711 });
-    await chmod(dir, 0o711);
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    chmodSync(dir, 0o711);
     preparedDirs.add(dir);
   }
   // Exclusive create: never through a planted file or link; a crashed agent's leftover goes first.
-  await writeFile(file, script, { mode: 0o700, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
-    await rm(file, { force: true });
-    await writeFile(file, script, { mode: 0o700, flag: 'wx' });
-  });
-  if (user.uid !== process.getuid?.() || user.gid !== process.getgid?.())
-    await chown(file, user.uid, user.gid);
+  try {
+    writeFileSync(file, script, { mode: 0o700, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    rmSync(file, { force: true });
+    writeFileSync(file, script, { mode: 0o700, flag: 'wx' });
+  }
+  if (user.uid !== process.getuid?.() || user.gid !== process.getgid?.()) chownSync(file, user.uid, user.gid);
 }
 
 async function buildLaunch(
@@ -239,7 +277,7 @@ async function buildLaunch(
     : [
         shell,
         '-c',
-        mergeStderrThenExec,
+        gateThenExec,
         'openassist-launch',
         ...(interpreter ? [interpreter.command, ...interpreter.args] : [shell]),
         file,
@@ -264,8 +302,8 @@ async function preludeFile(workDir: string): Promise<string> {
     const dir = join(workDir, 'launch');
     await mkdir(dir, { recursive: true, mode: 0o711 });
     await chmod(dir, 0o711);
-    file = join(dir, 'merge-stderr.bash');
-    await writeFile(file, mergeStderrPrelude, { mode: 0o644 });
+    file = join(dir, 'prelude.bash');
+    await writeFile(file, bashPrelude, { mode: 0o644 });
     await chmod(file, 0o644);
     preludes.set(workDir, file);
   }

@@ -7,6 +7,7 @@ type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
 export type RunJournal = Pick<
   Journal,
   | 'accept'
+  | 'acceptThen'
   | 'record'
   | 'setProcess'
   | 'unfinished'
@@ -57,6 +58,11 @@ export class MemoryJournal implements RunJournal {
     this.runs.add(key);
     if (scheduledAtMs !== undefined) this.advance(run.invokeId, run.execution + 1, scheduledAtMs);
     return this.append(run, { kind: 'accepted', ...(scheduledAtMs !== undefined && { scheduledAtMs }) });
+  }
+
+  acceptThen(task: TaskSpec, run: RunRef, nowMs: number): ReturnType<Journal['acceptThen']> {
+    const accepted = this.accept(task, run, nowMs);
+    return accepted && { accepted, durable: Promise.resolve() };
   }
 
   record(run: RunRef, event: TaskEvent, _nowMs: number): JournalEvent {
