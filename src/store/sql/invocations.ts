@@ -143,18 +143,9 @@ function stage(
   staged.dirty = true;
 }
 
-async function writeStaged(trx: Kysely<Schema>, staged: StagedRow): Promise<void> {
+async function writeStaged(trx: Kysely<Schema>, queries: HotQueries, staged: StagedRow): Promise<void> {
   if (!staged.dirty) return;
-  await trx
-    .updateTable('invocation_instances')
-    .set({
-      ...staged.columns,
-      ...(staged.droppedBytes !== 0 && {
-        dropped_bytes: sql<number>`dropped_bytes + ${staged.droppedBytes}`,
-      }),
-    })
-    .where('seq', '=', staged.row.seq)
-    .execute();
+  await queries.setRun(trx, staged.row.seq, staged.columns, staged.droppedBytes);
 }
 
 /** The part of an invocation's row a run's update reads. */
@@ -227,6 +218,14 @@ function hotQueries(dialect: 'sqlite' | 'postgres') {
     ),
     insertChunk: prepared((db, chunk: Insertable<Schema['output_chunks']>) =>
       db.insertInto('output_chunks').values(chunk),
+    ),
+    // A run's changed columns (each set of columns compiles once), its dropped bytes added.
+    setRun: prepared(
+      (db, seq: number, columns: Partial<Selectable<InvocationInstanceTable>>, addDropped: number) =>
+        db
+          .updateTable('invocation_instances')
+          .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
+          .where('seq', '=', seq),
     ),
     statuses: prepared((db, invokeId: string) =>
       db
@@ -492,7 +491,7 @@ export function invocationRepo(
         };
         const result = await work(invocationRepo(trx, dialect, inner, queries));
         // Rows first: the aggregate is computed from what they hold.
-        for (const staged of inner.rows?.values() ?? []) await writeStaged(trx, staged);
+        for (const staged of inner.rows?.values() ?? []) await writeStaged(trx, queries, staged);
         for (const invokeId of inner.staleAggregates) await refreshAggregate(trx, queries, invokeId);
         return result;
       });
@@ -516,7 +515,7 @@ export function invocationRepo(
         // Inside a SQLite scope a change is staged and written once at the end; else written now.
         const write = (execution: number, seq: number, rowPatch: RunPatch) => {
           const staged = scope?.rows?.get(stagedKey(key.invokeId, key.instanceId, execution));
-          if (!staged) return patchRow(trx, seq, rowPatch, atMs);
+          if (!staged) return queries.setRun(trx, seq, columnsOf(rowPatch, atMs), rowPatch.droppedBytes ?? 0);
           stage(staged, columnsOf(rowPatch, atMs), rowPatch.droppedBytes ?? 0);
           return Promise.resolve();
         };
@@ -955,17 +954,4 @@ function columnsOf(patch: RunPatch, atMs: number): Partial<Selectable<Invocation
     ...(patch.errorCode !== undefined && { error_code: patch.errorCode }),
     ...(patch.errorInfo !== undefined && { error_info: patch.errorInfo }),
   };
-}
-
-async function patchRow(trx: Kysely<Schema>, seq: number, patch: RunPatch, atMs: number): Promise<void> {
-  await trx
-    .updateTable('invocation_instances')
-    .set({
-      ...columnsOf(patch, atMs),
-      ...(patch.droppedBytes !== undefined && {
-        dropped_bytes: sql<number>`dropped_bytes + ${patch.droppedBytes}`,
-      }),
-    })
-    .where('seq', '=', seq)
-    .execute();
 }

@@ -3,7 +3,7 @@ import type { Schema } from '../schema.js';
 
 type Scalar = string | number | bigint | boolean | null | Uint8Array;
 /** A bound value, a list of them (an `in` list, rows to insert), or a row of named values. */
-export type Argument = Scalar | readonly Argument[] | { readonly [column: string]: Scalar };
+export type Argument = Scalar | readonly Argument[] | { readonly [column: string]: Scalar | undefined };
 
 interface Template {
   readonly sql: string;
