@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/helpers/deadline.js';
 import type { TaskSpec } from '../protocol/messages.js';
 import { Executor } from './executor.js';
 import { Journal, type JournalEvent } from './journal.js';
@@ -130,5 +131,52 @@ describe('the agent scheduler', () => {
       held: ['t-sched'],
       emitted: ['0:accepted'],
     });
+  });
+});
+
+describe('the agent scheduler on the real clock', () => {
+  it('starts the runs of schedules due at one instant on time, then ends those with none left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'openassist-scheduler-'));
+    const journal = new Journal(dir);
+    const starts: { invokeId: string; atMs: number }[] = [];
+    const emitted: JournalEvent[] = [];
+    const scheduler = new Scheduler({
+      journal,
+      // Runs end at once; what matters is when each started against its fire time.
+      executor: {
+        busy: () => false,
+        enqueue: (job) => {
+          starts.push({ invokeId: job.invokeId, atMs: Date.now() });
+          return Promise.resolve('Success');
+        },
+      },
+      emit: (event) => emitted.push(event),
+      nowMs: Date.now,
+      timeZone: 'UTC',
+    });
+    try {
+      // at() counts whole seconds: the first one at least 200 ms away.
+      const fireMs = Math.ceil((Date.now() + 200) / 1000) * 1000;
+      const at = `at(${iso(fireMs).replace('T', ' ').replace('Z', ' UTC')})`;
+      for (const invokeId of ['t-a', 't-b']) scheduler.add({ ...scheduled(at, Date.now()), invokeId });
+      await waitFor('both schedules to end', () => (scheduler.held().length === 0 ? true : undefined), 5_000);
+      expect(starts.map((start) => start.invokeId)).toEqual(['t-a', 't-b']);
+      expect(starts.every((start) => start.atMs >= fireMs)).toBe(true);
+      const kinds = emitted.map((e) => `${e.invokeId}#${e.execution}:${e.event.kind}`);
+      expect(kinds).toEqual([
+        't-a#0:accepted',
+        't-b#0:accepted',
+        't-a#1:accepted',
+        't-b#1:accepted',
+        't-a#0:finished',
+        't-b#0:finished',
+      ]);
+      expect(emitted[2]?.event).toEqual({ kind: 'accepted', scheduledAtMs: fireMs });
+      expect(emitted[5]?.event).toMatchObject({ kind: 'finished', status: 'Success' });
+    } finally {
+      scheduler.stop();
+      journal.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
