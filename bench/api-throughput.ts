@@ -6,6 +6,7 @@ import { signCall } from '../src/client/sign.js';
 import { dropSchema, newSchemaName, postgresBaseUrl, postgresUrlFor } from '../test/helpers/postgres.js';
 import { type ServerProcess, startServerProcess } from '../test/helpers/server-process.js';
 import { startLoadProcess } from './load-process.js';
+import { cpuSeconds } from './proc.js';
 import { seededInstanceId, seededInvokeId, seedPostgres, seedSqlite } from './seed-results.js';
 import { apiOf, summary } from './stats.js';
 
@@ -15,6 +16,8 @@ export interface Throughput {
   readonly latencyP99Ms: number;
   readonly non2xx: number;
   readonly total: number;
+  /** The server process's CPU (all its threads) per request, in ms: what the rate costs, whatever else runs. */
+  readonly serverCpuMsPerRequest: number;
 }
 
 export interface ApiThroughput {
@@ -62,6 +65,8 @@ async function drive(
     }),
   );
   let next = 0;
+  const pid = server.child.pid ?? 0;
+  const cpuBefore = await cpuSeconds(pid);
   const run = await autocannon({
     url: server.url,
     connections,
@@ -70,12 +75,14 @@ async function drive(
       { method: 'POST', setupRequest: (req) => ({ ...req, ...(presigned[next++] ?? presigned.at(-1)) }) },
     ],
   });
+  const cpuMs = ((await cpuSeconds(pid)) - cpuBefore) * 1000;
   return {
     requestsPerSecond: Math.round(run.requests.average),
     latencyP50Ms: run.latency.p50,
     latencyP99Ms: run.latency.p99,
     non2xx: run.non2xx,
     total: run.requests.total,
+    serverCpuMsPerRequest: Math.round((cpuMs / Math.max(1, run.requests.total)) * 1000) / 1000,
   };
 }
 

@@ -40,10 +40,10 @@ function printFleet(fleet: FleetScale, say: (line: string) => void): void {
 function printApi(api: ApiThroughput, say: (line: string) => void): void {
   const { invokeCommand: invoke, describeResults: describe } = api;
   say(
-    `API on ${api.database}: signed InvokeCommand (1 instance) ${invoke.requestsPerSecond} req/s, p50 ${invoke.latencyP50Ms} ms, p99 ${invoke.latencyP99Ms} ms`,
+    `API on ${api.database}: signed InvokeCommand (1 instance) ${invoke.requestsPerSecond} req/s, p50 ${invoke.latencyP50Ms} ms, p99 ${invoke.latencyP99Ms} ms; server CPU ${invoke.serverCpuMsPerRequest} ms/call`,
   );
   say(
-    `  ${count(api.storedResults)} results stored (seeded in ${api.seedSeconds} s): DescribeInvocationResults by InvokeId ${describe.requestsPerSecond} req/s, p50 ${describe.latencyP50Ms} ms, p99 ${describe.latencyP99Ms} ms`,
+    `  ${count(api.storedResults)} results stored (seeded in ${api.seedSeconds} s): DescribeInvocationResults by InvokeId ${describe.requestsPerSecond} req/s, p50 ${describe.latencyP50Ms} ms, p99 ${describe.latencyP99Ms} ms; server CPU ${describe.serverCpuMsPerRequest} ms/call`,
   );
   for (const [kind, latency] of Object.entries(api.queryLatencyMs)) {
     say(`  one at a time, ${kind}: p50 ${latency.p50} ms, p99 ${latency.p99} ms`);

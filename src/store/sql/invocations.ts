@@ -10,7 +10,7 @@ import {
 import type { Tag } from '../../domain/tags.js';
 import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
 import type { InvocationRepo, InvocationResult } from '../store.js';
-import { paginate, tagCondition } from './paging.js';
+import { paginate, preparedPages, tagCondition } from './paging.js';
 import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
 
@@ -154,6 +154,48 @@ interface InvocationHead {
   readonly invocation_status: string;
 }
 
+/** What a result page filters by; the names left undefined do not filter. */
+type ResultFilter = {
+  readonly regionId: string;
+  readonly invokeId: string | undefined;
+  readonly commandId: string | undefined;
+  readonly instanceId: string | undefined;
+  readonly repeatMode: string | undefined;
+  readonly resourceGroupId: string | undefined;
+  readonly runStatuses: readonly string[] | undefined;
+  readonly tags: readonly { readonly key: string; readonly value: string | undefined }[];
+};
+
+const runSeq = (row: Joined): number => Number(row.run_seq);
+
+/** Runs (the join filters; each invocation is read once after), every run or row 0 alone. */
+function resultQuery(db: Kysely<Schema>, filter: ResultFilter, history: boolean) {
+  let query = db
+    .selectFrom('invocation_instances as ii')
+    .innerJoin('invocations', 'invocations.id', 'ii.invoke_id')
+    .select(runColumns)
+    .where('invocations.region_id', '=', filter.regionId);
+  if (filter.invokeId !== undefined) query = query.where('ii.invoke_id', '=', filter.invokeId);
+  if (filter.commandId !== undefined) query = query.where('invocations.command_id', '=', filter.commandId);
+  if (filter.instanceId !== undefined) query = query.where('ii.instance_id', '=', filter.instanceId);
+  if (filter.repeatMode !== undefined) query = query.where('invocations.repeat_mode', '=', filter.repeatMode);
+  if (filter.resourceGroupId !== undefined) {
+    query = query.where('invocations.resource_group_id', '=', filter.resourceGroupId);
+  }
+  if (filter.runStatuses !== undefined) query = query.where('ii.status', 'in', filter.runStatuses);
+  // History: every run, so row 0 only where it is the run (Once, NextRebootOnly); else row 0 alone.
+  query = history
+    ? query.where((eb) =>
+        eb.or([
+          eb('ii.execution', '>', 0),
+          eb('invocations.repeat_mode', 'not in', ['Period', 'EveryReboot']),
+        ]),
+      )
+    : query.where('ii.execution', '=', 0);
+  for (const tag of filter.tags) query = query.where(tagCondition('invocation', 'invocations.id', tag));
+  return query;
+}
+
 /** The statements of every InvokeCommand, agent report and result page, compiled once per store. */
 function hotQueries(dialect: 'sqlite' | 'postgres') {
   const joined = (db: Kysely<Schema>) =>
@@ -240,6 +282,33 @@ function hotQueries(dialect: 'sqlite' | 'postgres') {
         .set({ invocation_status: status })
         .where('id', '=', invokeId)
         .where('invocation_status', '!=', status),
+    ),
+    newestResults: preparedPages(
+      (db, filter: ResultFilter) => resultQuery(db, filter, false),
+      'ii.seq',
+      runSeq,
+    ),
+    everyResult: preparedPages((db, filter: ResultFilter) => resultQuery(db, filter, true), 'ii.seq', runSeq),
+    // Each run's chunks from `from` up to `to`.
+    chunks: prepared(
+      (db, ranges: { invokeId: string; instanceId: string; execution: number; from: number; to: number }[]) =>
+        db
+          .selectFrom('output_chunks')
+          .select(['invoke_id', 'instance_id', 'execution', 'byte_offset', 'data'])
+          .where((eb) =>
+            eb.or(
+              ranges.map((range) =>
+                eb.and([
+                  eb('invoke_id', '=', range.invokeId),
+                  eb('instance_id', '=', range.instanceId),
+                  eb('execution', '=', range.execution),
+                  eb('byte_offset', '>=', range.from),
+                  eb('byte_offset', '<', range.to),
+                ]),
+              ),
+            ),
+          )
+          .orderBy('byte_offset'),
     ),
     invocations: prepared((db, ids: string[]) =>
       db.selectFrom('invocations').selectAll().where('id', 'in', ids),
@@ -421,30 +490,22 @@ export function invocationRepo(
     },
 
     async listResults(filter, page) {
-      // The page selects runs alone (the join filters); each invocation is read once after.
-      let query = joined().select(runColumns).where('invocations.region_id', '=', filter.regionId);
-      if (filter.invokeId !== undefined) query = query.where('ii.invoke_id', '=', filter.invokeId);
-      if (filter.commandId !== undefined)
-        query = query.where('invocations.command_id', '=', filter.commandId);
-      if (filter.instanceId !== undefined) query = query.where('ii.instance_id', '=', filter.instanceId);
-      if (filter.repeatMode !== undefined)
-        query = query.where('invocations.repeat_mode', '=', filter.repeatMode);
-      if (filter.resourceGroupId !== undefined) {
-        query = query.where('invocations.resource_group_id', '=', filter.resourceGroupId);
-      }
-      if (filter.runStatuses !== undefined) query = query.where('ii.status', 'in', filter.runStatuses);
-      // History: every run, so row 0 only where it is the run (Once, NextRebootOnly); else row 0 alone.
-      query = filter.includeHistory
-        ? query.where((eb) =>
-            eb.or([
-              eb('ii.execution', '>', 0),
-              eb('invocations.repeat_mode', 'not in', ['Period', 'EveryReboot']),
-            ]),
-          )
-        : query.where('ii.execution', '=', 0);
-      for (const tag of filter.tags) query = query.where(tagCondition('invocation', 'invocations.id', tag));
-      const result = await paginate(query, 'ii.seq', page, (row: Joined) => Number(row.run_seq));
-      return { ...result, items: await withInvocations(result.items as Joined[]) };
+      const pages = filter.includeHistory ? queries.everyResult : queries.newestResults;
+      const result = await pages(
+        db,
+        {
+          regionId: filter.regionId,
+          invokeId: filter.invokeId,
+          commandId: filter.commandId,
+          instanceId: filter.instanceId,
+          repeatMode: filter.repeatMode,
+          resourceGroupId: filter.resourceGroupId,
+          runStatuses: filter.runStatuses,
+          tags: filter.tags.map((tag) => ({ key: tag.key, value: tag.value })),
+        },
+        page,
+      );
+      return { ...result, items: await withInvocations(result.items) };
     },
 
     async undelivered(instanceId) {
@@ -627,24 +688,16 @@ export function invocationRepo(
       if (withOutput.length === 0) return runs.map(() => Buffer.alloc(0));
       // One query for the page: each run's chunks from where its tail can start up to what its row
       // counted (output appended since is not part of the row being shown).
-      const chunks = await db
-        .selectFrom('output_chunks')
-        .select(['invoke_id', 'instance_id', 'execution', 'byte_offset', 'data'])
-        .where((eb) =>
-          eb.or(
-            withOutput.map((run) =>
-              eb.and([
-                eb('invoke_id', '=', run.invokeId),
-                eb('instance_id', '=', run.instanceId),
-                eb('execution', '=', run.execution),
-                eb('byte_offset', '>=', tailStart(run.outputBytes, maxBytes)),
-                eb('byte_offset', '<', run.outputBytes),
-              ]),
-            ),
-          ),
-        )
-        .orderBy('byte_offset')
-        .execute();
+      const { rows: chunks } = await queries.chunks(
+        db,
+        withOutput.map((run) => ({
+          invokeId: run.invokeId,
+          instanceId: run.instanceId,
+          execution: run.execution,
+          from: tailStart(run.outputBytes, maxBytes),
+          to: run.outputBytes,
+        })),
+      );
       const byRun = new Map<string, Buffer[]>();
       for (const chunk of chunks) {
         const key = runKeyText(chunk.invoke_id, chunk.instance_id, Number(chunk.execution));

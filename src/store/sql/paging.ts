@@ -1,6 +1,8 @@
-import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { encodeNextToken, type Page, type PageRequest } from '../../domain/paging.js';
 import type { TagFilter } from '../../domain/tags.js';
+import type { Schema } from '../schema.js';
+import { type Argument, prepared } from './prepared.js';
 import type { ResourceType } from './tags.js';
 
 /** `EXISTS` a tag on the row whose id is in `idColumn`; an absent value matches any value. */
@@ -40,12 +42,58 @@ export async function paginate<Row>(
   }
   const after = page.afterSeq === undefined ? ordered : ordered.where(sql.ref(seqColumn), '<', page.afterSeq);
   const rows = (await after.limit(page.maxResults + 1).execute()) as Row[];
-  const items = rows.slice(0, page.maxResults);
+  return tokenPage(rows, totalCount, page.maxResults, seqOf);
+}
+
+/** A NextToken page from up to `maxResults + 1` rows: the extra row tells that another page follows. */
+function tokenPage<Row>(rows: Row[], totalCount: number, maxResults: number, seqOf: (row: Row) => number) {
+  const items = rows.slice(0, maxResults);
   const last = items.at(-1);
   return {
     items,
     totalCount,
-    nextToken: rows.length > page.maxResults && last !== undefined ? encodeNextToken(seqOf(last)) : undefined,
+    nextToken: rows.length > maxResults && last !== undefined ? encodeNextToken(seqOf(last)) : undefined,
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the builders passed in select from different tables and joins
+type ListQuery = SelectQueryBuilder<any, any, any>;
+
+/**
+ * `paginate` for a hot list whose query is built from a filter's values by `prepared`'s rules (the
+ * filter's shape may steer the build, its values never do): the count and each kind of page
+ * compile once per shape of filter.
+ */
+export function preparedPages<F extends Argument, Row>(
+  build: (db: Kysely<Schema>, filter: F) => ListQuery,
+  seqColumn: string,
+  seqOf: (row: Row) => number,
+) {
+  const newestFirst = (db: Kysely<Schema>, filter: F) =>
+    build(db, filter).orderBy(sql.ref(seqColumn), 'desc');
+  const count = prepared((db, filter: F) =>
+    build(db, filter).clearSelect().select(sql<number>`count(*)`.as('n')),
+  );
+  const byNumber = prepared((db, filter: F, limit: number, offset: number) =>
+    newestFirst(db, filter).limit(limit).offset(offset),
+  );
+  const first = prepared((db, filter: F, limit: number) => newestFirst(db, filter).limit(limit));
+  const after = prepared((db, filter: F, limit: number, afterSeq: number) =>
+    newestFirst(db, filter).where(sql.ref(seqColumn), '<', afterSeq).limit(limit),
+  );
+  return async (db: Kysely<Schema>, filter: F, page: PageRequest): Promise<Page<Row>> => {
+    const [counted] = (await count(db, filter)).rows as { n: number | string }[];
+    const totalCount = Number(counted?.n ?? 0);
+    if (page.style === 'page') {
+      const { rows } = await byNumber(db, filter, page.pageSize, (page.pageNumber - 1) * page.pageSize);
+      return { items: rows as Row[], totalCount, nextToken: undefined };
+    }
+    const limit = page.maxResults + 1;
+    const { rows } =
+      page.afterSeq === undefined
+        ? await first(db, filter, limit)
+        : await after(db, filter, limit, page.afterSeq);
+    return tokenPage(rows as Row[], totalCount, page.maxResults, seqOf);
   };
 }
 

@@ -2,8 +2,8 @@ import { type Compilable, type CompiledQuery, createQueryId, type Kysely, type Q
 import type { Schema } from '../schema.js';
 
 type Scalar = string | number | bigint | boolean | null | Uint8Array;
-/** A bound value, a list of them (an `in` list, rows to insert), or a row of named values. */
-export type Argument = Scalar | readonly Argument[] | { readonly [column: string]: Scalar | undefined };
+/** A bound value, a list (an `in` list, rows to insert), or named values (a row, a filter). */
+export type Argument = Scalar | readonly Argument[] | { readonly [name: string]: Argument | undefined };
 
 interface Template {
   readonly sql: string;
@@ -21,21 +21,25 @@ const isScalar = (value: Argument): value is Scalar =>
 const isList = (value: Argument): value is readonly Argument[] => Array.isArray(value);
 
 // Like Kysely's inserts and updates, a row leaves out the columns it holds no value for.
-const columnsOf = (row: { readonly [column: string]: Scalar | undefined }): string[] =>
-  Object.keys(row).filter((key) => row[key] !== undefined);
+const namesOf = (named: { readonly [name: string]: Argument | undefined }): string[] =>
+  Object.keys(named).filter((key) => named[key] !== undefined);
 
 /** The arguments with every scalar replaced by a marker naming its path (`0`, `1/3`, `2/name`). */
 function standIn(value: Argument, path: string): Argument {
   if (isScalar(value)) return `${marker}${path}`;
   if (isList(value)) return value.map((item, i) => standIn(item, `${path}/${i}`));
-  return Object.fromEntries(columnsOf(value).map((key) => [key, `${marker}${path}/${key}`]));
+  return Object.fromEntries(
+    namesOf(value).map((key) => [key, standIn(value[key] as Argument, `${path}/${key}`)]),
+  );
 }
 
-/** What decides the SQL text: list lengths and row columns (scalars never do). */
+/** What decides the SQL text: list lengths and which names hold a value (scalars never do). */
 function shapeOf(value: Argument): string {
   if (isScalar(value)) return '';
   if (isList(value)) return `[${value.map(shapeOf).join(',')}]`;
-  return `{${columnsOf(value).join(',')}}`;
+  return `{${namesOf(value)
+    .map((key) => `${key}${shapeOf(value[key] as Argument)}`)
+    .join(',')}}`;
 }
 
 function sourceOf(value: unknown): (args: readonly Argument[]) => unknown {
@@ -49,10 +53,10 @@ function sourceOf(value: unknown): (args: readonly Argument[]) => unknown {
  * A query of fixed shape, built and compiled by Kysely once, then run with new values in the same
  * places. For the small queries of a hot request, building and compiling cost more CPU than the
  * database's own work. `build` must bind every argument as a value (`where(col, '=', arg)`,
- * `values(row)`, `sql\`${arg}\``); one that lands in SQL text is refused at its first call, and one
- * must never steer the build (`if (arg)`: build from the shape alone). A list length or a row's
- * columns compile once each. It compiles for the dialect of the first database it runs on (or a
- * transaction of it): make one per store.
+ * `values(row)`, `sql\`${arg}\``); one that lands in SQL text is refused at its first call. The build
+ * may branch on the shape (a list's length, whether a name holds a value) but never on a value
+ * (`if (arg === 'x')`): each shape compiles once. It compiles for the dialect of the first database
+ * it runs on (or a transaction of it): make one per store.
  */
 export function prepared<A extends Argument[], R>(
   build: (db: Kysely<Schema>, ...args: A) => Compilable<R>,
