@@ -57,8 +57,8 @@ const migrations = [
  * and every event the server has not acknowledged yet (so no result is lost). When a call returns,
  * its write is in the file (an agent crash loses nothing). A new run or schedule is on the disk too
  * (the WAL synced, as synchronous=FULL would) before `accept` or `holdSchedule` returns, since it
- * must never start twice; every other write is synced in the background at once (one sync for all
- * writes since the last), so events go out without waiting for the disk.
+ * must never start twice; events are synced in the background right after (one sync for all writes
+ * since the last), so they go out without waiting for the disk.
  */
 export class Journal {
   private readonly db: BetterSqlite3.Database;
@@ -66,6 +66,7 @@ export class Journal {
   /** The WAL file, which holds every commit until a checkpoint: syncing it makes them durable. */
   private readonly wal: number;
   private syncing = false;
+  private deferred = false;
   private unsynced = false;
   private closed = false;
   /** Waiters for the next sync to start, which covers every commit made before it. */
@@ -131,8 +132,19 @@ export class Journal {
     this.unsynced = false;
   }
 
-  /** Syncs what was committed so far in the background; a write during a sync gets one more. */
+  /** Syncs in the background once this turn of the event loop is over: writes made together share one sync. */
   private syncSoon(): void {
+    this.unsynced = true;
+    if (this.deferred) return;
+    this.deferred = true;
+    setImmediate(() => {
+      this.deferred = false;
+      if (this.unsynced) this.startSync();
+    });
+  }
+
+  /** Syncs what was committed so far, now, in the background; a write during a sync gets one more. */
+  private startSync(): void {
     this.unsynced = true;
     if (this.syncing || this.closed) return;
     this.syncing = true;
@@ -147,14 +159,14 @@ export class Journal {
         else waiter.resolve();
       }
       if (this.closed) closeSync(this.wal);
-      else if (this.unsynced) this.syncSoon();
+      else if (this.unsynced) this.startSync();
     });
   }
 
   /** Resolves once what was committed so far is on the disk. */
   private synced(): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    this.syncSoon();
+    this.startSync();
     return done;
   }
 
@@ -217,7 +229,8 @@ export class Journal {
         this.statements.setState.run('finished', nowMs, run.invokeId, run.execution);
       return this.append(run, event);
     })();
-    this.syncSoon();
+    // After a power cut a run accepted or running ends interrupted alike: `started` needs no sync.
+    if (event.kind !== 'started') this.syncSoon();
     return recorded;
   }
 
@@ -250,8 +263,8 @@ export class Journal {
 
   /** Remembers a running task's process group, so a restarted agent can end what it left behind. */
   setProcess(run: RunRef, pid: number, bootId: string): void {
+    // Not synced: a process group matters only within this boot.
     this.statements.setProcess.run(pid, bootId, run.invokeId, run.execution);
-    this.syncSoon();
   }
 
   /** Runs accepted or running when the agent last stopped, with their process group if one started. */

@@ -25,16 +25,20 @@ export function parsePasswdLine(line: string): RunAsUser | undefined {
   return { name, uid, gid, home: home || '/', shell: shell || '/bin/sh' };
 }
 
-/** The user the agent itself runs as; its home is the process HOME when set. */
+let agentUser: RunAsUser | undefined;
+
+/** The user the agent itself runs as; its home is the process HOME when set. Read once: userInfo() reads the passwd database. */
 export function currentUser(): RunAsUser {
+  if (agentUser) return agentUser;
   const info = userInfo();
-  return {
+  agentUser = {
     name: info.username,
     uid: info.uid,
     gid: info.gid,
     home: process.env.HOME || info.homedir,
     shell: info.shell || '/bin/sh',
   };
+  return agentUser;
 }
 
 /**
