@@ -168,7 +168,11 @@ export function rpcHandler(deps: RpcDeps) {
               () => handler.handle(context),
             )
           : await handler.handle(context);
-      const { type, text } = renderBody(`${action}Response`, { RequestId: request.id, ...body }, format);
+      const { type, text } = renderBody(
+        `${action}Response`,
+        Object.assign({ RequestId: request.id }, body),
+        format,
+      );
       reply.code(200).type(type).send(text);
     } catch (error) {
       code = isApiError(error) ? error.code : 'InternalError';

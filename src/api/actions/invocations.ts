@@ -47,17 +47,24 @@ export const runCommand: Action = {
 const noOutput = Buffer.alloc(0);
 
 /**
- * The per-instance fields DescribeInvocations and DescribeInvocationResults share; `output` is the
- * run's shown tail, or undefined where the response leaves output out.
+ * The per-instance fields DescribeInvocations and DescribeInvocationResults share, with each
+ * action's own; `output` is the run's shown tail, or undefined where the response leaves output
+ * out. No object spread here: spreading ten rows' fields cost a fifth of a result page's CPU.
  */
-function runFields(run: InvocationInstance, output: Buffer | undefined, encoding: ContentEncoding) {
+function runFields<More extends object>(
+  run: InvocationInstance,
+  output: Buffer | undefined,
+  encoding: ContentEncoding,
+  more: More,
+) {
   const shown = output ?? noOutput;
-  return {
+  const fields = {
     InstanceId: run.instanceId,
     InvocationStatus: run.status,
     ErrorCode: run.errorCode,
     ErrorInfo: run.errorInfo,
-    ...(run.exitCode !== null && { ExitCode: run.exitCode }),
+    // Left out (undefined is not rendered) until the run has one.
+    ExitCode: run.exitCode ?? undefined,
     // Output is the last 24 KB; Dropped counts every byte not shown (cut here or beyond the kept cap).
     Output: encoding === 'PlainText' ? shown.toString('utf8') : shown.toString('base64'),
     Dropped: run.droppedBytes + (output ? run.outputBytes - output.length : 0),
@@ -65,6 +72,7 @@ function runFields(run: InvocationInstance, output: Buffer | undefined, encoding
     StopTime: optionalTime(run.stopTimeMs),
     Repeats: run.repeats,
   };
+  return Object.assign(fields, more);
 }
 
 /**
@@ -122,14 +130,15 @@ export const describeInvocations: Action = {
     const outputs = includeOutput ? await services.invocations.outputTails(runsOf.flat()) : [];
     let next = 0;
     const invocations = result.items.map((invocation, i) => {
-      const rendered = (runsOf[i] ?? []).map((run) => ({
-        ...runFields(run, outputs[next++], encoding),
-        InstanceInvokeStatus: legacyInstanceStatus(run.status),
-        CreationTime: isoTime(run.createdAtMs),
-        FinishTime: optionalTime(run.finishTimeMs),
-        UpdateTime: isoTime(run.updateTimeMs),
-        Timed: false,
-      }));
+      const rendered = (runsOf[i] ?? []).map((run) =>
+        runFields(run, outputs[next++], encoding, {
+          InstanceInvokeStatus: legacyInstanceStatus(run.status),
+          CreationTime: isoTime(run.createdAtMs),
+          FinishTime: optionalTime(run.finishTimeMs),
+          UpdateTime: isoTime(run.updateTimeMs),
+          Timed: false,
+        }),
+      );
       return {
         InvokeId: invocation.id,
         CommandId: invocation.commandId,
@@ -192,19 +201,20 @@ export const describeInvocationResults: Action = {
     const encoding =
       shown.length > 0 ? parseContentEncoding(params.string('ContentEncoding'), 'Base64') : 'Base64';
     const outputs = await services.invocations.outputTails(shown.map(({ run }) => run));
-    const results = shown.map(({ invocation, run }, i) => ({
-      ...runFields(run, outputs[i], encoding),
-      FinishedTime: optionalTime(run.finishTimeMs),
-      InvokeRecordStatus: legacyInstanceStatus(run.status),
-      InvokeId: invocation.id,
-      CommandId: invocation.commandId,
-      Username: invocation.username,
-      Launcher: invocation.launcher,
-      ContainerId: invocation.containerId,
-      ContainerName: invocation.containerName,
-      TerminationMode: invocation.terminationMode,
-      Tags: renderTags(invocation.tags),
-    }));
+    const results = shown.map(({ invocation, run }, i) =>
+      runFields(run, outputs[i], encoding, {
+        FinishedTime: optionalTime(run.finishTimeMs),
+        InvokeRecordStatus: legacyInstanceStatus(run.status),
+        InvokeId: invocation.id,
+        CommandId: invocation.commandId,
+        Username: invocation.username,
+        Launcher: invocation.launcher,
+        ContainerId: invocation.containerId,
+        ContainerName: invocation.containerName,
+        TerminationMode: invocation.terminationMode,
+        Tags: renderTags(invocation.tags),
+      }),
+    );
     // Unlike other lists, this response nests its paging fields inside `Invocation`.
     return { Invocation: { ...renderPage(page, result), InvocationResults: { InvocationResult: results } } };
   },
