@@ -54,6 +54,13 @@ describe('the agent journal', () => {
     expect(journal.unacknowledged().map((e) => e.event.kind)).toEqual(['accepted']);
   });
 
+  it('says a run is on the disk even when a synchronous accept synced it first', async () => {
+    const first = journal.acceptThen(task('t-s1'), run('t-s1'), 1);
+    const second = journal.acceptThen(task('t-s2'), run('t-s2'), 1);
+    journal.accept(task('t-s3'), run('t-s3'), 1);
+    await Promise.all([first?.durable, second?.durable]);
+  });
+
   it('keeps events until acknowledged, in order, across a reopen', () => {
     journal.accept(task('t-2'), run('t-2'), 1);
     journal.record(run('t-2'), { kind: 'started', atMs: 2 }, 2);

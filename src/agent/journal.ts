@@ -130,6 +130,9 @@ export class Journal {
   private durable(): void {
     fdatasyncSync(this.wal);
     this.unsynced = false;
+    // Their commits came before this sync: no later one need wait for them.
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters = [];
   }
 
   /** Syncs in the background once this turn of the event loop is over: writes made together share one sync. */
@@ -159,7 +162,7 @@ export class Journal {
         else waiter.resolve();
       }
       if (this.closed) closeSync(this.wal);
-      else if (this.unsynced) this.startSync();
+      else if (this.unsynced || this.waiters.length > 0) this.startSync();
     });
   }
 
