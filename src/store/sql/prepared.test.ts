@@ -56,6 +56,18 @@ describe('prepared queries', () => {
     expect(row).toMatchObject({ id: 'k', secret: 'x', created_at: 15, status: 'Active' });
   });
 
+  it('keeps answering right when more shapes come than it keeps compiled', async () => {
+    const byIds = prepared((db, ids: string[]) =>
+      db.selectFrom('access_keys').select('id').where('id', 'in', ids),
+    );
+    await insertKeys(db, [{ id: 'k', secret: 's', created_at: 1 }]);
+    for (let length = 1; length <= 100; length++) {
+      const ids = Array.from({ length }, (_, i) => (i === length - 1 ? 'k' : `missing-${i}`));
+      expect((await byIds(db, ids)).rows).toEqual([{ id: 'k' }]);
+    }
+    expect((await byIds(db, ['k'])).rows).toEqual([{ id: 'k' }]);
+  });
+
   it('refuses an argument that would land in the SQL text', async () => {
     const raw = prepared((db, column: string) =>
       db.selectFrom('access_keys').select(sql.raw<string>(column).as('c')),

@@ -12,6 +12,10 @@ interface Template {
   readonly sources: readonly ((args: readonly Argument[]) => unknown)[];
 }
 
+// Shapes a query has compiled for, the oldest forgotten first: filters chosen by callers (which
+// tags carry a value) could otherwise grow the cache without end.
+const maxShapes = 64;
+
 // Stand-ins are strings no caller sends: a NUL never reaches SQL from the API (parameters reject it).
 const marker = '\u0000argument:';
 
@@ -81,6 +85,7 @@ export function prepared<A extends Argument[], R>(
     let template = templates.get(shape);
     if (!template) {
       template = compile(on, args);
+      if (templates.size >= maxShapes) templates.delete(templates.keys().next().value ?? '');
       templates.set(shape, template);
     }
     const parameters = template.sources.map((source) => source(args));
