@@ -16,7 +16,8 @@ interface Template {
 // tags carry a value) could otherwise grow the cache without end.
 const maxShapes = 64;
 
-// Stand-ins are strings no caller sends: a NUL never reaches SQL from the API (parameters reject it).
+// Stand-ins take the arguments' places only while a shape compiles; later calls' values are bound
+// where they stood and never read for markers.
 const marker = '\u0000argument:';
 
 const isScalar = (value: Argument): value is Scalar =>
