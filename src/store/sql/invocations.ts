@@ -170,13 +170,13 @@ type ResultFilter = {
 
 const runSeq = (row: Joined): number => Number(row.run_seq);
 
+/** Runs beside their invocations' columns. */
+const joined = (db: Kysely<Schema>) =>
+  db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
+
 /** Runs (the join filters; each invocation is read once after), every run or row 0 alone. */
 function resultQuery(db: Kysely<Schema>, filter: ResultFilter, history: boolean) {
-  let query = db
-    .selectFrom('invocation_instances as ii')
-    .innerJoin('invocations', 'invocations.id', 'ii.invoke_id')
-    .select(runColumns)
-    .where('invocations.region_id', '=', filter.regionId);
+  let query = joined(db).select(runColumns).where('invocations.region_id', '=', filter.regionId);
   if (filter.invokeId !== undefined) query = query.where('ii.invoke_id', '=', filter.invokeId);
   if (filter.commandId !== undefined) query = query.where('invocations.command_id', '=', filter.commandId);
   if (filter.instanceId !== undefined) query = query.where('ii.instance_id', '=', filter.instanceId);
@@ -200,8 +200,6 @@ function resultQuery(db: Kysely<Schema>, filter: ResultFilter, history: boolean)
 
 /** The statements of every InvokeCommand, agent report and result page, compiled once per store. */
 function hotQueries(dialect: 'sqlite' | 'postgres') {
-  const joined = (db: Kysely<Schema>) =>
-    db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
   return {
     countToward: prepared((db, regionId: string, utcDay: string, limit: number) =>
       db
@@ -351,9 +349,6 @@ export function invocationRepo(
       return invocation ? [{ invocation, run: runOf(row) }] : [];
     });
   }
-
-  const joined = () =>
-    db.selectFrom('invocation_instances as ii').innerJoin('invocations', 'invocations.id', 'ii.invoke_id');
 
   const repo: InvocationRepo = {
     async create(invocation, initialRuns, quota) {
@@ -534,7 +529,7 @@ export function invocationRepo(
     },
 
     async stopping(instanceId) {
-      const rows = await joined()
+      const rows = await joined(db)
         .selectAll('invocations')
         .select(runColumns)
         .where('ii.instance_id', '=', instanceId)
