@@ -10,7 +10,7 @@ import { journalSettled } from '../helpers/agent-journal.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { type Backend, backendFactories } from '../helpers/backends.js';
 import { waitFor } from '../helpers/deadline.js';
-import { createResourceGroup } from '../helpers/raw-client.js';
+import { createResourceGroup, v3Raw } from '../helpers/raw-client.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -504,6 +504,17 @@ for (const factory of backendFactories) {
       it('stops a running invocation, leaving finished ones untouched', async () => {
         const invokeId = await run([agentA.instanceId], 'echo started; sleep 300');
         await waitStatus(invokeId, 'Running');
+        // A run without an exit code yet leaves ExitCode out of the response (neither null nor 0).
+        const raw = await v3Raw({
+          url: server.url,
+          accessKeyId: server.accessKeyId,
+          accessKeySecret: server.accessKeySecret,
+          action: 'DescribeInvocationResults',
+          params: { RegionId: region, InvokeId: invokeId },
+        });
+        expect(raw.status).toBe(200);
+        expect(raw.text).toContain('"InvocationStatus":"Running"');
+        expect(raw.text).not.toContain('ExitCode');
         await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
         const [row] = await finished(invokeId);
         expect(row?.invocationStatus).toBe('Terminated');
