@@ -51,9 +51,14 @@ export class Params {
     }
   }
 
-  /** `Name.1`, `Name.2`, … in index order; an index above `max` throws `tooMany`. */
-  list(name: string, max: number, tooMany: () => ApiError): string[] {
-    return this.indexed(name, /^(\d+)$/, max, tooMany).map(([, value]) => value);
+  /**
+   * `Name.1`, `Name.2`, … in index order; an index above `max` throws `tooMany`. With `empty`, an
+   * element sent empty (`InstanceId.1=`) throws it: an id list never holds an empty id.
+   */
+  list(name: string, max: number, tooMany: () => ApiError, empty?: () => ApiError): string[] {
+    const values = this.indexed(name, /^(\d+)$/, max, tooMany).map(([, value]) => value);
+    if (empty && values.includes('')) throw empty();
+    return values;
   }
 
   /** `Name.N.Field` entries grouped by N, in index order: `Tag.1.Key`, `Tag.1.Value`, … */

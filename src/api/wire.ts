@@ -46,12 +46,16 @@ export function renderPage(page: PageRequest, result: Page<unknown>): Record<str
   return { TotalCount: result.totalCount, ...(result.nextToken && { NextToken: result.nextToken }) };
 }
 
-/** `InstanceId.N`, at most `max`; more is `InstanceIds.ExceedLimit` (checked before existence). */
+/**
+ * `InstanceId.N`, at most `max`; more is `InstanceIds.ExceedLimit`, an empty one
+ * `MissingParam.InstanceId` (the seed: "missing or empty"), both checked before existence.
+ */
 export const readInstanceIds = (params: Params, max: number): string[] =>
   params.list(
     'InstanceId',
     max,
     () => new ApiError('InstanceIds.ExceedLimit', `At most ${max} InstanceId.N.`),
+    () => new ApiError('MissingParam.InstanceId', 'An InstanceId.N is empty.'),
   );
 
 /** The invoke half shared by InvokeCommand and RunCommand. */

@@ -52,6 +52,23 @@ describe('InvokeCommand parameters (the seed)', () => {
     expect(codeOf(['a'], '{"a":"say \\"a\\": twice"}')).toBeUndefined();
     expect(codeOf(['a'], `{"a":"${'x'.repeat(14_000)}"}`)).toBe('CmdContent.ExceedLimit');
   });
+
+  it('counts the content against the 18 KB limit whether Parameters is sent or not', () => {
+    // 15,000 bytes are 20,000 in Base64: over 18,432 on its own.
+    const big = (enable: boolean) => command(enable ? ['a'] : [], enable, 'x'.repeat(15_000));
+    for (const text of [undefined, '{}']) {
+      expect(
+        errorCodeOf(() => resolveParameters(big(false), text)),
+        String(text),
+      ).toBe('CmdContent.ExceedLimit');
+    }
+    expect(errorCodeOf(() => resolveParameters(big(true), '{"a":""}'))).toBe('CmdContent.ExceedLimit');
+    // 13,824 bytes are exactly 18,432 in Base64: at the limit, allowed.
+    expect(resolveParameters(command([], false, 'x'.repeat(13_824)), undefined)).toEqual({});
+    expect(errorCodeOf(() => resolveParameters(command([], false, 'x'.repeat(13_824)), '{}'))).toBe(
+      'CmdContent.ExceedLimit',
+    );
+  });
 });
 
 describe('InvokeCommand request shape', () => {
@@ -68,6 +85,14 @@ describe('InvokeCommand request shape', () => {
       expect(validateInvokeRequest({ instanceIds: ['mi-1'], tags: [], repeatMode: mode }).repeatMode).toBe(
         mode,
       );
+    // A dry run stays one with a Frequency (the Frequency is still checked, by the service).
+    const dry = validateInvokeRequest({
+      instanceIds: ['mi-1'],
+      tags: [],
+      repeatMode: 'DryRun',
+      frequency: 'rate(5m)',
+    });
+    expect([dry.repeatMode, dry.frequency]).toEqual(['DryRun', 'rate(5m)']);
     expect(codeOf({ repeatMode: 'once' })).toBe('InvalidRepeatMode.NotFound');
     expect(codeOf({ terminationMode: 'Group' })).toBe('InvalidParameter');
     expect(validateInvokeRequest({ instanceIds: ['mi-1', 'mi-1'], tags: [] }).instanceIds).toEqual(['mi-1']);

@@ -91,8 +91,10 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
     );
   }
   const frequency = input.frequency ?? '';
-  // The seed: when Frequency is given the mode is Period, whatever RepeatMode says.
-  const repeatMode = frequency !== '' ? 'Period' : input.repeatMode || 'Once';
+  // The seed: when Frequency is given the mode is Period, whatever RepeatMode says. DryRun stays a
+  // dry run (its Frequency is checked, nothing is scheduled): a dry run never creates anything.
+  const repeatMode =
+    input.repeatMode === 'DryRun' ? 'DryRun' : frequency !== '' ? 'Period' : input.repeatMode || 'Once';
   if (!repeatModes.includes(repeatMode as RepeatMode)) {
     throw new ApiError('InvalidRepeatMode.NotFound', `Got "${repeatMode.slice(0, 40)}".`);
   }
@@ -154,6 +156,8 @@ export function resolveParameters(
         `The command defines ${command.parameterNames.join(', ')}.`,
       );
     }
+    // Without Parameters too: a saved command's content alone may pass the limit.
+    checkContentSize(command, undefined);
     return {};
   }
   let parsed: unknown;
@@ -187,14 +191,24 @@ export function resolveParameters(
   }
   const duplicate = duplicateKey(parametersText, Object.keys(values));
   if (duplicate !== undefined) throw new ApiError('ParameterKey.Duplicate', `${duplicate} is given twice.`);
-  const size = command.contentBase64.length + Buffer.from(parametersText).toString('base64').length;
+  checkContentSize(command, parametersText);
+  return values;
+}
+
+/** The seed's 18 KB for the Base64 content plus the Base64 of Parameters (none counts 0). */
+export function checkContentSize(
+  command: Pick<Command, 'contentBase64'>,
+  parametersText: string | undefined,
+): void {
+  const parametersBytes =
+    parametersText === undefined ? 0 : Buffer.from(parametersText).toString('base64').length;
+  const size = command.contentBase64.length + parametersBytes;
   if (size > invokeLimits.contentAndParametersBase64Bytes) {
     throw new ApiError(
       'CmdContent.ExceedLimit',
-      `Content and parameters are ${size} bytes in Base64; at most 18432.`,
+      `Content and parameters are ${size} bytes in Base64; at most ${invokeLimits.contentAndParametersBase64Bytes}.`,
     );
   }
-  return values;
 }
 
 /** Fills `{{name}}` custom parameters and the `{{ACS::…}}` built-ins into a script. */

@@ -140,8 +140,9 @@ export class InvocationService {
       Buffer.from(command.contentBase64, 'base64').toString('utf8'),
       ...Object.values(parameters),
     ]);
-    if (request.repeatMode === 'Period') {
-      // Checked here against the run's timeout (the seed's rules); the agent evaluates it with the same code.
+    if (request.frequency !== '') {
+      // Checked here against the run's timeout (the seed's rules), for Period and for a DryRun that
+      // names one; the agent evaluates it with the same code.
       parseFrequency(request.frequency, {
         nowMs: this.nowMs(),
         timeoutSeconds: request.timeoutSeconds ?? command.timeoutSeconds,

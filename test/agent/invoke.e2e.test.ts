@@ -722,6 +722,13 @@ for (const factory of backendFactories) {
 
       it.each([
         ['no instance', () => ({ instanceId: [] }), 'MissingParam.InstanceId', 400],
+        ['an empty InstanceId.1', () => ({ instanceId: [''] }), 'MissingParam.InstanceId', 400],
+        [
+          'an empty InstanceId.2 beside a real one',
+          () => ({ instanceId: [agentA.instanceId, ''] }),
+          'MissingParam.InstanceId',
+          400,
+        ],
         [
           '51 instances',
           () => ({ instanceId: Array.from({ length: 51 }, (_, i) => `mi-${i}`) }),
@@ -813,6 +820,18 @@ for (const factory of backendFactories) {
         ['a malformed ContainerId', () => ({ containerId: 'nope' }), 'InvalidContainerId.Malformed', 400],
         ['DryRun', () => ({ repeatMode: 'DryRun' }), 'DryRunOperation', 400],
         [
+          'DryRun with a Frequency (validated, never scheduled)',
+          () => ({ repeatMode: 'DryRun', frequency: 'rate(5m)' }),
+          'DryRunOperation',
+          400,
+        ],
+        [
+          'DryRun with an invalid Frequency',
+          () => ({ repeatMode: 'DryRun', frequency: 'rate(30s)' }),
+          'InvalidParam.Frequency',
+          400,
+        ],
+        [
           'an unknown resource group',
           () => ({ resourceGroupId: 'rg-none' }),
           'InvalidResourceGroup.NotFound',
@@ -833,6 +852,83 @@ for (const factory of backendFactories) {
           await client.describeInvocations(new Ecs.DescribeInvocationsRequest({ regionId: region }))
         ).body?.totalCount;
         expect(after).toBe(before);
+      });
+
+      it('applies the 18 KB limit on content plus parameters with or without Parameters, on InvokeCommand and RunCommand', async () => {
+        // 15,000 bytes are 20,000 in Base64: a saved command may be that big (24 KB), a run may not.
+        const script = `#${'x'.repeat(14_998)}\n`;
+        const big = await client.createCommand(
+          new Ecs.CreateCommandRequest({
+            regionId: region,
+            name: 'big',
+            type: 'RunShellScript',
+            commandContent: b64(script),
+          }),
+        );
+        const count = async () =>
+          (await client.describeInvocations(new Ecs.DescribeInvocationsRequest({ regionId: region }))).body
+            ?.totalCount;
+        const before = await count();
+        for (const fields of [{}, { parameters: {} }, { repeatMode: 'DryRun' }]) {
+          await expectApiError(
+            invoke({ commandId: big.body?.commandId, ...fields }),
+            'CmdContent.ExceedLimit',
+            403,
+          );
+        }
+        for (const contentEncoding of ['PlainText', 'Base64']) {
+          await expectApiError(
+            client.runCommand(
+              new Ecs.RunCommandRequest({
+                regionId: region,
+                type: 'RunShellScript',
+                commandContent: contentEncoding === 'Base64' ? b64(script) : script,
+                contentEncoding,
+                instanceId: [agentA.instanceId],
+              }),
+            ),
+            'CmdContent.ExceedLimit',
+            403,
+          );
+        }
+        expect(await count()).toBe(before);
+      });
+
+      it('refuses an empty InstanceId.N or ResourceId.N on every action that lists them', async () => {
+        const empty = [''];
+        await expectApiError(
+          client.describeCloudAssistantStatus(
+            new Ecs.DescribeCloudAssistantStatusRequest({ regionId: region, instanceId: empty }),
+          ),
+          'MissingParam.InstanceId',
+          400,
+        );
+        await expectApiError(
+          client.describeManagedInstances(
+            new Ecs.DescribeManagedInstancesRequest({ regionId: region, instanceId: empty }),
+          ),
+          'MissingParam.InstanceId',
+          400,
+        );
+        await expectApiError(
+          client.stopInvocation(
+            new Ecs.StopInvocationRequest({ regionId: region, invokeId: 't-none', instanceId: empty }),
+          ),
+          'MissingParam.InstanceId',
+          400,
+        );
+        await expectApiError(
+          client.tagResources(
+            new Ecs.TagResourcesRequest({
+              regionId: region,
+              resourceType: 'command',
+              resourceId: empty,
+              tag: [new Ecs.TagResourcesRequestTag({ key: 'k', value: 'v' })],
+            }),
+          ),
+          'MissingParameter.ResourceIds',
+          404,
+        );
       });
 
       it('refuses duplicate parameter keys and content plus parameters over 18 KB', async () => {

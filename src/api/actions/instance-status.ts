@@ -22,10 +22,10 @@ function readInstanceIdsJson(text: string | undefined): string[] | undefined {
   } catch {
     throw new ApiError('InvalidInstanceIds.Malformed', 'InstanceIds must be a JSON array of strings.');
   }
-  if (!Array.isArray(ids) || ids.length > 100 || !ids.every((id) => typeof id === 'string')) {
+  if (!Array.isArray(ids) || ids.length > 100 || !ids.every((id) => typeof id === 'string' && id !== '')) {
     throw new ApiError(
       'InvalidInstanceIds.Malformed',
-      'InstanceIds must be a JSON array of at most 100 strings.',
+      'InstanceIds must be a JSON array of at most 100 ids, none empty.',
     );
   }
   return ids;

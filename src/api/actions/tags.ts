@@ -6,7 +6,12 @@ import type { Params } from '../params.js';
 import { readTags } from '../wire.js';
 
 const readResourceIds = (params: Params) =>
-  params.list('ResourceId', tagLimits.resources, () => new ApiError('NumberExceed.ResourceIds'));
+  params.list(
+    'ResourceId',
+    tagLimits.resources,
+    () => new ApiError('NumberExceed.ResourceIds'),
+    () => new ApiError('MissingParameter.ResourceIds', 'A ResourceId.N is empty.'),
+  );
 
 export const tagResources: Action = {
   name: 'TagResources',
@@ -23,7 +28,12 @@ export const untagResources: Action = {
   regionRequired: true,
   async handle({ params, regionId, services }) {
     const type = resourceTypeOf(params.string('ResourceType'));
-    const keys = params.list('TagKey', maxTags, () => new ApiError('NumberExceed.Tags'));
+    const keys = params.list(
+      'TagKey',
+      maxTags,
+      () => new ApiError('NumberExceed.Tags'),
+      () => new ApiError('InvalidTagKey.Malformed', 'A TagKey.N is empty.'),
+    );
     await services.tags.untag(regionId, type, readResourceIds(params), keys, params.boolean('All') ?? false);
     return {};
   },
