@@ -2,9 +2,17 @@ import { XMLBuilder } from 'fast-xml-parser';
 
 export type Format = 'JSON' | 'XML';
 
-/** `Format=XML` in any case asks for XML; the SDK reads only JSON, which is the default. */
-export const formatOf = (value: string | undefined): Format =>
-  value?.toUpperCase() === 'XML' ? 'XML' : 'JSON';
+/**
+ * `Format` in any case picks the answer's format; without it, `fallback`: JSON for V3 requests
+ * (the SDK reads only JSON), XML for V1 (RPC-style) ones, Alibaba's documented RPC default.
+ */
+export function formatOf(value: string | undefined, fallback: Format = 'JSON'): Format {
+  const asked = value?.toUpperCase();
+  return asked === 'XML' || asked === 'JSON' ? asked : fallback;
+}
+
+/** Alibaba's gateway sends XML as exactly this, and its client cores parse an XML error body only then. */
+export const xmlContentType = 'text/xml;charset=utf-8';
 
 // Arrays become repeated elements named after their key: { Commands: { Command: [a, b] } } gives
 // <Commands><Command>a</Command><Command>b</Command></Commands>, Alibaba's own XML shape.
@@ -17,7 +25,7 @@ export function renderBody(
 ): { type: string; text: string } {
   if (format === 'XML') {
     return {
-      type: 'application/xml; charset=utf-8',
+      type: xmlContentType,
       text: `<?xml version="1.0" encoding="UTF-8"?>${xml.build({ [root]: body })}`,
     };
   }

@@ -1,14 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validateClientToken } from '../domain/command.js';
-import { ApiError, isApiError } from '../domain/errors.js';
-import { accountOwner, idempotentActions, requestHash } from '../service/idempotence.js';
+import { ApiError, isApiError, missingParameter } from '../domain/errors.js';
+import { idempotentActions, requestHash, tokenOwner } from '../service/idempotence.js';
 import type { Services } from './action.js';
 import { actionKey, actions, servedVersions } from './actions/index.js';
 import { type OpenStreams, sendEventStream } from './event-stream.js';
 import { Params } from './params.js';
 import { parseUrlEncoded, splitTarget } from './query.js';
 import { type Format, formatOf, renderBody } from './render.js';
-import { type AuthDeps, authenticate } from './signature/authenticate.js';
+import { type AuthDeps, authenticate, signatureKind } from './signature/authenticate.js';
 import type { SignedRequest } from './signature/signed-request.js';
 
 // The largest legitimate request is a 24 KB script plus parameters, percent-encoded (up to 3x).
@@ -89,8 +89,13 @@ export function sendError(
 const hostOf = (request: FastifyRequest): string =>
   (request.headers.host ?? 'openassist').replace(/[^\x21-\x7e]/g, '').slice(0, 255);
 
-function actionName(signed: SignedRequest): string {
+/** The operation a request names; a V1 request only by its (signed) `Action` parameter. */
+function actionName(signed: SignedRequest, v1: boolean): string {
   const fromParam = signed.params.get('Action');
+  if (v1) {
+    if (!fromParam) throw missingParameter('Action');
+    return fromParam;
+  }
   const fromHeader = signed.headers['x-acs-action'];
   if (fromParam && fromHeader && fromParam !== fromHeader) {
     throw new ApiError('InvalidParameter', 'The Action parameter and the x-acs-action header disagree.');
@@ -101,8 +106,10 @@ function actionName(signed: SignedRequest): string {
 }
 
 /** The API version a request names: ECS 2014-05-26, or another product's routed here (`actions`). */
-function versionOf(signed: SignedRequest): string {
-  const version = signed.params.get('Version') || signed.headers['x-acs-version'];
+function versionOf(signed: SignedRequest, v1: boolean): string {
+  const fromParam = signed.params.get('Version');
+  if (v1 && !fromParam) throw missingParameter('Version');
+  const version = v1 ? fromParam : fromParam || signed.headers['x-acs-version'];
   if (!version) throw new ApiError('MissingParameter', 'Name the API version in Version or x-acs-version.');
   if (!servedVersions.has(version)) {
     throw new ApiError('InvalidVersion', `This endpoint serves ${[...servedVersions].join(', ')}.`);
@@ -124,17 +131,17 @@ export function rpcHandler(deps: RpcDeps) {
     try {
       if (request.method !== 'POST' && request.method !== 'GET') throw new ApiError('UnsupportedHTTPMethod');
       const signed = readRequest(request);
-      format = formatOf(signed.params.get('Format'));
+      const v1 = signatureKind(signed) === 'v1';
+      format = formatOf(signed.params.get('Format'), v1 ? 'XML' : 'JSON');
       const key = await authenticate(signed, deps);
       accessKeyId = key.id;
-      action = actionName(signed);
-      const version = versionOf(signed);
+      action = actionName(signed, v1);
+      const version = versionOf(signed, v1);
       const handler = actions.get(actionKey(version, action));
       if (!handler)
         throw new ApiError('InvalidAction.NotFound', `No operation named ${action.slice(0, 80)}.`);
-      const params = new Params(
-        await deps.services.authorization.authorize(key, version, action, signed.params),
-      );
+      const authorized = await deps.services.authorization.authorize(key, version, action, signed.params);
+      const params = new Params(authorized);
       const regionId = handler.regionRequired
         ? params.required('RegionId')
         : (params.string('RegionId') ?? '');
@@ -163,8 +170,8 @@ export function rpcHandler(deps: RpcDeps) {
       const body =
         token && idempotentActions.has(action)
           ? await deps.services.idempotence.run(
-              { owner: accountOwner, action, token: validateClientToken(token) },
-              requestHash(action, signed.params),
+              { owner: tokenOwner(key), action, token: validateClientToken(token) },
+              requestHash(action, authorized),
               () => handler.handle(context),
             )
           : await handler.handle(context);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
-import type { Store, TokenScope } from '../store/store.js';
+import type { AccessKey, Store, TokenScope } from '../store/store.js';
 import type { SecretBox } from './secret-box.js';
 
 /** Actions that take ClientToken (fact sheet §1) among those this server implements. */
@@ -13,8 +13,12 @@ export const idempotentActions: ReadonlySet<string> = new Set([
   'ModifyInvocationAttribute',
 ]);
 
-/** This server has one account; every access key belongs to it, so tokens are scoped to it. */
-export const accountOwner = 'account';
+/**
+ * Tokens belong to the access key that sent them: another key (one scoped to a resource group,
+ * say) replaying a token must never receive the first key's answer, which may hold a secret
+ * (CreateActivation's code) or name resources outside its reach.
+ */
+export const tokenOwner = (key: Pick<AccessKey, 'id'>): string => `key:${key.id}`;
 
 // Parameters that change between two sends of the same request and so are not part of its identity.
 const transportParameters = new Set([
@@ -35,7 +39,10 @@ const transportParameters = new Set([
   'ResourceOwnerAccount',
 ]);
 
-/** What makes two requests "the same": the action and every business parameter, order-independent. */
+/**
+ * What makes two requests "the same": the action and every business parameter, order-independent.
+ * Taken over the parameters as authorized (a scoped key's group added), which the action runs with.
+ */
 export function requestHash(action: string, params: ReadonlyMap<string, string>): string {
   const hash = createHash('sha256').update(action);
   for (const key of [...params.keys()].sort()) {

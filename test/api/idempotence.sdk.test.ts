@@ -2,6 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invoke } from '../../src/client/api.js';
+import type { Credentials } from '../../src/client/sign.js';
 import { type Backend, backendFactories } from '../helpers/backends.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
@@ -99,6 +101,49 @@ for (const factory of backendFactories) {
           expect(bytes.includes(first.body?.activationCode ?? 'none'), file).toBe(false);
         }
       }
+    });
+
+    it("keeps tokens per access key: no other key, scoped to a group or not, gets root's answer", async () => {
+      const root: Credentials = { endpoint: server.url, accessKeyId: key.id, accessKeySecret: key.secret };
+      const { ResourceGroup } = await invoke<{ ResourceGroup: { Id: string } }>(
+        root,
+        'CreateResourceGroup',
+        { Name: 'token-scope', DisplayName: 'token-scope' },
+        '2020-03-31',
+      );
+      const newKey = async (limits: Record<string, string>) => {
+        const { AccessKey } = await invoke<{ AccessKey: { AccessKeyId: string; AccessKeySecret: string } }>(
+          root,
+          'CreateAccessKey',
+          limits,
+          '2015-05-01',
+        );
+        return ecsClient(server.endpoint, AccessKey.AccessKeyId, AccessKey.AccessKeySecret);
+      };
+      const scoped = await newKey({ ResourceGroupId: ResourceGroup.Id });
+      const other = await newKey({});
+      const activate = (as: EcsClient) =>
+        as.createActivation(
+          new Ecs.CreateActivationRequest({
+            regionId: region,
+            clientToken: 'token-key-scope',
+            instanceCount: 2,
+          }),
+        );
+      const byRoot = (await activate(client)).body;
+      const byScoped = (await activate(scoped)).body;
+      const byOther = (await activate(other)).body;
+      const ids = [byRoot?.activationId, byScoped?.activationId, byOther?.activationId];
+      expect(new Set(ids).size).toBe(3);
+      expect(byScoped?.activationCode).not.toBe(byRoot?.activationCode);
+      expect(byOther?.activationCode).not.toBe(byRoot?.activationCode);
+      // Each key still gets its own first answer again, and the scoped key's activation is in its group.
+      expect((await activate(scoped)).body?.activationId).toBe(byScoped?.activationId);
+      expect((await activate(client)).body?.activationCode).toBe(byRoot?.activationCode);
+      const seen = await scoped.describeActivations(
+        new Ecs.DescribeActivationsRequest({ regionId: region, activationId: byScoped?.activationId }),
+      );
+      expect(seen.body?.activationList?.[0]?.resourceGroupId).toBe(ResourceGroup.Id);
     });
 
     it('keeps tokens across a server restart', async () => {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import * as OpenApi from '@alicloud/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nowStamp, type RawOptions, v1Raw, v3Raw } from '../helpers/raw-client.js';
+import { Ecs, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 let server: ServerProcess;
@@ -38,7 +40,8 @@ describe('the RPC transport', () => {
     expect(json.json).toMatchObject({ RequestId: expect.any(String), TotalCount: expect.any(Number) });
 
     const xml = await v3Raw({ ...base, action: 'DescribeRegions', params: { Format: 'xml' } });
-    expect(xml.contentType).toMatch(/^application\/xml/);
+    // Exactly what Alibaba's gateway sends: the client cores compare the header with this text.
+    expect(xml.contentType).toBe('text/xml;charset=utf-8');
     expect(xml.text).toMatch(
       /^<\?xml version="1.0" encoding="UTF-8"\?><DescribeRegionsResponse><RequestId>[0-9A-F-]{36}<\/RequestId><Regions><Region><RegionId>cn-hangzhou<\/RegionId>/,
     );
@@ -47,6 +50,50 @@ describe('the RPC transport', () => {
     expect(error.status).toBe(400);
     expect(error.text).toContain('<Error><RequestId>');
     expect(error.text).toContain('<Code>MissingParameter</Code>');
+    expect(error.contentType).toBe('text/xml;charset=utf-8');
+  });
+
+  it('gives the official SDK (V3) asking for XML the error code of an XML error body', async () => {
+    const xmlClient = new Ecs.default(
+      new OpenApi.$OpenApiUtil.Config({
+        endpoint: server.endpoint,
+        protocol: 'http',
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+        regionId: 'cn-hangzhou',
+        globalParameters: new OpenApi.$OpenApiUtil.GlobalParameters({ queries: { Format: 'XML' } }),
+      }),
+    );
+    const body = await expectApiError(
+      xmlClient.deleteCommand(new Ecs.DeleteCommandRequest({ regionId: 'cn-hangzhou', commandId: 'c-none' })),
+      'InvalidCmdId.NotFound',
+      404,
+    );
+    expect(body.RequestId).toMatch(/^[0-9A-F-]{36}$/);
+  });
+
+  it('answers a V1 request without Format in XML (the RPC default), and JSON when it asks', async () => {
+    const xml = await v1Raw({ ...base, omit: ['Format'] });
+    expect([xml.status, xml.contentType]).toEqual([200, 'text/xml;charset=utf-8']);
+    expect(xml.text).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?><DescribeRegionsResponse>/);
+    const xmlError = await v1Raw({ ...base, action: 'DescribeCommands', omit: ['Format'] });
+    expect([xmlError.status, xmlError.contentType]).toEqual([400, 'text/xml;charset=utf-8']);
+    expect(xmlError.text).toContain('<Code>MissingParameter</Code>');
+    const forged = await v1Raw({ ...base, accessKeySecret: 'wrong', omit: ['Format'] });
+    expect([forged.status, forged.contentType]).toEqual([400, 'text/xml;charset=utf-8']);
+    expect(forged.text).toContain('<Code>SignatureDoesNotMatch</Code>');
+
+    const json = await v1Raw({ ...base, params: { Format: 'json' } });
+    expect([json.status, json.contentType]).toEqual([200, 'application/json; charset=utf-8']);
+    expect(json.json.Regions).toBeDefined();
+    // A V3 request keeps JSON by default, and so does the official SDK on either signature.
+    const v3 = await v3Raw({ ...base });
+    expect(v3.contentType).toBe('application/json; charset=utf-8');
+    for (const signature of ['v3', 'v1'] as const) {
+      const sdk = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret, signature);
+      const { body } = await sdk.describeRegions(new Ecs.DescribeRegionsRequest({}));
+      expect(body?.regions?.region?.[0]?.regionId, signature).toBe('cn-hangzhou');
+    }
   });
 
   it('refuses an unknown action, a wrong version and other HTTP methods', async () => {
@@ -81,6 +128,36 @@ describe('authentication', () => {
     expect((await v1Raw({ ...base, nonce: v1Nonce })).status).toBe(200);
     const v1Replay = await v1Raw({ ...base, nonce: v1Nonce });
     expect([v1Replay.status, v1Replay.json.Code]).toEqual([400, 'SignatureNonceUsed']);
+  });
+
+  it('binds the action of a V1 request: Action and Version must be signed parameters, x-acs-* headers are ignored', async () => {
+    const headers = { 'x-acs-action': 'CreateCommand', 'x-acs-version': '2014-05-26' };
+    const noAction = await v1Raw({
+      ...base,
+      omit: ['Action', 'Version'],
+      extraHeaders: headers,
+      params: {
+        RegionId: 'cn-hangzhou',
+        Name: 'unsigned',
+        Type: 'RunShellScript',
+        CommandContent: 'ZWNobw==',
+      },
+    });
+    expect([noAction.status, noAction.json.Code]).toEqual([400, 'MissingParameter']);
+    expect(noAction.json.Message).toContain('"Action"');
+    const noVersion = await v1Raw({ ...base, omit: ['Version'], extraHeaders: headers });
+    expect([noVersion.status, noVersion.json.Code]).toEqual([400, 'MissingParameter']);
+    expect(noVersion.json.Message).toContain('"Version"');
+    // The signed Action is what runs; an unsigned header naming another action changes nothing.
+    const described = await v1Raw({ ...base, extraHeaders: headers });
+    expect(described.status).toBe(200);
+    expect(described.json.Regions).toBeDefined();
+    const commands = await v3Raw({
+      ...base,
+      ...describeCommands,
+      params: { ...describeCommands.params, Name: 'unsigned' },
+    });
+    expect(commands.json.TotalCount).toBe(0);
   });
 
   it('does not burn a nonce on a forged request', async () => {

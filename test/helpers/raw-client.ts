@@ -19,6 +19,8 @@ export interface RawOptions {
   readonly unsigned?: readonly string[];
   /** Replaces the query string after signing (to send bytes no signer would produce). */
   readonly rawQuery?: string;
+  /** V1: common parameters to leave out (not sent, not signed), e.g. Format or Action. */
+  readonly omit?: readonly string[];
 }
 
 export interface RawResponse {
@@ -91,6 +93,7 @@ export function v1Raw(options: RawOptions): Promise<RawResponse> {
       ...options.params,
     }),
   );
+  for (const name of options.omit ?? []) params.delete(name);
   const request: SignedRequest = {
     method,
     path: '/',
@@ -101,14 +104,16 @@ export function v1Raw(options: RawOptions): Promise<RawResponse> {
   };
   params.set('Signature', v1Signature(request, options.accessKeySecret));
   const encoded = canonicalQuery(params);
+  // V1 signs no header: whatever extraHeaders carry is sent unsigned.
+  const headers = { ...options.extraHeaders };
   if (options.inBody) {
     return send(`${options.url}/`, {
       method,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
       body: encoded,
     });
   }
-  return send(`${options.url}/?${options.rawQuery ?? encoded}`, { method });
+  return send(`${options.url}/?${options.rawQuery ?? encoded}`, { method, headers });
 }
 
 /** Creates a resource group through ResourceManager's CreateResourceGroup (version 2020-03-31); returns its id. */

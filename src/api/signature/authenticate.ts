@@ -73,10 +73,20 @@ function v1Claim(request: SignedRequest): Claim {
   };
 }
 
+/**
+ * Which signature a request carries: V3 (an Authorization header), V1 (a Signature parameter and
+ * no Authorization header) or none. V1 signs only the parameters, so a V1 request is steered by
+ * its parameters alone, never by headers.
+ */
+export function signatureKind(request: Pick<SignedRequest, 'headers' | 'params'>): 'v3' | 'v1' | 'none' {
+  if (request.headers.authorization) return 'v3';
+  return request.params.has('Signature') ? 'v1' : 'none';
+}
+
 function readClaim(request: SignedRequest): Claim {
-  const authorization = request.headers.authorization;
-  if (authorization) return v3Claim(request, authorization);
-  if (request.params.has('Signature')) return v1Claim(request);
+  const kind = signatureKind(request);
+  if (kind === 'v3') return v3Claim(request, request.headers.authorization ?? '');
+  if (kind === 'v1') return v1Claim(request);
   throw incomplete(
     'The request is not signed: send an ACS3-HMAC-SHA256 Authorization header or a V1 Signature.',
   );
