@@ -10,6 +10,7 @@ import type { Services } from './action.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerConsoleRoutes } from './console-routes.js';
 import { OpenStreams } from './event-stream.js';
+import { KeyStreams } from './key-streams.js';
 import { rpcHandler, sendError } from './rpc.js';
 
 // Bounds for hostile or slow clients: a form body of 256 KiB, headers plus URL of 256 KiB
@@ -122,14 +123,22 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   );
 
   const openStreams = new OpenStreams();
+  // A stream lives only as long as its key: ended when the key is revoked here or on another node.
+  const keyStreams = new KeyStreams(deps.store.accessKeys, deps.logger);
+  const unsubscribe = deps.services.accessKeys.onRevoked((id) => keyStreams.revoke(id));
   // Open event streams would keep the server from closing: end them first.
-  app.addHook('preClose', async () => openStreams.endAll());
+  app.addHook('preClose', async () => {
+    unsubscribe();
+    keyStreams.stop();
+    openStreams.endAll();
+  });
   const rpc = rpcHandler({
     accessKeys: deps.store.accessKeys,
     nonces: deps.store.nonces,
     nowMs: deps.nowMs,
     services: deps.services,
     openStreams,
+    keyStreams,
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 

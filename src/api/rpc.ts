@@ -5,6 +5,7 @@ import { idempotentActions, requestHash, tokenOwner } from '../service/idempoten
 import type { Services } from './action.js';
 import { actionKey, actions, servedVersions } from './actions/index.js';
 import { type OpenStreams, sendEventStream } from './event-stream.js';
+import type { KeyStreams } from './key-streams.js';
 import { Params } from './params.js';
 import { parseUrlEncoded, splitTarget } from './query.js';
 import { type Format, formatOf, renderBody } from './render.js';
@@ -18,6 +19,8 @@ export interface RpcDeps extends AuthDeps {
   readonly services: Services;
   /** Event streams being sent, ended when the server closes. */
   readonly openStreams: OpenStreams;
+  /** The key of each open stream, ended when the key is revoked. */
+  readonly keyStreams: KeyStreams;
 }
 
 const formType = 'application/x-www-form-urlencoded';
@@ -162,8 +165,13 @@ export function rpcHandler(deps: RpcDeps) {
       if (handler.stream) {
         // Checked first, answered like any action's errors; then streamed until it ends (one log line).
         const controller = new AbortController();
-        const events = await handler.stream(context, controller.signal);
-        await sendEventStream(reply, request.id, events, controller, deps.openStreams);
+        const unwatch = deps.keyStreams.watch(key, controller);
+        try {
+          const events = await handler.stream(context, controller.signal);
+          await sendEventStream(reply, request.id, events, controller, deps.openStreams);
+        } finally {
+          unwatch();
+        }
         return;
       }
       const token = params.string('ClientToken');

@@ -13,10 +13,18 @@ const isRoot = (key: AccessKey): boolean => key.description === 'root';
  * lock every operator out of key management.
  */
 export class AccessKeyService {
+  private readonly revokedListeners = new Set<(id: string) => void>();
+
   constructor(
     private readonly store: Store,
     private readonly nowMs: () => number,
   ) {}
+
+  /** Calls `listener` with a key's id once it is disabled or deleted here; returns what unsubscribes. */
+  onRevoked(listener: (id: string) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
 
   /** A new key; with a policy it may call only what the policy allows, with a group only that group. */
   async create(
@@ -47,11 +55,17 @@ export class AccessKeyService {
   async setStatus(caller: AccessKey, id: string, status: AccessKeyStatus): Promise<void> {
     await this.changeable(caller, id);
     await this.store.accessKeys.setStatus(id, status);
+    if (status !== 'Active') this.revoked(id);
   }
 
   async delete(caller: AccessKey, id: string): Promise<void> {
     await this.changeable(caller, id);
     await this.store.accessKeys.delete(id);
+    this.revoked(id);
+  }
+
+  private revoked(id: string): void {
+    for (const listener of this.revokedListeners) listener(id);
   }
 
   private async changeable(caller: AccessKey, id: string): Promise<void> {

@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invoke } from '../../src/client/api.js';
+import type { Credentials } from '../../src/client/sign.js';
+import { followInvocation } from '../../src/client/stream.js';
+import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
+import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../helpers/postgres.js';
+import { Ecs, ecsClient } from '../helpers/sdk.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+
+const region = 'cn-hangzhou';
+const ram = '2015-05-01';
+// A stream of a revoked key must end well within this, on a loaded machine (the recheck is a few seconds).
+const endsWithinMs = 30_000;
+const testTimeoutMs = 120_000;
+
+/** Root's credentials on one node. */
+const rootOn = (server: ServerProcess, key: { id: string; secret: string }): Credentials => ({
+  endpoint: server.url,
+  accessKeyId: key.id,
+  accessKeySecret: key.secret,
+});
+
+async function newKey(root: Credentials, limits: Record<string, string> = {}): Promise<Credentials> {
+  const { AccessKey } = await invoke<{ AccessKey: { AccessKeyId: string; AccessKeySecret: string } }>(
+    root,
+    'CreateAccessKey',
+    limits,
+    ram,
+  );
+  return {
+    endpoint: root.endpoint,
+    accessKeyId: AccessKey.AccessKeyId,
+    accessKeySecret: AccessKey.AccessKeySecret,
+  };
+}
+
+/** A run that prints `started` and then stays Running: its stream would never end by itself. */
+async function longRun(root: Credentials, instanceId: string): Promise<string> {
+  const { body } = await ecsClient(
+    new URL(root.endpoint).host,
+    root.accessKeyId,
+    root.accessKeySecret,
+  ).runCommand(
+    new Ecs.RunCommandRequest({
+      regionId: region,
+      type: 'RunShellScript',
+      commandContent: 'echo started; sleep 600',
+      instanceId: [instanceId],
+      timeout: 700,
+    }),
+  );
+  return body?.invokeId ?? '';
+}
+
+/**
+ * Follows `invokeId` with `key` (the client reconnects when a stream ends early) until `started`
+ * arrives, then calls `revoke`; resolves with the error code the follow ended with and how long
+ * after the revocation that was.
+ */
+async function followThenRevoke(
+  key: Credentials,
+  invokeId: string,
+  revoke: () => Promise<unknown>,
+): Promise<{ code: string; afterMs: number; timedOut: boolean }> {
+  const signal = AbortSignal.timeout(endsWithinMs + 30_000);
+  let revokedAt = 0;
+  try {
+    for await (const event of followInvocation(key, { invokeId, signal, retryDelayMs: 200 })) {
+      const text = event.type === 'output' ? Buffer.from(event.data.Output, 'base64').toString('utf8') : '';
+      if (revokedAt === 0 && text.includes('started')) {
+        await revoke();
+        revokedAt = Date.now();
+      }
+    }
+    return { code: 'ended', afterMs: Date.now() - revokedAt, timedOut: signal.aborted };
+  } catch (error) {
+    return {
+      code: String((error as { code?: string }).code),
+      afterMs: Date.now() - revokedAt,
+      timedOut: signal.aborted,
+    };
+  }
+}
+
+const stopRun = (root: Credentials, invokeId: string) =>
+  invoke(root, 'StopInvocation', { RegionId: region, InvokeId: invokeId }).catch(() => undefined);
+
+describe('a revoked key loses its open streams (SQLite, one server)', () => {
+  let server: ServerProcess;
+  let agent: AgentProcess;
+  let root: Credentials;
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    root = rootOn(server, { id: server.accessKeyId, secret: server.accessKeySecret });
+    const { body } = await ecsClient(
+      server.endpoint,
+      root.accessKeyId,
+      root.accessKeySecret,
+    ).createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
+    agent = await startAgentProcess({
+      serverUrl: server.url,
+      activationId: body?.activationId ?? '',
+      activationCode: body?.activationCode ?? '',
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await server?.stop();
+  }, testTimeoutMs);
+
+  it(
+    'ends the stream of a key that is disabled, and the client cannot resume it',
+    async () => {
+      const key = await newKey(root);
+      const invokeId = await longRun(root, agent.instanceId);
+      const outcome = await followThenRevoke(key, invokeId, () =>
+        invoke(root, 'UpdateAccessKey', { UserAccessKeyId: key.accessKeyId, Status: 'Inactive' }, ram),
+      );
+      await stopRun(root, invokeId);
+      expect(outcome.timedOut).toBe(false);
+      expect(outcome.code).toBe('InvalidAccessKeyId.Inactive');
+      expect(outcome.afterMs).toBeLessThan(endsWithinMs);
+    },
+    testTimeoutMs,
+  );
+
+  it(
+    'ends the stream of a key that is deleted',
+    async () => {
+      const key = await newKey(root);
+      const invokeId = await longRun(root, agent.instanceId);
+      const outcome = await followThenRevoke(key, invokeId, () =>
+        invoke(root, 'DeleteAccessKey', { UserAccessKeyId: key.accessKeyId }, ram),
+      );
+      await stopRun(root, invokeId);
+      expect(outcome.timedOut).toBe(false);
+      expect(outcome.code).toBe('InvalidAccessKeyId.NotFound');
+      expect(outcome.afterMs).toBeLessThan(endsWithinMs);
+    },
+    testTimeoutMs,
+  );
+
+  it("keeps the streams of other keys open (a revocation ends only that key's)", async () => {
+    const kept = await newKey(root);
+    const revoked = await newKey(root);
+    const invokeId = await longRun(root, agent.instanceId);
+    const controller = new AbortController();
+    const keptTypes: string[] = [];
+    const keptFollow = (async () => {
+      for await (const event of followInvocation(kept, { invokeId, signal: controller.signal })) {
+        keptTypes.push(event.type);
+      }
+    })();
+    const outcome = await followThenRevoke(revoked, invokeId, () =>
+      invoke(root, 'UpdateAccessKey', { UserAccessKeyId: revoked.accessKeyId, Status: 'Inactive' }, ram),
+    );
+    expect(outcome.code).toBe('InvalidAccessKeyId.Inactive');
+    // Stopping the run ends the kept stream the ordinary way, with its final status and `end`.
+    await stopRun(root, invokeId);
+    await keptFollow;
+    expect(keptTypes.at(-1)).toBe('end');
+  });
+});
+
+const postgres = await postgresAvailable();
+
+describe.skipIf(!postgres)('a revoked key loses its open streams on every cluster node (PostgreSQL)', () => {
+  const schema = newSchemaName();
+  const rootKey = {
+    id: `LTAItest${randomBytes(8).toString('hex')}`,
+    secret: randomBytes(15).toString('hex'),
+  };
+  const env = { OPENASSIST_SECRET_KEY: randomBytes(32).toString('base64') };
+  let nodeA: ServerProcess;
+  let nodeB: ServerProcess;
+  let agent: AgentProcess;
+
+  beforeAll(async () => {
+    nodeA = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey: rootKey, env });
+    nodeB = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey: rootKey, env });
+    const { body } = await ecsClient(nodeB.endpoint, rootKey.id, rootKey.secret).createActivation(
+      new Ecs.CreateActivationRequest({ regionId: region }),
+    );
+    agent = await startAgentProcess({
+      serverUrl: nodeB.url,
+      activationId: body?.activationId ?? '',
+      activationCode: body?.activationCode ?? '',
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await nodeA?.stop();
+    await nodeB?.stop();
+    await dropSchema(schema);
+  }, testTimeoutMs);
+
+  it(
+    'ends a stream served by node A when node B disables its key',
+    async () => {
+      const rootA = rootOn(nodeA, rootKey);
+      const rootB = rootOn(nodeB, rootKey);
+      const key = await newKey(rootA);
+      const invokeId = await longRun(rootB, agent.instanceId);
+      const outcome = await followThenRevoke(key, invokeId, () =>
+        invoke(rootB, 'UpdateAccessKey', { UserAccessKeyId: key.accessKeyId, Status: 'Inactive' }, ram),
+      );
+      await stopRun(rootB, invokeId);
+      expect(outcome.timedOut).toBe(false);
+      expect(outcome.code).toBe('InvalidAccessKeyId.Inactive');
+      expect(outcome.afterMs).toBeLessThan(endsWithinMs);
+    },
+    testTimeoutMs,
+  );
+
+  it('ends a stream served by node A when node B deletes its key', async () => {
+    const rootA = rootOn(nodeA, rootKey);
+    const rootB = rootOn(nodeB, rootKey);
+    const key = await newKey(rootA);
+    const invokeId = await longRun(rootB, agent.instanceId);
+    const outcome = await followThenRevoke(key, invokeId, () =>
+      invoke(rootB, 'DeleteAccessKey', { UserAccessKeyId: key.accessKeyId }, ram),
+    );
+    await stopRun(rootB, invokeId);
+    expect(outcome.timedOut).toBe(false);
+    expect(outcome.code).toBe('InvalidAccessKeyId.NotFound');
+    expect(outcome.afterMs).toBeLessThan(endsWithinMs);
+  });
+});
