@@ -929,6 +929,25 @@ for (const factory of backendFactories) {
           'MissingParameter.ResourceIds',
           404,
         );
+        await expectApiError(
+          client.untagResources(
+            new Ecs.UntagResourcesRequest({
+              regionId: region,
+              resourceType: 'command',
+              resourceId: [commandId],
+              tagKey: empty,
+            }),
+          ),
+          'InvalidTagKey.Malformed',
+          400,
+        );
+        await expectApiError(
+          client.describeInstances(
+            new Ecs.DescribeInstancesRequest({ regionId: region, instanceIds: '[""]' }),
+          ),
+          'InvalidInstanceIds.Malformed',
+          400,
+        );
       });
 
       it('refuses duplicate parameter keys and content plus parameters over 18 KB', async () => {
