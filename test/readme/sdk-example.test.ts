@@ -40,7 +40,7 @@ describe('the README SDK example', () => {
 
   it('runs as written, saved as hello.mjs, and prints the new command id', async () => {
     await writeFile(join(folder, 'hello.mjs'), await sdkExample());
-    const env = { ...process.env, OPENASSIST_DATA_DIR: server.dataDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENASSIST_DATA_DIR: server.dataDir };
     for (const name of ['OPENASSIST_ENDPOINT', 'OPENASSIST_ACCESS_KEY_ID', 'OPENASSIST_ACCESS_KEY_SECRET'])
       delete env[name];
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

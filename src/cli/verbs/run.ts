@@ -82,8 +82,10 @@ async function start(
       error.code === 'InvalidParam.Frequency' &&
       /timeout/.test(error.serverMessage)
     ) {
+      const fallback = action === 'RunCommand' ? '60 s' : "the saved command's";
+      const given = params.Timeout === undefined ? ` (the default is ${fallback})` : '';
       throw new UserError(
-        `${error.code}: ${error.serverMessage} Give each run a timeout shorter than the interval with --timeout SECONDS${params.Timeout !== undefined ? '' : action === 'RunCommand' ? ' (the default is 60 s)' : " (the default is the saved command's)"}.`,
+        `${error.code}: ${error.serverMessage} Give each run a timeout shorter than the interval with --timeout SECONDS${given}.`,
       );
     }
     throw error;
