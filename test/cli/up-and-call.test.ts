@@ -188,7 +188,7 @@ describe('openassist up, then openassist call from the same directory', () => {
     } finally {
       await again.stop();
     }
-  });
+  }, 120_000);
 
   it('explains configuration mistakes and exits with status 2', async () => {
     const listen = await run(['server', '--listen', 'nowhere', '--data', join(dir, 'x')]);
