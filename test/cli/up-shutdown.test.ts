@@ -84,12 +84,12 @@ describe('openassist up with its output piped into tee', () => {
     return { shell, up: upPid, tee: teePid };
   }
 
-  const exits = (pid: number) =>
-    waitFor(`openassist up (pid ${pid}) to exit`, () => ended(pid) || undefined, 30_000);
+  const exits = (pid: number) => waitFor(`pid ${pid} to exit`, () => ended(pid) || undefined, 30_000);
 
   it('Ctrl-C (SIGINT to the process group, tee dies too) ends up', async () => {
     const piped = await startPiped();
     process.kill(-(piped.shell.pid ?? 0), 'SIGINT');
+    await expect(exits(piped.tee)).resolves.toBe(true); // tee dies too: the pipe has no reader left
     await expect(exits(piped.up)).resolves.toBe(true);
   }, 120_000);
 
