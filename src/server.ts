@@ -114,7 +114,12 @@ async function readTlsFiles(files: NonNullable<ServerConfig['tls']>): Promise<{ 
 
 /** The composition root: store, services, HTTP endpoint; resolves once requests are served. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  // Written synchronously: an asynchronous destination flushes at exit with a loop that retries a
+  // write to a closed pipe forever (`up 2>&1 | tee log`, then Ctrl-C, which ends tee first).
+  const logger = pino(
+    { level: config.logLevel, base: { pid: process.pid } },
+    pino.destination({ dest: 2, sync: true }),
+  );
   const nowMs = () => Date.now();
   await mkdir(config.dataDir, { recursive: true });
   const store = await openStore(config.databaseUrl);
@@ -182,7 +187,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await app.close();
       await store.close();
       logger.info('server stopped');
-      logger.flush();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { closestNames } from '../domain/closest-names.js';
 import { validateClientToken } from '../domain/command.js';
 import { ApiError, isApiError, missingParameter } from '../domain/errors.js';
 import { idempotentActions, requestHash, tokenOwner } from '../service/idempotence.js';
@@ -11,6 +12,19 @@ import { parseUrlEncoded, splitTarget } from './query.js';
 import { type Format, formatOf, renderBody } from './render.js';
 import { type AuthDeps, authenticate, signatureKind } from './signature/authenticate.js';
 import type { SignedRequest } from './signature/signed-request.js';
+
+/** The names this endpoint serves under one API version: what a mistyped action is compared with. */
+function actionNames(version: string): string[] {
+  const prefix = actionKey(version, '');
+  return [...actions.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length));
+}
+
+/** `No operation named X.`, with the closest served names when some are near (a plural, a typo). */
+function unknownAction(version: string, action: string): string {
+  const named = `No operation named ${action.slice(0, 80)}.`;
+  const near = closestNames(action, actionNames(version));
+  return near.length > 0 ? `${named} Did you mean ${near.join(', ')}?` : named;
+}
 
 // The largest legitimate request is a 24 KB script plus parameters, percent-encoded (up to 3x).
 export const maxQueryBytes = 128 * 1024;
@@ -141,8 +155,7 @@ export function rpcHandler(deps: RpcDeps) {
       action = actionName(signed, v1);
       const version = versionOf(signed, v1);
       const handler = actions.get(actionKey(version, action));
-      if (!handler)
-        throw new ApiError('InvalidAction.NotFound', `No operation named ${action.slice(0, 80)}.`);
+      if (!handler) throw new ApiError('InvalidAction.NotFound', unknownAction(version, action));
       const authorized = await deps.services.authorization.authorize(key, version, action, signed.params);
       const params = new Params(authorized);
       const regionId = handler.regionRequired

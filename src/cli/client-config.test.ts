@@ -80,5 +80,8 @@ describe('client settings', () => {
     await expect(
       loadClientConfig({ endpoint: 'ftp://x', accessKeyId: 'a', accessKeySecret: 'b' }, {}),
     ).rejects.toThrow('endpoint must be http://HOST:PORT');
+    await expect(
+      loadClientConfig({ endpoint: 'http://[::1', accessKeyId: 'a', accessKeySecret: 'b' }, {}),
+    ).rejects.toThrow('endpoint must be http://HOST:PORT');
   });
 });

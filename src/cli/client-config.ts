@@ -94,7 +94,8 @@ export async function loadClientConfig(flags: ClientFlags, env: Env): Promise<Cl
 }
 
 export function checkEndpoint(endpoint: string): void {
-  if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
+  // The shape, and that it parses at all (`http://[::1` has the shape but no closing bracket).
+  if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint) || !URL.canParse(endpoint)) {
     throw new ConfigError(`endpoint must be http://HOST:PORT, got "${endpoint}"`);
   }
 }

@@ -2,17 +2,11 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as Commander from 'commander';
-import { AgentError, loadIdentity } from '../agent/identity.js';
-import { ApiCallError } from '../client/api.js';
-import {
-  type AgentFlags,
-  ConfigError,
-  loadAgentConfig,
-  loadServerConfig,
-  type ServerFlags,
-} from '../config.js';
+import { loadIdentity } from '../agent/identity.js';
+import { type AgentFlags, loadAgentConfig, loadServerConfig, type ServerFlags } from '../config.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
+import { explainError } from './errors.js';
 
 // Required, not imported, like the agent's ws and better-sqlite3 (agent/agent.ts says why).
 const { Command, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
@@ -35,11 +29,21 @@ const serverOptions = (command: Command, withDatabase: boolean): Command => {
   return command;
 };
 
-/** Stops on SIGTERM/SIGINT: in-flight work finishes, the database closes, exit 0. */
+/** Exit statuses of a process ended by a signal, as a shell reports them (128 + the signal number). */
+const signalStatus: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Stops on SIGTERM/SIGINT: in-flight work finishes, the database closes, exit 0. A second signal
+ * while that runs exits at once, so a shutdown that hangs never needs SIGKILL.
+ */
 function stopOnSignals(close: () => Promise<void>): void {
+  ignoreClosedOutput();
   let stopping = false;
-  const stop = () => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`openassist: ${signal} again, exiting without finishing the shutdown`);
+      process.exit(signalStatus[signal] ?? 1);
+    }
     stopping = true;
     close().then(
       () => process.exit(0),
@@ -51,6 +55,18 @@ function stopOnSignals(close: () => Promise<void>): void {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * A long-running process outlives the reader of its output (`up | tee log` when tee is gone): a write
+ * to a closed pipe (EPIPE) loses that line instead of ending the server with an uncaught error.
+ */
+function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
 }
 
 async function runServer(flags: ServerFlags): Promise<void> {
@@ -201,19 +217,26 @@ export async function buildProgram(verb?: string): Promise<Command> {
   return program;
 }
 
+/** A client verb piped into `head` and the like ends quietly when its reader goes, as Unix tools do. */
+function endOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
+  if (!processVerbs.has(argv[2] ?? '')) endOnClosedOutput();
   try {
     await (await buildProgram(argv[2])).parseAsync([...argv]);
   } catch (error) {
-    if (error instanceof ApiCallError) {
-      console.error(
-        `openassist: ${error.code}: ${error.serverMessage}${error.requestId ? ` (RequestId ${error.requestId})` : ''}`,
-      );
-      process.exit(1);
-    }
-    if (error instanceof ConfigError || error instanceof AgentError) {
-      console.error(`openassist: ${error.message}`);
-      process.exit(2);
+    // An ordinary mistake is one line; only a bug (an error nobody expected) shows its stack.
+    const known = explainError(error);
+    if (known) {
+      console.error(`openassist: ${known.message}`);
+      process.exit(known.status);
     }
     console.error(`openassist: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);

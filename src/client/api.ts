@@ -18,6 +18,27 @@ export class ApiCallError extends Error {
   }
 }
 
+/** The endpoint did not answer at all (refused, unknown host, reset): says where it looked and why. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach ${endpoint}: ${reason}`);
+  }
+}
+
+/** fetch, with a failure to connect (fetch's bare "fetch failed") named by the endpoint and its cause. */
+export async function reach(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new UnreachableError(new URL(url).origin, cause?.code ?? cause?.message ?? error.message);
+  }
+}
+
 /** Calls one action and returns the status and the parsed body, error or not. */
 export async function callApi(
   credentials: Credentials,
@@ -26,7 +47,7 @@ export async function callApi(
   version = ecsVersion,
 ): Promise<ApiResponse> {
   const { url, headers } = await signCall(credentials, action, params, version);
-  const response = await fetch(url, { method: 'POST', headers });
+  const response = await reach(url, { method: 'POST', headers });
   const text = await response.text();
   let body: Record<string, unknown>;
   try {

@@ -1,5 +1,5 @@
 // Runs unchanged in Node 20 and in the browser console: fetch, TextDecoder and Web Crypto only.
-import { ApiCallError, invoke } from './api.js';
+import { ApiCallError, invoke, reach } from './api.js';
 import { type Credentials, signCall } from './sign.js';
 
 /** One Server-Sent Event as received: its name (`message` when unnamed), data, and the last id seen. */
@@ -155,7 +155,7 @@ export async function* followInvocation(
     let failure: unknown;
     try {
       const { url, headers } = await signCall(credentials, action, params);
-      const response = await fetch(url, {
+      const response = await reach(url, {
         method: 'POST',
         headers,
         ...(options.signal && { signal: options.signal }),

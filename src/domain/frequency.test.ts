@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { errorCodeOf } from '../../test/helpers/error-code.js';
 import { ApiError } from './errors.js';
-import { type Frequency, nextFireTimes, parseFrequency } from './frequency.js';
+import { dstMark, type Frequency, nextFireTimes, parseFrequency } from './frequency.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -548,5 +548,66 @@ describe('property: nextFireTimes agrees with a second-by-second scan (UTC and G
       ),
       { numRuns: 50, seed: 20260101 },
     );
+  });
+});
+
+describe('dstMark: what a preview flags about DST (Europe/London: gap 2027-03-28, repeat 2027-10-31)', () => {
+  /** Each next fire time with its mark, the cron's zone or London for one that names none. */
+  const marked = (text: string, afterIso: string, count: number) => {
+    const frequency = parse(text, afterIso);
+    return nextFireTimes(frequency, at(afterIso), count, { defaultZone: 'Europe/London' }).map((ms) => [
+      iso(ms),
+      dstMark(frequency, ms, 'Europe/London'),
+    ]);
+  };
+
+  it('flags the run a gap moved (01:30 does not exist; it fires at 02:00 BST), and no other', () => {
+    expect(marked('0 30 1 ? 3 SUN Europe/London', '2027-03-15T00:00:00Z', 3)).toEqual([
+      ['2027-03-21T01:30:00Z', undefined],
+      [
+        '2027-03-28T01:00:00Z',
+        { kind: 'gap', fromWallMs: at('2027-03-28T01:00:00Z'), toWallMs: at('2027-03-28T02:00:00Z') },
+      ],
+      ['2028-03-05T01:30:00Z', undefined],
+    ]);
+  });
+
+  it('does not flag a wall time right after the gap that the schedule names itself', () => {
+    expect(marked('0 0 2 ? 3 SUN', '2027-03-27T00:00:00Z', 1)).toEqual([['2027-03-28T01:00:00Z', undefined]]);
+    // An interval schedule is not moved: it fires on through the gap, skipping the hour that is not.
+    expect(marked('0 0 * * * ?', '2027-03-28T00:30:00Z', 2)).toEqual([
+      ['2027-03-28T01:00:00Z', undefined],
+      ['2027-03-28T02:00:00Z', undefined],
+    ]);
+  });
+
+  it('flags a wall time that occurs twice, and which occurrence the run is', () => {
+    expect(marked('0 30 1 ? 10 SUN', '2027-10-30T00:00:00Z', 2)).toEqual([
+      ['2027-10-31T00:30:00Z', { kind: 'repeated', occurrence: 1 }],
+      ['2028-10-01T00:30:00Z', undefined],
+    ]);
+    expect(marked('0 */30 * * * ?', '2027-10-30T23:45:00Z', 5)).toEqual([
+      ['2027-10-31T00:00:00Z', { kind: 'repeated', occurrence: 1 }],
+      ['2027-10-31T00:30:00Z', { kind: 'repeated', occurrence: 1 }],
+      ['2027-10-31T01:00:00Z', { kind: 'repeated', occurrence: 2 }],
+      ['2027-10-31T01:30:00Z', { kind: 'repeated', occurrence: 2 }],
+      ['2027-10-31T02:00:00Z', undefined],
+    ]);
+  });
+
+  it('flags nothing in a zone without DST, in a fixed offset, or for a rate', () => {
+    expect(marked('0 30 1 * * ? Asia/Shanghai', '2027-03-27T00:00:00Z', 3).map(([, mark]) => mark)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(marked('0 30 1 * * ? GMT+1:00', '2027-03-27T00:00:00Z', 2).map(([, mark]) => mark)).toEqual([
+      undefined,
+      undefined,
+    ]);
+    expect(marked('rate(1h)', '2027-03-28T00:00:00Z', 2).map(([, mark]) => mark)).toEqual([
+      undefined,
+      undefined,
+    ]);
   });
 });

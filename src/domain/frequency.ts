@@ -1,6 +1,14 @@
 import { Cron } from 'croner';
 import { ApiError } from './errors.js';
-import { explainZone, parseZone, utcZone, wallTimeToInstant, type Zone, zoneFromName } from './time-zone.js';
+import {
+  explainZone,
+  offsetMsAt,
+  parseZone,
+  utcZone,
+  wallTimeToInstant,
+  type Zone,
+  zoneFromName,
+} from './time-zone.js';
 
 export { parseZone, type Zone } from './time-zone.js';
 
@@ -290,4 +298,43 @@ export function nextFireTimes(
     case 'cron':
       return cronRuns(frequency.fields, frequency.zone ?? zoneFromName(context.defaultZone), afterMs, count);
   }
+}
+
+/**
+ * How a daylight-saving change bears on one fire time, for a preview to flag (the fire times are
+ * nextFireTimes' own): `gap`, a wall time the schedule names did not exist and the run moved to the
+ * end of the gap (wall clock `fromWallMs` to `toWallMs`, as Date.UTC of its fields, was skipped);
+ * `repeated`, the run's wall time occurs twice that day and this is its first or second occurrence.
+ */
+export type DstMark =
+  | { kind: 'gap'; fromWallMs: number; toWallMs: number }
+  | { kind: 'repeated'; occurrence: 1 | 2 };
+
+// Wider than any DST change (2 h at most in the tz database), narrower than the time between two.
+const dstWindowMs = 6 * 3_600_000;
+
+/** Whether the cron's fields name this wall time (read in UTC, where no DST moves anything). */
+function namesWallTime(fields: string, wallMs: number): boolean {
+  return cronRuns(fields, utcZone, wallMs - 1000, 1)[0] === wallMs;
+}
+
+/** What DST does to the cron run at `fireMs`, or undefined (also for rates and `at`). */
+export function dstMark(frequency: Frequency, fireMs: number, defaultZone: string): DstMark | undefined {
+  if (frequency.kind !== 'cron') return undefined;
+  const zone = frequency.zone ?? zoneFromName(defaultZone);
+  if (zone.kind !== 'iana') return undefined;
+  const offset = offsetMsAt(zone, fireMs);
+  const wallMs = fireMs + offset;
+  const before = offsetMsAt(zone, fireMs - 1000);
+  // A run moved out of a gap fires at the instant the clock jumps, at a wall time it does not name.
+  if (before < offset && !namesWallTime(frequency.fields, wallMs)) {
+    return { kind: 'gap', fromWallMs: fireMs + before, toWallMs: wallMs };
+  }
+  for (const other of [offsetMsAt(zone, fireMs - dstWindowMs), offsetMsAt(zone, fireMs + dstWindowMs)]) {
+    const twin = wallMs - other;
+    if (other !== offset && offsetMsAt(zone, twin) === other) {
+      return { kind: 'repeated', occurrence: twin > fireMs ? 1 : 2 };
+    }
+  }
+  return undefined;
 }

@@ -18,7 +18,7 @@ const preview = (params: Record<string, string>) =>
   v3Raw({ ...base, action: 'DescribeFrequencyPreview', params: { RegionId: 'cn-hangzhou', ...params } });
 
 type Runs = {
-  NextRunTimes: { NextRunTime: { Utc: string; Local: string }[] };
+  NextRunTimes: { NextRunTime: { Utc: string; Local: string; Dst?: string; DstNote?: string }[] };
   Kind: string;
   TimeZone: string;
 };
@@ -44,6 +44,33 @@ describe('DescribeFrequencyPreview (an OpenAssist extension)', () => {
     const zoneless = (await preview({ Frequency: '0 0 12 * * ?', TimeZone: 'GMT-7:00', Count: '1' }))
       .json as unknown as Runs;
     expect(zoneless.NextRunTimes.NextRunTime[0]?.Utc).toMatch(/T19:00:00Z$/);
+  });
+
+  it('flags a run that a DST gap moved, and a wall time that occurs twice', async () => {
+    // Every last Sunday of March, 01:30 does not exist in London: the run fires at 02:00 BST.
+    const spring = (await preview({ Frequency: '0 30 1 ? 3 SUN Europe/London', Count: '5' }))
+      .json as unknown as Runs;
+    const runs = spring.NextRunTimes.NextRunTime;
+    const moved = runs.filter((run) => run.Dst);
+    expect(moved).toEqual([
+      {
+        Utc: expect.stringMatching(/T01:00:00Z$/),
+        Local: expect.stringMatching(/T02:00:00\+01:00$/),
+        Dst: 'Gap',
+        DstNote: 'moved: 01:00-02:00 does not exist (DST starts), so the run fires at 02:00',
+      },
+    ]);
+    for (const run of runs.filter((run) => !run.Dst)) expect(run.Local).toMatch(/T01:30:00\+00:00$/);
+    const autumn = (await preview({ Frequency: '0 30 1 ? 10 SUN', TimeZone: 'Europe/London', Count: '5' }))
+      .json as unknown as Runs;
+    expect(autumn.NextRunTimes.NextRunTime.filter((run) => run.Dst)).toEqual([
+      {
+        Utc: expect.stringMatching(/T00:30:00Z$/),
+        Local: expect.stringMatching(/T01:30:00\+01:00$/),
+        Dst: 'Repeated',
+        DstNote: '01:30 occurs twice (DST ends); this run is the first',
+      },
+    ]);
   });
 
   it('refuses what InvokeCommand refuses, with the same code', async () => {

@@ -127,6 +127,14 @@ describe('openassist up, then openassist call from the same directory', () => {
       expect(preview.code).toBe(0);
       expect(preview.stdout).toMatch(/^cron schedule, zone Asia\/Shanghai\n/);
       expect(preview.stdout).toMatch(/│ \S+T12:00:00\+08:00 │ \S+T04:00:00Z │/);
+      // The README's promise: a run a DST gap moved is flagged, not listed silently.
+      const dst = await run(
+        ['schedule', 'preview', '0 30 1 ? 3 SUN Europe/London', '--count', '5', '--data', dataDir],
+        env,
+      );
+      expect(dst.stdout).toMatch(
+        /│ \S+T02:00:00\+01:00 │ \S+T01:00:00Z │ moved: 01:00-02:00 does not exist \(DST starts\)/,
+      );
       const badPreview = await run(['schedule', 'preview', 'rate(1s)', '--data', dataDir], env);
       expect([badPreview.code, badPreview.stderr]).toEqual([
         1,
@@ -180,7 +188,7 @@ describe('openassist up, then openassist call from the same directory', () => {
     } finally {
       await again.stop();
     }
-  });
+  }, 120_000);
 
   it('explains configuration mistakes and exits with status 2', async () => {
     const listen = await run(['server', '--listen', 'nowhere', '--data', join(dir, 'x')]);

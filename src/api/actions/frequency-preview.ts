@@ -1,5 +1,5 @@
 import { ApiError } from '../../domain/errors.js';
-import { nextFireTimes, parseFrequency } from '../../domain/frequency.js';
+import { type DstMark, dstMark, nextFireTimes, parseFrequency } from '../../domain/frequency.js';
 import { isKnownZone, offsetMsAt, parseZone, type Zone } from '../../domain/time-zone.js';
 import type { Action } from '../action.js';
 import { isoTime } from '../wire.js';
@@ -15,10 +15,30 @@ function wallTime(zone: Zone, instantMs: number): string {
   return `${new Date(instantMs + offsetMs).toISOString().slice(0, 19)}${offset}`;
 }
 
+/** `01:30` (or `01:30:15`) of a wall time given as Date.UTC of its fields. */
+const clock = (wallMs: number): string => new Date(wallMs).toISOString().slice(11, wallMs % 60_000 ? 19 : 16);
+
+/** A run's DST flag on the wire: `Dst` for scripts, `DstNote` for people. */
+function dstFields(mark: DstMark | undefined, local: string): { Dst?: string; DstNote?: string } {
+  if (!mark) return {};
+  if (mark.kind === 'gap') {
+    return {
+      Dst: 'Gap',
+      DstNote: `moved: ${clock(mark.fromWallMs)}-${clock(mark.toWallMs)} does not exist (DST starts), so the run fires at ${clock(mark.toWallMs)}`,
+    };
+  }
+  const time = local.slice(11, 19).replace(/:00$/, '');
+  return {
+    Dst: 'Repeated',
+    DstNote: `${time} occurs twice (DST ends); this run is the ${mark.occurrence === 1 ? 'first' : 'second'}`,
+  };
+}
+
 /**
  * An OpenAssist extension (not in Alibaba's API): validates a Frequency exactly as InvokeCommand
  * does and lists its next run times, in UTC and in the schedule's own zone. `TimeZone` stands for
- * the instance's zone when a cron names none (default UTC).
+ * the instance's zone when a cron names none (default UTC). A run that a DST change moved or whose
+ * wall time occurs twice carries `Dst` (`Gap`, `Repeated`) and `DstNote`.
  */
 export const describeFrequencyPreview: Action = {
   name: 'DescribeFrequencyPreview',
@@ -43,7 +63,12 @@ export const describeFrequencyPreview: Action = {
       Frequency: text,
       Kind: frequency.kind,
       TimeZone: zone.kind === 'iana' ? zone.name : wallTime(zone, nowMs).slice(19),
-      NextRunTimes: { NextRunTime: runs.map((ms) => ({ Utc: isoTime(ms), Local: wallTime(zone, ms) })) },
+      NextRunTimes: {
+        NextRunTime: runs.map((ms) => {
+          const local = wallTime(zone, ms);
+          return { Utc: isoTime(ms), Local: local, ...dstFields(dstMark(frequency, ms, zoneName), local) };
+        }),
+      },
     };
   },
 };

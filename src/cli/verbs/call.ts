@@ -63,7 +63,12 @@ export function registerCall(program: Command): void {
       '\nClient flags: --profile --endpoint --region --data --api-version (another product: RAM 2015-05-01, ResourceManager 2020-03-31)\n' +
         '\nExample:\n  openassist call DescribeInvocationResults --InvokeId t-… --InstanceId mi-a',
     )
-    .action(async (action: string, args: string[]) => {
+    .action(async (action: string, args: string[], _options: object, command: Command) => {
+      // Help is taken off by hand (every other flag is a wire name): `call --help`, `-h`, `call X --help`.
+      if (action === '--help' || action === '-h' || args.includes('--help') || args[0] === '-h') {
+        command.outputHelp();
+        return;
+      }
       const { params, flags } = parseCallArguments(args);
       const config = await loadClientConfig(flags, process.env);
       // Only ECS calls get the default region: ResourceManager, RAM and OOS take none or their own.

@@ -33,7 +33,19 @@ export async function scriptOf(flags: {
   if ((flags.script === undefined) === (flags.file === undefined)) {
     throw new ConfigError('give the script with exactly one of --script TEXT or --file PATH');
   }
-  return flags.script ?? (await readFile(flags.file ?? '', 'utf8'));
+  if (flags.script !== undefined) return flags.script;
+  return readUserFile(flags.file ?? '', 'the script file');
+}
+
+/** A file the user named; a missing or unreadable one is a one-line mistake, not a stack. */
+export async function readUserFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code;
+    throw new ConfigError(`cannot read ${what} ${path}: ${why ?? String(error)}`);
+  }
 }
 
 /** The script flags of `run` and `commands create`: the text or a file, and its type. */

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config.js';
 import { printJson, printTable, statusText } from '../presenter.js';
 import { openSession, type SessionFlags, verb } from '../session.js';
+import { readUserFile } from './commands.js';
 
 /** Access keys are managed through RAM's actions (API version 2015-05-01) on our endpoint. */
 const ramVersion = '2015-05-01';
@@ -27,7 +27,7 @@ async function policyOf(flags: CreateFlags): Promise<string | undefined> {
   if (flags.allow && flags.policy) throw new ConfigError('give --allow or --policy, not both');
   if (flags.allow)
     return JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: flags.allow }] });
-  if (flags.policy?.startsWith('@')) return readFile(flags.policy.slice(1), 'utf8');
+  if (flags.policy?.startsWith('@')) return readUserFile(flags.policy.slice(1), 'the policy file');
   return flags.policy;
 }
 

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { downloadOutput } from '../../client/stream.js';
+import { UserError } from '../errors.js';
 import { follow, statusRows } from '../follow.js';
 import { InvocationView } from '../invocation-view.js';
 import { printJson, printTable, statusText } from '../presenter.js';
-import { allPages, listParams, openSession, type SessionFlags, verb } from '../session.js';
+import { allPages, listParams, openSession, type Session, type SessionFlags, verb } from '../session.js';
 
 interface Result {
   InstanceId: string;
@@ -23,6 +24,39 @@ interface ResultsFlags extends SessionFlags {
   follow?: boolean;
 }
 
+interface Invocation {
+  InvocationStatus: string;
+  InvokeInstances: { InvokeInstance: { InstanceId: string; InvocationStatus: string }[] };
+}
+
+/**
+ * The invocation, or the NotFound that StopInvocation gives: a list of its results is empty both
+ * for an unknown id and for none yet, so the verbs that read them ask first.
+ */
+async function invocationOf(session: Session, invokeId: string): Promise<Invocation> {
+  const body = await session.call<{ Invocations: { Invocation: Invocation[] } }>('DescribeInvocations', {
+    InvokeId: invokeId,
+  });
+  const invocation = body.Invocations.Invocation[0];
+  if (!invocation) {
+    throw new UserError(`InvalidInvokeId.NotFound: no invocation ${invokeId} in ${session.config.region}`);
+  }
+  return invocation;
+}
+
+// Statuses that can change no more: of an invocation, and of one instance's run.
+const finished = new Set(['Success', 'Failed', 'Stopped', 'PartialFailed']);
+const instanceFinished = new Set([
+  'Success',
+  'Failed',
+  'Error',
+  'Timeout',
+  'Invalid',
+  'Aborted',
+  'Cancelled',
+  'Terminated',
+]);
+
 /** `openassist results`, `output` and `stop`: one invocation's results, its full output, stopping it. */
 export function registerResults(program: Command): void {
   verb(program, 'results', "an invocation's per-instance results", 'openassist results t-… --follow')
@@ -31,7 +65,9 @@ export function registerResults(program: Command): void {
     .option('--history', 'every run of a schedule or reboot task')
     .option('--follow', 'update until every instance is done')
     .action(async (invokeId: string, flags: ResultsFlags) => {
-      const { call, p, config } = await openSession(flags);
+      const session = await openSession(flags);
+      const { call, p, config } = session;
+      await invocationOf(session, invokeId);
       const describe = () =>
         allPages(async (NextToken) => {
           const body = await call<{
@@ -86,7 +122,9 @@ export function registerResults(program: Command): void {
     .option('--instance <id>', 'one instance only')
     .option('--follow', 'stream the output as it is produced, until the runs end')
     .action(async (invokeId: string, flags: ResultsFlags) => {
-      const { call, p, config } = await openSession(flags);
+      const session = await openSession(flags);
+      const { call, p, config } = session;
+      await invocationOf(session, invokeId);
       if (flags.follow) {
         const view = await follow(config, { ...p, live: false }, invokeId, new InvocationView(), {
           showOutput: true,
@@ -122,7 +160,24 @@ export function registerResults(program: Command): void {
     .argument('<invoke-id>')
     .option('--instance <id...>', 'only these instances')
     .action(async (invokeId: string, flags: SessionFlags & { instance?: string[] }) => {
-      const { call, p } = await openSession(flags);
+      const session = await openSession(flags);
+      const { call, p } = session;
+      // Stopping what has ended does nothing: say so, with how it ended, instead of "stopping".
+      const invocation = await invocationOf(session, invokeId);
+      const named = invocation.InvokeInstances.InvokeInstance.filter(
+        (run) => !flags.instance?.length || flags.instance.includes(run.InstanceId),
+      );
+      const ended = flags.instance?.length
+        ? named.length > 0 && named.every((run) => instanceFinished.has(run.InvocationStatus))
+        : finished.has(invocation.InvocationStatus);
+      if (ended) {
+        const how = flags.instance?.length
+          ? named.map((run) => `${run.InstanceId} ${run.InvocationStatus}`).join(', ')
+          : invocation.InvocationStatus;
+        if (p.json) return printJson(p, { InvokeId: invokeId, AlreadyFinished: true, Status: how });
+        p.out.write(`${invokeId} already finished: ${how}, nothing to stop\n`);
+        return;
+      }
       const body = await call('StopInvocation', {
         InvokeId: invokeId,
         ...listParams('InstanceId', flags.instance),

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { ApiCallError } from '../../client/api.js';
 import { ConfigError } from '../../config.js';
+import { UserError } from '../errors.js';
 import { follow, printSummary } from '../follow.js';
 import { InvocationView } from '../invocation-view.js';
 import { printJson } from '../presenter.js';
@@ -63,9 +65,62 @@ const invokeParams = (flags: InvokeFlags) => ({
   RepeatMode: flags.repeatMode,
 });
 
+/**
+ * Starts the run. A schedule whose runs would overlap their timeout is refused by the server; the
+ * timeout is the one thing the user may not know they set (60 s unless --timeout), so say how.
+ */
+async function start(
+  session: Session,
+  action: 'RunCommand' | 'InvokeCommand',
+  params: Record<string, string | number | boolean | undefined>,
+): Promise<string> {
+  try {
+    return (await session.call<{ InvokeId: string }>(action, params)).InvokeId;
+  } catch (error) {
+    if (
+      error instanceof ApiCallError &&
+      error.code === 'InvalidParam.Frequency' &&
+      /timeout/.test(error.serverMessage)
+    ) {
+      const fallback = action === 'RunCommand' ? '60 s' : "the saved command's";
+      const given = params.Timeout === undefined ? ` (the default is ${fallback})` : '';
+      throw new UserError(
+        `${error.code}: ${error.serverMessage} Give each run a timeout shorter than the interval with --timeout SECONDS${given}.`,
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Follows a run until it ends. Ctrl-C stops following, not the run: it goes on, so say which it is
+ * and how to come back to it or stop it.
+ */
+async function followUntilDone(
+  session: Session,
+  invokeId: string,
+  flags: InvokeFlags,
+): Promise<InvocationView> {
+  const { p, config } = session;
+  const leave = () => {
+    p.err.write(
+      `\nopenassist: stopped following ${invokeId}; it goes on running.\n` +
+        `  follow it: openassist results ${invokeId} --follow   (its output: openassist output ${invokeId} --follow)\n` +
+        `  stop it:   openassist stop ${invokeId}\n`,
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', leave);
+  try {
+    return await follow(config, p, invokeId, new InvocationView(flags.instance ?? []), { showOutput: true });
+  } finally {
+    process.off('SIGINT', leave);
+  }
+}
+
 /** Prints where a run stands and returns the exit status: 0 only when every instance succeeded. */
 async function waitAndReport(session: Session, invokeId: string, flags: InvokeFlags): Promise<number> {
-  const { p, config } = session;
+  const { p } = session;
   const later = flags.frequency || (flags.repeatMode && flags.repeatMode !== 'Once');
   if (!flags.wait || later) {
     // A schedule or a reboot task runs later, maybe many times: say where to look instead of waiting.
@@ -74,9 +129,7 @@ async function waitAndReport(session: Session, invokeId: string, flags: InvokeFl
     if (later && !p.json) p.err.write(`its runs: openassist results ${invokeId} --history\n`);
     return 0;
   }
-  const view = await follow(config, p, invokeId, new InvocationView(flags.instance ?? []), {
-    showOutput: true,
-  });
+  const view = await followUntilDone(session, invokeId, flags);
   if (p.json) {
     printJson(p, {
       InvokeId: invokeId,
@@ -123,7 +176,7 @@ export function registerRun(program: Command): void {
     ),
   ).action(async (flags: RunFlags) => {
     const session = await openSession(flags);
-    const { InvokeId } = await session.call<{ InvokeId: string }>('RunCommand', {
+    const InvokeId = await start(session, 'RunCommand', {
       ...invokeParams(flags),
       Type: flags.type,
       CommandContent: await scriptOf(flags),
@@ -143,7 +196,7 @@ export function registerRun(program: Command): void {
     .argument('<command-id>')
     .action(async (commandId: string, flags: InvokeFlags) => {
       const session = await openSession(flags);
-      const { InvokeId } = await session.call<{ InvokeId: string }>('InvokeCommand', {
+      const InvokeId = await start(session, 'InvokeCommand', {
         ...invokeParams(flags),
         CommandId: commandId,
       });

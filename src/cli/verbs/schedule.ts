@@ -11,7 +11,7 @@ interface PreviewFlags extends SessionFlags {
 interface Preview {
   Kind: string;
   TimeZone: string;
-  NextRunTimes: { NextRunTime: { Utc: string; Local: string }[] };
+  NextRunTimes: { NextRunTime: { Utc: string; Local: string; Dst?: string; DstNote?: string }[] };
 }
 
 /** `openassist schedule preview '<Frequency>'`: the next run times, in the schedule's zone and in UTC. */
@@ -40,10 +40,15 @@ export function registerSchedule(program: Command): void {
       });
       if (p.json) return printJson(p, preview);
       p.out.write(`${preview.Kind} schedule, zone ${preview.TimeZone}\n`);
+      const runs = preview.NextRunTimes.NextRunTime;
+      // A run a DST change moved, or whose wall time occurs twice, says so in a column of its own.
+      const dst = runs.some((run) => run.DstNote);
       printTable(
         p,
-        ['Local', 'UTC'],
-        preview.NextRunTimes.NextRunTime.map((run) => [run.Local, run.Utc]),
+        dst ? ['Local', 'UTC', 'DST'] : ['Local', 'UTC'],
+        runs.map((run) =>
+          dst ? [run.Local, run.Utc, run.DstNote && p.colors.yellow(run.DstNote)] : [run.Local, run.Utc],
+        ),
       );
     });
 }
