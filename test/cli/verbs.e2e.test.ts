@@ -132,12 +132,17 @@ describe('the openassist client verbs', () => {
     expect(invokeId).toMatch(/^t-[0-9a-f]+$/);
     const followed = await cli(['output', invokeId, '--follow'], { env });
     expect([followed.code, followed.stdout]).toEqual([0, 'tick 1\ntick 2\ntick 3\n']);
-    const results = await cliJson<{ InstanceId: string; InvocationStatus: string }[]>(['results', invokeId], {
-      env,
-    });
+    const results = await cliJson<{ InstanceId: string; InvocationStatus: string; FinishedTime: string }[]>(
+      ['results', invokeId],
+      { env },
+    );
     expect(results).toMatchObject([{ InstanceId: a, InvocationStatus: 'Success', ExitCode: 0 }]);
     const table = await cli(['results', invokeId], { env });
     expect(table.stdout).toMatch(new RegExp(`│ ${a} │ Success │ 0 +│`));
+    // A run that ended on its own has a finish time (and no stop time): the table shows it.
+    expect(results[0]?.FinishedTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(table.stdout).toMatch(/│ Finished +│/);
+    expect(table.stdout).toContain(results[0]?.FinishedTime);
     const output = await cli(['output', invokeId], { env });
     expect(output.stdout).toBe('tick 1\ntick 2\ntick 3\n');
   });
