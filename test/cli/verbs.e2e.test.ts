@@ -205,6 +205,21 @@ describe('the openassist client verbs', () => {
     expect((await cli(['activation', 'delete', activation.ActivationId], { env })).code).toBe(0);
   });
 
+  it('activation list reads every page, not only the first 50', async () => {
+    const activationIds: string[] = [];
+    for (let i = 0; i < 51; i++) {
+      const { body } = await fleet.client.createActivation(
+        new Ecs.CreateActivationRequest({ regionId: 'cn-hangzhou', instanceName: `paged-${i}` }),
+      );
+      activationIds.push(body?.activationId ?? '');
+    }
+    const activations = await cliJson<{ ActivationId: string }[]>(['activation', 'list'], { env });
+    expect(activations.map((item) => item.ActivationId)).toEqual(expect.arrayContaining(activationIds));
+    // The oldest of them is on the second page of 50.
+    const table = await cli(['activation', 'list'], { env });
+    expect(table.stdout).toContain(activationIds[0]);
+  });
+
   it('keys: the root key creates, lists, disables and deletes keys; other keys may not', async () => {
     const key = await cliJson<{ AccessKeyId: string; AccessKeySecret: string }>(['keys', 'create'], { env });
     expect(key.AccessKeySecret).toHaveLength(30);
