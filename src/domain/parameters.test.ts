@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errorCodeOf } from '../../test/helpers/error-code.js';
-import { extractParameterNames } from './parameters.js';
+import { extractParameterNames, placeholderNames } from './parameters.js';
 
 const codeOf = errorCodeOf;
 
@@ -30,5 +30,15 @@ describe('custom parameters: {{name}} placeholders (CreateCommand EnableParamete
     const twenty = Array.from({ length: 20 }, (_, i) => `{{p${i}}}`).join('');
     expect(extractParameterNames(twenty)).toHaveLength(20);
     expect(codeOf(() => extractParameterNames(`${twenty}{{p20}}`))).toBe('CmdParamCount.ExceedLimit');
+  });
+
+  it('lists the placeholders of a script being typed without refusing any (the console asks a value for each)', () => {
+    expect(placeholderNames('echo {{b}} {{ a }} {{b}} {{ACS::InstanceId}} {{oos:pw}} {{a b}} {{}}')).toEqual([
+      'b',
+      'a',
+      'a b',
+      '',
+    ]);
+    expect(placeholderNames('echo { {x} } {x}')).toEqual([]);
   });
 });

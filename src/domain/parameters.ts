@@ -10,19 +10,29 @@ const validName = /^[A-Za-z0-9_-]+$/;
 // ({{oos:name}}, {{oos-secret:name}}) are filled by the system, not by the caller.
 const systemPrefixes = ['ACS::', 'oos:', 'oos-secret:'];
 
-/** The custom parameter names used as `{{name}}` in a script, in order of first use. */
-export function extractParameterNames(script: string): string[] {
-  const names: string[] = [];
+/**
+ * The custom `{{name}}` placeholders of a script as written (trimmed), in order of first use, once
+ * each and unchecked: what the console asks values for while a script is typed.
+ */
+export function placeholderNames(script: string): string[] {
+  const names = new Set<string>();
   for (const match of script.matchAll(placeholder)) {
     const name = (match[1] ?? '').trim();
-    if (systemPrefixes.some((prefix) => name.startsWith(prefix))) continue;
+    if (!systemPrefixes.some((prefix) => name.startsWith(prefix))) names.add(name);
+  }
+  return [...names];
+}
+
+/** The custom parameter names used as `{{name}}` in a script, in order of first use. */
+export function extractParameterNames(script: string): string[] {
+  const names = placeholderNames(script);
+  for (const name of names) {
     if (name === '')
       throw new ApiError('CmdParam.EmptyKey', 'The script contains an empty {{}} placeholder.');
     if (Buffer.byteLength(name) > maxParameterNameLength) {
       throw new ApiError('CmdParamName.ExceedLimit', `"${name.slice(0, 80)}…" is longer than 64 characters.`);
     }
     if (!validName.test(name)) throw new ApiError('CmdParam.InvalidParamName', `Invalid name: "${name}".`);
-    if (!names.includes(name)) names.push(name);
   }
   if (names.length > maxParameterNames) {
     throw new ApiError(

@@ -132,12 +132,17 @@ describe('the openassist client verbs', () => {
     expect(invokeId).toMatch(/^t-[0-9a-f]+$/);
     const followed = await cli(['output', invokeId, '--follow'], { env });
     expect([followed.code, followed.stdout]).toEqual([0, 'tick 1\ntick 2\ntick 3\n']);
-    const results = await cliJson<{ InstanceId: string; InvocationStatus: string }[]>(['results', invokeId], {
-      env,
-    });
+    const results = await cliJson<{ InstanceId: string; InvocationStatus: string; FinishedTime: string }[]>(
+      ['results', invokeId],
+      { env },
+    );
     expect(results).toMatchObject([{ InstanceId: a, InvocationStatus: 'Success', ExitCode: 0 }]);
     const table = await cli(['results', invokeId], { env });
     expect(table.stdout).toMatch(new RegExp(`│ ${a} │ Success │ 0 +│`));
+    // A run that ended on its own has a finish time (and no stop time): the table shows it.
+    expect(results[0]?.FinishedTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(table.stdout).toMatch(/│ Finished +│/);
+    expect(table.stdout).toContain(results[0]?.FinishedTime);
     const output = await cli(['output', invokeId], { env });
     expect(output.stdout).toBe('tick 1\ntick 2\ntick 3\n');
   });
@@ -198,6 +203,21 @@ describe('the openassist client verbs', () => {
     );
     expect((await cli(['activation', 'disable', activation.ActivationId], { env })).code).toBe(0);
     expect((await cli(['activation', 'delete', activation.ActivationId], { env })).code).toBe(0);
+  });
+
+  it('activation list reads every page, not only the first 50', async () => {
+    const activationIds: string[] = [];
+    for (let i = 0; i < 51; i++) {
+      const { body } = await fleet.client.createActivation(
+        new Ecs.CreateActivationRequest({ regionId: 'cn-hangzhou', instanceName: `paged-${i}` }),
+      );
+      activationIds.push(body?.activationId ?? '');
+    }
+    const activations = await cliJson<{ ActivationId: string }[]>(['activation', 'list'], { env });
+    expect(activations.map((item) => item.ActivationId)).toEqual(expect.arrayContaining(activationIds));
+    // The oldest of them is on the second page of 50.
+    const table = await cli(['activation', 'list'], { env });
+    expect(table.stdout).toContain(activationIds[0]);
   });
 
   it('keys: the root key creates, lists, disables and deletes keys; other keys may not', async () => {

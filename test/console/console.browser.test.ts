@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke } from '../../src/client/api.js';
+import { registerIdentity } from '../helpers/protocol-agent.js';
 import { chromiumFound, chromiumPath, laptopViewport, launchChromium } from './chromium.js';
 import { type ConsoleFleet, regionId, startConsoleFleet } from './console-fleet.js';
 
@@ -32,6 +33,17 @@ describe.runIf(runnable)(
     const section = (name: string) =>
       page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name, exact: true });
     const focusedText = () => page.evaluate<string>("document.activeElement?.textContent ?? ''");
+    const invokeIdInUrl = () => decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
+    /** The text of one column of an instance's row on the invocation page, found by its header. */
+    const cellText = async (instance: string, column: string): Promise<string> => {
+      const headers = await page.getByRole('columnheader').allTextContents();
+      // The first header names the row headers (the instance ids); cells count from the second.
+      const index = headers.indexOf(column) - 1;
+      const row = page.locator(`tr[data-instance="${instance}"]`);
+      return (await row.getByRole('cell').nth(index).textContent()) ?? '';
+    };
+    /** An API time as the page shows it: in the browser's zone and locale. */
+    const shownTime = (iso: string) => page.evaluate((time) => new Date(time).toLocaleString(), iso);
 
     beforeAll(async () => {
       if (!chromiumFound())
@@ -148,6 +160,55 @@ describe.runIf(runnable)(
       await dialog.waitFor({ state: 'hidden' });
     });
 
+    it('keeps the Run button in view and clickable at 1366×768 with the schedule preview open', async () => {
+      // Four parameters and the preview make the form taller than the window.
+      await invoke(fleet.credentials, 'CreateCommand', {
+        RegionId: regionId,
+        Name: 'console-release',
+        Type: 'RunShellScript',
+        CommandContent: Buffer.from('echo {{service}} {{version}} {{channel}} {{region}}\n').toString(
+          'base64',
+        ),
+        EnableParameter: true,
+      });
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.getByRole('button', { name: 'Run console-release' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Run console-release' });
+      await dialog.getByRole('checkbox', { name: new RegExp(instanceId) }).check();
+      for (const name of ['service', 'version', 'channel', 'region']) {
+        await dialog.getByLabel(name, { exact: true }).fill(`a-${name}`);
+      }
+      await dialog.getByLabel('On a schedule', { exact: true }).check();
+      await dialog.getByLabel('Frequency', { exact: true }).fill('rate(30m)');
+      await expect.poll(() => dialog.locator('.next-runs li').count(), { timeout: slow }).toBe(5);
+      // Where the button is now, without scrolling anything: inside the window and the topmost element there.
+      const run = dialog.getByRole('button', { name: 'Run', exact: true });
+      const box = await run.evaluate((button) => {
+        const rect = button.getBoundingClientRect();
+        const x = rect.left + rect.width / 2;
+        const y = rect.top + rect.height / 2;
+        return {
+          top: rect.top,
+          bottom: rect.bottom,
+          x,
+          y,
+          hit: button.ownerDocument.elementFromPoint(x, y) === button,
+        };
+      });
+      expect(box.top).toBeGreaterThanOrEqual(0);
+      expect(box.bottom).toBeLessThanOrEqual(laptopViewport.height);
+      expect(box.hit).toBe(true);
+      await page.mouse.click(box.x, box.y);
+      await page.waitForURL(/#\/invocations\/t-/);
+      const scheduled = invokeIdInUrl();
+      await expect
+        .poll(() => page.getByTestId('invocation-status').textContent(), { timeout: slow })
+        .toBe('Scheduled');
+      await invoke(fleet.credentials, 'StopInvocation', { RegionId: regionId, InvokeId: scheduled });
+      await section('Commands').click();
+      await page.getByRole('heading', { level: 1, name: 'Commands' }).waitFor();
+    });
+
     it('runs the command on the agent and shows its output live through the stream', async () => {
       await page.getByRole('button', { name: 'Run console-hello' }).click();
       const dialog = page.getByRole('dialog', { name: 'Run console-hello' });
@@ -155,7 +216,7 @@ describe.runIf(runnable)(
       await dialog.getByLabel('greeting', { exact: true }).fill('from-the-browser');
       await dialog.getByRole('button', { name: 'Run', exact: true }).click();
       await page.waitForURL(/#\/invocations\/t-/);
-      invokeIds.done = decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
+      invokeIds.done = invokeIdInUrl();
 
       const log = page.getByRole('log', { name: `Output of ${instanceId}` });
       await expect.poll(() => log.textContent(), { timeout: slow }).toContain('first from-the-browser');
@@ -180,6 +241,18 @@ describe.runIf(runnable)(
       expect(await readFile(await download.path(), 'utf8')).toBe('first from-the-browser\nsecond\n');
     });
 
+    it('shows when a run that ended on its own started and finished, as the API has them', async () => {
+      const listed = await invoke<{
+        Invocations: { Invocation: { InvokeInstances: { InvokeInstance: Record<string, string>[] } }[] };
+      }>(fleet.credentials, 'DescribeInvocations', { RegionId: regionId, InvokeId: invokeIds.done ?? '' });
+      const run = listed.Invocations.Invocation[0]?.InvokeInstances.InvokeInstance[0];
+      expect(run?.FinishTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+      await expect
+        .poll(() => cellText(instanceId, 'Finished'), { timeout: slow })
+        .toBe(await shownTime(run?.FinishTime ?? ''));
+      expect(await cellText(instanceId, 'Started')).toBe(await shownTime(run?.StartTime ?? ''));
+    });
+
     it('runs a long command by tag and stops it', async () => {
       await invoke(fleet.credentials, 'CreateCommand', {
         RegionId: regionId,
@@ -197,11 +270,31 @@ describe.runIf(runnable)(
       await dialog.getByLabel('Tag value', { exact: true }).fill('staging');
       await dialog.getByRole('button', { name: 'Run', exact: true }).click();
       await page.waitForURL(/#\/invocations\/t-/);
-      invokeIds.stopped = decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
+      invokeIds.stopped = invokeIdInUrl();
 
       const log = page.getByRole('log', { name: `Output of ${instanceId}` });
       await expect.poll(() => log.textContent(), { timeout: slow }).toContain('started');
-      await page.getByRole('button', { name: 'Stop invocation' }).click();
+
+      // Stop asks first; the safe answer has the focus, and Cancel (or Escape) stops nothing.
+      const stopButton = page.getByRole('button', { name: 'Stop invocation' });
+      const confirm = page.getByRole('alertdialog', { name: `Stop invocation ${invokeIds.stopped}?` });
+      await stopButton.click();
+      await confirm.waitFor();
+      expect(await focusedText()).toBe('Cancel');
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      await stopButton.click();
+      await confirm.waitFor();
+      await page.keyboard.press('Escape');
+      await confirm.waitFor({ state: 'hidden' });
+      expect(sentActions).not.toContain('StopInvocation');
+      expect(await page.getByTestId('invocation-status').textContent()).toBe('Running');
+
+      await stopButton.click();
+      await confirm.waitFor();
+      expect(await confirm.textContent()).toContain('This cannot be undone.');
+      await confirm.getByRole('button', { name: 'Stop', exact: true }).click();
+      await confirm.waitFor({ state: 'hidden' });
       const row = page.locator(`tr[data-instance="${instanceId}"]`);
       await expect.poll(() => row.textContent(), { timeout: slow }).toContain('Terminated');
       await expect
@@ -230,6 +323,92 @@ describe.runIf(runnable)(
         .waitFor();
     });
 
+    it('runs an ad-hoc script from the instances page without saving a command', async () => {
+      await section('Instances').click();
+      await page.getByRole('heading', { level: 1, name: 'Instances' }).waitFor();
+      await page.getByRole('button', { name: 'Run script' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Run a script' });
+      await dialog.getByLabel('Name', { exact: true }).fill('console-adhoc');
+      await dialog.getByLabel('Type', { exact: true }).selectOption('RunShellScript');
+      await dialog.getByLabel('Script', { exact: true }).fill('echo "adhoc {{who}}"\npwd\n');
+      await dialog.getByLabel('Enable parameters', { exact: true }).check();
+      await dialog.getByLabel('who', { exact: true }).fill('from-a-script');
+      await dialog.getByRole('checkbox', { name: new RegExp(instanceId) }).check();
+      await dialog.getByLabel('Timeout (seconds)', { exact: true }).fill('120');
+      await dialog.getByLabel('Working directory', { exact: true }).fill('/tmp');
+      await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+      await page.waitForURL(/#\/invocations\/t-/);
+      const adhoc = invokeIdInUrl();
+      expect(sentActions).toContain('RunCommand');
+
+      const log = page.getByRole('log', { name: `Output of ${instanceId}` });
+      await expect.poll(() => log.textContent(), { timeout: slow }).toBe('adhoc from-a-script\n/tmp\n');
+      await expect
+        .poll(() => page.getByTestId('invocation-status').textContent(), { timeout: slow })
+        .toBe('Success');
+      const listed = await invoke<{
+        Invocations: { Invocation: { CommandName: string; Timeout: number; Parameters: string }[] };
+      }>(fleet.credentials, 'DescribeInvocations', { RegionId: regionId, InvokeId: adhoc });
+      expect(listed.Invocations.Invocation[0]).toMatchObject({
+        CommandName: 'console-adhoc',
+        Timeout: 120,
+        Parameters: JSON.stringify({ who: 'from-a-script' }),
+      });
+      // Nothing saved: the script ran as a one-off command.
+      const commands = await invoke<{ Commands: { Command: { Name: string }[] } }>(
+        fleet.credentials,
+        'DescribeCommands',
+        { RegionId: regionId, Name: 'console-adhoc' },
+      );
+      expect(commands.Commands.Command).toEqual([]);
+    });
+
+    it('pages through more instances than fit one page, on the instances page and in the run dialog', async () => {
+      const activation = await invoke<{ ActivationId: string; ActivationCode: string }>(
+        fleet.credentials,
+        'CreateActivation',
+        { RegionId: regionId, InstanceCount: 60 },
+      );
+      // Registered after the real agent, so they are newer and the real agent moves to page 2.
+      for (let i = 0; i < 55; i++) {
+        await registerIdentity(
+          fleet.server.url,
+          { id: activation.ActivationId, code: activation.ActivationCode },
+          { hostname: `bulk-${i}` },
+        );
+      }
+      await section('Instances').click();
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      const pager = page.getByRole('navigation', { name: 'Instance pages' });
+      await pager.getByText('Page 1 of 2 (56 in all)').waitFor();
+      const agentRow = page.getByRole('row', { name: new RegExp(instanceId) });
+      expect(await agentRow.count()).toBe(0);
+      await pager.getByRole('button', { name: 'Next' }).click();
+      await pager.getByText('Page 2 of 2 (56 in all)').waitFor();
+      await agentRow.getByText('Online').waitFor();
+      expect(await page.getByRole('row').count()).toBe(1 + 6);
+      await pager.getByRole('button', { name: 'Previous' }).click();
+      await pager.getByText('Page 1 of 2 (56 in all)').waitFor();
+
+      // The run dialog lists instances page by page too, and keeps what was chosen across pages.
+      await page.getByRole('button', { name: 'Run script' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Run a script' });
+      await dialog.getByLabel('Script', { exact: true }).fill('echo paged\n');
+      const choices = dialog.getByRole('navigation', { name: 'Instance pages' });
+      await choices.getByText('Page 1 of 2 (56 in all)').waitFor();
+      await dialog.getByRole('checkbox', { name: /bulk-54/ }).check();
+      await choices.getByRole('button', { name: 'Next' }).click();
+      await dialog.getByRole('checkbox', { name: new RegExp(instanceId) }).check();
+      await choices.getByRole('button', { name: 'Previous' }).click();
+      expect(await dialog.getByRole('checkbox', { name: /bulk-54/ }).isChecked()).toBe(true);
+      await dialog.getByText('2 instances chosen').waitFor();
+      await dialog.getByRole('checkbox', { name: /bulk-54/ }).uncheck();
+      await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+      await page.waitForURL(/#\/invocations\/t-/);
+      const log = page.getByRole('log', { name: `Output of ${instanceId}` });
+      await expect.poll(() => log.textContent(), { timeout: slow }).toBe('paged\n');
+    });
+
     it('edits and deletes commands', async () => {
       await section('Commands').click();
       await page.getByRole('button', { name: 'Edit console-hello' }).click();
@@ -238,11 +417,18 @@ describe.runIf(runnable)(
       await edit.getByRole('button', { name: 'Save' }).click();
       await page.getByRole('row', { name: /edited in the browser/ }).waitFor();
 
+      // The question says what will happen, not what has happened; Cancel keeps the command.
+      const confirm = page.getByRole('alertdialog', { name: 'Delete command console-long?' });
       await page.getByRole('button', { name: 'Delete console-long' }).click();
-      await page
-        .getByRole('dialog', { name: 'Delete console-long?' })
-        .getByRole('button', { name: 'Delete' })
-        .click();
+      await confirm.waitFor();
+      expect(await confirm.textContent()).toContain('This cannot be undone.');
+      expect(await confirm.textContent()).not.toMatch(/is deleted/);
+      expect(await focusedText()).toBe('Cancel');
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      expect(sentActions).not.toContain('DeleteCommand');
+      await page.getByRole('button', { name: 'Delete console-long' }).click();
+      await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
       await page.getByRole('row', { name: /console-long/ }).waitFor({ state: 'detached' });
     });
 
@@ -252,7 +438,7 @@ describe.runIf(runnable)(
       // Navigation puts focus on the page heading, so Tab moves on to the page's first control.
       expect(await focusedText()).toBe('Instances');
       await page.keyboard.press('Tab');
-      expect(await focusedText()).toBe('Refresh');
+      expect(await focusedText()).toBe('Run script');
       await page.keyboard.press('Shift+Tab');
       expect(await focusedText()).toBe('Sign out');
       expect(pageErrors).toEqual([]);

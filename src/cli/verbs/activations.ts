@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { printJson, printTable, statusText } from '../presenter.js';
-import { openSession, type SessionFlags, verb } from '../session.js';
+import { allPages, openSession, type SessionFlags, verb } from '../session.js';
 
 interface Activation {
   ActivationId: string;
@@ -57,12 +57,19 @@ export function registerActivations(program: Command): void {
   verb(activation, 'list', 'list activation codes', 'openassist activation list').action(
     async (flags: SessionFlags) => {
       const { call, p } = await openSession(flags);
-      const body = await call<{ ActivationList: Activation[] }>('DescribeActivations', { PageSize: 50 });
-      if (p.json) return printJson(p, body.ActivationList);
+      // Every page: one page of 50 left the older codes out.
+      const activations = await allPages(async (NextToken) => {
+        const body = await call<{ ActivationList: Activation[]; NextToken?: string }>('DescribeActivations', {
+          MaxResults: 50,
+          NextToken,
+        });
+        return { items: body.ActivationList, nextToken: body.NextToken };
+      });
+      if (p.json) return printJson(p, activations);
       printTable(
         p,
         ['Activation', 'Name', 'Used', 'IP range', 'Created', 'TTL (h)', 'State'],
-        body.ActivationList.map((item) => [
+        activations.map((item) => [
           item.ActivationId,
           item.InstanceName,
           `${item.RegisteredCount}/${item.InstanceCount}`,

@@ -13,7 +13,8 @@ interface Result {
   ErrorCode: string;
   ErrorInfo: string;
   StartTime: string;
-  StopTime: string;
+  /** When the run ended, however it ended (StopTime is only set when a stop was asked for). */
+  FinishedTime: string;
   Repeats: number;
   Output: string;
 }
@@ -99,14 +100,14 @@ export function registerResults(program: Command): void {
       if (p.json) return printJson(p, results);
       printTable(
         p,
-        ['Instance', 'Status', 'Exit', 'Error', 'Started', 'Stopped', 'Runs'],
+        ['Instance', 'Status', 'Exit', 'Error', 'Started', 'Finished', 'Runs'],
         results.map((result) => [
           result.InstanceId,
           statusText(p, result.InvocationStatus),
           result.ExitCode,
           [result.ErrorCode, result.ErrorInfo].filter(Boolean).join(': '),
           result.StartTime,
-          result.StopTime,
+          result.FinishedTime,
           result.Repeats,
         ]),
       );

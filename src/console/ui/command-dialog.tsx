@@ -2,10 +2,9 @@ import { useState } from 'preact/hooks';
 import { call } from './api.js';
 import { textToBase64 } from './bytes.js';
 import { ErrorNote, Modal } from './components.js';
+import { commandTypes } from './script-fields.js';
 import type { Session } from './session.js';
 import type { Command } from './wire.js';
-
-const commandTypes = ['RunShellScript', 'RunPythonScript', 'RunPowerShellScript', 'RunBatScript'];
 
 /** Creates a command, or edits one (`command` given; ModifyCommand cannot change the type). */
 export function CommandDialog({

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { call, formatTime } from './api.js';
 import { CommandDialog } from './command-dialog.js';
-import { ErrorNote, Modal, PageHeading, Pager } from './components.js';
+import { ConfirmDialog, ErrorNote, PageHeading, Pager } from './components.js';
 import { useLoad } from './load.js';
 import { navigate } from './router.js';
 import { RunDialog } from './run-dialog.js';
@@ -12,7 +12,7 @@ const pageSize = 20;
 
 type Open =
   | { readonly kind: 'none' }
-  | { readonly kind: 'create' }
+  | { readonly kind: 'create' | 'script' }
   | { readonly kind: 'edit' | 'run' | 'delete'; readonly command: Command };
 
 function DeleteDialog({
@@ -26,30 +26,21 @@ function DeleteDialog({
   readonly onDone: () => void;
   readonly onClose: () => void;
 }) {
-  const [error, setError] = useState<unknown>(undefined);
-  const remove = async () => {
-    try {
-      await call(session, 'DeleteCommand', { CommandId: command.CommandId });
-      onDone();
-    } catch (failure) {
-      setError(failure);
-    }
-  };
   return (
-    <Modal title={`Delete ${command.Name}?`} onClose={onClose}>
+    <ConfirmDialog
+      title={`Delete command ${command.Name}?`}
+      confirmLabel="Delete"
+      onConfirm={async () => {
+        await call(session, 'DeleteCommand', { CommandId: command.CommandId });
+        onDone();
+      }}
+      onClose={onClose}
+    >
       <p>
-        The command <span class="id">{command.CommandId}</span> is deleted; its past invocations stay listed.
+        This cannot be undone. Invocations already made with <span class="id">{command.CommandId}</span> stay
+        listed.
       </p>
-      <ErrorNote error={error} />
-      <div class="actions">
-        <button type="button" class="danger" onClick={remove}>
-          Delete
-        </button>
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-      </div>
-    </Modal>
+    </ConfirmDialog>
   );
 }
 
@@ -77,6 +68,9 @@ export function CommandsPage({ session }: { readonly session: Session }) {
         <PageHeading>Commands</PageHeading>
         <button type="button" class="primary" onClick={() => setOpen({ kind: 'create' })}>
           New command
+        </button>
+        <button type="button" onClick={() => setOpen({ kind: 'script' })}>
+          Run script
         </button>
         <button type="button" onClick={reload} aria-busy={loading}>
           Refresh
@@ -160,10 +154,10 @@ export function CommandsPage({ session }: { readonly session: Session }) {
       {open.kind === 'delete' && (
         <DeleteDialog session={session} command={open.command} onDone={done} onClose={close} />
       )}
-      {open.kind === 'run' && (
+      {(open.kind === 'run' || open.kind === 'script') && (
         <RunDialog
           session={session}
-          command={open.command}
+          command={open.kind === 'run' ? open.command : undefined}
           onClose={close}
           onInvoked={(invokeId) => navigate({ page: 'invocation', invokeId })}
         />

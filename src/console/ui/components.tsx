@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useLayoutEffect, useRef } from 'preact/hooks';
+import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { describeError } from './api.js';
 import type { WireTag } from './wire.js';
 
@@ -64,18 +64,21 @@ export function PageHeading({ children }: { readonly children: ComponentChildren
 
 /**
  * A modal on the native <dialog>: the browser traps focus, closes on Escape and restores focus
- * to the opener when it closes.
+ * to the opener when it closes. The head stays put; a form inside scrolls (see console.css).
  */
 export function Modal({
   title,
   onClose,
   children,
   wide,
+  alert,
 }: {
-  readonly title: string;
+  readonly title: ComponentChildren;
   readonly onClose: () => void;
   readonly children: ComponentChildren;
   readonly wide?: boolean;
+  /** A question that needs an answer: announced as an alert dialog, described by `alert`'s element. */
+  readonly alert?: { readonly describedBy: string };
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -85,7 +88,14 @@ export function Modal({
     return () => dialog?.close();
   }, []);
   return (
-    <dialog ref={ref} class={wide ? 'wide' : undefined} aria-labelledby={titleId} onClose={onClose}>
+    <dialog
+      ref={ref}
+      class={wide ? 'wide' : undefined}
+      role={alert ? 'alertdialog' : undefined}
+      aria-labelledby={titleId}
+      aria-describedby={alert?.describedBy}
+      onClose={onClose}
+    >
       <div class="dialog-head">
         <h2 id={titleId}>{title}</h2>
         <button type="button" class="plain" onClick={() => ref.current?.close()} aria-label="Close">
@@ -97,24 +107,77 @@ export function Modal({
   );
 }
 
+/**
+ * Asks before something that cannot be undone: the question as the title, what will happen as
+ * the description, the action and Cancel. Cancel has the focus, so Enter alone changes nothing.
+ */
+export function ConfirmDialog({
+  title,
+  children,
+  confirmLabel,
+  onConfirm,
+  onClose,
+}: {
+  readonly title: ComponentChildren;
+  readonly children: ComponentChildren;
+  readonly confirmLabel: string;
+  /** Does the thing; the caller closes the dialog when it is done. A failure is shown here. */
+  readonly onConfirm: () => Promise<void>;
+  readonly onClose: () => void;
+}) {
+  const messageId = useId();
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  const confirm = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await onConfirm();
+    } catch (failure) {
+      setError(failure);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={title} onClose={onClose} alert={{ describedBy: messageId }}>
+      <div id={messageId} class="confirm-message">
+        {children}
+      </div>
+      <ErrorNote error={error} />
+      <div class="actions">
+        <button type="button" class="danger" onClick={confirm} disabled={busy}>
+          {confirmLabel}
+        </button>
+        {/* The dialog's safe answer is where focus goes when it opens. */}
+        <button type="button" autofocus onClick={onClose}>
+          Cancel
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
 export function Pager({
   pageNumber,
   pageSize,
   totalCount,
   onPage,
+  label = 'Pages',
 }: {
   readonly pageNumber: number;
   readonly pageSize: number;
   readonly totalCount: number;
   readonly onPage: (page: number) => void;
+  /** The navigation's accessible name, to tell two pagers apart. */
+  readonly label?: string;
 }) {
   const pages = Math.max(1, Math.ceil(totalCount / pageSize));
   return (
-    <nav class="pager" aria-label="Pages">
+    <nav class="pager" aria-label={label}>
       <button type="button" disabled={pageNumber <= 1} onClick={() => onPage(pageNumber - 1)}>
         Previous
       </button>
-      <span>
+      <span aria-live="polite">
         Page {pageNumber} of {pages} ({totalCount} in all)
       </span>
       <button type="button" disabled={pageNumber >= pages} onClick={() => onPage(pageNumber + 1)}>

@@ -1,6 +1,9 @@
+import { useState } from 'preact/hooks';
 import { call, formatTime, listParams } from './api.js';
-import { ErrorNote, PageHeading, StatusBadge, TagList } from './components.js';
+import { ErrorNote, PageHeading, Pager, StatusBadge, TagList } from './components.js';
 import { useLoad } from './load.js';
+import { navigate } from './router.js';
+import { RunDialog } from './run-dialog.js';
 import type { Session } from './session.js';
 import type {
   AssistantStatus,
@@ -9,15 +12,22 @@ import type {
   ManagedInstance,
 } from './wire.js';
 
+// DescribeCloudAssistantStatus takes at most 100 ids: one status call covers a page.
+const pageSize = 50;
+
 interface InstanceRow {
   readonly instance: ManagedInstance;
   readonly status: AssistantStatus | undefined;
 }
 
-/** The managed instances with their agents' state: one list call, then one status call for the page. */
-async function loadInstances(session: Session): Promise<{ rows: InstanceRow[]; totalCount: number }> {
+/** One page of managed instances with their agents' state: one list call, then one status call for the page. */
+async function loadInstances(
+  session: Session,
+  pageNumber: number,
+): Promise<{ rows: InstanceRow[]; totalCount: number }> {
   const list = await call<DescribeManagedInstancesResponse>(session, 'DescribeManagedInstances', {
-    PageSize: 50,
+    PageNumber: pageNumber,
+    PageSize: pageSize,
   });
   const ids = list.Instances.map((instance) => instance.InstanceId);
   const statuses =
@@ -26,7 +36,7 @@ async function loadInstances(session: Session): Promise<{ rows: InstanceRow[]; t
       : (
           await call<DescribeCloudAssistantStatusResponse>(session, 'DescribeCloudAssistantStatus', {
             ...listParams('InstanceId', ids),
-            PageSize: 50,
+            PageSize: pageSize,
           })
         ).InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus;
   const byId = new Map(statuses.map((status) => [status.InstanceId, status]));
@@ -37,11 +47,19 @@ async function loadInstances(session: Session): Promise<{ rows: InstanceRow[]; t
 }
 
 export function InstancesPage({ session }: { readonly session: Session }) {
-  const { data, error, loading, reload } = useLoad(() => loadInstances(session), [session]);
+  const [pageNumber, setPageNumber] = useState(1);
+  const [running, setRunning] = useState(false);
+  const { data, error, loading, reload } = useLoad(
+    () => loadInstances(session, pageNumber),
+    [session, pageNumber],
+  );
   return (
     <section aria-labelledby="page-title">
       <div class="page-head">
         <PageHeading>Instances</PageHeading>
+        <button type="button" class="primary" onClick={() => setRunning(true)}>
+          Run script
+        </button>
         <button type="button" onClick={reload} aria-busy={loading}>
           Refresh
         </button>
@@ -57,8 +75,7 @@ export function InstancesPage({ session }: { readonly session: Session }) {
         <div class="table-wrap">
           <table>
             <caption>
-              {data.totalCount} managed instance{data.totalCount === 1 ? '' : 's'}
-              {data.totalCount > data.rows.length ? `, the newest ${data.rows.length} shown` : ''}
+              {data.totalCount} managed instance{data.totalCount === 1 ? '' : 's'}, newest first
             </caption>
             <thead>
               <tr>
@@ -95,6 +112,22 @@ export function InstancesPage({ session }: { readonly session: Session }) {
             </tbody>
           </table>
         </div>
+      )}
+      {data && data.totalCount > pageSize && (
+        <Pager
+          label="Instance pages"
+          pageNumber={pageNumber}
+          pageSize={pageSize}
+          totalCount={data.totalCount}
+          onPage={setPageNumber}
+        />
+      )}
+      {running && (
+        <RunDialog
+          session={session}
+          onClose={() => setRunning(false)}
+          onInvoked={(invokeId) => navigate({ page: 'invocation', invokeId })}
+        />
       )}
     </section>
   );

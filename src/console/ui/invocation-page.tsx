@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { downloadOutput } from '../../client/stream.js';
 import { call, describeError, formatTime } from './api.js';
-import { ErrorNote, PageHeading, StatusBadge } from './components.js';
+import { ConfirmDialog, ErrorNote, PageHeading, StatusBadge } from './components.js';
 import { type RunView, useLiveInvocation } from './live-invocation.js';
 import { useLoad } from './load.js';
 import { hrefOf } from './router.js';
@@ -123,8 +123,7 @@ export function InvocationPage({
 }) {
   const summary = useLoad(() => loadInvocation(session, invokeId), [session, invokeId]);
   const live = useLiveInvocation(session, invokeId);
-  const [stopError, setStopError] = useState<unknown>(undefined);
-  const [stopping, setStopping] = useState(false);
+  const [confirmingStop, setConfirmingStop] = useState(false);
 
   // The stream carries run states; the aggregate status and times are re-read when a state changes.
   useEffect(() => {
@@ -139,16 +138,9 @@ export function InvocationPage({
   const instances: readonly InvokeInstance[] = invocation?.InvokeInstances.InvokeInstance ?? [];
 
   const stop = async () => {
-    setStopping(true);
-    setStopError(undefined);
-    try {
-      await call(session, 'StopInvocation', { InvokeId: invokeId });
-      summary.reload();
-    } catch (failure) {
-      setStopError(failure);
-    } finally {
-      setStopping(false);
-    }
+    await call(session, 'StopInvocation', { InvokeId: invokeId });
+    setConfirmingStop(false);
+    summary.reload();
   };
 
   /** The stream's newest state of an instance's standing row, else the listed one. */
@@ -159,6 +151,10 @@ export function InvocationPage({
       exitCode: streamed ? streamed.ExitCode : run.ExitCode,
       errorCode: (streamed ? streamed.ErrorCode : run.ErrorCode) ?? '',
       errorInfo: (streamed ? streamed.ErrorInfo : run.ErrorInfo) ?? '',
+      // The listed times (a schedule's newest run) are re-read on each change; the stream's come first.
+      startTime: run.StartTime || streamed?.StartTime,
+      // FinishTime, not StopTime: StopTime is only set when a stop was asked for.
+      finishTime: run.FinishTime || streamed?.FinishTime,
     };
   };
 
@@ -172,13 +168,33 @@ export function InvocationPage({
           Invocation <span class="id">{invokeId}</span>
         </PageHeading>
         {invocation && !ended && (
-          <button type="button" class="danger" onClick={stop} disabled={stopping || status === 'Stopping'}>
-            {stopping || status === 'Stopping' ? 'Stopping…' : 'Stop invocation'}
+          <button
+            type="button"
+            class="danger"
+            onClick={() => setConfirmingStop(true)}
+            disabled={status === 'Stopping'}
+          >
+            {status === 'Stopping' ? 'Stopping…' : 'Stop invocation'}
           </button>
         )}
       </div>
       <ErrorNote error={summary.error} />
-      <ErrorNote error={stopError} />
+      {confirmingStop && (
+        <ConfirmDialog
+          title={
+            <>
+              Stop invocation <span class="id">{invokeId}</span>?
+            </>
+          }
+          confirmLabel="Stop"
+          onConfirm={stop}
+          onClose={() => setConfirmingStop(false)}
+        >
+          <p>
+            Scripts still running are terminated and no further scheduled runs start. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
       {invocation && (
         <dl class="facts">
           <div>
@@ -256,8 +272,8 @@ export function InvocationPage({
                       {now.errorCode}
                       {now.errorInfo && <span class="sub">{now.errorInfo}</span>}
                     </td>
-                    <td>{formatTime(run.StartTime)}</td>
-                    <td>{formatTime(run.StopTime)}</td>
+                    <td>{formatTime(now.startTime)}</td>
+                    <td>{formatTime(now.finishTime)}</td>
                   </tr>
                 );
               })}

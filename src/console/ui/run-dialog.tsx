@@ -1,16 +1,21 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { call, listParams } from './api.js';
-import { ErrorNote, Modal, StatusBadge } from './components.js';
+import { textToBase64 } from './bytes.js';
+import { ErrorNote, Modal } from './components.js';
 import { FrequencyPreview } from './frequency-preview.js';
-import { useLoad } from './load.js';
+import { InstanceChoices } from './instance-choices.js';
+import { draftParameterNames, emptyScript, ScriptFields } from './script-fields.js';
 import type { Session } from './session.js';
-import type { Command, DescribeManagedInstancesResponse } from './wire.js';
+import type { Command } from './wire.js';
 
 type Targeting = 'instances' | 'tag';
 type When = 'once' | 'schedule';
 
-/** InvokeCommand for a saved command: targets, parameter values, schedule and run options. */
+/**
+ * Runs a saved command (InvokeCommand), or with no `command` a script typed here (RunCommand, which
+ * saves nothing): targets, parameter values, schedule and run options.
+ */
 export function RunDialog({
   session,
   command,
@@ -18,15 +23,16 @@ export function RunDialog({
   onClose,
 }: {
   readonly session: Session;
-  readonly command: Command;
+  readonly command?: Command;
   readonly onInvoked: (invokeId: string) => void;
   readonly onClose: () => void;
 }) {
-  const instances = useLoad(
-    () => call<DescribeManagedInstancesResponse>(session, 'DescribeManagedInstances', { PageSize: 50 }),
-    [session],
-  );
-  const parameterNames = command.EnableParameter ? command.ParameterNames.ParameterName : [];
+  const [script, setScript] = useState(emptyScript);
+  const parameterNames = command
+    ? command.EnableParameter
+      ? command.ParameterNames.ParameterName
+      : []
+    : draftParameterNames(script);
   const [targeting, setTargeting] = useState<Targeting>('instances');
   const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
   const [tagKey, setTagKey] = useState('');
@@ -34,9 +40,9 @@ export function RunDialog({
   const [values, setValues] = useState<Readonly<Record<string, string>>>({});
   const [when, setWhen] = useState<When>('once');
   const [frequency, setFrequency] = useState('');
-  const [timeout, setTimeoutSeconds] = useState(String(command.Timeout));
+  const [timeout, setTimeoutSeconds] = useState(String(command?.Timeout ?? 60));
   const [username, setUsername] = useState('');
-  const [workingDir, setWorkingDir] = useState(command.WorkingDir);
+  const [workingDir, setWorkingDir] = useState(command?.WorkingDir ?? '');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
 
@@ -46,6 +52,21 @@ export function RunDialog({
     else next.delete(instanceId);
     setChosen(next);
   };
+
+  /** The saved command, or the script to run once. */
+  const what = () =>
+    command
+      ? { action: 'InvokeCommand', params: { CommandId: command.CommandId } }
+      : {
+          action: 'RunCommand',
+          params: {
+            Name: script.name,
+            Type: script.type,
+            CommandContent: textToBase64(script.content),
+            ContentEncoding: 'Base64',
+            EnableParameter: script.enableParameter,
+          },
+        };
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -60,10 +81,13 @@ export function RunDialog({
         targeting === 'instances'
           ? listParams('InstanceId', [...chosen])
           : { 'ResourceTag.1.Key': tagKey, 'ResourceTag.1.Value': tagValue || undefined };
-      const { InvokeId } = await call<{ InvokeId: string }>(session, 'InvokeCommand', {
-        CommandId: command.CommandId,
+      // Only the values of the parameters the script has now (a name typed and removed is left out).
+      const parameters = Object.fromEntries(parameterNames.map((name) => [name, values[name] ?? '']));
+      const { action, params } = what();
+      const { InvokeId } = await call<{ InvokeId: string }>(session, action, {
+        ...params,
         ...targets,
-        Parameters: parameterNames.length > 0 ? JSON.stringify(values) : undefined,
+        Parameters: parameterNames.length > 0 ? JSON.stringify(parameters) : undefined,
         Frequency: when === 'schedule' ? frequency.trim() : undefined,
         Timeout: timeout || undefined,
         Username: username || undefined,
@@ -77,8 +101,9 @@ export function RunDialog({
   }
 
   return (
-    <Modal title={`Run ${command.Name}`} onClose={onClose} wide>
+    <Modal title={command ? `Run ${command.Name}` : 'Run a script'} onClose={onClose} wide>
       <form class="form-grid" onSubmit={submit}>
+        {!command && <ScriptFields draft={script} onChange={setScript} />}
         <fieldset class="span-2">
           <legend>Targets</legend>
           <div class="choice">
@@ -102,26 +127,7 @@ export function RunDialog({
             </label>
           </div>
           {targeting === 'instances' && (
-            <>
-              <ErrorNote error={instances.error} />
-              {instances.data?.Instances.length === 0 && <p>No managed instances.</p>}
-              <ul class="instance-choices">
-                {instances.data?.Instances.map((instance) => (
-                  <li key={instance.InstanceId}>
-                    <label class="check">
-                      <input
-                        type="checkbox"
-                        checked={chosen.has(instance.InstanceId)}
-                        onChange={(event) => toggle(instance.InstanceId, event.currentTarget.checked)}
-                      />{' '}
-                      <span class="id">{instance.InstanceId}</span>{' '}
-                      {instance.InstanceName || instance.Hostname}{' '}
-                      <StatusBadge status={instance.Connected ? 'Online' : 'Offline'} />
-                    </label>
-                  </li>
-                ))}
-              </ul>
-            </>
+            <InstanceChoices session={session} chosen={chosen} onToggle={toggle} />
           )}
           {targeting === 'tag' && (
             <div class="form-grid">

@@ -65,6 +65,9 @@ export interface InvokeInstance {
   readonly ErrorCode: string;
   readonly ErrorInfo: string;
   readonly StartTime: string;
+  /** When the run ended, however it ended (DescribeInvocations' name; DescribeInvocationResults says FinishedTime). */
+  readonly FinishTime: string;
+  /** When a stop was asked for: empty for a run that ended on its own. */
   readonly StopTime: string;
   readonly Repeats: number;
 }
@@ -90,18 +93,6 @@ export interface DescribeInvocationsResponse {
   readonly PageNumber: number;
   readonly PageSize: number;
   readonly Invocations: { readonly Invocation: readonly Invocation[] };
-}
-
-export interface InvocationResult {
-  readonly InstanceId: string;
-  readonly InvocationStatus: string;
-  readonly ExitCode?: number;
-  readonly ErrorCode: string;
-  readonly ErrorInfo: string;
-  readonly Output: string;
-  readonly Dropped: number;
-  readonly StartTime: string;
-  readonly StopTime: string;
 }
 
 export interface FrequencyPreviewResponse {
