@@ -9,9 +9,11 @@ const isDamage = (error: unknown): boolean => {
   return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
 };
 
+/** The error on one line (an integrity check reports over several). */
 const reason = (error: unknown): string => {
   const { code, message } = error as { code?: unknown; message?: unknown };
-  return typeof code === 'string' ? `${code}: ${String(message)}` : String(message ?? error);
+  const text = typeof code === 'string' ? `${code}: ${String(message)}` : String(message ?? error);
+  return text.replace(/\s+/g, ' ').trim();
 };
 
 /** `20261206T052100Z`: when a damaged journal was set aside, sortable and safe in a file name. */
