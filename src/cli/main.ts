@@ -218,8 +218,8 @@ export async function buildProgram(verb?: string): Promise<Command> {
     )
     .addHelpText(
       'after',
-      '\nThe activation code goes in the environment (OPENASSIST_ACTIVATION_CODE), where other users cannot read it.\n' +
-        '\nExample:\n  OPENASSIST_ACTIVATION_CODE=… openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id …',
+      '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id …\n' +
+        '  with the code in OPENASSIST_ACTIVATION_CODE (other users cannot read a process environment) or --activation-code-file',
     )
     .action((flags: AgentFlags, command: Command) => runAgent(flags, command));
   // The long-running processes load no client code (tables, terminal drawing, completion) at all.
