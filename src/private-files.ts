@@ -44,6 +44,8 @@ export function tightenFile(path: string): Tightened | undefined {
  */
 export function privateDir(dir: string, mode: number, keep: readonly string[] = []): Tightened[] {
   mkdirSync(dir, { recursive: true, mode });
+  // Windows has ACLs, not modes: chmod there only sets a read-only flag.
+  if (process.platform === 'win32') return [];
   const changed = [setMode(dir, mode)];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.isFile() && !keep.includes(entry.name)) changed.push(tightenFile(join(dir, entry.name)));

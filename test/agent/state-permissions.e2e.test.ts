@@ -101,7 +101,7 @@ describe('the data dir and the agent state dir are private whatever the umask', 
     await server?.stop();
     await loosen(dataDir);
     await loosen(stateDir);
-    // A leftover log of an older version, readable by all.
+    // The work dir too, as a loose umask would have left it.
     await chmod(join(stateDir, 'work'), 0o755);
 
     server = await startServerProcess({ dataDir, listen, umask, env: generatedKey });
