@@ -26,8 +26,12 @@ function setMode(path: string, mode: number): Tightened | undefined {
   return { path, from, to: mode };
 }
 
+// Windows has ACLs, not modes: chmod there only sets a read-only flag.
+const modesApply = process.platform !== 'win32';
+
 /** Takes every other user's access away from a file (its owner's bits are kept): 0644 becomes 0600. */
 export function tightenFile(path: string): Tightened | undefined {
+  if (!modesApply) return undefined;
   let from: number;
   try {
     from = statSync(path).mode & 0o7777;
@@ -38,17 +42,13 @@ export function tightenFile(path: string): Tightened | undefined {
   return from & 0o077 ? setMode(path, from & 0o700) : undefined;
 }
 
-/**
- * Makes `dir` with exactly `mode` (or gives an existing one that mode) and tightens every file
- * directly in it. `keep` names files whose mode is left alone (they must be readable by others).
- */
-export function privateDir(dir: string, mode: number, keep: readonly string[] = []): Tightened[] {
+/** Makes `dir` with exactly `mode` (or gives an existing one that mode) and tightens every file directly in it. */
+export function privateDir(dir: string, mode: number): Tightened[] {
   mkdirSync(dir, { recursive: true, mode });
-  // Windows has ACLs, not modes: chmod there only sets a read-only flag.
-  if (process.platform === 'win32') return [];
+  if (!modesApply) return [];
   const changed = [setMode(dir, mode)];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isFile() && !keep.includes(entry.name)) changed.push(tightenFile(join(dir, entry.name)));
+    if (entry.isFile()) changed.push(tightenFile(join(dir, entry.name)));
   }
   return changed.filter((change): change is Tightened => change !== undefined);
 }
