@@ -49,9 +49,13 @@ export async function startLoadProcess(options: LoadProcessOptions): Promise<Loa
     '--instances-out',
     idsFile,
     ...(options.namePrefix ? ['--name-prefix', options.namePrefix] : []),
-    ...options.activations.flatMap((activation) => ['--activation', `${activation.id}:${activation.code}`]),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Through the environment: codes in the arguments would be readable by every local user (ps).
+  const activations = options.activations.map((activation) => `${activation.id}:${activation.code}`);
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, OPENASSIST_LOAD_ACTIVATIONS: activations.join(',') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString();

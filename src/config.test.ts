@@ -99,4 +99,25 @@ describe('agent configuration', () => {
       '/ca.pem',
     );
   });
+
+  it('takes the activation code from the environment or a file, not both', () => {
+    const base = { server: 'http://oa.example:8080', stateDir: '/var/lib/oa' };
+    expect(loadAgentConfig(base, { OPENASSIST_ACTIVATION_CODE: 'a-1' }).activationCode).toBe('a-1');
+    expect(loadAgentConfig(base, { OPENASSIST_ACTIVATION_CODE: '' }).activationCode).toBeUndefined();
+    expect(
+      loadAgentConfig(base, { OPENASSIST_ACTIVATION_CODE_FILE: '/etc/oa/code' }).activationCodeFile,
+    ).toBe('/etc/oa/code');
+    expect(() =>
+      loadAgentConfig({ ...base, activationCodeFile: '/etc/oa/code' }, { OPENASSIST_ACTIVATION_CODE: 'a-1' }),
+    ).toThrow(/once/);
+  });
+
+  it('resets a damaged journal only when told to, by --reset-journal or OPENASSIST_AGENT_RESET_JOURNAL', () => {
+    const base = { server: 'http://oa.example:8080', stateDir: '/var/lib/oa' };
+    expect(loadAgentConfig(base, {}).resetJournal).toBe(false);
+    expect(loadAgentConfig({ ...base, resetJournal: true }, {}).resetJournal).toBe(true);
+    expect(loadAgentConfig(base, { OPENASSIST_AGENT_RESET_JOURNAL: '1' }).resetJournal).toBe(true);
+    expect(loadAgentConfig(base, { OPENASSIST_AGENT_RESET_JOURNAL: 'false' }).resetJournal).toBe(false);
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_RESET_JOURNAL: 'maybe' })).toThrow(ConfigError);
+  });
 });

@@ -133,8 +133,11 @@ export interface AgentFlags {
   server?: string | undefined;
   stateDir?: string | undefined;
   activationId?: string | undefined;
+  /** Deprecated: any local user sees it in `ps` until the agent has started (OPENASSIST_ACTIVATION_CODE instead). */
   activationCode?: string | undefined;
+  activationCodeFile?: string | undefined;
   ca?: string | undefined;
+  resetJournal?: boolean | undefined;
 }
 
 export interface AgentSettings {
@@ -143,6 +146,10 @@ export interface AgentSettings {
   readonly stateDir: string;
   readonly activationId: string | undefined;
   readonly activationCode: string | undefined;
+  /** An owner-only file holding the activation code (read only when registering). */
+  readonly activationCodeFile: string | undefined;
+  /** A damaged journal is kept aside and an empty one started (never a sound one). */
+  readonly resetJournal: boolean;
   /** A PEM file of the CA(s) that sign the server's certificate, trusted instead of the system's. */
   readonly caFile: string | undefined;
   readonly bootIdFile: string | undefined;
@@ -198,6 +205,15 @@ function containerSockets(env: Env): ContainerSockets {
   };
 }
 
+/** A yes/no setting from the environment: 1/true/yes or 0/false/no (empty: `fallback`). */
+function flagFromEnv(env: Env, name: string, fallback: boolean): boolean {
+  const text = (env[name] ?? '').trim().toLowerCase();
+  if (text === '') return fallback;
+  if (['1', 'true', 'yes'].includes(text)) return true;
+  if (['0', 'false', 'no'].includes(text)) return false;
+  throw new ConfigError(`${name} must be 1 or 0, got "${env[name]}"`);
+}
+
 /** Resolves the agent's options once; flags win over OPENASSIST_AGENT_* variables. */
 export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
   const servers = flags.server ?? env.OPENASSIST_AGENT_SERVER ?? '';
@@ -210,13 +226,22 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
   }
   const caFile = flags.ca ?? (env.OPENASSIST_AGENT_CA || undefined);
   const stateDir = flags.stateDir ?? env.OPENASSIST_AGENT_STATE_DIR;
+  const activationCode = flags.activationCode ?? (env.OPENASSIST_ACTIVATION_CODE || undefined);
+  const activationCodeFile = flags.activationCodeFile ?? (env.OPENASSIST_ACTIVATION_CODE_FILE || undefined);
+  if (activationCode && activationCodeFile) {
+    throw new ConfigError(
+      'pass the activation code once: in OPENASSIST_ACTIVATION_CODE or in --activation-code-file, not both',
+    );
+  }
   if (!stateDir)
     throw new ConfigError('--state-dir is required: the agent keeps its identity and journal there');
   return Object.freeze({
     serverUrls,
     stateDir: resolve(stateDir),
     activationId: flags.activationId ?? env.OPENASSIST_ACTIVATION_ID,
-    activationCode: flags.activationCode ?? env.OPENASSIST_ACTIVATION_CODE,
+    activationCode,
+    activationCodeFile: activationCodeFile === undefined ? undefined : resolve(activationCodeFile),
+    resetJournal: flags.resetJournal ?? flagFromEnv(env, 'OPENASSIST_AGENT_RESET_JOURNAL', false),
     caFile: caFile === undefined ? undefined : resolve(caFile),
     bootIdFile: env.OPENASSIST_AGENT_BOOT_ID_FILE || undefined,
     shutdownMarkerFile: env.OPENASSIST_AGENT_SHUTDOWN_MARKER || '/run/nologin',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
@@ -8,6 +8,7 @@ import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
+import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
 import { Authorization } from './service/authorization.js';
@@ -112,8 +113,36 @@ async function readTlsFiles(files: NonNullable<ServerConfig['tls']>): Promise<{ 
   return { cert: await read(files.certFile, 'certificate'), key: await read(files.keyFile, 'key') };
 }
 
+/**
+ * Makes the data dir private (the root key, the secret key and the database are in it) and
+ * tightens what an older version or a loose umask left readable, saying what it changed. A SQLite
+ * database elsewhere is tightened too (only its files: its directory may be shared).
+ */
+function secureDataDir(config: ServerConfig, dataDirMode: number, logger: FastifyBaseLogger): void {
+  const changed = privateDir(config.dataDir, dataDirMode);
+  if (config.databaseUrl.startsWith('sqlite:')) {
+    const database = config.databaseUrl.slice('sqlite:'.length);
+    if (database !== ':memory:') {
+      for (const suffix of ['', '-wal', '-shm']) {
+        const change = tightenFile(`${database}${suffix}`);
+        if (change) changed.push(change);
+      }
+    }
+  }
+  if (changed.length > 0) {
+    logger.warn(
+      `tightened permissions other local users had on the data dir: ${describeTightened(changed, config.dataDir)}`,
+    );
+  }
+}
+
+export interface StartOptions {
+  /** The data dir's mode: 0700; `up` keeps its local agent's state dir in it, which run-as users traverse (0711). */
+  readonly dataDirMode?: number;
+}
+
 /** The composition root: store, services, HTTP endpoint; resolves once requests are served. */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   // Written synchronously: an asynchronous destination flushes at exit with a loop that retries a
   // write to a closed pipe forever (`up 2>&1 | tee log`, then Ctrl-C, which ends tee first).
   const logger = pino(
@@ -121,7 +150,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     pino.destination({ dest: 2, sync: true }),
   );
   const nowMs = () => Date.now();
-  await mkdir(config.dataDir, { recursive: true });
+  secureDataDir(config, options.dataDirMode ?? 0o700, logger);
   const store = await openStore(config.databaseUrl);
   const rootKeySource = await ensureRootAccessKey(store, {
     dataDir: config.dataDir,
@@ -149,7 +178,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
   // Lets the CLI on this machine find the endpoint of the server that owns this data dir.
-  await writeFile(join(config.dataDir, 'endpoint'), `${url}\n`);
+  await writeFile(join(config.dataDir, 'endpoint'), `${url}\n`, { mode: 0o600 });
 
   const stopJobs = startClusterJobs({
     store,

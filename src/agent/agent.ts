@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type * as Ws from 'ws';
 import type { AgentSettings } from '../config.js';
 import {
@@ -13,13 +12,16 @@ import {
   type ServerMessage,
 } from '../protocol/messages.js';
 import { version } from '../version.js';
+import { activationCode } from './activation-code.js';
 import { Executor } from './executor.js';
 import { hostFacts, readBootId } from './host-facts.js';
 import { AgentError, type Identity, loadIdentity, register, saveIdentity } from './identity.js';
-import { Journal, type JournalEvent } from './journal.js';
+import type { JournalEvent } from './journal.js';
+import { openJournal } from './journal-file.js';
 import { Scheduler } from './scheduler.js';
 import { rotatingLookup } from './server-rotation.js';
 import { certificateProblem, readSmallBody, refusalCode } from './server-tls.js';
+import { prepareStateDir } from './state-dir.js';
 
 // CommonJS packages are required, not imported: an import makes Node 20 scan each file's source for
 // its export names; on ws's 130 KB that scanner gets optimized, and the optimizing compiler's memory
@@ -59,16 +61,20 @@ export async function startAgent(
   const facts = hostFacts(config.searchPath);
   // With --ca only that CA is trusted for https:// servers (registration and channel alike).
   const ca = config.caFile ? await readCa(config.caFile) : undefined;
+  const workDir = prepareStateDir(config.stateDir, say);
   let identity: Identity | undefined = await loadIdentity(config.stateDir);
   if (!identity) {
-    if (!config.activationId || !config.activationCode) {
-      throw new AgentError('this agent is not registered yet: pass --activation-id and --activation-code');
+    const code = await activationCode(config);
+    if (!config.activationId || !code) {
+      throw new AgentError(
+        'this agent is not registered yet: pass --activation-id, and the code in OPENASSIST_ACTIVATION_CODE or --activation-code-file',
+      );
     }
     identity = await register(
       config.serverUrls,
       {
         activationId: config.activationId,
-        activationCode: config.activationCode,
+        activationCode: code,
         hostname: facts.hostname,
         osType: facts.osType,
         osVersion: facts.osVersion,
@@ -83,12 +89,7 @@ export async function startAgent(
   const { instanceId, token } = identity;
   const helloProtocol = config.reportedProtocolVersion ?? protocolVersion;
   let saidRefusal = '';
-  const workDir = join(config.stateDir, 'work');
-  await mkdir(workDir, { recursive: true });
-  // Run-as users must reach their script files below these: traverse, but not list.
-  await chmod(config.stateDir, 0o711);
-  await chmod(workDir, 0o711);
-  const journal = new Journal(config.stateDir);
+  const journal = openJournal(config.stateDir, config.resetJournal, say);
   journal.forgetOld(Date.now());
   // An agent that runs for months forgets old finished runs as it goes, not only when it starts.
   const forgetting = setInterval(() => {

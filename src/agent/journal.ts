@@ -2,6 +2,7 @@ import { chmodSync, closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } f
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { createPrivateFile } from '../private-files.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 
 // Required, not imported: agent.ts says why (ws).
@@ -32,6 +33,14 @@ export interface HeldSchedule {
 const finishedMemoryMs = 7 * 24 * 3_600_000;
 
 type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
+
+export const journalPath = (stateDir: string): string => join(stateDir, 'journal.db');
+
+/** The journal file cannot be read as a database (SQLite's integrity check failed). */
+export class JournalDamaged extends Error {
+  override name = 'JournalDamaged';
+  readonly code = 'SQLITE_CORRUPT';
+}
 
 /** Journal layouts, in order; `user_version` says how many have been applied. */
 const migrations = [
@@ -76,20 +85,28 @@ export class Journal {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     // Tasks hold whole scripts, which may carry secrets: owner-only. SQLite gives its -wal and -shm
     // files the database file's mode, so creating the file first covers them too.
-    const path = join(stateDir, 'journal.db');
-    closeSync(openSync(path, 'a', 0o600));
+    const path = journalPath(stateDir);
+    createPrivateFile(path);
     chmodSync(path, 0o600);
     this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // Commits do not wait for the disk; `durable` and `syncSoon` sync the WAL where it matters.
-    this.db.pragma('synchronous = NORMAL');
-    const applied = this.db.pragma('user_version', { simple: true }) as number;
-    for (const [index, sql] of migrations.entries()) {
-      if (index < applied) continue;
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        this.db.pragma(`user_version = ${index + 1}`);
-      })();
+    try {
+      this.db.pragma('journal_mode = WAL');
+      // A file whose header is sound may still hold broken pages: found now, not mid-run.
+      const check = this.db.pragma('quick_check(1)', { simple: true });
+      if (check !== 'ok') throw new JournalDamaged(String(check));
+      // Commits do not wait for the disk; `durable` and `syncSoon` sync the WAL where it matters.
+      this.db.pragma('synchronous = NORMAL');
+      const applied = this.db.pragma('user_version', { simple: true }) as number;
+      for (const [index, sql] of migrations.entries()) {
+        if (index < applied) continue;
+        this.db.transaction(() => {
+          this.db.exec(sql);
+          this.db.pragma(`user_version = ${index + 1}`);
+        })();
+      }
+    } catch (error) {
+      this.db.close();
+      throw error;
     }
     this.wal = openSync(`${path}-wal`, 'a', 0o600);
     this.statements = {

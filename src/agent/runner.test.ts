@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,11 +155,16 @@ describe('runScript', () => {
     });
   });
 
-  it('runs the script from a 0700 file under the work dir and removes it afterwards', async () => {
-    const { outcome, output } = await run('stat -c "%a %U" "$0"; echo "$0"', { invokeId: 't-file-check' });
+  it('passes the script from a 0700 file removed before it runs, on a descriptor its processes do not inherit', async () => {
+    const scripts = join(workDir, 'scripts');
+    const { outcome, output } = await run(
+      `stat -L -c "%a %U %h" /proc/$$/fd/255; echo "$0"; ls -A ${scripts}; ls /proc/$$/fd | grep -qx 4 && echo fd-4-open || echo fd-4-closed`,
+      { invokeId: 't-file-check' },
+    );
     expect(outcome.status).toBe('Success');
-    expect(output).toBe(`700 root\n${join(workDir, 'scripts', 't-file-check.sh')}\n`);
-    expect(await readdir(join(workDir, 'scripts'))).toEqual([]);
+    // No link left: the file (which may hold secret parameters) is gone while the script runs.
+    expect(output).toBe('700 root 0\n/dev/fd/4\nfd-4-closed\n');
+    expect(await readdir(scripts)).toEqual([]);
   });
 
   it('honours the working directory and extra environment variables', async () => {
@@ -183,10 +188,20 @@ describe('runScript', () => {
       go = resolve;
     });
     const invokeId = `t-ready-${process.pid}`;
-    const started = start('date +%s%N', { invokeId, ready });
+    const started = start('date +%s%N', { invokeId, ready, env: { READY_MARK: invokeId } });
     // The shell is up, waiting for its go: the script has not started.
+    const environ = (pid: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'latin1');
+      } catch {
+        return ''; // gone meanwhile
+      }
+    };
     await waitFor(
-      () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(`${invokeId}.sh`),
+      () =>
+        readdirSync('/proc')
+          .filter((name) => /^\d+$/.test(name))
+          .some((pid) => environ(pid).split('\0').includes(`READY_MARK=${invokeId}`)),
       'the shell to start',
     );
     expect(started.pid()).toBeUndefined();
@@ -238,7 +253,7 @@ describe('runScript', () => {
   });
 
   it('runs as another user with its supplementary groups, login environment and home', async () => {
-    const script = 'id -un; id -Gn; echo "$HOME $USER $LOGNAME $SHELL"; pwd; stat -c %U "$0"';
+    const script = 'id -un; id -Gn; echo "$HOME $USER $LOGNAME $SHELL"; pwd; stat -L -c %U /proc/$$/fd/255';
     const { outcome, output } = await run(script, { username: userName });
     expect(outcome.status).toBe('Success');
     const [name, groups, env, cwd, owner] = output.split('\n');

@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, chownSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { access, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -78,7 +87,12 @@ const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 const gateThenExec = 'read -r REPLY <&3 || exit 1; exec 3<&- 2>&1; exec "$@"';
 // bash runs the file BASH_ENV names before a script: doing the same there spares a second shell start
 // per run (about a millisecond). It unsets itself, so the script's own bash children never read it.
-const bashPrelude = 'read -r REPLY <&3 || exit 1\nexec 3<&- 2>&1\nunset BASH_ENV REPLY\n';
+// bash opens the script (fd 4) only after this file: a DEBUG trap, run once before the script's
+// first command, closes fd 4 then, so the script's processes do not inherit it.
+const bashPrelude =
+  "read -r REPLY <&3 || exit 1\nexec 3<&- 2>&1\nunset BASH_ENV REPLY\ntrap 'exec 4<&-; trap - DEBUG' DEBUG\n";
+/** Where a shell opens a script passed by descriptor (the child's stdio[4]). */
+const scriptFdPath = '/dev/fd/4';
 const setprivPaths = ['/usr/bin/setpriv', '/bin/setpriv'];
 
 const errorInfos = {
@@ -124,18 +138,40 @@ async function prepareAndRun(spec: RunSpec, events: RunEvents, killSwitch: KillS
   if (!user) return failure('AccountNotExists');
   const cwd = spec.workingDir || user.home;
   const file = scriptPath(spec);
+  const script: ScriptHandle = {};
   try {
     // Synchronous: a small file in the agent's own directory, written sooner than through the thread pool.
     writeScript(file, spec.script, user);
-    return await execute(
-      await buildLaunch(user, file, cwd, spec.env, spec.interpreter, spec.workDir),
-      spec,
-      events,
-      killSwitch,
+    // A shell reads its script from a descriptor (/dev/fd/4): the file, which may hold secret
+    // parameters, is gone before the script starts, so no crash can leave it behind. Other
+    // interpreters (pwsh insists on a .ps1 name) open it by name; it goes when the run ends.
+    if (!spec.interpreter) {
+      script.fd = openSync(file, 'r');
+      rmSync(file);
+    }
+    const launch = await buildLaunch(
+      user,
+      script.fd === undefined ? file : scriptFdPath,
+      cwd,
+      spec.env,
+      spec.interpreter,
+      spec.workDir,
     );
+    return await execute({ ...launch, script }, spec, events, killSwitch);
   } finally {
+    release(script);
     rmSync(file, { force: true });
   }
+}
+
+/** The agent's descriptor of a script passed by descriptor: closed once the shell has its own. */
+interface ScriptHandle {
+  fd?: number;
+}
+
+function release(script: ScriptHandle): void {
+  if (script.fd !== undefined) closeSync(script.fd);
+  script.fd = undefined;
 }
 
 /** A launch that failed: a missing working directory says so (checked only then, not before every run). */
@@ -148,6 +184,8 @@ interface Launch {
   readonly args: string[];
   readonly cwd: string;
   readonly env: Record<string, string>;
+  /** A script passed as fd 4. */
+  readonly script?: ScriptHandle;
 }
 
 function execute(
@@ -161,15 +199,19 @@ function execute(
     let child: ChildProcess;
     try {
       // detached: the script leads its own process group, so the whole tree can be signalled at once.
+      const descriptor = launch.script?.fd;
       child = spawn(launch.command, launch.args, {
         cwd: launch.cwd,
         env: launch.env,
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...(descriptor === undefined ? [] : [descriptor])],
       });
     } catch (error) {
       // A working directory that is not one (ENOTDIR) fails here; a missing one (ENOENT) in 'error'.
       return resolve(launchFailure(error, launch.cwd));
+    } finally {
+      // The child has its copy (or none: it failed): the agent's is not needed any more.
+      if (launch.script) release(launch.script);
     }
     // stderr only carries launcher errors (setpriv); the script's own stderr goes to stdout.
     const streams = [child.stdout, child.stderr] as Readable[];

@@ -7,6 +7,7 @@ import { type AgentFlags, loadAgentConfig, loadServerConfig, type ServerFlags } 
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
 import { explainError } from './errors.js';
+import { hideArgument } from './hide-argument.js';
 
 // Required, not imported, like the agent's ws and better-sqlite3 (agent/agent.ts says why).
 const { Command, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
@@ -94,7 +95,8 @@ async function runUp(flags: ServerFlags): Promise<void> {
     { ...process.env, OPENASSIST_DATABASE_URL: '' },
   );
   const { startServer } = await import('../server.js');
-  const server = await startServer(config);
+  // The local agent's state dir is in the data dir: run-as users pass through to their scripts.
+  const server = await startServer(config, { dataDirMode: 0o711 });
   const stateDir = join(config.dataDir, 'agent');
   const target = localAgentTarget(server.url);
   let activation: { activationId: string; activationCode: string } | undefined;
@@ -109,6 +111,7 @@ async function runUp(flags: ServerFlags): Promise<void> {
     });
     activation = { activationId: created.activation.id, activationCode: created.code };
   }
+  // In-process: the code never reaches any process's arguments; one in the environment is not ours.
   const agentConfig = loadAgentConfig(
     {
       server: target.url,
@@ -116,7 +119,7 @@ async function runUp(flags: ServerFlags): Promise<void> {
       activationId: activation?.activationId,
       activationCode: activation?.activationCode,
     },
-    process.env,
+    { ...process.env, OPENASSIST_ACTIVATION_CODE: '', OPENASSIST_ACTIVATION_CODE_FILE: '' },
   );
   // Over HTTPS the local agent trusts the server's own certificate unless OPENASSIST_AGENT_CA names a CA.
   const localAgentConfig = { ...agentConfig, caFile: agentConfig.caFile ?? config.tls?.certFile };
@@ -156,7 +159,17 @@ async function runUp(flags: ServerFlags): Promise<void> {
   );
 }
 
-async function runAgent(flags: AgentFlags): Promise<void> {
+const activationCodeFlag = '--activation-code';
+
+async function runAgent(flags: AgentFlags, command: Command): Promise<void> {
+  if (command.getOptionValueSource('activationCode') === 'cli') {
+    // Any local user reads a process's arguments (ps): the code would register a rogue instance.
+    hideArgument(activationCodeFlag);
+    console.error(
+      `openassist agent: ${activationCodeFlag} is deprecated: other local users could read the code in ps while the agent started; ` +
+        'pass it in OPENASSIST_ACTIVATION_CODE or an owner-only --activation-code-file',
+    );
+  }
   const config = loadAgentConfig(flags, process.env);
   const { startAgent } = await import('../agent/agent.js');
   const agent = await startAgent(
@@ -201,17 +214,30 @@ export async function buildProgram(verb?: string): Promise<Command> {
     .addOption(
       new Option('--activation-id <id>', 'activation to register with').env('OPENASSIST_ACTIVATION_ID'),
     )
-    .addOption(new Option('--activation-code <code>', 'its code').env('OPENASSIST_ACTIVATION_CODE'))
+    // Deprecated (still accepted, scrubbed from the arguments once read): the code belongs in the environment.
+    .addOption(new Option(`${activationCodeFlag} <code>`).env('OPENASSIST_ACTIVATION_CODE').hideHelp())
+    .addOption(
+      new Option('--activation-code-file <file>', 'an owner-only (0600) file holding its code').env(
+        'OPENASSIST_ACTIVATION_CODE_FILE',
+      ),
+    )
     .addOption(
       new Option('--ca <file>', "CA certificate(s) (PEM) that sign an https:// server's certificate").env(
         'OPENASSIST_AGENT_CA',
       ),
     )
+    .addOption(
+      new Option(
+        '--reset-journal',
+        'if the journal is damaged, keep it aside and start with an empty one (env: OPENASSIST_AGENT_RESET_JOURNAL=1)',
+      ),
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id … --activation-code …',
+      '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id …\n' +
+        '  with the code in OPENASSIST_ACTIVATION_CODE (other users cannot read a process environment) or --activation-code-file',
     )
-    .action((flags: AgentFlags) => runAgent(flags));
+    .action((flags: AgentFlags, command: Command) => runAgent(flags, command));
   // The long-running processes load no client code (tables, terminal drawing, completion) at all.
   if (!processVerbs.has(verb ?? '')) (await import('./client-verbs.js')).registerClientVerbs(program);
   return program;

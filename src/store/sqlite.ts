@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
+import { createPrivateFile } from '../private-files.js';
 import type { Migration } from './migrations/migration.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import type { Schema } from './schema.js';
@@ -62,7 +63,12 @@ function withStatementCache(db: Database.Database, onClose: () => void): SqliteD
 }
 
 export function openSqliteStore(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Owner-only whatever the umask: it holds access key secrets. SQLite gives its -wal and -shm
+    // files the database file's mode, so creating the file first covers them too.
+    createPrivateFile(path);
+  }
   const db = new Database(path);
   // 5 s of busy waiting rides out another process's write (set first: switching to WAL takes a lock);
   // WAL lets readers run beside the writer.

@@ -208,16 +208,20 @@ describe('Username, WorkingDir and parameters cannot smuggle commands', () => {
     expect(existsSync(marker)).toBe(true);
   });
 
-  it('writes scripts owner-only (0700, the run-as user) in a directory others can pass through but not write or list', async () => {
+  it('writes scripts owner-only (0700, the run-as user) in a directory others can pass through but not write or list, removed before they run', async () => {
+    const scripts = join(fleet.agent.stateDir, 'work', 'scripts');
+    // The shell reads the script on its fd 255; the file has no name left (0 links).
     const inspect = [
-      'stat -c "%a %U" "$0" "$(dirname "$0")"',
-      'touch "$(dirname "$0")/planted" 2>/dev/null && echo dir-writable || echo dir-not-writable',
-      'ls "$(dirname "$0")" >/dev/null 2>&1 && echo dir-listable || echo dir-not-listable',
+      `stat -L -c "%a %U %h" /proc/$$/fd/255; stat -c "%a %U" ${scripts}`,
+      `touch ${scripts}/planted 2>/dev/null && echo dir-writable || echo dir-not-writable`,
+      `ls ${scripts} >/dev/null 2>&1 && echo dir-listable || echo dir-not-listable`,
     ].join('\n');
-    const asAgent = await run('stat -c "%a %U" "$0" "$(dirname "$0")"');
-    expect(asAgent.output).toBe('700 root\n711 root\n');
+    const asAgent = await run(
+      `stat -L -c "%a %U %h" /proc/$$/fd/255; stat -c "%a %U" ${scripts}; ls -A ${scripts}`,
+    );
+    expect(asAgent.output).toBe('700 root 0\n711 root\n');
     const asNobody = await run(inspect, { username: 'nobody', workingDir: '/tmp' });
     expect(asNobody.invocationStatus).toBe('Success');
-    expect(asNobody.output).toBe('700 nobody\n711 root\ndir-not-writable\ndir-not-listable\n');
+    expect(asNobody.output).toBe('700 nobody 0\n711 root\ndir-not-writable\ndir-not-listable\n');
   });
 });

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadProcess, startLoadProcess } from '../../bench/load-process.js';
 import { apiOf } from '../../bench/stats.js';
@@ -36,6 +37,10 @@ async function generator(count: number, mode: 'memory' | 'spawn'): Promise<LoadP
     namePrefix: `test-${mode}`,
   });
   generators.push(started);
+  // The activation code reached it through the environment, not the arguments every user can read.
+  const commandLine = await readFile(`/proc/${started.child.pid}/cmdline`, 'utf8');
+  expect(commandLine).toContain('--count');
+  expect(commandLine).not.toContain(String(activation.ActivationCode));
   return started;
 }
 

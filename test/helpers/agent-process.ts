@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './deadline.js';
 import { binPath } from './server-process.js';
+import { spawnNode } from './spawn-node.js';
 
 export interface AgentProcess {
   readonly instanceId: string;
@@ -24,6 +25,15 @@ export interface AgentOptions {
   readonly env?: Record<string, string>;
   /** Wait for the `connected as` line (default) or only for the process to start. */
   readonly waitConnected?: boolean;
+  /**
+   * How the activation code is passed: the environment (default, OPENASSIST_ACTIVATION_CODE) or the
+   * deprecated `--activation-code` flag, which tests of its scrubbing use.
+   */
+  readonly codeVia?: 'env' | 'flag';
+  /** More arguments after the usual ones (e.g. `--reset-journal`). */
+  readonly args?: readonly string[];
+  /** Starts the process under this umask (through sh), e.g. 0o022 to test the modes of its files. */
+  readonly umask?: number;
 }
 
 /** Spawns `openassist agent` as a real process; by default resolves once it is connected. */
@@ -31,11 +41,12 @@ export async function startAgentProcess(options: AgentOptions): Promise<AgentPro
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'openassist-agent-')));
   const args = [binPath, 'agent', '--server', options.serverUrl, '--state-dir', stateDir];
   if (options.activationId) args.push('--activation-id', options.activationId);
-  if (options.activationCode) args.push('--activation-code', options.activationCode);
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const codeEnv: Record<string, string> = {};
+  if (options.activationCode && options.codeVia === 'flag')
+    args.push('--activation-code', options.activationCode);
+  else if (options.activationCode) codeEnv.OPENASSIST_ACTIVATION_CODE = options.activationCode;
+  args.push(...(options.args ?? []));
+  const child = spawnNode(args, { ...process.env, ...codeEnv, ...options.env }, options.umask);
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString();

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './deadline.js';
+import { spawnNode } from './spawn-node.js';
 
 /** bin/openassist of this checkout, found from here whether run from test/ (Vitest) or dist/ (bench). */
 export const binPath = ((): string => {
@@ -40,6 +41,8 @@ export interface StartOptions {
   readonly listen?: string;
   /** The root key of a restarted server (its database has it already). */
   readonly accessKey?: { readonly id: string; readonly secret: string };
+  /** Starts the process under this umask (through sh), e.g. 0o022 to test the modes of its files. */
+  readonly umask?: number;
 }
 
 /** Starts `openassist server` as a real process on a free port with a known root key. */
@@ -50,16 +53,17 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
   const listen = options.listen ?? '127.0.0.1:0';
   const args = [binPath, options.command ?? 'server', '--listen', listen, '--data', dataDir];
   if (options.databaseUrl) args.push('--database', options.databaseUrl);
-  const child = spawn(process.execPath, args, {
-    env: {
+  const child = spawnNode(
+    args,
+    {
       ...process.env,
       OPENASSIST_ROOT_ACCESS_KEY_ID: accessKeyId,
       OPENASSIST_ROOT_ACCESS_KEY_SECRET: accessKeySecret,
       OPENASSIST_LOG_LEVEL: 'warn',
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+    options.umask,
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {

@@ -1,6 +1,7 @@
 /**
- * The load generator: `node dist/src/agent/load/main.js --server URL --count N
- * --activation ID:CODE [--activation ID:CODE …] [--mode memory|spawn] [--instances-out FILE]`.
+ * The load generator: `OPENASSIST_LOAD_ACTIVATIONS='ID:CODE[,ID:CODE…]' node dist/src/agent/load/main.js
+ * --server URL --count N [--mode memory|spawn] [--instances-out FILE]`. The activations come from
+ * the environment: codes in the arguments would be readable by every local user (ps).
  * Registers N agent identities through the activations and holds their channels until SIGTERM;
  * prints `load: registered N`, `load: connected N`, `load: ready` (the instances file is written), then `load: connected N finished M` whenever
  * either changes (at most once a second).
@@ -12,13 +13,26 @@ import { parseArgs } from 'node:util';
 import type { LoadMode } from './load-agent.js';
 import { type LoadActivation, startLoadFleet } from './load-fleet.js';
 
-function readOptions(argv: string[]) {
+/** `ID:CODE` pairs separated by commas or white space. */
+function parseActivations(text: string): LoadActivation[] {
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf(':');
+      // The pair itself is not shown: it holds the code.
+      if (at < 1 || at === pair.length - 1)
+        throw new Error('OPENASSIST_LOAD_ACTIVATIONS takes ID:CODE pairs');
+      return { id: pair.slice(0, at), code: pair.slice(at + 1) };
+    });
+}
+
+function readOptions(argv: string[], env: NodeJS.ProcessEnv) {
   const { values } = parseArgs({
     args: argv,
     options: {
       server: { type: 'string' },
       count: { type: 'string' },
-      activation: { type: 'string', multiple: true },
       mode: { type: 'string', default: 'memory' },
       'instances-out': { type: 'string' },
       'name-prefix': { type: 'string', default: `${hostname()}-load` },
@@ -28,12 +42,8 @@ function readOptions(argv: string[]) {
   const count = Number(values.count);
   if (!values.server || !Number.isSafeInteger(count) || count < 1)
     throw new Error('--server URL and --count N (N ≥ 1) are required');
-  const activations: LoadActivation[] = (values.activation ?? []).map((pair) => {
-    const at = pair.indexOf(':');
-    if (at < 1) throw new Error(`--activation takes ID:CODE, got "${pair}"`);
-    return { id: pair.slice(0, at), code: pair.slice(at + 1) };
-  });
-  if (activations.length === 0) throw new Error('at least one --activation ID:CODE is required');
+  const activations = parseActivations(env.OPENASSIST_LOAD_ACTIVATIONS ?? '');
+  if (activations.length === 0) throw new Error('OPENASSIST_LOAD_ACTIVATIONS must hold at least one ID:CODE');
   if (values.mode !== 'memory' && values.mode !== 'spawn') throw new Error('--mode is memory or spawn');
   return {
     serverUrl: values.server,
@@ -47,7 +57,7 @@ function readOptions(argv: string[]) {
 }
 
 async function main(): Promise<void> {
-  const options = readOptions(process.argv.slice(2));
+  const options = readOptions(process.argv.slice(2), process.env);
   const workRoot = await mkdtemp(join(tmpdir(), 'openassist-load-'));
   const say = (line: string) => console.log(`load: ${line}`);
   const fleet = await startLoadFleet({ ...options, workRoot, say });

@@ -49,9 +49,9 @@ export function registerActivations(program: Command): void {
       if (p.json) return printJson(p, body);
       p.out.write(
         `ActivationId    ${body.ActivationId}\nActivationCode  ${body.ActivationCode}\n\n` +
-          `${p.colors.dim('The code is shown once. On each machine:')}\n` +
-          `  openassist agent --server ${config.endpoint} --state-dir /var/lib/openassist \\\n` +
-          `    --activation-id ${body.ActivationId} --activation-code ${body.ActivationCode}\n`,
+          `${p.colors.dim('The code is shown once. On each machine (the code in the environment, out of ps):')}\n` +
+          `  OPENASSIST_ACTIVATION_CODE=${body.ActivationCode} openassist agent --server ${config.endpoint} \\\n` +
+          `    --state-dir /var/lib/openassist --activation-id ${body.ActivationId}\n`,
       );
     });
   verb(activation, 'list', 'list activation codes', 'openassist activation list').action(

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { type Command, Option } from 'commander';
 import { invoke } from '../../client/api.js';
 import { checkEndpoint } from '../client-config.js';
+import { hideArgument } from '../hide-argument.js';
 import {
   defaultProfileName,
   type Profile,
@@ -41,6 +42,8 @@ export function registerConfigure(program: Command): void {
     .option('--region <id>', 'answer for Default Region Id')
     .addHelpText('after', '\nExample:\n  openassist configure --profile lab')
     .action(async (flags: ConfigureFlags) => {
+      // Other local users read arguments (ps) while the check call runs: the secret goes from there.
+      if (flags.accessKeySecret !== undefined) hideArgument('--access-key-secret');
       const file = await readProfiles();
       const name = flags.profile ?? (file.profiles[file.current] ? file.current : defaultProfileName);
       const old: Profile = file.profiles[name] ?? {};

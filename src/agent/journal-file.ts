@@ -1,0 +1,64 @@
+import { renameSync } from 'node:fs';
+import { basename } from 'node:path';
+import { AgentError } from './identity.js';
+import { Journal, journalPath } from './journal.js';
+
+/** SQLite's codes for a file that is not a database, or one whose pages are broken. */
+const isDamage = (error: unknown): boolean => {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
+};
+
+/** The error on one line (an integrity check reports over several). */
+const reason = (error: unknown): string => {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof code === 'string' ? `${code}: ${String(message)}` : String(message ?? error);
+  return text.replace(/\s+/g, ' ').trim();
+};
+
+/** `20261206T052100Z`: when a damaged journal was set aside, sortable and safe in a file name. */
+export const asideStamp = (nowMs: number): string =>
+  new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+
+/** Renames the journal and its -wal/-shm to `journal.db.damaged-STAMP[-wal|-shm]`, kept together. */
+function setAside(path: string, nowMs: number): string {
+  const aside = `${path}.damaged-${asideStamp(nowMs)}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      renameSync(`${path}${suffix}`, `${aside}${suffix}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return aside;
+}
+
+/**
+ * Opens the agent's journal. One that cannot be read stops the agent with what to do: its runs
+ * and unsent results are lost with it, so starting afresh is the operator's call (`--reset-journal`),
+ * never automatic. When told to, a damaged journal is kept aside (for a look, or a repair) and an
+ * empty one started; a sound journal is always kept, so a reset flag left in a unit file is harmless.
+ */
+export function openJournal(stateDir: string, reset: boolean, say: (line: string) => void): Journal {
+  const path = journalPath(stateDir);
+  try {
+    return new Journal(stateDir);
+  } catch (error) {
+    if (!isDamage(error)) throw new AgentError(`cannot open the journal ${path} (${reason(error)})`);
+    if (!reset) {
+      throw new AgentError(
+        `the journal ${path} is damaged (${reason(error)}). To keep it aside and start with an empty one, ` +
+          'start the agent once with --reset-journal (or OPENASSIST_AGENT_RESET_JOURNAL=1); ' +
+          'the agent then forgets the runs it held and the results it had not sent yet',
+      );
+    }
+    const aside = setAside(path, Date.now());
+    say(
+      `the journal was damaged (${reason(error)}): kept aside as ${basename(aside)}; starting with an empty one`,
+    );
+    return new Journal(stateDir);
+  }
+}
