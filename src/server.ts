@@ -154,9 +154,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     agents: () => agentHub.connectedCount,
     jobs: [
       {
+        // Undelivered runs past the delivery timeout, and started runs past Timeout plus grace.
         name: 'delivery-timeouts',
         everyMs: deliverySweepIntervalMs,
-        run: () => services.invocations.abortOverdue(config.deliveryTimeoutSeconds * 1000),
+        run: async () => {
+          await services.invocations.abortOverdue(config.deliveryTimeoutSeconds * 1000);
+          await services.invocations.endPastDeadline(config.runGraceSeconds * 1000);
+        },
       },
       { name: 'purge-nonces', everyMs: purgeIntervalMs, run: () => store.nonces.purgeExpired(nowMs()) },
       { name: 'purge-client-tokens', everyMs: purgeIntervalMs, run: () => services.idempotence.purge() },
