@@ -13,6 +13,7 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
       rootAccessKey: undefined,
       deliveryTimeoutSeconds: 60,
       runGraceSeconds: 60,
+      streamStallSeconds: 60,
       heartbeatSeconds: 20,
       dailyInvocationQuota: 100_000,
     });

@@ -136,6 +136,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     nowMs,
     version,
     upgrade: (request, socket, head) => agentHub.handleUpgrade(request, socket, head),
+    streamStallMs: config.streamStallSeconds * 1000,
     services,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
