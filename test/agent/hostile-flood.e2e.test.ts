@@ -166,3 +166,80 @@ describe('an agent that floods the server and stops reading', () => {
     expect(server.child.exitCode).toBeNull();
   }, 60_000);
 });
+
+describe('an agent that keeps beating but stops reading its tasks', () => {
+  let server: ServerProcess;
+  let sdk: EcsClient;
+  let identity: AgentIdentity;
+
+  beforeAll(async () => {
+    server = await startServerProcess({ env: { OPENASSIST_HEARTBEAT_S: '1' } });
+    sdk = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
+    const { body } = await sdk.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
+    identity = await registerIdentity(server.url, {
+      id: body?.activationId ?? '',
+      code: body?.activationCode ?? '',
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const online = async (): Promise<boolean> => {
+    const { body } = await sdk.describeCloudAssistantStatus(
+      new Ecs.DescribeCloudAssistantStatusRequest({ regionId: region, instanceId: [identity.instanceId] }),
+    );
+    return (
+      body?.instanceCloudAssistantStatusSet?.instanceCloudAssistantStatus?.[0]?.cloudAssistantStatus ===
+      'true'
+    );
+  };
+
+  it('is dropped once it leaves too much unread, and the server stays bounded', async () => {
+    const pid = server.child.pid as number;
+    const baseline = rssMiB(pid);
+    const socket = await hostileChannel(server.url, identity);
+    const welcomed = new Promise<void>((resolve) => socket.once('message', () => resolve()));
+    socket.send(JSON.stringify(helloMessage({ hostname: 'deaf', schedules: [], runs: [] })));
+    await welcomed;
+    await waitFor('the deaf agent to be online', async () => ((await online()) ? true : undefined));
+    // From now on it reads nothing, but beats, so it never looks silent.
+    socket.pause();
+    const beating = setInterval(() => {
+      if (socket.readyState === socket.OPEN)
+        socket.send(JSON.stringify({ type: 'heartbeat', activeTasks: 0 }));
+    }, 300);
+    try {
+      // Tasks of 16 KB each, in rounds, until the server gives up on the agent (or far too many).
+      const script = `#${'x'.repeat(16_000)}`;
+      let sent = 0;
+      let dropped = false;
+      while (!dropped && sent < 1_500) {
+        await Promise.all(
+          Array.from({ length: 25 }, () =>
+            sdk.runCommand(
+              new Ecs.RunCommandRequest({
+                regionId: region,
+                type: 'RunShellScript',
+                commandContent: script,
+                instanceId: [identity.instanceId],
+              }),
+            ),
+          ),
+        );
+        sent += 25;
+        dropped = !(await online());
+      }
+      // 16 KB × 1,500 is 24 MB: without a bound all of it would wait in the server for the agent.
+      dropped ||= await waitFor('the deaf agent to be dropped', async () =>
+        (await online()) ? undefined : true,
+      );
+      expect(dropped).toBe(true);
+      expect(rssMiB(pid)).toBeLessThan(baseline + 150);
+    } finally {
+      clearInterval(beating);
+      socket.terminate();
+    }
+  }, 120_000);
+});
