@@ -12,6 +12,8 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
       regions: ['cn-hangzhou'],
       rootAccessKey: undefined,
       deliveryTimeoutSeconds: 60,
+      runGraceSeconds: 60,
+      streamStallSeconds: 60,
       heartbeatSeconds: 20,
       dailyInvocationQuota: 100_000,
     });
@@ -27,6 +29,7 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
       OPENASSIST_ROOT_ACCESS_KEY_ID: 'LTAIroot',
       OPENASSIST_ROOT_ACCESS_KEY_SECRET: 'secret-123',
       OPENASSIST_DELIVERY_TIMEOUT_S: '5',
+      OPENASSIST_RUN_GRACE_S: '7',
     };
     expect(loadServerConfig({}, env)).toMatchObject({
       listen: { host: '0.0.0.0', port: 9000 },
@@ -35,6 +38,7 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
       regions: ['cn-hangzhou', 'cn-beijing'],
       rootAccessKey: { id: 'LTAIroot', secret: 'secret-123' },
       deliveryTimeoutSeconds: 5,
+      runGraceSeconds: 7,
     });
     expect(
       loadServerConfig({ listen: '127.0.0.1:1', data: '/d', database: 'sqlite:/x.db' }, env),

@@ -17,6 +17,10 @@ export interface ServerConfig {
   readonly regions: readonly string[];
   readonly rootAccessKey: { readonly id: string; readonly secret: string } | undefined;
   readonly deliveryTimeoutSeconds: number;
+  /** A started run not reported this long after its Timeout ends `Error` / `ExecutionNotReported`. */
+  readonly runGraceSeconds: number;
+  /** An event stream whose client reads nothing for this long is dropped. */
+  readonly streamStallSeconds: number;
   readonly heartbeatSeconds: number;
   readonly dailyInvocationQuota: number;
   /** Ended invocations older than this many days are deleted with their results (0: kept forever). */
@@ -114,6 +118,8 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     regions: Object.freeze(regions),
     rootAccessKey: rootAccessKey(env),
     deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
+    runGraceSeconds: positiveInteger(env, 'OPENASSIST_RUN_GRACE_S', 60),
+    streamStallSeconds: positiveInteger(env, 'OPENASSIST_STREAM_STALL_S', 60),
     heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
     dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
     resultRetentionDays:

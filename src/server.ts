@@ -170,6 +170,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     nowMs,
     version,
     upgrade: (request, socket, head) => agentHub.handleUpgrade(request, socket, head),
+    streamStallMs: config.streamStallSeconds * 1000,
     services,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -188,9 +189,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     agents: () => agentHub.connectedCount,
     jobs: [
       {
+        // Undelivered runs past the delivery timeout, and started runs past Timeout plus grace.
         name: 'delivery-timeouts',
         everyMs: deliverySweepIntervalMs,
-        run: () => services.invocations.abortOverdue(config.deliveryTimeoutSeconds * 1000),
+        run: async () => {
+          await services.invocations.abortOverdue(config.deliveryTimeoutSeconds * 1000);
+          await services.invocations.endPastDeadline(config.runGraceSeconds * 1000);
+        },
       },
       { name: 'purge-nonces', everyMs: purgeIntervalMs, run: () => store.nonces.purgeExpired(nowMs()) },
       { name: 'purge-client-tokens', everyMs: purgeIntervalMs, run: () => services.idempotence.purge() },

@@ -7,6 +7,7 @@ import {
   type AgentMessage,
   channelPath,
   maxFrameBytes,
+  messageLimits,
   parseServerMessage,
   protocolVersion,
   type ServerMessage,
@@ -196,6 +197,9 @@ export async function startAgent(
     socket = ws;
     ws.on('open', () => {
       const bootId = readBootId(config.bootIdFile);
+      // A list longer than the server takes is left out: the server then does not reconcile it.
+      const schedules = scheduler.held();
+      const runs = journal.heldRuns(messageLimits.heldEntries + 1);
       send({
         type: 'hello',
         protocolVersion: helloProtocol,
@@ -206,7 +210,8 @@ export async function startAgent(
         osVersion: facts.osVersion,
         timeZone: facts.timeZone,
         shells: facts.shells,
-        schedules: scheduler.held(),
+        ...(schedules.length <= messageLimits.heldEntries && { schedules }),
+        ...(runs.length <= messageLimits.heldEntries && { runs }),
       });
     });
     ws.on('ping', () => heardFromServer(ws));

@@ -43,6 +43,26 @@ describe('the agent journal', () => {
     expect(journal.stateOf(run('t-1', 1))).toBeUndefined();
   });
 
+  it('holds the runs not finished or not fully acknowledged, up to a limit', () => {
+    journal.accept(task('t-a'), run('t-a'), 1);
+    journal.accept(task('t-b'), run('t-b', 3), 1);
+    journal.record(run('t-b', 3), finished('Success', 2), 2);
+    journal.accept(task('t-c'), run('t-c'), 1);
+    journal.record(run('t-c'), finished('Success', 2), 2);
+    const held = () =>
+      journal
+        .heldRuns(10)
+        .map((r) => `${r.invokeId}#${r.execution}`)
+        .sort();
+    // Every run still has events the server has not acknowledged.
+    expect(held()).toEqual(['t-a#0', 't-b#3', 't-c#0']);
+    for (const event of journal.unacknowledged()) journal.acknowledge(event.eventId);
+    // t-a still runs; the others are finished and the server has their end.
+    expect(held()).toEqual(['t-a#0']);
+    journal.accept(task('t-d'), run('t-d'), 1);
+    expect(journal.heldRuns(1)).toHaveLength(1);
+  });
+
   it('accepts a run at once and says when it is on the disk; a repeat is refused', async () => {
     const accepting = journal.acceptThen(task('t-0'), run('t-0'), 1);
     expect(accepting?.accepted.event).toEqual({ kind: 'accepted' });

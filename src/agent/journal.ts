@@ -140,6 +140,10 @@ export class Journal {
         'SELECT spec, next_execution, checked_until FROM schedules WHERE ended = 0 ORDER BY invoke_id',
       ),
       forgetSchedules: this.db.prepare('DELETE FROM schedules WHERE ended = 1 AND updated_at < ?'),
+      heldRuns: this.db.prepare(
+        `SELECT invoke_id, execution FROM runs WHERE state != 'finished'
+         UNION SELECT invoke_id, execution FROM events LIMIT ?`,
+      ),
     };
   }
 
@@ -363,6 +367,15 @@ export class Journal {
       nextExecution: row.next_execution,
       checkedUntilMs: row.checked_until,
     }));
+  }
+
+  /**
+   * Runs the server may still wait on (not finished, or with events it has not acknowledged), at
+   * most `limit`: the agent lists them in its hello, so the server can tell which runs were lost.
+   */
+  heldRuns(limit: number): RunRef[] {
+    const rows = this.statements.heldRuns.all(limit) as { invoke_id: string; execution: number }[];
+    return rows.map((row) => ({ invokeId: row.invoke_id, execution: row.execution }));
   }
 
   forgetOld(nowMs: number): void {

@@ -13,9 +13,17 @@ export function sseFrame(event: ServerSentEvent): string {
   return `${frame}\n`;
 }
 
-/** The streams this server is sending, so closing the server can end them instead of waiting on them. */
+/** A client that takes nothing of its stream for this long is dropped (by default: four keep-alives). */
+export const defaultStallMs = 60_000;
+
+/**
+ * The streams this server is sending, so closing the server can end them instead of waiting on
+ * them; and how long a stream may stall (its client not reading) before it is dropped.
+ */
 export class OpenStreams {
   private readonly open = new Set<AbortController>();
+
+  constructor(readonly stallMs: number = defaultStallMs) {}
 
   add(controller: AbortController): void {
     this.open.add(controller);
@@ -38,6 +46,9 @@ export class OpenStreams {
  * Answers 200 `text/event-stream` and sends `events` as they come, with a keep-alive comment every
  * 15 s, until they end, the client disconnects, or the server closes (`controller` aborts). Resolves
  * once the response has ended; nothing is left behind (timer, listeners, registration).
+ * A client that stops reading holds at most one event in the server: the next is read only once
+ * the socket has taken it, keep-alives are skipped while something waits, and a stream that waits
+ * longer than `open.stallMs` is dropped.
  */
 export async function sendEventStream(
   reply: FastifyReply,
@@ -58,20 +69,31 @@ export async function sendEventStream(
   const abort = () => controller.abort();
   response.on('close', abort);
   open.add(controller);
-  // Waits for the socket to take more when it is full; a closed response counts as taken.
+  // Waits for the socket to take more when it is full (a closed response counts as taken); a
+  // client that does not take it in time is dropped.
   const write = (text: string): Promise<void> =>
     new Promise((resolve) => {
       if (response.destroyed || response.write(text)) return resolve();
+      const stalled = setTimeout(() => {
+        reply.log.warn({ requestId }, 'event stream client stopped reading; dropped');
+        response.destroy();
+      }, open.stallMs);
+      // A server closing does not wait for a client that does not read.
+      const stop = () => response.destroy();
       const done = () => {
+        clearTimeout(stalled);
+        controller.signal.removeEventListener('abort', stop);
         response.off('drain', done);
         response.off('close', done);
         resolve();
       };
+      controller.signal.addEventListener('abort', stop);
       response.on('drain', done);
       response.on('close', done);
     });
   const keepAlive = setInterval(() => {
-    if (!response.destroyed) response.write(': keep-alive\n\n');
+    // Only on an idle stream: one that still waits to be read needs no keep-alive.
+    if (!response.destroyed && response.writableLength === 0) response.write(': keep-alive\n\n');
   }, keepAliveMs);
   try {
     for await (const event of events) {

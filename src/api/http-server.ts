@@ -29,6 +29,8 @@ export interface HttpServerDeps {
   readonly logger: FastifyBaseLogger;
   readonly nowMs: () => number;
   readonly version: string;
+  /** How long an event stream may wait for its client to read before it is dropped. */
+  readonly streamStallMs?: number;
   /** Takes WebSocket upgrades; returns false for paths it does not serve. */
   readonly upgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   /** Serve HTTPS (and wss for agents) with this certificate chain and key (PEM). */
@@ -122,7 +124,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     sendError(request, reply, new ApiError('InvalidAction.NotFound', 'The API is served at path /.')),
   );
 
-  const openStreams = new OpenStreams();
+  const openStreams = new OpenStreams(deps.streamStallMs);
   // A stream lives only as long as its key: ended when the key is revoked here or on another node.
   const keyStreams = new KeyStreams(deps.store.accessKeys, deps.logger);
   const unsubscribe = deps.services.accessKeys.onRevoked((id) => keyStreams.revoke(id));

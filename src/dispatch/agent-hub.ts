@@ -68,6 +68,20 @@ const runKey = (invokeId: string, execution: number): string => `${invokeId}#${e
 // A connection must say hello this soon after it opens.
 const helloTimeoutMs = 10_000;
 
+/** Bounds on one agent's channel, so an agent that floods it or stops reading cannot exhaust the server. */
+export const channelLimits = {
+  /** Bytes of received messages not handled yet: past this the channel stops reading (TCP pushes back) … */
+  queuedHighBytes: 4 * 1024 * 1024,
+  /** … until the queue is down to this. */
+  queuedLowBytes: 1024 * 1024,
+  /** Bytes sent and not yet taken by the agent past which delivery waits for it to read … */
+  sendPauseBytes: 1024 * 1024,
+  /** … and past which the channel is dropped: an agent that does not read its socket. */
+  maxUnreadBytes: 8 * 1024 * 1024,
+  /** How long a channel being closed may take to say goodbye before it is cut. */
+  closeGraceMs: 2_000,
+} as const;
+
 const reasons: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   429: 'Too Many Requests',
@@ -97,12 +111,19 @@ class AgentConnection {
   instance: ManagedInstance;
   lastSeenMs: number;
   greeted = false;
+  /** A hello arrived (it may still wait in the queue): a second one on the same channel is refused. */
+  saidHello = false;
+  /** Closed or being closed: whatever waits in the queue for it is dropped. */
+  closed = false;
   /** Tasks sent on this connection and not yet accepted, so repeated wake-ups do not resend them. */
   readonly sent = new Set<string>();
   /** Agent messages are handled one at a time, in order: output offsets depend on it. */
   queue: Promise<void> = Promise.resolve();
   /** Events received and not yet being applied: applied together, in order, when the queue reaches them. */
-  openBatch: EventMessage[] | undefined;
+  openBatch: { events: EventMessage[]; bytes: number } | undefined;
+  /** Bytes of messages received and not handled yet (`channelLimits.queuedHighBytes`). */
+  private queuedBytes = 0;
+  private paused = false;
   delivering: Promise<void> | undefined;
   deliverAgain = false;
   /** Whether the next delivery pass also looks for runs being stopped (new tasks alone need not). */
@@ -119,8 +140,67 @@ class AgentConnection {
     this.lastSeenMs = nowMs;
   }
 
+  /** Sends a frame; drops the channel once the agent leaves too much of what it was sent unread. */
   send(message: ServerMessage): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(JSON.stringify(message));
+    if (this.socket.bufferedAmount > channelLimits.maxUnreadBytes)
+      this.cut('the agent does not read its channel');
+  }
+
+  /**
+   * Sends a frame, waiting first while the agent has much unread (a long list of tasks goes at the
+   * pace the agent reads); past `waitMs` without it reading, the channel is dropped.
+   */
+  async sendPaced(message: ServerMessage, waitMs: number): Promise<void> {
+    if (this.socket.bufferedAmount <= channelLimits.sendPauseBytes) return this.send(message);
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    let timer: NodeJS.Timeout | undefined;
+    // The send's callback runs once the frame (and so all before it) has gone to the kernel.
+    const flushed = await Promise.race([
+      new Promise<boolean>((resolve) => this.socket.send(JSON.stringify(message), () => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!flushed) this.cut('the agent does not read its channel');
+  }
+
+  /** Closes the channel with `code`; one that does not answer the close in time is cut. */
+  shut(code: number, reason: string): void {
+    this.closed = true;
+    this.socket.close(code, reason);
+    setTimeout(() => this.socket.terminate(), channelLimits.closeGraceMs).unref();
+  }
+
+  /** Drops the channel at once (no goodbye: the agent is not reading anyway). */
+  cut(reason: string): void {
+    if (this.closed && this.socket.readyState === this.socket.CLOSED) return;
+    this.closed = true;
+    this.onCut(reason);
+    this.socket.terminate();
+  }
+
+  /** Set by the hub: logs why a channel was dropped. */
+  onCut: (reason: string) => void = () => {};
+
+  /** Counts a received message into the queue; a full queue stops reading the socket. */
+  take(bytes: number): void {
+    this.queuedBytes += bytes;
+    if (!this.paused && this.queuedBytes > channelLimits.queuedHighBytes) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** A received message has been handled; the channel reads again once the queue is short. */
+  handled(bytes: number): void {
+    this.queuedBytes -= bytes;
+    if (this.paused && this.queuedBytes <= channelLimits.queuedLowBytes) {
+      this.paused = false;
+      this.socket.resume();
+    }
   }
 
   /** An agent sends a run's events in bursts (started, output, finished): one ack frame answers the burst. */
@@ -150,8 +230,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
   private readonly sweeper: NodeJS.Timeout;
   private unlisten: (() => Promise<void>) | undefined;
 
+  /** How long a delivery waits for an agent to read what it was sent: as long as a silent agent is kept. */
+  private readonly drainWaitMs: number;
+
   constructor(private readonly deps: HubDeps) {
     const heartbeatMs = deps.heartbeatSeconds * 1000;
+    this.drainWaitMs = 3 * heartbeatMs;
     // An agent is offline after three missed heartbeats (DESIGN §2.3).
     this.liveness = setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000));
     this.liveness.unref();
@@ -206,7 +290,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           ?.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: message.terminationMode });
         return;
       case 'close':
-        this.connections.get(message.instanceId)?.socket.close(4001, 'instance deregistered');
+        this.connections.get(message.instanceId)?.shut(4001, 'instance deregistered');
         return;
     }
   }
@@ -240,43 +324,66 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
 
   private attach(socket: WebSocket, instance: ManagedInstance): void {
     const previous = this.connections.get(instance.id);
-    if (previous) previous.socket.close(4000, 'replaced by a newer connection');
+    if (previous) previous.shut(4000, 'replaced by a newer connection');
     const connection = new AgentConnection(socket, instance, this.deps.nowMs());
     this.connections.set(instance.id, connection);
     const log = this.deps.logger.child({ instanceId: instance.id });
     const helloTimer = setTimeout(() => {
-      if (!connection.greeted) socket.close(4002, 'no hello');
+      if (!connection.greeted) connection.shut(4002, 'no hello');
     }, helloTimeoutMs);
+    connection.onCut = (reason) => log.warn({ reason }, 'agent channel dropped');
     socket.on('message', (data, isBinary) => {
+      // A channel being closed is heard no more (a hostile agent keeps sending after the close).
+      if (connection.closed) return;
       connection.lastSeenMs = this.deps.nowMs();
       const message = isBinary ? undefined : parseAgentMessage(data.toString());
-      if (!message) {
-        log.warn('malformed agent message; closing the channel');
-        socket.close(1008, 'malformed message');
+      if (!message || (message.type === 'hello' && connection.saidHello)) {
+        log.warn(
+          message ? 'second hello on a channel; closing it' : 'malformed agent message; closing the channel',
+        );
+        connection.shut(1008, message ? 'hello twice' : 'malformed message');
         return;
       }
+      if (message.type === 'hello') connection.saidHello = true;
+      // With the default binary type a frame arrives as one Buffer.
+      const bytes = (data as Buffer).length;
+      connection.take(bytes);
       if (message.type === 'event') {
         // A burst of events joins the batch still waiting in the queue, keeping the order of messages.
         if (connection.openBatch) {
-          connection.openBatch.push(message);
+          connection.openBatch.events.push(message);
+          connection.openBatch.bytes += bytes;
           return;
         }
-        const batch: EventMessage[] = [message];
+        const batch = { events: [message], bytes };
         connection.openBatch = batch;
         connection.queue = connection.queue
           .then(() => {
             if (connection.openBatch === batch) connection.openBatch = undefined;
-            return this.applyEvents(connection, batch);
+            return connection.closed ? undefined : this.applyEvents(connection, batch.events);
           })
-          .catch((error: unknown) => log.error({ err: error }, 'agent message failed'));
+          .then(
+            () => connection.handled(batch.bytes),
+            (error: unknown) => {
+              connection.handled(batch.bytes);
+              log.error({ err: error }, 'agent message failed');
+            },
+          );
         return;
       }
       connection.openBatch = undefined;
       connection.queue = connection.queue
-        .then(() => this.handle(connection, message))
-        .catch((error: unknown) => log.error({ err: error }, 'agent message failed'));
+        .then(() => (connection.closed ? undefined : this.handle(connection, message)))
+        .then(
+          () => connection.handled(bytes),
+          (error: unknown) => {
+            connection.handled(bytes);
+            log.error({ err: error }, 'agent message failed');
+          },
+        );
     });
     socket.on('close', () => {
+      connection.closed = true;
       clearTimeout(helloTimer);
       if (this.connections.get(instance.id) !== connection) return;
       this.connections.delete(instance.id);
@@ -293,7 +400,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     switch (message.type) {
       case 'hello': {
         if (message.protocolVersion > protocolVersion) {
-          connection.socket.close(
+          connection.shut(
             4003,
             `this server speaks agent protocol ${protocolVersion}; use an agent of that version`,
           );
@@ -310,7 +417,10 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           nodeId: this.deps.nodeId,
         });
         connection.instance = (await this.deps.store.instances.find(instance.id)) ?? instance;
-        const dropped = await this.deps.invocations.greeted(instance.id, rebooted, message.schedules);
+        const dropped = await this.deps.invocations.greeted(instance.id, rebooted, {
+          schedules: message.schedules,
+          runs: message.runs,
+        });
         connection.greeted = true;
         connection.send({
           type: 'welcome',
@@ -318,6 +428,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           heartbeatSeconds: this.deps.heartbeatSeconds,
         });
         // Schedules the agent holds that the server has ended (or never knew): the agent drops them.
+        // At most `messageLimits.heldEntries`, each once: a hello is answered by a bounded reply.
         for (const invokeId of dropped)
           connection.send({ type: 'cancel', invokeId, terminationMode: 'ProcessTree' });
         if (rebooted)
@@ -382,11 +493,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         connection.checkStopping = false;
         const { instance } = connection;
         for (const result of await this.deps.store.invocations.undelivered(instance.id)) {
+          if (connection.closed) return;
           const key = runKey(result.invocation.id, result.run.execution);
           if (connection.sent.has(key)) continue;
           connection.sent.add(key);
           const task = await this.deps.invocations.taskFor(result.invocation, result.run.execution, instance);
-          connection.send({ type: 'task', task });
+          await connection.sendPaced({ type: 'task', task }, this.drainWaitMs);
         }
         if (!checkStopping) continue;
         const stopping = new Map(
@@ -396,9 +508,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           ]),
         );
         for (const [invokeId, terminationMode] of stopping) {
-          connection.send({ type: 'cancel', invokeId, terminationMode });
+          await connection.sendPaced({ type: 'cancel', invokeId, terminationMode }, this.drainWaitMs);
         }
-      } while (connection.deliverAgain);
+      } while (connection.deliverAgain && !connection.closed);
     })()
       .catch((error: unknown) =>
         this.deps.logger.error({ err: error, instanceId: connection.instance.id }, 'delivery failed'),
@@ -437,6 +549,11 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
   private async push(connection: AgentConnection, invocation: Invocation): Promise<void> {
     const key = runKey(invocation.id, 0);
     if (connection.sent.has(key)) return;
+    // An agent with much unread gets its tasks from a delivery pass, at the pace it reads.
+    if (connection.socket.bufferedAmount > channelLimits.sendPauseBytes) {
+      void this.deliver(connection, false);
+      return;
+    }
     connection.sent.add(key);
     try {
       connection.send({
@@ -457,7 +574,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
 
   close(instanceId: string): void {
     const connection = this.connections.get(instanceId);
-    if (connection) connection.socket.close(4001, 'instance deregistered');
+    if (connection) connection.shut(4001, 'instance deregistered');
     else this.publish({ kind: 'close', from: this.deps.nodeId, instanceId });
   }
 

@@ -97,6 +97,9 @@ export const errorInfo = {
   ExecutionException: 'the command execution got an exception',
   ExecutionInterrupted: 'the command execution has been interrupted',
   ExitCodeNonzero: 'the command execution exit code is not zero',
+  // Not Alibaba's: runs the server ends itself when its agent lost them (docs/agent-protocol.md).
+  ExecutionLost: 'the command execution is no longer known to the agent (its journal was lost)',
+  ExecutionNotReported: 'the agent did not report the end of the command execution in time',
 } as const;
 export type InstanceErrorCode = keyof typeof errorInfo;
 

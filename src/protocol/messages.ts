@@ -12,6 +12,25 @@ export const maxFrameBytes = 256 * 1024;
 /** Output is sent in chunks of at most this many raw bytes. */
 export const maxOutputChunkBytes = 64 * 1024;
 
+/**
+ * Bounds on what one agent message may hold (docs/agent-protocol.md): a message past any of them
+ * is malformed (the server closes the channel). Each is well above what a real agent sends.
+ */
+export const messageLimits = {
+  /** Entries of `hello.schedules` and of `hello.runs`: an agent holding more leaves the list out. */
+  heldEntries: 2_000,
+  /** Characters of an id (invocation, event): the server's are 34, the agent's are counters. */
+  idChars: 64,
+  /** Characters of a hello's descriptive text (host name, OS version, …) and of an error code. */
+  textChars: 1_024,
+  /** Entries of `hello.shells`. */
+  shells: 16,
+  /** Characters of a finished event's `errorInfo`. */
+  errorInfoChars: 16 * 1024,
+  /** Characters of an output event's Base64 `data`: one chunk of `maxOutputChunkBytes`. */
+  outputDataChars: Math.ceil(maxOutputChunkBytes / 3) * 4,
+} as const;
+
 export interface RegisterRequest {
   readonly activationId: string;
   readonly activationCode: string;
@@ -71,6 +90,12 @@ export type TaskEvent =
       readonly droppedBytes: number;
     };
 
+/** A run the agent holds, by invocation and run (0: the task itself). */
+export interface HeldRun {
+  readonly invokeId: string;
+  readonly execution: number;
+}
+
 export type AgentMessage =
   | {
       readonly type: 'hello';
@@ -84,6 +109,11 @@ export type AgentMessage =
       readonly shells: readonly string[];
       /** The Period tasks whose schedules the agent holds and still evaluates. */
       readonly schedules?: readonly string[];
+      /**
+       * The runs the agent holds: not finished, or with events not yet acknowledged. A run the
+       * server has delivered that is not listed was lost on the agent (absent: not reported).
+       */
+      readonly runs?: readonly HeldRun[];
     }
   | { readonly type: 'heartbeat'; readonly activeTasks: number }
   /** Sent when the agent stops because the operating system is shutting down: the instance is Stopped. */
@@ -111,6 +141,17 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isText = (value: unknown, maxChars: number = messageLimits.textChars): value is string =>
+  typeof value === 'string' && value.length <= maxChars;
+const isId = (value: unknown): value is string => isText(value, messageLimits.idChars);
+/** An array of at most `maxEntries` entries, each passing `check`. */
+const isListOf = <T>(
+  value: unknown,
+  maxEntries: number,
+  check: (entry: unknown) => entry is T,
+): value is T[] => Array.isArray(value) && value.length <= maxEntries && value.every((entry) => check(entry));
+const isHeldRun = (value: unknown): value is HeldRun =>
+  isRecord(value) && isId(value.invokeId) && isCount(value.execution);
 
 function isTaskEvent(value: unknown): value is TaskEvent {
   if (!isRecord(value)) return false;
@@ -120,14 +161,14 @@ function isTaskEvent(value: unknown): value is TaskEvent {
     case 'started':
       return isCount(value.atMs);
     case 'output':
-      return isCount(value.offset) && isString(value.data);
+      return isCount(value.offset) && isText(value.data, messageLimits.outputDataChars);
     case 'finished':
       return (
         isCount(value.atMs) &&
         ['Success', 'Failed', 'Timeout', 'Terminated', 'Error'].includes(value.status as string) &&
         (value.exitCode === null || Number.isSafeInteger(value.exitCode)) &&
-        isString(value.errorCode) &&
-        isString(value.errorInfo) &&
+        isText(value.errorCode) &&
+        isText(value.errorInfo, messageLimits.errorInfoChars) &&
         isCount(value.droppedBytes)
       );
     default:
@@ -151,15 +192,15 @@ export function parseAgentMessage(text: string): AgentMessage | undefined {
   switch (value.type) {
     case 'hello':
       return isCount(value.protocolVersion) &&
-        isString(value.agentVersion) &&
-        isString(value.bootId) &&
-        isString(value.hostname) &&
+        isText(value.agentVersion) &&
+        isText(value.bootId) &&
+        isText(value.hostname) &&
         (value.osType === 'linux' || value.osType === 'windows') &&
-        isString(value.osVersion) &&
-        isString(value.timeZone) &&
-        Array.isArray(value.shells) &&
-        value.shells.every(isString) &&
-        (value.schedules === undefined || (Array.isArray(value.schedules) && value.schedules.every(isString)))
+        isText(value.osVersion) &&
+        isText(value.timeZone) &&
+        isListOf(value.shells, messageLimits.shells, (shell): shell is string => isText(shell)) &&
+        (value.schedules === undefined || isListOf(value.schedules, messageLimits.heldEntries, isId)) &&
+        (value.runs === undefined || isListOf(value.runs, messageLimits.heldEntries, isHeldRun))
         ? (value as AgentMessage)
         : undefined;
     case 'heartbeat':
@@ -167,8 +208,8 @@ export function parseAgentMessage(text: string): AgentMessage | undefined {
     case 'shutdown':
       return { type: 'shutdown' };
     case 'event':
-      return isString(value.eventId) &&
-        isString(value.invokeId) &&
+      return isId(value.eventId) &&
+        isId(value.invokeId) &&
         (value.execution === undefined || isCount(value.execution)) &&
         isTaskEvent(value.event)
         ? (value as AgentMessage)

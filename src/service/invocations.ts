@@ -28,11 +28,12 @@ import {
   aggregateStatus,
   errorInfo,
   invocationStatusFilter,
+  isFinal,
   recordStatusFilter,
 } from '../domain/invocation-status.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
-import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+import type { HeldRun, TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type {
   InitialRun,
   InvocationFilter,
@@ -441,27 +442,81 @@ export class InvocationService {
   }
 
   /**
-   * An agent said hello. After a new boot its reboot tasks are armed; then the schedules it holds
-   * are reconciled with the server's (authoritative) list: returns the ones the agent must drop.
+   * An agent said hello. After a new boot its reboot tasks are armed; then what it holds is
+   * reconciled with the server's (authoritative) lists: a run delivered to it that it does not hold
+   * ends `Error` / `ExecutionLost`, a schedule it lost is delivered again. Returns the schedules it
+   * must drop (each once). A list the agent left out (an older agent, or too many) is not reconciled.
    */
   async greeted(
     instanceId: string,
     rebooted: boolean,
-    heldByAgent: readonly string[] | undefined,
+    held: {
+      readonly schedules?: readonly string[] | undefined;
+      readonly runs?: readonly HeldRun[] | undefined;
+    },
   ): Promise<string[]> {
     const now = this.nowMs();
     if (rebooted) await this.store.invocations.armForBoot(instanceId, now);
-    if (heldByAgent === undefined) return [];
+    if (held.runs !== undefined) await this.endLostRuns(instanceId, held.runs);
+    if (held.schedules === undefined) return [];
+    const heldByAgent = new Set(held.schedules);
     const active = await this.store.invocations.activeSchedules(instanceId);
+    const known = new Set(active.map((schedule) => schedule.invokeId));
     // Delivered but not held: the agent lost it. Held but not delivered is fine: its `accepted`
     // is still on the way (the connection broke first) and will arrive after the welcome.
-    const lost = active.filter((schedule) => schedule.delivered && !heldByAgent.includes(schedule.invokeId));
+    const lost = active.filter((schedule) => schedule.delivered && !heldByAgent.has(schedule.invokeId));
     await this.store.invocations.redeliver(
       instanceId,
       lost.map((schedule) => schedule.invokeId),
       now,
     );
-    return heldByAgent.filter((id) => !active.some((schedule) => schedule.invokeId === id));
+    return [...heldByAgent].filter((id) => !known.has(id));
+  }
+
+  /**
+   * Runs delivered to an agent that its hello does not list: it lost them (a wiped journal), so
+   * no result will ever come. Runs it accepted after saying hello are not delivered yet here.
+   */
+  private async endLostRuns(instanceId: string, heldRuns: readonly HeldRun[]): Promise<void> {
+    const held = new Set(heldRuns.map((run) => `${run.invokeId}#${run.execution}`));
+    for (const key of await this.store.invocations.deliveredRuns(instanceId)) {
+      if (held.has(`${key.invokeId}#${key.execution}`)) continue;
+      await this.endRun(key, 'ExecutionLost');
+    }
+  }
+
+  /**
+   * Ends a run that is still live (not final) as `Error` with `errorCode`: the server gives up
+   * waiting for its agent. Returns whether it did (the agent may have reported meanwhile).
+   */
+  private async endRun(key: RunKey, errorCode: 'ExecutionLost' | 'ExecutionNotReported'): Promise<boolean> {
+    const now = this.nowMs();
+    const updated = await this.store.invocations.updateRun(
+      key,
+      (run) =>
+        isFinal(run.status)
+          ? undefined
+          : { status: 'Error', finishTimeMs: now, errorCode, errorInfo: errorInfo[errorCode] },
+      now,
+      { follow: (standing, run, mode) => followExecution(standing, run, mode, now) },
+    );
+    this.changes.changed(key.invokeId);
+    return updated?.status === 'Error' && updated.errorCode === errorCode;
+  }
+
+  /**
+   * Started runs still not reported `graceMs` after their timeout ran out end `Error` /
+   * `ExecutionNotReported` (a leased cluster job: one node does it for all). The agent is told to
+   * stop a run of a task it may still run; a schedule's run is left to the schedule.
+   */
+  async endPastDeadline(graceMs: number): Promise<number> {
+    let ended = 0;
+    for (const key of await this.store.invocations.pastDeadline(this.nowMs(), graceMs)) {
+      if (!(await this.endRun(key, 'ExecutionNotReported'))) continue;
+      ended++;
+      if (key.execution === 0) this.dispatcher.cancel(key.instanceId, key.invokeId, 'ProcessTree');
+    }
+    return ended;
   }
 
   /** Deletes ended invocations older than the retention, a batch at a time (a leased cluster job). */

@@ -273,6 +273,17 @@ export interface InvocationRepo {
   /** Pending, undelivered rows waiting since before `beforeMs`: candidates for Aborted. */
   overdue(beforeMs: number): Promise<RunKey[]>;
   /**
+   * Runs of an instance that reached its agent and have not ended (Pending delivered, Running,
+   * Stopping): the ones its agent must still hold. Row 0 of a Period or EveryReboot task (which
+   * stands for the schedule, not a run) is left out.
+   */
+  deliveredRuns(instanceId: string): Promise<RunKey[]>;
+  /**
+   * Started runs still Running or Stopping `graceMs` after their invocation's timeout ran out at
+   * `nowMs` (schedule rows left out, as in `deliveredRuns`); at most 1000.
+   */
+  pastDeadline(nowMs: number, graceMs: number): Promise<RunKey[]>;
+  /**
    * Deletes up to `limit` invocations created before `beforeMs` that have ended (every row final),
    * with their results, output and tags. Returns how many.
    */

@@ -772,6 +772,47 @@ export function invocationRepo(
       }));
     },
 
+    async deliveredRuns(instanceId) {
+      const rows = await joined(db)
+        .select(['ii.invoke_id', 'ii.execution'])
+        .where('ii.instance_id', '=', instanceId)
+        .where('ii.status', 'in', ['Pending', 'Running', 'Stopping'])
+        .where('ii.delivered', '=', 1)
+        .where((eb) =>
+          eb.or([
+            eb('ii.execution', '>', 0),
+            eb('invocations.repeat_mode', 'not in', ['Period', 'EveryReboot']),
+          ]),
+        )
+        .execute();
+      return rows.map((row) => ({ invokeId: row.invoke_id, instanceId, execution: Number(row.execution) }));
+    },
+
+    async pastDeadline(nowMs, graceMs) {
+      const rows = await joined(db)
+        .select(['ii.invoke_id', 'ii.instance_id', 'ii.execution'])
+        .where('ii.status', 'in', ['Running', 'Stopping'])
+        .where('ii.start_time', '>', 0)
+        .where(
+          (eb) => eb('ii.start_time', '+', eb('invocations.timeout_seconds', '*', 1000)),
+          '<',
+          nowMs - graceMs,
+        )
+        .where((eb) =>
+          eb.or([
+            eb('ii.execution', '>', 0),
+            eb('invocations.repeat_mode', 'not in', ['Period', 'EveryReboot']),
+          ]),
+        )
+        .limit(1000)
+        .execute();
+      return rows.map((row) => ({
+        invokeId: row.invoke_id,
+        instanceId: row.instance_id,
+        execution: Number(row.execution),
+      }));
+    },
+
     async purgeEndedBefore(beforeMs, limit) {
       return db.transaction().execute(async (trx) => {
         const ended = await trx
