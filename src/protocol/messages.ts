@@ -69,6 +69,11 @@ export type TaskEvent =
       readonly errorInfo: string;
       /** Output bytes beyond the agent's cap, never sent. */
       readonly droppedBytes: number;
+      /**
+       * Output bytes the agent sent (where its next chunk would start): the server counts any it
+       * never received as dropped. Absent from older agents.
+       */
+      readonly outputBytes?: number;
     };
 
 export type AgentMessage =
@@ -128,7 +133,8 @@ function isTaskEvent(value: unknown): value is TaskEvent {
         (value.exitCode === null || Number.isSafeInteger(value.exitCode)) &&
         isString(value.errorCode) &&
         isString(value.errorInfo) &&
-        isCount(value.droppedBytes)
+        isCount(value.droppedBytes) &&
+        (value.outputBytes === undefined || isCount(value.outputBytes))
       );
     default:
       return false;

@@ -152,4 +152,48 @@ describe('an agent event the server fails to store', () => {
     });
     second.socket.close();
   }, 60_000);
+
+  it('counts output that can never arrive as dropped: a gap before a chunk, and a lost end', async () => {
+    const channel = await JournallingChannel.open(url, identity);
+    const { body } = await client.runCommand(
+      new Ecs.RunCommandRequest({
+        regionId: region,
+        type: 'RunShellScript',
+        commandContent: 'echo',
+        instanceId: [identity.instanceId],
+      }),
+    );
+    const invokeId = body?.invokeId ?? '';
+    await waitFor('the task', () => (channel.tasks.includes(invokeId) ? true : undefined));
+    const events: TaskEvent[] = [
+      { kind: 'accepted' },
+      { kind: 'started', atMs: Date.now() },
+      { kind: 'output', offset: 0, data: Buffer.from('aaaa').toString('base64') },
+      // Bytes 4-7 and 12-15 were sent unjournalled (the agent's disk was full) and lost on the way.
+      { kind: 'output', offset: 8, data: Buffer.from('cccc').toString('base64') },
+      {
+        kind: 'finished',
+        atMs: Date.now(),
+        status: 'Success',
+        exitCode: 0,
+        errorCode: '',
+        errorInfo: '',
+        droppedBytes: 0,
+        outputBytes: 16,
+      },
+    ];
+    events.forEach((event, i) => {
+      channel.send({ type: 'event', eventId: `lost-${i}`, invokeId, event });
+    });
+    await channel.acknowledged(events.map((_, i) => `lost-${i}`));
+    const { body: results } = await client.describeInvocationResults(
+      new Ecs.DescribeInvocationResultsRequest({ regionId: region, invokeId, contentEncoding: 'PlainText' }),
+    );
+    expect(results?.invocation?.invocationResults?.invocationResult?.[0]).toMatchObject({
+      invocationStatus: 'Success',
+      output: 'aaaacccc',
+      dropped: 8,
+    });
+    channel.socket.close();
+  }, 60_000);
 });
