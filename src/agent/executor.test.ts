@@ -69,6 +69,18 @@ describe('the executor', () => {
     expect(started('t-b')).toBeGreaterThan(ended('t-a'));
   });
 
+  it('says in `finished` how many output bytes it sent, so the server can count any that never arrived', async () => {
+    executor.submit(task('t-count', { script: 'head -c 200000 /dev/zero' }));
+    expect(await finished('t-count')).toMatchObject({
+      status: 'Success',
+      outputBytes: 200_000,
+      droppedBytes: 0,
+    });
+    const chunks = events.filter((e) => e.invokeId === 't-count' && e.event.kind === 'output');
+    const last = chunks.at(-1)?.event as Extract<TaskEvent, { kind: 'output' }>;
+    expect(last.offset + Buffer.from(last.data, 'base64').length).toBe(200_000);
+  });
+
   it('never runs a task twice, however often it is delivered', async () => {
     executor.submit(task('t-once'));
     executor.submit(task('t-once'));

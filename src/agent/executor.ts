@@ -178,6 +178,7 @@ export class Executor {
       errorCode: fields.errorCode ?? '',
       errorInfo: fields.errorInfo ?? '',
       droppedBytes: fields.droppedBytes ?? 0,
+      ...(fields.outputBytes !== undefined && { outputBytes: fields.outputBytes }),
     };
     const record = () => this.record({ invokeId: run.invokeId, execution: run.execution }, finished);
     if (run.ready) run.ready.then(record, record);
@@ -344,7 +345,11 @@ export class Executor {
       .then((outcome) => {
         output.flush();
         this.running.delete(key);
-        this.finish(job, outcome.status, { ...outcome, droppedBytes: output.dropped });
+        this.finish(job, outcome.status, {
+          ...outcome,
+          droppedBytes: output.dropped,
+          outputBytes: output.offset,
+        });
       })
       .catch((error: unknown) => {
         this.running.delete(key);

@@ -3,6 +3,7 @@ import { closestNames } from '../domain/closest-names.js';
 import { validateClientToken } from '../domain/command.js';
 import { ApiError, isApiError, missingParameter } from '../domain/errors.js';
 import { idempotentActions, requestHash, tokenOwner } from '../service/idempotence.js';
+import { isStorageFull } from '../store/storage-errors.js';
 import type { Services } from './action.js';
 import { actionKey, actions, servedVersions } from './actions/index.js';
 import { type OpenStreams, sendEventStream } from './event-stream.js';
@@ -80,6 +81,21 @@ function readRequest(request: FastifyRequest): SignedRequest {
   return { method: request.method, path, query, params, headers: headersOf(request), body };
 }
 
+/**
+ * The code a failure is answered with: its own; ServiceUnavailable (503) while the data store's disk
+ * is full, which ends by itself once space is freed; else InternalError.
+ */
+export function apiErrorOf(error: unknown): ApiError {
+  if (isApiError(error)) return error;
+  if (isStorageFull(error)) {
+    return new ApiError(
+      'ServiceUnavailable',
+      "The server's data store is out of disk space; retry once the operator has freed space.",
+    );
+  }
+  return new ApiError('InternalError');
+}
+
 /** The one place that turns any failure into Alibaba's error body; causes are logged, never sent. */
 export function sendError(
   request: FastifyRequest,
@@ -87,8 +103,10 @@ export function sendError(
   error: unknown,
   format: Format = 'JSON',
 ): void {
-  const known = isApiError(error) ? error : new ApiError('InternalError');
-  if (!isApiError(error)) request.log.error({ err: error }, 'unexpected failure');
+  const known = apiErrorOf(error);
+  if (known.code === 'ServiceUnavailable' && !isApiError(error)) {
+    request.log.error({ err: error }, 'the data store is full: writes fail until space is freed');
+  } else if (!isApiError(error)) request.log.error({ err: error }, 'unexpected failure');
   const { type, text } = renderBody(
     'Error',
     {
@@ -203,7 +221,7 @@ export function rpcHandler(deps: RpcDeps) {
       );
       reply.code(200).type(type).send(text);
     } catch (error) {
-      code = isApiError(error) ? error.code : 'InternalError';
+      code = apiErrorOf(error).code;
       sendError(request, reply, error, format);
     } finally {
       request.log.info(

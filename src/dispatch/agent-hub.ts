@@ -16,6 +16,7 @@ import {
 } from '../protocol/messages.js';
 import { type AgentChannels, type InstanceService, ThrottledError } from '../service/instances.js';
 import type { InvocationService, TaskDispatcher } from '../service/invocations.js';
+import { isStorageFull } from '../store/storage-errors.js';
 import type { Store } from '../store/store.js';
 
 export interface HubDeps {
@@ -130,6 +131,11 @@ class AgentConnection {
   checkStopping = false;
   /** Events applied and not acknowledged yet: acknowledged together, one frame per turn. */
   private acks: string[] = [];
+  /**
+   * An event failed to apply: nothing after it on this channel is applied or acknowledged (its
+   * offsets would leave a gap); the channel closes and the agent sends again from that event.
+   */
+  refused = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -207,11 +213,15 @@ class AgentConnection {
   acknowledge(eventId: string): void {
     this.acks.push(eventId);
     if (this.acks.length > 1) return;
-    setImmediate(() => {
-      const eventIds = this.acks;
-      this.acks = [];
-      this.send({ type: 'ack', eventIds });
-    });
+    setImmediate(() => this.flushAcks());
+  }
+
+  /** Sends the acknowledgements gathered so far now (before the channel closes). */
+  flushAcks(): void {
+    if (this.acks.length === 0) return;
+    const eventIds = this.acks;
+    this.acks = [];
+    this.send({ type: 'ack', eventIds });
   }
 }
 
@@ -378,7 +388,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           () => connection.handled(bytes),
           (error: unknown) => {
             connection.handled(bytes);
-            log.error({ err: error }, 'agent message failed');
+            log.error({ err: error, storageFull: isStorageFull(error) }, 'agent message failed');
+            // A hello not recorded leaves a channel that serves nothing: the agent connects again.
+            if (message.type === 'hello') socket.close(1011, 'hello not recorded; connect again');
           },
         );
     });
@@ -454,19 +466,25 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
 
   /**
    * Applies events in order, each run's consecutive events in one transaction, and acknowledges
-   * each once it is stored. A failure stops the batch: what was not stored is not acknowledged.
+   * each once it is stored. A failure refuses the rest of the channel (`refuseEvents`).
    */
   private async applyEvents(connection: AgentConnection, messages: readonly EventMessage[]): Promise<void> {
-    if (!connection.greeted) return;
+    if (!connection.greeted || connection.refused) return;
     for (const run of runsOf(messages)) {
       const first = run[0] as EventMessage;
       const execution = first.execution ?? 0;
-      const live = await this.deps.invocations.applyEvents(
-        connection.instance.id,
-        first.invokeId,
-        execution,
-        run.map((message) => message.event),
-      );
+      let live: boolean[];
+      try {
+        live = await this.deps.invocations.applyEvents(
+          connection.instance.id,
+          first.invokeId,
+          execution,
+          run.map((message) => message.event),
+        );
+      } catch (error) {
+        this.refuseEvents(connection, error);
+        return;
+      }
       run.forEach((message, i) => {
         if (message.event.kind === 'accepted') connection.sent.delete(runKey(message.invokeId, execution));
         if (!live[i])
@@ -474,6 +492,21 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         connection.acknowledge(message.eventId);
       });
     }
+  }
+
+  /**
+   * An event could not be stored (a full disk, a lost database): it and every later event on this
+   * channel stay unacknowledged, so the agent keeps them; closing the channel makes it send them
+   * again, in order, once it is back (its reconnect backoff paces the retries).
+   */
+  private refuseEvents(connection: AgentConnection, error: unknown): void {
+    connection.refused = true;
+    this.deps.logger.error(
+      { err: error, instanceId: connection.instance.id, storageFull: isStorageFull(error) },
+      'storing an agent event failed; closing the channel so the agent sends it again',
+    );
+    connection.flushAcks();
+    connection.shut(1011, 'event not stored; send it again');
   }
 
   /**

@@ -18,6 +18,30 @@ const row = (status: InstanceStatus, delivered: boolean, execution = 0, repeats 
   delivered,
   execution,
   repeats,
+  outputBytes: 0,
+  droppedBytes: 0,
+});
+
+describe('a run’s output accounting when it finishes', () => {
+  const sent = (outputBytes?: number, droppedBytes = 0) => ({
+    ...finished,
+    droppedBytes,
+    ...(outputBytes !== undefined && { outputBytes }),
+  });
+  const running = (outputBytes: number, droppedBytes: number): InstanceRun => ({
+    ...row('Running', true),
+    outputBytes,
+    droppedBytes,
+  });
+
+  it('counts output the agent sent that never arrived (its last chunks lost) as dropped', () => {
+    expect(applyTaskEvent(running(100, 20), sent(150, 7), 'Once')).toMatchObject({ droppedBytes: 37 });
+  });
+
+  it('adds only the agent’s own dropped bytes when everything it sent arrived, or it does not say', () => {
+    expect(applyTaskEvent(running(100, 20), sent(120, 7), 'Once')).toMatchObject({ droppedBytes: 7 });
+    expect(applyTaskEvent(running(100, 20), sent(undefined, 7), 'Once')).toMatchObject({ droppedBytes: 7 });
+  });
 });
 
 describe('per-instance run state machine', () => {

@@ -9,6 +9,9 @@ export interface InstanceRun {
   /** 0: the invocation on the instance; n: run n of a Period or EveryReboot task. */
   readonly execution: number;
   readonly repeats: number;
+  /** Output bytes stored, and counted as dropped so far (gaps, past the server's cap). */
+  readonly outputBytes: number;
+  readonly droppedBytes: number;
 }
 
 export interface RunPatch {
@@ -66,6 +69,8 @@ export function applyTaskEvent(run: InstanceRun, event: TaskEvent, mode: RepeatM
       return undefined;
     case 'finished': {
       const status = finishedStatus[event.status];
+      // Output the agent sent that never arrived (its last chunks, lost unjournalled) is dropped too.
+      const neverArrived = Math.max(0, (event.outputBytes ?? 0) - run.outputBytes - run.droppedBytes);
       return {
         delivered: true,
         status,
@@ -74,7 +79,7 @@ export function applyTaskEvent(run: InstanceRun, event: TaskEvent, mode: RepeatM
         exitCode: event.exitCode,
         errorCode: event.errorCode,
         errorInfo: event.errorInfo,
-        droppedBytes: event.droppedBytes,
+        droppedBytes: event.droppedBytes + neverArrived,
       };
     }
   }

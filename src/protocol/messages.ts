@@ -88,6 +88,11 @@ export type TaskEvent =
       readonly errorInfo: string;
       /** Output bytes beyond the agent's cap, never sent. */
       readonly droppedBytes: number;
+      /**
+       * Output bytes the agent sent (where its next chunk would start): the server counts any it
+       * never received as dropped. Absent from older agents.
+       */
+      readonly outputBytes?: number;
     };
 
 /** A run the agent holds, by invocation and run (0: the task itself). */
@@ -169,7 +174,8 @@ function isTaskEvent(value: unknown): value is TaskEvent {
         (value.exitCode === null || Number.isSafeInteger(value.exitCode)) &&
         isText(value.errorCode) &&
         isText(value.errorInfo, messageLimits.errorInfoChars) &&
-        isCount(value.droppedBytes)
+        isCount(value.droppedBytes) &&
+        (value.outputBytes === undefined || isCount(value.outputBytes))
       );
     default:
       return false;

@@ -58,7 +58,7 @@ export const tokenRetentionMs = 24 * 3_600_000;
  * ClientToken idempotence on a unique key (tokens kept 24 hours, responses sealed): the first request with a token claims it and runs; a
  * repeat with the same parameters gets the stored response, one with other parameters
  * `IdempotentParameterMismatch`, one while the first still runs `IdempotentProcessing`. A failed
- * request releases its token, so the client may retry it.
+ * request releases its token, so the client may retry it; one that ran keeps it, stored or not.
  */
 export class Idempotence {
   constructor(
@@ -79,14 +79,19 @@ export class Idempotence {
       if (claim.state === 'processing') throw new ApiError('IdempotentProcessing');
       return JSON.parse(this.box.open(claim.response)) as Record<string, unknown>;
     }
+    let body: Record<string, unknown>;
     try {
-      const body = await execute();
-      await this.store.clientTokens.complete(scope, this.box.seal(JSON.stringify(body)));
-      return body;
+      body = await execute();
     } catch (error) {
-      await this.store.clientTokens.release(scope);
+      // A release that fails too (a full disk) must not hide why the request failed; the token
+      // then stays claimed, and a retry is answered IdempotentProcessing until it expires.
+      await this.store.clientTokens.release(scope).catch(() => undefined);
       throw error;
     }
+    // The action ran: should its response not be stored, the token is not released either, so a
+    // retry is answered IdempotentProcessing rather than running the action a second time.
+    await this.store.clientTokens.complete(scope, this.box.seal(JSON.stringify(body)));
+    return body;
   }
 
   purge(): Promise<number> {

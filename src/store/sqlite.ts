@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
+import {
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  type SqliteStatement,
+} from 'kysely';
 import { createPrivateFile } from '../private-files.js';
 import type { Migration } from './migrations/migration.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
@@ -62,6 +71,34 @@ function withStatementCache(db: Database.Database, onClose: () => void): SqliteD
   };
 }
 
+/**
+ * SQLite ends a transaction itself on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM in a
+ * statement without a statement journal): Kysely's ROLLBACK after it failed with "cannot rollback -
+ * no transaction is active", and that error replaced the real one. Rolls back only what is open.
+ */
+class SqliteDriverKeepingErrors extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly db: Database.Database,
+  ) {
+    super(config);
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.db.inTransaction) await super.rollbackTransaction(connection);
+  }
+}
+
+/** Kysely's SQLite dialect over `db` (reached through `database`), keeping a failed commit's own error. */
+export function sqliteDialect(db: Database.Database, database: SqliteDatabase = db): SqliteDialect {
+  const config: SqliteDialectConfig = { database };
+  return new (class extends SqliteDialect {
+    override createDriver(): Driver {
+      return new SqliteDriverKeepingErrors(config, db);
+    }
+  })(config);
+}
+
 export function openSqliteStore(path: string): Store {
   if (path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -83,7 +120,13 @@ export function openSqliteStore(path: string): Store {
   // Sampled ANALYZE where tables lack statistics or have grown, at open and then hourly.
   db.pragma('analysis_limit = 1000');
   db.pragma('optimize = 0x10002');
-  const optimizer = setInterval(() => db.pragma('optimize'), 3_600_000);
+  const optimizer = setInterval(() => {
+    try {
+      db.pragma('optimize');
+    } catch {
+      // a full disk or a busy database: statistics wait for the next hour
+    }
+  }, 3_600_000);
   optimizer.unref();
   // Checkpoints run beside the event loop; the committing connection checkpoints only should the
   // log grow past 40 MiB (the background one stopped or cannot keep up).
@@ -94,7 +137,7 @@ export function openSqliteStore(path: string): Store {
     stopCheckpointer();
   };
   return sqlStore(
-    new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(db, onClose) }) }),
+    new Kysely<Schema>({ dialect: sqliteDialect(db, withStatementCache(db, onClose)) }),
     'sqlite',
   );
 }

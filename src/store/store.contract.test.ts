@@ -12,7 +12,7 @@ import type { RunProgress } from '../domain/invocation-state.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { openStore } from './open-store.js';
-import type { InitialRun, Store } from './store.js';
+import type { InitialRun, InvocationRepo, Store } from './store.js';
 
 interface Harness {
   readonly name: string;
@@ -347,6 +347,36 @@ for (const harness of harnesses) {
         expect((await store.invocations.outputTail(run0, 7)).toString()).toBe('lo worl');
         const [run] = await store.invocations.runs('t-output');
         expect(run).toMatchObject({ outputBytes: 10, droppedBytes: 2 });
+      });
+
+      it('counts a gap that can never be filled and every byte past the cap as dropped, in and out of a transaction', async () => {
+        await store.invocations.create(invocation('t-gaps'), pending(['mi-g1', 'mi-g2']));
+        const text = (s: string) => Buffer.from(s);
+        for (const [instanceId, inOne] of [
+          ['mi-g1', false],
+          ['mi-g2', true],
+        ] as const) {
+          const run0 = key('t-gaps', instanceId);
+          const appendAll = async (repo: InvocationRepo) => {
+            await repo.appendOutput(run0, 0, text('abc'), 10);
+            // Bytes 3-5 were lost on the way (an agent's unjournalled chunk): a gap of 3.
+            await repo.appendOutput(run0, 6, text('ghi'), 10);
+            // Repeats of what was stored or counted are ignored.
+            await repo.appendOutput(run0, 6, text('ghi'), 10);
+            await repo.appendOutput(run0, 3, text('def'), 10);
+            // The cap (10) leaves room for 4 of these 6; the chunks after it are dropped whole.
+            await repo.appendOutput(run0, 9, text('jklmno'), 10);
+            await repo.appendOutput(run0, 15, text('pqrst'), 10);
+            return repo.appendOutput(run0, 20, text('uv'), 10);
+          };
+          const stored = inOne
+            ? await store.invocations.inOneTransaction(appendAll)
+            : await appendAll(store.invocations);
+          expect(stored).toBe(10);
+          expect((await store.invocations.outputTail(run0, 100)).toString()).toBe('abcghijklm');
+          // 22 bytes sent: 10 stored, 12 dropped (3 lost, 2 + 5 + 2 past the cap).
+          expect(await store.invocations.run(run0)).toMatchObject({ outputBytes: 10, droppedBytes: 12 });
+        }
       });
 
       it('reads the output tails of a page of runs at once, in order, each as far as its row counted', async () => {

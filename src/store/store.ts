@@ -252,7 +252,10 @@ export interface InvocationRepo {
    * costs one commit. Keep it to one invocation, so PostgreSQL row locks are taken in one order.
    */
   inOneTransaction<T>(work: (repo: InvocationRepo) => Promise<T>): Promise<T>;
-  /** Appends output at `offset` when it continues the stored output; a repeated chunk is ignored. Returns bytes stored. */
+  /**
+   * Appends the chunk the agent numbered `offset` (domain/output-placement): a repeat is ignored, a gap
+   * before it and bytes past `maxBytes` are counted as dropped. Returns bytes stored.
+   */
   appendOutput(key: RunKey, offset: number, data: Buffer, maxBytes: number): Promise<number>;
   /** The last `maxBytes` of a run's output. */
   outputTail(key: RunKey, maxBytes: number): Promise<Buffer>;

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Services } from '../../src/api/action.js';
 import { buildHttpServer } from '../../src/api/http-server.js';
+import type { AgentHub } from '../../src/dispatch/agent-hub.js';
 import { wireServices } from '../../src/server.js';
 import { SecretBox } from '../../src/service/secret-box.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
@@ -16,6 +17,8 @@ export interface InProcessApi {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly services: Services;
+  /** Takes agent channels once `app` listens. */
+  readonly hub: AgentHub;
   readonly key: { readonly id: string; readonly secret: string };
   close(): Promise<void>;
 }
@@ -26,7 +29,7 @@ export async function startInProcessApi(name: string): Promise<InProcessApi> {
   const key = { id: `LTAI${name}`, secret: `${name}-secret` };
   await store.accessKeys.insert({ ...key, status: 'Active', description: '', createdAtMs: Date.now() });
   const logger = pino({ level: 'silent' });
-  const { services } = wireServices(
+  const { services, hub } = wireServices(
     store,
     logger,
     Date.now,
@@ -39,13 +42,22 @@ export async function startInProcessApi(name: string): Promise<InProcessApi> {
     },
     new SecretBox(randomBytes(32)),
   );
-  const app = await buildHttpServer({ store, logger, nowMs: Date.now, version: 'test', services });
+  const app = await buildHttpServer({
+    store,
+    logger,
+    nowMs: Date.now,
+    version: 'test',
+    services,
+    upgrade: (request, socket, head) => hub.handleUpgrade(request, socket, head),
+  });
   return {
     app,
     store,
     services,
+    hub,
     key,
     async close() {
+      await hub.closeAll();
       await app.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });

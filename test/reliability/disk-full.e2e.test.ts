@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,45 +6,16 @@ import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.j
 import { waitFor } from '../helpers/deadline.js';
 import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { fillDisk, mountSmallDisk, unmountSmallDisk } from '../helpers/small-disk.js';
 
 // The agent's state dir fills up: a task it cannot journal must end with a definite error that says
 // so, the agent must keep serving, and a task after space returns must run.
 const region = 'cn-hangzhou';
 
-/** A small tmpfs for the state dir, or why there is none (mounting needs root). */
-async function mountSmallDisk(dir: string): Promise<string | undefined> {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (error) {
-    const why = `cannot mount a tmpfs (${String(error).split('\n')[0]})`;
-    if (process.env.CI === 'true') throw new Error(`the disk-full test needs a tmpfs in CI: ${why}`);
-    return why;
-  }
-}
-
-/** Writes zeros into `file` until the disk refuses: every byte of it is taken. */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  const block = Buffer.alloc(64 * 1024);
-  try {
-    for (let size = block.length; size >= 1; ) {
-      try {
-        writeSync(fd, block, 0, size);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-        size = Math.floor(size / 2);
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const scratch = await mkdtemp(join(tmpdir(), 'openassist-disk-full-'));
 const stateDir = join(scratch, 'state');
 await mkdir(stateDir);
-const cannotMount = await mountSmallDisk(stateDir);
+const cannotMount = mountSmallDisk(stateDir, '2m');
 if (cannotMount) console.warn(`skipping the disk-full test: ${cannotMount}`);
 
 describe.skipIf(cannotMount !== undefined)('the agent state dir full', () => {
@@ -69,7 +38,7 @@ describe.skipIf(cannotMount !== undefined)('the agent state dir full', () => {
   afterAll(async () => {
     await agent?.stop();
     expect(await server?.stop()).toBe(0);
-    execFileSync('umount', [stateDir]);
+    unmountSmallDisk(stateDir);
     await rm(scratch, { recursive: true, force: true });
   });
 

@@ -7,6 +7,7 @@ import {
   type InstanceStatus,
   type InvocationStatus,
 } from '../../domain/invocation-status.js';
+import { placeChunk } from '../../domain/output-placement.js';
 import type { Tag } from '../../domain/tags.js';
 import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
 import type { InvocationRepo, InvocationResult } from '../store.js';
@@ -618,7 +619,7 @@ export function invocationRepo(
       return inTransaction(db, async (trx) => {
         const row = await trx
           .selectFrom('invocation_instances')
-          .select(['seq', 'output_bytes'])
+          .select(['seq', 'output_bytes', 'dropped_bytes'])
           .where('invoke_id', '=', invokeId)
           .where('instance_id', '=', instanceId)
           .where('execution', '=', execution)
@@ -626,10 +627,14 @@ export function invocationRepo(
           .executeTakeFirst();
         if (!row) return 0;
         const stored = Number(row.output_bytes);
-        // Only the chunk that continues the output is kept: a re-sent chunk is already stored.
-        if (offset !== stored) return stored;
-        const room = Math.max(0, maxBytes - stored);
-        const kept = data.subarray(0, room);
+        const place = placeChunk(
+          { storedBytes: stored, droppedBytes: Number(row.dropped_bytes) },
+          offset,
+          data.length,
+          maxBytes,
+        );
+        if (!place) return stored;
+        const kept = data.subarray(place.from, place.to);
         if (kept.length > 0) {
           await trx
             .insertInto('output_chunks')
@@ -637,7 +642,7 @@ export function invocationRepo(
               invoke_id: invokeId,
               instance_id: instanceId,
               execution,
-              byte_offset: offset,
+              byte_offset: stored,
               data: kept,
             })
             .execute();
@@ -646,7 +651,7 @@ export function invocationRepo(
           .updateTable('invocation_instances')
           .set({
             output_bytes: stored + kept.length,
-            dropped_bytes: sql<number>`dropped_bytes + ${data.length - kept.length}`,
+            dropped_bytes: sql<number>`dropped_bytes + ${place.droppedBytes}`,
           })
           .where('seq', '=', row.seq)
           .execute();
@@ -1014,19 +1019,24 @@ async function appendStaged(
     rows.set(stagedKey(invokeId, instanceId, execution), staged);
   }
   const stored = Number(staged.row.output_bytes);
-  // Only the chunk that continues the output is kept: a re-sent chunk is already stored.
-  if (offset !== stored) return stored;
-  const kept = data.subarray(0, Math.max(0, maxBytes - stored));
+  const place = placeChunk(
+    { storedBytes: stored, droppedBytes: Number(staged.row.dropped_bytes) },
+    offset,
+    data.length,
+    maxBytes,
+  );
+  if (!place) return stored;
+  const kept = data.subarray(place.from, place.to);
   if (kept.length > 0) {
     await queries.insertChunk(trx, {
       invoke_id: invokeId,
       instance_id: instanceId,
       execution,
-      byte_offset: offset,
+      byte_offset: stored,
       data: kept,
     });
   }
-  stage(staged, { output_bytes: stored + kept.length }, data.length - kept.length);
+  stage(staged, { output_bytes: stored + kept.length }, place.droppedBytes);
   return stored + kept.length;
 }
 
