@@ -390,7 +390,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
             connection.handled(bytes);
             log.error({ err: error, storageFull: isStorageFull(error) }, 'agent message failed');
             // A hello not recorded leaves a channel that serves nothing: the agent connects again.
-            if (message.type === 'hello') socket.close(1011, 'hello not recorded; connect again');
+            if (message.type === 'hello') connection.shut(1011, 'hello not recorded; connect again');
           },
         );
     });

@@ -538,19 +538,23 @@ for (const harness of harnesses) {
         const at = (invokeId: string, execution = 0) => key(invokeId, 'mi-held', execution);
         const set = (runKey: ReturnType<typeof at>, patch: Record<string, unknown>) =>
           store.invocations.updateRun(runKey, () => patch, 100);
-        await store.invocations.create(invocation('t-waiting'), pending(['mi-held']));
-        await store.invocations.create(invocation('t-accepted'), pending(['mi-held']));
-        await store.invocations.create(invocation('t-running'), pending(['mi-held', 'mi-other']));
-        await store.invocations.create(invocation('t-done'), pending(['mi-held']));
-        await store.invocations.create(invocation('t-period', 'Period'), pending(['mi-held']));
-        await set(at('t-accepted'), { delivered: true });
-        await set(at('t-running'), { delivered: true, status: 'Running', startTimeMs: 1_000 });
-        await set(key('t-running', 'mi-other'), { delivered: true, status: 'Running', startTimeMs: 50_000 });
-        await set(at('t-done'), { delivered: true, status: 'Success' });
+        await store.invocations.create(invocation('t-held-waiting'), pending(['mi-held']));
+        await store.invocations.create(invocation('t-held-accepted'), pending(['mi-held']));
+        await store.invocations.create(invocation('t-held-running'), pending(['mi-held', 'mi-other']));
+        await store.invocations.create(invocation('t-held-done'), pending(['mi-held']));
+        await store.invocations.create(invocation('t-held-period', 'Period'), pending(['mi-held']));
+        await set(at('t-held-accepted'), { delivered: true });
+        await set(at('t-held-running'), { delivered: true, status: 'Running', startTimeMs: 1_000 });
+        await set(key('t-held-running', 'mi-other'), {
+          delivered: true,
+          status: 'Running',
+          startTimeMs: 50_000,
+        });
+        await set(at('t-held-done'), { delivered: true, status: 'Success' });
         // Row 0 of a schedule stands for the schedule; its run 1 is a run.
-        await set(at('t-period'), { delivered: true, status: 'Running', startTimeMs: 1_000 });
+        await set(at('t-held-period'), { delivered: true, status: 'Running', startTimeMs: 1_000 });
         await store.invocations.updateRun(
-          at('t-period', 1),
+          at('t-held-period', 1),
           () => ({ status: 'Running', startTimeMs: 1_000 }),
           100,
           {
@@ -559,17 +563,22 @@ for (const harness of harnesses) {
         );
         const delivered = await store.invocations.deliveredRuns('mi-held');
         expect(delivered.map((run) => `${run.invokeId}#${run.execution}`).sort()).toEqual([
-          't-accepted#0',
-          't-period#1',
-          't-running#0',
+          't-held-accepted#0',
+          't-held-period#1',
+          't-held-running#0',
         ]);
         expect(delivered[0]?.instanceId).toBe('mi-held');
         // Timeout 60 s from a start at 1 000 ms, plus a 5 s grace: due after 66 000 ms.
-        expect(await store.invocations.pastDeadline(66_000, 5_000)).toEqual([]);
-        const due = await store.invocations.pastDeadline(66_001, 5_000);
+        // Other tests of this store leave started runs of their own: only this test's are compared.
+        const mine = async (nowMs: number) =>
+          (await store.invocations.pastDeadline(nowMs, 5_000)).filter((run) =>
+            run.invokeId.startsWith('t-held-'),
+          );
+        expect(await mine(66_000)).toEqual([]);
+        const due = await mine(66_001);
         expect(due.map((run) => `${run.invokeId}/${run.instanceId}#${run.execution}`).sort()).toEqual([
-          't-period/mi-held#1',
-          't-running/mi-held#0',
+          't-held-period/mi-held#1',
+          't-held-running/mi-held#0',
         ]);
       });
     });

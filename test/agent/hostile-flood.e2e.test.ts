@@ -211,8 +211,8 @@ describe('an agent that keeps beating but stops reading its tasks', () => {
         socket.send(JSON.stringify({ type: 'heartbeat', activeTasks: 0 }));
     }, 300);
     try {
-      // Tasks of 16 KB each, in rounds, until the server gives up on the agent (or far too many).
-      const script = `#${'x'.repeat(16_000)}`;
+      // Tasks of 13 KB each (17 KB in Base64, under the 18 KB limit), in rounds, until the server gives up on the agent (or far too many).
+      const script = `#${'x'.repeat(13_000)}`;
       let sent = 0;
       let dropped = false;
       while (!dropped && sent < 1_500) {
@@ -231,7 +231,7 @@ describe('an agent that keeps beating but stops reading its tasks', () => {
         sent += 25;
         dropped = !(await online());
       }
-      // 16 KB × 1,500 is 24 MB: without a bound all of it would wait in the server for the agent.
+      // 13 KB × 1,500 is 20 MB: without a bound all of it would wait in the server for the agent.
       dropped ||= await waitFor('the deaf agent to be dropped', async () =>
         (await online()) ? undefined : true,
       );
