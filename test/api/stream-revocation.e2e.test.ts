@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke } from '../../src/client/api.js';
 import type { Credentials } from '../../src/client/sign.js';
 import { followInvocation } from '../../src/client/stream.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../helpers/postgres.js';
+import { postgresAvailable } from '../helpers/postgres.js';
 import { Ecs, ecsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { startTwoNodes, type TwoNodes } from '../helpers/two-nodes.js';
 
 const region = 'cn-hangzhou';
 const ram = '2015-05-01';
@@ -168,34 +168,19 @@ describe('a revoked key loses its open streams (SQLite, one server)', () => {
 const postgres = await postgresAvailable();
 
 describe.skipIf(!postgres)('a revoked key loses its open streams on every cluster node (PostgreSQL)', () => {
-  const schema = newSchemaName();
-  const rootKey = {
-    id: `LTAItest${randomBytes(8).toString('hex')}`,
-    secret: randomBytes(15).toString('hex'),
-  };
-  const env = { OPENASSIST_SECRET_KEY: randomBytes(32).toString('base64') };
+  let cluster: TwoNodes;
   let nodeA: ServerProcess;
   let nodeB: ServerProcess;
+  let rootKey: TwoNodes['rootKey'];
   let agent: AgentProcess;
 
   beforeAll(async () => {
-    nodeA = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey: rootKey, env });
-    nodeB = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey: rootKey, env });
-    const { body } = await ecsClient(nodeB.endpoint, rootKey.id, rootKey.secret).createActivation(
-      new Ecs.CreateActivationRequest({ regionId: region }),
-    );
-    agent = await startAgentProcess({
-      serverUrl: nodeB.url,
-      activationId: body?.activationId ?? '',
-      activationCode: body?.activationCode ?? '',
-    });
+    cluster = await startTwoNodes();
+    ({ nodeA, nodeB, agent, rootKey } = cluster);
   }, 90_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    await nodeA?.stop();
-    await nodeB?.stop();
-    await dropSchema(schema);
+    await cluster?.stop();
   }, testTimeoutMs);
 
   it(

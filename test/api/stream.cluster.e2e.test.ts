@@ -1,41 +1,28 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followInvocation, type InvocationEvent } from '../../src/client/stream.js';
-import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../helpers/postgres.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import { postgresAvailable } from '../helpers/postgres.js';
 import { Ecs, ecsClient } from '../helpers/sdk.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import type { ServerProcess } from '../helpers/server-process.js';
+import { startTwoNodes, type TwoNodes } from '../helpers/two-nodes.js';
 
 const region = 'cn-hangzhou';
 const available = await postgresAvailable();
 
 /** Node A serves the stream, node B holds the agent: A sees B's changes by re-reading. */
 describe.skipIf(!available)('StreamInvocationOutput across cluster nodes (PostgreSQL)', () => {
-  const schema = newSchemaName();
-  const key = { id: `LTAItest${randomBytes(8).toString('hex')}`, secret: randomBytes(15).toString('hex') };
-  const env = { OPENASSIST_SECRET_KEY: randomBytes(32).toString('base64') };
+  let cluster: TwoNodes;
   let nodeA: ServerProcess;
-  let nodeB: ServerProcess;
+  let key: TwoNodes['rootKey'];
   let agent: AgentProcess;
 
   beforeAll(async () => {
-    nodeA = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey: key, env });
-    nodeB = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey: key, env });
-    const { body } = await ecsClient(nodeB.endpoint, key.id, key.secret).createActivation(
-      new Ecs.CreateActivationRequest({ regionId: region }),
-    );
-    agent = await startAgentProcess({
-      serverUrl: nodeB.url,
-      activationId: body?.activationId ?? '',
-      activationCode: body?.activationCode ?? '',
-    });
+    cluster = await startTwoNodes();
+    ({ nodeA, agent, rootKey: key } = cluster);
   }, 90_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    await nodeA?.stop();
-    await nodeB?.stop();
-    await dropSchema(schema);
+    await cluster?.stop();
   });
 
   it('follows a run applied on another node, within about the 1 s re-read', async () => {

@@ -10,7 +10,7 @@ import {
 import { placeChunk } from '../../domain/output-placement.js';
 import type { Tag } from '../../domain/tags.js';
 import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
-import type { InvocationRepo, InvocationResult } from '../store.js';
+import type { InvocationRepo, InvocationResult, RunKey } from '../store.js';
 import { paginate, preparedPages, tagCondition } from './paging.js';
 import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
@@ -318,6 +318,13 @@ function hotQueries(dialect: 'sqlite' | 'postgres') {
 }
 
 type HotQueries = ReturnType<typeof hotQueries>;
+
+/** A run's key from its row (PostgreSQL returns bigints as strings). */
+const runKeyOf = (row: { invoke_id: string; instance_id: string; execution: number | string }): RunKey => ({
+  invokeId: row.invoke_id,
+  instanceId: row.instance_id,
+  execution: Number(row.execution),
+});
 
 export function invocationRepo(
   db: Kysely<Schema>,
@@ -770,11 +777,7 @@ export function invocationRepo(
         .where('update_time', '<', beforeMs)
         .limit(1000)
         .execute();
-      return rows.map((row) => ({
-        invokeId: row.invoke_id,
-        instanceId: row.instance_id,
-        execution: Number(row.execution),
-      }));
+      return rows.map(runKeyOf);
     },
 
     async deliveredRuns(instanceId) {
@@ -811,11 +814,7 @@ export function invocationRepo(
         )
         .limit(1000)
         .execute();
-      return rows.map((row) => ({
-        invokeId: row.invoke_id,
-        instanceId: row.instance_id,
-        execution: Number(row.execution),
-      }));
+      return rows.map(runKeyOf);
     },
 
     async purgeEndedBefore(beforeMs, limit) {
