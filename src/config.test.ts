@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadAgentConfig, loadServerConfig, parseListen } from './config.js';
 
@@ -18,6 +19,16 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
       dailyInvocationQuota: 100_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("serves the agent executables of this package's build, or of OPENASSIST_AGENT_DIR", () => {
+    // config.ts is in src/ here: the package root is one level up.
+    expect(loadServerConfig({}, {}).agentDir).toBe(
+      resolve(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'agent'),
+    );
+    expect(loadServerConfig({}, { OPENASSIST_AGENT_DIR: 'builds/agent' }).agentDir).toBe(
+      resolve('builds/agent'),
+    );
   });
 
   it('reads the environment, and flags win over it', () => {

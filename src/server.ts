@@ -172,6 +172,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     upgrade: (request, socket, head) => agentHub.handleUpgrade(request, socket, head),
     streamStallMs: config.streamStallSeconds * 1000,
     services,
+    agentDir: config.agentDir,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
