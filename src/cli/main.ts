@@ -1,9 +1,16 @@
 // Each verb loads what it runs: an agent never loads the server (fastify, pg, …), nor a client either.
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as Commander from 'commander';
-import { loadIdentity } from '../agent/identity.js';
-import { type AgentFlags, loadAgentConfig, loadServerConfig, type ServerFlags } from '../config.js';
+import { AgentError, deregister, loadIdentity } from '../agent/identity.js';
+import {
+  type AgentFlags,
+  type AgentSettings,
+  loadAgentConfig,
+  loadServerConfig,
+  type ServerFlags,
+} from '../config.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
 import { explainError } from './errors.js';
@@ -161,7 +168,17 @@ async function runUp(flags: ServerFlags): Promise<void> {
 
 const activationCodeFlag = '--activation-code';
 
-async function runAgent(flags: AgentFlags, command: Command): Promise<void> {
+/** `openassist agent --deregister`: the uninstaller ends this machine's registration. */
+async function deregisterAgent(config: AgentSettings): Promise<string> {
+  const ca = config.caFile
+    ? await readFile(config.caFile).catch((error: NodeJS.ErrnoException) => {
+        throw new AgentError(`cannot read the CA file ${config.caFile}: ${error.code ?? error.message}`);
+      })
+    : undefined;
+  return deregister(config.stateDir, config.serverUrls, ca);
+}
+
+async function runAgent(flags: AgentFlags & { deregister?: boolean }, command: Command): Promise<void> {
   if (command.getOptionValueSource('activationCode') === 'cli') {
     // Any local user reads a process's arguments (ps): the code would register a rogue instance.
     hideArgument(activationCodeFlag);
@@ -171,6 +188,11 @@ async function runAgent(flags: AgentFlags, command: Command): Promise<void> {
     );
   }
   const config = loadAgentConfig(flags, process.env);
+  if (flags.deregister) {
+    const instanceId = await deregisterAgent(config);
+    console.log(`openassist agent: deregistered ${instanceId}`);
+    return;
+  }
   const { startAgent } = await import('../agent/agent.js');
   const agent = await startAgent(
     config,
@@ -232,6 +254,7 @@ export async function buildProgram(verb?: string): Promise<Command> {
         'if the journal is damaged, keep it aside and start with an empty one (env: OPENASSIST_AGENT_RESET_JOURNAL=1)',
       ),
     )
+    .addOption(new Option('--deregister', 'remove this instance from the server (uninstalling), then exit'))
     .addHelpText(
       'after',
       '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id …\n' +
