@@ -42,6 +42,8 @@ download() {
   esac
   name=openassist-agent-linux-$arch
   first=${server%%,*} # every node of a cluster serves the same build
+  first=${first%/}
+  have sha256sum || die 'sha256sum is needed (coreutils or busybox)'
   mkdir -p "${bin%/*}"
   say "downloading $name from $first"
   fetch "$first/agent/download/$name.sha256" "$new.sha256"

@@ -1,13 +1,17 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 // GET /agent/install.sh and /agent/download/<file>: served without an access key, over real HTTP.
+
+const run = promisify(execFile);
 
 interface Answer {
   readonly status: number;
@@ -184,6 +188,18 @@ describe('GET /agent/install.sh', () => {
     expect(hostile.status).toBe(200);
     expect(hostile.body.toString()).not.toContain('reboot');
     expect(hostile.body.toString()).toContain(`server='${server.url}'`);
+  });
+
+  it('is a script dash and busybox sh parse (the shells of Debian and small systems)', async () => {
+    const script = join(dir, 'install.sh');
+    await writeFile(script, (await raw(server.url, '/agent/install.sh')).body);
+    const shells = [['dash'], ['busybox', 'sh']].filter(
+      ([shell]) => existsSync(`/usr/bin/${shell}`) || existsSync(`/bin/${shell}`),
+    );
+    expect(shells.length, 'dash or busybox').toBeGreaterThan(0);
+    for (const shell of shells) {
+      await run(shell[0] ?? '', [...shell.slice(1), '-n', script]);
+    }
   });
 
   it('holds no secret of the server', async () => {
