@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadAgentConfig, loadServerConfig, parseListen } from './config.js';
 
@@ -22,10 +21,8 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
   });
 
   it("serves the agent executables of this package's build, or of OPENASSIST_AGENT_DIR", () => {
-    // config.ts is in src/ here: the package root is one level up.
-    expect(loadServerConfig({}, {}).agentDir).toBe(
-      resolve(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'agent'),
-    );
+    // undefined: the server takes its own package's dist/agent (agent-download-routes.ts).
+    expect(loadServerConfig({}, {}).agentDir).toBeUndefined();
     expect(loadServerConfig({}, { OPENASSIST_AGENT_DIR: 'builds/agent' }).agentDir).toBe(
       resolve('builds/agent'),
     );

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { Services } from './api/action.js';
+import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
@@ -172,7 +173,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     upgrade: (request, socket, head) => agentHub.handleUpgrade(request, socket, head),
     streamStallMs: config.streamStallSeconds * 1000,
     services,
-    agentDir: config.agentDir,
+    agentDir: config.agentDir ?? packageAgentDir(),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
 import { sendError } from './rpc.js';
@@ -19,6 +20,17 @@ const servedFile = /^openassist-agent-linux-(x64|arm64)(\.sha256)?$/;
 
 /** The executable's file name for a Node architecture name (`process.arch`). */
 export const agentExecutableName = (arch: string): string => `openassist-agent-linux-${arch}`;
+
+/**
+ * `dist/agent` of this package, where `npm run build` puts the executables: this module runs from
+ * src/api/ (tests) or dist/src/api/. (Not in config.ts: the agent's bundle has no import.meta.)
+ */
+export function packageAgentDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root =
+    basename(dirname(dirname(here))) === 'dist' ? resolve(here, '../../..') : resolve(here, '../..');
+  return join(root, 'dist', 'agent');
+}
 
 export interface AgentDownloadOptions {
   /** Where the build put the executables (OPENASSIST_AGENT_DIR); undefined: none served. */

@@ -5,8 +5,10 @@ import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageAgentDir } from '../../src/api/agent-download-routes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 // GET /agent/install.sh and /agent/download/<file>: served without an access key, over real HTTP.
@@ -159,6 +161,10 @@ describe('GET /agent/download/<file>', () => {
     expect(answer.status).toBe(404);
     expect(answer.body.toString()).not.toContain('not for download');
     expect(JSON.parse(answer.body.toString())).toMatchObject({ Code: expect.stringMatching(/NotFound/) });
+  });
+
+  it("defaults to this package's dist/agent, where npm run build puts the executables", () => {
+    expect(packageAgentDir()).toBe(fileURLToPath(new URL('../../dist/agent', import.meta.url)));
   });
 
   it('says clearly when the server has no build', async () => {
