@@ -16,7 +16,14 @@ import { version } from '../version.js';
 import { activationCode, forgetActivationCodeFile } from './activation-code.js';
 import { Executor } from './executor.js';
 import { hostFacts, readBootId } from './host-facts.js';
-import { AgentError, type Identity, loadIdentity, register, saveIdentity } from './identity.js';
+import {
+  AgentError,
+  type Identity,
+  loadIdentity,
+  register,
+  ServerUnreachable,
+  saveIdentity,
+} from './identity.js';
 import type { JournalEvent } from './journal.js';
 import { openJournal } from './journal-file.js';
 import { Scheduler } from './scheduler.js';
@@ -97,8 +104,9 @@ export async function startAgent(
   let identity: Identity | undefined = await loadIdentity(config.stateDir);
   if (!identity) {
     identity = await registerOnce(config, facts, ca).catch((error: unknown) => {
-      // An installer waiting on the status file says why, instead of waiting for its deadline.
-      if (error instanceof AgentError)
+      // An installer waiting on the status file says why, instead of waiting for its deadline; an
+      // unreachable server is not final (the supervisor starts the agent again).
+      if (error instanceof AgentError && !(error instanceof ServerUnreachable))
         writeStatus(config.stateDir, { state: 'failed', reason: error.message });
       throw error;
     });

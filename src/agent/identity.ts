@@ -21,6 +21,11 @@ export class AgentError extends Error {
   override name = 'AgentError';
 }
 
+/** No server answered: worth retrying (a supervisor restarts the agent), unlike a refusal. */
+export class ServerUnreachable extends AgentError {
+  override name = 'ServerUnreachable';
+}
+
 const identityFile = (stateDir: string) => join(stateDir, 'identity.json');
 
 export async function loadIdentity(stateDir: string): Promise<Identity | undefined> {
@@ -59,7 +64,7 @@ export async function register(
       unreachable.push(certificateProblem(error, serverUrl) ?? `${serverUrl}: ${String(error)}`);
     }
   }
-  if (!answer) throw new AgentError(`cannot reach a server to register (${unreachable.join('; ')})`);
+  if (!answer) throw new ServerUnreachable(`cannot reach a server to register (${unreachable.join('; ')})`);
   let body: Partial<RegisterResponse> & { Code?: string; Message?: string } = {};
   try {
     body = JSON.parse(answer.body) as typeof body;
@@ -111,7 +116,7 @@ export async function deregister(
     await rm(identityFile(stateDir), { force: true });
     return identity.instanceId;
   }
-  throw new AgentError(`cannot reach a server to deregister (${problems.join('; ')})`);
+  throw new ServerUnreachable(`cannot reach a server to deregister (${problems.join('; ')})`);
 }
 
 // A registration answer is small and quick; a server that stalls must not hang the agent's start.

@@ -110,5 +110,17 @@ describe('openassist agent --deregister', () => {
     await agent.exited;
     await waitFor('the status file', () => status(agent.stateDir) || undefined);
     expect(status(agent.stateDir)).toMatch(/^failed registration refused: ActivationCode.Invalid/);
+
+    // No server answering is not final: the supervisor starts the agent again, and it retries.
+    const unreachable = await startAgentProcess({
+      serverUrl: 'http://127.0.0.1:1',
+      activationId: activation.id,
+      activationCode: activation.code,
+      waitConnected: false,
+    });
+    agents.push(unreachable);
+    expect(await unreachable.exited).not.toBe(0);
+    expect(unreachable.output()).toContain('cannot reach a server to register');
+    expect(status(unreachable.stateDir)).toBe('');
   });
 });
