@@ -1,0 +1,197 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Metafile, Plugin } from 'esbuild';
+
+const run = promisify(execFile);
+
+/** The name of the agent's executable for this machine: `openassist-agent-linux-x64`, …-arm64. */
+export const agentExecutableName = (arch: string = process.arch): string => `openassist-agent-linux-${arch}`;
+
+/** The fuse Node's single-executable support looks for (Node's documentation of SEA names it). */
+const seaFuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/**
+ * Left out of the bundle: native speed-ups that their users require inside try/catch and do without
+ * (ws's bufferutil and utf-8-validate, ssh2's cpu-features under dockerode): in the executable,
+ * `require` reaches only Node's own modules, so they are absent and the JavaScript fallbacks run.
+ */
+const absentOptional = ['bufferutil', 'utf-8-validate', 'cpu-features'];
+
+/** Until the journal leaves SQLite: required at run time, absent from the executable (TEMPORARY). */
+const pendingExternal = ['better-sqlite3'];
+
+/** The repository root: the folder above this file whose package.json is openassist's (src/ or dist/src/). */
+export function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'openassist')
+      return dir;
+    const parent = dirname(dir);
+    if (parent === dir)
+      throw new Error('the openassist repository root was not found above the build module');
+    dir = parent;
+  }
+}
+
+export interface AgentBuildOptions {
+  /** Where the executable and its .sha256 go (default: `dist/agent` of the repository). */
+  readonly outDir?: string;
+  /** The version the executable reports (default: OPENASSIST_AGENT_BUILD_VERSION, else package.json's). */
+  readonly version?: string;
+}
+
+export interface BuiltAgent {
+  readonly path: string;
+  readonly sha256Path: string;
+  readonly sha256: string;
+  readonly version: string;
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
+/**
+ * The agent's sources import CommonJS packages through `createRequire(import.meta.url)(name)` (to
+ * spare Node's ESM loader the scan of their exports); in the bundle that is a plain `require`, so
+ * esbuild follows it and the package is bundled.
+ */
+const plainRequire: Plugin = {
+  name: 'plain-require',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]src[/\\].*\.ts$/ }, async ({ path }) => {
+      const source = await readFile(path, 'utf8');
+      return { contents: source.replaceAll('createRequire(import.meta.url)(', 'require('), loader: 'ts' };
+    });
+  },
+};
+
+/** src/version.ts (which reads package.json beside the sources) becomes the built version itself. */
+const builtVersion = (version: string): Plugin => ({
+  name: 'built-version',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]src[/\\]version\.ts$/ }, () => ({
+      contents: `export const version = ${JSON.stringify(version)};`,
+      loader: 'ts',
+    }));
+  },
+});
+
+/** What must not be in the executable: a native addon (it needs a compiler, or a file beside it) or SQLite. */
+export function bundleProblems(metafile: Metafile): string[] {
+  const inputs = Object.keys(metafile.inputs);
+  const imports = Object.values(metafile.inputs).flatMap((input) => input.imports.map((i) => i.path));
+  return [
+    ...inputs.filter((path) => path.endsWith('.node')).map((path) => `native addon ${path}`),
+    ...[...inputs, ...imports]
+      .filter((path) => path.includes('node_modules/better-sqlite3/'))
+      .map((path) => `SQLite driver ${path}`),
+  ];
+}
+
+/** esbuild: the agent as one CommonJS file for Node 20, its version fixed in it. */
+async function bundle(root: string, outFile: string, version: string): Promise<Metafile> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [join(root, 'src/agent/executable/main.ts')],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'eof',
+    external: [...absentOptional, ...pendingExternal],
+    // import.meta is empty in CommonJS: a path made from it would point nowhere in the executable.
+    logOverride: { 'empty-import-meta': 'error' },
+    plugins: [builtVersion(version), plainRequire],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  return result.metafile;
+}
+
+/** Makes the SEA blob (`work/sea-prep.blob`) of `script` with Node itself (`--experimental-sea-config`). */
+async function seaBlob(work: string, script: string): Promise<void> {
+  const config = join(work, 'sea-config.json');
+  const blob = join(work, 'sea-prep.blob');
+  await writeFile(
+    config,
+    JSON.stringify({
+      main: script,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      // Measured on the idle agent: see docs/architecture.md (the executable paragraph).
+      useCodeCache: false,
+      useSnapshot: false,
+    }),
+  );
+  await run(process.execPath, ['--experimental-sea-config', config], { cwd: work });
+}
+
+/** A copy of this Node with its symbols stripped (when `strip` is there), the blob injected. */
+async function injectInto(work: string): Promise<string> {
+  const binary = join(work, 'node');
+  await copyFile(process.execPath, binary);
+  await chmod(binary, 0o755);
+  try {
+    await run('strip', ['--strip-all', binary]);
+  } catch {
+    // no binutils here: the executable is larger, nothing else changes
+  }
+  // postject's command line, not its API: its ELF library prints harmless warnings about note
+  // sections, which go to our captured output instead of the build's.
+  const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js');
+  const blobFile = join(work, 'sea-prep.blob');
+  await run(process.execPath, [postject, binary, 'NODE_SEA_BLOB', blobFile, '--sentinel-fuse', seaFuse]);
+  return binary;
+}
+
+/**
+ * Builds `openassist-agent-linux-<arch>` and its `.sha256` (sha256sum's format) in `outDir`, for the
+ * architecture of the Node running the build (SEA injects into a copy of that Node: no cross-builds).
+ * The executable replaces any previous one by a rename, so a reader never sees half a file.
+ */
+export async function buildAgentExecutable(options: AgentBuildOptions = {}): Promise<BuiltAgent> {
+  const started = performance.now();
+  const root = repositoryRoot();
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+  const version = options.version ?? (process.env.OPENASSIST_AGENT_BUILD_VERSION || pkg.version);
+  const outDir = options.outDir ?? join(root, 'dist/agent');
+  const work = await mkdtemp(join(tmpdir(), 'openassist-agent-build-'));
+  try {
+    const script = join(work, 'agent.cjs');
+    const problems = bundleProblems(await bundle(root, script, version));
+    if (problems.length > 0) throw new Error(`the agent bundle must not contain: ${problems.join(', ')}`);
+    await seaBlob(work, script);
+    const binary = await injectInto(work);
+    const name = agentExecutableName();
+    const contents = await readFile(binary);
+    const sha256 = createHash('sha256').update(contents).digest('hex');
+    await mkdir(outDir, { recursive: true });
+    const path = join(outDir, name);
+    await rename(binary, `${path}.tmp`).catch(() => copyFile(binary, `${path}.tmp`));
+    await rename(`${path}.tmp`, path);
+    const sha256Path = `${path}.sha256`;
+    await writeFile(`${sha256Path}.tmp`, `${sha256}  ${name}\n`);
+    await rename(`${sha256Path}.tmp`, sha256Path);
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    return { path, sha256Path, sha256, version, bytes: contents.length, seconds };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** `node dist/src/agent/executable/build.js` (the end of `npm run build`). */
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const built = await buildAgentExecutable();
+  console.log(
+    `agent executable ${built.path} ${built.version} (${(built.bytes / 2 ** 20).toFixed(1)} MiB) in ${built.seconds} s`,
+  );
+}
