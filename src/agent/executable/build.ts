@@ -18,11 +18,23 @@ export const agentExecutableName = (arch: string = process.arch): string => `ope
 const seaFuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /**
- * Left out of the bundle: native speed-ups that their users require inside try/catch and do without
- * (ws's bufferutil and utf-8-validate, ssh2's cpu-features under dockerode): in the executable,
- * `require` reaches only Node's own modules, so they are absent and the JavaScript fallbacks run.
+ * Native speed-ups their users require inside try/catch and do without: ws's bufferutil and
+ * utf-8-validate, ssh2's cpu-features and sshcrypto.node (under dockerode). In the bundle each is a
+ * module that throws as a missing one would, so the JavaScript fallbacks run and the executable never
+ * looks for a file at run time (its `require` reaches only Node's own modules anyway).
  */
-const absentOptional = ['bufferutil', 'utf-8-validate', 'cpu-features'];
+const absentOptional = /^(bufferutil|utf-8-validate|cpu-features)$|\.node$/;
+
+const absent: Plugin = {
+  name: 'absent-native',
+  setup(build) {
+    build.onResolve({ filter: absentOptional }, ({ path }) => ({ path, namespace: 'absent' }));
+    build.onLoad({ filter: /.*/, namespace: 'absent' }, ({ path }) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`${path} is not in the agent executable`)}), { code: 'MODULE_NOT_FOUND' });`,
+      loader: 'js',
+    }));
+  },
+};
 
 /** Until the journal leaves SQLite: required at run time, absent from the executable (TEMPORARY). */
 const pendingExternal = ['better-sqlite3'];
@@ -85,7 +97,8 @@ const builtVersion = (version: string): Plugin => ({
 
 /** What must not be in the executable: a native addon (it needs a compiler, or a file beside it) or SQLite. */
 export function bundleProblems(metafile: Metafile): string[] {
-  const inputs = Object.keys(metafile.inputs);
+  // Inputs of the `absent:` namespace are the throwing stand-ins above, not files.
+  const inputs = Object.keys(metafile.inputs).filter((path) => !path.startsWith('absent:'));
   const imports = Object.values(metafile.inputs).flatMap((input) => input.imports.map((i) => i.path));
   return [
     ...inputs.filter((path) => path.endsWith('.node')).map((path) => `native addon ${path}`),
@@ -107,10 +120,10 @@ export async function bundleAgent(root: string, outFile: string, version: string
     format: 'cjs',
     minify: true,
     legalComments: 'eof',
-    external: [...absentOptional, ...pendingExternal],
+    external: pendingExternal,
     // import.meta is empty in CommonJS: a path made from it would point nowhere in the executable.
     logOverride: { 'empty-import-meta': 'error' },
-    plugins: [builtVersion(version), plainRequire],
+    plugins: [absent, builtVersion(version), plainRequire],
     metafile: true,
     logLevel: 'warning',
   });
