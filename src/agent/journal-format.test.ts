@@ -34,7 +34,8 @@ describe('the journal file format', () => {
 
   it('calls a broken record with records after it damage, never skipping it', () => {
     const bytes = file(...payloads);
-    bytes[headerBytes + 8 + 3] ^= 0xff; // inside the first payload
+    const inFirst = headerBytes + 8 + 3;
+    bytes.writeUInt8(bytes.readUInt8(inFirst) ^ 0xff, inFirst);
     expect(() => scanRecords(bytes)).toThrow(JournalDamaged);
     expect(() => scanRecords(bytes)).toThrow(/bad checksum\) and records follow/);
     const huge = file(...payloads);
@@ -45,7 +46,7 @@ describe('the journal file format', () => {
   it('refuses a file that is not a journal, a broken header, and a format it does not know', () => {
     expect(() => scanRecords(Buffer.from('SQLite format 3\u0000 and more'))).toThrow(/not an agent journal/);
     const broken = file();
-    broken[9] ^= 1;
+    broken.writeUInt8(broken.readUInt8(9) ^ 1, 9);
     expect(() => scanRecords(broken)).toThrow(/header is broken/);
     const newer = encodeHeader();
     newer.writeUInt32BE(2, 8);
