@@ -36,9 +36,6 @@ const absent: Plugin = {
   },
 };
 
-/** Until the journal leaves SQLite: required at run time, absent from the executable (TEMPORARY). */
-const pendingExternal = ['better-sqlite3'];
-
 /** The repository root: the folder above this file whose package.json is openassist's (src/ or dist/src/). */
 export function repositoryRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -120,7 +117,6 @@ export async function bundleAgent(root: string, outFile: string, version: string
     format: 'cjs',
     minify: true,
     legalComments: 'eof',
-    external: pendingExternal,
     // import.meta is empty in CommonJS: a path made from it would point nowhere in the executable.
     logOverride: { 'empty-import-meta': 'error' },
     plugins: [absent, builtVersion(version), plainRequire],
