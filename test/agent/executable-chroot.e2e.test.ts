@@ -172,7 +172,12 @@ describe('the agent executable on a machine without Node.js', () => {
   }, 60_000);
 
   it('runs a schedule and reports each of its runs', async () => {
-    const invokeId = await run('echo tick', { repeatMode: 'Period', frequency: '0/10 * * * * ?' });
+    // A run may last as long as the interval between two (10 s, the shortest timeout).
+    const invokeId = await run('echo tick', {
+      repeatMode: 'Period',
+      frequency: '0/10 * * * * ?',
+      timeout: 10,
+    });
     const runs = await waitFor(
       'two scheduled runs reported',
       async () => {
