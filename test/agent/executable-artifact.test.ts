@@ -64,12 +64,17 @@ describe('the agent executable npm run build makes', () => {
   }, 60_000);
 
   it('bundles no native addon and never requires SQLite', async () => {
-    const bundle = join(scratch, 'agent.cjs');
-    const metafile = await bundleAgent(root, bundle, packageVersion);
+    const { main, assets, metafile } = await bundleAgent(root, scratch, packageVersion);
     expect(bundleProblems(metafile)).toEqual([]);
     expect(Object.keys(metafile.inputs).some((input) => input.includes('better-sqlite3'))).toBe(false);
     // Nothing left for Node to load from disk at run time: only its own modules.
-    const required = [...(await readFile(bundle, 'utf8')).matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    const scripts = await Promise.all([main, ...Object.values(assets)].map((file) => readFile(file, 'utf8')));
+    const required = scripts.flatMap((script) =>
+      [...script.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]),
+    );
+    // The container runners are assets of their own, loaded on first use.
+    expect(Object.keys(assets).sort()).toEqual(['cri-runner.cjs', 'docker-runner.cjs']);
+    expect(scripts[0]).not.toContain('dockerode');
     expect(
       required.filter((name) => !name?.startsWith('node:') && !builtinModules.includes(name ?? '')),
     ).toEqual([]);

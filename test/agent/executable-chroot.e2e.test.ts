@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,9 +65,10 @@ describe('the agent executable on a machine without Node.js', () => {
   async function startAgent(register: boolean): Promise<RootAgent> {
     const args = ['--server', server.url, '--state-dir', stateDir];
     if (register) args.push('--activation-id', activation.id);
-    const child = root.spawn(inside, args, {
-      env: register ? { OPENASSIST_ACTIVATION_CODE: activation.code } : {},
-    });
+    // The Docker API socket is the fake one in the root (see the container test).
+    const env: Record<string, string> = { DOCKER_HOST: 'unix:///run/docker.sock' };
+    if (register) env.OPENASSIST_ACTIVATION_CODE = activation.code;
+    const child = root.spawn(inside, args, { env });
     let output = '';
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
@@ -169,6 +171,34 @@ describe('the agent executable on a machine without Node.js', () => {
     // What the killed agent left running was ended by the restarted one.
     const orphan = Number(await readFile(join(root.root, 'root/orphan'), 'utf8'));
     await waitFor('the orphaned script to end', () => (alive(orphan) ? undefined : true), 15_000);
+  }, 60_000);
+
+  it('loads the container runners on first use (Docker API, CRI), from inside the executable', async () => {
+    // A Docker Engine API that knows no container, on the socket the agent is pointed at.
+    const asked: string[] = [];
+    const docker = createServer((request, response) => {
+      asked.push(`${request.method} ${request.url}`);
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ message: 'No such container' }));
+    });
+    await new Promise<void>((resolve) => docker.listen(join(root.root, 'run/docker.sock'), resolve));
+    try {
+      const id = 'f'.repeat(64);
+      const row = await finished(await run('true', { containerId: `docker://${id}` }));
+      expect(row).toMatchObject({
+        invocationStatus: 'Failed',
+        errorCode: 'ContainerNotExists',
+      });
+      expect(asked.some((line) => line.startsWith('GET ') && line.includes(`/containers/${id}/json`))).toBe(
+        true,
+      );
+    } finally {
+      await new Promise((resolve) => docker.close(resolve));
+    }
+    // No CRI socket here: the gRPC client, loaded for this run, says it cannot connect (gRPC's own words).
+    const cri = await finished(await run('true', { containerId: `containerd://${'e'.repeat(64)}` }));
+    expect(cri).toMatchObject({ invocationStatus: 'Error', errorCode: 'ExecutionException' });
+    expect(cri.errorInfo).toMatch(/14 UNAVAILABLE: .*connect ENOENT \/run\/containerd\/containerd\.sock/);
   }, 60_000);
 
   it('runs a schedule and reports each of its runs', async () => {
