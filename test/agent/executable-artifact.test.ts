@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +15,7 @@ import {
   bundleProblems,
   repositoryRoot,
 } from '../../src/agent/executable/build.js';
+import { waitFor } from '../helpers/deadline.js';
 
 const run = promisify(execFile);
 const root = repositoryRoot();
@@ -62,6 +64,29 @@ describe('the agent executable npm run build makes', () => {
       expect(help).toContain(flag);
     }
   }, 60_000);
+
+  it('hides a code passed with --activation-code from ps, its arguments shown once', async () => {
+    // A server that accepts and never answers: the agent waits in its registration, code in hand.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const path = join(root, 'dist/agent', agentExecutableName());
+    const args = ['--server', `http://127.0.0.1:${port}`, '--state-dir', join(scratch, 'state')];
+    const child = spawn(path, [...args, '--activation-id', 'a', '--activation-code', 'SECRET-CODE']);
+    try {
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      await waitFor('the deprecation notice', () => (stderr.includes('deprecated') ? true : undefined));
+      // The title Node writes over the command line: one string, NUL-padded to the original length.
+      const shown = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).replace(/\0+$/, '');
+      expect(shown).toBe([path, ...args, '--activation-id', 'a', '--activation-code', '***'].join(' '));
+    } finally {
+      child.kill('SIGKILL');
+      silent.close();
+    }
+  }, 30_000);
 
   it('bundles no native addon and never requires SQLite', async () => {
     const { main, assets, metafile } = await bundleAgent(root, scratch, packageVersion);

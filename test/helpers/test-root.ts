@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -90,6 +91,8 @@ async function put(root: string, inside: string, hostFile: string): Promise<void
 
 /** busybox at /bin/busybox and a link for each of its applets where busybox says they live. */
 async function installBusybox(root: string): Promise<void> {
+  if (!existsSync(busybox))
+    throw new Error(`${busybox} is missing: install Debian's busybox-static (.ci/run does)`);
   await put(root, busybox, busybox);
   await chmod(join(root, busybox), 0o755);
   const { stdout } = await run(busybox, ['--list-full']);
