@@ -184,6 +184,12 @@ export interface AgentSettings {
   readonly reportedProtocolVersion: number | undefined;
   /** The container runtimes' API sockets, from `DOCKER_HOST` and `CONTAINER_RUNTIME_ENDPOINT` (unix:// only). */
   readonly containerSockets: ContainerSockets;
+  /**
+   * Output the journal keeps for the server while it does not acknowledge it (an offline agent's
+   * schedules keep firing), per run and in all; past either the oldest chunks are dropped.
+   */
+  readonly journalRunOutputMaxBytes: number;
+  readonly journalOutputMaxBytes: number;
 }
 
 /** Where the agent finds the container runtimes' APIs (`DOCKER_HOST`, `CONTAINER_RUNTIME_ENDPOINT`). */
@@ -215,6 +221,19 @@ function containerSockets(env: Env): ContainerSockets {
     containerd: cri ?? defaultContainerSockets.containerd,
     crio: cri ?? defaultContainerSockets.crio,
   };
+}
+
+// Below one output chunk (64 KiB) a cap could not hold the chunk being written.
+const minJournalOutputBytes = 64 * 1024;
+
+/** A byte count of at least one output chunk. */
+function journalBytes(env: Env, name: string, fallback: number): number {
+  const value = positiveInteger(env, name, fallback);
+  if (value < minJournalOutputBytes)
+    throw new ConfigError(
+      `${name} must be at least ${minJournalOutputBytes} (one output chunk), got "${env[name]}"`,
+    );
+  return value;
 }
 
 /** A yes/no setting from the environment: 1/true/yes or 0/false/no (empty: `fallback`). */
@@ -263,5 +282,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
       ? Number(env.OPENASSIST_TEST_PROTOCOL_VERSION)
       : undefined,
     containerSockets: containerSockets(env),
+    journalRunOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX', 4 * 1024 * 1024),
+    journalOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX', 64 * 1024 * 1024),
   });
 }

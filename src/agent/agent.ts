@@ -119,7 +119,10 @@ export async function startAgent(
   };
   const helloProtocol = config.reportedProtocolVersion ?? protocolVersion;
   let saidRefusal = '';
-  const journal = openJournal(config.stateDir, config.resetJournal, say);
+  const journal = openJournal(config.stateDir, config.resetJournal, say, {
+    runOutputMaxBytes: config.journalRunOutputMaxBytes,
+    outputMaxBytes: config.journalOutputMaxBytes,
+  });
   journal.forgetOld(Date.now());
   // An agent that runs for months forgets old finished runs as it goes, not only when it starts.
   const forgetting = setInterval(() => {
