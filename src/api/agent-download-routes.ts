@@ -18,9 +18,6 @@ export const downloadPath = '/agent/download/';
 // The architectures the installer maps `uname -m` to; any other name is not a file we serve.
 const servedFile = /^openassist-agent-linux-(x64|arm64)(\.sha256)?$/;
 
-/** The executable's file name for a Node architecture name (`process.arch`). */
-export const agentExecutableName = (arch: string): string => `openassist-agent-linux-${arch}`;
-
 /**
  * `dist/agent` of this package, where `npm run build` puts the executables: this module runs from
  * src/api/ (tests) or dist/src/api/. (Not in config.ts: the agent's bundle has no import.meta.)
