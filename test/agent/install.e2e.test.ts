@@ -185,6 +185,16 @@ afterAll(async () => {
 });
 
 describe('install.sh in a root without Node.js (busybox sh and wget)', { timeout: slowMs }, () => {
+  it('says why when the server refuses the registration, and leaves the service stopped', async () => {
+    const refused = await installLine(`--activation-id ${activation.id}`, 'a-not-the-code');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('registration refused: ActivationCode.Invalid');
+    expect(await present(wantsLink)).toBe(false);
+    expect(await present('/var/lib/openassist/activation-code')).toBe(false);
+    expect(await root.processes()).toEqual([]);
+    expect(await instancesOfActivation()).toEqual([]);
+  });
+
   it('installs, registers and starts the agent, and prints the instance id', async () => {
     expect(existsSync(inRoot('/usr/bin/node'))).toBe(false);
     const install = await installLine(`--activation-id ${activation.id}`, activation.code);
@@ -225,8 +235,18 @@ describe('install.sh in a root without Node.js (busybox sh and wget)', { timeout
     expect(unit).toMatch(/\nKillMode=process\n/);
     expect(unit).toMatch(/\nWantedBy=multi-user.target\n/);
     expect(await readlink(inRoot(wantsLink))).toBe(unitPath);
+    // The refused attempt before left the same executable and unit: this install only started it.
     expect(await readFile(inRoot('/var/log/systemctl-stand-in.calls'), 'utf8')).toBe(
-      'daemon-reload\nenable openassist-agent.service\nrestart openassist-agent.service\n',
+      [
+        'daemon-reload',
+        'enable openassist-agent.service',
+        'restart openassist-agent.service',
+        'disable --now openassist-agent.service',
+        'daemon-reload',
+        'enable openassist-agent.service',
+        'start openassist-agent.service',
+        '',
+      ].join('\n'),
     );
   });
 
