@@ -70,12 +70,20 @@ async function serve(buildDir: string): Promise<void> {
 }
 
 /** The user's line, typed into a shell in the root: the code comes from that shell's environment. */
-async function installLine(args: string, code?: string): Promise<TestRootResult & { seconds: number }> {
+async function installLine(
+  args: string,
+  code?: string,
+  codeVia: 'env' | 'flag' = 'env',
+): Promise<TestRootResult & { seconds: number }> {
   const started = performance.now();
-  const codePart = code === undefined ? '' : 'OPENASSIST_ACTIVATION_CODE="$CODE" ';
+  const codeEnv = code !== undefined && codeVia === 'env' ? 'OPENASSIST_ACTIVATION_CODE="$CODE" ' : '';
+  const codeFlag = code !== undefined && codeVia === 'flag' ? ' --activation-code "$CODE"' : '';
   const result = await root.run(
     '/bin/sh',
-    ['-c', `wget -qO- ${server.url}/agent/install.sh | ${codePart}sh -s --${args ? ` ${args}` : ''}`],
+    [
+      '-c',
+      `wget -qO- ${server.url}/agent/install.sh | ${codeEnv}sh -s --${args ? ` ${args}` : ''}${codeFlag}`,
+    ],
     { env: code === undefined ? {} : { CODE: code } },
   );
   installOutput += result.stdout + result.stderr;
@@ -325,7 +333,8 @@ describe('install.sh in a root without Node.js (busybox sh and wget)', { timeout
 
   it('without systemd prints the command for another supervisor, which runs the agent as printed', async () => {
     await rm(inRoot('/run/systemd'), { recursive: true });
-    const install = await installLine(`--activation-id ${activation.id}`, activation.code);
+    // The flag form this time: shown in ps while the script runs, then nowhere.
+    const install = await installLine(`--activation-id ${activation.id}`, activation.code, 'flag');
     expect(install.status, install.stdout + install.stderr).toBe(0);
     expect(install.stdout).toContain('systemd is not running here');
     const command = /^openassist-install: {3}(\S.*)$/m.exec(install.stdout)?.[1] ?? '';
