@@ -9,7 +9,7 @@ import { version } from '../version.js';
 import { explainError } from './errors.js';
 import { hideArgument } from './hide-argument.js';
 
-// Required, not imported, like the agent's ws and better-sqlite3 (agent/agent.ts says why).
+// Required, not imported, like the agent's ws (agent/agent.ts says why).
 const { Command, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
 type Command = Commander.Command;
 
