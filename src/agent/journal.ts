@@ -4,6 +4,7 @@ import {
   existsSync,
   fdatasync,
   fdatasyncSync,
+  fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -13,9 +14,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
-import { encodeHeader, encodeRecord, headerBytes, JournalDamaged, scanRecords } from './journal-format.js';
+import { encodeHeader, encodeRecord, JournalDamaged, scanRecords } from './journal-format.js';
 import { type JournalOp, JournalState, runKey, type TaskState } from './journal-state.js';
-import { replaceSynced, writeFileAtomically, writeSynced, writeWhole } from './journal-write.js';
+import { replaceSynced, writeFileAtomically, writeWhole } from './journal-write.js';
 
 export { JournalDamaged } from './journal-format.js';
 export type { TaskState } from './journal-state.js';
@@ -220,17 +221,33 @@ export class Journal {
     const started = performance.now();
     const temp = compactingPath(this.path);
     const next = new JournalState();
-    let size = headerBytes;
-    const records: Buffer[] = [encodeHeader()];
-    for (const { payload, single } of this.snapshot()) {
-      const record = encodeRecord(payload);
-      const place = { at: size + 8, length: payload.length };
-      const ops = JSON.parse(payload.toString('utf8')) as JournalOp[];
-      for (const op of ops) next.apply(op, single ? place : undefined);
-      records.push(record);
-      size += record.length;
+    let size = 0;
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      // Written in batches as it is built: a journal holding 64 MiB of output is never all in memory.
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      const flush = () => {
+        writeWhole(fd, Buffer.concat(batch));
+        batch = [];
+        batchBytes = 0;
+      };
+      const add = (bytes: Buffer) => {
+        batch.push(bytes);
+        batchBytes += bytes.length;
+        size += bytes.length;
+        if (batchBytes >= 1024 * 1024) flush();
+      };
+      add(encodeHeader());
+      for (const { payload, applyTo } of this.snapshot()) {
+        applyTo(next, { at: size + 8, length: payload.length });
+        add(encodeRecord(payload));
+      }
+      flush();
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    writeSynced(temp, records);
     this.options.onCompactionStep?.('written');
     replaceSynced(temp, this.path, this.options.onCompactionStep);
     const old = this.fd;
@@ -249,10 +266,16 @@ export class Journal {
   }
 
   /** The live state as records: one per run, schedule and event (an output's payload copied as it is). */
-  private *snapshot(): Generator<{ payload: Buffer; single: boolean }> {
+  private *snapshot(): Generator<{
+    payload: Buffer;
+    /** Applies the record to the new file's state, given where it lands there. */
+    applyTo: (state: JournalState, place: { at: number; length: number }) => void;
+  }> {
     const encode = (ops: JournalOp[]) => ({
       payload: Buffer.from(JSON.stringify(ops), 'utf8'),
-      single: true,
+      applyTo: (state: JournalState, place: { at: number; length: number }) => {
+        for (const op of ops) state.apply(op, place);
+      },
     });
     yield encode([{ o: 'seq', next: this.state.nextSeq }]);
     for (const [key, run] of this.state.runs) {
@@ -270,6 +293,10 @@ export class Journal {
         },
       ]);
     }
+    for (const [key, finishedAt] of this.state.finished) {
+      const { invokeId, execution } = runOf(key);
+      yield encode([{ o: 'run', i: invokeId, x: execution, s: 'finished', at: finishedAt }]);
+    }
     for (const [invokeId, schedule] of this.state.schedules) {
       yield encode([
         {
@@ -284,8 +311,13 @@ export class Journal {
       ]);
     }
     for (const entry of this.state.events.values()) {
-      if (entry.at !== undefined) yield { payload: this.readPayload(entry.at, entry.length), single: true };
-      else {
+      if (entry.at !== undefined) {
+        // Copied as it is, not parsed: its place in the new file is all that changes.
+        yield {
+          payload: this.readPayload(entry.at, entry.length),
+          applyTo: (state, place) => state.placeOutput(entry, place),
+        };
+      } else {
         const event = entry.event as TaskEvent;
         yield encode([{ o: 'ev', n: entry.seq, i: entry.invokeId, x: entry.execution, e: event }]);
       }
@@ -367,7 +399,8 @@ export class Journal {
     nowMs: number,
     scheduledAtMs?: number,
   ): { ops: JournalOp[]; journalled: JournalEvent } | undefined {
-    if (this.state.runs.has(runKey(run.invokeId, run.execution))) return undefined;
+    const key = runKey(run.invokeId, run.execution);
+    if (this.state.runs.has(key) || this.state.finished.has(key)) return undefined;
     const accepted = this.event(run, {
       kind: 'accepted',
       ...(scheduledAtMs !== undefined && { scheduledAtMs }),
@@ -410,7 +443,8 @@ export class Journal {
   }
 
   stateOf(run: RunRef): TaskState | undefined {
-    return this.state.runs.get(runKey(run.invokeId, run.execution))?.state;
+    const key = runKey(run.invokeId, run.execution);
+    return this.state.runs.get(key)?.state ?? (this.state.finished.has(key) ? 'finished' : undefined);
   }
 
   /**
@@ -488,7 +522,7 @@ export class Journal {
     bootId: string;
   }[] {
     return [...this.state.runs.entries()]
-      .filter(([, run]) => run.state !== 'finished' && run.spec)
+      .filter(([, run]) => run.spec)
       .map(([key, run]) => ({
         task: run.spec as TaskSpec,
         execution: runOf(key).execution,
@@ -557,9 +591,8 @@ export class Journal {
    */
   heldRuns(limit: number): RunRef[] {
     const held = new Map<string, RunRef>();
-    for (const [key, run] of this.state.runs) {
+    for (const key of this.state.runs.keys()) {
       if (held.size >= limit) break;
-      if (run.state === 'finished') continue;
       held.set(key, runOf(key));
     }
     for (const entry of this.state.events.values()) {
@@ -573,7 +606,7 @@ export class Journal {
   forgetOld(nowMs: number): void {
     const before = nowMs - finishedMemoryMs;
     const due =
-      [...this.state.runs.values()].some((run) => run.state === 'finished' && run.updatedAt < before) ||
+      [...this.state.finished.values()].some((finishedAt) => finishedAt < before) ||
       [...this.state.schedules.values()].some((schedule) => schedule.ended && schedule.updatedAt < before);
     if (due) this.commit([{ o: 'forget', before }]);
   }
