@@ -10,13 +10,14 @@ import {
   openSync,
   readFileSync,
   readSync,
+  renameSync,
   rmSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 import { encodeHeader, encodeRecord, JournalDamaged, scanRecords } from './journal-format.js';
 import { type JournalOp, JournalState, runKey, type TaskState } from './journal-state.js';
-import { replaceSynced, writeFileAtomically, writeWhole } from './journal-write.js';
+import { syncDir, writeFileAtomically, writeWhole } from './journal-write.js';
 
 export { JournalDamaged } from './journal-format.js';
 export type { TaskState } from './journal-state.js';
@@ -59,6 +60,7 @@ export const defaultOutputMaxBytes = 64 * 1024 * 1024;
 // A compaction of a big journal (a week of finished runs) must not run back to back: the next one
 // for secrets waits at least this many times as long as the last took (≤ 2 % of the agent's time).
 const scrubPaceFactor = 50;
+const compactionRetryMs = 10_000;
 
 type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
 
@@ -113,6 +115,9 @@ export class Journal {
   private compactedSize: number;
   private lastCompactionMs = 0;
   private compactTimer: NodeJS.Timeout | undefined;
+  private compactDueAtMs = 0;
+  /** After a failed compaction, none before this. */
+  private retryAtMs = 0;
   /** A write that failed and could not be undone: later records would follow garbage. */
   private broken: Error | undefined;
   private readonly caps: { run: number; total: number };
@@ -157,7 +162,7 @@ export class Journal {
     }
     this.size = end;
     this.compactedSize = end;
-    if (this.state.specsToScrub > 0 || this.size > this.minCompactBytes) this.compact();
+    if (this.state.specsToScrub > 0 || this.size > this.minCompactBytes) this.compactOrRetry();
   }
 
   private get minCompactBytes(): number {
@@ -195,22 +200,29 @@ export class Journal {
     if (this.closed) return;
     const grown = this.size > Math.max(this.minCompactBytes, 2 * this.compactedSize);
     if (!grown && this.state.specsToScrub === 0) return;
-    if (this.compactTimer) {
-      if (!grown) return;
-      clearTimeout(this.compactTimer);
-    }
-    const delayMs = grown
-      ? 0
-      : Math.max(this.options.scrubDelayMs ?? 5_000, scrubPaceFactor * this.lastCompactionMs);
+    const delayMs = Math.max(
+      grown ? 0 : Math.max(this.options.scrubDelayMs ?? 5_000, scrubPaceFactor * this.lastCompactionMs),
+      this.retryAtMs - Date.now(),
+    );
+    const dueAtMs = Date.now() + delayMs;
+    // One compaction pending at a time; an earlier need moves it forward.
+    if (this.compactTimer && this.compactDueAtMs <= dueAtMs) return;
+    clearTimeout(this.compactTimer);
+    this.compactDueAtMs = dueAtMs;
     this.compactTimer = setTimeout(() => {
       this.compactTimer = undefined;
-      try {
-        this.compact();
-      } catch {
-        // a full disk: the journal as it is stays whole; tried again with the next write
-      }
+      this.compactOrRetry();
     }, delayMs);
     this.compactTimer.unref();
+  }
+
+  /** Compacts; a failure (a full disk) leaves the journal as it was, and the next try waits a while. */
+  private compactOrRetry(): void {
+    try {
+      this.compact();
+    } catch {
+      this.retryAtMs = Date.now() + compactionRetryMs;
+    }
   }
 
   /**
@@ -245,11 +257,16 @@ export class Journal {
       }
       flush();
       fsyncSync(fd);
-    } finally {
+    } catch (error) {
       closeSync(fd);
+      rmSync(temp, { force: true }); // a part of a file, on a disk that may be full
+      throw error;
     }
+    closeSync(fd);
     this.options.onCompactionStep?.('written');
-    replaceSynced(temp, this.path, this.options.onCompactionStep);
+    renameSync(temp, this.path);
+    this.options.onCompactionStep?.('renamed');
+    // From the rename on, appends go to the new file, whatever happens next.
     const old = this.fd;
     this.fd = openSync(this.path, 'a+', 0o600);
     if (this.syncing) this.retired.push(old);
@@ -258,11 +275,12 @@ export class Journal {
     this.size = size;
     this.compactedSize = size;
     this.broken = undefined;
+    this.lastCompactionMs = performance.now() - started;
+    syncDir(dirname(this.path));
     // The new file is on the disk: whoever waited for a sync has it.
     this.unsynced = false;
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
-    this.lastCompactionMs = performance.now() - started;
   }
 
   /** The live state as records: one per run, schedule and event (an output's payload copied as it is). */
@@ -615,13 +633,8 @@ export class Journal {
   close(): void {
     if (this.closed) return;
     clearTimeout(this.compactTimer);
-    if (this.state.specsToScrub > 0 && !this.broken) {
-      try {
-        this.compact();
-      } catch {
-        // a full disk: scrubbed at the next start
-      }
-    }
+    // A full disk: scrubbed at the next start.
+    if (this.state.specsToScrub > 0 && !this.broken) this.compactOrRetry();
     this.closed = true;
     for (const waiter of this.waiters) waiter.reject(new Error('the journal is closed'));
     this.waiters = [];
