@@ -84,6 +84,10 @@ export interface EventEntry {
 }
 
 export const runKey = (invokeId: string, execution: number): string => `${invokeId}#${execution}`;
+export const runOf = (key: string): { invokeId: string; execution: number } => {
+  const hash = key.lastIndexOf('#');
+  return { invokeId: key.slice(0, hash), execution: Number(key.slice(hash + 1)) };
+};
 
 export const outputBytesOf = (event: TaskEvent): number =>
   event.kind === 'output' ? Buffer.byteLength(event.data, 'base64') : 0;

@@ -4,19 +4,18 @@ import {
   existsSync,
   fdatasync,
   fdatasyncSync,
-  fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+import { readPayload, writeCompacted } from './journal-compaction.js';
 import { encodeHeader, encodeRecord, JournalDamaged, scanRecords } from './journal-format.js';
-import { type JournalOp, JournalState, runKey, type TaskState } from './journal-state.js';
+import { type JournalOp, JournalState, runKey, runOf, type TaskState } from './journal-state.js';
 import { syncDir, writeFileAtomically, writeWhole } from './journal-write.js';
 
 export { JournalDamaged } from './journal-format.js';
@@ -66,10 +65,6 @@ type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
 
 export const journalPath = (stateDir: string): string => join(stateDir, 'journal.log');
 const compactingPath = (path: string): string => `${path}.compacting`;
-const runOf = (key: string): RunRef => {
-  const hash = key.lastIndexOf('#');
-  return { invokeId: key.slice(0, hash), execution: Number(key.slice(hash + 1)) };
-};
 
 /** Replays a journal file into its state; `end` is where its whole records end (a torn tail after). */
 function replay(path: string, bytes: Buffer): { state: JournalState; end: number } {
@@ -232,37 +227,7 @@ export class Journal {
   compact(): void {
     const started = performance.now();
     const temp = compactingPath(this.path);
-    const next = new JournalState();
-    let size = 0;
-    const fd = openSync(temp, 'w', 0o600);
-    try {
-      // Written in batches as it is built: a journal holding 64 MiB of output is never all in memory.
-      let batch: Buffer[] = [];
-      let batchBytes = 0;
-      const flush = () => {
-        writeWhole(fd, Buffer.concat(batch));
-        batch = [];
-        batchBytes = 0;
-      };
-      const add = (bytes: Buffer) => {
-        batch.push(bytes);
-        batchBytes += bytes.length;
-        size += bytes.length;
-        if (batchBytes >= 1024 * 1024) flush();
-      };
-      add(encodeHeader());
-      for (const { payload, applyTo } of this.snapshot()) {
-        applyTo(next, { at: size + 8, length: payload.length });
-        add(encodeRecord(payload));
-      }
-      flush();
-      fsyncSync(fd);
-    } catch (error) {
-      closeSync(fd);
-      rmSync(temp, { force: true }); // a part of a file, on a disk that may be full
-      throw error;
-    }
-    closeSync(fd);
+    const compacted = writeCompacted(this.state, this.fd, temp);
     this.options.onCompactionStep?.('written');
     renameSync(temp, this.path);
     this.options.onCompactionStep?.('renamed');
@@ -271,9 +236,9 @@ export class Journal {
     this.fd = openSync(this.path, 'a+', 0o600);
     if (this.syncing) this.retired.push(old);
     else closeSync(old);
-    this.state = next;
-    this.size = size;
-    this.compactedSize = size;
+    this.state = compacted.state;
+    this.size = compacted.size;
+    this.compactedSize = compacted.size;
     this.broken = undefined;
     this.lastCompactionMs = performance.now() - started;
     syncDir(dirname(this.path));
@@ -281,76 +246,6 @@ export class Journal {
     this.unsynced = false;
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
-  }
-
-  /** The live state as records: one per run, schedule and event (an output's payload copied as it is). */
-  private *snapshot(): Generator<{
-    payload: Buffer;
-    /** Applies the record to the new file's state, given where it lands there. */
-    applyTo: (state: JournalState, place: { at: number; length: number }) => void;
-  }> {
-    const encode = (ops: JournalOp[]) => ({
-      payload: Buffer.from(JSON.stringify(ops), 'utf8'),
-      applyTo: (state: JournalState, place: { at: number; length: number }) => {
-        for (const op of ops) state.apply(op, place);
-      },
-    });
-    yield encode([{ o: 'seq', next: this.state.nextSeq }]);
-    for (const [key, run] of this.state.runs) {
-      const { invokeId, execution } = runOf(key);
-      yield encode([
-        {
-          o: 'run',
-          i: invokeId,
-          x: execution,
-          s: run.state,
-          at: run.updatedAt,
-          ...(run.spec && { spec: run.spec }),
-          ...(run.pid !== undefined && { pid: run.pid }),
-          ...(run.bootId !== undefined && { boot: run.bootId }),
-        },
-      ]);
-    }
-    for (const [key, finishedAt] of this.state.finished) {
-      const { invokeId, execution } = runOf(key);
-      yield encode([{ o: 'run', i: invokeId, x: execution, s: 'finished', at: finishedAt }]);
-    }
-    for (const [invokeId, schedule] of this.state.schedules) {
-      yield encode([
-        {
-          o: 'sched',
-          i: invokeId,
-          nx: schedule.nextExecution,
-          cu: schedule.checkedUntilMs,
-          ended: schedule.ended,
-          at: schedule.updatedAt,
-          ...(schedule.spec && { spec: schedule.spec }),
-        },
-      ]);
-    }
-    for (const entry of this.state.events.values()) {
-      if (entry.at !== undefined) {
-        // Copied as it is, not parsed: its place in the new file is all that changes.
-        yield {
-          payload: this.readPayload(entry.at, entry.length),
-          applyTo: (state, place) => state.placeOutput(entry, place),
-        };
-      } else {
-        const event = entry.event as TaskEvent;
-        yield encode([{ o: 'ev', n: entry.seq, i: entry.invokeId, x: entry.execution, e: event }]);
-      }
-    }
-  }
-
-  private readPayload(at: number, length: number): Buffer {
-    const payload = Buffer.allocUnsafe(length);
-    let read = 0;
-    while (read < length) {
-      const got = readSync(this.fd, payload, read, length - read, at + read);
-      if (got === 0) throw new JournalDamaged(`the journal ends inside the record at byte ${at}`);
-      read += got;
-    }
-    return payload;
   }
 
   /** Whatever was written so far is on the disk when this returns. */
@@ -506,7 +401,9 @@ export class Journal {
       event:
         entry.event ??
         (
-          (JSON.parse(this.readPayload(entry.at ?? 0, entry.length).toString('utf8')) as JournalOp[])[0] as {
+          (
+            JSON.parse(readPayload(this.fd, entry.at ?? 0, entry.length).toString('utf8')) as JournalOp[]
+          )[0] as {
             e: TaskEvent;
           }
         ).e,
