@@ -7,10 +7,14 @@ import type { JournalOp } from './journal-state.js';
 // journal in SQLite (journal.db). Loaded on demand, and only when such a file is there to convert:
 // from the repository the driver is installed; the single executable has none.
 
+// A name in a variable: a bundler leaves the require to run time instead of bundling the driver
+// (the single executable's require loads Node's own modules only, so there it throws).
+const driverPackage = 'better-sqlite3';
+
 /** The SQLite driver, or undefined where it cannot be loaded (the single executable). */
 export function sqliteDriver(): typeof BetterSqlite3 | undefined {
   try {
-    return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+    return createRequire(import.meta.url)(driverPackage) as typeof BetterSqlite3;
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJournalState } from '../../src/agent/journal.js';
@@ -116,4 +117,42 @@ describe('an agent upgraded from the SQLite journal', () => {
     );
     await fleet.stopInvocation(scheduled);
   }, 90_000);
+
+  it('in the single executable, which has no SQLite, stops and says how to convert; the repository agent converts it', async () => {
+    const executable = fileURLToPath(
+      new URL(`../../dist/agent/openassist-agent-linux-${process.arch}`, import.meta.url),
+    );
+    const agent = await fleet.newAgent();
+    await agent.stop();
+    await asOlderAgentJournal(agent.stateDir);
+    const journalDb = await readFile(join(agent.stateDir, 'journal.db'));
+
+    const refused = await startAgentProcess({
+      serverUrl: fleet.server.url,
+      stateDir: agent.stateDir,
+      executable,
+      waitConnected: false,
+    });
+    expect(await refused.exited).not.toBe(0);
+    expect(refused.output()).toContain(
+      `the journal ${join(agent.stateDir, 'journal.db')} was written by an older agent version (SQLite), which this executable cannot read`,
+    );
+    expect(refused.output()).toContain(`openassist agent --state-dir ${agent.stateDir}`);
+    expect(refused.output()).toContain('--reset-journal');
+    expect(await readFile(join(agent.stateDir, 'journal.db'))).toEqual(journalDb);
+    expect((await readdir(agent.stateDir)).filter((name) => name.startsWith('journal'))).toEqual([
+      'journal.db',
+    ]);
+
+    const converting = await startAgentProcess({ serverUrl: fleet.server.url, stateDir: agent.stateDir });
+    expect(converting.output()).toContain('converted the SQLite journal');
+    await converting.stop();
+    const executableAgent = await startAgentProcess({
+      serverUrl: fleet.server.url,
+      stateDir: agent.stateDir,
+      executable,
+    });
+    expect(executableAgent.instanceId).toBe(agent.instanceId);
+    await executableAgent.stop();
+  }, 60_000);
 });

@@ -54,7 +54,9 @@ describe('the agent process', () => {
       readFileSync(join(agentDir, name), 'utf8').includes("'better-sqlite3'"),
     );
     expect(naming).toEqual(['journal-sqlite.ts']);
-    const cli = readFileSync(fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), 'utf8');
-    expect(cli).not.toContain("'better-sqlite3'");
+    for (const cli of ['main.ts', 'agent-command.ts']) {
+      const source = readFileSync(fileURLToPath(new URL(`../../src/cli/${cli}`, import.meta.url)), 'utf8');
+      expect(source, cli).not.toContain("'better-sqlite3'");
+    }
   });
 });
