@@ -30,6 +30,7 @@ import { Scheduler } from './scheduler.js';
 import { rotatingLookup } from './server-rotation.js';
 import { certificateProblem, readSmallBody, refusalCode } from './server-tls.js';
 import { prepareStateDir } from './state-dir.js';
+import { lockStateDir } from './state-lock.js';
 import { writeStatus } from './status-file.js';
 
 // CommonJS packages are required, not imported: an import makes Node 20 scan each file's source for
@@ -91,11 +92,29 @@ async function registerOnce(
   return identity;
 }
 
-/** Registers on first start (identity kept in the state dir), then serves tasks until stopped. */
+/**
+ * Registers on first start (identity kept in the state dir), then serves tasks until stopped. The
+ * state dir is locked first (state-lock.ts): a second agent on it stops before changing anything.
+ */
 export async function startAgent(
   config: AgentConfig,
   say: (line: string) => void,
   onFatal: (error: AgentError) => void,
+): Promise<RunningAgent> {
+  const unlock = lockStateDir(config.stateDir, readBootId(config.bootIdFile));
+  try {
+    return await startLocked(config, say, onFatal, unlock);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+async function startLocked(
+  config: AgentConfig,
+  say: (line: string) => void,
+  onFatal: (error: AgentError) => void,
+  unlock: () => void,
 ): Promise<RunningAgent> {
   const facts = hostFacts(config.searchPath);
   // With --ca only that CA is trusted for https:// servers (registration and channel alike).
@@ -314,6 +333,7 @@ export async function startAgent(
       socket?.close(1001, 'agent stopping');
       journal.close();
       writeStatus(config.stateDir, { state: 'stopped' });
+      unlock();
     },
   };
 }
