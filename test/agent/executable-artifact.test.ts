@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import {
   buildAgentExecutable,
   bundleAgent,
   bundleProblems,
+  deferredBuiltins,
   repositoryRoot,
 } from '../../src/agent/executable/build.js';
 import { waitFor } from '../helpers/deadline.js';
@@ -87,6 +88,23 @@ describe('the agent executable npm run build makes', () => {
       silent.close();
     }
   }, 30_000);
+
+  it('leaves https, tls, child_process and dns unloaded until the agent uses them', async () => {
+    const { main } = await bundleAgent(root, scratch, packageVersion);
+    // The Node modules the main script has loaded once all its modules are evaluated.
+    const probe = join(scratch, 'probe.cjs');
+    await writeFile(
+      probe,
+      "process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)));\n",
+    );
+    const { stdout, stderr } = await run(process.execPath, ['--require', probe, main, '--version']);
+    expect(stdout.trim()).toBe(packageVersion);
+    const loaded = (JSON.parse(stderr) as string[])
+      .filter((entry) => entry.startsWith('NativeModule '))
+      .map((entry) => entry.slice('NativeModule '.length));
+    expect(loaded).toContain('http');
+    expect(deferredBuiltins.filter((name) => loaded.includes(name))).toEqual([]);
+  }, 60_000);
 
   it('bundles no native addon and never requires SQLite', async () => {
     const { main, assets, metafile } = await bundleAgent(root, scratch, packageVersion);

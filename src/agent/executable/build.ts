@@ -138,6 +138,40 @@ const partsFromAssets: Plugin = {
   },
 };
 
+/**
+ * Node modules an idle agent never calls: https and tls (ws and the registration import them, only an
+ * https:// server uses them), child_process (the first task), dns (a server given by name). In the
+ * main script each is a module of getters that loads the real one on first use (measured: 0.5 MiB
+ * less idle RSS: 44.5 instead of 45.0).
+ */
+export const deferredBuiltins = ['https', 'tls', 'child_process', 'dns'];
+
+const deferBuiltins: Plugin = {
+  name: 'defer-builtins',
+  setup(build) {
+    const filter = new RegExp(`^(node:)?(${deferredBuiltins.join('|')})$`);
+    build.onResolve({ filter }, ({ path, namespace }) =>
+      // The getters' own require is of the real module.
+      namespace === 'deferred-builtin'
+        ? { path, external: true }
+        : { path: path.replace(/^node:/, ''), namespace: 'deferred-builtin' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'deferred-builtin' }, ({ path }) => {
+      // The names of this Node's module: the executable is this Node.
+      const names = Object.keys(createRequire(import.meta.url)(`node:${path}`) as object);
+      return {
+        contents: [
+          'let loaded;',
+          `const real = () => (loaded ??= require(${JSON.stringify(`node:${path}`)}));`,
+          `for (const name of ${JSON.stringify(names)})`,
+          '  Object.defineProperty(exports, name, { enumerable: true, get: () => real()[name] });',
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 export interface AgentBundle {
   /** The main script. */
   readonly main: string;
@@ -171,7 +205,7 @@ export async function bundleAgent(root: string, outDir: string, version: string)
   const main = join(outDir, 'agent.cjs');
   const assets = Object.fromEntries(Object.keys(lazyParts).map((name) => [name, join(outDir, name)]));
   const metafiles = await Promise.all([
-    bundleOne('src/agent/executable/main.ts', main, [partsFromAssets]),
+    bundleOne('src/agent/executable/main.ts', main, [partsFromAssets, deferBuiltins]),
     ...Object.entries(lazyParts).map(([name, entry]) => bundleOne(entry, join(outDir, name), [])),
   ]);
   const metafile: Metafile = { inputs: {}, outputs: {} };
