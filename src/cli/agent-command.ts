@@ -1,6 +1,7 @@
 // The agent's flags and start, shared by `openassist agent` (the repository) and the single
 // executable (src/agent/executable/main.ts): one parser, one set of environment twins, one ready line.
 import { readFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
 import type * as Commander from 'commander';
 import { AgentError, deregister } from '../agent/identity.js';
 import { type AgentFlags, type AgentSettings, loadAgentConfig } from '../config.js';
@@ -84,6 +85,10 @@ export async function runAgent(
     console.log(`openassist agent: deregistered ${instanceId}`);
     return;
   }
+  // V8's memory reducer gives back what the start used (registration, journal replay, first GCs) once
+  // the process is idle, 8 s after a full GC by default; a connected agent is idle within 1 s
+  // (measured: idle RSS after 3 s 44.5 -> 42.7 MiB, the same as after 10 s either way).
+  setFlagsFromString('--gc-memory-reducer-start-delay-ms=1000');
   const { startAgent } = await import('../agent/agent.js');
   const agent = await startAgent(
     config,
