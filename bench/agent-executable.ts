@@ -32,10 +32,10 @@ const round1 = (value: number) => Math.round(value * 10) / 10;
 
 /**
  * A copy of the executable written one 4 KiB page at a time, as a machine has it. The file the build
- * wrote (in one write of 84 MiB) sits in the page cache in large folios, and the kernel maps a whole
- * folio around each page a process touches: started from it, the same agent measured 52.1 MiB instead
- * of 42.4 (45.1 from a copy written 64 KiB at a time). Page-sized writes leave the same cache as a
- * start after boot or a download by curl (install.sh): 42.4, 42.5 and 42.6 MiB here.
+ * wrote (postject, in writes of 512 KiB) sits in the page cache in large folios, and the kernel maps
+ * a whole folio around each page a process touches: started from it, the same agent measured
+ * 52.1 MiB instead of 42.4 (45.1 from a copy written 64 KiB at a time). Page-sized writes leave the
+ * same cache as a start after boot or a download by curl (install.sh): 42.4, 42.5 and 42.6 MiB here.
  */
 function copyAsInstalled(executable: string, dir: string): string {
   const copy = join(dir, basename(executable));
