@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { packageRoot } from './version.js';
 
 /** A configuration mistake the user must fix; the CLI prints the message and exits with status 2. */
 export class ConfigError extends Error {
@@ -34,6 +35,8 @@ export interface ServerConfig {
   readonly authFailuresPerMinute: number;
   /** PEM files of the certificate (chain) and key to serve HTTPS with; undefined: plain HTTP. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Where the agent executables (`openassist-agent-linux-<arch>` and `.sha256`) are served from. */
+  readonly agentDir: string;
 }
 
 /** Flags of `openassist server` / `up`; each has an environment twin (DESIGN §2.3) and flags win. */
@@ -131,6 +134,8 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
     authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
     tls: tlsFiles(flags, env),
+    // The server's own build (`npm run build` writes the executables there).
+    agentDir: resolve(env.OPENASSIST_AGENT_DIR || join(packageRoot, 'dist', 'agent')),
   });
 }
 

@@ -8,9 +8,11 @@ import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
+import { UpgradeOffers } from './dispatch/upgrade-offers.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
+import { AgentReleases } from './service/agent-releases.js';
 import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
@@ -22,6 +24,7 @@ import { ParameterService } from './service/parameters.js';
 import { ResourceGroupService } from './service/resource-groups.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
 import { loadSecretKey, SecretBox } from './service/secret-box.js';
+import { SettingService } from './service/settings.js';
 import { TagService } from './service/tags.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -48,7 +51,7 @@ const deliverySweepIntervalMs = 1_000;
 type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
-> & { readonly nodeId: string } & Partial<Pick<ServerConfig, 'authFailuresPerMinute'>>;
+> & { readonly nodeId: string } & Partial<Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir'>>;
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -77,6 +80,11 @@ export function wireServices(
     config.dailyInvocationQuota,
     parameters,
   );
+  const settings = new SettingService(
+    store,
+    { upgradeConfigChanged: (id) => hub?.upgradeConfigChanged(id) },
+    nowMs,
+  );
   hub = new AgentHub({
     store,
     instances,
@@ -85,6 +93,9 @@ export function wireServices(
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
     nodeId: config.nodeId,
+    ...(config.agentDir !== undefined && {
+      upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
+    }),
   });
   const services: Services = {
     accessKeys: new AccessKeyService(store, nowMs),
@@ -98,6 +109,7 @@ export function wireServices(
     resourceGroups: new ResourceGroupService(store, nowMs),
     parameters,
     cluster: new ClusterService(store, nowMs),
+    settings,
     nowMs,
     regions: config.regions,
   };
