@@ -78,6 +78,11 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
     expect(() => loadServerConfig({}, { OPENASSIST_AUTH_FAILURES_PER_MINUTE: '0' })).toThrow(ConfigError);
   });
 
+  it('serves the agent executables from the build unless OPENASSIST_AGENT_DIR says otherwise', () => {
+    expect(loadServerConfig({}, {}).agentDir).toMatch(/[/\\]dist[/\\]agent$/);
+    expect(loadServerConfig({}, { OPENASSIST_AGENT_DIR: 'agents' }).agentDir).toBe(resolve('agents'));
+  });
+
   it('serves HTTPS with both --tls-cert and --tls-key (or their variables), never with one', () => {
     expect(loadServerConfig({}, {}).tls).toBeUndefined();
     const env = { OPENASSIST_TLS_CERT: '/etc/oa/cert.pem', OPENASSIST_TLS_KEY: '/etc/oa/key.pem' };
@@ -123,5 +128,14 @@ describe('agent configuration', () => {
     expect(loadAgentConfig(base, { OPENASSIST_AGENT_RESET_JOURNAL: '1' }).resetJournal).toBe(true);
     expect(loadAgentConfig(base, { OPENASSIST_AGENT_RESET_JOURNAL: 'false' }).resetJournal).toBe(false);
     expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_RESET_JOURNAL: 'maybe' })).toThrow(ConfigError);
+  });
+
+  it('waits a random jitter of up to 600 s before an upgrade unless told otherwise (0: none)', () => {
+    const base = { server: 'http://oa.example:8080', stateDir: '/var/lib/oa' };
+    expect(loadAgentConfig(base, {}).upgradeJitterSeconds).toBe(600);
+    expect(loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '0' }).upgradeJitterSeconds).toBe(0);
+    expect(loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '30' }).upgradeJitterSeconds).toBe(30);
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '-1' })).toThrow(ConfigError);
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '1.5' })).toThrow(ConfigError);
   });
 });

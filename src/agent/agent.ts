@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { isSea } from 'node:sea';
 import type * as Ws from 'ws';
 import type { AgentSettings } from '../config.js';
 import {
@@ -20,6 +21,7 @@ import { AgentError, type Identity, loadIdentity, register, saveIdentity } from 
 import type { JournalEvent } from './journal.js';
 import { openJournal } from './journal-file.js';
 import { Scheduler } from './scheduler.js';
+import { SelfUpgrade, upgradeExitCode } from './self-upgrade.js';
 import { rotatingLookup } from './server-rotation.js';
 import { certificateProblem, readSmallBody, refusalCode } from './server-tls.js';
 import { prepareStateDir } from './state-dir.js';
@@ -33,6 +35,11 @@ type WebSocket = Ws.WebSocket;
 export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
   readonly killGraceMs?: number;
+  /**
+   * Ends the process once the agent has replaced its executable (an upgrade from the server): the
+   * supervisor starts the new one. Default: exit with status 75 (EX_TEMPFAIL).
+   */
+  readonly exitForUpgrade?: (code: number) => void;
 }
 
 export interface RunningAgent {
@@ -146,6 +153,33 @@ export async function startAgent(
   const resumed = scheduler.resume();
   if (resumed > 0) say(`${resumed} schedule(s) resumed`);
 
+  let restarting = false;
+  // Each attempt goes to the next server; downloads come from the one the agent last tried.
+  let attempt = 0;
+  let agent: RunningAgent | undefined;
+  const upgrades = new SelfUpgrade({
+    version,
+    executablePath: process.execPath,
+    // Only the single executable can replace itself: under node, execPath is node.
+    selfUpgradable: isSea(),
+    serverUrl: () => config.serverUrls[attempt % config.serverUrls.length] ?? '',
+    ca,
+    jitterMs: config.upgradeJitterSeconds * 1000,
+    isQuiet: () => executor.idle,
+    stopTakingTasks: () => {
+      restarting = true;
+      scheduler.stop();
+    },
+    resumeTakingTasks: () => {
+      restarting = false;
+      scheduler.resume();
+    },
+    restart: () => {
+      void agent?.stop().finally(() => (config.exitForUpgrade ?? process.exit)(upgradeExitCode));
+    },
+    say,
+  });
+
   function handle(message: ServerMessage): void {
     switch (message.type) {
       case 'welcome':
@@ -162,8 +196,13 @@ export async function startAgent(
         for (const event of journal.unacknowledged()) emit(event);
         return;
       case 'task':
+        // Restarting into a new executable: not accepted, so the server sends it again after the new hello.
+        if (restarting) return;
         if (message.task.schedule) scheduler.add(message.task);
         else executor.submit(message.task);
+        return;
+      case 'upgrade':
+        upgrades.offer(message);
         return;
       case 'cancel':
         scheduler.cancel(message.invokeId);
@@ -180,7 +219,6 @@ export async function startAgent(
 
   // Each attempt after a failure or a lost channel goes to the next server (and, for a name with
   // several addresses, the next address), so the agent finds a live node of a cluster.
-  let attempt = 0;
   let lastProblem = '';
   function connect(): void {
     if (stopped) return;
@@ -209,6 +247,7 @@ export async function startAgent(
         osType: facts.osType,
         osVersion: facts.osVersion,
         timeZone: facts.timeZone,
+        arch: process.arch,
         shells: facts.shells,
         ...(schedules.length <= messageLimits.heldEntries && { schedules }),
         ...(runs.length <= messageLimits.heldEntries && { runs }),
@@ -267,10 +306,11 @@ export async function startAgent(
   }
 
   connect();
-  return {
+  agent = {
     instanceId,
     async stop() {
       stopped = true;
+      upgrades.stop();
       clearTimeout(reconnect);
       clearInterval(heartbeat);
       clearInterval(forgetting);
@@ -282,4 +322,5 @@ export async function startAgent(
       journal.close();
     },
   };
+  return agent;
 }
