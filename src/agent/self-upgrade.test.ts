@@ -114,12 +114,18 @@ describe('self-upgrade from the server', () => {
     ],
     [
       'an executable that is another version',
-      () => offerOf((served = script('0.8.0'))),
+      () => {
+        served = script('0.8.0');
+        return offerOf(served);
+      },
       /says it is "0\.8\.0", not 0\.9\.0/,
     ],
     [
       'an executable that does not start',
-      () => offerOf((served = Buffer.from('#!/nonexistent/interpreter\n'))),
+      () => {
+        served = Buffer.from('#!/nonexistent/interpreter\n');
+        return offerOf(served);
+      },
       /failed its trial run/,
     ],
     [
