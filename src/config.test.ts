@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { packageAgentDir } from './agent-dir.js';
 import { ConfigError, loadAgentConfig, loadServerConfig, parseListen } from './config.js';
 
 describe('server configuration (DESIGN §2.3: every flag has an environment twin; flags win)', () => {
@@ -79,7 +81,9 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
   });
 
   it('serves the agent executables from the build unless OPENASSIST_AGENT_DIR says otherwise', () => {
-    expect(loadServerConfig({}, {}).agentDir).toMatch(/[/\\]dist[/\\]agent$/);
+    expect(loadServerConfig({}, {}).agentDir).toBeUndefined();
+    // agent-dir.ts is in src/ here: the package root is one level up.
+    expect(packageAgentDir()).toBe(resolve(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'agent'));
     expect(loadServerConfig({}, { OPENASSIST_AGENT_DIR: 'agents' }).agentDir).toBe(resolve('agents'));
   });
 

@@ -1,5 +1,4 @@
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 
 /** A configuration mistake the user must fix; the CLI prints the message and exits with status 2. */
 export class ConfigError extends Error {
@@ -35,8 +34,11 @@ export interface ServerConfig {
   readonly authFailuresPerMinute: number;
   /** PEM files of the certificate (chain) and key to serve HTTPS with; undefined: plain HTTP. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
-  /** Where the agent executables this server hands out are (`GET /agent/download/<file>`). */
-  readonly agentDir: string;
+  /**
+   * Where the agent executables this server hands out are (`GET /agent/download/<file>`);
+   * undefined: the package's own dist/agent (`agent-dir.ts`).
+   */
+  readonly agentDir: string | undefined;
 }
 
 /** Flags of `openassist server` / `up`; each has an environment twin (DESIGN §2.3) and flags win. */
@@ -100,13 +102,6 @@ function tlsFiles(flags: ServerFlags, env: Env): ServerConfig['tls'] {
   return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
 }
 
-/** dist/agent of this package, where `npm run build` puts the executables (config.ts runs from src/ or dist/src/). */
-function packageAgentDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = basename(dirname(here)) === 'dist' ? resolve(here, '../..') : resolve(here, '..');
-  return join(root, 'dist', 'agent');
-}
-
 /** Resolves the server's options once, from flags and environment; nothing else reads process.env. */
 export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
   const dataDir = resolve(flags.data ?? env.OPENASSIST_DATA_DIR ?? './data');
@@ -141,7 +136,7 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
     authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
     tls: tlsFiles(flags, env),
-    agentDir: resolve(env.OPENASSIST_AGENT_DIR || packageAgentDir()),
+    agentDir: env.OPENASSIST_AGENT_DIR ? resolve(env.OPENASSIST_AGENT_DIR) : undefined,
   });
 }
 

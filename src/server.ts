@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
+import { packageAgentDir } from './agent-dir.js';
 import type { Services } from './api/action.js';
 import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, type ServerConfig } from './config.js';
@@ -173,7 +174,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   // Each process is a node of its own; nodes on one PostgreSQL database serve one fleet.
   const nodeId = `node-${randomBytes(6).toString('hex')}`;
   const startedAtMs = nowMs();
-  const { services, hub: agentHub } = wireServices(store, logger, nowMs, { ...config, nodeId }, secrets);
+  // The server's own build unless told otherwise (`npm run build` writes the executables there).
+  const agentDir = config.agentDir ?? packageAgentDir();
+  const { services, hub: agentHub } = wireServices(
+    store,
+    logger,
+    nowMs,
+    { ...config, nodeId, agentDir },
+    secrets,
+  );
   await agentHub.listen();
   const app = await buildHttpServer({
     ...(config.tls && { tls: await readTlsFiles(config.tls) }),
