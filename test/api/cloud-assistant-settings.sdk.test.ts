@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke } from '../../src/client/api.js';
-import { parseServerMessage, type UpgradeOffer } from '../../src/protocol/messages.js';
 import { version } from '../../src/version.js';
 import { waitFor } from '../helpers/deadline.js';
-import { helloMessage, openChannel, registerIdentity } from '../helpers/protocol-agent.js';
+import { connectOfferListener } from '../helpers/protocol-agent.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -220,24 +219,13 @@ describe('ModifyCloudAssistantSettings and DescribeCloudAssistantSettings (Agent
 });
 
 describe('upgrade offers to connected agents', () => {
-  /** A protocol-speaking agent that records the upgrade offers it is sent. */
   async function connectAgent(fields: { agentVersion: string; arch?: string }) {
     const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
-    const identity = await registerIdentity(server.url, {
-      id: body?.activationId ?? '',
-      code: body?.activationCode ?? '',
-    });
-    const offers: UpgradeOffer[] = [];
-    let welcomed = false;
-    const socket = openChannel(server.url, identity);
-    socket.on('open', () => socket.send(JSON.stringify(helloMessage(fields))));
-    socket.on('message', (data) => {
-      const message = parseServerMessage(data.toString());
-      if (message?.type === 'welcome') welcomed = true;
-      if (message?.type === 'upgrade') offers.push(message);
-    });
-    await waitFor('the agent to be welcomed', () => (welcomed ? true : undefined));
-    return { offers, close: () => socket.close() };
+    return connectOfferListener(
+      server.url,
+      { id: body?.activationId ?? '', code: body?.activationCode ?? '' },
+      fields,
+    );
   }
 
   it('offers the server executable to older agents that said their arch, when enabled', async () => {
