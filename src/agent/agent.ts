@@ -35,11 +35,6 @@ type WebSocket = Ws.WebSocket;
 export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
   readonly killGraceMs?: number;
-  /**
-   * Ends the process once the agent has replaced its executable (an upgrade from the server): the
-   * supervisor starts the new one. Default: exit with status 75 (EX_TEMPFAIL).
-   */
-  readonly exitForUpgrade?: (code: number) => void;
 }
 
 export interface RunningAgent {
@@ -174,8 +169,9 @@ export async function startAgent(
       restarting = false;
       scheduler.resume();
     },
+    // The new executable is in place: stop as on SIGTERM, then exit for the supervisor to start it.
     restart: () => {
-      void agent?.stop().finally(() => (config.exitForUpgrade ?? process.exit)(upgradeExitCode));
+      void agent?.stop().finally(() => process.exit(upgradeExitCode));
     },
     say,
   });

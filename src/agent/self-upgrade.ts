@@ -10,6 +10,8 @@ export const upgradeExitCode = 75;
 
 /** After a failed attempt the same offer waits 1 min, then 2, 4 … up to an hour: never a tight loop. */
 export const retryBackoff = { firstMs: 60_000, maxMs: 3_600_000 } as const;
+/** Failed offers remembered for their backoff; the oldest is forgotten past this. */
+const maxRememberedFailures = 16;
 
 export interface SelfUpgradeDeps {
   /** The running agent's own version (not one a test makes it report). */
@@ -145,6 +147,10 @@ export class SelfUpgrade {
     } catch (error) {
       return this.failed(pursuit, error);
     }
+    if (this.pursuit !== pursuit || this.stopped) {
+      await discard(staged); // the agent stopped meanwhile
+      return;
+    }
     this.deps.say(
       `agent ${offer.version} downloaded, verified and tried in ${this.nowMs() - startedMs} ms; restarting when no task runs`,
     );
@@ -185,7 +191,10 @@ export class SelfUpgrade {
     const reason = error instanceof UpgradeError ? error.message : (error as Error).message;
     const previous = this.failures.get(pursuit.key)?.count ?? 0;
     const waitMs = Math.min(retryBackoff.firstMs * 2 ** previous, retryBackoff.maxMs);
+    this.failures.delete(pursuit.key);
     this.failures.set(pursuit.key, { count: previous + 1, untilMs: this.nowMs() + waitMs });
+    const oldest = this.failures.keys().next().value;
+    if (this.failures.size > maxRememberedFailures && oldest !== undefined) this.failures.delete(oldest);
     this.deps.say(
       `upgrade to agent ${pursuit.offer.version} failed, the current executable keeps running: ${reason}; next try in ${Math.round(waitMs / 1000)} s at the earliest`,
     );
