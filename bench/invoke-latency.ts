@@ -19,6 +19,8 @@ export interface LatencyOptions {
   readonly firstInstruction?: boolean;
   /** The node the agent connects to, when not the one invoked (a cluster's cross-node dispatch). */
   readonly agentServerUrl?: string;
+  /** Runs the agent's single executable instead of `openassist agent`. */
+  readonly agentExecutable?: string;
 }
 
 const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
@@ -42,6 +44,7 @@ export async function measureInvokeLatency(
     activationId: String(activation.ActivationId),
     activationCode: String(activation.ActivationCode),
     ...(options.agentEnv && { env: options.agentEnv }),
+    ...(options.agentExecutable && { executable: options.agentExecutable }),
   });
   try {
     const command = await call('CreateCommand', {

@@ -4,6 +4,7 @@
  * the latency of one run; how close to their fire times scheduled runs start.
  * Peers (ssh, pdsh, Ansible); fleet scale with the load generator (src/agent/load/), API throughput
  * over many stored results on SQLite and PostgreSQL, and a cron on many agents (fleet-scenarios.ts).
+ * The agent's single executable against `openassist agent` and bare node (agent-executable.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -11,6 +12,7 @@ import autocannon from 'autocannon';
 import { callApi } from '../src/client/api.js';
 import { signCall } from '../src/client/sign.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
+import { describeAgentExecutable, measureAgentExecutable } from './agent-executable.js';
 import { measureClusterDispatch } from './cluster-dispatch.js';
 import { measureContainerOverhead } from './container-overhead.js';
 import { measureFanOut } from './fan-out.js';
@@ -123,6 +125,9 @@ async function main(): Promise<void> {
       `one InvokeCommand to ${fanOut.width} agents (${fanOut.reps} times): all Success p50 ${fanOut.allSuccessMs.p50} ms, p99 ${fanOut.allSuccessMs.p99} ms; idle agent ${fanOut.agentIdleRssMiB} MiB RSS, ${fanOut.agentIdleCpuPercent} % CPU; server ${fanOut.serverRssMiB} MiB RSS`,
     );
     results.push({ scenario: 'fan-out and footprint', ...fanOut });
+    const executable = await measureAgentExecutable(server, quick);
+    console.log(describeAgentExecutable(executable));
+    results.push({ scenario: 'agent single executable', ...executable });
     const peers = await measurePeers(quick, (line) => console.log(line));
     for (const peer of peers) {
       console.log(
@@ -182,6 +187,7 @@ async function main(): Promise<void> {
         measured: `${fanOut.agentIdleRssMiB} MiB, ${fanOut.agentIdleCpuPercent} %`,
         pass: fanOut.agentIdleRssMiB <= 60 && fanOut.agentIdleCpuPercent <= 0.5,
       },
+      ...executable.verdicts,
       ...fleet.verdicts,
     ];
     printVerdicts(verdicts);
@@ -229,4 +235,34 @@ async function fleetOnly(): Promise<void> {
   console.log(`written ${out.pathname} (${seconds} s)`);
 }
 
-await (process.argv.includes('--fleet-only') ? fleetOnly() : main());
+/**
+ * `-- --executable-only`: the agent's single executable against `openassist agent` and bare node
+ * alone, written to `bench/results/<date>-executable[-quick].json`.
+ */
+async function executableOnly(): Promise<void> {
+  const server = await startServerProcess({ env: { OPENASSIST_LOG_LEVEL: 'warn' } });
+  try {
+    const figures = await measureAgentExecutable(server, quick);
+    console.log(describeAgentExecutable(figures));
+    printVerdicts(figures.verdicts);
+    const stamp = new Date().toISOString().slice(0, 10);
+    const out = new URL(
+      `../../bench/results/${stamp}-executable${quick ? '-quick' : ''}.json`,
+      import.meta.url,
+    );
+    mkdirSync(new URL('.', out), { recursive: true });
+    writeFileSync(
+      out,
+      `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, ...figures }, null, 2)}\n`,
+    );
+    console.log(`written ${out.pathname}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+await (process.argv.includes('--fleet-only')
+  ? fleetOnly()
+  : process.argv.includes('--executable-only')
+    ? executableOnly()
+    : main());

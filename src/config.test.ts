@@ -142,4 +142,22 @@ describe('agent configuration', () => {
     expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '-1' })).toThrow(ConfigError);
     expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '1.5' })).toThrow(ConfigError);
   });
+
+  it('caps the output the journal keeps unacknowledged, per run and in all, at no less than one chunk', () => {
+    const base = { server: 'http://oa.example:8080', stateDir: '/var/lib/oa' };
+    expect(loadAgentConfig(base, {})).toMatchObject({
+      journalRunOutputMaxBytes: 4 * 1024 * 1024,
+      journalOutputMaxBytes: 64 * 1024 * 1024,
+    });
+    expect(
+      loadAgentConfig(base, {
+        OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX: '262144',
+        OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX: '1048576',
+      }),
+    ).toMatchObject({ journalRunOutputMaxBytes: 262_144, journalOutputMaxBytes: 1_048_576 });
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX: '1000' })).toThrow(
+      /at least 65536/,
+    );
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX: '4MiB' })).toThrow(ConfigError);
+  });
 });

@@ -186,6 +186,12 @@ export interface AgentSettings {
   readonly containerSockets: ContainerSockets;
   /** The longest random delay before a server-offered upgrade starts, so a fleet does not download at once. */
   readonly upgradeJitterSeconds: number;
+  /**
+   * Output the journal keeps for the server while it does not acknowledge it (an offline agent's
+   * schedules keep firing), per run and in all; past either the oldest chunks are dropped.
+   */
+  readonly journalRunOutputMaxBytes: number;
+  readonly journalOutputMaxBytes: number;
 }
 
 /** Where the agent finds the container runtimes' APIs (`DOCKER_HOST`, `CONTAINER_RUNTIME_ENDPOINT`). */
@@ -217,6 +223,19 @@ function containerSockets(env: Env): ContainerSockets {
     containerd: cri ?? defaultContainerSockets.containerd,
     crio: cri ?? defaultContainerSockets.crio,
   };
+}
+
+// Below one output chunk (64 KiB) a cap could not hold the chunk being written.
+const minJournalOutputBytes = 64 * 1024;
+
+/** A byte count of at least one output chunk. */
+function journalBytes(env: Env, name: string, fallback: number): number {
+  const value = positiveInteger(env, name, fallback);
+  if (value < minJournalOutputBytes)
+    throw new ConfigError(
+      `${name} must be at least ${minJournalOutputBytes} (one output chunk), got "${env[name]}"`,
+    );
+  return value;
 }
 
 /** A yes/no setting from the environment: 1/true/yes or 0/false/no (empty: `fallback`). */
@@ -266,6 +285,8 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
       : undefined,
     containerSockets: containerSockets(env),
     upgradeJitterSeconds: wholeSeconds(env, 'OPENASSIST_AGENT_UPGRADE_JITTER_S', 600),
+    journalRunOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX', 4 * 1024 * 1024),
+    journalOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX', 64 * 1024 * 1024),
   });
 }
 

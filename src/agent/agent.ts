@@ -92,7 +92,10 @@ export async function startAgent(
   const { instanceId, token } = identity;
   const helloProtocol = config.reportedProtocolVersion ?? protocolVersion;
   let saidRefusal = '';
-  const journal = openJournal(config.stateDir, config.resetJournal, say);
+  const journal = openJournal(config.stateDir, config.resetJournal, say, {
+    runOutputMaxBytes: config.journalRunOutputMaxBytes,
+    outputMaxBytes: config.journalOutputMaxBytes,
+  });
   journal.forgetOld(Date.now());
   // An agent that runs for months forgets old finished runs as it goes, not only when it starts.
   const forgetting = setInterval(() => {

@@ -22,9 +22,13 @@ describe('localTimeZone', () => {
     expect(localTimeZone({ TZ: `:${join(dir, 'localtime')}` }, '/nowhere')).toBe('Asia/Shanghai');
   });
 
-  it("falls back to Intl's zone when the file is not a link or is missing", () => {
+  it("falls back to Intl's zone when the file is not a link", () => {
     const intl = Intl.DateTimeFormat().resolvedOptions().timeZone;
     expect(localTimeZone({}, join(dir, 'plain'))).toBe(intl);
-    expect(localTimeZone({}, join(dir, 'missing'))).toBe(intl);
+  });
+
+  it('is UTC without the file, as for the C library (a minimal root has no /etc/localtime)', () => {
+    expect(localTimeZone({}, join(dir, 'missing'))).toBe('UTC');
+    expect(localTimeZone({ TZ: `:${join(dir, 'missing')}` }, join(dir, 'localtime'))).toBe('UTC');
   });
 });

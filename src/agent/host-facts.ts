@@ -41,6 +41,7 @@ function shells(searchPath: string): string[] {
 /**
  * The machine's IANA zone, read where the C library reads it (TZ, then /etc/localtime's link), so
  * an idle agent never loads the ICU data Intl pulls in (about 8 MiB of its memory); Intl last.
+ * Without the file the C library keeps time in UTC, and so does the agent (minimal roots have none).
  */
 export function localTimeZone(env: NodeJS.ProcessEnv = process.env, localtime = '/etc/localtime'): string {
   const fromEnv = env.TZ?.replace(/^:/, '');
@@ -49,7 +50,8 @@ export function localTimeZone(env: NodeJS.ProcessEnv = process.env, localtime = 
     const target = readlinkSync(fromEnv || localtime);
     const at = target.indexOf('zoneinfo/');
     if (at >= 0) return target.slice(at + 'zoneinfo/'.length);
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'UTC';
     // not a link: fall through
   }
   return Intl.DateTimeFormat().resolvedOptions().timeZone;

@@ -21,7 +21,7 @@ describe('opening the agent journal', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** A journal with some runs in it, closed, then one of its pages overwritten (its header intact). */
+  /** A journal with some runs in it, closed, then bytes in its middle overwritten (its header intact). */
   const damagePage = () => {
     const journal = new Journal(dir);
     for (let n = 0; n < 200; n++) {
@@ -40,20 +40,20 @@ describe('opening the agent journal', () => {
       );
     }
     journal.close();
-    const path = join(dir, 'journal.db');
+    const path = join(dir, 'journal.log');
     const bytes = readFileSync(path);
     bytes.fill(0xa5, 4096 * 3, 4096 * 5);
     writeFileSync(path, bytes);
   };
 
-  it('stops on broken pages behind a sound header, and keeps the file aside only when told to', () => {
+  it('stops on broken records behind a sound header, and keeps the file aside only when told to', () => {
     damagePage();
     expect(() => openJournal(dir, false, say)).toThrow(AgentError);
-    expect(() => openJournal(dir, false, say)).toThrow(/is damaged \(SQLITE_CORRUPT: .*--reset-journal/);
+    expect(() => openJournal(dir, false, say)).toThrow(/is damaged \(JOURNAL_DAMAGED: .*--reset-journal/);
     const journal = openJournal(dir, true, say);
     expect(journal.unfinished()).toEqual([]);
     journal.close();
-    const aside = readdirSync(dir).filter((name) => name.startsWith('journal.db.damaged-'));
+    const aside = readdirSync(dir).filter((name) => name.startsWith('journal.log.damaged-'));
     expect(aside).toHaveLength(1);
     expect(said).toEqual([expect.stringContaining(`kept aside as ${aside[0]}`)]);
   });

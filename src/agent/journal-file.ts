@@ -1,15 +1,9 @@
 import { renameSync } from 'node:fs';
 import { basename } from 'node:path';
 import { AgentError } from './identity.js';
-import { Journal, journalPath } from './journal.js';
+import { Journal, JournalDamaged, type JournalOptions, journalPath } from './journal.js';
 
-/** SQLite's codes for a file that is not a database, or one whose pages are broken. */
-const isDamage = (error: unknown): boolean => {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
-};
-
-/** The error on one line (an integrity check reports over several). */
+/** The error on one line. */
 const reason = (error: unknown): string => {
   const { code, message } = error as { code?: unknown; message?: unknown };
   const text = typeof code === 'string' ? `${code}: ${String(message)}` : String(message ?? error);
@@ -23,16 +17,10 @@ export const asideStamp = (nowMs: number): string =>
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
 
-/** Renames the journal and its -wal/-shm to `journal.db.damaged-STAMP[-wal|-shm]`, kept together. */
+/** Renames the journal to `journal.log.damaged-STAMP`. */
 function setAside(path: string, nowMs: number): string {
   const aside = `${path}.damaged-${asideStamp(nowMs)}`;
-  for (const suffix of ['', '-wal', '-shm']) {
-    try {
-      renameSync(`${path}${suffix}`, `${aside}${suffix}`);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
+  renameSync(path, aside);
   return aside;
 }
 
@@ -42,12 +30,18 @@ function setAside(path: string, nowMs: number): string {
  * never automatic. When told to, a damaged journal is kept aside (for a look, or a repair) and an
  * empty one started; a sound journal is always kept, so a reset flag left in a unit file is harmless.
  */
-export function openJournal(stateDir: string, reset: boolean, say: (line: string) => void): Journal {
+export function openJournal(
+  stateDir: string,
+  reset: boolean,
+  say: (line: string) => void,
+  options: JournalOptions = {},
+): Journal {
   const path = journalPath(stateDir);
   try {
-    return new Journal(stateDir);
+    return new Journal(stateDir, options);
   } catch (error) {
-    if (!isDamage(error)) throw new AgentError(`cannot open the journal ${path} (${reason(error)})`);
+    if (!(error instanceof JournalDamaged))
+      throw new AgentError(`cannot open the journal ${path} (${reason(error)})`);
     if (!reset) {
       throw new AgentError(
         `the journal ${path} is damaged (${reason(error)}). To keep it aside and start with an empty one, ` +
@@ -59,6 +53,6 @@ export function openJournal(stateDir: string, reset: boolean, say: (line: string
     say(
       `the journal was damaged (${reason(error)}): kept aside as ${basename(aside)}; starting with an empty one`,
     );
-    return new Journal(stateDir);
+    return new Journal(stateDir, options);
   }
 }

@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskSpec } from '../protocol/messages.js';
 import { Journal } from './journal.js';
@@ -102,7 +100,7 @@ describe('the agent journal', () => {
     expect(journal.unfinished()).toEqual([
       { task: task('t-3'), execution: 4, state: 'accepted', pid: 4242, bootId: 'boot-a' },
     ]);
-    expect((await stat(join(dir, 'journal.db'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'journal.log'))).mode & 0o777).toBe(0o600);
   });
 
   it('forgets finished tasks after a week, not before', () => {
@@ -138,28 +136,5 @@ describe('the agent journal', () => {
     expect(journal.heldSchedules()).toEqual([{ task: scheduled, nextExecution: 3, checkedUntilMs: 220_100 }]);
     expect(journal.endSchedule('t-6', finished('Success', 5), 5)).toMatchObject({ execution: 0 });
     expect(journal.heldSchedules()).toEqual([]);
-  });
-
-  it('upgrades a journal written by an agent before numbered runs, keeping what it held', () => {
-    journal.close();
-    const legacyDir = join(dir, 'legacy');
-    mkdirSync(legacyDir);
-    const legacy = new Database(join(legacyDir, 'journal.db'));
-    legacy.exec(`
-      CREATE TABLE tasks (invoke_id TEXT PRIMARY KEY, spec TEXT NOT NULL, state TEXT NOT NULL,
-        updated_at INTEGER NOT NULL, pid INTEGER, boot_id TEXT);
-      CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, invoke_id TEXT NOT NULL, payload TEXT NOT NULL);`);
-    legacy
-      .prepare(`INSERT INTO tasks VALUES ('t-old', ?, 'running', 1, 77, 'b')`)
-      .run(JSON.stringify(task('t-old')));
-    legacy.prepare(`INSERT INTO events (invoke_id, payload) VALUES ('t-old', '{"kind":"accepted"}')`).run();
-    legacy.close();
-    journal = new Journal(legacyDir);
-    expect(journal.unfinished()).toEqual([
-      { task: task('t-old'), execution: 0, state: 'running', pid: 77, bootId: 'b' },
-    ]);
-    expect(journal.unacknowledged()).toEqual([
-      { eventId: '1', invokeId: 't-old', execution: 0, event: { kind: 'accepted' } },
-    ]);
   });
 });

@@ -1,14 +1,24 @@
-import { chmodSync, closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
-import { createPrivateFile } from '../private-files.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+import { encodeHeader, encodeRecord, headerBytes, JournalDamaged, scanRecords } from './journal-format.js';
+import { type JournalOp, JournalState, runKey, type TaskState } from './journal-state.js';
+import { replaceSynced, writeFileAtomically, writeSynced, writeWhole } from './journal-write.js';
 
-// Required, not imported: agent.ts says why (ws).
-const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
-
-export type TaskState = 'accepted' | 'running' | 'finished';
+export { JournalDamaged } from './journal-format.js';
+export type { TaskState } from './journal-state.js';
 
 /** A run of a task: execution 0 is a task's only run; n ≥ 1 the runs of schedules and EveryReboot tasks. */
 export interface RunRef {
@@ -29,129 +39,275 @@ export interface HeldSchedule {
   readonly checkedUntilMs: number;
 }
 
+export interface JournalOptions {
+  /** Unacknowledged output kept per run and in all: past either, the oldest chunks are dropped. */
+  readonly runOutputMaxBytes?: number;
+  readonly outputMaxBytes?: number;
+  /** How soon after a run ends the file is rewritten without its spec (which may hold secrets). */
+  readonly scrubDelayMs?: number;
+  /** A file smaller than this is never compacted for its size. */
+  readonly minCompactBytes?: number;
+  /** Tests: called at each step of a compaction; throwing there plays a crash at that step. */
+  readonly onCompactionStep?: (step: 'written' | 'renamed') => void;
+}
+
 // Finished tasks are remembered this long, so a task re-delivered after a long outage is not run again.
 const finishedMemoryMs = 7 * 24 * 3_600_000;
+export const defaultRunOutputMaxBytes = 4 * 1024 * 1024;
+export const defaultOutputMaxBytes = 64 * 1024 * 1024;
+// A compaction of a big journal (a week of finished runs) must not run back to back: the next one
+// for secrets waits at least this many times as long as the last took (≤ 2 % of the agent's time).
+const scrubPaceFactor = 50;
 
 type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
 
-export const journalPath = (stateDir: string): string => join(stateDir, 'journal.db');
+export const journalPath = (stateDir: string): string => join(stateDir, 'journal.log');
+const compactingPath = (path: string): string => `${path}.compacting`;
+const runOf = (key: string): RunRef => {
+  const hash = key.lastIndexOf('#');
+  return { invokeId: key.slice(0, hash), execution: Number(key.slice(hash + 1)) };
+};
 
-/** The journal file cannot be read as a database (SQLite's integrity check failed). */
-export class JournalDamaged extends Error {
-  override name = 'JournalDamaged';
-  readonly code = 'SQLITE_CORRUPT';
+/** Replays a journal file into its state; `end` is where its whole records end (a torn tail after). */
+function replay(path: string, bytes: Buffer): { state: JournalState; end: number } {
+  const { records, end } = scanRecords(bytes);
+  const state = new JournalState();
+  for (const { at, payload } of records) {
+    let ops: JournalOp[];
+    try {
+      ops = JSON.parse(payload.toString('utf8')) as JournalOp[];
+    } catch {
+      throw new JournalDamaged(`the record at byte ${at} of ${path} is not readable`);
+    }
+    const place = ops.length === 1 ? { at, length: payload.length } : undefined;
+    for (const op of ops) state.apply(op, place);
+  }
+  return { state, end };
 }
 
-/** Journal layouts, in order; `user_version` says how many have been applied. */
-const migrations = [
-  `CREATE TABLE IF NOT EXISTS tasks (
-     invoke_id TEXT PRIMARY KEY, spec TEXT NOT NULL, state TEXT NOT NULL, updated_at INTEGER NOT NULL,
-     pid INTEGER, boot_id TEXT);
-   CREATE TABLE IF NOT EXISTS events (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT, invoke_id TEXT NOT NULL, payload TEXT NOT NULL);`,
-  // Runs of one task are told apart by execution; schedules are held beside them.
-  `CREATE TABLE runs (
-     invoke_id TEXT NOT NULL, execution INTEGER NOT NULL, spec TEXT NOT NULL, state TEXT NOT NULL,
-     updated_at INTEGER NOT NULL, pid INTEGER, boot_id TEXT, PRIMARY KEY (invoke_id, execution));
-   INSERT INTO runs SELECT invoke_id, 0, spec, state, updated_at, pid, boot_id FROM tasks;
-   DROP TABLE tasks;
-   ALTER TABLE events ADD COLUMN execution INTEGER NOT NULL DEFAULT 0;
-   CREATE TABLE schedules (
-     invoke_id TEXT PRIMARY KEY, spec TEXT NOT NULL, next_execution INTEGER NOT NULL,
-     checked_until INTEGER NOT NULL, ended INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);`,
-];
+/** What an agent's journal holds, read beside the running agent (tests, inspection); changes nothing. */
+export function readJournalState(stateDir: string): JournalState {
+  const path = journalPath(stateDir);
+  return replay(path, readFileSync(path)).state;
+}
 
 /**
- * The agent's own SQLite file: every run it accepted (so none runs twice), the schedules it holds,
- * and every event the server has not acknowledged yet (so no result is lost). When a call returns,
- * its write is in the file (an agent crash loses nothing). A new run or schedule is on the disk too
- * (the WAL synced, as synchronous=FULL would) before `accept` or `holdSchedule` returns, since it
- * must never start twice; events are synced in the background right after (one sync for all writes
- * since the last), so they go out without waiting for the disk.
+ * The agent's journal, one append-only file (journal.log, journal-format.ts): every run it accepted
+ * (so none runs twice), the schedules it holds, and every event the server has not acknowledged yet
+ * (so no result is lost). Each change is one record appended before the call returns (an agent
+ * crash loses nothing); a new run or schedule is on the disk too (fdatasync) before `accept` or
+ * `holdSchedule` returns, since it must never start twice; events are synced in the background right
+ * after (one sync for all writes since the last). The state lives in memory, rebuilt from the file
+ * when it opens, except output, which is read back from the file when it is sent again. The file is
+ * rewritten with only what is live (write a temporary file, sync, rename, sync the directory) when
+ * it has grown to twice that, and soon after a run ends, so a finished run's script is not kept.
  */
 export class Journal {
-  private readonly db: BetterSqlite3.Database;
-  private readonly statements;
-  /** The WAL file, which holds every commit until a checkpoint: syncing it makes them durable. */
-  private readonly wal: number;
+  private readonly path: string;
+  private state: JournalState;
+  private fd: number;
+  /** Bytes in the file: where the next record starts. */
+  private size: number;
+  /** Size right after the last compaction: the file is compacted again at twice that. */
+  private compactedSize: number;
+  private lastCompactionMs = 0;
+  private compactTimer: NodeJS.Timeout | undefined;
+  /** A write that failed and could not be undone: later records would follow garbage. */
+  private broken: Error | undefined;
+  private readonly caps: { run: number; total: number };
   private syncing = false;
   private deferred = false;
   private unsynced = false;
   private closed = false;
-  /** Waiters for the next sync to start, which covers every commit made before it. */
+  /** Descriptors of files replaced by a compaction, closed once no sync uses them. */
+  private retired: number[] = [];
+  /** Waiters for the next sync to start, which covers every record written before it. */
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly options: JournalOptions = {},
+  ) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    // Tasks hold whole scripts, which may carry secrets: owner-only. SQLite gives its -wal and -shm
-    // files the database file's mode, so creating the file first covers them too.
-    const path = journalPath(stateDir);
-    createPrivateFile(path);
-    chmodSync(path, 0o600);
-    this.db = new Database(path);
-    try {
-      this.db.pragma('journal_mode = WAL');
-      // A file whose header is sound may still hold broken pages: found now, not mid-run.
-      const check = this.db.pragma('quick_check(1)', { simple: true });
-      if (check !== 'ok') throw new JournalDamaged(String(check));
-      // Commits do not wait for the disk; `durable` and `syncSoon` sync the WAL where it matters.
-      this.db.pragma('synchronous = NORMAL');
-      const applied = this.db.pragma('user_version', { simple: true }) as number;
-      for (const [index, sql] of migrations.entries()) {
-        if (index < applied) continue;
-        this.db.transaction(() => {
-          this.db.exec(sql);
-          this.db.pragma(`user_version = ${index + 1}`);
-        })();
-      }
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
-    this.wal = openSync(`${path}-wal`, 'a', 0o600);
-    this.statements = {
-      accept: this.db.prepare(
-        `INSERT INTO runs (invoke_id, execution, spec, state, updated_at) VALUES (?, ?, ?, 'accepted', ?)
-         ON CONFLICT DO NOTHING`,
-      ),
-      setState: this.db.prepare(
-        'UPDATE runs SET state = ?, updated_at = ? WHERE invoke_id = ? AND execution = ?',
-      ),
-      state: this.db.prepare('SELECT state FROM runs WHERE invoke_id = ? AND execution = ?'),
-      unfinished: this.db.prepare(
-        `SELECT spec, execution, state, pid, boot_id FROM runs WHERE state != 'finished'`,
-      ),
-      setProcess: this.db.prepare(
-        'UPDATE runs SET pid = ?, boot_id = ? WHERE invoke_id = ? AND execution = ?',
-      ),
-      append: this.db.prepare('INSERT INTO events (invoke_id, execution, payload) VALUES (?, ?, ?)'),
-      pending: this.db.prepare('SELECT seq, invoke_id, execution, payload FROM events ORDER BY seq'),
-      ack: this.db.prepare('DELETE FROM events WHERE seq = ?'),
-      forget: this.db.prepare(`DELETE FROM runs WHERE state = 'finished' AND updated_at < ?`),
-      hold: this.db.prepare(
-        `INSERT INTO schedules (invoke_id, spec, next_execution, checked_until, updated_at)
-         VALUES (?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
-      ),
-      advance: this.db.prepare(
-        'UPDATE schedules SET next_execution = ?, checked_until = ?, updated_at = ? WHERE invoke_id = ?',
-      ),
-      end: this.db.prepare('UPDATE schedules SET ended = 1, updated_at = ? WHERE invoke_id = ?'),
-      held: this.db.prepare(
-        'SELECT spec, next_execution, checked_until FROM schedules WHERE ended = 0 ORDER BY invoke_id',
-      ),
-      forgetSchedules: this.db.prepare('DELETE FROM schedules WHERE ended = 1 AND updated_at < ?'),
-      heldRuns: this.db.prepare(
-        `SELECT invoke_id, execution FROM runs WHERE state != 'finished'
-         UNION SELECT invoke_id, execution FROM events LIMIT ?`,
-      ),
+    this.path = journalPath(stateDir);
+    this.caps = {
+      run: options.runOutputMaxBytes ?? defaultRunOutputMaxBytes,
+      total: options.outputMaxBytes ?? defaultOutputMaxBytes,
     };
+    // A compaction (or a creation) that a crash interrupted before its rename: the journal itself is whole.
+    rmSync(compactingPath(this.path), { force: true });
+    rmSync(`${this.path}.new`, { force: true });
+    if (!existsSync(this.path)) writeFileAtomically(this.path, [encodeHeader()]);
+    let bytes = readFileSync(this.path);
+    // Empty: created by hand, or by a tool; nothing in it to lose.
+    if (bytes.length === 0) {
+      writeFileAtomically(this.path, [encodeHeader()]);
+      bytes = readFileSync(this.path);
+    }
+    const { state, end } = replay(this.path, bytes);
+    this.state = state;
+    // Tasks hold whole scripts, which may carry secrets: owner-only, whatever made the file.
+    chmodSync(this.path, 0o600);
+    this.fd = openSync(this.path, 'a+', 0o600);
+    if (end < bytes.length) {
+      // A record torn by a crash mid-append: it was never acknowledged to anyone.
+      ftruncateSync(this.fd, end);
+      fdatasyncSync(this.fd);
+    }
+    this.size = end;
+    this.compactedSize = end;
+    if (this.state.specsToScrub > 0 || this.size > this.minCompactBytes) this.compact();
   }
 
-  /** Whatever was committed so far is on the disk when this returns. */
-  private durable(): void {
-    fdatasyncSync(this.wal);
+  private get minCompactBytes(): number {
+    return this.options.minCompactBytes ?? 1024 * 1024;
+  }
+
+  /** Appends one record; undone (the file cut back) when the write fails, so the file stays whole. */
+  private write(ops: readonly JournalOp[]): { at: number; length: number } {
+    if (this.closed) throw new Error('the journal is closed');
+    if (this.broken) throw this.broken;
+    const payload = Buffer.from(JSON.stringify(ops), 'utf8');
+    const start = this.size;
+    try {
+      writeWhole(this.fd, encodeRecord(payload));
+    } catch (error) {
+      try {
+        ftruncateSync(this.fd, start);
+      } catch {
+        this.broken = error as Error;
+      }
+      throw error;
+    }
+    this.size = start + 8 + payload.length;
+    return { at: start + 8, length: payload.length };
+  }
+
+  /** Writes one record of changes, then applies them: memory never holds what the file does not. */
+  private commit(ops: readonly JournalOp[]): void {
+    const place = this.write(ops);
+    for (const op of ops) this.state.apply(op, ops.length === 1 ? place : undefined);
+    this.compactWhenDue();
+  }
+
+  private compactWhenDue(): void {
+    if (this.closed) return;
+    const grown = this.size > Math.max(this.minCompactBytes, 2 * this.compactedSize);
+    if (!grown && this.state.specsToScrub === 0) return;
+    if (this.compactTimer) {
+      if (!grown) return;
+      clearTimeout(this.compactTimer);
+    }
+    const delayMs = grown
+      ? 0
+      : Math.max(this.options.scrubDelayMs ?? 5_000, scrubPaceFactor * this.lastCompactionMs);
+    this.compactTimer = setTimeout(() => {
+      this.compactTimer = undefined;
+      try {
+        this.compact();
+      } catch {
+        // a full disk: the journal as it is stays whole; tried again with the next write
+      }
+    }, delayMs);
+    this.compactTimer.unref();
+  }
+
+  /**
+   * Rewrites the file with only what is live. Crash-safe at every step: the new file is whole and
+   * synced before it replaces the old one by a rename, and the directory is synced after it.
+   */
+  compact(): void {
+    const started = performance.now();
+    const temp = compactingPath(this.path);
+    const next = new JournalState();
+    let size = headerBytes;
+    const records: Buffer[] = [encodeHeader()];
+    for (const { payload, single } of this.snapshot()) {
+      const record = encodeRecord(payload);
+      const place = { at: size + 8, length: payload.length };
+      const ops = JSON.parse(payload.toString('utf8')) as JournalOp[];
+      for (const op of ops) next.apply(op, single ? place : undefined);
+      records.push(record);
+      size += record.length;
+    }
+    writeSynced(temp, records);
+    this.options.onCompactionStep?.('written');
+    replaceSynced(temp, this.path, this.options.onCompactionStep);
+    const old = this.fd;
+    this.fd = openSync(this.path, 'a+', 0o600);
+    if (this.syncing) this.retired.push(old);
+    else closeSync(old);
+    this.state = next;
+    this.size = size;
+    this.compactedSize = size;
+    this.broken = undefined;
+    // The new file is on the disk: whoever waited for a sync has it.
     this.unsynced = false;
-    // Their commits came before this sync: no later one need wait for them.
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters = [];
+    this.lastCompactionMs = performance.now() - started;
+  }
+
+  /** The live state as records: one per run, schedule and event (an output's payload copied as it is). */
+  private *snapshot(): Generator<{ payload: Buffer; single: boolean }> {
+    const encode = (ops: JournalOp[]) => ({
+      payload: Buffer.from(JSON.stringify(ops), 'utf8'),
+      single: true,
+    });
+    yield encode([{ o: 'seq', next: this.state.nextSeq }]);
+    for (const [key, run] of this.state.runs) {
+      const { invokeId, execution } = runOf(key);
+      yield encode([
+        {
+          o: 'run',
+          i: invokeId,
+          x: execution,
+          s: run.state,
+          at: run.updatedAt,
+          ...(run.spec && { spec: run.spec }),
+          ...(run.pid !== undefined && { pid: run.pid }),
+          ...(run.bootId !== undefined && { boot: run.bootId }),
+        },
+      ]);
+    }
+    for (const [invokeId, schedule] of this.state.schedules) {
+      yield encode([
+        {
+          o: 'sched',
+          i: invokeId,
+          nx: schedule.nextExecution,
+          cu: schedule.checkedUntilMs,
+          ended: schedule.ended,
+          at: schedule.updatedAt,
+          ...(schedule.spec && { spec: schedule.spec }),
+        },
+      ]);
+    }
+    for (const entry of this.state.events.values()) {
+      if (entry.at !== undefined) yield { payload: this.readPayload(entry.at, entry.length), single: true };
+      else {
+        const event = entry.event as TaskEvent;
+        yield encode([{ o: 'ev', n: entry.seq, i: entry.invokeId, x: entry.execution, e: event }]);
+      }
+    }
+  }
+
+  private readPayload(at: number, length: number): Buffer {
+    const payload = Buffer.allocUnsafe(length);
+    let read = 0;
+    while (read < length) {
+      const got = readSync(this.fd, payload, read, length - read, at + read);
+      if (got === 0) throw new JournalDamaged(`the journal ends inside the record at byte ${at}`);
+      read += got;
+    }
+    return payload;
+  }
+
+  /** Whatever was written so far is on the disk when this returns. */
+  private durable(): void {
+    fdatasyncSync(this.fd);
+    this.unsynced = false;
+    // Their records came before this sync: no later one need wait for them.
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
   }
@@ -167,7 +323,7 @@ export class Journal {
     });
   }
 
-  /** Syncs what was committed so far, now, in the background; a write during a sync gets one more. */
+  /** Syncs what was written so far, now, in the background; a write during a sync gets one more. */
   private startSync(): void {
     this.unsynced = true;
     if (this.syncing || this.closed) return;
@@ -175,52 +331,67 @@ export class Journal {
     this.unsynced = false;
     const covered = this.waiters;
     this.waiters = [];
-    fdatasync(this.wal, (error) => {
-      // A failed sync is retried with the next write; the commit itself has succeeded.
+    fdatasync(this.fd, (error) => {
+      // A failed sync is retried with the next write; the record itself is in the file.
       this.syncing = false;
       for (const waiter of covered) {
         if (error) waiter.reject(error);
         else waiter.resolve();
       }
-      if (this.closed) closeSync(this.wal);
+      for (const fd of this.retired.splice(0)) closeSync(fd);
+      if (this.closed) closeSync(this.fd);
       else if (this.unsynced || this.waiters.length > 0) this.startSync();
     });
   }
 
-  /** Resolves once what was committed so far is on the disk. */
+  /** Resolves once what was written so far is on the disk. */
   private synced(): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.startSync();
     return done;
   }
 
-  private append(run: RunRef, event: TaskEvent): JournalEvent {
-    const seq = this.statements.append.run(
-      run.invokeId,
-      run.execution,
-      JSON.stringify(event),
-    ).lastInsertRowid;
-    return { eventId: String(seq), invokeId: run.invokeId, execution: run.execution, event };
+  /** An event with the next id (`later`: the one after it, for a second event in the same record). */
+  private event(run: RunRef, event: TaskEvent, later = 0): { op: JournalOp; journalled: JournalEvent } {
+    const seq = this.state.nextSeq + later;
+    return {
+      op: { o: 'ev', n: seq, i: run.invokeId, x: run.execution, e: event },
+      journalled: { eventId: String(seq), invokeId: run.invokeId, execution: run.execution, event },
+    };
+  }
+
+  /** The ops that record a new run with its `accepted` event; undefined when the run was seen before. */
+  private acceptOps(
+    task: TaskSpec,
+    run: RunRef,
+    nowMs: number,
+    scheduledAtMs?: number,
+  ): { ops: JournalOp[]; journalled: JournalEvent } | undefined {
+    if (this.state.runs.has(runKey(run.invokeId, run.execution))) return undefined;
+    const accepted = this.event(run, {
+      kind: 'accepted',
+      ...(scheduledAtMs !== undefined && { scheduledAtMs }),
+    });
+    const ops: JournalOp[] = [
+      { o: 'run', i: run.invokeId, x: run.execution, s: 'accepted', at: nowMs, spec: task },
+    ];
+    if (scheduledAtMs !== undefined && this.state.schedules.has(run.invokeId)) {
+      ops.push({ o: 'adv', i: run.invokeId, nx: run.execution + 1, cu: scheduledAtMs, at: nowMs });
+    }
+    ops.push(accepted.op);
+    return { ops, journalled: accepted.journalled };
   }
 
   /**
    * Records a new run with its `accepted` event; undefined when the run was seen before (never run
-   * twice). A scheduled run also moves its schedule on, in the same transaction.
+   * twice). A scheduled run also moves its schedule on, in the same record.
    */
   accept(task: TaskSpec, run: RunRef, nowMs: number, scheduledAtMs?: number): JournalEvent | undefined {
-    const accepted = this.db.transaction(() => {
-      const inserted = this.statements.accept.run(run.invokeId, run.execution, JSON.stringify(task), nowMs);
-      if (inserted.changes === 0) return undefined;
-      if (scheduledAtMs !== undefined) {
-        this.statements.advance.run(run.execution + 1, scheduledAtMs, nowMs, run.invokeId);
-      }
-      return this.append(run, {
-        kind: 'accepted',
-        ...(scheduledAtMs !== undefined && { scheduledAtMs }),
-      });
-    })();
-    if (accepted) this.durable();
-    return accepted;
+    const accepting = this.acceptOps(task, run, nowMs, scheduledAtMs);
+    if (!accepting) return undefined;
+    this.commit(accepting.ops);
+    this.durable();
+    return accepting.journalled;
   }
 
   /**
@@ -232,54 +403,70 @@ export class Journal {
     run: RunRef,
     nowMs: number,
   ): { accepted: JournalEvent; durable: Promise<void> } | undefined {
-    const accepted = this.db.transaction(() => {
-      const inserted = this.statements.accept.run(run.invokeId, run.execution, JSON.stringify(task), nowMs);
-      return inserted.changes === 0 ? undefined : this.append(run, { kind: 'accepted' });
-    })();
-    return accepted && { accepted, durable: this.synced() };
+    const accepting = this.acceptOps(task, run, nowMs);
+    if (!accepting) return undefined;
+    this.commit(accepting.ops);
+    return { accepted: accepting.journalled, durable: this.synced() };
   }
 
   stateOf(run: RunRef): TaskState | undefined {
-    return (this.statements.state.get(run.invokeId, run.execution) as { state: TaskState } | undefined)
-      ?.state;
+    return this.state.runs.get(runKey(run.invokeId, run.execution))?.state;
   }
 
-  /** Appends an event (and moves the run's state with it) in one transaction; returns its id. */
+  /**
+   * Appends an event (and moves the run's state with it) in one record; returns it with its id.
+   * Output past the caps makes room by dropping the oldest unacknowledged output first (the server
+   * counts the bytes it never got as dropped, from the offsets).
+   */
   record(run: RunRef, event: TaskEvent, nowMs: number): JournalEvent {
-    const recorded = this.db.transaction(() => {
-      if (event.kind === 'started')
-        this.statements.setState.run('running', nowMs, run.invokeId, run.execution);
-      if (event.kind === 'finished')
-        this.statements.setState.run('finished', nowMs, run.invokeId, run.execution);
-      return this.append(run, event);
-    })();
+    const { op, journalled } = this.event(run, event);
+    if (event.kind === 'output') {
+      const dropped = this.state.overCaps(
+        runKey(run.invokeId, run.execution),
+        Buffer.byteLength(event.data, 'base64'),
+        this.caps,
+      );
+      if (dropped.length > 0) this.commit([{ o: 'ack', n: dropped }]);
+      // Alone in its record: its data stays in the file, not in memory.
+      this.commit([op]);
+    } else {
+      const ops: JournalOp[] = [];
+      if (event.kind === 'started' || event.kind === 'finished') {
+        const s = event.kind === 'started' ? 'running' : 'finished';
+        if (this.state.runs.has(runKey(run.invokeId, run.execution))) {
+          ops.push({ o: 'state', i: run.invokeId, x: run.execution, s, at: nowMs });
+        }
+      }
+      ops.push(op);
+      this.commit(ops);
+    }
     // After a power cut a run accepted or running ends interrupted alike: `started` needs no sync.
     if (event.kind !== 'started') this.syncSoon();
-    return recorded;
+    return journalled;
   }
 
   /** Events the server has not acknowledged, oldest first. */
   unacknowledged(): JournalEvent[] {
-    const rows = this.statements.pending.all() as {
-      seq: number;
-      invoke_id: string;
-      execution: number;
-      payload: string;
-    }[];
-    return rows.map((row) => ({
-      eventId: String(row.seq),
-      invokeId: row.invoke_id,
-      execution: row.execution,
-      event: JSON.parse(row.payload) as TaskEvent,
+    return [...this.state.events.values()].map((entry) => ({
+      eventId: String(entry.seq),
+      invokeId: entry.invokeId,
+      execution: entry.execution,
+      event:
+        entry.event ??
+        (
+          (JSON.parse(this.readPayload(entry.at ?? 0, entry.length).toString('utf8')) as JournalOp[])[0] as {
+            e: TaskEvent;
+          }
+        ).e,
     }));
   }
 
-  /** Forgets an acknowledged event. Unjournalled ones have nothing to forget; a failed delete (disk full) only means the event is sent again, and the server ignores repeats. */
+  /** Forgets an acknowledged event. Unjournalled ones have nothing to forget; a failed write (disk full) only means the event is sent again, and the server ignores repeats. */
   acknowledge(eventId: string): void {
     const seq = Number(eventId);
-    if (!Number.isSafeInteger(seq)) return;
+    if (!Number.isSafeInteger(seq) || !this.state.events.has(seq)) return;
     try {
-      this.statements.ack.run(seq);
+      this.commit([{ o: 'ack', n: [seq] }]);
     } catch {
       // kept: sent again after the next reconnect
     }
@@ -287,8 +474,9 @@ export class Journal {
 
   /** Remembers a running task's process group, so a restarted agent can end what it left behind. */
   setProcess(run: RunRef, pid: number, bootId: string): void {
+    if (!this.state.runs.has(runKey(run.invokeId, run.execution))) return;
     // Not synced: a process group matters only within this boot.
-    this.statements.setProcess.run(pid, bootId, run.invokeId, run.execution);
+    this.commit([{ o: 'proc', i: run.invokeId, x: run.execution, pid, boot: bootId }]);
   }
 
   /** Runs accepted or running when the agent last stopped, with their process group if one started. */
@@ -299,32 +487,27 @@ export class Journal {
     pid: number | undefined;
     bootId: string;
   }[] {
-    const rows = this.statements.unfinished.all() as {
-      spec: string;
-      execution: number;
-      state: TaskState;
-      pid: number | null;
-      boot_id: string | null;
-    }[];
-    return rows.map((row) => ({
-      task: JSON.parse(row.spec) as TaskSpec,
-      execution: row.execution,
-      state: row.state,
-      pid: row.pid ?? undefined,
-      bootId: row.boot_id ?? '',
-    }));
+    return [...this.state.runs.entries()]
+      .filter(([, run]) => run.state !== 'finished' && run.spec)
+      .map(([key, run]) => ({
+        task: run.spec as TaskSpec,
+        execution: runOf(key).execution,
+        state: run.state,
+        pid: run.pid,
+        bootId: run.bootId ?? '',
+      }));
   }
 
   /** Holds a new schedule (its `accepted` event on run 0); undefined when it was held before. */
   holdSchedule(task: TaskSpec, checkedUntilMs: number, nowMs: number): JournalEvent | undefined {
-    const accepted = this.db.transaction(() => {
-      const inserted = this.statements.hold.run(task.invokeId, JSON.stringify(task), checkedUntilMs, nowMs);
-      return inserted.changes === 0
-        ? undefined
-        : this.append({ invokeId: task.invokeId, execution: 0 }, { kind: 'accepted' });
-    })();
-    if (accepted) this.durable();
-    return accepted;
+    if (this.state.schedules.has(task.invokeId)) return undefined;
+    const { op, journalled } = this.event({ invokeId: task.invokeId, execution: 0 }, { kind: 'accepted' });
+    this.commit([
+      { o: 'sched', i: task.invokeId, nx: 1, cu: checkedUntilMs, ended: false, at: nowMs, spec: task },
+      op,
+    ]);
+    this.durable();
+    return journalled;
   }
 
   /**
@@ -338,35 +521,34 @@ export class Journal {
     finished: FinishedEvent,
     nowMs: number,
   ): JournalEvent[] {
-    const recorded = this.db.transaction(() => {
-      this.statements.advance.run(run.execution + 1, checkedUntilMs, nowMs, run.invokeId);
-      return [this.append(run, { kind: 'accepted', scheduledAtMs }), this.append(run, finished)];
-    })();
+    const accepted = this.event(run, { kind: 'accepted', scheduledAtMs });
+    const ended = this.event(run, finished, 1);
+    this.commit([
+      { o: 'adv', i: run.invokeId, nx: run.execution + 1, cu: checkedUntilMs, at: nowMs },
+      accepted.op,
+      ended.op,
+    ]);
     this.syncSoon();
-    return recorded;
+    return [accepted.journalled, ended.journalled];
   }
 
   /** Ends a schedule with its final event on run 0. */
   endSchedule(invokeId: string, finished: FinishedEvent, nowMs: number): JournalEvent {
-    const recorded = this.db.transaction(() => {
-      this.statements.end.run(nowMs, invokeId);
-      return this.append({ invokeId, execution: 0 }, finished);
-    })();
+    const { op, journalled } = this.event({ invokeId, execution: 0 }, finished);
+    this.commit([{ o: 'end', i: invokeId, at: nowMs }, op]);
     this.syncSoon();
-    return recorded;
+    return journalled;
   }
 
   heldSchedules(): HeldSchedule[] {
-    const rows = this.statements.held.all() as {
-      spec: string;
-      next_execution: number;
-      checked_until: number;
-    }[];
-    return rows.map((row) => ({
-      task: JSON.parse(row.spec) as TaskSpec,
-      nextExecution: row.next_execution,
-      checkedUntilMs: row.checked_until,
-    }));
+    return [...this.state.schedules.entries()]
+      .filter(([, schedule]) => !schedule.ended && schedule.spec)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, schedule]) => ({
+        task: schedule.spec as TaskSpec,
+        nextExecution: schedule.nextExecution,
+        checkedUntilMs: schedule.checkedUntilMs,
+      }));
   }
 
   /**
@@ -374,21 +556,45 @@ export class Journal {
    * most `limit`: the agent lists them in its hello, so the server can tell which runs were lost.
    */
   heldRuns(limit: number): RunRef[] {
-    const rows = this.statements.heldRuns.all(limit) as { invoke_id: string; execution: number }[];
-    return rows.map((row) => ({ invokeId: row.invoke_id, execution: row.execution }));
+    const held = new Map<string, RunRef>();
+    for (const [key, run] of this.state.runs) {
+      if (held.size >= limit) break;
+      if (run.state === 'finished') continue;
+      held.set(key, runOf(key));
+    }
+    for (const entry of this.state.events.values()) {
+      if (held.size >= limit) break;
+      const key = runKey(entry.invokeId, entry.execution);
+      if (!held.has(key)) held.set(key, { invokeId: entry.invokeId, execution: entry.execution });
+    }
+    return [...held.values()];
   }
 
   forgetOld(nowMs: number): void {
-    this.statements.forget.run(nowMs - finishedMemoryMs);
-    this.statements.forgetSchedules.run(nowMs - finishedMemoryMs);
+    const before = nowMs - finishedMemoryMs;
+    const due =
+      [...this.state.runs.values()].some((run) => run.state === 'finished' && run.updatedAt < before) ||
+      [...this.state.schedules.values()].some((schedule) => schedule.ended && schedule.updatedAt < before);
+    if (due) this.commit([{ o: 'forget', before }]);
   }
 
-  /** Closing checkpoints the WAL into the database file, synced; the WAL's descriptor goes once no sync uses it. */
+  /** Closing rewrites the file first when a finished run's spec is still in it; the descriptor goes once no sync uses it. */
   close(): void {
-    this.db.close();
+    if (this.closed) return;
+    clearTimeout(this.compactTimer);
+    if (this.state.specsToScrub > 0 && !this.broken) {
+      try {
+        this.compact();
+      } catch {
+        // a full disk: scrubbed at the next start
+      }
+    }
     this.closed = true;
     for (const waiter of this.waiters) waiter.reject(new Error('the journal is closed'));
     this.waiters = [];
-    if (!this.syncing) closeSync(this.wal);
+    if (!this.syncing) {
+      closeSync(this.fd);
+      for (const fd of this.retired.splice(0)) closeSync(fd);
+    }
   }
 }

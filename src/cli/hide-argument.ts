@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { isSea } from 'node:sea';
 
 /** `args` with the value of `flag` replaced by `***`, in both `--flag VALUE` and `--flag=VALUE` forms. */
 export function maskedArgs(args: readonly string[], flag: string): string[] {
@@ -15,7 +16,8 @@ export function maskedArgs(args: readonly string[], flag: string): string[] {
  * now. The title also renames the process (/proc/PID/comm): its name is put back.
  */
 export function hideArgument(flag: string): void {
-  const original = [process.argv0, ...process.execArgv, ...process.argv.slice(1)];
+  // A single executable's argv repeats its own path in argv[1], where node's has the script.
+  const original = [process.argv0, ...process.execArgv, ...process.argv.slice(isSea() ? 2 : 1)];
   const masked = maskedArgs(original, flag);
   if (masked.every((arg, at) => arg === original[at])) return;
   const comm = '/proc/self/comm';

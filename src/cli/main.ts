@@ -6,8 +6,9 @@ import { loadIdentity } from '../agent/identity.js';
 import { type AgentFlags, loadAgentConfig, loadServerConfig, type ServerFlags } from '../config.js';
 import { rootKeyFileName } from '../service/root-access-key.js';
 import { version } from '../version.js';
+import { addAgentOptions, agentExample, runAgent } from './agent-command.js';
 import { explainError } from './errors.js';
-import { hideArgument } from './hide-argument.js';
+import { stopOnSignals } from './process-signals.js';
 
 // Required, not imported, like the agent's ws and better-sqlite3 (agent/agent.ts says why).
 const { Command, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
@@ -29,46 +30,6 @@ const serverOptions = (command: Command, withDatabase: boolean): Command => {
   }
   return command;
 };
-
-/** Exit statuses of a process ended by a signal, as a shell reports them (128 + the signal number). */
-const signalStatus: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
-
-/**
- * Stops on SIGTERM/SIGINT: in-flight work finishes, the database closes, exit 0. A second signal
- * while that runs exits at once, so a shutdown that hangs never needs SIGKILL.
- */
-function stopOnSignals(close: () => Promise<void>): void {
-  ignoreClosedOutput();
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      console.error(`openassist: ${signal} again, exiting without finishing the shutdown`);
-      process.exit(signalStatus[signal] ?? 1);
-    }
-    stopping = true;
-    close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`openassist: shutdown failed: ${String(error)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
-
-/**
- * A long-running process outlives the reader of its output (`up | tee log` when tee is gone): a write
- * to a closed pipe (EPIPE) loses that line instead of ending the server with an uncaught error.
- */
-function ignoreClosedOutput(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-    });
-  }
-}
 
 async function runServer(flags: ServerFlags): Promise<void> {
   const config = loadServerConfig(flags, process.env);
@@ -159,30 +120,6 @@ async function runUp(flags: ServerFlags): Promise<void> {
   );
 }
 
-const activationCodeFlag = '--activation-code';
-
-async function runAgent(flags: AgentFlags, command: Command): Promise<void> {
-  if (command.getOptionValueSource('activationCode') === 'cli') {
-    // Any local user reads a process's arguments (ps): the code would register a rogue instance.
-    hideArgument(activationCodeFlag);
-    console.error(
-      `openassist agent: ${activationCodeFlag} is deprecated: other local users could read the code in ps while the agent started; ` +
-        'pass it in OPENASSIST_ACTIVATION_CODE or an owner-only --activation-code-file',
-    );
-  }
-  const config = loadAgentConfig(flags, process.env);
-  const { startAgent } = await import('../agent/agent.js');
-  const agent = await startAgent(
-    config,
-    (line) => console.log(`openassist agent: ${line}`),
-    (error) => {
-      console.error(`openassist agent: ${error.message}`);
-      process.exit(3);
-    },
-  );
-  stopOnSignals(() => agent.stop());
-}
-
 const processVerbs: ReadonlySet<string> = new Set(['server', 'up', 'agent']);
 
 /** The command tree; `verb` (the first argument) lets a process verb skip the client verbs. */
@@ -202,41 +139,11 @@ export async function buildProgram(verb?: string): Promise<Command> {
   )
     .addHelpText('after', '\nExample:\n  openassist up --data ./data')
     .action((flags: ServerFlags) => runUp(flags));
-  program
-    .command('agent')
-    .description('run the agent: register on first start, then serve tasks')
-    .addOption(
-      new Option('--server <url>', "the server's http(s)://HOST:PORT").env('OPENASSIST_AGENT_SERVER'),
-    )
-    .addOption(
-      new Option('--state-dir <dir>', 'identity and journal directory').env('OPENASSIST_AGENT_STATE_DIR'),
-    )
-    .addOption(
-      new Option('--activation-id <id>', 'activation to register with').env('OPENASSIST_ACTIVATION_ID'),
-    )
-    // Deprecated (still accepted, scrubbed from the arguments once read): the code belongs in the environment.
-    .addOption(new Option(`${activationCodeFlag} <code>`).env('OPENASSIST_ACTIVATION_CODE').hideHelp())
-    .addOption(
-      new Option('--activation-code-file <file>', 'an owner-only (0600) file holding its code').env(
-        'OPENASSIST_ACTIVATION_CODE_FILE',
-      ),
-    )
-    .addOption(
-      new Option('--ca <file>', "CA certificate(s) (PEM) that sign an https:// server's certificate").env(
-        'OPENASSIST_AGENT_CA',
-      ),
-    )
-    .addOption(
-      new Option(
-        '--reset-journal',
-        'if the journal is damaged, keep it aside and start with an empty one (env: OPENASSIST_AGENT_RESET_JOURNAL=1)',
-      ),
-    )
-    .addHelpText(
-      'after',
-      '\nExample:\n  openassist agent --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id …\n' +
-        '  with the code in OPENASSIST_ACTIVATION_CODE (other users cannot read a process environment) or --activation-code-file',
-    )
+  addAgentOptions(
+    program.command('agent').description('run the agent: register on first start, then serve tasks'),
+    Option,
+  )
+    .addHelpText('after', agentExample('openassist agent'))
     .action((flags: AgentFlags, command: Command) => runAgent(flags, command));
   // The long-running processes load no client code (tables, terminal drawing, completion) at all.
   if (!processVerbs.has(verb ?? '')) (await import('./client-verbs.js')).registerClientVerbs(program);

@@ -7,7 +7,7 @@ import { type Fleet, startFleet } from '../helpers/fleet.js';
 
 /** The journals kept aside in the state dir. */
 const keptAside = async (stateDir: string): Promise<string[]> =>
-  (await readdir(stateDir)).filter((name) => /^journal\.db\.damaged-\d{8}T\d{6}Z$/.test(name));
+  (await readdir(stateDir)).filter((name) => /^journal\.log\.damaged-\d{8}T\d{6}Z$/.test(name));
 
 describe('a damaged agent journal', () => {
   let fleet: Fleet;
@@ -32,8 +32,7 @@ describe('a damaged agent journal', () => {
     stateDir = fleet.agent.stateDir;
     // The agent stopped, its journal overwritten with garbage (a disk error, a bad copy).
     await fleet.agent.stop('SIGKILL');
-    for (const suffix of ['-wal', '-shm']) await rm(join(stateDir, `journal.db${suffix}`), { force: true });
-    await writeFile(join(stateDir, 'journal.db'), garbage);
+    await writeFile(join(stateDir, 'journal.log'), garbage);
   });
 
   afterAll(async () => {
@@ -47,11 +46,11 @@ describe('a damaged agent journal', () => {
     const code = await agent.exited;
     const output = agent.output();
     expect(code).not.toBe(0);
-    expect(output).toContain(join(stateDir, 'journal.db'));
+    expect(output).toContain(join(stateDir, 'journal.log'));
     expect(output).toMatch(/damaged/);
     expect(output).toContain('--reset-journal');
-    expect(output).not.toMatch(/SqliteError|^\s+at /m);
-    expect(await readFile(join(stateDir, 'journal.db'))).toEqual(garbage);
+    expect(output).not.toMatch(/JournalDamaged|^\s+at /m);
+    expect(await readFile(join(stateDir, 'journal.log'))).toEqual(garbage);
     expect(await keptAside(stateDir)).toEqual([]);
   });
 

@@ -1,6 +1,5 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJournal } from '../helpers/agent-journal.js';
 import { waitFor } from '../helpers/deadline.js';
 import { ScheduleFleet } from '../helpers/schedule-fleet.js';
 
@@ -21,19 +20,12 @@ describe('Period: outages', () => {
     );
     await fleet.restartServer(async () => {
       // While the server is down, the agent's journal holds the runs it could not report.
-      const journal = new Database(join(agent.stateDir, 'journal.db'), { readonly: true });
-      const finishedOffline = () =>
-        (
-          journal
-            .prepare(`SELECT payload FROM events WHERE invoke_id = ? AND execution > 0`)
-            .all(invokeId) as { payload: string }[]
-        ).filter((row) => JSON.parse(row.payload).kind === 'finished').length;
+      const finishedOffline = () => readJournal(agent.stateDir).pendingScheduledFinished(invokeId);
       await waitFor(
         'two runs while the server is down',
         () => (finishedOffline() >= 2 ? true : undefined),
         40_000,
       );
-      journal.close();
     });
     const history = await waitFor(
       'the offline runs to be reported',

@@ -90,7 +90,7 @@ describe('the data dir and the agent state dir are private whatever the umask', 
     expect(await modeOf(stateDir)).toBe('711');
     expect(await modeOf(join(stateDir, 'work'))).toBe('711');
     const agentFiles = await fileModes(stateDir);
-    for (const name of ['identity.json', 'journal.db', 'journal.db-wal', 'journal.db-shm']) {
+    for (const name of ['identity.json', 'journal.log']) {
       expect(agentFiles[name], name).toBe('600');
     }
     expect(Object.entries(agentFiles).filter(([, mode]) => mode !== '600')).toEqual([]);
@@ -116,7 +116,7 @@ describe('the data dir and the agent state dir are private whatever the umask', 
     agent = await startAgentProcess({ serverUrl: server.url, stateDir, umask });
     const line = await waitFor('the tightening line', () => agent?.output().match(/tightened[^\n]*/)?.[0]);
     expect(line).toContain('identity.json 644→600');
-    expect(line).toContain('journal.db 644→600');
+    expect(line).toContain('journal.log 644→600');
     expect(line).toContain(`${stateDir} 755→711`);
     expect(await modeOf(stateDir)).toBe('711');
     expect(await modeOf(join(stateDir, 'work'))).toBe('711');

@@ -1,7 +1,6 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { readJournalState } from '../../src/agent/journal.js';
 
-/** What a real agent's journal (STATE_DIR/journal.db) says, read beside the running agent. */
+/** What a real agent's journal (STATE_DIR/journal.log) says, read beside the running agent. */
 export interface JournalState {
   /** Events the server has not acknowledged yet. */
   readonly unacknowledged: number;
@@ -9,25 +8,24 @@ export interface JournalState {
   readonly unfinished: number;
   /** `finished` events of one task not acknowledged yet (a result produced while cut off). */
   readonly pendingFinished: (invokeId: string) => number;
+  /** `finished` events of a schedule's runs (execution ≥ 1) not acknowledged yet. */
+  readonly pendingScheduledFinished: (invokeId: string) => number;
 }
 
-/** Opens the journal read-only for one look; the agent keeps writing meanwhile (WAL). */
+/** Replays the journal file for one look (a record being appended is left out); the agent keeps writing meanwhile. */
 export function readJournal(stateDir: string): JournalState {
-  const db = new Database(join(stateDir, 'journal.db'), { readonly: true, fileMustExist: true });
-  try {
-    const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-    const payloads = (
-      db.prepare('SELECT invoke_id, payload FROM events').all() as { invoke_id: string; payload: string }[]
-    ).map((row) => ({ invokeId: row.invoke_id, kind: (JSON.parse(row.payload) as { kind: string }).kind }));
-    return {
-      unacknowledged: count('SELECT count(*) AS n FROM events'),
-      unfinished: count(`SELECT count(*) AS n FROM runs WHERE state != 'finished'`),
-      pendingFinished: (invokeId) =>
-        payloads.filter((event) => event.invokeId === invokeId && event.kind === 'finished').length,
-    };
-  } finally {
-    db.close();
-  }
+  const state = readJournalState(stateDir);
+  const events = [...state.events.values()];
+  return {
+    unacknowledged: events.length,
+    unfinished: [...state.runs.values()].filter((run) => run.state !== 'finished').length,
+    pendingFinished: (invokeId) =>
+      events.filter((event) => event.invokeId === invokeId && event.kind === 'finished').length,
+    pendingScheduledFinished: (invokeId) =>
+      events.filter(
+        (event) => event.invokeId === invokeId && event.execution > 0 && event.kind === 'finished',
+      ).length,
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,19 +34,24 @@ export interface AgentOptions {
   readonly args?: readonly string[];
   /** Starts the process under this umask (through sh), e.g. 0o022 to test the modes of its files. */
   readonly umask?: number;
+  /** Runs this agent executable (dist/agent/openassist-agent-linux-<arch>) instead of `openassist agent`. */
+  readonly executable?: string;
 }
 
 /** Spawns `openassist agent` as a real process; by default resolves once it is connected. */
 export async function startAgentProcess(options: AgentOptions): Promise<AgentProcess> {
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'openassist-agent-')));
-  const args = [binPath, 'agent', '--server', options.serverUrl, '--state-dir', stateDir];
+  const args = ['--server', options.serverUrl, '--state-dir', stateDir];
   if (options.activationId) args.push('--activation-id', options.activationId);
   const codeEnv: Record<string, string> = {};
   if (options.activationCode && options.codeVia === 'flag')
     args.push('--activation-code', options.activationCode);
   else if (options.activationCode) codeEnv.OPENASSIST_ACTIVATION_CODE = options.activationCode;
   args.push(...(options.args ?? []));
-  const child = spawnNode(args, { ...process.env, ...codeEnv, ...options.env }, options.umask);
+  const env = { ...process.env, ...codeEnv, ...options.env };
+  const child = options.executable
+    ? spawn(options.executable, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawnNode([binPath, 'agent', ...args], env, options.umask);
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString();

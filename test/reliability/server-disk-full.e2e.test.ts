@@ -49,6 +49,8 @@ describe.skipIf(cannotMount !== undefined)('the server data disk full while a sc
       serverUrl: server.url,
       activationId: body?.activationId ?? '',
       activationCode: body?.activationCode ?? '',
+      // Every byte is kept here: the agent's own cap on unacknowledged output is not what is tested.
+      env: { OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX: String(64 * 1024 * 1024) },
     });
   }, 60_000);
 

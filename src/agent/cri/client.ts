@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
@@ -30,7 +30,14 @@ type Call<Request, Response> = (
   callback: (error: grpc.ServiceError | null, response: Response) => void,
 ) => grpc.ClientUnaryCall;
 
-const definition = protoLoader.loadSync(fileURLToPath(new URL('./runtime-v1.proto', import.meta.url)), {
+/**
+ * runtime-v1.proto as protobufjs JSON (runtime-v1.test.ts keeps the two equal). Required, not read
+ * from a path beside this file: the agent's single executable carries it inside its bundle.
+ */
+const descriptor = createRequire(import.meta.url)('./runtime-v1.json') as Parameters<
+  typeof protoLoader.fromJSON
+>[0];
+const definition = protoLoader.fromJSON(descriptor, {
   keepCase: true,
   // int64 timestamps as strings keep their nanoseconds; enums by name; zero values present.
   longs: String,

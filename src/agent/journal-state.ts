@@ -1,0 +1,247 @@
+import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+
+export type TaskState = 'accepted' | 'running' | 'finished';
+
+/**
+ * What a journal record says, one change each; a record holds the changes of one transaction.
+ * Replaying them in order rebuilds the state; a compacted journal is the same changes for what is live.
+ */
+export type JournalOp =
+  /** A run as it stands; `spec` is kept only while it is not finished (it may hold secrets). */
+  | {
+      readonly o: 'run';
+      readonly i: string;
+      readonly x: number;
+      readonly s: TaskState;
+      readonly at: number;
+      readonly spec?: TaskSpec;
+      readonly pid?: number;
+      readonly boot?: string;
+    }
+  | {
+      readonly o: 'state';
+      readonly i: string;
+      readonly x: number;
+      readonly s: TaskState;
+      readonly at: number;
+    }
+  | {
+      readonly o: 'proc';
+      readonly i: string;
+      readonly x: number;
+      readonly pid: number;
+      readonly boot: string;
+    }
+  /** A schedule as it stands; its spec dropped once it has ended. */
+  | {
+      readonly o: 'sched';
+      readonly i: string;
+      readonly nx: number;
+      readonly cu: number;
+      readonly ended: boolean;
+      readonly at: number;
+      readonly spec?: TaskSpec;
+    }
+  | { readonly o: 'adv'; readonly i: string; readonly nx: number; readonly cu: number; readonly at: number }
+  | { readonly o: 'end'; readonly i: string; readonly at: number }
+  /** An event to send; `n` its id. */
+  | { readonly o: 'ev'; readonly n: number; readonly i: string; readonly x: number; readonly e: TaskEvent }
+  /** Events acknowledged by the server, or dropped past the output caps. */
+  | { readonly o: 'ack'; readonly n: readonly number[] }
+  /** Finished runs and ended schedules last changed before `before` are forgotten. */
+  | { readonly o: 'forget'; readonly before: number }
+  /** The next event id (a compacted journal may hold no event to count from). */
+  | { readonly o: 'seq'; readonly next: number };
+
+export interface RunEntry {
+  state: TaskState;
+  updatedAt: number;
+  spec: TaskSpec | undefined;
+  pid: number | undefined;
+  bootId: string | undefined;
+}
+
+export interface ScheduleEntry {
+  spec: TaskSpec | undefined;
+  nextExecution: number;
+  checkedUntilMs: number;
+  ended: boolean;
+  updatedAt: number;
+}
+
+/** An event not acknowledged yet. Output is left in the file (`at`): only its place is in memory. */
+export interface EventEntry {
+  readonly seq: number;
+  readonly invokeId: string;
+  readonly execution: number;
+  readonly kind: TaskEvent['kind'];
+  readonly event: TaskEvent | undefined;
+  /** An output event's record in the file: where its payload starts, and its length. */
+  readonly at: number | undefined;
+  readonly length: number;
+  /** Raw output bytes it carries (0 for other events). */
+  readonly outputBytes: number;
+}
+
+export const runKey = (invokeId: string, execution: number): string => `${invokeId}#${execution}`;
+
+export const outputBytesOf = (event: TaskEvent): number =>
+  event.kind === 'output' ? Buffer.byteLength(event.data, 'base64') : 0;
+
+/** The journal's live state: what replaying every record gives. */
+export class JournalState {
+  readonly runs = new Map<string, RunEntry>();
+  readonly schedules = new Map<string, ScheduleEntry>();
+  /** By id, oldest first. */
+  readonly events = new Map<number, EventEntry>();
+  /** Output events by run, oldest first, and their raw bytes: what the caps count. */
+  readonly outputsByRun = new Map<string, number[]>();
+  runOutputBytes = new Map<string, number>();
+  outputBytes = 0;
+  nextSeq = 1;
+  /** Finished runs and ended schedules whose spec was written to the current file. */
+  specsToScrub = 0;
+
+  /** Applies one change; `at`/`length` place a record holding only this op (an output is read back from there). */
+  apply(op: JournalOp, place?: { at: number; length: number }): void {
+    switch (op.o) {
+      case 'run':
+        this.runs.set(runKey(op.i, op.x), {
+          state: op.s,
+          updatedAt: op.at,
+          spec: op.s === 'finished' ? undefined : op.spec,
+          pid: op.pid,
+          bootId: op.boot,
+        });
+        if (op.s === 'finished' && op.spec) this.specsToScrub++;
+        return;
+      case 'state': {
+        const run = this.runs.get(runKey(op.i, op.x));
+        if (!run) return;
+        run.state = op.s;
+        run.updatedAt = op.at;
+        if (op.s === 'finished' && run.spec) {
+          run.spec = undefined;
+          this.specsToScrub++;
+        }
+        return;
+      }
+      case 'proc': {
+        const run = this.runs.get(runKey(op.i, op.x));
+        if (!run) return;
+        run.pid = op.pid;
+        run.bootId = op.boot;
+        return;
+      }
+      case 'sched':
+        this.schedules.set(op.i, {
+          spec: op.ended ? undefined : op.spec,
+          nextExecution: op.nx,
+          checkedUntilMs: op.cu,
+          ended: op.ended,
+          updatedAt: op.at,
+        });
+        return;
+      case 'adv': {
+        const schedule = this.schedules.get(op.i);
+        if (!schedule) return;
+        schedule.nextExecution = op.nx;
+        schedule.checkedUntilMs = op.cu;
+        schedule.updatedAt = op.at;
+        return;
+      }
+      case 'end': {
+        const schedule = this.schedules.get(op.i);
+        if (!schedule) return;
+        schedule.ended = true;
+        schedule.updatedAt = op.at;
+        if (schedule.spec) this.specsToScrub++;
+        schedule.spec = undefined;
+        return;
+      }
+      case 'ev':
+        this.addEvent(op, place);
+        return;
+      case 'ack':
+        for (const seq of op.n) this.removeEvent(seq);
+        return;
+      case 'forget':
+        for (const [key, run] of this.runs) {
+          if (run.state === 'finished' && run.updatedAt < op.before) this.runs.delete(key);
+        }
+        for (const [key, schedule] of this.schedules) {
+          if (schedule.ended && schedule.updatedAt < op.before) this.schedules.delete(key);
+        }
+        return;
+      case 'seq':
+        this.nextSeq = Math.max(this.nextSeq, op.next);
+        return;
+    }
+  }
+
+  private addEvent(
+    op: Extract<JournalOp, { o: 'ev' }>,
+    place: { at: number; length: number } | undefined,
+  ): void {
+    const outputBytes = outputBytesOf(op.e);
+    const keepInFile = op.e.kind === 'output' && place !== undefined;
+    this.events.set(op.n, {
+      seq: op.n,
+      invokeId: op.i,
+      execution: op.x,
+      kind: op.e.kind,
+      event: keepInFile ? undefined : op.e,
+      at: keepInFile ? place.at : undefined,
+      length: place?.length ?? 0,
+      outputBytes,
+    });
+    this.nextSeq = Math.max(this.nextSeq, op.n + 1);
+    if (op.e.kind !== 'output') return;
+    const key = runKey(op.i, op.x);
+    const list = this.outputsByRun.get(key);
+    if (list) list.push(op.n);
+    else this.outputsByRun.set(key, [op.n]);
+    this.runOutputBytes.set(key, (this.runOutputBytes.get(key) ?? 0) + outputBytes);
+    this.outputBytes += outputBytes;
+  }
+
+  private removeEvent(seq: number): void {
+    const entry = this.events.get(seq);
+    if (!entry) return;
+    this.events.delete(seq);
+    if (entry.kind !== 'output') return;
+    const key = runKey(entry.invokeId, entry.execution);
+    const list = this.outputsByRun.get(key) ?? [];
+    // Acks come oldest first: the front of the list, almost always.
+    const index = list[0] === seq ? 0 : list.indexOf(seq);
+    if (index >= 0) list.splice(index, 1);
+    const left = (this.runOutputBytes.get(key) ?? 0) - entry.outputBytes;
+    if (list.length === 0) {
+      this.outputsByRun.delete(key);
+      this.runOutputBytes.delete(key);
+    } else this.runOutputBytes.set(key, left);
+    this.outputBytes -= entry.outputBytes;
+  }
+
+  /** Output events to drop, oldest first, so that `adding` more bytes of `key`'s output fit both caps. */
+  overCaps(key: string, adding: number, caps: { run: number; total: number }): number[] {
+    const dropped: number[] = [];
+    let runBytes = this.runOutputBytes.get(key) ?? 0;
+    const runList = this.outputsByRun.get(key) ?? [];
+    for (const seq of runList) {
+      if (runBytes + adding <= caps.run) break;
+      dropped.push(seq);
+      runBytes -= this.events.get(seq)?.outputBytes ?? 0;
+    }
+    let total = this.outputBytes - ((this.runOutputBytes.get(key) ?? 0) - runBytes);
+    if (total + adding <= caps.total) return dropped;
+    const already = new Set(dropped);
+    for (const entry of this.events.values()) {
+      if (total + adding <= caps.total) break;
+      if (entry.outputBytes === 0 || already.has(entry.seq)) continue;
+      dropped.push(entry.seq);
+      total -= entry.outputBytes;
+    }
+    return dropped;
+  }
+}

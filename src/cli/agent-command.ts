@@ -1,0 +1,73 @@
+// The agent's flags and start, shared by `openassist agent` (the repository) and the single
+// executable (src/agent/executable/main.ts): one parser, one set of environment twins, one ready line.
+import type * as Commander from 'commander';
+import { type AgentFlags, loadAgentConfig } from '../config.js';
+import { hideArgument } from './hide-argument.js';
+import { stopOnSignals } from './process-signals.js';
+
+type Command = Commander.Command;
+type OptionClass = typeof Commander.Option;
+
+const activationCodeFlag = '--activation-code';
+
+/** Adds the agent's options (each with its environment twin) to `command`. */
+export function addAgentOptions(command: Command, Option: OptionClass): Command {
+  return (
+    command
+      .addOption(
+        new Option('--server <url>', "the server's http(s)://HOST:PORT").env('OPENASSIST_AGENT_SERVER'),
+      )
+      .addOption(
+        new Option('--state-dir <dir>', 'identity and journal directory').env('OPENASSIST_AGENT_STATE_DIR'),
+      )
+      .addOption(
+        new Option('--activation-id <id>', 'activation to register with').env('OPENASSIST_ACTIVATION_ID'),
+      )
+      // Deprecated (still accepted, scrubbed from the arguments once read): the code belongs in the environment.
+      .addOption(new Option(`${activationCodeFlag} <code>`).env('OPENASSIST_ACTIVATION_CODE').hideHelp())
+      .addOption(
+        new Option('--activation-code-file <file>', 'an owner-only (0600) file holding its code').env(
+          'OPENASSIST_ACTIVATION_CODE_FILE',
+        ),
+      )
+      .addOption(
+        new Option('--ca <file>', "CA certificate(s) (PEM) that sign an https:// server's certificate").env(
+          'OPENASSIST_AGENT_CA',
+        ),
+      )
+      .addOption(
+        new Option(
+          '--reset-journal',
+          'if the journal is damaged, keep it aside and start with an empty one (env: OPENASSIST_AGENT_RESET_JOURNAL=1)',
+        ),
+      )
+  );
+}
+
+/** The help's example, for the program name the agent runs under. */
+export const agentExample = (program: string): string =>
+  `\nExample:\n  ${program} --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id …\n` +
+  '  with the code in OPENASSIST_ACTIVATION_CODE (other users cannot read a process environment) or --activation-code-file';
+
+/** Starts the agent from its parsed flags; it runs until SIGTERM/SIGINT (exit 0) or a fatal refusal (exit 3). */
+export async function runAgent(flags: AgentFlags, command: Command): Promise<void> {
+  if (command.getOptionValueSource('activationCode') === 'cli') {
+    // Any local user reads a process's arguments (ps): the code would register a rogue instance.
+    hideArgument(activationCodeFlag);
+    console.error(
+      `openassist agent: ${activationCodeFlag} is deprecated: other local users could read the code in ps while the agent started; ` +
+        'pass it in OPENASSIST_ACTIVATION_CODE or an owner-only --activation-code-file',
+    );
+  }
+  const config = loadAgentConfig(flags, process.env);
+  const { startAgent } = await import('../agent/agent.js');
+  const agent = await startAgent(
+    config,
+    (line) => console.log(`openassist agent: ${line}`),
+    (error) => {
+      console.error(`openassist agent: ${error.message}`);
+      process.exit(3);
+    },
+  );
+  stopOnSignals(() => agent.stop());
+}
