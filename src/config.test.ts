@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { packageAgentDir } from './agent-dir.js';
 import { ConfigError, loadAgentConfig, loadServerConfig, parseListen } from './config.js';
 
 describe('server configuration (DESIGN §2.3: every flag has an environment twin; flags win)', () => {
@@ -20,6 +19,14 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
       dailyInvocationQuota: 100_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("serves the agent executables of this package's build, or of OPENASSIST_AGENT_DIR", () => {
+    // undefined: the server takes its own package's dist/agent (agent-download-routes.ts).
+    expect(loadServerConfig({}, {}).agentDir).toBeUndefined();
+    expect(loadServerConfig({}, { OPENASSIST_AGENT_DIR: 'builds/agent' }).agentDir).toBe(
+      resolve('builds/agent'),
+    );
   });
 
   it('reads the environment, and flags win over it', () => {
@@ -78,13 +85,6 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
     expect(loadServerConfig({}, {}).authFailuresPerMinute).toBe(30);
     expect(loadServerConfig({}, { OPENASSIST_AUTH_FAILURES_PER_MINUTE: '5' }).authFailuresPerMinute).toBe(5);
     expect(() => loadServerConfig({}, { OPENASSIST_AUTH_FAILURES_PER_MINUTE: '0' })).toThrow(ConfigError);
-  });
-
-  it('serves the agent executables from the build unless OPENASSIST_AGENT_DIR says otherwise', () => {
-    expect(loadServerConfig({}, {}).agentDir).toBeUndefined();
-    // agent-dir.ts is in src/ here: the package root is one level up.
-    expect(packageAgentDir()).toBe(resolve(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'agent'));
-    expect(loadServerConfig({}, { OPENASSIST_AGENT_DIR: 'agents' }).agentDir).toBe(resolve('agents'));
   });
 
   it('serves HTTPS with both --tls-cert and --tls-key (or their variables), never with one', () => {

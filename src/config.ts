@@ -36,7 +36,7 @@ export interface ServerConfig {
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /**
    * Where the agent executables this server hands out are (`GET /agent/download/<file>`);
-   * undefined: the package's own dist/agent (`agent-dir.ts`).
+   * undefined: `dist/agent` of this package, where `npm run build` puts them.
    */
   readonly agentDir: string | undefined;
 }

@@ -3,8 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
-import { packageAgentDir } from './agent-dir.js';
 import type { Services } from './api/action.js';
+import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
@@ -193,6 +193,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     upgrade: (request, socket, head) => agentHub.handleUpgrade(request, socket, head),
     streamStallMs: config.streamStallSeconds * 1000,
     services,
+    agentDir,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import type { AgentSettings } from '../config.js';
 import { AgentError } from './identity.js';
 
@@ -25,4 +25,11 @@ export async function activationCode(
   const code = (await readFile(file, 'utf8').catch(fail)).trim();
   if (!code) throw new AgentError(`the activation code file ${file} is empty`);
   return code;
+}
+
+/** Deletes the code file once registered: the code stays on disk no longer than it is needed. */
+export async function forgetActivationCodeFile(
+  config: Pick<AgentSettings, 'activationCodeFile'>,
+): Promise<void> {
+  if (config.activationCodeFile) await rm(config.activationCodeFile, { force: true });
 }

@@ -14,10 +14,17 @@ import {
   type ServerMessage,
 } from '../protocol/messages.js';
 import { version } from '../version.js';
-import { activationCode } from './activation-code.js';
+import { activationCode, forgetActivationCodeFile } from './activation-code.js';
 import { Executor } from './executor.js';
 import { hostFacts, readBootId } from './host-facts.js';
-import { AgentError, type Identity, loadIdentity, register, saveIdentity } from './identity.js';
+import {
+  AgentError,
+  type Identity,
+  loadIdentity,
+  register,
+  ServerUnreachable,
+  saveIdentity,
+} from './identity.js';
 import type { JournalEvent } from './journal.js';
 import { openJournal } from './journal-file.js';
 import { Scheduler } from './scheduler.js';
@@ -25,6 +32,8 @@ import { SelfUpgrade, upgradeExitCode } from './self-upgrade.js';
 import { rotatingLookup } from './server-rotation.js';
 import { certificateProblem, readSmallBody, refusalCode } from './server-tls.js';
 import { prepareStateDir } from './state-dir.js';
+import { lockStateDir } from './state-lock.js';
+import { writeStatus } from './status-file.js';
 
 // CommonJS packages are required, not imported: an import makes Node 20 scan each file's source for
 // its export names; on ws's 130 KB that scanner gets optimized, and the optimizing compiler's memory
@@ -55,11 +64,59 @@ async function readCa(file: string): Promise<Buffer> {
   });
 }
 
-/** Registers on first start (identity kept in the state dir), then serves tasks until stopped. */
+/** Trades the activation for an identity, kept in the state dir; a code file has served its purpose then. */
+async function registerOnce(
+  config: AgentConfig,
+  facts: ReturnType<typeof hostFacts>,
+  ca: Buffer | undefined,
+): Promise<Identity> {
+  const code = await activationCode(config);
+  if (!config.activationId || !code) {
+    throw new AgentError(
+      'this agent is not registered yet: pass --activation-id, and the code in OPENASSIST_ACTIVATION_CODE or --activation-code-file',
+    );
+  }
+  const identity = await register(
+    config.serverUrls,
+    {
+      activationId: config.activationId,
+      activationCode: code,
+      hostname: facts.hostname,
+      osType: facts.osType,
+      osVersion: facts.osVersion,
+      agentVersion: config.reportedVersion ?? version,
+      machineId: facts.machineId,
+    },
+    ca,
+  );
+  await saveIdentity(config.stateDir, identity);
+  await forgetActivationCodeFile(config);
+  return identity;
+}
+
+/**
+ * Registers on first start (identity kept in the state dir), then serves tasks until stopped. The
+ * state dir is locked first (state-lock.ts): a second agent on it stops before changing anything.
+ */
 export async function startAgent(
   config: AgentConfig,
   say: (line: string) => void,
   onFatal: (error: AgentError) => void,
+): Promise<RunningAgent> {
+  const unlock = lockStateDir(config.stateDir, readBootId(config.bootIdFile));
+  try {
+    return await startLocked(config, say, onFatal, unlock);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+async function startLocked(
+  config: AgentConfig,
+  say: (line: string) => void,
+  onFatal: (error: AgentError) => void,
+  unlock: () => void,
 ): Promise<RunningAgent> {
   const facts = hostFacts(config.searchPath);
   // With --ca only that CA is trusted for https:// servers (registration and channel alike).
@@ -67,29 +124,20 @@ export async function startAgent(
   const workDir = prepareStateDir(config.stateDir, say);
   let identity: Identity | undefined = await loadIdentity(config.stateDir);
   if (!identity) {
-    const code = await activationCode(config);
-    if (!config.activationId || !code) {
-      throw new AgentError(
-        'this agent is not registered yet: pass --activation-id, and the code in OPENASSIST_ACTIVATION_CODE or --activation-code-file',
-      );
-    }
-    identity = await register(
-      config.serverUrls,
-      {
-        activationId: config.activationId,
-        activationCode: code,
-        hostname: facts.hostname,
-        osType: facts.osType,
-        osVersion: facts.osVersion,
-        agentVersion: config.reportedVersion ?? version,
-        machineId: facts.machineId,
-      },
-      ca,
-    );
-    await saveIdentity(config.stateDir, identity);
+    identity = await registerOnce(config, facts, ca).catch((error: unknown) => {
+      // An installer waiting on the status file says why, instead of waiting for its deadline; an
+      // unreachable server is not final (the supervisor starts the agent again).
+      if (error instanceof AgentError && !(error instanceof ServerUnreachable))
+        writeStatus(config.stateDir, { state: 'failed', reason: error.message });
+      throw error;
+    });
     say(`registered as ${identity.instanceId}`);
   }
   const { instanceId, token } = identity;
+  const fatal = (error: AgentError) => {
+    writeStatus(config.stateDir, { state: 'failed', reason: error.message });
+    onFatal(error);
+  };
   const helloProtocol = config.reportedProtocolVersion ?? protocolVersion;
   let saidRefusal = '';
   const journal = openJournal(config.stateDir, config.resetJournal, say, {
@@ -186,6 +234,7 @@ export async function startAgent(
         retryMs = backoff.firstMs;
         silenceMs = 3 * message.heartbeatSeconds * 1000;
         say(`connected as ${instanceId}`);
+        writeStatus(config.stateDir, { state: 'connected', instanceId });
         clearInterval(heartbeat);
         heartbeat = setInterval(
           () => send({ type: 'heartbeat', activeTasks: executor.activeCount }),
@@ -270,7 +319,7 @@ export async function startAgent(
       void readSmallBody(response).then((body) => {
         const code = refusalCode(status, body);
         if (status === 401) {
-          onFatal(new AgentError(`the server refused ${instanceId} (${code}): deregistered? register again`));
+          fatal(new AgentError(`the server refused ${instanceId} (${code}): deregistered? register again`));
         } else if (status === 429) say(`the server throttles this address (${code}); retrying`);
         ws.terminate();
       });
@@ -288,7 +337,7 @@ export async function startAgent(
       clearTimeout(silence);
       if (code === 4001) {
         stopped = true;
-        onFatal(new AgentError(`${instanceId} was deregistered: register again`));
+        fatal(new AgentError(`${instanceId} was deregistered: register again`));
       }
       if (stopped) return;
       if (code === protocolRefused) {
@@ -319,6 +368,8 @@ export async function startAgent(
       await executor.stopAll();
       socket?.close(1001, 'agent stopping');
       journal.close();
+      writeStatus(config.stateDir, { state: 'stopped' });
+      unlock();
     },
   };
   return agent;

@@ -1,8 +1,13 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { type RegisterRequest, type RegisterResponse, registerPath } from '../protocol/messages.js';
+import {
+  deregisterPath,
+  type RegisterRequest,
+  type RegisterResponse,
+  registerPath,
+} from '../protocol/messages.js';
 import { certificateProblem } from './server-tls.js';
 
 /** What an agent keeps after registering: its instance id and secret token (file mode 0600). */
@@ -14,6 +19,11 @@ export interface Identity {
 /** A registration or connection the server refused; the message says why and what to do. */
 export class AgentError extends Error {
   override name = 'AgentError';
+}
+
+/** No server answered: worth retrying (a supervisor restarts the agent), unlike a refusal. */
+export class ServerUnreachable extends AgentError {
+  override name = 'ServerUnreachable';
 }
 
 const identityFile = (stateDir: string) => join(stateDir, 'identity.json');
@@ -54,7 +64,7 @@ export async function register(
       unreachable.push(certificateProblem(error, serverUrl) ?? `${serverUrl}: ${String(error)}`);
     }
   }
-  if (!answer) throw new AgentError(`cannot reach a server to register (${unreachable.join('; ')})`);
+  if (!answer) throw new ServerUnreachable(`cannot reach a server to register (${unreachable.join('; ')})`);
   let body: Partial<RegisterResponse> & { Code?: string; Message?: string } = {};
   try {
     body = JSON.parse(answer.body) as typeof body;
@@ -69,18 +79,67 @@ export async function register(
   return { instanceId: body.instanceId, token: body.token };
 }
 
+/**
+ * Ends this machine's registration (`openassist agent --deregister`, the uninstaller's): the server
+ * removes the instance as DeregisterManagedInstance does, then the void identity is deleted.
+ */
+export async function deregister(
+  stateDir: string,
+  serverUrls: readonly string[],
+  ca?: Buffer,
+): Promise<string> {
+  const identity = await loadIdentity(stateDir);
+  if (!identity)
+    throw new AgentError(`${identityFile(stateDir)} does not exist: this agent is not registered`);
+  const headers = {
+    'x-openassist-instance-id': identity.instanceId,
+    authorization: `Bearer ${identity.token}`,
+  };
+  const problems: string[] = [];
+  for (const serverUrl of serverUrls) {
+    let answer: { status: number; body: string };
+    try {
+      answer = await postJson(new URL(deregisterPath, serverUrl), '{}', ca, headers);
+    } catch (error) {
+      problems.push(certificateProblem(error, serverUrl) ?? `${serverUrl}: ${String(error)}`);
+      continue;
+    }
+    if (answer.status !== 200) {
+      let code = String(answer.status);
+      try {
+        code = (JSON.parse(answer.body) as { Code?: string }).Code ?? code;
+      } catch {
+        // not JSON: the status says enough
+      }
+      throw new AgentError(`the server refused to deregister ${identity.instanceId}: ${code}`);
+    }
+    await rm(identityFile(stateDir), { force: true });
+    return identity.instanceId;
+  }
+  throw new ServerUnreachable(`cannot reach a server to deregister (${problems.join('; ')})`);
+}
+
 // A registration answer is small and quick; a server that stalls must not hang the agent's start.
 const registerTimeoutMs = 30_000;
 
 /** POSTs JSON over http or https (trusting only `ca` when given) and reads the whole answer. */
-function postJson(url: URL, json: string, ca: Buffer | undefined): Promise<{ status: number; body: string }> {
+function postJson(
+  url: URL,
+  json: string,
+  ca: Buffer | undefined,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const request = send(
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(json),
+        },
         timeout: registerTimeoutMs,
         ...(ca && { ca }),
       },

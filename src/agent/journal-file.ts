@@ -2,6 +2,9 @@ import { renameSync } from 'node:fs';
 import { basename } from 'node:path';
 import { AgentError } from './identity.js';
 import { Journal, JournalDamaged, type JournalOptions, journalPath } from './journal.js';
+import { asideStamp, convertSqliteJournal } from './journal-convert.js';
+
+export { asideStamp } from './journal-convert.js';
 
 /** The error on one line. */
 const reason = (error: unknown): string => {
@@ -9,13 +12,6 @@ const reason = (error: unknown): string => {
   const text = typeof code === 'string' ? `${code}: ${String(message)}` : String(message ?? error);
   return text.replace(/\s+/g, ' ').trim();
 };
-
-/** `20261206T052100Z`: when a damaged journal was set aside, sortable and safe in a file name. */
-export const asideStamp = (nowMs: number): string =>
-  new Date(nowMs)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
 
 /** Renames the journal to `journal.log.damaged-STAMP`. */
 function setAside(path: string, nowMs: number): string {
@@ -37,6 +33,7 @@ export function openJournal(
   options: JournalOptions = {},
 ): Journal {
   const path = journalPath(stateDir);
+  convertSqliteJournal(stateDir, reset, say);
   try {
     return new Journal(stateDir, options);
   } catch (error) {

@@ -84,13 +84,20 @@ export interface EventEntry {
 }
 
 export const runKey = (invokeId: string, execution: number): string => `${invokeId}#${execution}`;
+export const runOf = (key: string): { invokeId: string; execution: number } => {
+  const hash = key.lastIndexOf('#');
+  return { invokeId: key.slice(0, hash), execution: Number(key.slice(hash + 1)) };
+};
 
 export const outputBytesOf = (event: TaskEvent): number =>
   event.kind === 'output' ? Buffer.byteLength(event.data, 'base64') : 0;
 
 /** The journal's live state: what replaying every record gives. */
 export class JournalState {
+  /** Runs accepted or running, by `runKey`. */
   readonly runs = new Map<string, RunEntry>();
+  /** Finished runs (remembered so none runs twice): when each finished. A week of a busy agent's runs, so lean. */
+  readonly finished = new Map<string, number>();
   readonly schedules = new Map<string, ScheduleEntry>();
   /** By id, oldest first. */
   readonly events = new Map<number, EventEntry>();
@@ -105,25 +112,30 @@ export class JournalState {
   /** Applies one change; `at`/`length` place a record holding only this op (an output is read back from there). */
   apply(op: JournalOp, place?: { at: number; length: number }): void {
     switch (op.o) {
-      case 'run':
-        this.runs.set(runKey(op.i, op.x), {
-          state: op.s,
-          updatedAt: op.at,
-          spec: op.s === 'finished' ? undefined : op.spec,
-          pid: op.pid,
-          bootId: op.boot,
-        });
-        if (op.s === 'finished' && op.spec) this.specsToScrub++;
-        return;
-      case 'state': {
-        const run = this.runs.get(runKey(op.i, op.x));
-        if (!run) return;
-        run.state = op.s;
-        run.updatedAt = op.at;
-        if (op.s === 'finished' && run.spec) {
-          run.spec = undefined;
-          this.specsToScrub++;
+      case 'run': {
+        const key = runKey(op.i, op.x);
+        if (op.s === 'finished') {
+          this.runs.delete(key);
+          this.finished.set(key, op.at);
+          if (op.spec) this.specsToScrub++;
+          return;
         }
+        this.finished.delete(key);
+        this.runs.set(key, { state: op.s, updatedAt: op.at, spec: op.spec, pid: op.pid, bootId: op.boot });
+        return;
+      }
+      case 'state': {
+        const key = runKey(op.i, op.x);
+        const run = this.runs.get(key);
+        if (!run) return;
+        if (op.s !== 'finished') {
+          run.state = op.s;
+          run.updatedAt = op.at;
+          return;
+        }
+        this.runs.delete(key);
+        this.finished.set(key, op.at);
+        if (run.spec) this.specsToScrub++;
         return;
       }
       case 'proc': {
@@ -166,8 +178,8 @@ export class JournalState {
         for (const seq of op.n) this.removeEvent(seq);
         return;
       case 'forget':
-        for (const [key, run] of this.runs) {
-          if (run.state === 'finished' && run.updatedAt < op.before) this.runs.delete(key);
+        for (const [key, finishedAt] of this.finished) {
+          if (finishedAt < op.before) this.finished.delete(key);
         }
         for (const [key, schedule] of this.schedules) {
           if (schedule.ended && schedule.updatedAt < op.before) this.schedules.delete(key);
@@ -183,9 +195,8 @@ export class JournalState {
     op: Extract<JournalOp, { o: 'ev' }>,
     place: { at: number; length: number } | undefined,
   ): void {
-    const outputBytes = outputBytesOf(op.e);
     const keepInFile = op.e.kind === 'output' && place !== undefined;
-    this.events.set(op.n, {
+    this.addEntry({
       seq: op.n,
       invokeId: op.i,
       execution: op.x,
@@ -193,16 +204,25 @@ export class JournalState {
       event: keepInFile ? undefined : op.e,
       at: keepInFile ? place.at : undefined,
       length: place?.length ?? 0,
-      outputBytes,
+      outputBytes: outputBytesOf(op.e),
     });
-    this.nextSeq = Math.max(this.nextSeq, op.n + 1);
-    if (op.e.kind !== 'output') return;
-    const key = runKey(op.i, op.x);
+  }
+
+  /** An output event kept in the file, copied to a new place (a compaction). */
+  placeOutput(entry: EventEntry, place: { at: number; length: number }): void {
+    this.addEntry({ ...entry, at: place.at, length: place.length });
+  }
+
+  private addEntry(entry: EventEntry): void {
+    this.events.set(entry.seq, entry);
+    this.nextSeq = Math.max(this.nextSeq, entry.seq + 1);
+    if (entry.kind !== 'output') return;
+    const key = runKey(entry.invokeId, entry.execution);
     const list = this.outputsByRun.get(key);
-    if (list) list.push(op.n);
-    else this.outputsByRun.set(key, [op.n]);
-    this.runOutputBytes.set(key, (this.runOutputBytes.get(key) ?? 0) + outputBytes);
-    this.outputBytes += outputBytes;
+    if (list) list.push(entry.seq);
+    else this.outputsByRun.set(key, [entry.seq]);
+    this.runOutputBytes.set(key, (this.runOutputBytes.get(key) ?? 0) + entry.outputBytes);
+    this.outputBytes += entry.outputBytes;
   }
 
   private removeEvent(seq: number): void {

@@ -32,11 +32,10 @@ export function syncDir(dir: string): void {
 
 /**
  * Puts a whole, synced file in place of `to` (rename, then the directory synced): after a crash at
- * any step, `to` is either the old file or the new one, never a part. `afterRename` is for tests.
+ * any step, `to` is either the old file or the new one, never a part.
  */
-export function replaceSynced(from: string, to: string, afterRename?: (step: 'renamed') => void): void {
+export function replaceSynced(from: string, to: string): void {
   renameSync(from, to);
-  afterRename?.('renamed');
   syncDir(dirname(to));
 }
 

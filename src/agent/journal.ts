@@ -8,14 +8,15 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
+  renameSync,
   rmSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
-import { encodeHeader, encodeRecord, headerBytes, JournalDamaged, scanRecords } from './journal-format.js';
-import { type JournalOp, JournalState, runKey, type TaskState } from './journal-state.js';
-import { replaceSynced, writeFileAtomically, writeSynced, writeWhole } from './journal-write.js';
+import { readPayload, writeCompacted } from './journal-compaction.js';
+import { encodeHeader, encodeRecord, JournalDamaged, scanRecords } from './journal-format.js';
+import { type JournalOp, JournalState, runKey, runOf, type TaskState } from './journal-state.js';
+import { syncDir, writeFileAtomically, writeWhole } from './journal-write.js';
 
 export { JournalDamaged } from './journal-format.js';
 export type { TaskState } from './journal-state.js';
@@ -58,15 +59,12 @@ export const defaultOutputMaxBytes = 64 * 1024 * 1024;
 // A compaction of a big journal (a week of finished runs) must not run back to back: the next one
 // for secrets waits at least this many times as long as the last took (≤ 2 % of the agent's time).
 const scrubPaceFactor = 50;
+const compactionRetryMs = 10_000;
 
 type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
 
 export const journalPath = (stateDir: string): string => join(stateDir, 'journal.log');
 const compactingPath = (path: string): string => `${path}.compacting`;
-const runOf = (key: string): RunRef => {
-  const hash = key.lastIndexOf('#');
-  return { invokeId: key.slice(0, hash), execution: Number(key.slice(hash + 1)) };
-};
 
 /** Replays a journal file into its state; `end` is where its whole records end (a torn tail after). */
 function replay(path: string, bytes: Buffer): { state: JournalState; end: number } {
@@ -112,6 +110,9 @@ export class Journal {
   private compactedSize: number;
   private lastCompactionMs = 0;
   private compactTimer: NodeJS.Timeout | undefined;
+  private compactDueAtMs = 0;
+  /** After a failed compaction, none before this. */
+  private retryAtMs = 0;
   /** A write that failed and could not be undone: later records would follow garbage. */
   private broken: Error | undefined;
   private readonly caps: { run: number; total: number };
@@ -156,7 +157,7 @@ export class Journal {
     }
     this.size = end;
     this.compactedSize = end;
-    if (this.state.specsToScrub > 0 || this.size > this.minCompactBytes) this.compact();
+    if (this.state.specsToScrub > 0 || this.size > this.minCompactBytes) this.compactOrRetry();
   }
 
   private get minCompactBytes(): number {
@@ -194,22 +195,29 @@ export class Journal {
     if (this.closed) return;
     const grown = this.size > Math.max(this.minCompactBytes, 2 * this.compactedSize);
     if (!grown && this.state.specsToScrub === 0) return;
-    if (this.compactTimer) {
-      if (!grown) return;
-      clearTimeout(this.compactTimer);
-    }
-    const delayMs = grown
-      ? 0
-      : Math.max(this.options.scrubDelayMs ?? 5_000, scrubPaceFactor * this.lastCompactionMs);
+    const delayMs = Math.max(
+      grown ? 0 : Math.max(this.options.scrubDelayMs ?? 5_000, scrubPaceFactor * this.lastCompactionMs),
+      this.retryAtMs - Date.now(),
+    );
+    const dueAtMs = Date.now() + delayMs;
+    // One compaction pending at a time; an earlier need moves it forward.
+    if (this.compactTimer && this.compactDueAtMs <= dueAtMs) return;
+    clearTimeout(this.compactTimer);
+    this.compactDueAtMs = dueAtMs;
     this.compactTimer = setTimeout(() => {
       this.compactTimer = undefined;
-      try {
-        this.compact();
-      } catch {
-        // a full disk: the journal as it is stays whole; tried again with the next write
-      }
+      this.compactOrRetry();
     }, delayMs);
     this.compactTimer.unref();
+  }
+
+  /** Compacts; a failure (a full disk) leaves the journal as it was, and the next try waits a while. */
+  private compactOrRetry(): void {
+    try {
+      this.compact();
+    } catch {
+      this.retryAtMs = Date.now() + compactionRetryMs;
+    }
   }
 
   /**
@@ -219,88 +227,25 @@ export class Journal {
   compact(): void {
     const started = performance.now();
     const temp = compactingPath(this.path);
-    const next = new JournalState();
-    let size = headerBytes;
-    const records: Buffer[] = [encodeHeader()];
-    for (const { payload, single } of this.snapshot()) {
-      const record = encodeRecord(payload);
-      const place = { at: size + 8, length: payload.length };
-      const ops = JSON.parse(payload.toString('utf8')) as JournalOp[];
-      for (const op of ops) next.apply(op, single ? place : undefined);
-      records.push(record);
-      size += record.length;
-    }
-    writeSynced(temp, records);
+    const compacted = writeCompacted(this.state, this.fd, temp);
     this.options.onCompactionStep?.('written');
-    replaceSynced(temp, this.path, this.options.onCompactionStep);
+    renameSync(temp, this.path);
+    this.options.onCompactionStep?.('renamed');
+    // From the rename on, appends go to the new file, whatever happens next.
     const old = this.fd;
     this.fd = openSync(this.path, 'a+', 0o600);
     if (this.syncing) this.retired.push(old);
     else closeSync(old);
-    this.state = next;
-    this.size = size;
-    this.compactedSize = size;
+    this.state = compacted.state;
+    this.size = compacted.size;
+    this.compactedSize = compacted.size;
     this.broken = undefined;
+    this.lastCompactionMs = performance.now() - started;
+    syncDir(dirname(this.path));
     // The new file is on the disk: whoever waited for a sync has it.
     this.unsynced = false;
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
-    this.lastCompactionMs = performance.now() - started;
-  }
-
-  /** The live state as records: one per run, schedule and event (an output's payload copied as it is). */
-  private *snapshot(): Generator<{ payload: Buffer; single: boolean }> {
-    const encode = (ops: JournalOp[]) => ({
-      payload: Buffer.from(JSON.stringify(ops), 'utf8'),
-      single: true,
-    });
-    yield encode([{ o: 'seq', next: this.state.nextSeq }]);
-    for (const [key, run] of this.state.runs) {
-      const { invokeId, execution } = runOf(key);
-      yield encode([
-        {
-          o: 'run',
-          i: invokeId,
-          x: execution,
-          s: run.state,
-          at: run.updatedAt,
-          ...(run.spec && { spec: run.spec }),
-          ...(run.pid !== undefined && { pid: run.pid }),
-          ...(run.bootId !== undefined && { boot: run.bootId }),
-        },
-      ]);
-    }
-    for (const [invokeId, schedule] of this.state.schedules) {
-      yield encode([
-        {
-          o: 'sched',
-          i: invokeId,
-          nx: schedule.nextExecution,
-          cu: schedule.checkedUntilMs,
-          ended: schedule.ended,
-          at: schedule.updatedAt,
-          ...(schedule.spec && { spec: schedule.spec }),
-        },
-      ]);
-    }
-    for (const entry of this.state.events.values()) {
-      if (entry.at !== undefined) yield { payload: this.readPayload(entry.at, entry.length), single: true };
-      else {
-        const event = entry.event as TaskEvent;
-        yield encode([{ o: 'ev', n: entry.seq, i: entry.invokeId, x: entry.execution, e: event }]);
-      }
-    }
-  }
-
-  private readPayload(at: number, length: number): Buffer {
-    const payload = Buffer.allocUnsafe(length);
-    let read = 0;
-    while (read < length) {
-      const got = readSync(this.fd, payload, read, length - read, at + read);
-      if (got === 0) throw new JournalDamaged(`the journal ends inside the record at byte ${at}`);
-      read += got;
-    }
-    return payload;
   }
 
   /** Whatever was written so far is on the disk when this returns. */
@@ -367,7 +312,8 @@ export class Journal {
     nowMs: number,
     scheduledAtMs?: number,
   ): { ops: JournalOp[]; journalled: JournalEvent } | undefined {
-    if (this.state.runs.has(runKey(run.invokeId, run.execution))) return undefined;
+    const key = runKey(run.invokeId, run.execution);
+    if (this.state.runs.has(key) || this.state.finished.has(key)) return undefined;
     const accepted = this.event(run, {
       kind: 'accepted',
       ...(scheduledAtMs !== undefined && { scheduledAtMs }),
@@ -410,7 +356,8 @@ export class Journal {
   }
 
   stateOf(run: RunRef): TaskState | undefined {
-    return this.state.runs.get(runKey(run.invokeId, run.execution))?.state;
+    const key = runKey(run.invokeId, run.execution);
+    return this.state.runs.get(key)?.state ?? (this.state.finished.has(key) ? 'finished' : undefined);
   }
 
   /**
@@ -454,7 +401,9 @@ export class Journal {
       event:
         entry.event ??
         (
-          (JSON.parse(this.readPayload(entry.at ?? 0, entry.length).toString('utf8')) as JournalOp[])[0] as {
+          (
+            JSON.parse(readPayload(this.fd, entry.at ?? 0, entry.length).toString('utf8')) as JournalOp[]
+          )[0] as {
             e: TaskEvent;
           }
         ).e,
@@ -488,7 +437,7 @@ export class Journal {
     bootId: string;
   }[] {
     return [...this.state.runs.entries()]
-      .filter(([, run]) => run.state !== 'finished' && run.spec)
+      .filter(([, run]) => run.spec)
       .map(([key, run]) => ({
         task: run.spec as TaskSpec,
         execution: runOf(key).execution,
@@ -557,9 +506,8 @@ export class Journal {
    */
   heldRuns(limit: number): RunRef[] {
     const held = new Map<string, RunRef>();
-    for (const [key, run] of this.state.runs) {
+    for (const key of this.state.runs.keys()) {
       if (held.size >= limit) break;
-      if (run.state === 'finished') continue;
       held.set(key, runOf(key));
     }
     for (const entry of this.state.events.values()) {
@@ -573,7 +521,7 @@ export class Journal {
   forgetOld(nowMs: number): void {
     const before = nowMs - finishedMemoryMs;
     const due =
-      [...this.state.runs.values()].some((run) => run.state === 'finished' && run.updatedAt < before) ||
+      [...this.state.finished.values()].some((finishedAt) => finishedAt < before) ||
       [...this.state.schedules.values()].some((schedule) => schedule.ended && schedule.updatedAt < before);
     if (due) this.commit([{ o: 'forget', before }]);
   }
@@ -582,13 +530,8 @@ export class Journal {
   close(): void {
     if (this.closed) return;
     clearTimeout(this.compactTimer);
-    if (this.state.specsToScrub > 0 && !this.broken) {
-      try {
-        this.compact();
-      } catch {
-        // a full disk: scrubbed at the next start
-      }
-    }
+    // A full disk: scrubbed at the next start.
+    if (this.state.specsToScrub > 0 && !this.broken) this.compactOrRetry();
     this.closed = true;
     for (const waiter of this.waiters) waiter.reject(new Error('the journal is closed'));
     this.waiters = [];

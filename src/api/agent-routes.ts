@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../domain/errors.js';
-import { type RegisterRequest, registerPath } from '../protocol/messages.js';
+import { deregisterPath, type RegisterRequest, registerPath } from '../protocol/messages.js';
 import { type InstanceService, ThrottledError } from '../service/instances.js';
 import { sendError } from './rpc.js';
 
@@ -20,13 +20,32 @@ function readRegisterRequest(body: unknown): RegisterRequest {
   return record as unknown as RegisterRequest;
 }
 
-/** `POST /agent/v1/register`: an agent trades an activation id and code for an instance id and token. */
+/**
+ * `POST /agent/v1/register`: an agent trades an activation id and code for an instance id and token.
+ * `POST /agent/v1/deregister`: an agent, authenticated by that pair, removes its instance.
+ */
 export function registerAgentRoutes(app: FastifyInstance, instances: InstanceService): void {
   app.post(registerPath, async (request, reply) => {
     try {
       const registration = await instances.register(readRegisterRequest(request.body), request.ip);
       request.log.info({ instanceId: registration.instanceId }, 'agent registered');
       reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(registration));
+    } catch (error) {
+      if (error instanceof ThrottledError) reply.header('retry-after', String(error.retryAfterSeconds));
+      sendError(request, reply, error);
+    }
+  });
+
+  app.post(deregisterPath, async (request, reply) => {
+    try {
+      const instanceId = String(request.headers['x-openassist-instance-id'] ?? '');
+      const token = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
+      const instance = await instances.deregisterAgent(instanceId, token, request.ip);
+      request.log.info({ instanceId: instance.id }, 'agent deregistered itself');
+      reply
+        .code(200)
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify({ instanceId: instance.id }));
     } catch (error) {
       if (error instanceof ThrottledError) reply.header('retry-after', String(error.retryAfterSeconds));
       sendError(request, reply, error);

@@ -7,6 +7,7 @@ import { ApiError, type ErrorCode } from '../domain/errors.js';
 import { newRequestId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
 import type { Services } from './action.js';
+import { registerAgentDownloadRoutes } from './agent-download-routes.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerConsoleRoutes } from './console-routes.js';
 import { OpenStreams } from './event-stream.js';
@@ -35,6 +36,8 @@ export interface HttpServerDeps {
   readonly upgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   /** Serve HTTPS (and wss for agents) with this certificate chain and key (PEM). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** The agent executables served to new machines (undefined: none, every download is a 404). */
+  readonly agentDir?: string;
 }
 
 /** How Node's refusals before routing are answered: too large, too slow, or malformed. */
@@ -145,6 +148,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 
   registerAgentRoutes(app, deps.services.instances);
+  registerAgentDownloadRoutes(app, { agentDir: deps.agentDir, protocol: deps.tls ? 'https' : 'http' });
   registerConsoleRoutes(app);
 
   app.get('/health', async (_request, reply) => {

@@ -1,7 +1,9 @@
 // The agent's flags and start, shared by `openassist agent` (the repository) and the single
 // executable (src/agent/executable/main.ts): one parser, one set of environment twins, one ready line.
+import { readFile } from 'node:fs/promises';
 import type * as Commander from 'commander';
-import { type AgentFlags, loadAgentConfig } from '../config.js';
+import { AgentError, deregister } from '../agent/identity.js';
+import { type AgentFlags, type AgentSettings, loadAgentConfig } from '../config.js';
 import { hideArgument } from './hide-argument.js';
 import { stopOnSignals } from './process-signals.js';
 
@@ -41,6 +43,7 @@ export function addAgentOptions(command: Command, Option: OptionClass): Command 
           'if the journal is damaged, keep it aside and start with an empty one (env: OPENASSIST_AGENT_RESET_JOURNAL=1)',
         ),
       )
+      .addOption(new Option('--deregister', 'remove this instance from the server (uninstalling), then exit'))
   );
 }
 
@@ -49,8 +52,24 @@ export const agentExample = (program: string): string =>
   `\nExample:\n  ${program} --server http://10.0.0.5:8080 --state-dir /var/lib/openassist --activation-id …\n` +
   '  with the code in OPENASSIST_ACTIVATION_CODE (other users cannot read a process environment) or --activation-code-file';
 
-/** Starts the agent from its parsed flags; it runs until SIGTERM/SIGINT (exit 0) or a fatal refusal (exit 3). */
-export async function runAgent(flags: AgentFlags, command: Command): Promise<void> {
+/** `--deregister`: the uninstaller ends this machine's registration, with the agent's own credentials. */
+async function deregisterAgent(config: AgentSettings): Promise<string> {
+  const ca = config.caFile
+    ? await readFile(config.caFile).catch((error: NodeJS.ErrnoException) => {
+        throw new AgentError(`cannot read the CA file ${config.caFile}: ${error.code ?? error.message}`);
+      })
+    : undefined;
+  return deregister(config.stateDir, config.serverUrls, ca);
+}
+
+/**
+ * Starts the agent from its parsed flags; it runs until SIGTERM/SIGINT (exit 0) or a fatal refusal
+ * (exit 3). With `--deregister` it ends the instance's registration instead, and exits.
+ */
+export async function runAgent(
+  flags: AgentFlags & { deregister?: boolean },
+  command: Command,
+): Promise<void> {
   if (command.getOptionValueSource('activationCode') === 'cli') {
     // Any local user reads a process's arguments (ps): the code would register a rogue instance.
     hideArgument(activationCodeFlag);
@@ -60,6 +79,11 @@ export async function runAgent(flags: AgentFlags, command: Command): Promise<voi
     );
   }
   const config = loadAgentConfig(flags, process.env);
+  if (flags.deregister) {
+    const instanceId = await deregisterAgent(config);
+    console.log(`openassist agent: deregistered ${instanceId}`);
+    return;
+  }
   const { startAgent } = await import('../agent/agent.js');
   const agent = await startAgent(
     config,

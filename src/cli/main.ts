@@ -10,7 +10,7 @@ import { addAgentOptions, agentExample, runAgent } from './agent-command.js';
 import { explainError } from './errors.js';
 import { stopOnSignals } from './process-signals.js';
 
-// Required, not imported, like the agent's ws and better-sqlite3 (agent/agent.ts says why).
+// Required, not imported, like the agent's ws (agent/agent.ts says why).
 const { Command, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
 type Command = Commander.Command;
 

@@ -381,6 +381,12 @@ export const errorCatalogue = {
     'Register from an allowed address or create an activation with a wider range.',
   ),
   'InvalidToken.Agent': row(401, 'The agent credentials are not valid.', 'Register the agent again.'),
+  // GET /agent/download/<file> (OpenAssist's own): the name is not served, or the build is missing.
+  'AgentFile.NotFound': row(
+    404,
+    'The specified agent file does not exist.',
+    'Download openassist-agent-linux-<arch> or its .sha256 from a server whose build made them.',
+  ),
   // Alibaba's gateway answers a throttled caller with this code; 429 is its status for flow control.
   // OpenAssist sends it to an address that failed registration or channel authentication too often.
   Throttling: row(

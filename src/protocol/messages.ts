@@ -7,6 +7,8 @@
 export const protocolVersion = 1;
 export const channelPath = '/agent/v1/channel';
 export const registerPath = '/agent/v1/register';
+/** An agent ends its own registration (uninstall): authenticated like the channel. */
+export const deregisterPath = '/agent/v1/deregister';
 /** Largest frame either side accepts: an output chunk of 64 KiB Base64-encoded, with room to spare. */
 export const maxFrameBytes = 256 * 1024;
 /** Output is sent in chunks of at most this many raw bytes. */

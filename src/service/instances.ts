@@ -184,6 +184,17 @@ export class InstanceService {
     return instance;
   }
 
+  /**
+   * An agent deregistering itself (`POST /agent/v1/deregister`, its uninstall): authenticated and
+   * throttled as a channel is, then the same as DeregisterManagedInstance.
+   */
+  async deregisterAgent(instanceId: string, token: string, address: string): Promise<ManagedInstance> {
+    const admission = await this.admitChannel(instanceId, token, address);
+    if ('admitted' in admission) return this.deregister(admission.admitted.regionId, admission.admitted.id);
+    if (admission.refused === 'throttled') throw new ThrottledError(admission.retryAfterSeconds);
+    throw new ApiError('InvalidToken.Agent');
+  }
+
   activeTasks(instanceId: string): Promise<number> {
     return this.store.invocations.activeCount(instanceId);
   }

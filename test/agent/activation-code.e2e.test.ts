@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,8 @@ describe('the activation code is not in the agent process arguments', () => {
     const agent = await start({ activationCode: '', args: ['--activation-code-file', file] });
     expect(agent.instanceId).toMatch(/^mi-/);
     expect(await commandLine(agent.child.pid)).not.toContain(activation.code);
+    // Registered: the code has served its purpose and leaves the disk.
+    expect(existsSync(file)).toBe(false);
   });
 
   it('does not show the flag form in the agent help', async () => {

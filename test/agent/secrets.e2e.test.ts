@@ -146,6 +146,12 @@ describe('secrets never show in logs, errors or Describe answers', () => {
       expect(row.Output).toBe(`${digest}\n`);
       return true;
     });
+    // The agent's journal held the resolved script while it ran; a few seconds after, it is gone
+    // from the file itself, not only from the agent's memory.
+    const journalFile = join(agent.stateDir, 'journal.log');
+    await waitFor('the resolved secret to leave the agent journal', async () =>
+      (await readFile(journalFile)).includes(Buffer.from(secrets.secretParameter ?? '')) ? undefined : true,
+    );
 
     // Every Describe/List/Get answer about what was just used.
     const region = { RegionId: 'cn-hangzhou' };

@@ -205,6 +205,19 @@ describe('the openassist client verbs', () => {
     expect((await cli(['activation', 'delete', activation.ActivationId], { env })).code).toBe(0);
   });
 
+  it('activation create prints the ready-to-paste install line, the code in the environment', async () => {
+    const created = await cli(['activation', 'create', '--count', '1'], { env: { ...env, NO_COLOR: '1' } });
+    expect(created.code, created.stderr).toBe(0);
+    const id = /ActivationId +(\S+)/.exec(created.stdout)?.[1] ?? '';
+    const code = /ActivationCode +(\S+)/.exec(created.stdout)?.[1] ?? '';
+    expect(code).toMatch(/^a-/);
+    expect(created.stdout).toContain(
+      `\n  curl -fsSL ${fleet.server.url}/agent/install.sh | OPENASSIST_ACTIVATION_CODE=${code} sh -s -- --activation-id ${id}\n`,
+    );
+    // The test server listens on loopback: the line says other machines need another address.
+    expect(created.stdout).toContain("is this machine's own address");
+  });
+
   it('activation list reads every page, not only the first 50', async () => {
     const activationIds: string[] = [];
     for (let i = 0; i < 51; i++) {

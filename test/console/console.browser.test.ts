@@ -130,6 +130,29 @@ describe.runIf(runnable)(
       expect(await row.textContent()).toContain('web-1');
     });
 
+    it('adds a machine: creates an activation and shows the line that installs the agent with it', async () => {
+      await page.getByRole('button', { name: 'Add machine' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add a machine' });
+      await dialog.getByLabel('Machines that may register').fill('2');
+      await dialog.getByRole('button', { name: 'Create activation' }).click();
+      const installLine = dialog.getByLabel('Install line');
+      await installLine.waitFor();
+      const line = await installLine.inputValue();
+      const parts =
+        /^curl -fsSL (\S+)\/agent\/install\.sh \| OPENASSIST_ACTIVATION_CODE=(a-\S+) sh -s -- --activation-id (\S+)$/.exec(
+          line,
+        );
+      expect(parts?.[1], line).toBe(fleet.credentials.endpoint);
+      const listed = await invoke<{ ActivationList: { ActivationId: string; InstanceCount: number }[] }>(
+        fleet.credentials,
+        'DescribeActivations',
+        { RegionId: regionId, ActivationId: parts?.[3] ?? '' },
+      );
+      expect(listed.ActivationList).toEqual([expect.objectContaining({ InstanceCount: 2 })]);
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+    });
+
     it('creates a command from the form', async () => {
       await section('Commands').click();
       await page.getByRole('heading', { level: 1, name: 'Commands' }).waitFor();

@@ -18,7 +18,7 @@ export function readJournal(stateDir: string): JournalState {
   const events = [...state.events.values()];
   return {
     unacknowledged: events.length,
-    unfinished: [...state.runs.values()].filter((run) => run.state !== 'finished').length,
+    unfinished: state.runs.size,
     pendingFinished: (invokeId) =>
       events.filter((event) => event.invokeId === invokeId && event.kind === 'finished').length,
     pendingScheduledFinished: (invokeId) =>

@@ -45,6 +45,8 @@ export interface TestRootResult {
 export interface TestRootOptions {
   /** Files to put in: path inside the root → file on the host (its mode is kept, symlinks followed). */
   readonly files?: Record<string, string>;
+  /** Host executables whose shared libraries go in without them (an installer test downloads the executable). */
+  readonly librariesOf?: readonly string[];
 }
 
 const busybox = '/bin/busybox';
@@ -137,6 +139,9 @@ export async function createTestRoot(dir: string, options: TestRootOptions = {})
   const libraries = new Set<string>();
   for (const [inside, hostFile] of Object.entries(options.files ?? {})) {
     await put(root, inside, hostFile);
+    for (const library of await sharedLibraries(hostFile)) libraries.add(library);
+  }
+  for (const hostFile of options.librariesOf ?? []) {
     for (const library of await sharedLibraries(hostFile)) libraries.add(library);
   }
   for (const library of libraries) await put(root, library, library);

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,7 +90,17 @@ describe.skipIf(cannotMount !== undefined)('the agent state dir full', () => {
     expect(agent.child.exitCode).toBeNull();
     expect(await online()).toBe('true');
 
+    // Rewrites of the journal failed on the full disk, leaving no part of a file behind.
+    expect(await readdir(stateDir)).not.toContain('journal.log.compacting');
+
     await rm(filler);
     expect(await runToEnd('echo after')).toMatchObject({ invocationStatus: 'Success', output: 'after\n' });
+    // With space back, finished runs' scripts leave the journal again.
+    await waitFor(
+      'the finished scripts to leave the journal',
+      async () =>
+        (await readFile(join(stateDir, 'journal.log'), 'latin1')).includes('echo after') ? undefined : true,
+      30_000,
+    );
   }, 60_000);
 });

@@ -22,7 +22,7 @@ export type RunJournal = Pick<
 const keyOf = (run: RunRef): string => `${run.invokeId}#${run.execution}`;
 
 /**
- * The journal of one load-generator identity, kept in memory: the same rules as the agent's SQLite
+ * The journal of one load-generator identity, kept in memory: the same rules as the agent's file
  * journal (a run is accepted once, events wait for their ack, schedules move on as they fire) at a
  * few hundred bytes per identity, so one process can hold thousands. It survives no restart, which
  * a load generator does not need.

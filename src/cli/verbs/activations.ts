@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { installLine, isLoopbackUrl } from '../../client/install-line.js';
 import { printJson, printTable, statusText } from '../presenter.js';
 import { allPages, openSession, type SessionFlags, verb } from '../session.js';
 
@@ -47,11 +48,13 @@ export function registerActivations(program: Command): void {
         Description: flags.description,
       });
       if (p.json) return printJson(p, body);
+      const loopback = isLoopbackUrl(config.endpoint)
+        ? `${p.colors.dim(`(${new URL(config.endpoint).host} is this machine's own address: use one the machines reach.)`)}\n`
+        : '';
       p.out.write(
         `ActivationId    ${body.ActivationId}\nActivationCode  ${body.ActivationCode}\n\n` +
-          `${p.colors.dim('The code is shown once. On each machine (the code in the environment, out of ps):')}\n` +
-          `  OPENASSIST_ACTIVATION_CODE=${body.ActivationCode} openassist agent --server ${config.endpoint} \\\n` +
-          `    --state-dir /var/lib/openassist --activation-id ${body.ActivationId}\n`,
+          `${p.colors.dim('The code is shown once. Add a Linux machine: run this on it as root (wget -qO- works for curl -fsSL):')}\n` +
+          `  ${installLine(config.endpoint, body.ActivationId, body.ActivationCode)}\n${loopback}`,
       );
     });
   verb(activation, 'list', 'list activation codes', 'openassist activation list').action(

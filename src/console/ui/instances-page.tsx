@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { AddMachineDialog } from './add-machine-dialog.js';
 import { call, formatTime, listParams } from './api.js';
 import { ErrorNote, PageHeading, Pager, StatusBadge, TagList } from './components.js';
 import { useLoad } from './load.js';
@@ -49,6 +50,7 @@ async function loadInstances(
 export function InstancesPage({ session }: { readonly session: Session }) {
   const [pageNumber, setPageNumber] = useState(1);
   const [running, setRunning] = useState(false);
+  const [adding, setAdding] = useState(false);
   const { data, error, loading, reload } = useLoad(
     () => loadInstances(session, pageNumber),
     [session, pageNumber],
@@ -60,6 +62,9 @@ export function InstancesPage({ session }: { readonly session: Session }) {
         <button type="button" class="primary" onClick={() => setRunning(true)}>
           Run script
         </button>
+        <button type="button" onClick={() => setAdding(true)}>
+          Add machine
+        </button>
         <button type="button" onClick={reload} aria-busy={loading}>
           Refresh
         </button>
@@ -67,8 +72,8 @@ export function InstancesPage({ session }: { readonly session: Session }) {
       <ErrorNote error={error} />
       {data && data.rows.length === 0 && (
         <p>
-          No managed instances yet. Create an activation (<code>openassist call CreateActivation</code>) and
-          start <code>openassist agent</code> on a machine.
+          No managed instances yet. <strong>Add machine</strong> gives the line that installs the agent on
+          one.
         </p>
       )}
       {data && data.rows.length > 0 && (
@@ -120,6 +125,15 @@ export function InstancesPage({ session }: { readonly session: Session }) {
           pageSize={pageSize}
           totalCount={data.totalCount}
           onPage={setPageNumber}
+        />
+      )}
+      {adding && (
+        <AddMachineDialog
+          session={session}
+          onClose={() => {
+            setAdding(false);
+            reload();
+          }}
         />
       )}
       {running && (
