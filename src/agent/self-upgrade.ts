@@ -138,7 +138,10 @@ export class SelfUpgrade {
     pursuit.staged = staged;
     const startedMs = this.nowMs();
     try {
-      const url = new URL(offer.path, this.deps.serverUrl());
+      const server = new URL(this.deps.serverUrl());
+      const url = new URL(offer.path, server);
+      if (url.origin !== server.origin)
+        throw new UpgradeError(`${offer.path.slice(0, 80)} is not on the server`);
       await downloadExecutable(
         { url, ca: this.deps.ca, sizeBytes: offer.sizeBytes, sha256: offer.sha256 },
         staged,

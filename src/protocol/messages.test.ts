@@ -119,6 +119,7 @@ describe('self-upgrade messages', () => {
     expect(parseServerMessage(offer({ sha256: 'AB'.repeat(32) }))).toBeUndefined();
     expect(parseServerMessage(offer({ sha256: 'ab' }))).toBeUndefined();
     expect(parseServerMessage(offer({ path: 'http://elsewhere/file' }))).toBeUndefined();
+    expect(parseServerMessage(offer({ path: '//elsewhere/file' }))).toBeUndefined();
     expect(parseServerMessage(offer({ sizeBytes: -1 }))).toBeUndefined();
     expect(parseServerMessage(offer({ windows: [1] }))).toBeUndefined();
     expect(parseServerMessage(offer({ version: undefined }))).toBeUndefined();

@@ -279,7 +279,8 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
     case 'upgrade':
       return isString(value.version) &&
         isString(value.path) &&
-        value.path.startsWith('/') &&
+        // A path on the same server: `//host/…` would name another host.
+        /^\/(?!\/)/.test(value.path) &&
         isString(value.sha256) &&
         /^[0-9a-f]{64}$/.test(value.sha256) &&
         isCount(value.sizeBytes) &&
