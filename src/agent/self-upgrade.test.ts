@@ -133,6 +133,7 @@ describe('self-upgrade from the server', () => {
       () => offerOf(served, { path: '/agent/download/nothing' }),
       /answered 404/,
     ],
+    ['a file on another host', () => offerOf(served, { path: '//127.0.0.2/file' }), /is not on the server/],
   ])('refuses %s and keeps the old executable', async (_case, makeOffer, reason) => {
     const before = await readFile(target);
     const { upgrade, said, events } = upgrader();
