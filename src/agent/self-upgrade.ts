@@ -1,6 +1,11 @@
 import { basename, dirname, join } from 'node:path';
 import { parseZone, utcZone } from '../domain/time-zone.js';
-import { parseWindow, type UpgradeWindow, windowRemainingMs } from '../domain/upgrade-window.js';
+import {
+  parseWindow,
+  type UpgradeWindow,
+  upgradeDelayMs,
+  windowRemainingMs,
+} from '../domain/upgrade-window.js';
 import { isNewerVersion } from '../domain/versions.js';
 import type { UpgradeOffer } from '../protocol/messages.js';
 import { discard, downloadExecutable, swapIn, trialRun, UpgradeError } from './upgrade-fetch.js';
@@ -121,7 +126,7 @@ export class SelfUpgrade {
     if (remainingMs <= 0) {
       pursuit.timer = setTimeout(() => this.planStart(pursuit), this.deps.windowCheckMs ?? 60_000);
     } else {
-      const delayMs = Math.floor(this.random() * Math.min(this.deps.jitterMs, remainingMs / 2));
+      const delayMs = upgradeDelayMs(this.deps.jitterMs, remainingMs, this.random());
       pursuit.timer = setTimeout(() => void this.fetch(pursuit), delayMs);
     }
     pursuit.timer.unref?.();

@@ -4,6 +4,7 @@ import {
   insideWindows,
   parseWindow,
   type UpgradeWindow,
+  upgradeDelayMs,
   windowMinutes,
   windowRemainingMs,
 } from './upgrade-window.js';
@@ -88,5 +89,18 @@ describe('upgrade windows: is an instant inside', () => {
 
   it('counts seconds, not only minutes', () => {
     expect(windowRemainingMs(windows('02:00-03:00'), utcZone, at('2026-06-01T02:59:30Z'))).toBe(30_000);
+  });
+});
+
+describe('the random delay before an upgrade', () => {
+  it.each<[string, number, number, number, number]>([
+    // [case, jitter ms, window left ms, random, delay ms]
+    ['no jitter', 0, 3_600_000, 0.9, 0],
+    ['a share of the jitter', 600_000, 3_600_000, 0.5, 300_000],
+    ['no window: the whole jitter', 600_000, Number.POSITIVE_INFINITY, 0.999, 599_400],
+    ['a short rest of the window: half of it at most', 600_000, 300_000, 0.5, 75_000],
+    ['random 0 starts at once', 600_000, 300_000, 0, 0],
+  ])('%s', (_case, jitterMs, remainingMs, random, expected) => {
+    expect(upgradeDelayMs(jitterMs, remainingMs, random)).toBe(expected);
   });
 });

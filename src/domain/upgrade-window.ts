@@ -63,3 +63,12 @@ export function windowRemainingMs(windows: readonly UpgradeWindow[], zone: Zone,
 /** Whether an upgrade may start at `atMs`. */
 export const insideWindows = (windows: readonly UpgradeWindow[], zone: Zone, atMs: number): boolean =>
   windowRemainingMs(windows, zone, atMs) > 0;
+
+/**
+ * How long an agent waits before it starts an upgrade: a random share (`random01` in [0, 1)) of the
+ * jitter, which must end within the first half of what is left of the window, so the download and
+ * the wait for running tasks still fit in it. A fleet spreads its downloads over the jitter.
+ */
+export function upgradeDelayMs(jitterMs: number, windowRemainingMs: number, random01: number): number {
+  return Math.floor(random01 * Math.min(jitterMs, windowRemainingMs / 2));
+}
