@@ -133,6 +133,15 @@ describe('agent configuration', () => {
     expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_RESET_JOURNAL: 'maybe' })).toThrow(ConfigError);
   });
 
+  it('waits a random jitter of up to 600 s before an upgrade unless told otherwise (0: none)', () => {
+    const base = { server: 'http://oa.example:8080', stateDir: '/var/lib/oa' };
+    expect(loadAgentConfig(base, {}).upgradeJitterSeconds).toBe(600);
+    expect(loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '0' }).upgradeJitterSeconds).toBe(0);
+    expect(loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '30' }).upgradeJitterSeconds).toBe(30);
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '-1' })).toThrow(ConfigError);
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '1.5' })).toThrow(ConfigError);
+  });
+
   it('caps the output the journal keeps unacknowledged, per run and in all, at no less than one chunk', () => {
     const base = { server: 'http://oa.example:8080', stateDir: '/var/lib/oa' };
     expect(loadAgentConfig(base, {})).toMatchObject({

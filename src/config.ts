@@ -184,6 +184,8 @@ export interface AgentSettings {
   readonly reportedProtocolVersion: number | undefined;
   /** The container runtimes' API sockets, from `DOCKER_HOST` and `CONTAINER_RUNTIME_ENDPOINT` (unix:// only). */
   readonly containerSockets: ContainerSockets;
+  /** The longest random delay before a server-offered upgrade starts, so a fleet does not download at once. */
+  readonly upgradeJitterSeconds: number;
   /**
    * Output the journal keeps for the server while it does not acknowledge it (an offline agent's
    * schedules keep firing), per run and in all; past either the oldest chunks are dropped.
@@ -282,7 +284,18 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
       ? Number(env.OPENASSIST_TEST_PROTOCOL_VERSION)
       : undefined,
     containerSockets: containerSockets(env),
+    upgradeJitterSeconds: wholeSeconds(env, 'OPENASSIST_AGENT_UPGRADE_JITTER_S', 600),
     journalRunOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX', 4 * 1024 * 1024),
     journalOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX', 64 * 1024 * 1024),
   });
+}
+
+/** A whole number of seconds, 0 included, from the environment. */
+function wholeSeconds(env: Env, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new ConfigError(`${name} must be a whole number of seconds, 0 or more, got "${text}"`);
+  return value;
 }

@@ -9,9 +9,11 @@ import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
+import { UpgradeOffers } from './dispatch/upgrade-offers.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
+import { AgentReleases } from './service/agent-releases.js';
 import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
@@ -23,6 +25,7 @@ import { ParameterService } from './service/parameters.js';
 import { ResourceGroupService } from './service/resource-groups.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
 import { loadSecretKey, SecretBox } from './service/secret-box.js';
+import { SettingService } from './service/settings.js';
 import { TagService } from './service/tags.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -49,7 +52,7 @@ const deliverySweepIntervalMs = 1_000;
 type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
-> & { readonly nodeId: string } & Partial<Pick<ServerConfig, 'authFailuresPerMinute'>>;
+> & { readonly nodeId: string } & Partial<Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir'>>;
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -78,6 +81,11 @@ export function wireServices(
     config.dailyInvocationQuota,
     parameters,
   );
+  const settings = new SettingService(
+    store,
+    { upgradeConfigChanged: (id) => hub?.upgradeConfigChanged(id) },
+    nowMs,
+  );
   hub = new AgentHub({
     store,
     instances,
@@ -86,6 +94,9 @@ export function wireServices(
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
     nodeId: config.nodeId,
+    ...(config.agentDir !== undefined && {
+      upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
+    }),
   });
   const services: Services = {
     accessKeys: new AccessKeyService(store, nowMs),
@@ -99,6 +110,7 @@ export function wireServices(
     resourceGroups: new ResourceGroupService(store, nowMs),
     parameters,
     cluster: new ClusterService(store, nowMs),
+    settings,
     nowMs,
     regions: config.regions,
   };
@@ -162,7 +174,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   // Each process is a node of its own; nodes on one PostgreSQL database serve one fleet.
   const nodeId = `node-${randomBytes(6).toString('hex')}`;
   const startedAtMs = nowMs();
-  const { services, hub: agentHub } = wireServices(store, logger, nowMs, { ...config, nodeId }, secrets);
+  // The server's own build unless told otherwise (`npm run build` writes the executables there).
+  const agentDir = config.agentDir ?? packageAgentDir();
+  const { services, hub: agentHub } = wireServices(
+    store,
+    logger,
+    nowMs,
+    { ...config, nodeId, agentDir },
+    secrets,
+  );
   await agentHub.listen();
   const app = await buildHttpServer({
     ...(config.tls && { tls: await readTlsFiles(config.tls) }),
@@ -173,7 +193,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     upgrade: (request, socket, head) => agentHub.handleUpgrade(request, socket, head),
     streamStallMs: config.streamStallSeconds * 1000,
     services,
-    agentDir: config.agentDir ?? packageAgentDir(),
+    agentDir,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

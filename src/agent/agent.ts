@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { isSea } from 'node:sea';
 import type * as Ws from 'ws';
 import type { AgentSettings } from '../config.js';
 import {
@@ -27,6 +28,7 @@ import {
 import type { JournalEvent } from './journal.js';
 import { openJournal } from './journal-file.js';
 import { Scheduler } from './scheduler.js';
+import { SelfUpgrade, upgradeExitCode } from './self-upgrade.js';
 import { rotatingLookup } from './server-rotation.js';
 import { certificateProblem, readSmallBody, refusalCode } from './server-tls.js';
 import { prepareStateDir } from './state-dir.js';
@@ -197,6 +199,34 @@ async function startLocked(
   const resumed = scheduler.resume();
   if (resumed > 0) say(`${resumed} schedule(s) resumed`);
 
+  let restarting = false;
+  // Each attempt goes to the next server; downloads come from the one the agent last tried.
+  let attempt = 0;
+  let agent: RunningAgent | undefined;
+  const upgrades = new SelfUpgrade({
+    version,
+    executablePath: process.execPath,
+    // Only the single executable can replace itself: under node, execPath is node.
+    selfUpgradable: isSea(),
+    serverUrl: () => config.serverUrls[attempt % config.serverUrls.length] ?? '',
+    ca,
+    jitterMs: config.upgradeJitterSeconds * 1000,
+    isQuiet: () => executor.idle,
+    stopTakingTasks: () => {
+      restarting = true;
+      scheduler.stop();
+    },
+    resumeTakingTasks: () => {
+      restarting = false;
+      scheduler.resume();
+    },
+    // The new executable is in place: stop as on SIGTERM, then exit for the supervisor to start it.
+    restart: () => {
+      void agent?.stop().finally(() => process.exit(upgradeExitCode));
+    },
+    say,
+  });
+
   function handle(message: ServerMessage): void {
     switch (message.type) {
       case 'welcome':
@@ -214,8 +244,13 @@ async function startLocked(
         for (const event of journal.unacknowledged()) emit(event);
         return;
       case 'task':
+        // Restarting into a new executable: not accepted, so the server sends it again after the new hello.
+        if (restarting) return;
         if (message.task.schedule) scheduler.add(message.task);
         else executor.submit(message.task);
+        return;
+      case 'upgrade':
+        upgrades.offer(message);
         return;
       case 'cancel':
         scheduler.cancel(message.invokeId);
@@ -232,7 +267,6 @@ async function startLocked(
 
   // Each attempt after a failure or a lost channel goes to the next server (and, for a name with
   // several addresses, the next address), so the agent finds a live node of a cluster.
-  let attempt = 0;
   let lastProblem = '';
   function connect(): void {
     if (stopped) return;
@@ -261,6 +295,7 @@ async function startLocked(
         osType: facts.osType,
         osVersion: facts.osVersion,
         timeZone: facts.timeZone,
+        arch: process.arch,
         shells: facts.shells,
         ...(schedules.length <= messageLimits.heldEntries && { schedules }),
         ...(runs.length <= messageLimits.heldEntries && { runs }),
@@ -319,10 +354,11 @@ async function startLocked(
   }
 
   connect();
-  return {
+  agent = {
     instanceId,
     async stop() {
       stopped = true;
+      upgrades.stop();
       clearTimeout(reconnect);
       clearInterval(heartbeat);
       clearInterval(forgetting);
@@ -336,4 +372,5 @@ async function startLocked(
       unlock();
     },
   };
+  return agent;
 }

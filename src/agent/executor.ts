@@ -142,6 +142,11 @@ export class Executor {
     return this.running.size;
   }
 
+  /** Nothing running and nothing queued: the agent may restart without cutting a task short. */
+  get idle(): boolean {
+    return this.running.size === 0 && this.queue.length === 0;
+  }
+
   /** True while a run of the invocation is queued or running. */
   busy(invokeId: string): boolean {
     return (

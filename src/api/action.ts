@@ -9,6 +9,7 @@ import type { InstanceService } from '../service/instances.js';
 import type { InvocationService } from '../service/invocations.js';
 import type { ParameterService } from '../service/parameters.js';
 import type { ResourceGroupService } from '../service/resource-groups.js';
+import type { SettingService } from '../service/settings.js';
 import type { TagService } from '../service/tags.js';
 import type { AccessKey } from '../store/store.js';
 import type { Params } from './params.js';
@@ -26,6 +27,7 @@ export interface Services {
   readonly resourceGroups: ResourceGroupService;
   readonly parameters: ParameterService;
   readonly cluster: ClusterService;
+  readonly settings: SettingService;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { AgentSelf } from '../domain/agent-upgrade.js';
 import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
 import { newRequestId } from '../domain/ids.js';
@@ -18,6 +19,7 @@ import { type AgentChannels, type InstanceService, ThrottledError } from '../ser
 import type { InvocationService, TaskDispatcher } from '../service/invocations.js';
 import { isStorageFull } from '../store/storage-errors.js';
 import type { Store } from '../store/store.js';
+import { type OfferTarget, offerIntervalMs, type UpgradeOffers } from './upgrade-offers.js';
 
 export interface HubDeps {
   readonly store: Store;
@@ -28,6 +30,8 @@ export interface HubDeps {
   readonly nowMs: () => number;
   /** This server node's id: other nodes reach its agents through the store's notifications. */
   readonly nodeId: string;
+  /** Offers of the server's executable to agents older than it (AgentUpgradeConfig). */
+  readonly upgrades?: UpgradeOffers;
 }
 
 /** What one node asks another about agents it holds (JSON over the store's notifications). */
@@ -40,7 +44,9 @@ type NodeMessage =
       readonly invokeId: string;
       readonly terminationMode: 'Process' | 'ProcessTree';
     }
-  | { readonly kind: 'close'; readonly from: string; readonly instanceId: string };
+  | { readonly kind: 'close'; readonly from: string; readonly instanceId: string }
+  /** A region's AgentUpgradeConfig changed: every node offers the upgrade to its agents there. */
+  | { readonly kind: 'upgrade-config'; readonly from: string; readonly regionId: string };
 
 // Every node looks for work of its agents this often, so a lost notification only delays it.
 const sweepIntervalMs = 5_000;
@@ -146,6 +152,9 @@ class AgentConnection {
     this.lastSeenMs = nowMs;
   }
 
+  /** What the agent said of itself in its hello (the upgrade offers need it). */
+  self: AgentSelf | undefined;
+
   /** Sends a frame; drops the channel once the agent leaves too much of what it was sent unread. */
   send(message: ServerMessage): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
@@ -238,6 +247,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
   });
   private readonly liveness: NodeJS.Timeout;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly offerer: NodeJS.Timeout;
   private unlisten: (() => Promise<void>) | undefined;
 
   /** How long a delivery waits for an agent to read what it was sent: as long as a silent agent is kept. */
@@ -251,6 +261,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     this.liveness.unref();
     this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
     this.sweeper.unref();
+    this.offerer = setInterval(() => this.offerUpgrades('periodic'), offerIntervalMs);
+    this.offerer.unref();
   }
 
   /** Listens to the other nodes (PostgreSQL); after a lost subscription, sweeps for what was missed. */
@@ -301,6 +313,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         return;
       case 'close':
         this.connections.get(message.instanceId)?.shut(4001, 'instance deregistered');
+        return;
+      case 'upgrade-config':
+        this.offerUpgrades('changed', message.regionId);
         return;
     }
   }
@@ -429,6 +444,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           nodeId: this.deps.nodeId,
         });
         connection.instance = (await this.deps.store.instances.find(instance.id)) ?? instance;
+        connection.self = { version: message.agentVersion, osType: message.osType, arch: message.arch };
         const dropped = await this.deps.invocations.greeted(instance.id, rebooted, {
           schedules: message.schedules,
           runs: message.runs,
@@ -450,6 +466,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           'agent connected',
         );
         void this.deliver(connection, true);
+        const target = this.offerTarget(connection);
+        if (target) {
+          this.deps.upgrades
+            ?.offerOnHello(target)
+            .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'upgrade offer failed'));
+        }
         return;
       }
       case 'heartbeat':
@@ -611,6 +633,34 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     else this.publish({ kind: 'close', from: this.deps.nodeId, instanceId });
   }
 
+  /** A region's AgentUpgradeConfig changed: offer to the agents held here, and tell the other nodes. */
+  upgradeConfigChanged(regionId: string): void {
+    this.offerUpgrades('changed', regionId);
+    this.publish({ kind: 'upgrade-config', from: this.deps.nodeId, regionId });
+  }
+
+  private offerTarget(connection: AgentConnection): OfferTarget | undefined {
+    const { self } = connection;
+    if (!self || !connection.greeted || connection.closed) return undefined;
+    return {
+      regionId: connection.instance.regionId,
+      self,
+      send: (offer) => connection.send(offer),
+    };
+  }
+
+  /** Offers the server's executable to the agents held here that are older (of one region, when given). */
+  private offerUpgrades(trigger: 'changed' | 'periodic', regionId?: string): void {
+    const upgrades = this.deps.upgrades;
+    if (!upgrades || this.connections.size === 0) return;
+    const targets = [...this.connections.values()]
+      .map((connection) => this.offerTarget(connection))
+      .filter((target): target is OfferTarget => target !== undefined);
+    upgrades
+      .offerAll(targets, trigger, regionId)
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'upgrade offers failed'));
+  }
+
   /** Drops agents not heard for `silenceMs`, and pings the rest so they can tell a dead server too. */
   private dropSilent(silenceMs: number): void {
     const now = this.deps.nowMs();
@@ -623,6 +673,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
   async closeAll(): Promise<void> {
     clearInterval(this.liveness);
     clearInterval(this.sweeper);
+    clearInterval(this.offerer);
     await this.unlisten?.();
     for (const connection of this.connections.values()) connection.socket.close(1001, 'server stopping');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

@@ -1,4 +1,7 @@
 import type { RepeatMode } from './invocation.js';
+import { compareVersions } from './versions.js';
+
+export { compareVersions };
 
 /**
  * The oldest agent version able to run each feature, in one table (the seed: scheduled tasks need
@@ -14,17 +17,6 @@ export const minimumAgentVersion = {
 
 /** Features that are not repeat modes. */
 export type Feature = 'containers';
-
-/** Compares dotted versions numerically (`0.10.0` > `0.9.3`); a missing or non-numeric part counts as 0. */
-export function compareVersions(a: string, b: string): number {
-  const parts = (version: string) => version.split(/[.+-]/).map((part) => Number.parseInt(part, 10) || 0);
-  const [left, right] = [parts(a), parts(b)];
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const diff = (left[i] ?? 0) - (right[i] ?? 0);
-    if (diff !== 0) return Math.sign(diff);
-  }
-  return 0;
-}
 
 /**
  * The newest minimum version among the features a task uses when `agentVersion` is older than it;

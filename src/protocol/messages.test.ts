@@ -5,6 +5,7 @@ import {
   maxOutputChunkBytes,
   messageLimits,
   parseAgentMessage,
+  parseServerMessage,
 } from './messages.js';
 
 const hello = (fields: Record<string, unknown> = {}) =>
@@ -89,5 +90,38 @@ describe('agent messages are bounded', () => {
     expect(
       parseAgentMessage(event({}, finished({ errorCode: 'E'.repeat(messageLimits.textChars + 1) }))),
     ).toBeUndefined();
+  });
+});
+
+describe('self-upgrade messages', () => {
+  it('takes a hello with or without the agent architecture, a bounded one only', () => {
+    expect(parseAgentMessage(hello({ arch: 'x64' }))).toMatchObject({ arch: 'x64' });
+    expect(parseAgentMessage(hello())).toBeDefined();
+    expect(parseAgentMessage(hello({ arch: 'x'.repeat(messageLimits.idChars + 1) }))).toBeUndefined();
+    expect(parseAgentMessage(hello({ arch: 64 }))).toBeUndefined();
+  });
+
+  const offer = (fields: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      type: 'upgrade',
+      version: '0.3.0',
+      path: '/agent/download/openassist-agent-linux-x64',
+      sha256: 'ab'.repeat(32),
+      sizeBytes: 1000,
+      windows: ['02:00-03:00'],
+      timeZone: 'UTC',
+      ...fields,
+    });
+
+  it('reads an upgrade offer and refuses a malformed one', () => {
+    expect(parseServerMessage(offer())).toMatchObject({ type: 'upgrade', version: '0.3.0' });
+    expect(parseServerMessage(offer({ windows: [] }))).toBeDefined();
+    expect(parseServerMessage(offer({ sha256: 'AB'.repeat(32) }))).toBeUndefined();
+    expect(parseServerMessage(offer({ sha256: 'ab' }))).toBeUndefined();
+    expect(parseServerMessage(offer({ path: 'http://elsewhere/file' }))).toBeUndefined();
+    expect(parseServerMessage(offer({ path: '//elsewhere/file' }))).toBeUndefined();
+    expect(parseServerMessage(offer({ sizeBytes: -1 }))).toBeUndefined();
+    expect(parseServerMessage(offer({ windows: [1] }))).toBeUndefined();
+    expect(parseServerMessage(offer({ version: undefined }))).toBeUndefined();
   });
 });

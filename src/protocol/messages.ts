@@ -113,6 +113,8 @@ export type AgentMessage =
       readonly osType: 'linux' | 'windows';
       readonly osVersion: string;
       readonly timeZone: string;
+      /** `process.arch` (`x64`, `arm64`): which executable upgrades it. Absent from older agents. */
+      readonly arch?: string;
       readonly shells: readonly string[];
       /** The Period tasks whose schedules the agent holds and still evaluates. */
       readonly schedules?: readonly string[];
@@ -142,7 +144,23 @@ export type ServerMessage =
       readonly invokeId: string;
       readonly terminationMode: 'Process' | 'ProcessTree';
     }
-  | { readonly type: 'ack'; readonly eventIds: readonly string[] };
+  | { readonly type: 'ack'; readonly eventIds: readonly string[] }
+  | UpgradeOffer;
+
+/**
+ * The server's executable is newer than the agent: download `path` from the server, check its
+ * sha256, and swap it in inside one of `windows` (`HH:mm-HH:mm` in `timeZone`; none: any time).
+ */
+export interface UpgradeOffer {
+  readonly type: 'upgrade';
+  readonly version: string;
+  /** Absolute path on the server, such as `/agent/download/openassist-agent-linux-x64`. */
+  readonly path: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly windows: readonly string[];
+  readonly timeZone: string;
+}
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -206,6 +224,7 @@ export function parseAgentMessage(text: string): AgentMessage | undefined {
         (value.osType === 'linux' || value.osType === 'windows') &&
         isText(value.osVersion) &&
         isText(value.timeZone) &&
+        (value.arch === undefined || isText(value.arch, messageLimits.idChars)) &&
         isListOf(value.shells, messageLimits.shells, (shell): shell is string => isText(shell)) &&
         (value.schedules === undefined || isListOf(value.schedules, messageLimits.heldEntries, isId)) &&
         (value.runs === undefined || isListOf(value.runs, messageLimits.heldEntries, isHeldRun))
@@ -255,6 +274,19 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
       return isString(value.invokeId) ? (value as ServerMessage) : undefined;
     case 'ack':
       return Array.isArray(value.eventIds) && value.eventIds.every(isString)
+        ? (value as ServerMessage)
+        : undefined;
+    case 'upgrade':
+      return isString(value.version) &&
+        isString(value.path) &&
+        // A path on the same server: `//host/…` would name another host.
+        /^\/(?!\/)/.test(value.path) &&
+        isString(value.sha256) &&
+        /^[0-9a-f]{64}$/.test(value.sha256) &&
+        isCount(value.sizeBytes) &&
+        Array.isArray(value.windows) &&
+        value.windows.every(isString) &&
+        isString(value.timeZone)
         ? (value as ServerMessage)
         : undefined;
     default:

@@ -199,7 +199,16 @@ export interface ServerNodeTable {
   agents: number;
 }
 
+export interface CloudAssistantSettingTable {
+  region_id: string;
+  setting_type: string;
+  /** The setting's JSON. */
+  value: string;
+  updated_at: number;
+}
+
 export interface Schema {
+  cloud_assistant_settings: CloudAssistantSettingTable;
   leases: LeaseTable;
   server_nodes: ServerNodeTable;
   access_keys: AccessKeyTable;

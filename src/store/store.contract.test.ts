@@ -230,6 +230,25 @@ for (const harness of harnesses) {
       );
     });
 
+    describe('cloud assistant settings', () => {
+      it('keeps one value per region and setting type, replaced in place', async () => {
+        expect(await store.settings.get('cn-hangzhou', 'AgentUpgradeConfig')).toBeUndefined();
+        await store.settings.put('cn-hangzhou', 'AgentUpgradeConfig', '{"enabled":true}', 1_000);
+        await store.settings.put('cn-beijing', 'AgentUpgradeConfig', '{"enabled":false}', 1_000);
+        await store.settings.put('cn-hangzhou', 'SessionManagerConfig', '{}', 1_000);
+        await store.settings.put('cn-hangzhou', 'AgentUpgradeConfig', '{"enabled":false,"x":1}', 2_000);
+        expect(await store.settings.get('cn-hangzhou', 'AgentUpgradeConfig')).toBe('{"enabled":false,"x":1}');
+        expect(await store.settings.get('cn-beijing', 'AgentUpgradeConfig')).toBe('{"enabled":false}');
+        expect(await store.settings.get('cn-shanghai', 'AgentUpgradeConfig')).toBeUndefined();
+        expect(await store.settings.all('AgentUpgradeConfig')).toEqual(
+          new Map([
+            ['cn-hangzhou', '{"enabled":false,"x":1}'],
+            ['cn-beijing', '{"enabled":false}'],
+          ]),
+        );
+      });
+    });
+
     describe('nonces', () => {
       it('claims a nonce once per key', async () => {
         expect(await store.nonces.claim('k1', 'n1', 1_000)).toBe(true);

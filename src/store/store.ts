@@ -22,6 +22,7 @@ export interface Store {
   readonly resourceGroups: ResourceGroupRepo;
   readonly parameters: ParameterRepo;
   readonly cluster: ClusterRepo;
+  readonly settings: SettingRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
   /** Cheap round trip for /health. */
@@ -460,6 +461,15 @@ export interface ClusterRepo {
    * that died could not say its channels closed). Returns the ids of the nodes forgotten.
    */
   forgetSilentNodes(beforeMs: number): Promise<string[]>;
+}
+
+/** Cloud Assistant settings (ModifyCloudAssistantSettings), one JSON value per region and setting type. */
+export interface SettingRepo {
+  get(regionId: string, settingType: string): Promise<string | undefined>;
+  /** Every region's value of one setting type, by region id. */
+  all(settingType: string): Promise<Map<string, string>>;
+  /** Stores the value (insert or replace). */
+  put(regionId: string, settingType: string, value: string, atMs: number): Promise<void>;
 }
 
 /** Best-effort messages between nodes: the database stays the truth, so a lost one only delays. */

@@ -6,6 +6,7 @@ import {
   protocolVersion,
   registerPath,
   type TaskSpec,
+  type UpgradeOffer,
 } from '../../src/protocol/messages.js';
 import { version } from '../../src/version.js';
 import { waitFor } from './deadline.js';
@@ -155,4 +156,27 @@ export class ProtocolAgent {
   close(): void {
     this.socket?.close();
   }
+}
+
+/**
+ * An identity that says hello as `fields` (an agent version, an arch) and records the upgrade
+ * offers it is sent; resolves once welcomed.
+ */
+export async function connectOfferListener(
+  serverUrl: string,
+  activation: { id: string; code: string },
+  fields: { agentVersion: string; arch?: string },
+): Promise<{ readonly offers: UpgradeOffer[]; close(): void }> {
+  const identity = await registerIdentity(serverUrl, activation);
+  const offers: UpgradeOffer[] = [];
+  let welcomed = false;
+  const socket = openChannel(serverUrl, identity);
+  socket.on('open', () => socket.send(JSON.stringify(helloMessage(fields))));
+  socket.on('message', (data) => {
+    const message = parseServerMessage(data.toString());
+    if (message?.type === 'welcome') welcomed = true;
+    if (message?.type === 'upgrade') offers.push(message);
+  });
+  await waitFor('the agent to be welcomed', () => (welcomed ? true : undefined));
+  return { offers, close: () => socket.close() };
 }

@@ -1,6 +1,7 @@
 import type { Action } from '../action.js';
 import { accessKeyActions } from './access-keys.js';
 import { createActivation, deleteActivation, describeActivations, disableActivation } from './activations.js';
+import { describeCloudAssistantSettings, modifyCloudAssistantSettings } from './cloud-assistant-settings.js';
 import { createCommand } from './create-command.js';
 import { deleteCommand } from './delete-command.js';
 import { describeCommands } from './describe-commands.js';
@@ -54,6 +55,8 @@ const all: readonly Action[] = [
   deregisterManagedInstance,
   describeInstances,
   describeCloudAssistantStatus,
+  modifyCloudAssistantSettings,
+  describeCloudAssistantSettings,
   invokeCommand,
   runCommand,
   describeInvocations,

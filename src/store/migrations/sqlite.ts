@@ -310,4 +310,19 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX invocations_id_region ON invocations (id, region_id);
     `,
   },
+  {
+    version: 12,
+    name: 'cloud assistant settings per region (AgentUpgradeConfig)',
+    // One row per region and setting type, its value JSON: settings are few, read whole, and their
+    // shape follows the API's models (new setting types need no new table).
+    sql: `
+      CREATE TABLE cloud_assistant_settings (
+        region_id TEXT NOT NULL,
+        setting_type TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (region_id, setting_type)
+      );
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import { invocationRepo } from './invocations.js';
 import { nonceRepo } from './nonces.js';
 import { parameterRepo } from './parameters.js';
 import { resourceGroupRepo } from './resource-groups.js';
+import { settingRepo } from './settings.js';
 import { tagRepo } from './tag-repo.js';
 
 /** One node alone (SQLite): there is nobody to tell. */
@@ -41,6 +42,7 @@ export function sqlStore(
     tags: tagRepo(db),
     resourceGroups: resourceGroupRepo(db),
     parameters: parameterRepo(db),
+    settings: settingRepo(db),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
