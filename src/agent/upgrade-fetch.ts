@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { chmod, open, rename, unlink } from 'node:fs/promises';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -18,6 +17,9 @@ export const downloadLimits = {
   totalMs: 10 * 60_000,
   idleMs: 60_000,
 } as const;
+
+/** The size of each write of the download (see downloadExecutable). */
+const writePieceBytes = 16 * 1024;
 
 export interface DownloadRequest {
   readonly url: URL;
@@ -63,29 +65,26 @@ export async function downloadExecutable(offer: DownloadRequest, dest: string): 
     }
     const hash = createHash('sha256');
     let bytes = 0;
-    const file = createWriteStream(dest, { mode: 0o700, flags: 'w' });
-    await new Promise<void>((resolve, reject) => {
-      let failed = false;
-      // The first failure is the reason; destroying the streams raises more, which are ignored.
-      const fail = (error: Error) => {
-        if (failed) return;
-        failed = true;
-        reject(error);
-        response.destroy();
-        file.destroy();
-      };
-      response.on('data', (chunk: Buffer) => {
+    const file = await open(dest, 'w', 0o700);
+    try {
+      response.on('aborted', () => response.destroy(new UpgradeError('the server cut the download short')));
+      for await (const chunk of response as AsyncIterable<Buffer>) {
         bytes += chunk.length;
-        if (bytes > offer.sizeBytes)
-          fail(new UpgradeError(`the download is longer than the offered ${offer.sizeBytes} bytes`));
-        else hash.update(chunk);
-      });
-      response.on('error', fail);
-      response.on('aborted', () => fail(new UpgradeError('the server cut the download short')));
-      file.on('error', fail);
-      file.on('finish', resolve);
-      response.pipe(file);
-    });
+        if (bytes > offer.sizeBytes) {
+          response.destroy();
+          throw new UpgradeError(`the download is longer than the offered ${offer.sizeBytes} bytes`);
+        }
+        hash.update(chunk);
+        // Written in small pieces, not as the chunks arrive: the kernel keeps a file written in
+        // large writes in large page-cache folios, and every page the agent then runs from pulls a
+        // whole folio into its RSS (about 45 instead of 43 MiB idle with 64 KiB writes).
+        for (let at = 0; at < chunk.length; at += writePieceBytes) {
+          await file.write(chunk.subarray(at, at + writePieceBytes));
+        }
+      }
+    } finally {
+      await file.close();
+    }
     if (bytes !== offer.sizeBytes) {
       throw new UpgradeError(
         `the download has ${bytes} bytes, not the offered ${offer.sizeBytes} (cut short?)`,
