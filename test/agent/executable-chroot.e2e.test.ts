@@ -7,14 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentExecutableName, buildAgentExecutable } from '../../src/agent/executable/build.js';
 import { waitFor } from '../helpers/deadline.js';
-import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
+import { Ecs, type EcsClient, ecsClient, finishedResult, invocationResults } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { createTestRoot, type TestRoot } from '../helpers/test-root.js';
 
 const region = 'cn-hangzhou';
 const inside = '/usr/local/bin/openassist-agent';
 const stateDir = '/var/lib/openassist';
-const finalStatuses = ['Success', 'Failed', 'Error', 'Timeout', 'Aborted', 'Cancelled', 'Terminated'];
 const packageVersion = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
@@ -101,29 +100,6 @@ describe('the agent executable on a machine without Node.js', () => {
     return body?.invokeId ?? '';
   }
 
-  async function results(invokeId: string, includeHistory = false) {
-    const { body } = await client.describeInvocationResults(
-      new Ecs.DescribeInvocationResultsRequest({
-        regionId: region,
-        invokeId,
-        contentEncoding: 'PlainText',
-        includeHistory,
-        pageSize: 50,
-      }),
-    );
-    return body?.invocation?.invocationResults?.invocationResult ?? [];
-  }
-
-  const finished = (invokeId: string) =>
-    waitFor(
-      `${invokeId} to finish`,
-      async () => {
-        const [row] = await results(invokeId);
-        return row && finalStatuses.includes(row.invocationStatus ?? '') ? row : undefined;
-      },
-      30_000,
-    );
-
   const alive = (pid: number): boolean => {
     try {
       process.kill(pid, 0);
@@ -136,7 +112,7 @@ describe('the agent executable on a machine without Node.js', () => {
   it('registers through an activation and runs a script there, reporting the built version', async () => {
     agent = await startAgent(true);
     const invokeId = await run('grep ^ID= /etc/os-release; command -v node || echo no node here; echo done');
-    const row = await finished(invokeId);
+    const row = await finishedResult(client, invokeId);
     expect(row).toMatchObject({ invocationStatus: 'Success', exitCode: 0 });
     expect(row.output).toBe('ID=openassist-test-root\nno node here\ndone\n');
     const { body } = await client.describeCloudAssistantStatus(
@@ -153,7 +129,8 @@ describe('the agent executable on a machine without Node.js', () => {
     const invokeId = await run('echo run >> /root/ran; sleep 300 & echo $! > /root/orphan; wait');
     await waitFor(
       'the run to start',
-      async () => ((await results(invokeId))[0]?.invocationStatus === 'Running' ? true : undefined),
+      async () =>
+        (await invocationResults(client, invokeId))[0]?.invocationStatus === 'Running' ? true : undefined,
       30_000,
     );
     const killed = agent;
@@ -161,12 +138,14 @@ describe('the agent executable on a machine without Node.js', () => {
     expect(await killed.exited).toBeNull();
     agent = await startAgent(false);
     expect(agent.instanceId).toBe(killed.instanceId);
-    expect(await finished(invokeId)).toMatchObject({
+    expect(await finishedResult(client, invokeId)).toMatchObject({
       invocationStatus: 'Error',
       errorCode: 'ExecutionInterrupted',
     });
     // A run delivered after it comes back in order: had the interrupted one been sent again, it ran by now.
-    expect(await finished(await run('echo after'))).toMatchObject({ invocationStatus: 'Success' });
+    expect(await finishedResult(client, await run('echo after'))).toMatchObject({
+      invocationStatus: 'Success',
+    });
     expect((await readFile(join(root.root, 'root/ran'), 'utf8')).split('\n')).toEqual(['run', '']);
     // What the killed agent left running was ended by the restarted one.
     const orphan = Number(await readFile(join(root.root, 'root/orphan'), 'utf8'));
@@ -184,7 +163,7 @@ describe('the agent executable on a machine without Node.js', () => {
     await new Promise<void>((resolve) => docker.listen(join(root.root, 'run/docker.sock'), resolve));
     try {
       const id = 'f'.repeat(64);
-      const row = await finished(await run('true', { containerId: `docker://${id}` }));
+      const row = await finishedResult(client, await run('true', { containerId: `docker://${id}` }));
       expect(row).toMatchObject({
         invocationStatus: 'Failed',
         errorCode: 'ContainerNotExists',
@@ -196,7 +175,10 @@ describe('the agent executable on a machine without Node.js', () => {
       await new Promise((resolve) => docker.close(resolve));
     }
     // No CRI socket here: the gRPC client, loaded for this run, says it cannot connect (gRPC's own words).
-    const cri = await finished(await run('true', { containerId: `containerd://${'e'.repeat(64)}` }));
+    const cri = await finishedResult(
+      client,
+      await run('true', { containerId: `containerd://${'e'.repeat(64)}` }),
+    );
     expect(cri).toMatchObject({ invocationStatus: 'Error', errorCode: 'ExecutionException' });
     expect(cri.errorInfo).toMatch(/14 UNAVAILABLE: .*connect ENOENT \/run\/containerd\/containerd\.sock/);
   }, 60_000);
@@ -211,7 +193,9 @@ describe('the agent executable on a machine without Node.js', () => {
     const runs = await waitFor(
       'two scheduled runs reported',
       async () => {
-        const rows = (await results(invokeId, true)).filter((row) => row.invocationStatus === 'Success');
+        const rows = (await invocationResults(client, invokeId, true)).filter(
+          (row) => row.invocationStatus === 'Success',
+        );
         return rows.length >= 2 ? rows : undefined;
       },
       40_000,

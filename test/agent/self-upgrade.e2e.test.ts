@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentExecutableName, buildAgentExecutable } from '../../src/agent/executable/build.js';
 import { version } from '../../src/version.js';
 import { waitFor } from '../helpers/deadline.js';
-import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
+import { Ecs, type EcsClient, ecsClient, finishedResult, invocationResults } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 // Done means: an agent one version behind is upgraded by the server inside its window, keeps its
@@ -72,31 +72,6 @@ const runCommand = async (instanceId: string, script: string, fields: Record<str
   );
   return body?.invokeId ?? '';
 };
-
-const results = async (invokeId: string, includeHistory = false) => {
-  const { body } = await client.describeInvocationResults(
-    new Ecs.DescribeInvocationResultsRequest({
-      regionId: region,
-      invokeId,
-      includeHistory,
-      contentEncoding: 'PlainText',
-      pageSize: 50,
-    }),
-  );
-  return body?.invocation?.invocationResults?.invocationResult ?? [];
-};
-
-const finished = (invokeId: string) =>
-  waitFor(
-    `${invokeId} to finish`,
-    async () => {
-      const [result] = await results(invokeId);
-      return result && !['Pending', 'Running', 'Scheduled'].includes(result.invocationStatus ?? '')
-        ? result
-        : undefined;
-    },
-    30_000,
-  );
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'openassist-self-upgrade-'));
@@ -167,7 +142,7 @@ describe('upgrades from the server', () => {
     // Before: a 10-second schedule the agent holds in its journal, and a task too new for 0.2.0.
     const schedule = await runCommand(instanceId, 'echo "tick $(date +%s)"', { frequency: '0/10 * * * * ?' });
     const tooNew = await runCommand(instanceId, 'echo in a container', { containerName: 'nothing-here' });
-    expect((await results(tooNew))[0]).toMatchObject({
+    expect((await invocationResults(client, tooNew))[0]).toMatchObject({
       invocationStatus: 'Invalid',
       errorCode: 'ClientNeedUpgrade',
     });
@@ -185,7 +160,9 @@ describe('upgrades from the server', () => {
     expect(output).not.toContain('restarting the agent');
     const stillOld = await status(instanceId);
     expect([stillOld?.cloudAssistantVersion, stillOld?.cloudAssistantStatus]).toEqual([oldVersion, 'true']);
-    expect((await finished(await runCommand(instanceId, 'echo still here')))?.output).toBe('still here\n');
+    expect((await finishedResult(client, await runCommand(instanceId, 'echo still here')))?.output).toBe(
+      'still here\n',
+    );
 
     // The operator puts the right digest in place: a new offer, tried at once (no backoff).
     const newSha256 = await sha256Of(join(agentDir, name));
@@ -193,7 +170,7 @@ describe('upgrades from the server', () => {
     // A task running when the upgrade is ready is not cut short: the swap waits for it.
     const running = await runCommand(instanceId, 'sleep 4; echo finished');
     await waitFor('the task to run', async () =>
-      (await results(running))[0]?.invocationStatus === 'Running' ? true : undefined,
+      (await invocationResults(client, running))[0]?.invocationStatus === 'Running' ? true : undefined,
     );
     const enabledAt = Date.now();
     await setUpgrades({ enabled: true });
@@ -210,7 +187,7 @@ describe('upgrades from the server', () => {
       `self-upgrade: fetch + verify + trial ${fetchLine?.[1]} ms; swap to the new agent connected ${restartMs} ms; from the setting to the new version reported ${upgradedMs} ms`,
     );
     expect(output).toContain(`upgraded to agent ${version}; restarting`);
-    const waited = await finished(running);
+    const waited = await finishedResult(client, running);
     expect([waited.invocationStatus, waited.output, waited.errorCode]).toEqual(['Success', 'finished\n', '']);
     expect(Date.parse(waited.finishedTime ?? '')).toBeLessThanOrEqual(swappedAt);
     expect(output).toContain('restarting the agent');
@@ -227,7 +204,7 @@ describe('upgrades from the server', () => {
     const runsAfter = await waitFor(
       'a run of the schedule by the new agent',
       async () => {
-        const runs = await results(schedule, true);
+        const runs = await invocationResults(client, schedule, true);
         return runs.some((run) => Date.parse(run.startTime ?? '') > upgradedAt) ? runs : undefined;
       },
       40_000,
@@ -237,8 +214,10 @@ describe('upgrades from the server', () => {
     expect(new Set(numbers).size).toBe(numbers.length);
 
     // A task runs afterwards, and what needed the upgrade runs now.
-    expect((await finished(await runCommand(instanceId, 'echo upgraded')))?.output).toBe('upgraded\n');
+    expect((await finishedResult(client, await runCommand(instanceId, 'echo upgraded')))?.output).toBe(
+      'upgraded\n',
+    );
     const again = await runCommand(instanceId, 'echo in a container', { containerName: 'nothing-here' });
-    expect((await finished(again))?.errorCode).not.toBe('ClientNeedUpgrade');
+    expect((await finishedResult(client, again))?.errorCode).not.toBe('ClientNeedUpgrade');
   }, 300_000);
 });

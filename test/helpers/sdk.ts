@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import * as OpenApi from '@alicloud/openapi-core';
 import { expect } from 'vitest';
+import { waitFor } from './deadline.js';
 
 // Loaded with require: the SDK is CommonJS, and this gives the same module object in Node and in Vitest.
 const Ecs = createRequire(import.meta.url)('@alicloud/ecs20140526') as typeof import('@alicloud/ecs20140526');
@@ -41,4 +42,32 @@ export async function expectApiError(
   )) as { code?: string; statusCode?: number; data?: Record<string, unknown>; message?: string };
   expect({ code: error.code, statusCode: error.statusCode }, error.message).toEqual({ code, statusCode });
   return error.data ?? {};
+}
+
+/** The per-instance results of an invocation (one page of 50, plain-text output). */
+export async function invocationResults(client: EcsClient, invokeId: string, includeHistory = false) {
+  const { body } = await client.describeInvocationResults(
+    new Ecs.DescribeInvocationResultsRequest({
+      regionId: 'cn-hangzhou',
+      invokeId,
+      includeHistory,
+      contentEncoding: 'PlainText',
+      pageSize: 50,
+    }),
+  );
+  return body?.invocation?.invocationResults?.invocationResult ?? [];
+}
+
+const unfinished = ['Pending', 'Running', 'Scheduled', 'Stopping'];
+
+/** The first result of a one-instance invocation once it has ended (polled until `timeoutMs`). */
+export function finishedResult(client: EcsClient, invokeId: string, timeoutMs = 30_000) {
+  return waitFor(
+    `${invokeId} to finish`,
+    async () => {
+      const [row] = await invocationResults(client, invokeId);
+      return row && !unfinished.includes(row.invocationStatus ?? '') ? row : undefined;
+    },
+    timeoutMs,
+  );
 }
