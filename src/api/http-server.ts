@@ -10,6 +10,7 @@ import type { Services } from './action.js';
 import { registerAgentDownloadRoutes } from './agent-download-routes.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerConsoleRoutes } from './console-routes.js';
+import { rawErrorResponse } from './error-response.js';
 import { OpenStreams } from './event-stream.js';
 import { KeyStreams } from './key-streams.js';
 import { rpcHandler, sendError } from './rpc.js';
@@ -41,41 +42,25 @@ export interface HttpServerDeps {
 }
 
 /** How Node's refusals before routing are answered: too large, too slow, or malformed. */
-const clientErrors: Record<string, { code: ErrorCode; reason: string; message: string }> = {
-  HPE_HEADER_OVERFLOW: {
-    code: 'RequestTooLarge',
-    reason: 'Request Entity Too Large',
-    message: 'The request headers and URL are too large.',
-  },
+const clientErrors: Record<string, { code: ErrorCode; message: string }> = {
+  HPE_HEADER_OVERFLOW: { code: 'RequestTooLarge', message: 'The request headers and URL are too large.' },
   ERR_HTTP_REQUEST_TIMEOUT: {
     code: 'RequestTimeout',
-    reason: 'Request Timeout',
     message: `The request was not received in time (headers ${limits.headersTimeoutMs / 1000} s, whole request ${limits.requestTimeoutMs / 1000} s).`,
   },
 };
-const malformedRequest = {
-  code: 'InvalidParameter',
-  reason: 'Bad Request',
-  message: 'The HTTP request is malformed.',
-} as const;
+const malformedRequest = { code: 'InvalidParameter', message: 'The HTTP request is malformed.' } as const;
 
-/** A JSON error for requests Node refuses before they reach a route (oversized headers, slow clients, bad framing). */
+/**
+ * The API's error body for requests Node refuses before they reach a route (oversized headers, slow
+ * clients, bad framing). No request was parsed, so there is no Host header to name: HostId is the default.
+ */
 function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
   const refusal = clientErrors[error.code ?? ''] ?? malformedRequest;
   const apiError = new ApiError(refusal.code);
-  const body = JSON.stringify({
-    RequestId: newRequestId(),
-    HostId: 'openassist',
-    Code: apiError.code,
-    Message: refusal.message,
-    Recommend: apiError.recommend,
-  });
-  socket.end(
-    `HTTP/1.1 ${apiError.status} ${refusal.reason}\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Connection: close\r\n\r\n${body}`,
-  );
+  apiError.message = refusal.message;
+  socket.end(rawErrorResponse(apiError, { requestId: newRequestId(), host: undefined }));
 }
 
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {

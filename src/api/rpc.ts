@@ -6,6 +6,7 @@ import { idempotentActions, requestHash, tokenOwner } from '../service/idempoten
 import { isStorageFull } from '../store/storage-errors.js';
 import type { Services } from './action.js';
 import { actionKey, actions, servedVersions } from './actions/index.js';
+import { hostIdOf, renderError } from './error-response.js';
 import { type OpenStreams, sendEventStream } from './event-stream.js';
 import type { KeyStreams } from './key-streams.js';
 import { Params } from './params.js';
@@ -96,7 +97,7 @@ export function apiErrorOf(error: unknown): ApiError {
   return new ApiError('InternalError');
 }
 
-/** The one place that turns any failure into Alibaba's error body; causes are logged, never sent. */
+/** Answers any failure with Alibaba's error body (`error-response.ts`); causes are logged, never sent. */
 export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -107,22 +108,13 @@ export function sendError(
   if (known.code === 'ServiceUnavailable' && !isApiError(error)) {
     request.log.error({ err: error }, 'the data store is full: writes fail until space is freed');
   } else if (!isApiError(error)) request.log.error({ err: error }, 'unexpected failure');
-  const { type, text } = renderBody(
-    'Error',
-    {
-      RequestId: request.id,
-      HostId: hostOf(request),
-      Code: known.code,
-      Message: known.message,
-      Recommend: known.recommend,
-    },
+  const { status, type, text } = renderError(
+    known,
+    { requestId: request.id, host: request.headers.host },
     format,
   );
-  reply.code(known.status).type(type).send(text);
+  reply.code(status).type(type).send(text);
 }
-
-const hostOf = (request: FastifyRequest): string =>
-  (request.headers.host ?? 'openassist').replace(/[^\x21-\x7e]/g, '').slice(0, 255);
 
 /** The operation a request names; a V1 request only by its (signed) `Action` parameter. */
 function actionName(signed: SignedRequest, v1: boolean): string {
@@ -189,7 +181,7 @@ export function rpcHandler(deps: RpcDeps) {
         params,
         regionId,
         accessKey: key,
-        host: hostOf(request),
+        host: hostIdOf(request.headers.host),
         services: deps.services,
         log: request.log,
       };

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { rawErrorResponse } from '../api/error-response.js';
 import type { AgentSelf } from '../domain/agent-upgrade.js';
 import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
@@ -89,28 +90,14 @@ export const channelLimits = {
   closeGraceMs: 2_000,
 } as const;
 
-const reasons: Readonly<Record<number, string>> = {
-  401: 'Unauthorized',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};
-
 /** Answers a refused upgrade with the API's error body, so the agent can say why it was refused. */
-function refuseUpgrade(socket: Duplex, error: ApiError, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({
-    RequestId: newRequestId(),
-    HostId: 'openassist',
-    Code: error.code,
-    Message: error.message,
-    Recommend: error.recommend,
-  });
-  const head = Object.entries({
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': String(Buffer.byteLength(body)),
-    Connection: 'close',
-    ...headers,
-  }).map(([name, value]) => `${name}: ${value}\r\n`);
-  socket.end(`HTTP/1.1 ${error.status} ${reasons[error.status] ?? 'Error'}\r\n${head.join('')}\r\n${body}`);
+function refuseUpgrade(
+  request: IncomingMessage,
+  socket: Duplex,
+  error: ApiError,
+  headers: Record<string, string> = {},
+): void {
+  socket.end(rawErrorResponse(error, { requestId: newRequestId(), host: request.headers.host }, headers));
 }
 
 /** One agent's open channel on this node. */
@@ -332,16 +319,16 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           const instance = admission.admitted;
           this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, instance));
         } else if (admission.refused === 'throttled') {
-          refuseUpgrade(socket, new ThrottledError(admission.retryAfterSeconds), {
+          refuseUpgrade(request, socket, new ThrottledError(admission.retryAfterSeconds), {
             'Retry-After': String(admission.retryAfterSeconds),
           });
         } else {
-          refuseUpgrade(socket, new ApiError('InvalidToken.Agent'));
+          refuseUpgrade(request, socket, new ApiError('InvalidToken.Agent'));
         }
       },
       (error: unknown) => {
         this.deps.logger.error({ err: error }, 'agent authentication failed');
-        refuseUpgrade(socket, new ApiError('ServiceUnavailable'));
+        refuseUpgrade(request, socket, new ApiError('ServiceUnavailable'));
       },
     );
     return true;
