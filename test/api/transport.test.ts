@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import * as OpenApi from '@alicloud/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channelPath, registerPath } from '../../src/protocol/messages.js';
 import { nowStamp, type RawOptions, v1Raw, v3Raw } from '../helpers/raw-client.js';
 import { Ecs, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
@@ -313,5 +315,85 @@ describe('malformed requests get a clean 4xx, never a 500', () => {
   it('keeps serving after all of the above', async () => {
     expect((await v3Raw({ ...base })).status).toBe(200);
     expect(server.stderr()).not.toMatch(/"level":50/);
+  });
+});
+
+/** A WebSocket upgrade of the agent channel with a wrong token: the refusal's status and body. */
+function refusedUpgrade(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const upgrade = httpRequest(new URL(channelPath, url), {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        'x-openassist-instance-id': 'mi-0123456789abcdef0123456789abcdef',
+        authorization: 'Bearer wrong',
+      },
+    });
+    upgrade.on('upgrade', () => reject(new Error('a wrong token opened the channel')));
+    upgrade.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    upgrade.on('error', reject);
+    upgrade.end();
+  });
+}
+
+describe('one error body on every path', () => {
+  const fields = ['RequestId', 'HostId', 'Code', 'Message', 'Recommend'];
+
+  it('answers an action, an unknown path, a large body, an agent route and a refused upgrade alike, HostId naming the Host addressed', async () => {
+    const host = new URL(server.url).host;
+    const action = (await v3Raw({ ...base, action: 'LaunchRockets' })).json;
+    const path = await (await fetch(`${server.url}/nowhere`)).json();
+    const body = await (
+      await fetch(`${server.url}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `Name=${'a'.repeat(300_000)}`,
+      })
+    ).json();
+    const register = await (
+      await fetch(`${server.url}${registerPath}`, { method: 'POST', body: '{}' })
+    ).json();
+    const refused = await refusedUpgrade(server.url);
+    expect(refused.status).toBe(401);
+    const answers = { action, path, body, register, upgrade: JSON.parse(refused.body) as unknown };
+    const shapes = Object.fromEntries(
+      Object.entries(answers).map(([name, answer]) => {
+        const record = answer as Record<string, unknown>;
+        return [name, { fields: Object.keys(record), HostId: record.HostId, Code: record.Code }];
+      }),
+    );
+    expect(shapes).toEqual({
+      action: { fields, HostId: host, Code: 'InvalidAction.NotFound' },
+      path: { fields, HostId: host, Code: 'InvalidAction.NotFound' },
+      body: { fields, HostId: host, Code: 'RequestTooLarge' },
+      register: { fields, HostId: host, Code: 'MissingParameter' },
+      upgrade: { fields, HostId: host, Code: 'InvalidToken.Agent' },
+    });
+    const requestIds = Object.values(answers).map((answer) => (answer as { RequestId: string }).RequestId);
+    expect(new Set(requestIds).size).toBe(requestIds.length);
+  });
+
+  it('answers a V1 request without Format in XML with the same fields, and a refusal before routing in JSON', async () => {
+    const v1 = await v1Raw({ ...base, action: 'LaunchRockets', omit: ['Format'] });
+    expect([v1.status, v1.contentType]).toEqual([404, 'text/xml;charset=utf-8']);
+    const elements = [...v1.text.matchAll(/<(\w+)>/g)].map((match) => match[1]);
+    expect(elements).toEqual(['Error', ...fields]);
+    expect(v1.text).toContain(`<HostId>${new URL(server.url).host}</HostId>`);
+
+    // Node refuses oversized headers before any request exists: no Host was read, so HostId names the server.
+    const headers = await fetch(`${server.url}/?x=${'a'.repeat(300_000)}`, { method: 'POST' });
+    expect(headers.status).toBe(413);
+    const record = (await headers.json()) as Record<string, unknown>;
+    expect(Object.keys(record)).toEqual(fields);
+    expect([record.HostId, record.Code]).toEqual(['openassist', 'RequestTooLarge']);
   });
 });
