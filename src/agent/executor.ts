@@ -1,4 +1,5 @@
 import { type ContainerSockets, defaultContainerSockets } from '../config.js';
+import { executionException, runError } from '../domain/run-errors.js';
 import {
   type FinishedStatus,
   maxOutputChunkBytes,
@@ -209,8 +210,7 @@ export class Executor {
         }
       }
       this.finish({ invokeId: task.invokeId, execution }, 'Error', {
-        errorCode: 'ExecutionInterrupted',
-        errorInfo: 'the command execution has been interrupted',
+        ...runError('ExecutionInterrupted'),
       });
     }
     return unfinished.length;
@@ -231,10 +231,7 @@ export class Executor {
       accepting = this.options.journal.acceptThen(task, run, this.options.nowMs());
     } catch (error) {
       // Only a journalled run is sure to run at most once: this one does not start, and says why.
-      this.finish(run, 'Error', {
-        errorCode: 'ExecutionException',
-        errorInfo: `the command execution got an exception: ${cannotRecord(error).message}`,
-      });
+      this.finish(run, 'Error', executionException(cannotRecord(error)));
       return;
     }
     if (!accepting) return;
@@ -253,10 +250,7 @@ export class Executor {
   enqueue(job: Job): Promise<FinishedStatus> {
     const done = new Promise<FinishedStatus>((resolve) => this.waiters.set(keyOf(job), resolve));
     if (this.queue.length >= this.maxQueued) {
-      this.finish(job, 'Error', {
-        errorCode: 'ExecutionException',
-        errorInfo: 'the command execution got an exception: the agent task queue is full',
-      });
+      this.finish(job, 'Error', runError('ExecutionException', 'the agent task queue is full'));
       return done;
     }
     this.queue.push(job);
@@ -288,10 +282,7 @@ export class Executor {
     const interpreter = interpreters[task.commandType];
     const onWindows = (this.options.platform ?? process.platform) === 'win32';
     if (interpreter === 'not-applicable' && !onWindows) {
-      this.finish(job, 'Failed', {
-        errorCode: 'CommandNotApplicable',
-        errorInfo: 'the command is not applicable',
-      });
+      this.finish(job, 'Failed', runError('CommandNotApplicable'));
       this.pump();
       return;
     }
@@ -358,10 +349,7 @@ export class Executor {
       })
       .catch((error: unknown) => {
         this.running.delete(key);
-        this.finish(job, 'Error', {
-          errorCode: 'ExecutionException',
-          errorInfo: `the command execution got an exception: ${String(error)}`,
-        });
+        this.finish(job, 'Error', executionException(error));
       })
       .finally(() => this.pump());
   }

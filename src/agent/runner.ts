@@ -12,6 +12,7 @@ import {
 import { access, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { executionException, type RunErrorCode, runError } from '../domain/run-errors.js';
 import { drain, reapGroup, signal } from './runner-process-group.js';
 import { currentUser, lookupUser, type RunAsUser } from './users.js';
 
@@ -48,18 +49,23 @@ export interface Interpreter {
 
 export type RunStatus = 'Success' | 'Failed' | 'Timeout' | 'Terminated' | 'Error';
 
+/** The codes a runner ends a run with (the texts: domain/run-errors.ts). */
+export type RunnerErrorCode = Extract<
+  RunErrorCode,
+  | 'ExitCodeNonzero'
+  | 'ExecutionTimeout'
+  | 'AccountNotExists'
+  | 'DirectoryNotExists'
+  | 'ContainerNotExists'
+  | 'ContainerNotRunning'
+  | 'CommandNotApplicable'
+  | 'ExecutionException'
+>;
+
 export interface RunOutcome {
   readonly status: RunStatus;
   readonly exitCode: number | null;
-  readonly errorCode:
-    | ''
-    | 'ExitCodeNonzero'
-    | 'ExecutionTimeout'
-    | 'AccountNotExists'
-    | 'DirectoryNotExists'
-    | 'ContainerNotExists'
-    | 'ContainerNotRunning'
-    | 'ExecutionException';
+  readonly errorCode: '' | RunnerErrorCode;
   readonly errorInfo: string;
 }
 
@@ -94,16 +100,6 @@ const bashPrelude =
 /** Where a shell opens a script passed by descriptor (the child's stdio[4]). */
 const scriptFdPath = '/dev/fd/4';
 const setprivPaths = ['/usr/bin/setpriv', '/bin/setpriv'];
-
-const errorInfos = {
-  ExitCodeNonzero: 'the command execution exit code is not zero',
-  ExecutionTimeout: 'the command execution has been timeout',
-  AccountNotExists: 'the specified account does not exists',
-  DirectoryNotExists: 'the specified directory does not exists',
-  // OpenAssist's, worded like Alibaba's.
-  ContainerNotExists: 'the specified container does not exists',
-  ContainerNotRunning: 'the specified container is not running',
-} as const;
 
 export type KillReason = 'timeout' | 'stop-tree' | 'stop-process';
 
@@ -383,18 +379,14 @@ async function isDirectory(path: string): Promise<boolean> {
   );
 }
 
-export function failure(errorCode: keyof typeof errorInfos, exitCode: number | null = null): RunOutcome {
-  return { status: 'Failed', exitCode, errorCode, errorInfo: errorInfos[errorCode] };
+/** A run that failed for `errorCode`, before its script ran (exit code null) or by its exit code. */
+export function failure(errorCode: RunnerErrorCode, exitCode: number | null = null): RunOutcome {
+  return { status: 'Failed', exitCode, ...runError(errorCode) };
 }
 
 export function exitOutcome(reason: KillReason | undefined, exitCode: number | null): RunOutcome {
   if (reason === 'timeout') {
-    return {
-      status: 'Timeout',
-      exitCode,
-      errorCode: 'ExecutionTimeout',
-      errorInfo: errorInfos.ExecutionTimeout,
-    };
+    return { status: 'Timeout', exitCode, ...runError('ExecutionTimeout') };
   }
   if (reason) return { status: 'Terminated', exitCode, errorCode: '', errorInfo: '' };
   if (exitCode === 0) return { status: 'Success', exitCode, errorCode: '', errorInfo: '' };
@@ -402,11 +394,5 @@ export function exitOutcome(reason: KillReason | undefined, exitCode: number | n
 }
 
 export function exceptionOutcome(error: unknown): RunOutcome {
-  const message = error instanceof Error ? error.message : String(error);
-  return {
-    status: 'Error',
-    exitCode: null,
-    errorCode: 'ExecutionException',
-    errorInfo: `the command execution got an exception: ${message}`,
-  };
+  return { status: 'Error', exitCode: null, ...executionException(error) };
 }

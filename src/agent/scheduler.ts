@@ -1,4 +1,5 @@
 import { type Frequency, nextFireTimes, parseFrequency } from '../domain/frequency.js';
+import { executionMissed, runError } from '../domain/run-errors.js';
 import type { FinishedStatus, TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type { Executor } from './executor.js';
 import { type Alarm, type FireClock, fireClockOf } from './fire-clock.js';
@@ -37,17 +38,11 @@ interface Active {
   stopping: boolean;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-
-const ended = (atMs: number, status: FinishedStatus, errorCode = '', errorInfo = ''): FinishedEvent => ({
-  kind: 'finished',
-  atMs,
-  status,
-  exitCode: null,
-  errorCode,
-  errorInfo,
-  droppedBytes: 0,
-});
+const ended = (
+  atMs: number,
+  status: FinishedStatus,
+  error: { errorCode: string; errorInfo: string } = { errorCode: '', errorInfo: '' },
+): FinishedEvent => ({ kind: 'finished', atMs, status, exitCode: null, ...error, droppedBytes: 0 });
 
 /**
  * Evaluates the Period schedules the agent holds (DESIGN §1): fires their runs on time, without
@@ -123,12 +118,7 @@ export class Scheduler {
       this.options.emit(
         this.options.journal.endSchedule(
           task.invokeId,
-          ended(
-            this.options.nowMs(),
-            'Error',
-            'BadCronExpression',
-            `the cron job expression is invalid: ${why}`,
-          ),
+          ended(this.options.nowMs(), 'Error', runError('BadCronExpression', why)),
           this.options.nowMs(),
         ),
       );
@@ -178,7 +168,6 @@ export class Scheduler {
   private recordMissed(schedule: Active, missed: number[]): void {
     const first = missed[0] ?? 0;
     const last = missed.at(-1) ?? first;
-    const counted = missed.length >= maxMissedCounted ? `at least ${missed.length}` : String(missed.length);
     const execution = schedule.nextExecution++;
     schedule.checkedUntilMs = last;
     schedule.lastStatus = 'Error';
@@ -189,8 +178,7 @@ export class Scheduler {
       ended(
         this.options.nowMs(),
         'Error',
-        'ExecutionMissed',
-        `the agent was not running at ${counted} scheduled time(s), from ${iso(first)} to ${iso(last)}`,
+        executionMissed(missed.length, first, last, missed.length >= maxMissedCounted),
       ),
       this.options.nowMs(),
     );
@@ -209,12 +197,7 @@ export class Scheduler {
           { invokeId, execution },
           fireMs,
           fireMs,
-          ended(
-            this.options.nowMs(),
-            'Error',
-            'ExecutionSkipped',
-            'the previous run of this task was still running',
-          ),
+          ended(this.options.nowMs(), 'Error', runError('ExecutionSkipped')),
           this.options.nowMs(),
         );
         for (const event of events) this.options.emit(event);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { win32 } from 'node:path';
+import { executionException, runError } from '../domain/run-errors.js';
 import type { RunEvents, RunHandle, RunOutcome, TerminationMode } from './runner.js';
 
 /**
@@ -107,14 +108,8 @@ export function windowsLaunch(
 const outcome = (
   status: RunOutcome['status'],
   exitCode: number | null,
-  errorCode: RunOutcome['errorCode'],
-  errorInfo = '',
-): RunOutcome => ({
-  status,
-  exitCode,
-  errorCode,
-  errorInfo,
-});
+  error: Pick<RunOutcome, 'errorCode' | 'errorInfo'> = { errorCode: '', errorInfo: '' },
+): RunOutcome => ({ status, exitCode, ...error });
 
 /** Runs one task on Windows; a timeout or a stop ends the whole tree with `taskkill /T /F`. */
 export function runWindowsScript(
@@ -126,7 +121,7 @@ export function runWindowsScript(
   const launch = windowsLaunch(task, workDir, systemRoot);
   let kill: ((reason: 'timeout' | TerminationMode) => void) | undefined;
   const done = (async (): Promise<RunOutcome> => {
-    if (!launch) return outcome('Failed', null, 'ExecutionException', 'the command is not applicable');
+    if (!launch) return outcome('Failed', null, runError('CommandNotApplicable'));
     await mkdir(win32.join(workDir, 'scripts'), { recursive: true });
     await writeFile(launch.scriptFile, launch.scriptText);
     try {
@@ -152,25 +147,14 @@ export function runWindowsScript(
         child.stderr.on('data', (chunk: Buffer) => events.onOutput?.(chunk));
         child.on('error', (error) => {
           clearTimeout(timer);
-          resolve(
-            outcome(
-              'Error',
-              null,
-              'ExecutionException',
-              `the command execution got an exception: ${error.message}`,
-            ),
-          );
+          resolve(outcome('Error', null, executionException(error)));
         });
         child.on('exit', (code) => {
           clearTimeout(timer);
-          if (reason === 'timeout')
-            resolve(outcome('Timeout', null, 'ExecutionTimeout', 'the command execution has been timeout'));
-          else if (reason) resolve(outcome('Terminated', code, ''));
-          else if (code === 0) resolve(outcome('Success', 0, ''));
-          else
-            resolve(
-              outcome('Failed', code, 'ExitCodeNonzero', 'the command execution exit code is not zero'),
-            );
+          if (reason === 'timeout') resolve(outcome('Timeout', null, runError('ExecutionTimeout')));
+          else if (reason) resolve(outcome('Terminated', code));
+          else if (code === 0) resolve(outcome('Success', 0));
+          else resolve(outcome('Failed', code, runError('ExitCodeNonzero')));
         });
       });
     } finally {

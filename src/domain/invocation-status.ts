@@ -79,30 +79,6 @@ export function legacyInstanceStatus(status: InstanceStatus): string {
   return 'Running';
 }
 
-/** `ErrorCode` → `ErrorInfo` as Alibaba words them (fact sheet §5). */
-export const errorInfo = {
-  InstanceNotExists: 'the specified instance does not exists',
-  InstanceReleased: 'the instance has released when create task',
-  InstanceNotRunning: 'the instance is not running when create task',
-  CommandNotApplicable: 'the command is not applicable',
-  AccountNotExists: 'the specified account does not exists',
-  DirectoryNotExists: 'the specified directory does not exists',
-  BadCronExpression: 'the cron job expression is invalid',
-  ClientNotRunning: 'the aliyun service is not running on the instance',
-  ClientNotResponse: 'the aliyun service in the instance does not response',
-  ClientIsUpgrading: 'the aliyun service in the instance is upgrading now',
-  ClientNeedUpgrade: 'the aliyun service in the instance need upgrade',
-  DeliveryTimeout: 'the command delivery has been timeout',
-  ExecutionTimeout: 'the command execution has been timeout',
-  ExecutionException: 'the command execution got an exception',
-  ExecutionInterrupted: 'the command execution has been interrupted',
-  ExitCodeNonzero: 'the command execution exit code is not zero',
-  // Not Alibaba's: runs the server ends itself when its agent lost them (docs/agent-protocol.md).
-  ExecutionLost: 'the command execution is no longer known to the agent (its journal was lost)',
-  ExecutionNotReported: 'the agent did not report the end of the command execution in time',
-} as const;
-export type InstanceErrorCode = keyof typeof errorInfo;
-
 /** DescribeInvocations `InvokeStatus` filter → aggregate statuses ('Finished' is the legacy name of Success). */
 export function invocationStatusFilter(value: string): InvocationStatus[] | undefined {
   if (value === 'Finished') return ['Success'];

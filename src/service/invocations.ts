@@ -26,12 +26,12 @@ import {
 import { applyStop, applyTaskEvent, followExecution } from '../domain/invocation-state.js';
 import {
   aggregateStatus,
-  errorInfo,
   invocationStatusFilter,
   isFinal,
   recordStatusFilter,
 } from '../domain/invocation-status.js';
 import type { Page, PageRequest } from '../domain/paging.js';
+import { runError } from '../domain/run-errors.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { HeldRun, TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type {
@@ -494,9 +494,7 @@ export class InvocationService {
     const updated = await this.store.invocations.updateRun(
       key,
       (run) =>
-        isFinal(run.status)
-          ? undefined
-          : { status: 'Error', finishTimeMs: now, errorCode, errorInfo: errorInfo[errorCode] },
+        isFinal(run.status) ? undefined : { status: 'Error', finishTimeMs: now, ...runError(errorCode) },
       now,
       { follow: (standing, run, mode) => followExecution(standing, run, mode, now) },
     );
@@ -542,8 +540,7 @@ export class InvocationService {
             ? {
                 status: 'Aborted',
                 finishTimeMs: now,
-                errorCode: 'ClientNotResponse',
-                errorInfo: errorInfo.ClientNotResponse,
+                ...runError('ClientNotResponse'),
               }
             : undefined,
         now,
@@ -572,8 +569,7 @@ function initialRun(
     return {
       instanceId: instance.id,
       status: 'Invalid',
-      errorCode: 'CommandNotApplicable',
-      errorInfo: `${errorInfo.CommandNotApplicable}: ${misfit}`,
+      ...runError('CommandNotApplicable', misfit),
     };
   }
   const minimum = upgradeNeeded(request.container ? [mode, 'containers'] : [mode], instance.agentVersion);
@@ -581,8 +577,7 @@ function initialRun(
     return {
       instanceId: instance.id,
       status: 'Invalid',
-      errorCode: 'ClientNeedUpgrade',
-      errorInfo: errorInfo.ClientNeedUpgrade,
+      ...runError('ClientNeedUpgrade'),
     };
   }
   return {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { errorInfo } from '../../src/domain/invocation-status.js';
+import { runErrorInfo } from '../../src/domain/run-errors.js';
 import {
   type AgentMessage,
   type HeldRun,
@@ -137,7 +137,7 @@ describe('runs whose agent will never report them', () => {
     const ended = await resultWith(lost, 'Error');
     expect(ended).toMatchObject({
       errorCode: 'ExecutionLost',
-      errorInfo: errorInfo.ExecutionLost,
+      errorInfo: runErrorInfo.ExecutionLost,
       invokeRecordStatus: 'Failed',
     });
     expect(ended.finishedTime).toBeTruthy();
@@ -152,7 +152,7 @@ describe('runs whose agent will never report them', () => {
     const ended = await resultWith(hung, 'Error');
     expect(ended).toMatchObject({
       errorCode: 'ExecutionNotReported',
-      errorInfo: errorInfo.ExecutionNotReported,
+      errorInfo: runErrorInfo.ExecutionNotReported,
     });
     // Not before its Timeout (10 s from its start) and the grace have passed.
     expect(Date.now() - started).toBeGreaterThan(8_000);
