@@ -8,8 +8,8 @@ import {
   type InvocationStatus,
 } from '../../domain/invocation-status.js';
 import { placeChunk } from '../../domain/output-placement.js';
-import { maxOutputChunkBytes } from '../../protocol/messages.js';
 import type { Tag } from '../../domain/tags.js';
+import { maxOutputChunkBytes } from '../../protocol/messages.js';
 import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
 import type { InvocationRepo, InvocationResult, RunKey } from '../store.js';
 import { paginate, preparedPages, tagCondition } from './paging.js';
