@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Credentials } from '../client/sign.js';
 import { ConfigError } from '../config.js';
-import { rootKeyFileName } from '../service/root-access-key.js';
+import { rootKeyFileName } from '../data-files.js';
 import { type Profile, type ProfileFile, readProfiles } from './profiles.js';
 
 export interface ClientConfig extends Credentials {

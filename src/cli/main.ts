@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type * as Commander from 'commander';
 import { loadIdentity } from '../agent/identity.js';
 import { type AgentFlags, loadAgentConfig, loadServerConfig, type ServerFlags } from '../config.js';
-import { rootKeyFileName } from '../service/root-access-key.js';
+import { rootKeyFileName } from '../data-files.js';
 import { version } from '../version.js';
 import { addAgentOptions, agentExample, runAgent } from './agent-command.js';
 import { explainError } from './errors.js';

@@ -1,9 +1,8 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { rootKeyFileName } from '../data-files.js';
 import { newAccessKeyId, newAccessKeySecret } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
-
-export const rootKeyFileName = 'root-access-key.json';
 
 export type RootKeySource = 'environment' | 'generated' | 'existing';
 
