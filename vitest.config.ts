@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration suites start real server processes; two cores, so keep parallelism modest.
     maxWorkers: 2,
+    // Fails the run when a process a test started outlives it.
+    globalSetup: ['test/setup/child-leaks.ts'],
   },
 });

@@ -142,6 +142,18 @@ describe('agent configuration', () => {
     expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_UPGRADE_JITTER_S: '1.5' })).toThrow(ConfigError);
   });
 
+  it('caps the output the agent sends for one run: 16 MiB unless OPENASSIST_AGENT_OUTPUT_CAP_BYTES says otherwise', () => {
+    const base = { server: 'http://oa.example:8080', stateDir: '/var/lib/oa' };
+    expect(loadAgentConfig(base, {}).outputCapBytes).toBe(16 * 1024 * 1024);
+    expect(loadAgentConfig(base, { OPENASSIST_AGENT_OUTPUT_CAP_BYTES: '1048576' }).outputCapBytes).toBe(
+      1_048_576,
+    );
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_OUTPUT_CAP_BYTES: '0' })).toThrow(ConfigError);
+    expect(() => loadAgentConfig(base, { OPENASSIST_AGENT_OUTPUT_CAP_BYTES: '16MiB' })).toThrow(
+      /OPENASSIST_AGENT_OUTPUT_CAP_BYTES/,
+    );
+  });
+
   it('caps the output the journal keeps unacknowledged, per run and in all, at no less than one chunk', () => {
     const base = { server: 'http://oa.example:8080', stateDir: '/var/lib/oa' };
     expect(loadAgentConfig(base, {})).toMatchObject({

@@ -1,6 +1,10 @@
 import { join, resolve } from 'node:path';
+import { maxOutputChunkBytes } from './protocol/messages.js';
 
 /** A configuration mistake the user must fix; the CLI prints the message and exits with status 2. */
+/** How much of one run's output is kept, on the server and sent by the agent (DESIGN §4: 16 MiB). */
+export const defaultOutputCapBytes = 16 * 1024 * 1024;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -131,7 +135,7 @@ export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
       env.OPENASSIST_RESULT_RETENTION_DAYS === '0'
         ? 0
         : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30, true),
-    outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', 16 * 1024 * 1024),
+    outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
     secretKey: env.OPENASSIST_SECRET_KEY || undefined,
     logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
     authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
@@ -192,6 +196,8 @@ export interface AgentSettings {
    */
   readonly journalRunOutputMaxBytes: number;
   readonly journalOutputMaxBytes: number;
+  /** One run's output the agent sends; past it the bytes are only counted as dropped. */
+  readonly outputCapBytes: number;
 }
 
 /** Where the agent finds the container runtimes' APIs (`DOCKER_HOST`, `CONTAINER_RUNTIME_ENDPOINT`). */
@@ -225,8 +231,8 @@ function containerSockets(env: Env): ContainerSockets {
   };
 }
 
-// Below one output chunk (64 KiB) a cap could not hold the chunk being written.
-const minJournalOutputBytes = 64 * 1024;
+// Below one output chunk a cap could not hold the chunk being written.
+const minJournalOutputBytes = maxOutputChunkBytes;
 
 /** A byte count of at least one output chunk. */
 function journalBytes(env: Env, name: string, fallback: number): number {
@@ -287,6 +293,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
     upgradeJitterSeconds: wholeSeconds(env, 'OPENASSIST_AGENT_UPGRADE_JITTER_S', 600),
     journalRunOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX', 4 * 1024 * 1024),
     journalOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX', 64 * 1024 * 1024),
+    outputCapBytes: positiveInteger(env, 'OPENASSIST_AGENT_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
   });
 }
 

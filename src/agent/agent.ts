@@ -190,6 +190,7 @@ async function startLocked(
     nowMs: Date.now,
     bootId: readBootId(config.bootIdFile),
     containerSockets: config.containerSockets,
+    outputCapBytes: config.outputCapBytes,
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });

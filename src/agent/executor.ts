@@ -1,4 +1,4 @@
-import { type ContainerSockets, defaultContainerSockets } from '../config.js';
+import { type ContainerSockets, defaultContainerSockets, defaultOutputCapBytes } from '../config.js';
 import { executionException, runError } from '../domain/run-errors.js';
 import {
   type FinishedStatus,
@@ -40,7 +40,7 @@ export interface ExecutorOptions {
   /** Tasks run at once; the rest wait in a bounded queue. */
   readonly maxConcurrent?: number;
   readonly maxQueued?: number;
-  /** Output beyond this is counted as dropped, not sent (DESIGN §4: 16 MiB). */
+  /** Output beyond this is counted as dropped, not sent (OPENASSIST_AGENT_OUTPUT_CAP_BYTES). */
   readonly outputCapBytes?: number;
   readonly killGraceMs?: number;
   /** This boot's id: a recorded process group is only ours to kill within the same boot. */
@@ -136,7 +136,7 @@ export class Executor {
   constructor(private readonly options: ExecutorOptions) {
     this.maxConcurrent = options.maxConcurrent ?? 10;
     this.maxQueued = options.maxQueued ?? 1000;
-    this.capBytes = options.outputCapBytes ?? 16 * 1024 * 1024;
+    this.capBytes = options.outputCapBytes ?? defaultOutputCapBytes;
   }
 
   get activeCount(): number {

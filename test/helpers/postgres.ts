@@ -19,13 +19,24 @@ export function postgresAvailable(): Promise<boolean> {
       await client.query('SELECT 1');
       return true;
     } catch (error) {
-      if (process.env.CI === 'true') throw new Error(`PostgreSQL is required in CI: ${String(error)}`);
+      if (process.env.CI === 'true') {
+        throw new Error(
+          `PostgreSQL is required when CI=true, and ${withoutPassword(postgresBaseUrl)} does not answer ` +
+            `(${String(error)}); start it, or set OPENASSIST_TEST_POSTGRES_URL`,
+        );
+      }
       return false;
     } finally {
       await client.end().catch(() => undefined);
     }
   })();
   return available;
+}
+
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString();
 }
 
 /** A fresh schema name; the store creates it on first open. */

@@ -9,6 +9,7 @@ import {
 } from '../../domain/invocation-status.js';
 import { placeChunk } from '../../domain/output-placement.js';
 import type { Tag } from '../../domain/tags.js';
+import { maxOutputChunkBytes } from '../../protocol/messages.js';
 import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
 import type { InvocationRepo, InvocationResult, RunKey } from '../store.js';
 import { paginate, preparedPages, tagCondition } from './paging.js';
@@ -677,8 +678,7 @@ export function invocationRepo(
         .executeTakeFirst();
       const total = Number(run?.output_bytes ?? 0);
       if (total === 0) return Buffer.alloc(0);
-      // Chunks are at most 64 KiB, so the tail starts in a chunk beginning at most that far before it.
-      const from = Math.max(0, total - maxBytes - 64 * 1024);
+      const from = tailStart(total, maxBytes);
       const chunks = await db
         .selectFrom('output_chunks')
         .select(['byte_offset', 'data'])
@@ -957,9 +957,9 @@ function inTransaction<T>(db: Kysely<Schema>, work: (trx: Kysely<Schema>) => Pro
   return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
-// Chunks are at most 64 KiB, so a tail starts in a chunk beginning at most that far before it.
+// A chunk is at most one protocol chunk long, so a tail starts in a chunk beginning at most that far before it.
 const tailStart = (totalBytes: number, maxBytes: number): number =>
-  Math.max(0, totalBytes - maxBytes - 64 * 1024);
+  Math.max(0, totalBytes - maxBytes - maxOutputChunkBytes);
 
 const runKeyText = (invokeId: string, instanceId: string, execution: number): string =>
   `${invokeId}/${instanceId}/${execution}`;
