@@ -202,7 +202,8 @@ export class Executor {
     const unfinished = this.options.journal.unfinished();
     for (const { task, execution, pid, bootId } of unfinished) {
       // Its script may still run, orphaned by the agent's crash: end it, as the report will say.
-      if (pid !== undefined && bootId === (this.options.bootId ?? '')) {
+      // pid > 1: kill(-0) would signal the agent's own group, kill(-1) every process there is.
+      if (pid !== undefined && pid > 1 && bootId === (this.options.bootId ?? '')) {
         try {
           process.kill(-pid, 'SIGKILL');
         } catch {

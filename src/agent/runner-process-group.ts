@@ -23,6 +23,8 @@ function isGroupAlive(pgid: number): boolean {
 }
 
 export function signal(target: number, name: NodeJS.Signals): void {
+  // 0, 1 and -1 name no single process or group of ours: this process's group, init, everything.
+  if (Math.abs(target) <= 1) return;
   try {
     process.kill(target, name);
   } catch {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,8 @@ const childrenOf = (pid: number): number[] => {
 };
 
 interface Piped {
-  readonly shell: ChildProcess;
+  /** The shell's pid, which leads the process group (spawned detached). */
+  readonly group: number;
   readonly up: number;
   readonly tee: number;
 }
@@ -60,16 +61,25 @@ describe('openassist up with its output piped into tee', () => {
         OPENASSIST_ROOT_ACCESS_KEY_SECRET: '',
       },
     });
-    const shellPid = shell.pid ?? 0;
+    const shellPid = shell.pid;
+    // Never 0: process.kill(0) or kill(-0) would signal this test's own process group.
+    if (shellPid === undefined) throw new Error('bash did not start');
     started.push(shellPid);
-    const pids = await waitFor('up and tee to start', () => {
+    // Both children found by what they run, after their exec: a child just forked is still bash.
+    const comm = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    const { upPid, teePid } = await waitFor('up and tee to start', () => {
       const children = childrenOf(shellPid);
-      return children.length === 2 ? children : undefined;
+      const upPid = children.find((pid) => comm(pid) === 'node');
+      const teePid = children.find((pid) => comm(pid) === 'tee');
+      return upPid !== undefined && teePid !== undefined ? { upPid, teePid } : undefined;
     });
-    started.push(...pids);
-    const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    const upPid = pids.find((pid) => comm(pid) === 'node') ?? 0;
-    const teePid = pids.find((pid) => comm(pid) === 'tee') ?? 0;
+    started.push(upPid, teePid);
     await waitFor(
       'the local agent to connect',
       () => {
@@ -81,21 +91,21 @@ describe('openassist up with its output piped into tee', () => {
       },
       60_000,
     );
-    return { shell, up: upPid, tee: teePid };
+    return { group: shellPid, up: upPid, tee: teePid };
   }
 
   const exits = (pid: number) => waitFor(`pid ${pid} to exit`, () => ended(pid) || undefined, 30_000);
 
   it('Ctrl-C (SIGINT to the process group, tee dies too) ends up', async () => {
     const piped = await startPiped();
-    process.kill(-(piped.shell.pid ?? 0), 'SIGINT');
+    process.kill(-piped.group, 'SIGINT');
     await expect(exits(piped.tee)).resolves.toBe(true); // tee dies too: the pipe has no reader left
     await expect(exits(piped.up)).resolves.toBe(true);
   }, 120_000);
 
   it('SIGTERM to the process group ends up', async () => {
     const piped = await startPiped();
-    process.kill(-(piped.shell.pid ?? 0), 'SIGTERM');
+    process.kill(-piped.group, 'SIGTERM');
     await expect(exits(piped.up)).resolves.toBe(true);
   }, 120_000);
 
