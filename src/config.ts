@@ -1,10 +1,13 @@
 import { join, resolve } from 'node:path';
 import { maxOutputChunkBytes } from './protocol/messages.js';
 
-/** A configuration mistake the user must fix; the CLI prints the message and exits with status 2. */
 /** How much of one run's output is kept, on the server and sent by the agent (DESIGN §4: 16 MiB). */
 export const defaultOutputCapBytes = 16 * 1024 * 1024;
+/** How much unacknowledged output the agent's journal keeps for one run, and in all. */
+export const defaultJournalRunOutputMaxBytes = 4 * 1024 * 1024;
+export const defaultJournalOutputMaxBytes = 64 * 1024 * 1024;
 
+/** A configuration mistake the user must fix; the CLI prints the message and exits with status 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -291,8 +294,16 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
       : undefined,
     containerSockets: containerSockets(env),
     upgradeJitterSeconds: wholeSeconds(env, 'OPENASSIST_AGENT_UPGRADE_JITTER_S', 600),
-    journalRunOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX', 4 * 1024 * 1024),
-    journalOutputMaxBytes: journalBytes(env, 'OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX', 64 * 1024 * 1024),
+    journalRunOutputMaxBytes: journalBytes(
+      env,
+      'OPENASSIST_AGENT_JOURNAL_RUN_OUTPUT_MAX',
+      defaultJournalRunOutputMaxBytes,
+    ),
+    journalOutputMaxBytes: journalBytes(
+      env,
+      'OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX',
+      defaultJournalOutputMaxBytes,
+    ),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_AGENT_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
   });
 }

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isSea } from 'node:sea';
 import type * as Ws from 'ws';
@@ -21,6 +20,7 @@ import {
   AgentError,
   type Identity,
   loadIdentity,
+  readCa,
   register,
   ServerUnreachable,
   saveIdentity,
@@ -57,12 +57,6 @@ const backoff = { firstMs: 500, maxMs: 30_000 };
 const jittered = (ms: number): number => Math.round(ms * (0.5 + Math.random()));
 /** The close code of a server that does not speak this agent's protocol (docs/agent-protocol.md). */
 const protocolRefused = 4003;
-
-async function readCa(file: string): Promise<Buffer> {
-  return readFile(file).catch((error: NodeJS.ErrnoException) => {
-    throw new AgentError(`cannot read the CA file ${file}: ${error.code ?? error.message}`);
-  });
-}
 
 /** Trades the activation for an identity, kept in the state dir; a code file has served its purpose then. */
 async function registerOnce(

@@ -26,6 +26,13 @@ export class ServerUnreachable extends AgentError {
   override name = 'ServerUnreachable';
 }
 
+/** The CA(s) a private-CA server is trusted with (`--ca`), for registration, channel and deregistration. */
+export async function readCa(file: string): Promise<Buffer> {
+  return readFile(file).catch((error: NodeJS.ErrnoException) => {
+    throw new AgentError(`cannot read the CA file ${file}: ${error.code ?? error.message}`);
+  });
+}
+
 const identityFile = (stateDir: string) => join(stateDir, 'identity.json');
 
 export async function loadIdentity(stateDir: string): Promise<Identity | undefined> {

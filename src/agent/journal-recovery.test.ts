@@ -162,6 +162,23 @@ describe('the agent journal across crashes', () => {
     expect(reopened.unfinished()).toEqual([]);
   });
 
+  it('does not rewrite the file for a finished run of a schedule it still holds (same spec)', () => {
+    const held = journal({ scrubDelayMs: 3_600_000 });
+    const scheduled = { ...task('t-s', 'echo sched-secret'), schedule: { frequency: 'rate(1m)', startMs: 0 } };
+    held.holdSchedule(scheduled, 0, 0);
+    held.accept(scheduled, run('t-s', 1), 1);
+    held.record(run('t-s', 1), finished(2), 2);
+    const before = statSync(journalPath(dir)).ino;
+    held.close(); // closing compacts when a spec is left to scrub: here there is none of its own
+    expect(statSync(journalPath(dir)).ino).toBe(before);
+    // Once the schedule ends, its spec (and its runs') leaves the file.
+    const reopened = journal({ scrubDelayMs: 3_600_000 });
+    reopened.endSchedule('t-s', finished(3), 3);
+    reopened.close();
+    expect(statSync(journalPath(dir)).ino).not.toBe(before);
+    expect(readFileSync(journalPath(dir), 'latin1')).not.toContain('sched-secret');
+  });
+
   it('scrubs at open what a crash left unscrubbed, and an ended schedule’s spec too', () => {
     const first = journal({ scrubDelayMs: 3_600_000 });
     first.holdSchedule(

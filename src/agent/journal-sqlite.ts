@@ -114,7 +114,8 @@ function convert(db: BetterSqlite3.Database): ConvertedJournal {
           | undefined
       )?.seq ?? 0)
     : 0;
-  const lastSeq = Math.max(counted, ...eventRows.map((row) => row.seq), 0);
+  // The rows come in seq order: the last is the highest (a spread of every row overflows the stack).
+  const lastSeq = Math.max(counted, eventRows.at(-1)?.seq ?? 0);
 
   const records: JournalOp[][] = [[{ o: 'seq', next: lastSeq + 1 }]];
   for (const row of runRows) {

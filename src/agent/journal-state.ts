@@ -109,6 +109,15 @@ export class JournalState {
   /** Finished runs and ended schedules whose spec was written to the current file. */
   specsToScrub = 0;
 
+  /**
+   * Whether a finished run's spec is its own to scrub: a run of a schedule still held carries the
+   * schedule's spec, which stays in the file until the schedule ends (and is counted then), so
+   * rewriting the file after each firing would remove nothing.
+   */
+  private holdsOwnSpec(invokeId: string): boolean {
+    return this.schedules.get(invokeId)?.spec === undefined;
+  }
+
   /** Applies one change; `at`/`length` place a record holding only this op (an output is read back from there). */
   apply(op: JournalOp, place?: { at: number; length: number }): void {
     switch (op.o) {
@@ -117,7 +126,7 @@ export class JournalState {
         if (op.s === 'finished') {
           this.runs.delete(key);
           this.finished.set(key, op.at);
-          if (op.spec) this.specsToScrub++;
+          if (op.spec && this.holdsOwnSpec(op.i)) this.specsToScrub++;
           return;
         }
         this.finished.delete(key);
@@ -135,7 +144,7 @@ export class JournalState {
         }
         this.runs.delete(key);
         this.finished.set(key, op.at);
-        if (run.spec) this.specsToScrub++;
+        if (run.spec && this.holdsOwnSpec(op.i)) this.specsToScrub++;
         return;
       }
       case 'proc': {

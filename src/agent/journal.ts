@@ -12,6 +12,7 @@ import {
   rmSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { defaultJournalOutputMaxBytes, defaultJournalRunOutputMaxBytes } from '../config.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 import { readPayload, writeCompacted } from './journal-compaction.js';
 import { encodeHeader, encodeRecord, JournalDamaged, scanRecords } from './journal-format.js';
@@ -54,8 +55,6 @@ export interface JournalOptions {
 
 // Finished tasks are remembered this long, so a task re-delivered after a long outage is not run again.
 const finishedMemoryMs = 7 * 24 * 3_600_000;
-export const defaultRunOutputMaxBytes = 4 * 1024 * 1024;
-export const defaultOutputMaxBytes = 64 * 1024 * 1024;
 // A compaction of a big journal (a week of finished runs) must not run back to back: the next one
 // for secrets waits at least this many times as long as the last took (≤ 2 % of the agent's time).
 const scrubPaceFactor = 50;
@@ -132,8 +131,8 @@ export class Journal {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.path = journalPath(stateDir);
     this.caps = {
-      run: options.runOutputMaxBytes ?? defaultRunOutputMaxBytes,
-      total: options.outputMaxBytes ?? defaultOutputMaxBytes,
+      run: options.runOutputMaxBytes ?? defaultJournalRunOutputMaxBytes,
+      total: options.outputMaxBytes ?? defaultJournalOutputMaxBytes,
     };
     // A compaction (or a creation) that a crash interrupted before its rename: the journal itself is whole.
     rmSync(compactingPath(this.path), { force: true });

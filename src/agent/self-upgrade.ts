@@ -138,8 +138,9 @@ export class SelfUpgrade {
     pursuit.phase = 'fetching';
     const { offer } = pursuit;
     const target = this.deps.executablePath;
-    // Beside the executable, so the swap is a rename within one file system.
-    const staged = join(dirname(target), `.${basename(target)}.upgrade-${process.pid}`);
+    // Beside the executable, so the swap is a rename within one file system; one fixed name (one
+    // agent per state dir), so a download a crash left behind is overwritten, never piled up.
+    const staged = join(dirname(target), `.${basename(target)}.upgrade`);
     pursuit.staged = staged;
     const startedMs = this.nowMs();
     try {
@@ -196,7 +197,7 @@ export class SelfUpgrade {
   }
 
   private failed(pursuit: Pursuit, error: unknown): void {
-    const reason = error instanceof UpgradeError ? error.message : (error as Error).message;
+    const reason = error instanceof Error ? error.message : String(error);
     const previous = this.failures.get(pursuit.key)?.count ?? 0;
     const waitMs = Math.min(retryBackoff.firstMs * 2 ** previous, retryBackoff.maxMs);
     this.failures.delete(pursuit.key);

@@ -1,9 +1,6 @@
-// The agent's flags and start, shared by `openassist agent` (the repository) and the single
-// executable (src/agent/executable/main.ts): one parser, one set of environment twins, one ready line.
-import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import type * as Commander from 'commander';
-import { AgentError, deregister } from '../agent/identity.js';
+import { deregister, readCa } from '../agent/identity.js';
 import { type AgentFlags, type AgentSettings, loadAgentConfig } from '../config.js';
 import { hideArgument } from './hide-argument.js';
 import { stopOnSignals } from './process-signals.js';
@@ -55,11 +52,7 @@ export const agentExample = (program: string): string =>
 
 /** `--deregister`: the uninstaller ends this machine's registration, with the agent's own credentials. */
 async function deregisterAgent(config: AgentSettings): Promise<string> {
-  const ca = config.caFile
-    ? await readFile(config.caFile).catch((error: NodeJS.ErrnoException) => {
-        throw new AgentError(`cannot read the CA file ${config.caFile}: ${error.code ?? error.message}`);
-      })
-    : undefined;
+  const ca = config.caFile ? await readCa(config.caFile) : undefined;
   return deregister(config.stateDir, config.serverUrls, ca);
 }
 
