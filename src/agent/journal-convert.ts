@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AgentError } from './identity.js';
 import { journalPath } from './journal.js';
@@ -93,11 +93,13 @@ export function convertSqliteJournal(
     writeSynced(`${logPath}.new`, [bytes]);
     replaceSynced(`${logPath}.new`, logPath);
   }
-  const aside = setSqliteAside(dbPath, 'converted', Date.now());
+  // Removed, not kept: it held finished runs' scripts (resolved secrets included) for a week, and
+  // its free pages may hold more.
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
   syncDir(stateDir);
   say(
     `converted the SQLite journal of an older agent version to ${basename(logPath)} ` +
       `(${converted.runs} run(s), ${converted.schedules} schedule(s), ${converted.events} unsent event(s)); ` +
-      `the old file is kept as ${basename(aside)}`,
+      'the old file is removed',
   );
 }
