@@ -164,7 +164,10 @@ describe('the agent journal across crashes', () => {
 
   it('does not rewrite the file for a finished run of a schedule it still holds (same spec)', () => {
     const held = journal({ scrubDelayMs: 3_600_000 });
-    const scheduled = { ...task('t-s', 'echo sched-secret'), schedule: { frequency: 'rate(1m)', startMs: 0 } };
+    const scheduled = {
+      ...task('t-s', 'echo sched-secret'),
+      schedule: { frequency: 'rate(1m)', startMs: 0 },
+    };
     held.holdSchedule(scheduled, 0, 0);
     held.accept(scheduled, run('t-s', 1), 1);
     held.record(run('t-s', 1), finished(2), 2);
