@@ -133,6 +133,13 @@ describe('the agent executable on a machine without Node.js', () => {
         (await invocationResults(client, invokeId))[0]?.invocationStatus === 'Running' ? true : undefined,
       30_000,
     );
+    const orphanFile = join(root.root, 'root/orphan');
+    await waitFor('the script to write its pid', () =>
+      readFile(orphanFile, 'utf8').then(
+        (text) => (text.trim() ? true : undefined),
+        () => undefined,
+      ),
+    );
     const killed = agent;
     killed.child.kill('SIGKILL');
     expect(await killed.exited).toBeNull();
@@ -149,6 +156,7 @@ describe('the agent executable on a machine without Node.js', () => {
     expect((await readFile(join(root.root, 'root/ran'), 'utf8')).split('\n')).toEqual(['run', '']);
     // What the killed agent left running was ended by the restarted one.
     const orphan = Number(await readFile(join(root.root, 'root/orphan'), 'utf8'));
+    expect(orphan).toBeGreaterThan(1); // a pid that was read, never 0 or NaN (alive() would pass at once)
     await waitFor('the orphaned script to end', () => (alive(orphan) ? undefined : true), 15_000);
   }, 60_000);
 

@@ -83,6 +83,12 @@ describe('an agent upgraded from the SQLite journal', () => {
     await waitFor('the schedule to be held', () =>
       readJournalState(agent.stateDir).schedules.size === 1 ? true : undefined,
     );
+    await waitFor('the script to write its pid', () =>
+      readFile(pidFile, 'utf8').then(
+        (text) => (text.trim() ? true : undefined),
+        () => undefined,
+      ),
+    );
     // The older agent stops hard, its journal (here rewritten in its format) left as it was.
     await agent.stop('SIGKILL');
     await asOlderAgentJournal(agent.stateDir);
@@ -106,6 +112,7 @@ describe('an agent upgraded from the SQLite journal', () => {
     expect(row).toMatchObject({ errorCode: 'ExecutionInterrupted' });
     // What the killed agent left running was ended by the upgraded one, found through the converted journal.
     const orphan = Number(await readFile(pidFile, 'utf8'));
+    expect(orphan).toBeGreaterThan(1); // a pid that was read, never 0 or NaN (alive() would pass at once)
     await waitFor('the orphaned script to end', () => (alive(orphan) ? undefined : true));
 
     const before = (await fleet.results(scheduled, true)).length;
