@@ -252,10 +252,8 @@ async function startLocked(
         executor.cancel(message.invokeId, message.terminationMode);
         return;
       case 'ack':
-        for (const eventId of message.eventIds) {
-          journal.acknowledge(eventId);
-          inFlight.delete(eventId);
-        }
+        journal.acknowledge(message.eventIds);
+        for (const eventId of message.eventIds) inFlight.delete(eventId);
         return;
     }
   }

@@ -94,7 +94,7 @@ describe('the journal bounds the output it keeps for an absent server', () => {
     journal.accept(task('t-c'), run('t-c'), 1);
     const first = print('t-c', 0);
     print('t-c', 1);
-    journal.acknowledge(first.eventId);
+    journal.acknowledge([first.eventId]);
     print('t-c', 2);
     expect(kept()).toEqual({ 't-c accepted': [0], 't-c': [1, 2] });
   });

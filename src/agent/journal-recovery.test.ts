@@ -79,7 +79,7 @@ describe('the agent journal across crashes', () => {
       },
     });
     crashing.accept(task('t-1'), run('t-1'), 1);
-    for (const event of crashing.unacknowledged()) crashing.acknowledge(event.eventId);
+    for (const event of crashing.unacknowledged()) crashing.acknowledge([event.eventId]);
     expect(() => crashing.compact()).toThrow('crash');
     expect(existsSync(`${journalPath(dir)}.compacting`)).toBe(true);
     // What the crash left: the file as it was, and a temporary file beside it.
@@ -103,7 +103,7 @@ describe('the agent journal across crashes', () => {
       { kind: 'output', offset: 0, data: Buffer.from('out').toString('base64') },
       71,
     );
-    crashing.acknowledge('1');
+    crashing.acknowledge(['1']);
     const before = readFileSync(journalPath(dir)).length;
     expect(() => crashing.compact()).toThrow('crash');
     expect(readFileSync(journalPath(dir)).length).toBeLessThan(before);
@@ -123,7 +123,7 @@ describe('the agent journal across crashes', () => {
     const chunk = Buffer.alloc(16 * 1024, 'a').toString('base64');
     for (let n = 0; n < 40; n++) {
       const event = compacting.record(run('t-1'), { kind: 'output', offset: n * 16_384, data: chunk }, 2);
-      if (n < 39) compacting.acknowledge(event.eventId);
+      if (n < 39) compacting.acknowledge([event.eventId]);
     }
     await waitFor('the compaction', () => (statSync(journalPath(dir)).size < 64 * 1024 ? true : undefined));
     expect(compacting.unacknowledged().map((e) => [e.eventId, e.event.kind])).toEqual([

@@ -1,9 +1,10 @@
+import { statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskSpec } from '../protocol/messages.js';
-import { Journal } from './journal.js';
+import { Journal, journalPath } from './journal.js';
 
 const task = (invokeId: string): TaskSpec => ({
   invokeId,
@@ -54,7 +55,13 @@ describe('the agent journal', () => {
         .sort();
     // Every run still has events the server has not acknowledged.
     expect(held()).toEqual(['t-a#0', 't-b#3', 't-c#0']);
-    for (const event of journal.unacknowledged()) journal.acknowledge(event.eventId);
+    // One acknowledgement of every event, as the server batches them: one record in the file.
+    const size = statSync(journalPath(dir)).size;
+    journal.acknowledge([...journal.unacknowledged().map((event) => event.eventId), 'x', '999']);
+    expect(journal.unacknowledged()).toEqual([]);
+    const grown = statSync(journalPath(dir)).size - size;
+    expect(grown).toBeGreaterThan(0);
+    expect(grown).toBeLessThan(100);
     // t-a still runs; the others are finished and the server has their end.
     expect(held()).toEqual(['t-a#0']);
     journal.accept(task('t-d'), run('t-d'), 1);
@@ -85,7 +92,7 @@ describe('the agent journal', () => {
     const last = journal.record(run('t-2'), finished('Success', 3), 3);
     expect(journal.stateOf(run('t-2'))).toBe('finished');
     const [accepted] = journal.unacknowledged();
-    journal.acknowledge(accepted?.eventId ?? '');
+    journal.acknowledge([accepted?.eventId ?? '']);
     journal.close();
     journal = new Journal(dir);
     expect(journal.unacknowledged().map((e) => e.event.kind)).toEqual(['started', 'finished']);

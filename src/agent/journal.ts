@@ -409,12 +409,17 @@ export class Journal {
     }));
   }
 
-  /** Forgets an acknowledged event. Unjournalled ones have nothing to forget; a failed write (disk full) only means the event is sent again, and the server ignores repeats. */
-  acknowledge(eventId: string): void {
-    const seq = Number(eventId);
-    if (!Number.isSafeInteger(seq) || !this.state.events.has(seq)) return;
+  /**
+   * Forgets the events of one acknowledgement, in one record. Unjournalled ones have nothing to
+   * forget; a failed write (disk full) only means they are sent again, and the server ignores repeats.
+   */
+  acknowledge(eventIds: readonly string[]): void {
+    const seqs = eventIds
+      .map(Number)
+      .filter((seq) => Number.isSafeInteger(seq) && this.state.events.has(seq));
+    if (seqs.length === 0) return;
     try {
-      this.commit([{ o: 'ack', n: [seq] }]);
+      this.commit([{ o: 'ack', n: seqs }]);
     } catch {
       // kept: sent again after the next reconnect
     }

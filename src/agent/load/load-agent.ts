@@ -128,10 +128,8 @@ export class LoadAgent {
         this.executor.cancel(message.invokeId, message.terminationMode);
         return;
       case 'ack':
-        for (const eventId of message.eventIds) {
-          this.journal.acknowledge(eventId);
-          this.inFlight.delete(eventId);
-        }
+        this.journal.acknowledge(message.eventIds);
+        for (const eventId of message.eventIds) this.inFlight.delete(eventId);
         return;
     }
   }

@@ -21,9 +21,9 @@ describe('MemoryJournal', () => {
     expect(accepted?.event.kind).toBe('accepted');
     expect(journal.accept(task, run, 1)).toBeUndefined();
     const end = journal.record(run, finished, 2);
-    journal.acknowledge(accepted?.eventId ?? '');
+    journal.acknowledge([accepted?.eventId ?? '']);
     expect(journal.accept(task, run, 1)).toBeUndefined();
-    journal.acknowledge(end.eventId);
+    journal.acknowledge([end.eventId]);
     // What 100,000 runs leave behind is what is still in flight: nothing here.
     expect(journal.unacknowledged().map((event) => event.event.kind)).toEqual([]);
     expect(journal.accept(task, run, 3)?.event.kind).toBe('accepted');

@@ -116,11 +116,13 @@ export class MemoryJournal implements RunJournal {
    * Once the server holds a run's end it never sends that run again, so the run is forgotten: a
    * generator answering 100,000 runs keeps no more than the ones in flight.
    */
-  acknowledge(eventId: string): void {
-    const acknowledged = this.pending.get(eventId);
-    this.pending.delete(eventId);
-    if (acknowledged?.event.kind !== 'finished') return;
-    this.runs.delete(keyOf(acknowledged));
-    if (this.schedules.get(acknowledged.invokeId)?.ended) this.schedules.delete(acknowledged.invokeId);
+  acknowledge(eventIds: readonly string[]): void {
+    for (const eventId of eventIds) {
+      const acknowledged = this.pending.get(eventId);
+      this.pending.delete(eventId);
+      if (acknowledged?.event.kind !== 'finished') continue;
+      this.runs.delete(keyOf(acknowledged));
+      if (this.schedules.get(acknowledged.invokeId)?.ended) this.schedules.delete(acknowledged.invokeId);
+    }
   }
 }
