@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentExecutableName, buildAgentExecutable } from '../../src/agent/executable/build.js';
 import { waitFor } from '../helpers/deadline.js';
-import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
+import { Ecs, type EcsClient, ecsClient, finishedResult, invocationResults } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { createTestRoot, type TestRoot, type TestRootResult } from '../helpers/test-root.js';
 
@@ -111,30 +111,6 @@ async function runScript(script: string, timeout = 60): Promise<string> {
   return body?.invokeId ?? '';
 }
 
-async function result(invokeId: string) {
-  const { body } = await client.describeInvocationResults(
-    new Ecs.DescribeInvocationResultsRequest({
-      regionId: 'cn-hangzhou',
-      invokeId,
-      contentEncoding: 'PlainText',
-    }),
-  );
-  return body?.invocation?.invocationResults?.invocationResult ?? [];
-}
-
-const finished = (invokeId: string) =>
-  waitFor(
-    `${invokeId} to finish`,
-    async () => {
-      const [run] = await result(invokeId);
-      return run &&
-        ['Success', 'Failed', 'Error', 'Timeout', 'Terminated'].includes(run.invocationStatus ?? '')
-        ? run
-        : undefined;
-    },
-    60_000,
-  );
-
 /** Every regular file under `top` (device nodes, /proc and links are not files with content). */
 async function filesUnder(top: string): Promise<string[]> {
   const found: string[] = [];
@@ -214,7 +190,7 @@ describe('install.sh in a root without Node.js (busybox sh and wget)', { timeout
     expect(instances.map((instance) => instance.instanceId)).toEqual([instanceId]);
     expect(instances[0]?.agentVersion).toBe(versions.first);
     const invokeId = await runScript('echo "hello from $(. /etc/os-release; echo $NAME)"');
-    expect(await finished(invokeId)).toMatchObject({
+    expect(await finishedResult(client, invokeId, 60_000)).toMatchObject({
       invocationStatus: 'Success',
       output: 'hello from test root\n',
     });
@@ -274,7 +250,7 @@ describe('install.sh in a root without Node.js (busybox sh and wget)', { timeout
     expect(stateFiles.some((name) => name.startsWith('journal'))).toBe(true);
     const longRun = await runScript('echo started; sleep 300', 600);
     await waitFor('the long task to start', async () =>
-      (await result(longRun))[0]?.output?.includes('started') ? true : undefined,
+      (await invocationResults(client, longRun))[0]?.output?.includes('started') ? true : undefined,
     );
     await serve(join(dir, 'second'));
 
@@ -291,11 +267,11 @@ describe('install.sh in a root without Node.js (busybox sh and wget)', { timeout
       [instanceId, versions.second],
     ]);
     // The agent stopped for the upgrade ended the running script and reported it, once.
-    const ended = await finished(longRun);
+    const ended = await finishedResult(client, longRun, 60_000);
     expect(ended.invocationStatus).toBe('Terminated');
     expect(ended.output).toBe('started\n');
     const again = await runScript('echo after the upgrade');
-    expect(await finished(again)).toMatchObject({
+    expect(await finishedResult(client, again, 60_000)).toMatchObject({
       invocationStatus: 'Success',
       output: 'after the upgrade\n',
     });
