@@ -2,11 +2,10 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as OpenApi from '@alicloud/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentExecutable } from '../../src/agent/executable/build.js';
 import { makeCertificates } from '../helpers/certificates.js';
-import { Ecs } from '../helpers/sdk.js';
+import { Ecs, ecsHttpsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { createTestRoot, type TestRoot } from '../helpers/test-root.js';
 
@@ -50,16 +49,7 @@ beforeAll(async () => {
       OPENASSIST_AGENT_DIR: join(dir, 'agent'),
     },
   });
-  sdk = new Ecs.default(
-    new OpenApi.$OpenApiUtil.Config({
-      endpoint: server.endpoint,
-      protocol: 'https',
-      ca,
-      accessKeyId: server.accessKeyId,
-      accessKeySecret: server.accessKeySecret,
-      regionId: region,
-    }),
-  );
+  sdk = ecsHttpsClient(server.endpoint, ca, server.accessKeyId, server.accessKeySecret);
   const { body } = await sdk.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
   activation = { id: body?.activationId ?? '', code: body?.activationCode ?? '' };
   root = await createTestRoot(join(dir, 'root'), {

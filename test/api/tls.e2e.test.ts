@@ -4,13 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import * as OpenApi from '@alicloud/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { makeCertificates } from '../helpers/certificates.js';
 import { cli } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/deadline.js';
-import { Ecs } from '../helpers/sdk.js';
+import { Ecs, ecsHttpsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 const region = 'cn-hangzhou';
@@ -35,16 +34,7 @@ describe('HTTPS: the server serves a given certificate; agents, the SDK and the 
     server = await startServerProcess({
       env: { OPENASSIST_TLS_CERT: files.cert, OPENASSIST_TLS_KEY: files.key },
     });
-    sdk = new Ecs.default(
-      new OpenApi.$OpenApiUtil.Config({
-        endpoint: server.endpoint,
-        protocol: 'https',
-        ca,
-        accessKeyId: server.accessKeyId,
-        accessKeySecret: server.accessKeySecret,
-        regionId: region,
-      }),
-    );
+    sdk = ecsHttpsClient(server.endpoint, ca, server.accessKeyId, server.accessKeySecret);
     const { body } = await sdk.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
     activation = { id: body?.activationId ?? '', code: body?.activationCode ?? '' };
     impostor = createServer(

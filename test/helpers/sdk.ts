@@ -28,6 +28,25 @@ export function ecsClient(
   );
 }
 
+/** The official SDK on an https:// server whose certificate `ca` (PEM) vouches for. */
+export function ecsHttpsClient(
+  endpoint: string,
+  ca: string,
+  accessKeyId: string,
+  accessKeySecret: string,
+): EcsClient {
+  return new Ecs.default(
+    new OpenApi.$OpenApiUtil.Config({
+      endpoint,
+      protocol: 'https',
+      ca,
+      accessKeyId,
+      accessKeySecret,
+      regionId: 'cn-hangzhou',
+    }),
+  );
+}
+
 /** Awaits a call that must fail with an Alibaba error; checks Code and HTTP status, returns the error body. */
 export async function expectApiError(
   call: Promise<unknown>,
