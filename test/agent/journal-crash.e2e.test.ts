@@ -25,7 +25,7 @@ for (let n = ${from}; ; n++) {
   const output = journal.record(run, { kind: 'output', offset: 0, data: Buffer.alloc(3000, n).toString('base64') }, 1);
   journal.record(run, { kind: 'finished', atMs: 1, status: 'Success', exitCode: 0, errorCode: '',
     errorInfo: '', droppedBytes: 0, outputBytes: 3000 }, 1);
-  if (n % 3 !== 0) journal.acknowledge(output.eventId);
+  if (n % 3 !== 0) journal.acknowledge([output.eventId]);
   await new Promise((resolve) => setImmediate(resolve));
 }`;
 
