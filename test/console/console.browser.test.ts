@@ -311,7 +311,10 @@ describe.runIf(runnable)(
       await page.keyboard.press('Escape');
       await confirm.waitFor({ state: 'hidden' });
       expect(sentActions).not.toContain('StopInvocation');
-      expect(await page.getByTestId('invocation-status').textContent()).toBe('Running');
+      // The status is refreshed apart from the output stream: it may still read Pending for a moment.
+      await expect
+        .poll(() => page.getByTestId('invocation-status').textContent(), { timeout: slow })
+        .toBe('Running');
 
       await stopButton.click();
       await confirm.waitFor();
