@@ -21,7 +21,11 @@ export interface RawOptions {
   readonly rawQuery?: string;
   /** V1: common parameters to leave out (not sent, not signed), e.g. Format or Action. */
   readonly omit?: readonly string[];
+  /** How the request travels (default: fetch over the network); in-process tests pass Fastify's inject. */
+  readonly send?: Transport;
 }
+
+export type Transport = (url: string, init: RequestInit) => Promise<RawResponse>;
 
 export interface RawResponse {
   readonly status: number;
@@ -33,17 +37,21 @@ export interface RawResponse {
 export const nowStamp = (offsetMs = 0): string =>
   `${new Date(Date.now() + offsetMs).toISOString().slice(0, 19)}Z`;
 
-async function send(url: string, init: RequestInit): Promise<RawResponse> {
-  const response = await fetch(url, init);
-  const text = await response.text();
+/** The response with its body parsed when it is JSON (an XML or empty body leaves `json` empty). */
+export function rawResponse(status: number, contentType: string, text: string): RawResponse {
   let json: Record<string, unknown> = {};
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {
     // XML or empty
   }
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', text, json };
+  return { status, contentType, text, json };
 }
+
+const fetchTransport: Transport = async (url, init) => {
+  const response = await fetch(url, init);
+  return rawResponse(response.status, response.headers.get('content-type') ?? '', await response.text());
+};
 
 /** A V3-signed request built by hand, so tests can bend any part of it. */
 export function v3Raw(options: RawOptions): Promise<RawResponse> {
@@ -70,6 +78,7 @@ export function v3Raw(options: RawOptions): Promise<RawResponse> {
   const { host: _host, ...sent } = headers;
   sent.authorization = `ACS3-HMAC-SHA256 Credential=${options.accessKeyId},SignedHeaders=${signedHeaders.join(';')},Signature=${signature}`;
   const queryText = options.rawQuery ?? canonicalQuery(query);
+  const send = options.send ?? fetchTransport;
   return send(`${options.url}/?${queryText}`, {
     method,
     headers: sent,
@@ -106,6 +115,7 @@ export function v1Raw(options: RawOptions): Promise<RawResponse> {
   const encoded = canonicalQuery(params);
   // V1 signs no header: whatever extraHeaders carry is sent unsigned.
   const headers = { ...options.extraHeaders };
+  const send = options.send ?? fetchTransport;
   if (options.inBody) {
     return send(`${options.url}/`, {
       method,

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The fast tier: every suite under src/ that starts no process and needs no PostgreSQL. Stores are
+ * in-memory SQLite, sockets and clocks are fakes. `npm run test:unit`; the whole suite
+ * (`npm test`) runs these too, with the process-spawning suites.
+ */
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts'],
+    exclude: [
+      // Real shells, real process groups, real child processes.
+      'src/agent/runner.test.ts',
+      'src/agent/runner-process-group.test.ts',
+      'src/agent/executor.test.ts',
+      'src/agent/self-upgrade.test.ts',
+      'src/agent/state-lock.test.ts',
+      // Both databases, PostgreSQL included, and migrations raced by separate processes.
+      'src/store/store.contract.test.ts',
+    ],
+    testTimeout: 10_000,
+  },
+});
