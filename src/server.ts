@@ -9,11 +9,13 @@ import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
+import { NodeBus } from './dispatch/node-bus.js';
 import { UpgradeOffers } from './dispatch/upgrade-offers.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
 import { AgentReleases } from './service/agent-releases.js';
+import { AgentSessions } from './service/agent-sessions.js';
 import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
@@ -87,13 +89,11 @@ export function wireServices(
     nowMs,
   );
   hub = new AgentHub({
-    store,
-    instances,
-    invocations,
+    sessions: new AgentSessions(store, instances, invocations, nowMs, config.nodeId),
+    bus: new NodeBus(store.notifications, config.nodeId, logger),
     logger,
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
-    nodeId: config.nodeId,
     ...(config.agentDir !== undefined && {
       upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
     }),

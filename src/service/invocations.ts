@@ -47,10 +47,16 @@ import { InvocationOutputService } from './invocation-output.js';
 import type { ParameterService } from './parameters.js';
 import { resourceGroupMustExist } from './resource-group-check.js';
 
+/** A new invocation's task, rendered for each instance it goes to (the script names the instance). */
+export interface NewTask {
+  readonly invokeId: string;
+  render(instance: ManagedInstance): Promise<TaskSpec>;
+}
+
 /** What the invocation service needs of dispatch: wake delivery, pass cancellations on. */
 export interface TaskDispatcher {
   /** `created`: a new invocation whose row 0 waits on these instances, sent as it is (no read of the store). */
-  wake(instanceIds: readonly string[], created?: Invocation): void;
+  wake(instanceIds: readonly string[], created?: NewTask): void;
   cancel(instanceId: string, invokeId: string, terminationMode: 'Process' | 'ProcessTree'): void;
 }
 
@@ -198,7 +204,7 @@ export class InvocationService {
     if (keep) await this.store.commands.insert(command);
     this.dispatcher.wake(
       initialRuns.filter((run) => run.status === 'Pending').map((run) => run.instanceId),
-      invocation,
+      { invokeId: invocation.id, render: (instance) => this.taskFor(invocation, 0, instance) },
     );
     return invocation;
   }
