@@ -2,14 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
-import { rawErrorResponse } from '../api/error-response.js';
-import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
-import { newRequestId } from '../domain/ids.js';
 import type { TerminationMode } from '../domain/invocation.js';
-import { channelPath, maxFrameBytes, protocolVersion } from '../protocol/messages.js';
+import { maxFrameBytes, protocolVersion } from '../protocol/messages.js';
 import type { AgentSessions } from '../service/agent-sessions.js';
-import { type AgentChannels, ThrottledError } from '../service/instances.js';
+import type { AgentChannels } from '../service/instances.js';
 import type { NewTask, TaskDispatcher } from '../service/invocations.js';
 import { isStorageFull } from '../store/storage-errors.js';
 import {
@@ -19,7 +16,9 @@ import {
   type MessageHandler,
   type OtherMessage,
 } from './agent-connection.js';
+import { admitUpgrade } from './channel-admission.js';
 import type { NodeBus, NodeMessage } from './node-bus.js';
+import { TaskDelivery } from './task-delivery.js';
 import { type OfferTarget, offerIntervalMs, type UpgradeOffers } from './upgrade-offers.js';
 
 export interface HubDeps {
@@ -63,16 +62,6 @@ function runsOf(messages: readonly EventMessage[]): RunEvents[] {
   return runs;
 }
 
-/** Answers a refused upgrade with the API's error body, so the agent can say why it was refused. */
-function refuseUpgrade(
-  request: IncomingMessage,
-  socket: Duplex,
-  error: ApiError,
-  headers: Record<string, string> = {},
-): void {
-  socket.end(rawErrorResponse(error, { requestId: newRequestId(), host: request.headers.host }, headers));
-}
-
 /**
  * The agents connected to this server node: admits channels, delivers the tasks and cancellations
  * the services hand it, passes agent events to them and acknowledges what they stored, answers
@@ -86,13 +75,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
     perMessageDeflate: false,
   });
   private readonly timers: NodeJS.Timeout[];
-
-  /** How long a delivery waits for an agent to read what it was sent: as long as a silent agent is kept. */
-  private readonly drainWaitMs: number;
+  private readonly delivery: TaskDelivery;
 
   constructor(private readonly deps: HubDeps) {
     const heartbeatMs = deps.heartbeatSeconds * 1000;
-    this.drainWaitMs = 3 * heartbeatMs;
+    // A delivery waits for an agent to read what it was sent as long as a silent agent is kept.
+    this.delivery = new TaskDelivery(deps.sessions, 3 * heartbeatMs);
     this.timers = [
       // An agent is offline after three missed heartbeats (DESIGN §2.3).
       setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000)),
@@ -146,29 +134,10 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
 
   /** Handles an HTTP upgrade; returns false when the path is not the agent channel. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if ((request.url ?? '').split('?')[0] !== channelPath) return false;
-    const instanceId = String(request.headers['x-openassist-instance-id'] ?? '');
-    const token = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
-    const address = request.socket.remoteAddress ?? '';
-    this.deps.sessions.admitChannel(instanceId, token, address).then(
-      (admission) => {
-        if ('admitted' in admission) {
-          const instance = admission.admitted;
-          this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, instance));
-        } else if (admission.refused === 'throttled') {
-          refuseUpgrade(request, socket, new ThrottledError(admission.retryAfterSeconds), {
-            'Retry-After': String(admission.retryAfterSeconds),
-          });
-        } else {
-          refuseUpgrade(request, socket, new ApiError('InvalidToken.Agent'));
-        }
-      },
-      (error: unknown) => {
-        this.deps.logger.error({ err: error }, 'agent authentication failed');
-        refuseUpgrade(request, socket, new ApiError('ServiceUnavailable'));
-      },
+    const { sessions, logger } = this.deps;
+    return admitUpgrade({ sessions, logger, wss: this.wss }, request, socket, head, (ws, instance) =>
+      this.attach(ws, instance),
     );
-    return true;
   }
 
   /** Takes an admitted agent's channel; a channel it held before is replaced. */
@@ -221,7 +190,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
           connection.send({ type: 'cancel', invokeId, terminationMode: 'ProcessTree' });
         if (greeting.rebooted) connection.log.info('instance rebooted; reboot tasks armed');
         connection.log.info({ agentVersion: message.agentVersion }, 'agent connected');
-        void this.deliver(connection, true);
+        void this.delivery.deliver(connection, true);
         const target = this.offerTarget(connection);
         if (target) {
           this.deps.upgrades
@@ -283,41 +252,6 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   }
 
   /**
-   * Sends an instance's undelivered tasks and, with `stopping`, its pending cancellations; one pass
-   * at a time per connection.
-   */
-  private deliver(connection: AgentConnection, stopping: boolean): Promise<void> {
-    connection.checkStopping ||= stopping;
-    if (connection.delivering) {
-      connection.deliverAgain = true;
-      return connection.delivering;
-    }
-    connection.delivering = (async () => {
-      do {
-        connection.deliverAgain = false;
-        const checkStopping = connection.checkStopping;
-        connection.checkStopping = false;
-        const tasks = this.deps.sessions.undeliveredTasks(connection.instance, (invokeId, execution) =>
-          connection.claim(invokeId, execution),
-        );
-        for await (const task of tasks) {
-          await connection.sendPaced({ type: 'task', task }, this.drainWaitMs);
-        }
-        if (connection.closed) return;
-        if (!checkStopping) continue;
-        for (const [invokeId, terminationMode] of await this.deps.sessions.stopping(connection.instance.id)) {
-          await connection.sendPaced({ type: 'cancel', invokeId, terminationMode }, this.drainWaitMs);
-        }
-      } while (connection.deliverAgain && !connection.closed);
-    })()
-      .catch((error: unknown) => connection.log.error({ err: error }, 'delivery failed'))
-      .finally(() => {
-        connection.delivering = undefined;
-      });
-    return connection.delivering;
-  }
-
-  /**
    * Delivers to the agents held here and asks the other nodes to deliver to theirs. A `created`
    * invocation's task goes to the agents held here at once, without reading the store.
    */
@@ -335,27 +269,10 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
     for (const id of instanceIds) {
       const connection = this.connections.get(id);
       if (!connection?.greeted) elsewhere.push(id);
-      else if (created) void this.push(connection, created);
-      else void this.deliver(connection, stopping);
+      else if (created) void this.delivery.push(connection, created);
+      else void this.delivery.deliver(connection, stopping);
     }
     return elsewhere;
-  }
-
-  /** Sends row 0 of a new invocation; one that fails waits for the next delivery pass (the sweep). */
-  private async push(connection: AgentConnection, created: NewTask): Promise<void> {
-    if (!connection.claim(created.invokeId, 0)) return;
-    // An agent with much unread gets its tasks from a delivery pass, at the pace it reads.
-    if (connection.backedUp) {
-      connection.release(created.invokeId, 0);
-      void this.deliver(connection, false);
-      return;
-    }
-    try {
-      connection.send({ type: 'task', task: await created.render(connection.instance) });
-    } catch (error) {
-      connection.release(created.invokeId, 0);
-      connection.log.error({ err: error }, 'delivery failed');
-    }
   }
 
   cancel(instanceId: string, invokeId: string, terminationMode: TerminationMode): void {
