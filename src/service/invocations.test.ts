@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Invocation, InvokeInput } from '../domain/invocation.js';
+import type { InvokeInput } from '../domain/invocation.js';
 import type { TaskEvent } from '../protocol/messages.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { ActivationService } from './activations.js';
 import { CommandService } from './commands.js';
 import { InstanceService } from './instances.js';
-import { InvocationService, type TaskDispatcher } from './invocations.js';
+import { InvocationService, type NewTask, type TaskDispatcher } from './invocations.js';
 import { ParameterService } from './parameters.js';
 import { SecretBox } from './secret-box.js';
 
@@ -18,9 +18,9 @@ import { SecretBox } from './secret-box.js';
 const region = 'cn-hangzhou';
 
 class RecordingDispatcher implements TaskDispatcher {
-  readonly woken: { instanceIds: readonly string[]; created: Invocation | undefined }[] = [];
+  readonly woken: { instanceIds: readonly string[]; created: NewTask | undefined }[] = [];
   readonly cancelled: string[] = [];
-  wake(instanceIds: readonly string[], created?: Invocation): void {
+  wake(instanceIds: readonly string[], created?: NewTask): void {
     this.woken.push({ instanceIds, created });
   }
   cancel(instanceId: string, invokeId: string, terminationMode: string): void {
@@ -107,24 +107,25 @@ describe('InvocationService: InvokeCommand with in-memory parts', () => {
     await store.close();
   });
 
-  it('creates one Pending run per instance and hands dispatch the invocation it created', async () => {
+  it('creates one Pending run per instance and hands dispatch the task of the invocation it created', async () => {
     const invocation = await service.invoke(
       region,
       commandId,
       invokeInput({ instanceIds: running, parameters: '{"name":"world"}' }),
     );
     expect(invocation).toMatchObject({ status: 'Pending', repeatMode: 'Once', createdAtMs: nowMs });
-    // One wake, carrying the very invocation created: dispatch sends it without reading it back.
+    // One wake, carrying the task of the invocation created: dispatch sends it without reading it back.
     expect(dispatcher.woken).toHaveLength(1);
     expect([...(dispatcher.woken[0]?.instanceIds ?? [])].sort()).toEqual([...running].sort());
-    expect(dispatcher.woken[0]?.created).toBe(invocation);
+    const created = dispatcher.woken[0]?.created;
+    expect(created?.invokeId).toBe(invocation.id);
     const runs = await service.runs(invocation.id);
     expect(runs.map((run) => [run.instanceId, run.status]).sort()).toEqual(
       running.map((id) => [id, 'Pending']).sort(),
     );
     const instance = await store.instances.find(running[0] ?? '');
     if (!instance) throw new Error('the registered instance is gone');
-    const task = await service.taskFor(invocation, 0, instance);
+    const task = await created?.render(instance);
     expect(task).toMatchObject({
       invokeId: invocation.id,
       script: `echo world on ${instance.id}`,
