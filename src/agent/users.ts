@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 
 /** The passwd fields a script run needs. */
 export interface RunAsUser {
@@ -27,7 +27,10 @@ export function parsePasswdLine(line: string): RunAsUser | undefined {
 
 let agentUser: RunAsUser | undefined;
 
-/** The user the agent itself runs as; its home is the process HOME when set. Read once: userInfo() reads the passwd database. */
+/**
+ * The user the agent itself runs as; its home is the process HOME when set (os.homedir() reads it,
+ * as a shell would), else the passwd entry's. Read once: userInfo() reads the passwd database.
+ */
 export function currentUser(): RunAsUser {
   if (agentUser) return agentUser;
   const info = userInfo();
@@ -35,7 +38,7 @@ export function currentUser(): RunAsUser {
     name: info.username,
     uid: info.uid,
     gid: info.gid,
-    home: process.env.HOME || info.homedir,
+    home: homedir() || info.homedir,
     shell: info.shell || '/bin/sh',
   };
   return agentUser;
@@ -58,7 +61,7 @@ function getent(name: string): Promise<string | undefined | 'missing-tool'> {
     execFile('getent', ['passwd', name], { timeout: getentTimeoutMs }, (error, stdout) => {
       if (!error) return resolve(stdout.split('\n')[0]);
       // `code` is the errno name when getent could not start, else its exit status.
-      const code = (error as { code?: unknown }).code;
+      const code = error.code;
       if (code === 'ENOENT') return resolve('missing-tool');
       if (code === 2) return resolve(undefined); // getent's "key not found"
       reject(new Error(`getent passwd failed: ${error.message}`));
