@@ -5,6 +5,7 @@ import {
   ConfigError,
   loadAgentConfig,
   loadServerConfig,
+  localAgentConfig,
   parseListen,
   readEnvironment,
   type ServerFlags,
@@ -176,5 +177,108 @@ describe('agent configuration', () => {
       /at least 65536/,
     );
     expect(() => agentConfig(base, { OPENASSIST_AGENT_JOURNAL_OUTPUT_MAX: '4MiB' })).toThrow(ConfigError);
+  });
+});
+
+describe('the environment, read once', () => {
+  it('refuses a bad value at once, naming the variable (or the flag) that holds it', () => {
+    const bad: [Env, RegExp][] = [
+      [{ OPENASSIST_LISTEN: '8080' }, /OPENASSIST_LISTEN must be HOST:PORT/],
+      [{ OPENASSIST_LOG_LEVEL: 'verbose' }, /OPENASSIST_LOG_LEVEL must be one of/],
+      [{ OPENASSIST_HEARTBEAT_S: 'often' }, /OPENASSIST_HEARTBEAT_S/],
+      [{ OPENASSIST_AGENT_SERVER: 'oa.example:8080' }, /OPENASSIST_AGENT_SERVER must be/],
+      [{ OPENASSIST_ENDPOINT: 'oa.example' }, /OPENASSIST_ENDPOINT must be/],
+      [{ DOCKER_HOST: 'tcp://docker:2375' }, /DOCKER_HOST must be unix:/],
+      [{ OPENASSIST_LOAD_ACTIVATIONS: 'no-code' }, /OPENASSIST_LOAD_ACTIVATIONS takes ID:CODE/],
+      [{ OPENASSIST_TEST_PROTOCOL_VERSION: 'two' }, /OPENASSIST_TEST_PROTOCOL_VERSION must be an integer/],
+    ];
+    for (const [env, message] of bad) expect(() => readEnvironment(env), message.source).toThrow(message);
+    expect(() => serverConfig({ listen: 'nowhere' }, {})).toThrow(/--listen must be HOST:PORT/);
+    expect(() => serverConfig({ logLevel: 'loud' }, {})).toThrow(/--log-level must be one of/);
+    expect(() => agentConfig({ server: 'ftp://x', stateDir: '/s' }, {})).toThrow(/--server must be/);
+  });
+
+  it('takes an empty variable for an unset one, and freezes what it read', () => {
+    const environment = readEnvironment({ OPENASSIST_LISTEN: '', OPENASSIST_REGIONS: 'cn-hangzhou' });
+    expect(environment.server.listen).toBeUndefined();
+    expect(Object.isFrozen(environment.server.regions)).toBe(true);
+    expect(Object.isFrozen(environment.agent.containerSockets)).toBe(true);
+  });
+
+  it('keeps the test-only knobs in their own section, unset in production', () => {
+    const production = readEnvironment({});
+    expect(production.testing).toEqual({
+      agentVersion: undefined,
+      protocolVersion: undefined,
+      shutdownMarkerFile: undefined,
+    });
+    expect(production.agent.shutdownMarkerFile).toBe('/run/nologin');
+    const testing = readEnvironment({
+      OPENASSIST_TEST_AGENT_VERSION: '0.1.0',
+      OPENASSIST_TEST_PROTOCOL_VERSION: '0',
+      OPENASSIST_TEST_SHUTDOWN_MARKER: '/var/run/oa-test-down',
+    });
+    expect(
+      loadAgentConfig({ server: 'http://oa.example:8080', stateDir: '/s' }, testing.agent),
+    ).toMatchObject({
+      testing: { agentVersion: '0.1.0', protocolVersion: 0 },
+      shutdownMarkerFile: '/var/run/oa-test-down',
+    });
+  });
+
+  it('reads the terminal and the tools apart from the programs', () => {
+    const environment = readEnvironment({
+      NO_COLOR: '1',
+      TERM: 'dumb',
+      OPENASSIST_LOAD_ACTIVATIONS: 'act-1:code-1, act-2:code:2',
+      OPENASSIST_AGENT_BUILD_VERSION: '0.3.1',
+    });
+    expect(environment.terminal).toEqual({ noColor: true, dumb: true });
+    expect(environment.tools).toEqual({
+      loadActivations: [
+        { id: 'act-1', code: 'code-1' },
+        { id: 'act-2', code: 'code:2' },
+      ],
+      agentBuildVersion: '0.3.1',
+    });
+    expect(readEnvironment({ TERM: 'xterm' }).terminal).toEqual({ noColor: false, dumb: false });
+  });
+});
+
+describe("up's local agent", () => {
+  const local = {
+    serverUrl: 'http://127.0.0.1:8080',
+    stateDir: '/srv/oa/agent',
+    activation: { activationId: 'act-1', activationCode: 'code-1' },
+    serverCertFile: undefined,
+  };
+
+  it('is given its server, state dir and activation by up; an activation code in the environment is not its', () => {
+    const environment = readEnvironment({
+      OPENASSIST_AGENT_SERVER: 'http://elsewhere:8080',
+      OPENASSIST_ACTIVATION_CODE: 'someone-elses',
+      OPENASSIST_ACTIVATION_CODE_FILE: '/etc/oa/code',
+      OPENASSIST_AGENT_OUTPUT_CAP_BYTES: '1048576',
+    });
+    expect(localAgentConfig(environment.agent, local)).toMatchObject({
+      serverUrls: ['http://127.0.0.1:8080'],
+      stateDir: '/srv/oa/agent',
+      activationId: 'act-1',
+      activationCode: 'code-1',
+      activationCodeFile: undefined,
+      outputCapBytes: 1_048_576,
+      resetJournal: false,
+    });
+    expect(
+      localAgentConfig(environment.agent, { ...local, activation: undefined }).activationCode,
+    ).toBeUndefined();
+  });
+
+  it("trusts the server's own certificate over HTTPS unless OPENASSIST_AGENT_CA names a CA", () => {
+    const withCert = { ...local, serverCertFile: '/srv/oa/cert.pem' };
+    expect(localAgentConfig(readEnvironment({}).agent, withCert).caFile).toBe('/srv/oa/cert.pem');
+    expect(
+      localAgentConfig(readEnvironment({ OPENASSIST_AGENT_CA: '/etc/oa/ca.pem' }).agent, withCert).caFile,
+    ).toBe('/etc/oa/ca.pem');
   });
 });
