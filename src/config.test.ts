@@ -186,6 +186,7 @@ describe('the environment, read once', () => {
       [{ OPENASSIST_LISTEN: '8080' }, /OPENASSIST_LISTEN must be HOST:PORT/],
       [{ OPENASSIST_LOG_LEVEL: 'verbose' }, /OPENASSIST_LOG_LEVEL must be one of/],
       [{ OPENASSIST_HEARTBEAT_S: 'often' }, /OPENASSIST_HEARTBEAT_S/],
+      [{ OPENASSIST_SECRET_KEY: 'c2hvcnQ=' }, /OPENASSIST_SECRET_KEY must be the Base64 of 32 bytes/],
       [{ OPENASSIST_AGENT_SERVER: 'oa.example:8080' }, /OPENASSIST_AGENT_SERVER must be/],
       [{ OPENASSIST_ENDPOINT: 'oa.example' }, /OPENASSIST_ENDPOINT must be/],
       [{ DOCKER_HOST: 'tcp://docker:2375' }, /DOCKER_HOST must be unix:/],

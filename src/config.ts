@@ -313,6 +313,16 @@ function rootAccessKey(env: Env): ServerConfig['rootAccessKey'] {
   return { id, secret };
 }
 
+/** Base64 of 32 bytes (AES-256), checked here so a wrong one stops the start with the variable's name. */
+function secretKey(env: Env): string | undefined {
+  const value = text(env, 'OPENASSIST_SECRET_KEY');
+  if (value !== undefined && Buffer.from(value, 'base64').length !== 32)
+    throw new ConfigError(
+      'OPENASSIST_SECRET_KEY must be the Base64 of 32 bytes (head -c 32 /dev/urandom | base64)',
+    );
+  return value;
+}
+
 function readServerEnvironment(env: Env): ServerEnvironment {
   const listen = text(env, 'OPENASSIST_LISTEN');
   const logLevel = text(env, 'OPENASSIST_LOG_LEVEL');
@@ -336,7 +346,7 @@ function readServerEnvironment(env: Env): ServerEnvironment {
         ? 0
         : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30, true),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
-    secretKey: text(env, 'OPENASSIST_SECRET_KEY'),
+    secretKey: secretKey(env),
     authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
     agentDir: agentDir === undefined ? undefined : resolve(agentDir),
   };
