@@ -18,11 +18,10 @@ const getentTimeoutMs = 10_000;
 export function parsePasswdLine(line: string): RunAsUser | undefined {
   const fields = line.trim().split(':');
   if (fields.length < 7) return undefined;
-  const [name, , uidText, gidText, , home, shell] = fields as [string, ...string[]];
-  const uid = Number(uidText);
-  const gid = Number(gidText);
-  if (!name || !Number.isInteger(uid) || !Number.isInteger(gid) || uid < 0 || gid < 0) return undefined;
-  return { name, uid, gid, home: home || '/', shell: shell || '/bin/sh' };
+  const [name, , uidText = '', gidText = '', , home, shell] = fields;
+  // Digits only: Number('') is 0, and an empty uid field must not read as root.
+  if (!name || !/^\d+$/.test(uidText) || !/^\d+$/.test(gidText)) return undefined;
+  return { name, uid: Number(uidText), gid: Number(gidText), home: home || '/', shell: shell || '/bin/sh' };
 }
 
 let agentUser: RunAsUser | undefined;
