@@ -284,7 +284,7 @@ function flag(env: Env, name: string): boolean | undefined {
 const regionPattern = /^[a-z0-9-]{2,64}$/;
 
 function regions(env: Env): string[] {
-  const list = (env.OPENASSIST_REGIONS ?? 'cn-hangzhou')
+  const list = (text(env, 'OPENASSIST_REGIONS') ?? 'cn-hangzhou')
     .split(',')
     .map((region) => region.trim())
     .filter(Boolean);
