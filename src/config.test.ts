@@ -189,7 +189,6 @@ describe('the environment, read once', () => {
       [{ OPENASSIST_SECRET_KEY: 'c2hvcnQ=' }, /OPENASSIST_SECRET_KEY must be the Base64 of 32 bytes/],
       [{ OPENASSIST_AGENT_SERVER: 'oa.example:8080' }, /OPENASSIST_AGENT_SERVER must be/],
       [{ OPENASSIST_ENDPOINT: 'oa.example' }, /OPENASSIST_ENDPOINT must be/],
-      [{ DOCKER_HOST: 'tcp://docker:2375' }, /DOCKER_HOST must be unix:/],
       [{ OPENASSIST_LOAD_ACTIVATIONS: 'no-code' }, /OPENASSIST_LOAD_ACTIVATIONS takes ID:CODE/],
       [{ OPENASSIST_TEST_PROTOCOL_VERSION: 'two' }, /OPENASSIST_TEST_PROTOCOL_VERSION must be an integer/],
     ];
@@ -199,11 +198,25 @@ describe('the environment, read once', () => {
     expect(() => agentConfig({ server: 'ftp://x', stateDir: '/s' }, {})).toThrow(/--server must be/);
   });
 
+  it("leaves Docker's variables to the agent: only an agent refuses a DOCKER_HOST it cannot use", () => {
+    const env = { DOCKER_HOST: 'tcp://docker:2375' };
+    expect(() => readEnvironment(env)).not.toThrow();
+    expect(() => agentConfig({ server: 'http://oa.example:8080', stateDir: '/s' }, env)).toThrow(
+      /DOCKER_HOST must be unix:/,
+    );
+    expect(
+      agentConfig(
+        { server: 'http://oa.example:8080', stateDir: '/s' },
+        { DOCKER_HOST: 'unix:///run/podman.sock', CONTAINER_RUNTIME_ENDPOINT: 'unix:///run/k3s.sock' },
+      ).containerSockets,
+    ).toEqual({ docker: '/run/podman.sock', containerd: '/run/k3s.sock', crio: '/run/k3s.sock' });
+  });
+
   it('takes an empty variable for an unset one, and freezes what it read', () => {
     const environment = readEnvironment({ OPENASSIST_LISTEN: '', OPENASSIST_REGIONS: 'cn-hangzhou' });
     expect(environment.server.listen).toBeUndefined();
     expect(Object.isFrozen(environment.server.regions)).toBe(true);
-    expect(Object.isFrozen(environment.agent.containerSockets)).toBe(true);
+    expect(Object.isFrozen(environment.agent.containerRuntimes)).toBe(true);
   });
 
   it('keeps the test-only knobs in their own section, unset in production', () => {

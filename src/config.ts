@@ -150,8 +150,13 @@ type AgentIdentityKeys =
   | 'caFile'
   | 'resetJournal';
 
-/** The agent's variables: the flags' twins as given (undefined: unset), the rest resolved. */
-export interface AgentEnvironment extends Omit<AgentSettings, AgentIdentityKeys> {
+/**
+ * The agent's variables: the flags' twins as given (undefined: unset), the rest resolved, except
+ * the container runtimes' variables, which are Docker's and the CRI tools' and may hold what only
+ * they understand (`tcp://…`): only an agent, which needs a unix socket, refuses those.
+ */
+export interface AgentEnvironment extends Omit<AgentSettings, AgentIdentityKeys | 'containerSockets'> {
+  readonly containerRuntimes: ContainerRuntimeVariables;
   readonly serverUrls: readonly string[] | undefined;
   readonly stateDir: string | undefined;
   readonly activationId: string | undefined;
@@ -159,6 +164,12 @@ export interface AgentEnvironment extends Omit<AgentSettings, AgentIdentityKeys>
   readonly activationCodeFile: string | undefined;
   readonly caFile: string | undefined;
   readonly resetJournal: boolean | undefined;
+}
+
+/** `DOCKER_HOST` and `CONTAINER_RUNTIME_ENDPOINT` as set. */
+export interface ContainerRuntimeVariables {
+  readonly dockerHost: string | undefined;
+  readonly criEndpoint: string | undefined;
 }
 
 /** Where the agent finds the container runtimes' APIs (`DOCKER_HOST`, `CONTAINER_RUNTIME_ENDPOINT`). */
@@ -352,18 +363,17 @@ function readServerEnvironment(env: Env): ServerEnvironment {
   };
 }
 
-function unixSocket(env: Env, name: string): string | undefined {
-  const value = text(env, name);
+function unixSocket(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const path = /^unix:\/\/(\/.+)$/.exec(value)?.[1];
   if (!path) throw new ConfigError(`${name} must be unix:///PATH/TO/SOCKET, got "${value}"`);
   return path;
 }
 
-function containerSockets(env: Env): ContainerSockets {
-  const cri = unixSocket(env, 'CONTAINER_RUNTIME_ENDPOINT');
+function containerSockets(variables: ContainerRuntimeVariables): ContainerSockets {
+  const cri = unixSocket('CONTAINER_RUNTIME_ENDPOINT', variables.criEndpoint);
   return {
-    docker: unixSocket(env, 'DOCKER_HOST') ?? defaultContainerSockets.docker,
+    docker: unixSocket('DOCKER_HOST', variables.dockerHost) ?? defaultContainerSockets.docker,
     containerd: cri ?? defaultContainerSockets.containerd,
     crio: cri ?? defaultContainerSockets.crio,
   };
@@ -399,7 +409,10 @@ function readAgentEnvironment(env: Env, testing: TestingEnvironment): AgentEnvir
     shutdownMarkerFile: testing.shutdownMarkerFile ?? '/run/nologin',
     searchPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     timeZoneVariable: env.TZ,
-    containerSockets: containerSockets(env),
+    containerRuntimes: {
+      dockerHost: text(env, 'DOCKER_HOST'),
+      criEndpoint: text(env, 'CONTAINER_RUNTIME_ENDPOINT'),
+    },
     upgradeJitterSeconds: wholeSeconds(env, 'OPENASSIST_AGENT_UPGRADE_JITTER_S', 600),
     journalRunOutputMaxBytes: journalBytes(
       env,
@@ -521,6 +534,15 @@ export function loadServerConfig(flags: ServerFlags, environment: ServerEnvironm
 /** The SQLite database `openassist up` always uses, and `server` without a database URL. */
 export const embeddedDatabaseUrl = (dataDir: string): string => `sqlite:${join(dataDir, 'openassist.db')}`;
 
+/** The agent's variables with who it is and where it connects; a container runtime variable it cannot use stops it. */
+function agentSettings(
+  environment: AgentEnvironment,
+  identity: Pick<AgentSettings, AgentIdentityKeys>,
+): AgentSettings {
+  const { containerRuntimes, ...settings } = environment;
+  return frozen({ ...settings, ...identity, containerSockets: containerSockets(containerRuntimes) });
+}
+
 /** The agent's configuration: flags over OPENASSIST_AGENT_* (and the activation's) variables. */
 export function loadAgentConfig(flags: AgentFlags, environment: AgentEnvironment): AgentSettings {
   const servers =
@@ -537,8 +559,7 @@ export function loadAgentConfig(flags: AgentFlags, environment: AgentEnvironment
     );
   }
   const caFile = flags.ca ?? environment.caFile;
-  return frozen({
-    ...environment,
+  return agentSettings(environment, {
     serverUrls: servers,
     stateDir: resolve(stateDir),
     activationId: flags.activationId ?? environment.activationId,
@@ -562,8 +583,7 @@ export interface LocalAgent {
 /** `up`'s local agent: the agent variables' settings, with its server, state dir and activation from `up`. */
 export function localAgentConfig(environment: AgentEnvironment, local: LocalAgent): AgentSettings {
   const caFile = environment.caFile ?? local.serverCertFile;
-  return frozen({
-    ...environment,
+  return agentSettings(environment, {
     serverUrls: [local.serverUrl],
     stateDir: resolve(local.stateDir),
     activationId: local.activation?.activationId,
