@@ -78,7 +78,7 @@ async function registerOnce(
       hostname: facts.hostname,
       osType: facts.osType,
       osVersion: facts.osVersion,
-      agentVersion: config.reportedVersion ?? version,
+      agentVersion: config.testing.agentVersion ?? version,
       machineId: facts.machineId,
     },
     ca,
@@ -112,7 +112,7 @@ async function startLocked(
   onFatal: (error: AgentError) => void,
   unlock: () => void,
 ): Promise<RunningAgent> {
-  const facts = hostFacts(config.searchPath);
+  const facts = hostFacts(config);
   // With --ca only that CA is trusted for https:// servers (registration and channel alike).
   const ca = config.caFile ? await readCa(config.caFile) : undefined;
   const workDir = prepareStateDir(config.stateDir, say);
@@ -132,7 +132,7 @@ async function startLocked(
     writeStatus(config.stateDir, { state: 'failed', reason: error.message });
     onFatal(error);
   };
-  const helloProtocol = config.reportedProtocolVersion ?? protocolVersion;
+  const helloProtocol = config.testing.protocolVersion ?? protocolVersion;
   let saidRefusal = '';
   const journal = openJournal(config.stateDir, config.resetJournal, say, {
     runOutputMaxBytes: config.journalRunOutputMaxBytes,
@@ -282,7 +282,7 @@ async function startLocked(
       send({
         type: 'hello',
         protocolVersion: helloProtocol,
-        agentVersion: config.reportedVersion ?? version,
+        agentVersion: config.testing.agentVersion ?? version,
         bootId,
         hostname: facts.hostname,
         osType: facts.osType,
