@@ -57,6 +57,29 @@ export function aggregateStatus(statuses: readonly InstanceStatus[]): Invocation
   return 'PartialFailed';
 }
 
+/**
+ * The aggregate an invocation moves to when its rows 0 hold `statuses`; undefined when it stays
+ * `current` (most runs of a wide invocation change their own status, not the invocation's).
+ */
+export function nextAggregate(
+  statuses: readonly InstanceStatus[],
+  current: InvocationStatus | undefined,
+): InvocationStatus | undefined {
+  const aggregate = aggregateStatus(statuses);
+  return aggregate === current ? undefined : aggregate;
+}
+
+/** Rows that can still change: not final. */
+export const liveStatuses: readonly InstanceStatus[] = instanceStatuses.filter((status) => !isFinal(status));
+
+/** Aggregates of an invocation whose every row is final. */
+export const endedInvocationStatuses: readonly InvocationStatus[] = [
+  'Success',
+  'Failed',
+  'Stopped',
+  'PartialFailed',
+];
+
 /** The legacy coarse `InvokeStatus` of an invocation: Running / Finished / Failed / Stopped / PartialFailed. */
 export function legacyInvokeStatus(status: InvocationStatus): string {
   switch (status) {

@@ -17,8 +17,15 @@ export const invokeLimits = {
 } as const;
 
 export type RepeatMode = 'Once' | 'Period' | 'NextRebootOnly' | 'EveryReboot' | 'DryRun';
-const repeatModes: readonly RepeatMode[] = ['Once', 'Period', 'NextRebootOnly', 'EveryReboot', 'DryRun'];
+export const repeatModes: readonly RepeatMode[] = [
+  'Once',
+  'Period',
+  'NextRebootOnly',
+  'EveryReboot',
+  'DryRun',
+];
 export type TerminationMode = 'Process' | 'ProcessTree';
+export const terminationModes: readonly TerminationMode[] = ['Process', 'ProcessTree'];
 
 /** What InvokeCommand (or RunCommand's invoke half) carries, parsed from the wire. */
 export interface InvokeInput {
