@@ -27,6 +27,8 @@ export const invocationStatuses = [
   'PartialFailed',
 ] as const;
 export type InvocationStatus = (typeof invocationStatuses)[number];
+const knownInvocationStatuses: ReadonlySet<string> = new Set(invocationStatuses);
+const isInvocationStatus = (value: string): value is InvocationStatus => knownInvocationStatuses.has(value);
 
 const failedClass: ReadonlySet<InstanceStatus> = new Set([
   'Invalid',
@@ -105,7 +107,7 @@ export function legacyInstanceStatus(status: InstanceStatus): string {
 /** DescribeInvocations `InvokeStatus` filter → aggregate statuses ('Finished' is the legacy name of Success). */
 export function invocationStatusFilter(value: string): InvocationStatus[] | undefined {
   if (value === 'Finished') return ['Success'];
-  return (invocationStatuses as readonly string[]).includes(value) ? [value as InvocationStatus] : undefined;
+  return isInvocationStatus(value) ? [value] : undefined;
 }
 
 /** DescribeInvocationResults `InvokeRecordStatus` filter → per-instance statuses. */
