@@ -8,6 +8,9 @@ import { tagsOf } from './tags.js';
 
 /** What reaches the agents: runs to deliver or cancel, and the ones an agent must still hold. */
 
+/** Runs one sweep (Aborted, past the deadline) reads at most: the next sweep takes the rest. */
+export const maxRunsPerSweep = 1000;
+
 export function deliveryQueries() {
   return {
     undelivered: prepared((db, instanceId: string) =>
@@ -86,7 +89,7 @@ export function runDelivery(db: Kysely<Schema>, queries: DeliveryQueries): Deliv
         .where('status', '=', 'Pending')
         .where('delivered', '=', 0)
         .where('update_time', '<', beforeMs)
-        .limit(1000)
+        .limit(maxRunsPerSweep)
         .execute();
       return rows.map(runKeyOf);
     },
@@ -111,7 +114,7 @@ export function runDelivery(db: Kysely<Schema>, queries: DeliveryQueries): Deliv
           '<',
           nowMs - graceMs,
         )
-        .limit(1000)
+        .limit(maxRunsPerSweep)
         .execute();
       return rows.map(runKeyOf);
     },
