@@ -1,72 +1,24 @@
 import { type Kysely, sql } from 'kysely';
-import type { Invocation } from '../../domain/invocation.js';
 import { newRun } from '../../domain/invocation-state.js';
 import { endedInvocationStatuses, liveStatuses } from '../../domain/invocation-status.js';
 import type { Schema } from '../schema.js';
-import type { InvocationRepo, InvocationResult } from '../store.js';
-import {
-  type InvocationRow,
-  invocationRow,
-  joined,
-  type RunColumns,
-  runColumns,
-  runOf,
-  runRow,
-  toInvocation,
-  toRun,
-} from './invocation-rows.js';
-import { paginate, preparedPages, tagCondition } from './paging.js';
+import type { InvocationRepo } from '../store.js';
+import { invocationListings, listingQueries } from './invocation-listings.js';
+import { invocationRow, runRow, toRun } from './invocation-rows.js';
 import { prepared } from './prepared.js';
 import { deliveryQueries, runDelivery } from './run-delivery.js';
 import { outputQueries, runOutput } from './run-output.js';
 import { closeScope, directRows, openScope, runQueries, type TransactionScope } from './run-transaction.js';
 import { runUpdates } from './run-updates.js';
-import { replaceTags, tagsOf } from './tags.js';
+import { replaceTags } from './tags.js';
 
 /**
- * The invocation repo, put together from its parts: invocations (here), run updates, delivery and
- * output (run-*.ts), sharing the statements each compiled once per store.
+ * The invocation repo, put together from its parts: InvokeCommand's rows and run reads (here),
+ * listings (invocation-listings.ts), state changes (run-updates.ts), delivery (run-delivery.ts) and
+ * output (run-output.ts), sharing the statements each compiles once per store.
  */
 
-/** What a result page filters by; the names left undefined do not filter. */
-type ResultFilter = {
-  readonly regionId: string;
-  readonly invokeId: string | undefined;
-  readonly commandId: string | undefined;
-  readonly instanceId: string | undefined;
-  readonly repeatMode: string | undefined;
-  readonly resourceGroupId: string | undefined;
-  readonly runStatuses: readonly string[] | undefined;
-  readonly tags: readonly { readonly key: string; readonly value: string | undefined }[];
-};
-
-/** Runs (the join filters; each invocation is read once after), every run or row 0 alone. */
-function resultQuery(db: Kysely<Schema>, filter: ResultFilter, history: boolean) {
-  let query = joined(db).select(runColumns).where('invocations.region_id', '=', filter.regionId);
-  if (filter.invokeId !== undefined) query = query.where('ii.invoke_id', '=', filter.invokeId);
-  if (filter.commandId !== undefined) query = query.where('invocations.command_id', '=', filter.commandId);
-  if (filter.instanceId !== undefined) query = query.where('ii.instance_id', '=', filter.instanceId);
-  if (filter.repeatMode !== undefined) query = query.where('invocations.repeat_mode', '=', filter.repeatMode);
-  if (filter.resourceGroupId !== undefined) {
-    query = query.where('invocations.resource_group_id', '=', filter.resourceGroupId);
-  }
-  if (filter.runStatuses !== undefined) query = query.where('ii.status', 'in', filter.runStatuses);
-  // History: every run, so row 0 only where it is the run (Once, NextRebootOnly); else row 0 alone.
-  query = history
-    ? query.where((eb) =>
-        eb.or([
-          eb('ii.execution', '>', 0),
-          eb('invocations.repeat_mode', 'not in', ['Period', 'EveryReboot']),
-        ]),
-      )
-    : query.where('ii.execution', '=', 0);
-  for (const tag of filter.tags) query = query.where(tagCondition('invocation', 'invocations.id', tag));
-  return query;
-}
-
-const runSeq = (row: RunColumns): number => Number(row.run_seq);
-
-/** The statements of every InvokeCommand and result page, compiled once per store. */
+/** The statements of every InvokeCommand, compiled once per store. */
 function invocationQueries() {
   return {
     countToward: prepared((db, regionId: string, utcDay: string, limit: number) =>
@@ -99,15 +51,6 @@ function invocationQueries() {
         .set((eb) => ({ invocation_count: eb('invocation_count', '+', 1), last_invoked_at: atMs }))
         .where('id', 'in', instanceIds),
     ),
-    newestResults: preparedPages(
-      (db, filter: ResultFilter) => resultQuery(db, filter, false),
-      'ii.seq',
-      runSeq,
-    ),
-    everyResult: preparedPages((db, filter: ResultFilter) => resultQuery(db, filter, true), 'ii.seq', runSeq),
-    invocations: prepared((db, ids: string[]) =>
-      db.selectFrom('invocations').selectAll().where('id', 'in', ids),
-    ),
   };
 }
 
@@ -119,6 +62,7 @@ function queriesFor(dialect: 'sqlite' | 'postgres') {
     runs,
     direct: directRows(runs),
     delivery: deliveryQueries(),
+    listings: listingQueries(),
     output: outputQueries(),
   };
 }
@@ -134,31 +78,11 @@ export function invocationRepo(
   const own = queries.invocations;
   const rows = scope?.rows ?? queries.direct;
 
-  async function withTags(invocations: InvocationRow[]): Promise<Invocation[]> {
-    const tags = await tagsOf(
-      db,
-      'invocation',
-      invocations.map((row) => row.id),
-    );
-    return invocations.map((row) => toInvocation(row, tags.get(row.id) ?? []));
-  }
-
-  /** Runs with their invocations, each invocation (and its tags) read once however many runs it has. */
-  async function withInvocations(runRows: RunColumns[]): Promise<InvocationResult[]> {
-    const ids = [...new Set(runRows.map((row) => row.run_invoke_id))];
-    const found = ids.length === 0 ? [] : (await own.invocations(db, ids)).rows;
-    const byId = new Map((await withTags(found)).map((invocation) => [invocation.id, invocation]));
-    // A run whose invocation was purged between the two reads is left out.
-    return runRows.flatMap((row) => {
-      const invocation = byId.get(row.run_invoke_id);
-      return invocation ? [{ invocation, run: runOf(row) }] : [];
-    });
-  }
-
   const repo: InvocationRepo = {
     ...runUpdates(db, queries.runs, rows, scope),
     ...runDelivery(db, queries.delivery),
     ...runOutput(db, queries.output, rows),
+    ...invocationListings(db, queries.listings),
 
     async create(invocation, initialRuns, quota) {
       const instanceIds = initialRuns.map((run) => run.instanceId);
@@ -187,16 +111,6 @@ export function invocationRepo(
         await own.countInstanceInvokes(trx, instanceIds, atMs);
         return { ...invocation, seq: Number(row.seq) };
       });
-    },
-
-    async get(regionId, id) {
-      const row = await db
-        .selectFrom('invocations')
-        .selectAll()
-        .where('region_id', '=', regionId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row ? (await withTags([row]))[0] : undefined;
     },
 
     async runs(invokeId) {
@@ -264,51 +178,6 @@ export function invocationRepo(
         .orderBy('execution')
         .execute();
       return found.map(toRun);
-    },
-
-    async list(filter, page) {
-      let query = db.selectFrom('invocations').selectAll().where('region_id', '=', filter.regionId);
-      if (filter.invokeId !== undefined) query = query.where('id', '=', filter.invokeId);
-      if (filter.commandId !== undefined) query = query.where('command_id', '=', filter.commandId);
-      if (filter.commandName !== undefined) query = query.where('command_name', '=', filter.commandName);
-      if (filter.commandType !== undefined) query = query.where('command_type', '=', filter.commandType);
-      if (filter.repeatMode !== undefined) query = query.where('repeat_mode', '=', filter.repeatMode);
-      if (filter.resourceGroupId !== undefined)
-        query = query.where('resource_group_id', '=', filter.resourceGroupId);
-      if (filter.statuses !== undefined) query = query.where('invocation_status', 'in', filter.statuses);
-      if (filter.instanceId !== undefined) {
-        const instanceId = filter.instanceId;
-        query = query.where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('invocation_instances')
-              .select('invocation_instances.seq')
-              .whereRef('invocation_instances.invoke_id', '=', 'invocations.id')
-              .where('invocation_instances.instance_id', '=', instanceId),
-          ),
-        );
-      }
-      for (const tag of filter.tags) query = query.where(tagCondition('invocation', 'invocations.id', tag));
-      const result = await paginate(query, 'seq', page, (row: InvocationRow) => Number(row.seq));
-      return { ...result, items: await withTags(result.items) };
-    },
-
-    async listResults(filter, page) {
-      const pages = filter.includeHistory ? own.everyResult : own.newestResults;
-      const result = await pages(
-        db,
-        {
-          regionId: filter.regionId,
-          invokeId: filter.invokeId,
-          commandId: filter.commandId,
-          instanceId: filter.instanceId,
-          repeatMode: filter.repeatMode,
-          resourceGroupId: filter.resourceGroupId,
-          runStatuses: filter.runStatuses,
-          tags: filter.tags.map((tag) => ({ key: tag.key, value: tag.value })),
-        },
-        page,
-      );
-      return { ...result, items: await withInvocations(result.items) };
     },
 
     inOneTransaction(work) {

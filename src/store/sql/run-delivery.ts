@@ -78,7 +78,7 @@ export function runDelivery(db: Kysely<Schema>, queries: DeliveryQueries): Deliv
         .where('ii.status', '=', 'Stopping')
         .orderBy('ii.seq')
         .execute();
-      return withTags(db, rows);
+      return resultsWithTags(db, rows);
     },
 
     async overdue(beforeMs) {
@@ -149,7 +149,10 @@ export function runDelivery(db: Kysely<Schema>, queries: DeliveryQueries): Deliv
 }
 
 /** Joined rows as results, each invocation's tags read once. */
-export async function withTags(db: Kysely<Schema>, rows: readonly JoinedRow[]): Promise<InvocationResult[]> {
+export async function resultsWithTags(
+  db: Kysely<Schema>,
+  rows: readonly JoinedRow[],
+): Promise<InvocationResult[]> {
   const tags = await tagsOf(db, 'invocation', [...new Set(rows.map((row) => row.id))]);
   return rows.map((row) => ({ invocation: toInvocation(row, tags.get(row.id) ?? []), run: runOf(row) }));
 }
