@@ -36,6 +36,19 @@ export const repeatMode = oneOf(repeatModes, 'invocations.repeat_mode');
 export const invocationStatus = oneOf(invocationStatuses, 'invocations.invocation_status');
 export const instanceStatus = oneOf(instanceStatuses, 'invocation_instances.status');
 
+const isStringRecord = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every((item) => typeof item === 'string');
+
+/** The parameters column: a JSON object of strings, as `invocationRow` wrote it. */
+function parametersOf(text: string): Record<string, string> {
+  const parsed: unknown = JSON.parse(text);
+  if (isStringRecord(parsed)) return parsed;
+  throw new Error(`invocations.parameters holds ${text.slice(0, 80)}, not an object of strings`);
+}
+
 export const toInvocation = (row: InvocationRow, tags: Tag[]): Invocation => ({
   seq: Number(row.seq),
   id: row.id,
@@ -45,7 +58,7 @@ export const toInvocation = (row: InvocationRow, tags: Tag[]): Invocation => ({
   commandType: commandType(row.command_type),
   commandDescription: row.command_description,
   contentBase64: row.content_base64,
-  parameters: JSON.parse(row.parameters),
+  parameters: parametersOf(row.parameters),
   repeatMode: repeatMode(row.repeat_mode),
   frequency: row.frequency,
   timeoutSeconds: row.timeout_seconds,
