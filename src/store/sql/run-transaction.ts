@@ -178,7 +178,8 @@ export function openScope(
   return {
     staleAggregates: new Set(),
     invocations: new Map(),
-    // PostgreSQL keeps writing each change at once, under the row locks its reads take.
+    // PostgreSQL writes each change at once, under the locks its reads take: the invocation's row
+    // for state changes, the run's row for output.
     rows: dialect === 'sqlite' ? stagedRows(queries) : direct,
   };
 }
