@@ -8,6 +8,7 @@ import { ApiError } from '../domain/errors.js';
 import type { ManagedInstance } from '../domain/fleet.js';
 import { newRequestId } from '../domain/ids.js';
 import type { Invocation } from '../domain/invocation.js';
+import { closeCodes } from '../protocol/close-codes.js';
 import {
   type AgentMessage,
   channelPath,
@@ -299,7 +300,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
           ?.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: message.terminationMode });
         return;
       case 'close':
-        this.connections.get(message.instanceId)?.shut(4001, 'instance deregistered');
+        this.connections.get(message.instanceId)?.shut(closeCodes.deregistered, 'instance deregistered');
         return;
       case 'upgrade-config':
         this.offerUpgrades('changed', message.regionId);
@@ -336,12 +337,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
 
   private attach(socket: WebSocket, instance: ManagedInstance): void {
     const previous = this.connections.get(instance.id);
-    if (previous) previous.shut(4000, 'replaced by a newer connection');
+    if (previous) previous.shut(closeCodes.replaced, 'replaced by a newer connection');
     const connection = new AgentConnection(socket, instance, this.deps.nowMs());
     this.connections.set(instance.id, connection);
     const log = this.deps.logger.child({ instanceId: instance.id });
     const helloTimer = setTimeout(() => {
-      if (!connection.greeted) connection.shut(4002, 'no hello');
+      if (!connection.greeted) connection.shut(closeCodes.noHello, 'no hello');
     }, helloTimeoutMs);
     connection.onCut = (reason) => log.warn({ reason }, 'agent channel dropped');
     socket.on('message', (data, isBinary) => {
@@ -353,7 +354,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
         log.warn(
           message ? 'second hello on a channel; closing it' : 'malformed agent message; closing the channel',
         );
-        connection.shut(1008, message ? 'hello twice' : 'malformed message');
+        connection.shut(closeCodes.malformed, message ? 'hello twice' : 'malformed message');
         return;
       }
       if (message.type === 'hello') connection.saidHello = true;
@@ -392,7 +393,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
             connection.handled(bytes);
             log.error({ err: error, storageFull: isStorageFull(error) }, 'agent message failed');
             // A hello not recorded leaves a channel that serves nothing: the agent connects again.
-            if (message.type === 'hello') connection.shut(1011, 'hello not recorded; connect again');
+            if (message.type === 'hello')
+              connection.shut(closeCodes.notStored, 'hello not recorded; connect again');
           },
         );
     });
@@ -415,7 +417,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
       case 'hello': {
         if (message.protocolVersion > protocolVersion) {
           connection.shut(
-            4003,
+            closeCodes.protocolRefused,
             `this server speaks agent protocol ${protocolVersion}; use an agent of that version`,
           );
           return;
@@ -515,7 +517,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
       'storing an agent event failed; closing the channel so the agent sends it again',
     );
     connection.flushAcks();
-    connection.shut(1011, 'event not stored; send it again');
+    connection.shut(closeCodes.notStored, 'event not stored; send it again');
   }
 
   /**
@@ -616,7 +618,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
 
   close(instanceId: string): void {
     const connection = this.connections.get(instanceId);
-    if (connection) connection.shut(4001, 'instance deregistered');
+    if (connection) connection.shut(closeCodes.deregistered, 'instance deregistered');
     else this.publish({ kind: 'close', from: this.deps.nodeId, instanceId });
   }
 
@@ -662,7 +664,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher {
     clearInterval(this.sweeper);
     clearInterval(this.offerer);
     await this.unlisten?.();
-    for (const connection of this.connections.values()) connection.socket.close(1001, 'server stopping');
+    for (const connection of this.connections.values())
+      connection.socket.close(closeCodes.goingAway, 'server stopping');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }
