@@ -82,7 +82,7 @@ export async function startLoadFleet(options: LoadFleetOptions): Promise<LoadFle
     const workDir = join(options.workRoot, String(i));
     if (options.mode === 'spawn') await mkdir(workDir, { recursive: true, mode: 0o711 });
     const agent = new LoadAgent({
-      serverUrl: options.serverUrl,
+      serverUrls: [options.serverUrl],
       identity,
       mode: options.mode,
       facts,
