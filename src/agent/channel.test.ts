@@ -29,6 +29,14 @@ class FakeClock implements ChannelClock {
     };
   }
 
+  /** When the next timer is due, if any. */
+  nextDueMs(): number | undefined {
+    return this.timers.reduce<number | undefined>(
+      (soonest, timer) => Math.min(timer.atMs, soonest ?? timer.atMs),
+      undefined,
+    );
+  }
+
   advance(ms: number): void {
     const endMs = this.now + ms;
     for (;;) {
@@ -132,12 +140,17 @@ function setUp(overrides: Partial<ChannelOptions> = {}) {
     last().events.opened();
     last().hear({ type: 'welcome', instanceId: 'mi-1', heartbeatSeconds });
   };
-  /** Time until the next connection opens (the reconnect delay), to the millisecond. */
-  const nextAttemptMs = (limitMs = 60_000) => {
+  /** Time until the next connection opens (the reconnect delay), to the millisecond; undefined: none within a minute. */
+  const nextAttemptMs = () => {
     const before = sockets.length;
-    for (let waitedMs = 0; waitedMs <= limitMs; waitedMs++) {
-      if (sockets.length > before) return waitedMs;
-      clock.advance(1);
+    const startMs = clock.now;
+    for (
+      let dueMs = clock.nextDueMs();
+      dueMs !== undefined && dueMs - startMs <= 60_000;
+      dueMs = clock.nextDueMs()
+    ) {
+      clock.advance(dueMs - clock.now);
+      if (sockets.length > before) return clock.now - startMs;
     }
     return undefined;
   };
