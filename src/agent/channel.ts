@@ -93,9 +93,12 @@ export interface ChannelOptions {
   readonly say?: (line: string) => void;
 }
 
-/** Reconnects back off from half a second, doubling to 30 s, ±50 % jitter: a fleet that lost its server does not come back in one wave. */
+/**
+ * Reconnects back off from half a second, doubling to 30 s, with ±50 % jitter (docs/agent-protocol.md):
+ * a fleet that lost its server does not come back in one wave.
+ */
 export const reconnectBackoff = { firstMs: 500, maxMs: 30_000 } as const;
-/** Silence that ends a channel before the welcome says the heartbeat (then: three heartbeats). */
+/** Silence that ends a channel before a first welcome has said the heartbeat; from then on, three heartbeats. */
 const silenceBeforeWelcomeMs = 60_000;
 
 export class AgentChannel {
