@@ -1,3 +1,6 @@
+// Configuration is resolved once, here: readEnvironment() reads every variable the programs know into
+// one frozen, checked object at start, and the loaders below lay the command-line flags over it.
+// Nothing else in src/ reads process.env (a child process may still be handed an environment).
 import { join, resolve } from 'node:path';
 import { maxOutputChunkBytes } from './protocol/messages.js';
 
@@ -16,6 +19,9 @@ export interface ListenAddress {
   readonly host: string;
   readonly port: number;
 }
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
 
 export interface ServerConfig {
   readonly listen: ListenAddress;
@@ -36,7 +42,7 @@ export interface ServerConfig {
   readonly outputCapBytes: number;
   /** Base64 of the 32-byte key for secret parameters; undefined: DATA_DIR/secret.key. */
   readonly secretKey: string | undefined;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   /** Failed registrations (and, apart, failed channel authentications) allowed per source address per minute. */
   readonly authFailuresPerMinute: number;
   /** PEM files of the certificate (chain) and key to serve HTTPS with; undefined: plain HTTP. */
@@ -58,93 +64,15 @@ export interface ServerFlags {
   tlsKey?: string | undefined;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-export function parseListen(text: string): ListenAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
-  const port = Number(match?.[3]);
-  if (!match || port > 65_535) throw new ConfigError(`listen address must be HOST:PORT, got "${text}"`);
-  return { host: match[1] ?? match[2] ?? '', port };
-}
-
-/** A positive number from the environment; `fractions` for settings such as retention in days (0.5: 12 h). */
-function positiveNumber(env: Env, name: string, fallback: number, fractions = false): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!(fractions ? Number.isFinite(value) : Number.isSafeInteger(value)) || value <= 0)
-    throw new ConfigError(`${name} must be a positive ${fractions ? 'number' : 'integer'}, got "${text}"`);
-  return value;
-}
-
-const positiveInteger = (env: Env, name: string, fallback: number): number =>
-  positiveNumber(env, name, fallback);
-
-function rootAccessKey(env: Env): ServerConfig['rootAccessKey'] {
-  const id = env.OPENASSIST_ROOT_ACCESS_KEY_ID;
-  const secret = env.OPENASSIST_ROOT_ACCESS_KEY_SECRET;
-  if (!id && !secret) return undefined;
-  if (!id || !secret) {
-    throw new ConfigError(
-      'set both OPENASSIST_ROOT_ACCESS_KEY_ID and OPENASSIST_ROOT_ACCESS_KEY_SECRET, or neither',
-    );
-  }
-  if (!/^[A-Za-z0-9_-]{4,128}$/.test(id) || secret.length < 8) {
-    throw new ConfigError(
-      'the root access key id must be 4-128 letters/digits and its secret at least 8 characters',
-    );
-  }
-  return { id, secret };
-}
-
-function tlsFiles(flags: ServerFlags, env: Env): ServerConfig['tls'] {
-  const certFile = flags.tlsCert ?? (env.OPENASSIST_TLS_CERT || undefined);
-  const keyFile = flags.tlsKey ?? (env.OPENASSIST_TLS_KEY || undefined);
-  if (!certFile && !keyFile) return undefined;
-  if (!certFile || !keyFile) {
-    throw new ConfigError(
-      'HTTPS needs both --tls-cert and --tls-key (OPENASSIST_TLS_CERT, OPENASSIST_TLS_KEY)',
-    );
-  }
-  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
-}
-
-/** Resolves the server's options once, from flags and environment; nothing else reads process.env. */
-export function loadServerConfig(flags: ServerFlags, env: Env): ServerConfig {
-  const dataDir = resolve(flags.data ?? env.OPENASSIST_DATA_DIR ?? './data');
-  const databaseUrl =
-    flags.database ?? (env.OPENASSIST_DATABASE_URL || `sqlite:${join(dataDir, 'openassist.db')}`);
-  const regions = (env.OPENASSIST_REGIONS ?? 'cn-hangzhou')
-    .split(',')
-    .map((region) => region.trim())
-    .filter(Boolean);
-  if (regions.length === 0 || regions.some((region) => !/^[a-z0-9-]{2,64}$/.test(region))) {
-    throw new ConfigError(
-      `OPENASSIST_REGIONS must be a comma list of region ids, got "${env.OPENASSIST_REGIONS}"`,
-    );
-  }
-  return Object.freeze({
-    listen: parseListen(flags.listen ?? env.OPENASSIST_LISTEN ?? '127.0.0.1:8080'),
-    dataDir,
-    databaseUrl,
-    regions: Object.freeze(regions),
-    rootAccessKey: rootAccessKey(env),
-    deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
-    runGraceSeconds: positiveInteger(env, 'OPENASSIST_RUN_GRACE_S', 60),
-    streamStallSeconds: positiveInteger(env, 'OPENASSIST_STREAM_STALL_S', 60),
-    heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
-    dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
-    resultRetentionDays:
-      env.OPENASSIST_RESULT_RETENTION_DAYS === '0'
-        ? 0
-        : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30, true),
-    outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
-    secretKey: env.OPENASSIST_SECRET_KEY || undefined,
-    logLevel: flags.logLevel ?? env.OPENASSIST_LOG_LEVEL ?? 'info',
-    authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
-    tls: tlsFiles(flags, env),
-    agentDir: env.OPENASSIST_AGENT_DIR ? resolve(env.OPENASSIST_AGENT_DIR) : undefined,
-  });
+/** The server's variables: the flags' twins as given (undefined: unset, so a flag or the default decides), the rest resolved. */
+export interface ServerEnvironment
+  extends Omit<ServerConfig, 'listen' | 'dataDir' | 'databaseUrl' | 'logLevel' | 'tls'> {
+  readonly listen: ListenAddress | undefined;
+  readonly dataDir: string | undefined;
+  readonly databaseUrl: string | undefined;
+  readonly logLevel: LogLevel | undefined;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
 }
 
 /** Flags of `openassist agent`. */
@@ -159,6 +87,20 @@ export interface AgentFlags {
   resetJournal?: boolean | undefined;
 }
 
+/**
+ * Test-only settings, read from OPENASSIST_TEST_* variables. They stay in the environment because
+ * the process-spawning e2e suites reach an agent process only through it; production never sets
+ * them and README does not list them.
+ */
+export interface TestingEnvironment {
+  /** OPENASSIST_TEST_AGENT_VERSION: the version the agent reports instead of its own (an agent too old for a feature). */
+  readonly agentVersion: string | undefined;
+  /** OPENASSIST_TEST_PROTOCOL_VERSION: the protocol version the agent's hello claims (older or newer than the server). */
+  readonly protocolVersion: number | undefined;
+  /** OPENASSIST_TEST_SHUTDOWN_MARKER: the file that says the machine is going down, instead of /run/nologin. */
+  readonly shutdownMarkerFile: string | undefined;
+}
+
 export interface AgentSettings {
   /** The server nodes to try, in order (`--server URL1,URL2`); the agent fails over between them. */
   readonly serverUrls: readonly string[];
@@ -171,6 +113,7 @@ export interface AgentSettings {
   readonly resetJournal: boolean;
   /** A PEM file of the CA(s) that sign the server's certificate, trusted instead of the system's. */
   readonly caFile: string | undefined;
+  /** OPENASSIST_AGENT_BOOT_ID_FILE (DESIGN §2.3): where the boot id is read; tests simulate reboots with it. */
   readonly bootIdFile: string | undefined;
   /**
    * A file that exists while the operating system is going down (shutdown writes /run/nologin);
@@ -179,16 +122,8 @@ export interface AgentSettings {
   readonly shutdownMarkerFile: string;
   /** The agent's PATH: where it looks for shells such as pwsh. */
   readonly searchPath: string;
-  /**
-   * Test only (`OPENASSIST_TEST_AGENT_VERSION`): the version the agent reports instead of its own,
-   * so tests can play an agent too old for a feature.
-   */
-  readonly reportedVersion: string | undefined;
-  /**
-   * Test only (`OPENASSIST_TEST_PROTOCOL_VERSION`): the protocol version the agent's hello claims,
-   * so tests can play an agent older or newer than the server.
-   */
-  readonly reportedProtocolVersion: number | undefined;
+  /** TZ, as the C library reads it (a zone name, or `:` and a file); undefined: /etc/localtime. */
+  readonly timeZoneVariable: string | undefined;
   /** The container runtimes' API sockets, from `DOCKER_HOST` and `CONTAINER_RUNTIME_ENDPOINT` (unix:// only). */
   readonly containerSockets: ContainerSockets;
   /** The longest random delay before a server-offered upgrade starts, so a fleet does not download at once. */
@@ -201,6 +136,40 @@ export interface AgentSettings {
   readonly journalOutputMaxBytes: number;
   /** One run's output the agent sends; past it the bytes are only counted as dropped. */
   readonly outputCapBytes: number;
+  /** Test-only: what the agent claims to be (see TestingEnvironment). */
+  readonly testing: Pick<TestingEnvironment, 'agentVersion' | 'protocolVersion'>;
+}
+
+/** Who the agent is and where it connects: the settings `--server`, `--state-dir` and the activation flags give. */
+type AgentIdentityKeys =
+  | 'serverUrls'
+  | 'stateDir'
+  | 'activationId'
+  | 'activationCode'
+  | 'activationCodeFile'
+  | 'caFile'
+  | 'resetJournal';
+
+/**
+ * The agent's variables: the flags' twins as given (undefined: unset), the rest resolved, except
+ * the container runtimes' variables, which are Docker's and the CRI tools' and may hold what only
+ * they understand (`tcp://…`): only an agent, which needs a unix socket, refuses those.
+ */
+export interface AgentEnvironment extends Omit<AgentSettings, AgentIdentityKeys | 'containerSockets'> {
+  readonly containerRuntimes: ContainerRuntimeVariables;
+  readonly serverUrls: readonly string[] | undefined;
+  readonly stateDir: string | undefined;
+  readonly activationId: string | undefined;
+  readonly activationCode: string | undefined;
+  readonly activationCodeFile: string | undefined;
+  readonly caFile: string | undefined;
+  readonly resetJournal: boolean | undefined;
+}
+
+/** `DOCKER_HOST` and `CONTAINER_RUNTIME_ENDPOINT` as set. */
+export interface ContainerRuntimeVariables {
+  readonly dockerHost: string | undefined;
+  readonly criEndpoint: string | undefined;
 }
 
 /** Where the agent finds the container runtimes' APIs (`DOCKER_HOST`, `CONTAINER_RUNTIME_ENDPOINT`). */
@@ -218,17 +187,193 @@ export const defaultContainerSockets: ContainerSockets = {
   crio: '/var/run/crio/crio.sock',
 };
 
-function unixSocket(variable: string, value: string | undefined): string | undefined {
-  if (!value) return undefined;
+/** The client verbs' variables; the flags, a profile and the local `up` data dir come after them (cli/client-config.ts). */
+export interface ClientEnvironment {
+  readonly profile: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly accessKeyId: string | undefined;
+  readonly accessKeySecret: string | undefined;
+  readonly region: string | undefined;
+  /** OPENASSIST_DATA_DIR, shared with the server: a local `up` data dir to take the endpoint and key from. */
+  readonly dataDir: string | undefined;
+}
+
+/** How the CLI may draw: NO_COLOR set to anything (no-color.org) or TERM=dumb turn colour and redrawing off. */
+export interface TerminalEnvironment {
+  readonly noColor: boolean;
+  readonly dumb: boolean;
+}
+
+/** The development tools' variables: the bench's load generator and the agent build. */
+export interface ToolsEnvironment {
+  /** OPENASSIST_LOAD_ACTIVATIONS: `ID:CODE` pairs the load generator registers through (codes stay out of `ps`). */
+  readonly loadActivations: readonly { readonly id: string; readonly code: string }[];
+  /** OPENASSIST_AGENT_BUILD_VERSION: the version built into the agent executable; undefined: package.json's. */
+  readonly agentBuildVersion: string | undefined;
+}
+
+/** Every variable the programs read, checked; flags are laid over it by the loaders below. */
+export interface Environment {
+  readonly server: ServerEnvironment;
+  readonly agent: AgentEnvironment;
+  readonly client: ClientEnvironment;
+  readonly terminal: TerminalEnvironment;
+  readonly tools: ToolsEnvironment;
+  readonly testing: TestingEnvironment;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** A variable's text; unset and empty are the same (`VAR= openassist …` clears a setting). */
+const text = (env: Env, name: string): string | undefined => env[name] || undefined;
+
+/** `HOST:PORT`; `source` names the flag or variable in the error. */
+export function parseListen(value: string, source = 'listen address'): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65_535) throw new ConfigError(`${source} must be HOST:PORT, got "${value}"`);
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function parseLogLevel(value: string, source: string): LogLevel {
+  const level = logLevels.find((known) => known === value);
+  if (!level) throw new ConfigError(`${source} must be one of ${logLevels.join(', ')}, got "${value}"`);
+  return level;
+}
+
+/** The shape of an API endpoint, and that it parses at all (`http://[::1` has the shape but no closing bracket). */
+export function checkEndpoint(endpoint: string, source = 'endpoint'): void {
+  if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint) || !URL.canParse(endpoint)) {
+    throw new ConfigError(`${source} must be http://HOST:PORT, got "${endpoint}"`);
+  }
+}
+
+/** `--server URL1,URL2` or OPENASSIST_AGENT_SERVER: the server nodes, in order. */
+function parseServerUrls(value: string, source: string): string[] {
+  const urls = value.split(',').map((url) => url.trim());
+  const bad = urls.find((url) => !/^https?:\/\/[^/\s]+\/?$/.test(url));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `${source} must be the server's http(s)://HOST:PORT, or several separated by commas; got "${bad}"`,
+    );
+  }
+  return urls;
+}
+
+/** A positive number from the environment; `fractions` for settings such as retention in days (0.5: 12 h). */
+function positiveNumber(env: Env, name: string, fallback: number, fractions = false): number {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!(fractions ? Number.isFinite(number) : Number.isSafeInteger(number)) || number <= 0)
+    throw new ConfigError(`${name} must be a positive ${fractions ? 'number' : 'integer'}, got "${value}"`);
+  return number;
+}
+
+const positiveInteger = (env: Env, name: string, fallback: number): number =>
+  positiveNumber(env, name, fallback);
+
+/** A whole number of seconds, 0 included, from the environment. */
+function wholeSeconds(env: Env, name: string, fallback: number): number {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0)
+    throw new ConfigError(`${name} must be a whole number of seconds, 0 or more, got "${value}"`);
+  return number;
+}
+
+/** A yes/no setting from the environment: 1/true/yes or 0/false/no; undefined when unset. */
+function flag(env: Env, name: string): boolean | undefined {
+  const value = (env[name] ?? '').trim().toLowerCase();
+  if (value === '') return undefined;
+  if (['1', 'true', 'yes'].includes(value)) return true;
+  if (['0', 'false', 'no'].includes(value)) return false;
+  throw new ConfigError(`${name} must be 1 or 0, got "${env[name]}"`);
+}
+
+const regionPattern = /^[a-z0-9-]{2,64}$/;
+
+function regions(env: Env): string[] {
+  const list = (text(env, 'OPENASSIST_REGIONS') ?? 'cn-hangzhou')
+    .split(',')
+    .map((region) => region.trim())
+    .filter(Boolean);
+  if (list.length === 0 || list.some((region) => !regionPattern.test(region))) {
+    throw new ConfigError(
+      `OPENASSIST_REGIONS must be a comma list of region ids, got "${env.OPENASSIST_REGIONS}"`,
+    );
+  }
+  return list;
+}
+
+function rootAccessKey(env: Env): ServerConfig['rootAccessKey'] {
+  const id = text(env, 'OPENASSIST_ROOT_ACCESS_KEY_ID');
+  const secret = text(env, 'OPENASSIST_ROOT_ACCESS_KEY_SECRET');
+  if (!id && !secret) return undefined;
+  if (!id || !secret) {
+    throw new ConfigError(
+      'set both OPENASSIST_ROOT_ACCESS_KEY_ID and OPENASSIST_ROOT_ACCESS_KEY_SECRET, or neither',
+    );
+  }
+  if (!/^[A-Za-z0-9_-]{4,128}$/.test(id) || secret.length < 8) {
+    throw new ConfigError(
+      'the root access key id must be 4-128 letters/digits and its secret at least 8 characters',
+    );
+  }
+  return { id, secret };
+}
+
+/** Base64 of 32 bytes (AES-256), checked here so a wrong one stops the start with the variable's name. */
+function secretKey(env: Env): string | undefined {
+  const value = text(env, 'OPENASSIST_SECRET_KEY');
+  if (value !== undefined && Buffer.from(value, 'base64').length !== 32)
+    throw new ConfigError(
+      'OPENASSIST_SECRET_KEY must be the Base64 of 32 bytes (head -c 32 /dev/urandom | base64)',
+    );
+  return value;
+}
+
+function readServerEnvironment(env: Env): ServerEnvironment {
+  const listen = text(env, 'OPENASSIST_LISTEN');
+  const logLevel = text(env, 'OPENASSIST_LOG_LEVEL');
+  const agentDir = text(env, 'OPENASSIST_AGENT_DIR');
+  return {
+    listen: listen === undefined ? undefined : parseListen(listen, 'OPENASSIST_LISTEN'),
+    dataDir: text(env, 'OPENASSIST_DATA_DIR'),
+    databaseUrl: text(env, 'OPENASSIST_DATABASE_URL'),
+    logLevel: logLevel === undefined ? undefined : parseLogLevel(logLevel, 'OPENASSIST_LOG_LEVEL'),
+    tlsCert: text(env, 'OPENASSIST_TLS_CERT'),
+    tlsKey: text(env, 'OPENASSIST_TLS_KEY'),
+    regions: Object.freeze(regions(env)),
+    rootAccessKey: rootAccessKey(env),
+    deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
+    runGraceSeconds: positiveInteger(env, 'OPENASSIST_RUN_GRACE_S', 60),
+    streamStallSeconds: positiveInteger(env, 'OPENASSIST_STREAM_STALL_S', 60),
+    heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
+    dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
+    resultRetentionDays:
+      env.OPENASSIST_RESULT_RETENTION_DAYS === '0'
+        ? 0
+        : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30, true),
+    outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
+    secretKey: secretKey(env),
+    authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
+    agentDir: agentDir === undefined ? undefined : resolve(agentDir),
+  };
+}
+
+function unixSocket(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
   const path = /^unix:\/\/(\/.+)$/.exec(value)?.[1];
-  if (!path) throw new ConfigError(`${variable} must be unix:///PATH/TO/SOCKET, got "${value}"`);
+  if (!path) throw new ConfigError(`${name} must be unix:///PATH/TO/SOCKET, got "${value}"`);
   return path;
 }
 
-function containerSockets(env: Env): ContainerSockets {
-  const cri = unixSocket('CONTAINER_RUNTIME_ENDPOINT', env.CONTAINER_RUNTIME_ENDPOINT);
+function containerSockets(variables: ContainerRuntimeVariables): ContainerSockets {
+  const cri = unixSocket('CONTAINER_RUNTIME_ENDPOINT', variables.criEndpoint);
   return {
-    docker: unixSocket('DOCKER_HOST', env.DOCKER_HOST) ?? defaultContainerSockets.docker,
+    docker: unixSocket('DOCKER_HOST', variables.dockerHost) ?? defaultContainerSockets.docker,
     containerd: cri ?? defaultContainerSockets.containerd,
     crio: cri ?? defaultContainerSockets.crio,
   };
@@ -247,52 +392,27 @@ function journalBytes(env: Env, name: string, fallback: number): number {
   return value;
 }
 
-/** A yes/no setting from the environment: 1/true/yes or 0/false/no (empty: `fallback`). */
-function flagFromEnv(env: Env, name: string, fallback: boolean): boolean {
-  const text = (env[name] ?? '').trim().toLowerCase();
-  if (text === '') return fallback;
-  if (['1', 'true', 'yes'].includes(text)) return true;
-  if (['0', 'false', 'no'].includes(text)) return false;
-  throw new ConfigError(`${name} must be 1 or 0, got "${env[name]}"`);
-}
-
-/** Resolves the agent's options once; flags win over OPENASSIST_AGENT_* variables. */
-export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
-  const servers = flags.server ?? env.OPENASSIST_AGENT_SERVER ?? '';
-  const serverUrls = servers.split(',').map((url) => url.trim());
-  const bad = serverUrls.find((url) => !/^https?:\/\/[^/\s]+\/?$/.test(url));
-  if (bad !== undefined) {
-    throw new ConfigError(
-      `--server must be the server's http(s)://HOST:PORT, or several separated by commas; got "${bad}"`,
-    );
-  }
-  const caFile = flags.ca ?? (env.OPENASSIST_AGENT_CA || undefined);
-  const stateDir = flags.stateDir ?? env.OPENASSIST_AGENT_STATE_DIR;
-  const activationCode = flags.activationCode ?? (env.OPENASSIST_ACTIVATION_CODE || undefined);
-  const activationCodeFile = flags.activationCodeFile ?? (env.OPENASSIST_ACTIVATION_CODE_FILE || undefined);
-  if (activationCode && activationCodeFile) {
-    throw new ConfigError(
-      'pass the activation code once: in OPENASSIST_ACTIVATION_CODE or in --activation-code-file, not both',
-    );
-  }
-  if (!stateDir)
-    throw new ConfigError('--state-dir is required: the agent keeps its identity and journal there');
-  return Object.freeze({
-    serverUrls,
-    stateDir: resolve(stateDir),
-    activationId: flags.activationId ?? env.OPENASSIST_ACTIVATION_ID,
-    activationCode,
+function readAgentEnvironment(env: Env, testing: TestingEnvironment): AgentEnvironment {
+  const servers = text(env, 'OPENASSIST_AGENT_SERVER');
+  const stateDir = text(env, 'OPENASSIST_AGENT_STATE_DIR');
+  const activationCodeFile = text(env, 'OPENASSIST_ACTIVATION_CODE_FILE');
+  const caFile = text(env, 'OPENASSIST_AGENT_CA');
+  return {
+    serverUrls: servers === undefined ? undefined : parseServerUrls(servers, 'OPENASSIST_AGENT_SERVER'),
+    stateDir: stateDir === undefined ? undefined : resolve(stateDir),
+    activationId: text(env, 'OPENASSIST_ACTIVATION_ID'),
+    activationCode: text(env, 'OPENASSIST_ACTIVATION_CODE'),
     activationCodeFile: activationCodeFile === undefined ? undefined : resolve(activationCodeFile),
-    resetJournal: flags.resetJournal ?? flagFromEnv(env, 'OPENASSIST_AGENT_RESET_JOURNAL', false),
     caFile: caFile === undefined ? undefined : resolve(caFile),
-    bootIdFile: env.OPENASSIST_AGENT_BOOT_ID_FILE || undefined,
-    shutdownMarkerFile: env.OPENASSIST_AGENT_SHUTDOWN_MARKER || '/run/nologin',
+    resetJournal: flag(env, 'OPENASSIST_AGENT_RESET_JOURNAL'),
+    bootIdFile: text(env, 'OPENASSIST_AGENT_BOOT_ID_FILE'),
+    shutdownMarkerFile: testing.shutdownMarkerFile ?? '/run/nologin',
     searchPath: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    reportedVersion: env.OPENASSIST_TEST_AGENT_VERSION || undefined,
-    reportedProtocolVersion: env.OPENASSIST_TEST_PROTOCOL_VERSION
-      ? Number(env.OPENASSIST_TEST_PROTOCOL_VERSION)
-      : undefined,
-    containerSockets: containerSockets(env),
+    timeZoneVariable: env.TZ,
+    containerRuntimes: {
+      dockerHost: text(env, 'DOCKER_HOST'),
+      criEndpoint: text(env, 'CONTAINER_RUNTIME_ENDPOINT'),
+    },
     upgradeJitterSeconds: wholeSeconds(env, 'OPENASSIST_AGENT_UPGRADE_JITTER_S', 600),
     journalRunOutputMaxBytes: journalBytes(
       env,
@@ -305,15 +425,172 @@ export function loadAgentConfig(flags: AgentFlags, env: Env): AgentSettings {
       defaultJournalOutputMaxBytes,
     ),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_AGENT_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
+    testing: { agentVersion: testing.agentVersion, protocolVersion: testing.protocolVersion },
+  };
+}
+
+function readClientEnvironment(env: Env): ClientEnvironment {
+  const endpoint = text(env, 'OPENASSIST_ENDPOINT');
+  if (endpoint !== undefined) checkEndpoint(endpoint, 'OPENASSIST_ENDPOINT');
+  return {
+    profile: text(env, 'OPENASSIST_PROFILE'),
+    endpoint,
+    accessKeyId: text(env, 'OPENASSIST_ACCESS_KEY_ID'),
+    accessKeySecret: text(env, 'OPENASSIST_ACCESS_KEY_SECRET'),
+    // Any text: the server answers a region it does not serve.
+    region: text(env, 'OPENASSIST_REGION'),
+    dataDir: text(env, 'OPENASSIST_DATA_DIR'),
+  };
+}
+
+/** `ID:CODE` pairs separated by commas or white space. */
+function loadActivations(env: Env): ToolsEnvironment['loadActivations'] {
+  return (env.OPENASSIST_LOAD_ACTIVATIONS ?? '')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf(':');
+      // The pair itself is not shown: it holds the code.
+      if (at < 1 || at === pair.length - 1)
+        throw new ConfigError('OPENASSIST_LOAD_ACTIVATIONS takes ID:CODE pairs');
+      return { id: pair.slice(0, at), code: pair.slice(at + 1) };
+    });
+}
+
+function readTestingEnvironment(env: Env): TestingEnvironment {
+  const protocol = text(env, 'OPENASSIST_TEST_PROTOCOL_VERSION');
+  const protocolVersion = protocol === undefined ? undefined : Number(protocol);
+  if (protocolVersion !== undefined && !Number.isSafeInteger(protocolVersion))
+    throw new ConfigError(`OPENASSIST_TEST_PROTOCOL_VERSION must be an integer, got "${protocol}"`);
+  return {
+    agentVersion: text(env, 'OPENASSIST_TEST_AGENT_VERSION'),
+    protocolVersion,
+    shutdownMarkerFile: text(env, 'OPENASSIST_TEST_SHUTDOWN_MARKER'),
+  };
+}
+
+/** Deep-freezes plain configuration data. */
+function frozen<T extends object>(value: T): T {
+  for (const field of Object.values(value)) if (field && typeof field === 'object') frozen(field);
+  return Object.freeze(value);
+}
+
+/** Reads and checks every variable at once; a bad one is a ConfigError naming it. */
+export function readEnvironment(env: Env): Environment {
+  const testing = readTestingEnvironment(env);
+  return frozen({
+    server: readServerEnvironment(env),
+    agent: readAgentEnvironment(env, testing),
+    client: readClientEnvironment(env),
+    terminal: { noColor: Boolean(env.NO_COLOR), dumb: env.TERM === 'dumb' },
+    tools: {
+      loadActivations: loadActivations(env),
+      agentBuildVersion: text(env, 'OPENASSIST_AGENT_BUILD_VERSION'),
+    },
+    testing,
   });
 }
 
-/** A whole number of seconds, 0 included, from the environment. */
-function wholeSeconds(env: Env, name: string, fallback: number): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new ConfigError(`${name} must be a whole number of seconds, 0 or more, got "${text}"`);
-  return value;
+let processEnvironmentRead: Environment | undefined;
+
+/** This process's environment, read once: the entry points call it first, so a bad value stops the start. */
+export function processEnvironment(): Environment {
+  processEnvironmentRead ??= readEnvironment(process.env);
+  return processEnvironmentRead;
+}
+
+function tlsFiles(flags: ServerFlags, environment: ServerEnvironment): ServerConfig['tls'] {
+  const certFile = flags.tlsCert ?? environment.tlsCert;
+  const keyFile = flags.tlsKey ?? environment.tlsKey;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    throw new ConfigError(
+      'HTTPS needs both --tls-cert and --tls-key (OPENASSIST_TLS_CERT, OPENASSIST_TLS_KEY)',
+    );
+  }
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+}
+
+/** The server's configuration: flags over the environment over the documented defaults. */
+export function loadServerConfig(flags: ServerFlags, environment: ServerEnvironment): ServerConfig {
+  const { tlsCert: _cert, tlsKey: _key, ...settings } = environment;
+  const dataDir = resolve(flags.data ?? environment.dataDir ?? './data');
+  return frozen({
+    ...settings,
+    listen:
+      flags.listen === undefined
+        ? (environment.listen ?? { host: '127.0.0.1', port: 8080 })
+        : parseListen(flags.listen, '--listen'),
+    dataDir,
+    databaseUrl: flags.database ?? environment.databaseUrl ?? embeddedDatabaseUrl(dataDir),
+    logLevel:
+      flags.logLevel === undefined
+        ? (environment.logLevel ?? 'info')
+        : parseLogLevel(flags.logLevel, '--log-level'),
+    tls: tlsFiles(flags, environment),
+  });
+}
+
+/** The SQLite database `openassist up` always uses, and `server` without a database URL. */
+export const embeddedDatabaseUrl = (dataDir: string): string => `sqlite:${join(dataDir, 'openassist.db')}`;
+
+/** The agent's variables with who it is and where it connects; a container runtime variable it cannot use stops it. */
+function agentSettings(
+  environment: AgentEnvironment,
+  identity: Pick<AgentSettings, AgentIdentityKeys>,
+): AgentSettings {
+  const { containerRuntimes, ...settings } = environment;
+  return frozen({ ...settings, ...identity, containerSockets: containerSockets(containerRuntimes) });
+}
+
+/** The agent's configuration: flags over OPENASSIST_AGENT_* (and the activation's) variables. */
+export function loadAgentConfig(flags: AgentFlags, environment: AgentEnvironment): AgentSettings {
+  const servers =
+    flags.server === undefined ? environment.serverUrls : parseServerUrls(flags.server, '--server');
+  if (servers === undefined) throw new ConfigError("--server is required: the server's http(s)://HOST:PORT");
+  const stateDir = flags.stateDir ?? environment.stateDir;
+  if (!stateDir)
+    throw new ConfigError('--state-dir is required: the agent keeps its identity and journal there');
+  const activationCode = flags.activationCode ?? environment.activationCode;
+  const activationCodeFile = flags.activationCodeFile ?? environment.activationCodeFile;
+  if (activationCode && activationCodeFile) {
+    throw new ConfigError(
+      'pass the activation code once: in OPENASSIST_ACTIVATION_CODE or in --activation-code-file, not both',
+    );
+  }
+  const caFile = flags.ca ?? environment.caFile;
+  return agentSettings(environment, {
+    serverUrls: servers,
+    stateDir: resolve(stateDir),
+    activationId: flags.activationId ?? environment.activationId,
+    activationCode,
+    activationCodeFile: activationCodeFile === undefined ? undefined : resolve(activationCodeFile),
+    resetJournal: flags.resetJournal ?? environment.resetJournal ?? false,
+    caFile: caFile === undefined ? undefined : resolve(caFile),
+  });
+}
+
+/** Where `up`'s local agent connects and who it is: `up` decides, not the environment. */
+export interface LocalAgent {
+  readonly serverUrl: string;
+  readonly stateDir: string;
+  /** A new activation for its first start; undefined once it has an identity. */
+  readonly activation: { readonly activationId: string; readonly activationCode: string } | undefined;
+  /** The server's own certificate over HTTPS, trusted unless OPENASSIST_AGENT_CA names a CA. */
+  readonly serverCertFile: string | undefined;
+}
+
+/** `up`'s local agent: the agent variables' settings, with its server, state dir and activation from `up`. */
+export function localAgentConfig(environment: AgentEnvironment, local: LocalAgent): AgentSettings {
+  const caFile = environment.caFile ?? local.serverCertFile;
+  return agentSettings(environment, {
+    serverUrls: [local.serverUrl],
+    stateDir: resolve(local.stateDir),
+    activationId: local.activation?.activationId,
+    // In-process: the code never reaches any process's arguments; one in the environment is not this agent's.
+    activationCode: local.activation?.activationCode,
+    activationCodeFile: undefined,
+    resetJournal: environment.resetJournal ?? false,
+    caFile: caFile === undefined ? undefined : resolve(caFile),
+  });
 }

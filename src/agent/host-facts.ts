@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { AgentSettings } from '../config.js';
 
 /** What the agent reports about its machine in the hello. */
 export interface HostFacts {
@@ -42,28 +43,32 @@ function shells(searchPath: string): string[] {
  * The machine's IANA zone, read where the C library reads it (TZ, then /etc/localtime's link), so
  * an idle agent never loads the ICU data Intl pulls in (about 8 MiB of its memory); Intl last.
  * Without the file the C library keeps time in UTC, and so does the agent (minimal roots have none).
+ * `timeZoneVariable` is TZ (AgentSettings.timeZoneVariable).
  */
-export function localTimeZone(env: NodeJS.ProcessEnv = process.env, localtime = '/etc/localtime'): string {
-  const fromEnv = env.TZ?.replace(/^:/, '');
+export function localTimeZone(timeZoneVariable: string | undefined, localtime = '/etc/localtime'): string {
+  const fromEnv = timeZoneVariable?.replace(/^:/, '');
   if (fromEnv && !fromEnv.startsWith('/')) return fromEnv;
   try {
     const target = readlinkSync(fromEnv || localtime);
     const at = target.indexOf('zoneinfo/');
     if (at >= 0) return target.slice(at + 'zoneinfo/'.length);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'UTC';
+    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return 'UTC';
     // not a link: fall through
   }
   return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
-/** `searchPath` is the agent's PATH, where PowerShell (pwsh) would be found. */
-export function hostFacts(searchPath: string): HostFacts {
+/** `searchPath` is the agent's PATH, where PowerShell (pwsh) would be found; `timeZoneVariable` its TZ. */
+export function hostFacts({
+  searchPath,
+  timeZoneVariable,
+}: Pick<AgentSettings, 'searchPath' | 'timeZoneVariable'>): HostFacts {
   return {
     osType: process.platform === 'win32' ? 'windows' : 'linux',
     hostname: hostname(),
     osVersion: osVersion(),
-    timeZone: localTimeZone(),
+    timeZone: localTimeZone(timeZoneVariable),
     shells: shells(searchPath),
     machineId: readTrimmed('/etc/machine-id'),
   };

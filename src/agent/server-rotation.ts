@@ -1,28 +1,22 @@
-import { type LookupAddress, lookup } from 'node:dns';
+import { lookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 
 /** A DNS lookup that starts at the `turn`-th address of a name with several (round robin across attempts). */
 export function rotatingLookup(turn: number): LookupFunction {
   return (hostname, options, callback) => {
     lookup(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error || addresses.length === 0) {
-        (callback as (error: NodeJS.ErrnoException | null, address: string, family: number) => void)(
+      const rotated = rotate(addresses ?? [], turn);
+      const first = rotated[0];
+      if (error || !first) {
+        callback(
           error ?? Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
           '',
           0,
         );
         return;
       }
-      const rotated = rotate(addresses, turn);
-      if (options.all) (callback as (error: null, addresses: LookupAddress[]) => void)(null, rotated);
-      else {
-        const first = rotated[0] as LookupAddress;
-        (callback as (error: null, address: string, family: number) => void)(
-          null,
-          first.address,
-          first.family,
-        );
-      }
+      if (options.all) callback(null, rotated);
+      else callback(null, first.address, first.family);
     });
   };
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 
 /** The passwd fields a script run needs. */
 export interface RunAsUser {
@@ -18,16 +18,18 @@ const getentTimeoutMs = 10_000;
 export function parsePasswdLine(line: string): RunAsUser | undefined {
   const fields = line.trim().split(':');
   if (fields.length < 7) return undefined;
-  const [name, , uidText, gidText, , home, shell] = fields as [string, ...string[]];
-  const uid = Number(uidText);
-  const gid = Number(gidText);
-  if (!name || !Number.isInteger(uid) || !Number.isInteger(gid) || uid < 0 || gid < 0) return undefined;
-  return { name, uid, gid, home: home || '/', shell: shell || '/bin/sh' };
+  const [name, , uidText = '', gidText = '', , home, shell] = fields;
+  // Digits only: Number('') is 0, and an empty uid field must not read as root.
+  if (!name || !/^\d+$/.test(uidText) || !/^\d+$/.test(gidText)) return undefined;
+  return { name, uid: Number(uidText), gid: Number(gidText), home: home || '/', shell: shell || '/bin/sh' };
 }
 
 let agentUser: RunAsUser | undefined;
 
-/** The user the agent itself runs as; its home is the process HOME when set. Read once: userInfo() reads the passwd database. */
+/**
+ * The user the agent itself runs as; its home is the process HOME when set (os.homedir() reads it,
+ * as a shell would), else the passwd entry's. Read once: userInfo() reads the passwd database.
+ */
 export function currentUser(): RunAsUser {
   if (agentUser) return agentUser;
   const info = userInfo();
@@ -35,7 +37,7 @@ export function currentUser(): RunAsUser {
     name: info.username,
     uid: info.uid,
     gid: info.gid,
-    home: process.env.HOME || info.homedir,
+    home: homedir() || info.homedir,
     shell: info.shell || '/bin/sh',
   };
   return agentUser;
@@ -58,7 +60,7 @@ function getent(name: string): Promise<string | undefined | 'missing-tool'> {
     execFile('getent', ['passwd', name], { timeout: getentTimeoutMs }, (error, stdout) => {
       if (!error) return resolve(stdout.split('\n')[0]);
       // `code` is the errno name when getent could not start, else its exit status.
-      const code = (error as { code?: unknown }).code;
+      const code = error.code;
       if (code === 'ENOENT') return resolve('missing-tool');
       if (code === 2) return resolve(undefined); // getent's "key not found"
       reject(new Error(`getent passwd failed: ${error.message}`));

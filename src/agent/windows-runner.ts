@@ -128,6 +128,7 @@ export function runWindowsScript(
       return await new Promise<RunOutcome>((resolve) => {
         const child = spawn(launch.command, launch.args, {
           cwd: task.workingDir || undefined,
+          // The script inherits the agent's environment (not configuration read here), plus the launcher's.
           env: { ...process.env, ...launch.env },
           stdio: ['ignore', 'pipe', 'pipe'],
           windowsHide: true,

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import type * as Commander from 'commander';
 import { deregister, readCa } from '../agent/identity.js';
-import { type AgentFlags, type AgentSettings, loadAgentConfig } from '../config.js';
+import { type AgentFlags, type AgentSettings, loadAgentConfig, processEnvironment } from '../config.js';
 import { hideArgument } from './hide-argument.js';
 import { stopOnSignals } from './process-signals.js';
 
@@ -12,36 +12,27 @@ const activationCodeFlag = '--activation-code';
 
 /** Adds the agent's options (each with its environment twin) to `command`. */
 export function addAgentOptions(command: Command, Option: OptionClass): Command {
+  // No option reads the environment itself: loadAgentConfig lays the flags over processEnvironment().
   return (
     command
-      .addOption(
-        new Option('--server <url>', "the server's http(s)://HOST:PORT").env('OPENASSIST_AGENT_SERVER'),
-      )
-      .addOption(
-        new Option('--state-dir <dir>', 'identity and journal directory').env('OPENASSIST_AGENT_STATE_DIR'),
-      )
-      .addOption(
-        new Option('--activation-id <id>', 'activation to register with').env('OPENASSIST_ACTIVATION_ID'),
-      )
+      .option('--server <url>', "the server's http(s)://HOST:PORT (env: OPENASSIST_AGENT_SERVER)")
+      .option('--state-dir <dir>', 'identity and journal directory (env: OPENASSIST_AGENT_STATE_DIR)')
+      .option('--activation-id <id>', 'activation to register with (env: OPENASSIST_ACTIVATION_ID)')
       // Deprecated (still accepted, scrubbed from the arguments once read): the code belongs in the environment.
-      .addOption(new Option(`${activationCodeFlag} <code>`).env('OPENASSIST_ACTIVATION_CODE').hideHelp())
-      .addOption(
-        new Option('--activation-code-file <file>', 'an owner-only (0600) file holding its code').env(
-          'OPENASSIST_ACTIVATION_CODE_FILE',
-        ),
+      .addOption(new Option(`${activationCodeFlag} <code>`).hideHelp())
+      .option(
+        '--activation-code-file <file>',
+        'an owner-only (0600) file holding its code (env: OPENASSIST_ACTIVATION_CODE_FILE)',
       )
-      .addOption(
-        new Option('--ca <file>', "CA certificate(s) (PEM) that sign an https:// server's certificate").env(
-          'OPENASSIST_AGENT_CA',
-        ),
+      .option(
+        '--ca <file>',
+        "CA certificate(s) (PEM) that sign an https:// server's certificate (env: OPENASSIST_AGENT_CA)",
       )
-      .addOption(
-        new Option(
-          '--reset-journal',
-          'if the journal is damaged, keep it aside and start with an empty one (env: OPENASSIST_AGENT_RESET_JOURNAL=1)',
-        ),
+      .option(
+        '--reset-journal',
+        'if the journal is damaged, keep it aside and start with an empty one (env: OPENASSIST_AGENT_RESET_JOURNAL=1)',
       )
-      .addOption(new Option('--deregister', 'remove this instance from the server (uninstalling), then exit'))
+      .option('--deregister', 'remove this instance from the server (uninstalling), then exit')
   );
 }
 
@@ -72,7 +63,7 @@ export async function runAgent(
         'pass it in OPENASSIST_ACTIVATION_CODE or an owner-only --activation-code-file',
     );
   }
-  const config = loadAgentConfig(flags, process.env);
+  const config = loadAgentConfig(flags, processEnvironment().agent);
   if (flags.deregister) {
     const instanceId = await deregisterAgent(config);
     console.log(`openassist agent: deregistered ${instanceId}`);

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readEnvironment } from '../config.js';
 import { loadClientConfig } from './client-config.js';
 import { writeProfiles } from './profiles.js';
 
@@ -31,7 +32,7 @@ describe('client settings', () => {
 
   it('uses the local up data dir when nothing is configured', async () => {
     const data = await local();
-    expect(await loadClientConfig({ data }, {})).toEqual({
+    expect(await loadClientConfig({ data }, readEnvironment({}).client)).toEqual({
       endpoint: 'http://127.0.0.1:1',
       accessKeyId: 'LTAIlocal',
       accessKeySecret: 'local-secret',
@@ -54,34 +55,47 @@ describe('client settings', () => {
       },
     });
     const env = { OPENASSIST_DATA_DIR: data };
-    expect(await loadClientConfig({}, env)).toMatchObject({
+    expect(await loadClientConfig({}, readEnvironment(env).client)).toMatchObject({
       endpoint: 'http://lab:80',
       region: 'cn-beijing',
     });
-    expect(await loadClientConfig({ profile: 'prod' }, env)).toMatchObject({
+    expect(await loadClientConfig({ profile: 'prod' }, readEnvironment(env).client)).toMatchObject({
       endpoint: 'http://prod:80',
       accessKeyId: 'LTAIprod',
       region: 'cn-hangzhou',
     });
     expect(
-      await loadClientConfig({}, { ...env, OPENASSIST_PROFILE: 'prod', OPENASSIST_REGION: 'x' }),
+      await loadClientConfig(
+        {},
+        readEnvironment({ ...env, OPENASSIST_PROFILE: 'prod', OPENASSIST_REGION: 'x' }).client,
+      ),
     ).toMatchObject({ endpoint: 'http://prod:80', region: 'x' });
-    expect(await loadClientConfig({ region: 'flag' }, { OPENASSIST_REGION: 'x' })).toMatchObject({
+    expect(
+      await loadClientConfig({ region: 'flag' }, readEnvironment({ OPENASSIST_REGION: 'x' }).client),
+    ).toMatchObject({
       region: 'flag',
     });
-    await expect(loadClientConfig({ profile: 'none' }, env)).rejects.toThrow('no profile "none"');
+    await expect(loadClientConfig({ profile: 'none' }, readEnvironment(env).client)).rejects.toThrow(
+      'no profile "none"',
+    );
   });
 
   it('refuses a damaged profile file and a malformed endpoint', async () => {
     await mkdir(join(home, '.openassist'));
     await writeFile(join(home, '.openassist', 'config.json'), '{not json');
-    await expect(loadClientConfig({}, {})).rejects.toThrow('is not a profile file');
+    await expect(loadClientConfig({}, readEnvironment({}).client)).rejects.toThrow('is not a profile file');
     await rm(join(home, '.openassist', 'config.json'));
     await expect(
-      loadClientConfig({ endpoint: 'ftp://x', accessKeyId: 'a', accessKeySecret: 'b' }, {}),
+      loadClientConfig(
+        { endpoint: 'ftp://x', accessKeyId: 'a', accessKeySecret: 'b' },
+        readEnvironment({}).client,
+      ),
     ).rejects.toThrow('endpoint must be http://HOST:PORT');
     await expect(
-      loadClientConfig({ endpoint: 'http://[::1', accessKeyId: 'a', accessKeySecret: 'b' }, {}),
+      loadClientConfig(
+        { endpoint: 'http://[::1', accessKeyId: 'a', accessKeySecret: 'b' },
+        readEnvironment({}).client,
+      ),
     ).rejects.toThrow('endpoint must be http://HOST:PORT');
   });
 });

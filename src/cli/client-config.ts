@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Credentials } from '../client/sign.js';
-import { ConfigError } from '../config.js';
+import { type ClientEnvironment, ConfigError, checkEndpoint } from '../config.js';
 import { rootKeyFileName } from '../data-files.js';
 import { type Profile, type ProfileFile, readProfiles } from './profiles.js';
 
@@ -21,7 +21,10 @@ export interface ClientFlags {
   apiVersion?: string | undefined;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+const stringField = (value: unknown, name: string): string | undefined => {
+  const field: unknown = typeof value === 'object' && value !== null ? Reflect.get(value, name) : undefined;
+  return typeof field === 'string' ? field : undefined;
+};
 
 /** What `openassist up` left in its data dir: the endpoint it listens on and the generated root key. */
 function readLocal(dataDir: string): Profile {
@@ -32,9 +35,9 @@ function readLocal(dataDir: string): Profile {
     // no local server
   }
   try {
-    const key = JSON.parse(readFileSync(join(dataDir, rootKeyFileName), 'utf8')) as Record<string, string>;
-    local.accessKeyId = key.AccessKeyId;
-    local.accessKeySecret = key.AccessKeySecret;
+    const key: unknown = JSON.parse(readFileSync(join(dataDir, rootKeyFileName), 'utf8'));
+    local.accessKeyId = stringField(key, 'AccessKeyId');
+    local.accessKeySecret = stringField(key, 'AccessKeySecret');
   } catch {
     // no generated key
   }
@@ -42,8 +45,12 @@ function readLocal(dataDir: string): Profile {
 }
 
 /** The profile asked for (flag, then OPENASSIST_PROFILE), else the current one; asking for a missing one is an error. */
-function chooseProfile(file: ProfileFile, flags: ClientFlags, env: Env): Profile | undefined {
-  const asked = flags.profile ?? env.OPENASSIST_PROFILE;
+function chooseProfile(
+  file: ProfileFile,
+  flags: ClientFlags,
+  environment: ClientEnvironment,
+): Profile | undefined {
+  const asked = flags.profile ?? environment.profile;
   if (asked) {
     const profile = file.profiles[asked];
     if (!profile)
@@ -59,21 +66,19 @@ function chooseProfile(file: ProfileFile, flags: ClientFlags, env: Env): Profile
  * Where each setting comes from, first found wins: flags, OPENASSIST_* variables, the chosen profile
  * of ~/.openassist/config.json, and, with nothing configured, the local `up` data dir.
  */
-export async function loadClientConfig(flags: ClientFlags, env: Env): Promise<ClientConfig> {
-  const profile = chooseProfile(await readProfiles(), flags, env) ?? {};
+export async function loadClientConfig(
+  flags: ClientFlags,
+  environment: ClientEnvironment,
+): Promise<ClientConfig> {
+  const profile = chooseProfile(await readProfiles(), flags, environment) ?? {};
   // A configured profile replaces the local data dir, unless --data names one.
   const local: Profile =
-    profile.endpoint && !flags.data
-      ? {}
-      : readLocal(resolve(flags.data ?? env.OPENASSIST_DATA_DIR ?? './data'));
-  const endpoint = flags.endpoint ?? env.OPENASSIST_ENDPOINT ?? profile.endpoint ?? local.endpoint;
+    profile.endpoint && !flags.data ? {} : readLocal(resolve(flags.data ?? environment.dataDir ?? './data'));
+  const endpoint = flags.endpoint ?? environment.endpoint ?? profile.endpoint ?? local.endpoint;
   const accessKeyId =
-    flags.accessKeyId ?? env.OPENASSIST_ACCESS_KEY_ID ?? profile.accessKeyId ?? local.accessKeyId;
+    flags.accessKeyId ?? environment.accessKeyId ?? profile.accessKeyId ?? local.accessKeyId;
   const accessKeySecret =
-    flags.accessKeySecret ??
-    env.OPENASSIST_ACCESS_KEY_SECRET ??
-    profile.accessKeySecret ??
-    local.accessKeySecret;
+    flags.accessKeySecret ?? environment.accessKeySecret ?? profile.accessKeySecret ?? local.accessKeySecret;
   if (!endpoint) {
     throw new ConfigError(
       'no endpoint: run `openassist configure`, set OPENASSIST_ENDPOINT, or run `openassist up` here first',
@@ -89,13 +94,6 @@ export async function loadClientConfig(flags: ClientFlags, env: Env): Promise<Cl
     endpoint,
     accessKeyId,
     accessKeySecret,
-    region: flags.region ?? env.OPENASSIST_REGION ?? profile.region ?? 'cn-hangzhou',
+    region: flags.region ?? environment.region ?? profile.region ?? 'cn-hangzhou',
   };
-}
-
-export function checkEndpoint(endpoint: string): void {
-  // The shape, and that it parses at all (`http://[::1` has the shape but no closing bracket).
-  if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint) || !URL.canParse(endpoint)) {
-    throw new ConfigError(`endpoint must be http://HOST:PORT, got "${endpoint}"`);
-  }
 }

@@ -3,36 +3,41 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as Commander from 'commander';
 import { loadIdentity } from '../agent/identity.js';
-import { type AgentFlags, loadAgentConfig, loadServerConfig, type ServerFlags } from '../config.js';
+import {
+  type AgentFlags,
+  embeddedDatabaseUrl,
+  type LocalAgent,
+  loadServerConfig,
+  localAgentConfig,
+  processEnvironment,
+  type ServerConfig,
+  type ServerFlags,
+} from '../config.js';
 import { rootKeyFileName } from '../data-files.js';
 import { version } from '../version.js';
 import { addAgentOptions, agentExample, runAgent } from './agent-command.js';
 import { explainError } from './errors.js';
 import { stopOnSignals } from './process-signals.js';
 
-// Required, not imported, like the agent's ws (agent/agent.ts says why).
+// Required, not imported, like the agent's ws (agent/agent.ts says why); require() returns any, hence the type.
 const { Command, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
 type Command = Commander.Command;
 
+// No option reads the environment itself: the loaders lay the flags over processEnvironment() (config.ts).
 const serverOptions = (command: Command, withDatabase: boolean): Command => {
   command
-    .addOption(new Option('--listen <host:port>', 'address to listen on').env('OPENASSIST_LISTEN'))
-    .addOption(new Option('--data <dir>', 'data directory').env('OPENASSIST_DATA_DIR'))
-    .addOption(new Option('--log-level <level>', 'pino log level').env('OPENASSIST_LOG_LEVEL'))
-    .addOption(
-      new Option('--tls-cert <file>', 'serve HTTPS: certificate chain (PEM)').env('OPENASSIST_TLS_CERT'),
-    )
-    .addOption(new Option('--tls-key <file>', 'serve HTTPS: private key (PEM)').env('OPENASSIST_TLS_KEY'));
-  if (withDatabase) {
-    command.addOption(
-      new Option('--database <url>', 'sqlite:PATH or postgres://…').env('OPENASSIST_DATABASE_URL'),
-    );
-  }
+    .option('--listen <host:port>', 'address to listen on (env: OPENASSIST_LISTEN)')
+    .option('--data <dir>', 'data directory (env: OPENASSIST_DATA_DIR)')
+    .option('--log-level <level>', 'pino log level (env: OPENASSIST_LOG_LEVEL)')
+    .option('--tls-cert <file>', 'serve HTTPS: certificate chain (PEM) (env: OPENASSIST_TLS_CERT)')
+    .option('--tls-key <file>', 'serve HTTPS: private key (PEM) (env: OPENASSIST_TLS_KEY)');
+  if (withDatabase)
+    command.option('--database <url>', 'sqlite:PATH or postgres://… (env: OPENASSIST_DATABASE_URL)');
   return command;
 };
 
 async function runServer(flags: ServerFlags): Promise<void> {
-  const config = loadServerConfig(flags, process.env);
+  const config = loadServerConfig(flags, processEnvironment().server);
   const { startServer } = await import('../server.js');
   const server = await startServer(config);
   stopOnSignals(() => server.close());
@@ -51,16 +56,15 @@ function localAgentTarget(serverUrl: string): { url: string; range: string } {
 
 async function runUp(flags: ServerFlags): Promise<void> {
   // `up` is the embedded default: always SQLite inside the data dir, plus one local agent.
-  const config = loadServerConfig(
-    { ...flags, database: undefined },
-    { ...process.env, OPENASSIST_DATABASE_URL: '' },
-  );
+  const environment = processEnvironment();
+  const loaded = loadServerConfig(flags, environment.server);
+  const config: ServerConfig = Object.freeze({ ...loaded, databaseUrl: embeddedDatabaseUrl(loaded.dataDir) });
   const { startServer } = await import('../server.js');
   // The local agent's state dir is in the data dir: run-as users pass through to their scripts.
   const server = await startServer(config, { dataDirMode: 0o711 });
   const stateDir = join(config.dataDir, 'agent');
   const target = localAgentTarget(server.url);
-  let activation: { activationId: string; activationCode: string } | undefined;
+  let activation: LocalAgent['activation'];
   if (!(await loadIdentity(stateDir))) {
     const created = await server.services.activations.create(config.regions[0] ?? 'cn-hangzhou', {
       instanceName: 'local',
@@ -72,21 +76,15 @@ async function runUp(flags: ServerFlags): Promise<void> {
     });
     activation = { activationId: created.activation.id, activationCode: created.code };
   }
-  // In-process: the code never reaches any process's arguments; one in the environment is not ours.
-  const agentConfig = loadAgentConfig(
-    {
-      server: target.url,
-      stateDir,
-      activationId: activation?.activationId,
-      activationCode: activation?.activationCode,
-    },
-    { ...process.env, OPENASSIST_ACTIVATION_CODE: '', OPENASSIST_ACTIVATION_CODE_FILE: '' },
-  );
-  // Over HTTPS the local agent trusts the server's own certificate unless OPENASSIST_AGENT_CA names a CA.
-  const localAgentConfig = { ...agentConfig, caFile: agentConfig.caFile ?? config.tls?.certFile };
+  const agentConfig = localAgentConfig(environment.agent, {
+    serverUrl: target.url,
+    stateDir,
+    activation,
+    serverCertFile: config.tls?.certFile,
+  });
   const { startAgent } = await import('../agent/agent.js');
   const agent = await startAgent(
-    localAgentConfig,
+    agentConfig,
     (line) => console.log(`agent: ${line}`),
     (error) => console.error(`agent: ${error.message}`),
   );
@@ -163,6 +161,8 @@ function endOnClosedOutput(): void {
 export async function main(argv: readonly string[]): Promise<void> {
   if (!processVerbs.has(argv[2] ?? '')) endOnClosedOutput();
   try {
+    // Every variable is read and checked before anything runs: a bad one stops the start, named.
+    processEnvironment();
     await (await buildProgram(argv[2])).parseAsync([...argv]);
   } catch (error) {
     // An ordinary mistake is one line; only a bug (an error nobody expected) shows its stack.

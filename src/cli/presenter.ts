@@ -1,8 +1,7 @@
 import Table from 'cli-table3';
 import picocolors from 'picocolors';
 import type { Colors } from 'picocolors/types.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import type { TerminalEnvironment } from '../config.js';
 
 /** How a verb prints: JSON for scripts, or tables for people, coloured only on a terminal. */
 export interface Presenter {
@@ -15,16 +14,16 @@ export interface Presenter {
 }
 
 /** Colour only on a terminal, and never when NO_COLOR is set to anything (no-color.org). */
-export const colorsWanted = (stream: { isTTY?: boolean }, env: Env): boolean =>
-  Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+export const colorsWanted = (stream: { isTTY?: boolean }, terminal: TerminalEnvironment): boolean =>
+  Boolean(stream.isTTY) && !terminal.noColor && !terminal.dumb;
 
-export function presenter(options: { json?: boolean | undefined }, env: Env = process.env): Presenter {
-  const colors = colorsWanted(process.stdout, env);
+export function presenter(options: { json?: boolean | undefined }, terminal: TerminalEnvironment): Presenter {
+  const colors = colorsWanted(process.stdout, terminal);
   return {
     json: Boolean(options.json),
     colors: picocolors.createColors(colors),
     // A terminal of no size (a pty nobody sized) cannot hold a redrawn region: print lines instead.
-    live: Boolean(process.stdout.isTTY) && (process.stdout.rows ?? 0) > 0 && env.TERM !== 'dumb',
+    live: Boolean(process.stdout.isTTY) && (process.stdout.rows ?? 0) > 0 && !terminal.dumb,
     out: process.stdout,
     err: process.stderr,
   };

@@ -1,6 +1,7 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { invoke } from '../client/api.js';
 import { ecsVersion } from '../client/sign.js';
+import { processEnvironment } from '../config.js';
 import { type ClientConfig, type ClientFlags, loadClientConfig } from './client-config.js';
 import { type Presenter, presenter } from './presenter.js';
 
@@ -21,10 +22,11 @@ export interface Session {
 }
 
 export async function openSession(flags: SessionFlags): Promise<Session> {
-  const config = await loadClientConfig(flags, process.env);
+  const environment = processEnvironment();
+  const config = await loadClientConfig(flags, environment.client);
   return {
     config,
-    p: presenter(flags),
+    p: presenter(flags, environment.terminal),
     call: (action, params = {}, version = ecsVersion) =>
       invoke(
         config,
@@ -38,12 +40,13 @@ export async function openSession(flags: SessionFlags): Promise<Session> {
 /** The connection flags every client verb takes, and --json. */
 export function clientVerb(command: Command): Command {
   return command
-    .addOption(
-      new Option('--profile <name>', 'profile of ~/.openassist/config.json').env('OPENASSIST_PROFILE'),
+    .option('--profile <name>', 'profile of ~/.openassist/config.json (env: OPENASSIST_PROFILE)')
+    .option('--endpoint <url>', 'API endpoint http://HOST:PORT (env: OPENASSIST_ENDPOINT)')
+    .option('--region <id>', 'region id (env: OPENASSIST_REGION)')
+    .option(
+      '--data <dir>',
+      'a local `openassist up` data dir to take the endpoint and key from (env: OPENASSIST_DATA_DIR)',
     )
-    .option('--endpoint <url>', 'API endpoint http://HOST:PORT (or OPENASSIST_ENDPOINT)')
-    .option('--region <id>', 'region id (or OPENASSIST_REGION)')
-    .option('--data <dir>', 'a local `openassist up` data dir to take the endpoint and key from')
     .option('--json', 'print JSON for scripts');
 }
 

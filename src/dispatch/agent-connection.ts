@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type RawData, WebSocket } from 'ws';
 import type { AgentSelf } from '../domain/agent-upgrade.js';
 import type { ManagedInstance } from '../domain/fleet.js';
+import { closeCodes } from '../protocol/close-codes.js';
 import { type AgentMessage, parseAgentMessage, type ServerMessage } from '../protocol/messages.js';
 import { isStorageFull } from '../store/storage-errors.js';
 
@@ -95,7 +96,7 @@ export class AgentConnection {
   }
 
   /**
-   * Takes one frame from the agent: a malformed one, or a second hello, closes the channel (1008);
+   * Takes one frame from the agent: a malformed one, or a second hello, closes the channel;
    * events join the batch still waiting in the queue, everything else queues on its own.
    */
   receive(data: RawData, isBinary: boolean, handler: MessageHandler): void {
@@ -107,7 +108,7 @@ export class AgentConnection {
       this.log.warn(
         message ? 'second hello on a channel; closing it' : 'malformed agent message; closing the channel',
       );
-      this.shut(1008, message ? 'hello twice' : 'malformed message');
+      this.shut(closeCodes.malformed, message ? 'hello twice' : 'malformed message');
       return;
     }
     if (message.type === 'hello') this.saidHello = true;
@@ -144,7 +145,7 @@ export class AgentConnection {
           this.handled(bytes);
           this.log.error({ err: error, storageFull: isStorageFull(error) }, 'agent message failed');
           // A hello not recorded leaves a channel that serves nothing: the agent connects again.
-          if (message.type === 'hello') this.shut(1011, 'hello not recorded; connect again');
+          if (message.type === 'hello') this.shut(closeCodes.notStored, 'hello not recorded; connect again');
         },
       );
   }

@@ -9,11 +9,12 @@ import {
   hello,
   task,
 } from '../../test/helpers/hub-fakes.js';
+import { closeCodes } from '../protocol/close-codes.js';
 import { AgentHub } from './agent-hub.js';
 import { NodeBus } from './node-bus.js';
 
 // The hub's connection handling against in-memory fakes: no sockets, no store, no processes.
-// Close codes are the documented ones (docs/agent-protocol.md): 1008 malformed, 1011 not stored.
+// Close codes are the documented ones (docs/agent-protocol.md, protocol/close-codes.ts).
 
 const hubs: AgentHub[] = [];
 
@@ -101,14 +102,14 @@ describe('the agent hub', () => {
     expect(socket.sent('ack').map((ack) => ack.eventIds)).toEqual([['e-1'], ['e-2', 'e-3']]);
   });
 
-  it('closes the channel with 1011, acknowledging nothing, when an event cannot be stored', async () => {
+  it('closes the channel as not stored, acknowledging nothing, when an event cannot be stored', async () => {
     const { sessions, greeted } = setup();
     const socket = await greeted();
     socket.receive(event('e-1', 't-1'));
     const write = await waitFor('the event write', () => sessions.applied[0]);
     write.stored.reject(new Error('disk full'));
     await waitFor('the close', () => socket.closeCode);
-    expect(socket.closeCode).toBe(1011);
+    expect(socket.closeCode).toBe(closeCodes.notStored);
     await nextTurn();
     expect(socket.sent('ack')).toEqual([]);
   });
@@ -117,20 +118,20 @@ describe('the agent hub', () => {
     ['text that is not JSON', 'not json', false],
     ['a message of no known type', JSON.stringify({ type: 'surprise' }), false],
     ['a binary frame', Buffer.from(JSON.stringify(hello())), true],
-  ])('closes the channel with 1008 on %s', async (_what, frame, isBinary) => {
+  ])('closes the channel as malformed on %s', async (_what, frame, isBinary) => {
     const { connect } = setup();
     const socket = connect();
     socket.receive(frame, isBinary);
-    expect(socket.closeCode).toBe(1008);
+    expect(socket.closeCode).toBe(closeCodes.malformed);
     expect(socket.closeReason).toBe('malformed message');
     expect(socket.frames).toEqual([]);
   });
 
-  it('closes the channel with 1008 on a second hello', async () => {
+  it('closes the channel as malformed on a second hello', async () => {
     const { sessions, greeted } = setup();
     const socket = await greeted();
     socket.receive(hello({ bootId: 'boot-2' }));
-    expect(socket.closeCode).toBe(1008);
+    expect(socket.closeCode).toBe(closeCodes.malformed);
     expect(socket.closeReason).toBe('hello twice');
     await nextTurn();
     expect(sessions.greetings.map((greeting) => greeting.bootId)).toEqual(['boot-1']);
@@ -144,12 +145,12 @@ describe('the agent hub', () => {
     expect(sessions.applied).toEqual([]);
   });
 
-  it('replaces an older channel of the same agent (4000) and marks it offline only when the last one closes', async () => {
+  it('replaces an older channel of the same agent and marks it offline only when the last one closes', async () => {
     const { sessions, greeted, hub } = setup();
     const first = await greeted();
     const second = await greeted();
     await nextTurn();
-    expect(first.closeCode).toBe(4000);
+    expect(first.closeCode).toBe(closeCodes.replaced);
     expect(hub.connectedCount).toBe(1);
     expect(sessions.disconnects).toEqual([]);
     second.close(1000, 'bye');

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ManagedInstance } from '../domain/fleet.js';
 import type { TerminationMode } from '../domain/invocation.js';
+import { closeCodes } from '../protocol/close-codes.js';
 import { maxFrameBytes, protocolVersion } from '../protocol/messages.js';
 import type { AgentSessions } from '../service/agent-sessions.js';
 import type { AgentChannels } from '../service/instances.js';
@@ -124,7 +125,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
           ?.send({ type: 'cancel', invokeId: message.invokeId, terminationMode: message.terminationMode });
         return;
       case 'close':
-        this.connections.get(message.instanceId)?.shut(4001, 'instance deregistered');
+        this.connections.get(message.instanceId)?.shut(closeCodes.deregistered, 'instance deregistered');
         return;
       case 'upgrade-config':
         this.offerUpgrades('changed', message.regionId);
@@ -143,12 +144,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   /** Takes an admitted agent's channel; a channel it held before is replaced. */
   attach(socket: ChannelSocket, instance: ManagedInstance): void {
     const previous = this.connections.get(instance.id);
-    if (previous) previous.shut(4000, 'replaced by a newer connection');
+    if (previous) previous.shut(closeCodes.replaced, 'replaced by a newer connection');
     const log = this.deps.logger.child({ instanceId: instance.id });
     const connection = new AgentConnection(socket, instance, this.deps.nowMs, log);
     this.connections.set(instance.id, connection);
     const helloTimer = setTimeout(() => {
-      if (!connection.greeted) connection.shut(4002, 'no hello');
+      if (!connection.greeted) connection.shut(closeCodes.noHello, 'no hello');
     }, helloTimeoutMs);
     socket.on('message', (data, isBinary) => connection.receive(data, isBinary, this));
     socket.on('close', () => {
@@ -170,7 +171,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       case 'hello': {
         if (message.protocolVersion > protocolVersion) {
           connection.shut(
-            4003,
+            closeCodes.protocolRefused,
             `this server speaks agent protocol ${protocolVersion}; use an agent of that version`,
           );
           return;
@@ -248,7 +249,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       'storing an agent event failed; closing the channel so the agent sends it again',
     );
     connection.flushAcks();
-    connection.shut(1011, 'event not stored; send it again');
+    connection.shut(closeCodes.notStored, 'event not stored; send it again');
   }
 
   /**
@@ -283,7 +284,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
 
   close(instanceId: string): void {
     const connection = this.connections.get(instanceId);
-    if (connection) connection.shut(4001, 'instance deregistered');
+    if (connection) connection.shut(closeCodes.deregistered, 'instance deregistered');
     else this.deps.bus.publish({ kind: 'close', instanceId });
   }
 
@@ -327,7 +328,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   async closeAll(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.deps.bus.close();
-    for (const connection of this.connections.values()) connection.socket.close(1001, 'server stopping');
+    for (const connection of this.connections.values())
+      connection.socket.close(closeCodes.goingAway, 'server stopping');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

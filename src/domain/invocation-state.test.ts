@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { applyStop, applyTaskEvent, followExecution, type InstanceRun } from './invocation-state.js';
-import type { InstanceStatus } from './invocation-status.js';
+import type { TaskEvent } from '../protocol/messages.js';
+import type { InvocationInstance, RepeatMode } from './invocation.js';
+import {
+  applyStop,
+  applyTaskEvent,
+  armedByBoot,
+  followExecution,
+  type InstanceRun,
+  newRun,
+  onBoot,
+  patchRun,
+  progressOf,
+  redeliverable,
+  redelivery,
+  reportCreatesRun,
+  stepRun,
+} from './invocation-state.js';
+import { aggregateStatus, type InstanceStatus, instanceStatuses, isFinal } from './invocation-status.js';
 
 const finished = {
   kind: 'finished',
@@ -179,5 +195,182 @@ describe('schedules and reboot tasks', () => {
   it('stopping cancels what waits for a boot and stops a schedule the agent holds', () => {
     expect(applyStop(row('Scheduled', false), 4)).toMatchObject({ status: 'Cancelled' });
     expect(applyStop(row('Scheduled', true), 4)).toEqual({ status: 'Stopping', stopTimeMs: 4 });
+  });
+});
+
+describe('event × current state → next state (a delivered row of a Once task)', () => {
+  const events: Record<string, TaskEvent> = {
+    accepted: { kind: 'accepted' },
+    started: { kind: 'started', atMs: 5 },
+    output: { kind: 'output', offset: 0, data: '' },
+    finished,
+    terminated: { ...finished, status: 'Terminated', exitCode: null },
+  };
+  // '—': no patch at all (nothing changes); otherwise the status the row has after the event.
+  const table: [InstanceStatus, string, string, string, string, string][] = [
+    // current      accepted started     output finished   terminated
+    ['Pending', '—', 'Running', '—', 'Success', 'Terminated'],
+    ['Scheduled', '—', 'Scheduled', '—', 'Success', 'Terminated'],
+    ['Running', '—', 'Running', '—', 'Success', 'Terminated'],
+    ['Stopping', '—', 'Stopping', '—', 'Success', 'Terminated'],
+    ...instanceStatuses
+      .filter(isFinal)
+      .map((status): [InstanceStatus, string, string, string, string, string] => [
+        status,
+        '—',
+        '—',
+        '—',
+        '—',
+        '—',
+      ]),
+  ];
+  const names = ['accepted', 'started', 'output', 'finished', 'terminated'] as const;
+
+  it('covers every status', () => {
+    expect(table.map(([status]) => status).sort()).toEqual([...instanceStatuses].sort());
+  });
+
+  it.each(table)('%s', (status, ...expected) => {
+    const current = row(status, true);
+    const next = names.map((name) => {
+      const patch = applyTaskEvent(current, events[name] ?? finished, 'Once');
+      return patch ? (patch.status ?? current.status) : '—';
+    });
+    expect(next).toEqual(expected);
+  });
+
+  it('an undelivered row becomes delivered by its first event; row 0 of a Period task becomes Scheduled', () => {
+    expect(applyTaskEvent(row('Pending', false), { kind: 'accepted' }, 'Once')).toEqual({ delivered: true });
+    expect(applyTaskEvent(row('Pending', false), { kind: 'accepted' }, 'Period')?.status).toBe('Scheduled');
+    expect(applyTaskEvent(row('Scheduled', true), { kind: 'accepted' }, 'Period')).toBeUndefined();
+  });
+});
+
+/** A full row, as the store reads it. */
+const stored = (fields: Partial<InvocationInstance> = {}): InvocationInstance => ({
+  invokeId: 't-1',
+  instanceId: 'mi-1',
+  execution: 0,
+  repeats: 0,
+  scheduledAtMs: 0,
+  status: 'Pending',
+  errorCode: '',
+  errorInfo: '',
+  exitCode: null,
+  outputBytes: 0,
+  droppedBytes: 0,
+  delivered: false,
+  createdAtMs: 1,
+  startTimeMs: 0,
+  finishTimeMs: 0,
+  stopTimeMs: 0,
+  updateTimeMs: 1,
+  ...fields,
+});
+
+describe('one change of a row, and row 0 following it', () => {
+  const follow = (standing: InvocationInstance, run: ReturnType<typeof progressOf>, mode: RepeatMode) =>
+    followExecution(standing, run, mode, 50);
+
+  it('sets the patched fields, adds dropped bytes, and stamps the update time', () => {
+    const run = stored({ status: 'Running', droppedBytes: 4, startTimeMs: 10 });
+    expect(patchRun(run, { status: 'Success', droppedBytes: 3, exitCode: 0 }, 20)).toEqual({
+      ...run,
+      status: 'Success',
+      exitCode: 0,
+      droppedBytes: 7,
+      updateTimeMs: 20,
+    });
+  });
+
+  it.each([
+    // before's start, after's start, after's status → progress
+    [0, 0, 'Pending', { status: 'Pending', started: false, startedNow: false }],
+    [0, 30, 'Running', { status: 'Running', started: true, startedNow: true }],
+    [30, 30, 'Success', { status: 'Success', started: true, startedNow: false }],
+    [0, 0, 'Error', { status: 'Error', started: false, startedNow: false }],
+  ] as const)('progress: started at %d, then %d, %s', (before, after, status, expected) => {
+    expect(progressOf(stored({ startTimeMs: before }), stored({ startTimeMs: after, status }))).toEqual(
+      expected,
+    );
+  });
+
+  it('a run of a schedule starting moves row 0 to Running and counts it; the aggregate must be refreshed', () => {
+    const run = stored({ execution: 2, repeats: 2, delivered: true });
+    const standing = stored({ status: 'Scheduled', repeats: 1, delivered: true });
+    const step = stepRun(run, { status: 'Running', startTimeMs: 40 }, 41, 'Period', standing, follow);
+    expect(step.updated).toMatchObject({ status: 'Running', startTimeMs: 40, updateTimeMs: 41 });
+    expect(step.standingPatch).toEqual({ status: 'Running', repeats: 2 });
+    expect(step.statusChanged).toBe(true);
+  });
+
+  it('a change without a status, and without row 0, leaves the aggregate alone', () => {
+    const step = stepRun(stored({ delivered: true }), { scheduledAtMs: 9 }, 10, 'Once', undefined, follow);
+    expect(step).toMatchObject({ standingPatch: undefined, statusChanged: false });
+  });
+
+  it('row 0 changing status alone still refreshes the aggregate', () => {
+    const run = stored({ execution: 1, status: 'Running', startTimeMs: 5, delivered: true });
+    const standing = stored({ status: 'Running', repeats: 1, delivered: true });
+    const step = stepRun(run, { exitCode: 0, finishTimeMs: 6 }, 6, 'Period', standing, () => ({
+      status: 'Scheduled',
+    }));
+    expect(step).toMatchObject({ standingPatch: { status: 'Scheduled' }, statusChanged: true });
+  });
+});
+
+describe('rows created and armed', () => {
+  it.each([
+    [0, 'Pending', false, { status: 'Pending', delivered: false, repeats: 0, finishTimeMs: 0 }],
+    [0, 'Scheduled', false, { status: 'Scheduled', delivered: false, repeats: 0, finishTimeMs: 0 }],
+    [0, 'Invalid', false, { status: 'Invalid', delivered: false, repeats: 0, finishTimeMs: 7 }],
+    [3, 'Pending', true, { status: 'Pending', delivered: true, repeats: 3, finishTimeMs: 0 }],
+  ] as const)('run %d starts %s (delivered: %s)', (execution, status, delivered, expected) => {
+    expect(newRun(execution, status, delivered, 7)).toEqual(expected);
+  });
+
+  it.each([
+    ['Period', 1, true],
+    ['Period', 0, false],
+    ['EveryReboot', 1, false],
+    ['Once', 1, false],
+    ['NextRebootOnly', 1, false],
+  ] as const)('a report of %s run %d creates its row: %s', (mode, execution, expected) => {
+    expect(reportCreatesRun(mode, execution)).toBe(expected);
+  });
+
+  const bootTable: [RepeatMode, InstanceStatus, string][] = [
+    ['NextRebootOnly', 'Scheduled', 'deliver'],
+    ['NextRebootOnly', 'Pending', '—'],
+    ['NextRebootOnly', 'Success', '—'],
+    ['EveryReboot', 'Scheduled', 'new-run'],
+    ['EveryReboot', 'Running', 'new-run'],
+    ['EveryReboot', 'Stopping', '—'],
+    ['EveryReboot', 'Cancelled', '—'],
+    ['Period', 'Scheduled', '—'],
+    ['Once', 'Pending', '—'],
+  ];
+  it.each(bootTable)('a boot arms %s row 0 in %s: %s', (mode, status, expected) => {
+    expect(onBoot(mode, status)?.kind ?? '—').toBe(expected);
+  });
+
+  it('the rows a boot arms are exactly the ones the store selects for it', () => {
+    for (const mode of ['NextRebootOnly', 'EveryReboot'] as const) {
+      const armed: readonly InstanceStatus[] = armedByBoot[mode];
+      for (const status of instanceStatuses) {
+        expect(onBoot(mode, status) !== undefined).toBe(armed.includes(status));
+      }
+    }
+  });
+
+  it('a delivered reboot task makes its invocation Pending, as the aggregate’s precedence says', () => {
+    const step = onBoot('NextRebootOnly', 'Scheduled');
+    expect(step).toEqual({ kind: 'deliver', patch: { status: 'Pending' }, invocationStatus: 'Pending' });
+    for (const other of instanceStatuses) expect(aggregateStatus(['Pending', other])).toBe('Pending');
+  });
+
+  it('a schedule the agent lost is delivered again, from the states in which the agent held it', () => {
+    expect(redelivery).toEqual({ status: 'Pending', delivered: false });
+    expect([...redeliverable]).toEqual(['Scheduled', 'Running']);
   });
 });

@@ -1,6 +1,6 @@
 import type { FinishedStatus, TaskEvent } from '../protocol/messages.js';
-import { hasExecutions, type RepeatMode } from './invocation.js';
-import { type InstanceStatus, isFinal } from './invocation-status.js';
+import { hasExecutions, type InvocationInstance, type RepeatMode } from './invocation.js';
+import { type InstanceStatus, type InvocationStatus, isFinal } from './invocation-status.js';
 
 /** The part of a result row that task events change. */
 export interface InstanceRun {
@@ -131,3 +131,113 @@ export function applyStop(run: InstanceRun, nowMs: number): RunPatch | undefined
   }
   return { status: 'Stopping', stopTimeMs: nowMs };
 }
+
+/** How a new row starts: nothing run yet, no output; a row final from the start has its finish time. */
+export interface RunStart {
+  readonly status: InstanceStatus;
+  readonly delivered: boolean;
+  /** Row 0 counts the runs it has started (none yet); run n counts itself. */
+  readonly repeats: number;
+  readonly finishTimeMs: number;
+}
+
+/**
+ * The row of run `execution`: row 0 as InvokeCommand creates it (Pending, Scheduled, or Invalid and
+ * so final at once), or run n as a boot arms it (Pending) or an agent's schedule starts it (delivered).
+ */
+export const newRun = (
+  execution: number,
+  status: InstanceStatus,
+  delivered: boolean,
+  atMs: number,
+): RunStart => ({ status, delivered, repeats: execution, finishTimeMs: isFinal(status) ? atMs : 0 });
+
+/**
+ * Whether a report of run `execution` the server does not know creates its row: only a Period task's
+ * agent starts runs on its own (by its schedule). Row 0 exists from InvokeCommand on, and an
+ * EveryReboot run is armed by the server at boot.
+ */
+export const reportCreatesRun = (mode: RepeatMode, execution: number): boolean =>
+  execution > 0 && mode === 'Period';
+
+/** A row after `patch` at `atMs`: dropped bytes are added to the count, every other field set. */
+export function patchRun(run: InvocationInstance, patch: RunPatch, atMs: number): InvocationInstance {
+  return Object.assign({}, run, patch, {
+    droppedBytes: run.droppedBytes + (patch.droppedBytes ?? 0),
+    updateTimeMs: atMs,
+  });
+}
+
+/** What row 0 of a schedule learns of a change of one of its runs, `before` → `after`. */
+export const progressOf = (before: InvocationInstance, after: InvocationInstance): RunProgress => ({
+  status: after.status,
+  started: after.startTimeMs > 0,
+  startedNow: before.startTimeMs === 0 && after.startTimeMs > 0,
+});
+
+/** How row 0 of a schedule follows a change of one of its runs (`followExecution`, its time bound). */
+export type FollowRule = (
+  standing: InvocationInstance,
+  execution: RunProgress,
+  mode: RepeatMode,
+) => RunPatch | undefined;
+
+/** One change of a row, and what it does to row 0 of its schedule. */
+export interface RunStep {
+  readonly patch: RunPatch;
+  readonly updated: InvocationInstance;
+  /** Row 0's patch, when the row is a run of a schedule that row 0 follows. */
+  readonly standingPatch: RunPatch | undefined;
+  /** A status changed: the invocation's aggregate must be computed again. */
+  readonly statusChanged: boolean;
+}
+
+/**
+ * Applies `patch` to `run` and lets row 0 (`standing`, for a run n ≥ 1) follow it by `follow`.
+ * Pure: the store reads the rows, calls this, and writes what it returns in the same transaction.
+ */
+export function stepRun(
+  run: InvocationInstance,
+  patch: RunPatch,
+  atMs: number,
+  mode: RepeatMode,
+  standing: InvocationInstance | undefined,
+  follow: FollowRule | undefined,
+): RunStep {
+  const updated = patchRun(run, patch, atMs);
+  const standingPatch = standing && follow ? follow(standing, progressOf(run, updated), mode) : undefined;
+  const statusChanged = patch.status !== undefined || standingPatch?.status !== undefined;
+  return { patch, updated, standingPatch, statusChanged };
+}
+
+/** Statuses of row 0 that a new boot arms, per mode that waits for boots. */
+export const armedByBoot = {
+  NextRebootOnly: ['Scheduled'],
+  EveryReboot: ['Scheduled', 'Running'],
+} as const satisfies Partial<Record<RepeatMode, readonly InstanceStatus[]>>;
+
+/**
+ * What a new boot does to row 0 of a task waiting for boots: a NextRebootOnly task becomes Pending
+ * (delivered once; its invocation is then Pending too, the first rule of the aggregate's
+ * precedence); an EveryReboot task gets a new run. Undefined: the boot leaves the row.
+ */
+export function onBoot(mode: RepeatMode, status: InstanceStatus): BootStep | undefined {
+  if (mode === 'NextRebootOnly' && among(armedByBoot.NextRebootOnly, status)) return delivery;
+  if (mode === 'EveryReboot' && among(armedByBoot.EveryReboot, status)) return { kind: 'new-run' };
+  return undefined;
+}
+
+export type BootStep =
+  | { readonly kind: 'deliver'; readonly patch: RunPatch; readonly invocationStatus: InvocationStatus }
+  | { readonly kind: 'new-run' };
+
+const delivery: BootStep = { kind: 'deliver', patch: { status: 'Pending' }, invocationStatus: 'Pending' };
+
+const among = (statuses: readonly InstanceStatus[], status: InstanceStatus): boolean =>
+  statuses.includes(status);
+
+/** Statuses of a Period task's row 0 that an agent may have lost (it held the schedule). */
+export const redeliverable = ['Scheduled', 'Running'] as const satisfies readonly InstanceStatus[];
+
+/** A Period task the agent lost is delivered again: Pending and undelivered. */
+export const redelivery = { status: 'Pending', delivered: false } as const satisfies RunPatch;

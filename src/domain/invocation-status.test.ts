@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateStatus, legacyInstanceStatus, legacyInvokeStatus } from './invocation-status.js';
+import {
+  aggregateStatus,
+  endedInvocationStatuses,
+  instanceStatuses,
+  isFinal,
+  legacyInstanceStatus,
+  legacyInvokeStatus,
+  liveStatuses,
+  nextAggregate,
+} from './invocation-status.js';
 
 describe('aggregate InvocationStatus, in the documented precedence', () => {
   it.each([
@@ -26,5 +35,28 @@ describe('aggregate InvocationStatus, in the documented precedence', () => {
     expect(legacyInstanceStatus('Terminated')).toBe('Stopped');
     expect(legacyInstanceStatus('Timeout')).toBe('Failed');
     expect(legacyInstanceStatus('Stopping')).toBe('Running');
+  });
+});
+
+describe('the aggregate an invocation moves to', () => {
+  it.each([
+    [['Running', 'Success'], 'Pending', 'Running'],
+    [['Running', 'Success'], 'Running', undefined],
+    [['Success', 'Success'], 'Running', 'Success'],
+    [['Success', 'Failed'], undefined, 'PartialFailed'],
+    [['Cancelled'], 'Stopped', undefined],
+  ] as const)('%j from %s → %s', (statuses, current, expected) => {
+    expect(nextAggregate(statuses, current)).toBe(expected);
+  });
+
+  it('names the live rows and the ended aggregates', () => {
+    expect(liveStatuses).toEqual(['Pending', 'Scheduled', 'Running', 'Stopping']);
+    expect(liveStatuses.every((status) => !isFinal(status))).toBe(true);
+    // An invocation has ended exactly when its aggregate over final rows can be.
+    const finals = instanceStatuses.filter(isFinal);
+    for (const a of finals) {
+      for (const b of finals) expect(endedInvocationStatuses).toContain(aggregateStatus([a, b]));
+    }
+    for (const live of liveStatuses) expect(endedInvocationStatuses).not.toContain(aggregateStatus([live]));
   });
 });

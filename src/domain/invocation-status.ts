@@ -27,6 +27,8 @@ export const invocationStatuses = [
   'PartialFailed',
 ] as const;
 export type InvocationStatus = (typeof invocationStatuses)[number];
+const knownInvocationStatuses: ReadonlySet<string> = new Set(invocationStatuses);
+const isInvocationStatus = (value: string): value is InvocationStatus => knownInvocationStatuses.has(value);
 
 const failedClass: ReadonlySet<InstanceStatus> = new Set([
   'Invalid',
@@ -57,6 +59,29 @@ export function aggregateStatus(statuses: readonly InstanceStatus[]): Invocation
   return 'PartialFailed';
 }
 
+/**
+ * The aggregate an invocation moves to when its rows 0 hold `statuses`; undefined when it stays
+ * `current` (most runs of a wide invocation change their own status, not the invocation's).
+ */
+export function nextAggregate(
+  statuses: readonly InstanceStatus[],
+  current: InvocationStatus | undefined,
+): InvocationStatus | undefined {
+  const aggregate = aggregateStatus(statuses);
+  return aggregate === current ? undefined : aggregate;
+}
+
+/** Rows that can still change: not final. */
+export const liveStatuses: readonly InstanceStatus[] = instanceStatuses.filter((status) => !isFinal(status));
+
+/** Aggregates of an invocation whose every row is final. */
+export const endedInvocationStatuses: readonly InvocationStatus[] = [
+  'Success',
+  'Failed',
+  'Stopped',
+  'PartialFailed',
+];
+
 /** The legacy coarse `InvokeStatus` of an invocation: Running / Finished / Failed / Stopped / PartialFailed. */
 export function legacyInvokeStatus(status: InvocationStatus): string {
   switch (status) {
@@ -82,7 +107,7 @@ export function legacyInstanceStatus(status: InstanceStatus): string {
 /** DescribeInvocations `InvokeStatus` filter → aggregate statuses ('Finished' is the legacy name of Success). */
 export function invocationStatusFilter(value: string): InvocationStatus[] | undefined {
   if (value === 'Finished') return ['Success'];
-  return (invocationStatuses as readonly string[]).includes(value) ? [value as InvocationStatus] : undefined;
+  return isInvocationStatus(value) ? [value] : undefined;
 }
 
 /** DescribeInvocationResults `InvokeRecordStatus` filter → per-instance statuses. */

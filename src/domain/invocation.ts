@@ -17,8 +17,17 @@ export const invokeLimits = {
 } as const;
 
 export type RepeatMode = 'Once' | 'Period' | 'NextRebootOnly' | 'EveryReboot' | 'DryRun';
-const repeatModes: readonly RepeatMode[] = ['Once', 'Period', 'NextRebootOnly', 'EveryReboot', 'DryRun'];
+export const repeatModes: readonly RepeatMode[] = [
+  'Once',
+  'Period',
+  'NextRebootOnly',
+  'EveryReboot',
+  'DryRun',
+];
+const knownRepeatModes: ReadonlySet<string> = new Set(repeatModes);
+const isRepeatMode = (value: string): value is RepeatMode => knownRepeatModes.has(value);
 export type TerminationMode = 'Process' | 'ProcessTree';
+export const terminationModes: readonly TerminationMode[] = ['Process', 'ProcessTree'];
 
 /** What InvokeCommand (or RunCommand's invoke half) carries, parsed from the wire. */
 export interface InvokeInput {
@@ -95,7 +104,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
   // dry run (its Frequency is checked, nothing is scheduled): a dry run never creates anything.
   const repeatMode =
     input.repeatMode === 'DryRun' ? 'DryRun' : frequency !== '' ? 'Period' : input.repeatMode || 'Once';
-  if (!repeatModes.includes(repeatMode as RepeatMode)) {
+  if (!isRepeatMode(repeatMode)) {
     throw new ApiError('InvalidRepeatMode.NotFound', `Got "${repeatMode.slice(0, 40)}".`);
   }
   if (repeatMode === 'Period' && frequency === '') throw new ApiError('MissingParam.Frequency');
@@ -113,7 +122,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
     container,
     instanceIds: [...new Set(input.instanceIds)],
     resourceTags,
-    repeatMode: repeatMode as RepeatMode,
+    repeatMode,
     frequency,
     parametersText: input.parameters === '' ? undefined : input.parameters,
     username,

@@ -1,6 +1,7 @@
 import { ApiError } from '../domain/errors.js';
 import { hasExecutions, type Invocation, type InvocationInstance } from '../domain/invocation.js';
 import { type InstanceStatus, type InvocationStatus, isFinal } from '../domain/invocation-status.js';
+import { maxOutputChunkBytes } from '../protocol/messages.js';
 import type { RunKey, Store } from '../store/store.js';
 import type { InvocationChanges } from './invocation-changes.js';
 import { decodeCursor, encodeCursor, runKeyText } from './output-cursor.js';
@@ -48,7 +49,8 @@ export interface FollowTiming {
   readonly chunkBytes: number;
 }
 
-export const defaultFollowTiming: FollowTiming = { fallbackMs: 1_000, chunkBytes: 64 * 1024 };
+// An output event carries at most what one agent chunk did: a follower sees the agent's pieces.
+export const defaultFollowTiming: FollowTiming = { fallbackMs: 1_000, chunkBytes: maxOutputChunkBytes };
 
 /** The state of a run as a follower compares it: any change is a new `status` event. */
 const stateOf = (run: InvocationInstance): string =>

@@ -8,7 +8,8 @@ import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '..
 import type { Command } from '../domain/command.js';
 import { newCommandId } from '../domain/ids.js';
 import type { InvocationInstance, RepeatMode } from '../domain/invocation.js';
-import type { RunProgress } from '../domain/invocation-state.js';
+import { applyTaskEvent, followExecution, type RunProgress } from '../domain/invocation-state.js';
+import type { TaskEvent } from '../protocol/messages.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { openStore } from './open-store.js';
@@ -44,6 +45,16 @@ const harnesses: Harness[] = [
 ];
 
 let clock = 1_700_000_000_000;
+
+const finishedEvent = {
+  kind: 'finished',
+  atMs: 110,
+  status: 'Success',
+  exitCode: 0,
+  errorCode: '',
+  errorInfo: '',
+  droppedBytes: 0,
+} as const;
 
 function sampleCommand(overrides: Partial<Command> = {}): Omit<Command, 'seq'> {
   return {
@@ -396,6 +407,55 @@ for (const harness of harnesses) {
           // 22 bytes sent: 10 stored, 12 dropped (3 lost, 2 + 5 + 2 past the cap).
           expect(await store.invocations.run(run0)).toMatchObject({ outputBytes: 10, droppedBytes: 12 });
         }
+      });
+
+      it('applies a burst of one run’s events in one transaction to the same rows as one by one', async () => {
+        // SQLite holds a burst's row changes back and writes each row once before the commit;
+        // PostgreSQL writes each change at once. Both must end with the rows of one-by-one.
+        await store.invocations.create(invocation('t-burst', 'Period'), pending(['mi-one', 'mi-all']));
+        const events: TaskEvent[] = [
+          { kind: 'accepted', scheduledAtMs: 90 },
+          { kind: 'started', atMs: 100 },
+          { kind: 'output', offset: 0, data: Buffer.from('abc').toString('base64') },
+          { kind: 'output', offset: 6, data: Buffer.from('ghijkl').toString('base64') },
+          { kind: 'output', offset: 3, data: Buffer.from('def').toString('base64') },
+          { ...finishedEvent, outputBytes: 14, droppedBytes: 1 },
+        ];
+        const apply = async (repo: InvocationRepo, instanceId: string, event: TaskEvent) => {
+          const runKey = key('t-burst', instanceId, 1);
+          if (event.kind === 'output') {
+            return repo.appendOutput(runKey, event.offset, Buffer.from(event.data, 'base64'), 10);
+          }
+          const updated = await repo.updateRun(runKey, (run, mode) => applyTaskEvent(run, event, mode), 120, {
+            create: true,
+            follow: (standing, run, mode) => followExecution(standing, run, mode, 120),
+          });
+          return updated && { ...updated, instanceId: '' };
+        };
+        const oneByOne = [];
+        for (const event of events) oneByOne.push(await apply(store.invocations, 'mi-one', event));
+        const inOne = await store.invocations.inOneTransaction(async (repo) => {
+          const answers = [];
+          for (const event of events) answers.push(await apply(repo, 'mi-all', event));
+          return answers;
+        });
+        expect(inOne).toEqual(oneByOne);
+        const rowsOf = async (instanceId: string) =>
+          (await store.invocations.executions('t-burst', instanceId)).map((run) => ({
+            ...run,
+            instanceId: '',
+          }));
+        const rows = await rowsOf('mi-one');
+        // 9 stored (a gap of 3 dropped, a repeat ignored); 14 sent: 2 never arrived, 1 the agent dropped.
+        expect(rows).toMatchObject([
+          { execution: 0, status: 'Scheduled', repeats: 1 },
+          { execution: 1, status: 'Success', outputBytes: 9, droppedBytes: 6, scheduledAtMs: 90 },
+        ]);
+        expect(await rowsOf('mi-all')).toEqual(rows);
+        const output = (instanceId: string) =>
+          store.invocations.outputTail(key('t-burst', instanceId, 1), 100);
+        expect((await output('mi-all')).toString()).toBe((await output('mi-one')).toString());
+        expect((await store.invocations.get('cn-hangzhou', 't-burst'))?.status).toBe('Scheduled');
       });
 
       it('reads the output tails of a page of runs at once, in order, each as far as its row counted', async () => {

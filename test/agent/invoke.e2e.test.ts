@@ -643,7 +643,7 @@ for (const factory of backendFactories) {
           activationId: activation.id,
           activationCode: activation.code,
           stateDir: join(scratch, 'shutdown-agent'),
-          env: { OPENASSIST_AGENT_SHUTDOWN_MARKER: marker },
+          env: { OPENASSIST_TEST_SHUTDOWN_MARKER: marker },
         });
         const status = async () =>
           (

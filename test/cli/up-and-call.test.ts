@@ -193,7 +193,7 @@ describe('openassist up, then openassist call from the same directory', () => {
   it('explains configuration mistakes and exits with status 2', async () => {
     const listen = await run(['server', '--listen', 'nowhere', '--data', join(dir, 'x')]);
     expect(listen.code).toBe(2);
-    expect(listen.stderr).toContain('listen address must be HOST:PORT');
+    expect(listen.stderr).toContain('--listen must be HOST:PORT');
     const half = await run(['server', '--data', join(dir, 'y')], {
       OPENASSIST_ROOT_ACCESS_KEY_ID: 'LTAIonly',
     });

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Metafile, Plugin } from 'esbuild';
+import { processEnvironment } from '../../config.js';
 
 const run = promisify(execFile);
 
@@ -36,13 +37,19 @@ const absent: Plugin = {
   },
 };
 
+/** A string field of a package.json's text. */
+function packageField(text: string, name: string): string | undefined {
+  const pkg: unknown = JSON.parse(text);
+  const field: unknown = typeof pkg === 'object' && pkg !== null ? Reflect.get(pkg, name) : undefined;
+  return typeof field === 'string' ? field : undefined;
+}
+
 /** The repository root: the folder above this file whose package.json is openassist's (src/ or dist/src/). */
 export function repositoryRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'openassist')
-      return dir;
+    if (existsSync(pkg) && packageField(readFileSync(pkg, 'utf8'), 'name') === 'openassist') return dir;
     const parent = dirname(dir);
     if (parent === dir)
       throw new Error('the openassist repository root was not found above the build module');
@@ -53,7 +60,7 @@ export function repositoryRoot(): string {
 export interface AgentBuildOptions {
   /** Where the executable and its .sha256 go (default: `dist/agent` of the repository). */
   readonly outDir?: string;
-  /** The version the executable reports (default: OPENASSIST_AGENT_BUILD_VERSION, else package.json's). */
+  /** The version the executable reports (default: package.json's; `npm run build` takes OPENASSIST_AGENT_BUILD_VERSION). */
   readonly version?: string;
 }
 
@@ -158,7 +165,7 @@ const deferBuiltins: Plugin = {
     );
     build.onLoad({ filter: /.*/, namespace: 'deferred-builtin' }, ({ path }) => {
       // The names of this Node's module: the executable is this Node.
-      const names = Object.keys(createRequire(import.meta.url)(`node:${path}`) as object);
+      const names = Object.keys(createRequire(import.meta.url)(`node:${path}`));
       return {
         contents: [
           'let loaded;',
@@ -262,8 +269,9 @@ async function injectInto(work: string): Promise<string> {
 export async function buildAgentExecutable(options: AgentBuildOptions = {}): Promise<BuiltAgent> {
   const started = performance.now();
   const root = repositoryRoot();
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
-  const version = options.version ?? (process.env.OPENASSIST_AGENT_BUILD_VERSION || pkg.version);
+  const version =
+    options.version ?? packageField(await readFile(join(root, 'package.json'), 'utf8'), 'version');
+  if (!version) throw new Error("package.json has no version: pass the agent's version to the build");
   const outDir = options.outDir ?? join(root, 'dist/agent');
   const work = await mkdtemp(join(tmpdir(), 'openassist-agent-build-'));
   try {
@@ -291,7 +299,7 @@ export async function buildAgentExecutable(options: AgentBuildOptions = {}): Pro
 
 /** `node dist/src/agent/executable/build.js` (the end of `npm run build`). */
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const built = await buildAgentExecutable();
+  const built = await buildAgentExecutable({ version: processEnvironment().tools.agentBuildVersion });
   console.log(
     `agent executable ${built.path} ${built.version} (${(built.bytes / 2 ** 20).toFixed(1)} MiB) in ${built.seconds} s`,
   );

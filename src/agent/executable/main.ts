@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { addAgentOptions, agentExample, runAgent } from '../../cli/agent-command.js';
 import { explainError } from '../../cli/errors.js';
-import type { AgentFlags } from '../../config.js';
+import { type AgentFlags, processEnvironment } from '../../config.js';
 import { version } from '../../version.js';
 
 const program = addAgentOptions(
@@ -15,8 +15,14 @@ const program = addAgentOptions(
   .addHelpText('after', agentExample('openassist-agent'))
   .action((flags: AgentFlags, command: Command) => runAgent(flags, command));
 
-// A single executable's argv is [executable, executable, …flags], as node's is [node, script, …].
-program.parseAsync(process.argv).catch((error: unknown) => {
+async function main(): Promise<void> {
+  // Every variable is read and checked before anything runs: a bad one stops the start, named.
+  processEnvironment();
+  // A single executable's argv is [executable, executable, …flags], as node's is [node, script, …].
+  await program.parseAsync(process.argv);
+}
+
+main().catch((error: unknown) => {
   const known = explainError(error);
   console.error(
     `openassist-agent: ${known?.message ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}`,

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ToolsEnvironment } from '../../config.js';
 import { version } from '../../version.js';
-import { hostFacts } from '../host-facts.js';
+import type { HostFacts } from '../host-facts.js';
 import { type Identity, register } from '../identity.js';
 import { LoadAgent, type LoadMode } from './load-agent.js';
 
-export interface LoadActivation {
-  readonly id: string;
-  readonly code: string;
-}
+export type LoadActivation = ToolsEnvironment['loadActivations'][number];
 
 export interface LoadFleetOptions {
   readonly serverUrl: string;
   /** Identity i registers through activation i mod their count (InstanceCount is at most 1,000 each). */
   readonly activations: readonly LoadActivation[];
   readonly count: number;
+  /** What every identity reports about the machine (the generator's own). */
+  readonly facts: HostFacts;
   readonly mode: LoadMode;
   /** Spawn mode: each identity's work dir is a folder of this one. */
   readonly workRoot: string;
@@ -36,11 +36,16 @@ export interface LoadFleet {
 }
 
 /** Runs `work` over `items` with at most `parallel` in flight; results in the items' order. */
-async function inBatches<T, R>(items: readonly T[], parallel: number, work: (item: T) => Promise<R>) {
+async function inBatches<T, R>(
+  items: readonly T[],
+  parallel: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item when it is free.
+  const queue = items.entries();
   const worker = async () => {
-    for (let at = next++; at < items.length; at = next++) results[at] = await work(items[at] as T);
+    for (const [at, item] of queue) results[at] = await work(item, at);
   };
   await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
   return results;
@@ -54,12 +59,13 @@ async function inBatches<T, R>(items: readonly T[], parallel: number, work: (ite
 export async function startLoadFleet(options: LoadFleetOptions): Promise<LoadFleet> {
   const say = options.say ?? (() => undefined);
   const parallel = options.parallel ?? 64;
-  const facts = hostFacts(process.env.PATH ?? '/usr/bin:/bin');
+  const { facts } = options;
   // One boot id per generator process: its identities "boot" together, and only once.
   const bootId = randomUUID();
   const indexes = Array.from({ length: options.count }, (_, i) => i);
   const identities: Identity[] = await inBatches(indexes, parallel, (i) => {
-    const activation = options.activations[i % options.activations.length] as LoadActivation;
+    const activation = options.activations[i % options.activations.length];
+    if (!activation) throw new Error('the load generator needs at least one activation');
     return register([options.serverUrl], {
       activationId: activation.id,
       activationCode: activation.code,
@@ -72,12 +78,12 @@ export async function startLoadFleet(options: LoadFleetOptions): Promise<LoadFle
   });
   say(`registered ${identities.length}`);
   let connected = 0;
-  const agents = await inBatches(indexes, parallel, async (i) => {
+  const agents = await inBatches(identities, parallel, async (identity, i) => {
     const workDir = join(options.workRoot, String(i));
     if (options.mode === 'spawn') await mkdir(workDir, { recursive: true, mode: 0o711 });
     const agent = new LoadAgent({
-      serverUrl: options.serverUrl,
-      identity: identities[i] as Identity,
+      serverUrls: [options.serverUrl],
+      identity,
       mode: options.mode,
       facts,
       hostname: `${options.namePrefix}-${i}`,

@@ -10,24 +10,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { LoadMode } from './load-agent.js';
-import { type LoadActivation, startLoadFleet } from './load-fleet.js';
+import { type Environment, processEnvironment } from '../../config.js';
+import { hostFacts } from '../host-facts.js';
+import { startLoadFleet } from './load-fleet.js';
 
-/** `ID:CODE` pairs separated by commas or white space. */
-function parseActivations(text: string): LoadActivation[] {
-  return text
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map((pair) => {
-      const at = pair.indexOf(':');
-      // The pair itself is not shown: it holds the code.
-      if (at < 1 || at === pair.length - 1)
-        throw new Error('OPENASSIST_LOAD_ACTIVATIONS takes ID:CODE pairs');
-      return { id: pair.slice(0, at), code: pair.slice(at + 1) };
-    });
-}
+const loadModes = ['memory', 'spawn'] as const;
 
-function readOptions(argv: string[], env: NodeJS.ProcessEnv) {
+function readOptions(argv: string[], environment: Environment) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -42,14 +31,16 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv) {
   const count = Number(values.count);
   if (!values.server || !Number.isSafeInteger(count) || count < 1)
     throw new Error('--server URL and --count N (N ≥ 1) are required');
-  const activations = parseActivations(env.OPENASSIST_LOAD_ACTIVATIONS ?? '');
+  const activations = environment.tools.loadActivations;
   if (activations.length === 0) throw new Error('OPENASSIST_LOAD_ACTIVATIONS must hold at least one ID:CODE');
-  if (values.mode !== 'memory' && values.mode !== 'spawn') throw new Error('--mode is memory or spawn');
+  const mode = loadModes.find((known) => known === values.mode);
+  if (!mode) throw new Error('--mode is memory or spawn');
   return {
     serverUrl: values.server,
     count,
     activations,
-    mode: values.mode as LoadMode,
+    mode,
+    facts: hostFacts(environment.agent),
     instancesOut: values['instances-out'],
     namePrefix: values['name-prefix'] ?? 'load',
     parallel: Number(values.parallel),
@@ -57,7 +48,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv) {
 }
 
 async function main(): Promise<void> {
-  const options = readOptions(process.argv.slice(2), process.env);
+  const options = readOptions(process.argv.slice(2), processEnvironment());
   const workRoot = await mkdtemp(join(tmpdir(), 'openassist-load-'));
   const say = (line: string) => console.log(`load: ${line}`);
   const fleet = await startLoadFleet({ ...options, workRoot, say });

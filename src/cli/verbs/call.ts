@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { callApi } from '../../client/api.js';
-import { ConfigError } from '../../config.js';
+import { ConfigError, processEnvironment } from '../../config.js';
 import { type ClientFlags, loadClientConfig } from '../client-config.js';
 
 /** The client's own flags among the wire names: lower-case, so no API parameter can collide. */
@@ -70,7 +70,7 @@ export function registerCall(program: Command): void {
         return;
       }
       const { params, flags } = parseCallArguments(args);
-      const config = await loadClientConfig(flags, process.env);
+      const config = await loadClientConfig(flags, processEnvironment().client);
       // Only ECS calls get the default region: ResourceManager, RAM and OOS take none or their own.
       if (!flags.apiVersion && !params.has('RegionId')) params.set('RegionId', config.region);
       const response = await callApi(config, action, params, flags.apiVersion);

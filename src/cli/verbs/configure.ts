@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { type Command, Option } from 'commander';
 import { invoke } from '../../client/api.js';
-import { checkEndpoint } from '../client-config.js';
+import { checkEndpoint } from '../../config.js';
 import { hideArgument } from '../hide-argument.js';
 import {
   defaultProfileName,

@@ -20,28 +20,29 @@ export const tagCondition = (
  * one page by offset, or by keyset after the NextToken's sequence number (one extra row tells
  * whether another page follows).
  */
-export async function paginate<Row>(
-  // biome-ignore lint/suspicious/noExplicitAny: the builders passed in select from different tables and joins
-  query: SelectQueryBuilder<any, any, any>,
+export async function paginate<DB, TB extends keyof DB, Row>(
+  query: SelectQueryBuilder<DB, TB, Row>,
   seqColumn: string,
   page: PageRequest,
   seqOf: (row: Row) => number,
 ): Promise<Page<Row>> {
-  const counted = (await query
+  // Kysely cannot name a selection over tables it does not know yet (DB is generic here).
+  const counted = await query
     .clearSelect()
-    .select(sql<number>`count(*)`.as('n'))
-    .executeTakeFirstOrThrow()) as { n: number | string };
+    .select(sql<number | string>`count(*)`.as('n'))
+    .$castTo<{ n: number | string }>()
+    .executeTakeFirstOrThrow();
   const totalCount = Number(counted.n);
   const ordered = query.orderBy(sql.ref(seqColumn), 'desc');
   if (page.style === 'page') {
-    const rows = (await ordered
+    const rows = await ordered
       .limit(page.pageSize)
       .offset((page.pageNumber - 1) * page.pageSize)
-      .execute()) as Row[];
+      .execute();
     return { items: rows, totalCount, nextToken: undefined };
   }
   const after = page.afterSeq === undefined ? ordered : ordered.where(sql.ref(seqColumn), '<', page.afterSeq);
-  const rows = (await after.limit(page.maxResults + 1).execute()) as Row[];
+  const rows = await after.limit(page.maxResults + 1).execute();
   return tokenPage(rows, totalCount, page.maxResults, seqOf);
 }
 
@@ -56,23 +57,24 @@ function tokenPage<Row>(rows: Row[], totalCount: number, maxResults: number, seq
   };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the builders passed in select from different tables and joins
-type ListQuery = SelectQueryBuilder<any, any, any>;
-
 /**
  * `paginate` for a hot list whose query is built from a filter's values by `prepared`'s rules (the
  * filter's shape may steer the build, its values never do): the count and each kind of page
  * compile once per shape of filter.
  */
-export function preparedPages<F extends Argument, Row>(
-  build: (db: Kysely<Schema>, filter: F) => ListQuery,
+export function preparedPages<F extends Argument, DB, TB extends keyof DB, Row>(
+  build: (db: Kysely<Schema>, filter: F) => SelectQueryBuilder<DB, TB, Row>,
   seqColumn: string,
   seqOf: (row: Row) => number,
 ) {
   const newestFirst = (db: Kysely<Schema>, filter: F) =>
     build(db, filter).orderBy(sql.ref(seqColumn), 'desc');
   const count = prepared((db, filter: F) =>
-    build(db, filter).clearSelect().select(sql<number>`count(*)`.as('n')),
+    build(db, filter)
+      .clearSelect()
+      .select(sql<number | string>`count(*)`.as('n'))
+      // As in `paginate`: no selection can be named over generic tables.
+      .$castTo<{ n: number | string }>(),
   );
   const byNumber = prepared((db, filter: F, limit: number, offset: number) =>
     newestFirst(db, filter).limit(limit).offset(offset),
@@ -82,18 +84,18 @@ export function preparedPages<F extends Argument, Row>(
     newestFirst(db, filter).where(sql.ref(seqColumn), '<', afterSeq).limit(limit),
   );
   return async (db: Kysely<Schema>, filter: F, page: PageRequest): Promise<Page<Row>> => {
-    const [counted] = (await count(db, filter)).rows as { n: number | string }[];
+    const [counted] = (await count(db, filter)).rows;
     const totalCount = Number(counted?.n ?? 0);
     if (page.style === 'page') {
       const { rows } = await byNumber(db, filter, page.pageSize, (page.pageNumber - 1) * page.pageSize);
-      return { items: rows as Row[], totalCount, nextToken: undefined };
+      return { items: rows, totalCount, nextToken: undefined };
     }
     const limit = page.maxResults + 1;
     const { rows } =
       page.afterSeq === undefined
         ? await first(db, filter, limit)
         : await after(db, filter, limit, page.afterSeq);
-    return tokenPage(rows as Row[], totalCount, page.maxResults, seqOf);
+    return tokenPage(rows, totalCount, page.maxResults, seqOf);
   };
 }
 

@@ -3,7 +3,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Schema } from '../schema.js';
 import { migrateSqlite } from '../sqlite.js';
-import { prepared } from './prepared.js';
+import { maxPreparedShapes, prepared } from './prepared.js';
 
 describe('prepared queries', () => {
   let db: Kysely<Schema>;
@@ -66,6 +66,52 @@ describe('prepared queries', () => {
       expect((await byIds(db, ids)).rows).toEqual([{ id: 'k' }]);
     }
     expect((await byIds(db, ['k'])).rows).toEqual([{ id: 'k' }]);
+  });
+
+  it('keeps at most its bound of shapes compiled, forgetting the oldest first', async () => {
+    let builds = 0;
+    const byIds = prepared((db, ids: string[]) => {
+      builds++;
+      return db.selectFrom('access_keys').select('id').where('id', 'in', ids);
+    });
+    const ofLength = (length: number) =>
+      byIds(
+        db,
+        Array.from({ length }, (_, i) => `k-${i}`),
+      );
+    for (let length = 1; length <= maxPreparedShapes; length++) await ofLength(length);
+    expect(builds).toBe(maxPreparedShapes);
+    // Every shape so far is still compiled.
+    await ofLength(1);
+    await ofLength(maxPreparedShapes);
+    expect(builds).toBe(maxPreparedShapes);
+    // One more shape pushes out the oldest (length 1), and only it.
+    await ofLength(maxPreparedShapes + 1);
+    await ofLength(2);
+    expect(builds).toBe(maxPreparedShapes + 1);
+    await ofLength(1);
+    expect(builds).toBe(maxPreparedShapes + 2);
+  });
+
+  it('binds values found deep in the arguments: items of lists and named values of rows', async () => {
+    const byFilter = prepared((db, filter: { ids: string[]; status?: string }) =>
+      db
+        .selectFrom('access_keys')
+        .select('id')
+        .where('id', 'in', filter.ids)
+        .$if(filter.status !== undefined, (q) => q.where('status', '=', filter.status ?? ''))
+        .orderBy('id'),
+    );
+    await insertKeys(db, [
+      { id: 'a', secret: 's', created_at: 1 },
+      { id: 'b', secret: 's', created_at: 2 },
+    ]);
+    expect((await byFilter(db, { ids: ['a', 'b'] })).rows).toEqual([{ id: 'a' }, { id: 'b' }]);
+    expect((await byFilter(db, { ids: ['b', 'a'], status: 'Active' })).rows).toEqual([
+      { id: 'a' },
+      { id: 'b' },
+    ]);
+    expect((await byFilter(db, { ids: ['a', 'b'], status: 'Inactive' })).rows).toEqual([]);
   });
 
   it('refuses an argument that would land in the SQL text', async () => {

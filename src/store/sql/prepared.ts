@@ -14,7 +14,7 @@ interface Template {
 
 // Shapes a query has compiled for, the oldest forgotten first: filters chosen by callers (which
 // tags carry a value) could otherwise grow the cache without end.
-const maxShapes = 64;
+export const maxPreparedShapes = 64;
 
 // Stand-ins take the arguments' places only while a shape compiles; later calls' values are bound
 // where they stood and never read for markers.
@@ -25,33 +25,41 @@ const isScalar = (value: Argument): value is Scalar =>
 
 const isList = (value: Argument): value is readonly Argument[] => Array.isArray(value);
 
+type Named = { readonly [name: string]: Argument | undefined };
+
 // Like Kysely's inserts and updates, a row leaves out the columns it holds no value for.
-const namesOf = (named: { readonly [name: string]: Argument | undefined }): string[] =>
-  Object.keys(named).filter((key) => named[key] !== undefined);
+const valuesOf = (named: Named): [string, Argument][] =>
+  Object.entries(named).flatMap(([name, value]) => (value === undefined ? [] : [[name, value]]));
 
 /** The arguments with every scalar replaced by a marker naming its path (`0`, `1/3`, `2/name`). */
 function standIn(value: Argument, path: string): Argument {
   if (isScalar(value)) return `${marker}${path}`;
   if (isList(value)) return value.map((item, i) => standIn(item, `${path}/${i}`));
-  return Object.fromEntries(
-    namesOf(value).map((key) => [key, standIn(value[key] as Argument, `${path}/${key}`)]),
-  );
+  return Object.fromEntries(valuesOf(value).map(([name, item]) => [name, standIn(item, `${path}/${name}`)]));
 }
 
 /** What decides the SQL text: list lengths and which names hold a value (scalars never do). */
 function shapeOf(value: Argument): string {
   if (isScalar(value)) return '';
   if (isList(value)) return `[${value.map(shapeOf).join(',')}]`;
-  return `{${namesOf(value)
-    .map((key) => `${key}${shapeOf(value[key] as Argument)}`)
-    .join(',')}}`;
+  let shape = '{';
+  for (const name of Object.keys(value)) {
+    const item = value[name];
+    if (item !== undefined) shape += `${name}${shapeOf(item)},`;
+  }
+  return `${shape}}`;
+}
+
+/** One step of a path into the arguments: an item of a list or a named value. */
+function step(value: Argument | undefined, name: string): Argument | undefined {
+  if (value === undefined || isScalar(value)) return undefined;
+  return isList(value) ? value[Number(name)] : value[name];
 }
 
 function sourceOf(value: unknown): (args: readonly Argument[]) => unknown {
   if (typeof value !== 'string' || !value.startsWith(marker)) return () => value;
   const path = value.slice(marker.length).split('/');
-  // biome-ignore lint/suspicious/noExplicitAny: walks a path through lists and rows the shape check has fixed
-  return (args) => path.reduce((at: any, step) => at[step], args);
+  return (args) => path.reduce<Argument | undefined>(step, args);
 }
 
 /**
@@ -70,6 +78,8 @@ export function prepared<A extends Argument[], R>(
   const queryId = createQueryId();
 
   function compile(on: Kysely<Schema>, args: A): Template {
+    // The stand-ins take the arguments' places (a marker text where a number may stand): the build
+    // only binds them, so it never sees that their types differ from A's.
     const standIns = args.map((arg, i) => standIn(arg, String(i))) as A;
     const compiled = build(on, ...standIns).compile();
     const bound = new Set(compiled.parameters);
@@ -86,7 +96,7 @@ export function prepared<A extends Argument[], R>(
     let template = templates.get(shape);
     if (!template) {
       template = compile(on, args);
-      if (templates.size >= maxShapes) templates.delete(templates.keys().next().value ?? '');
+      if (templates.size >= maxPreparedShapes) templates.delete(templates.keys().next().value ?? '');
       templates.set(shape, template);
     }
     const parameters = template.sources.map((source) => source(args));

@@ -1,0 +1,215 @@
+import { type Insertable, type Kysely, sql } from 'kysely';
+import { nextAggregate } from '../../domain/invocation-status.js';
+import type { InvocationInstanceTable, Schema } from '../schema.js';
+import type { RunKey } from '../store.js';
+import { instanceStatus, invocationStatus, type RunRow, runKeyText } from './invocation-rows.js';
+import { prepared } from './prepared.js';
+
+/**
+ * How the store changes runs inside a transaction: it reads (and on PostgreSQL locks) the rows,
+ * asks the domain's pure functions what they become, and writes that. The store calls the domain
+ * itself, inside its own transaction, instead of the service holding a transaction open across
+ * several round trips: the decision stays in the domain, the locks stay short.
+ */
+
+/** The statements that read, lock and write a run's rows and its invocation's aggregate, compiled once per store. */
+export function runQueries(dialect: 'sqlite' | 'postgres') {
+  return {
+    // Rows of one invocation change one at a time: two runs finishing together on PostgreSQL
+    // would otherwise each compute the aggregate without the other's change (write skew).
+    // SQLite transactions are serial already.
+    invocationHead: prepared((db, invokeId: string) =>
+      db
+        .selectFrom('invocations')
+        .select(['repeat_mode', 'invocation_status'])
+        .where('id', '=', invokeId)
+        .$if(dialect === 'postgres', (q) => q.forUpdate()),
+    ),
+    run: prepared((db, invokeId: string, instanceId: string, execution: number) =>
+      db
+        .selectFrom('invocation_instances')
+        .selectAll()
+        .where('invoke_id', '=', invokeId)
+        .where('instance_id', '=', instanceId)
+        .where('execution', '=', execution),
+    ),
+    // What appending output reads; locked on PostgreSQL, where two appends to one run could
+    // otherwise both store a chunk at the same offset.
+    outputHead: prepared((db, invokeId: string, instanceId: string, execution: number) =>
+      db
+        .selectFrom('invocation_instances')
+        .select(['seq', 'output_bytes', 'dropped_bytes'])
+        .where('invoke_id', '=', invokeId)
+        .where('instance_id', '=', instanceId)
+        .where('execution', '=', execution)
+        .$if(dialect === 'postgres', (q) => q.forUpdate()),
+    ),
+    // A run the agent reported first; two reports racing create it once.
+    insertRun: prepared((db, row: Insertable<InvocationInstanceTable>) =>
+      db
+        .insertInto('invocation_instances')
+        .values(row)
+        .onConflict((oc) => oc.doNothing()),
+    ),
+    // A run's changed columns (each set of columns compiles once), its dropped bytes added.
+    setRun: prepared((db, seq: number, columns: Partial<RunRow>, addDropped: number) =>
+      db
+        .updateTable('invocation_instances')
+        .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
+        .where('seq', '=', seq),
+    ),
+    statuses: prepared((db, invokeId: string) =>
+      db
+        .selectFrom('invocation_instances')
+        .select('status')
+        .where('invoke_id', '=', invokeId)
+        .where('execution', '=', 0),
+    ),
+    setAggregate: prepared((db, invokeId: string, status: string) =>
+      db
+        .updateTable('invocations')
+        .set({ invocation_status: status })
+        .where('id', '=', invokeId)
+        .where('invocation_status', '!=', status),
+    ),
+  };
+}
+
+export type RunQueries = ReturnType<typeof runQueries>;
+
+/** The columns appending output reads. */
+export type OutputHead = Pick<RunRow, 'seq' | 'output_bytes' | 'dropped_bytes'>;
+
+/** Where a transaction reads its runs' rows and sends their changes. */
+export interface RunRows {
+  read(trx: Kysely<Schema>, key: RunKey): Promise<RunRow | undefined>;
+  readForOutput(trx: Kysely<Schema>, key: RunKey): Promise<OutputHead | undefined>;
+  write(
+    trx: Kysely<Schema>,
+    key: RunKey,
+    seq: number,
+    columns: Partial<RunRow>,
+    addDropped: number,
+  ): Promise<void>;
+  /** Writes what is still held back, before the commit. */
+  flush(trx: Kysely<Schema>): Promise<void>;
+}
+
+/** Each read a statement, each change written at once (rows locked as `runQueries` says). */
+export function directRows(queries: RunQueries): RunRows {
+  return {
+    read: async (trx, key) => (await queries.run(trx, key.invokeId, key.instanceId, key.execution)).rows[0],
+    readForOutput: async (trx, key) =>
+      (await queries.outputHead(trx, key.invokeId, key.instanceId, key.execution)).rows[0],
+    async write(trx, _key, seq, columns, addDropped) {
+      await queries.setRun(trx, seq, columns, addDropped);
+    },
+    flush: async () => undefined,
+  };
+}
+
+/** A row as the transaction sees it, and the columns it changed and has not written yet. */
+interface StagedRow {
+  row: RunRow;
+  readonly columns: Partial<RunRow>;
+  droppedBytes: number;
+  dirty: boolean;
+}
+
+/**
+ * Each row read once and written once, at the end, however many events of a burst change it. Only
+ * where transactions run one at a time (SQLite): nobody else can change a row between the read and
+ * the write. The contract suite applies the same bursts on both databases and expects the same rows.
+ */
+export function stagedRows(queries: RunQueries): RunRows {
+  const staged = new Map<string, StagedRow>();
+  async function read(trx: Kysely<Schema>, key: RunKey): Promise<RunRow | undefined> {
+    const text = runKeyText(key.invokeId, key.instanceId, key.execution);
+    const held = staged.get(text);
+    if (held) return held.row;
+    const [row] = (await queries.run(trx, key.invokeId, key.instanceId, key.execution)).rows;
+    if (row) staged.set(text, { row, columns: {}, droppedBytes: 0, dirty: false });
+    return row;
+  }
+  return {
+    read,
+    readForOutput: read,
+    async write(trx, key, seq, columns, addDropped) {
+      const held = staged.get(runKeyText(key.invokeId, key.instanceId, key.execution));
+      if (!held) {
+        await queries.setRun(trx, seq, columns, addDropped);
+        return;
+      }
+      Object.assign(held.columns, columns);
+      held.row = Object.assign({}, held.row, columns, {
+        dropped_bytes: Number(held.row.dropped_bytes) + addDropped,
+      });
+      held.droppedBytes += addDropped;
+      held.dirty = true;
+    },
+    async flush(trx) {
+      for (const held of staged.values()) {
+        if (held.dirty) await queries.setRun(trx, held.row.seq, held.columns, held.droppedBytes);
+      }
+    },
+  };
+}
+
+/** The part of an invocation's row a run's update reads. */
+export interface InvocationHead {
+  readonly repeat_mode: string;
+  readonly invocation_status: string;
+}
+
+/** What `inOneTransaction` keeps for the writes inside it. */
+export interface TransactionScope {
+  /** Invocations whose aggregate status may have changed: refreshed once, before the commit. */
+  readonly staleAggregates: Set<string>;
+  /** Invocation rows already read (and on PostgreSQL locked) in this transaction: read once. */
+  readonly invocations: Map<string, InvocationHead>;
+  readonly rows: RunRows;
+}
+
+export function openScope(
+  dialect: 'sqlite' | 'postgres',
+  queries: RunQueries,
+  direct: RunRows,
+): TransactionScope {
+  return {
+    staleAggregates: new Set(),
+    invocations: new Map(),
+    // PostgreSQL writes each change at once, under the locks its reads take: the invocation's row
+    // for state changes, the run's row for output.
+    rows: dialect === 'sqlite' ? stagedRows(queries) : direct,
+  };
+}
+
+/** The end of a scope: rows first (the aggregate is computed from what they hold), then aggregates. */
+export async function closeScope(
+  trx: Kysely<Schema>,
+  queries: RunQueries,
+  scope: TransactionScope,
+): Promise<void> {
+  await scope.rows.flush(trx);
+  for (const invokeId of scope.staleAggregates) await refreshAggregate(trx, queries, invokeId, undefined);
+}
+
+/** Recomputes an invocation's aggregate status from its rows 0, written only when it changes. */
+export async function refreshAggregate(
+  trx: Kysely<Schema>,
+  queries: RunQueries,
+  invokeId: string,
+  current: string | undefined,
+): Promise<void> {
+  const { rows } = await queries.statuses(trx, invokeId);
+  const aggregate = nextAggregate(
+    rows.map((row) => instanceStatus(row.status)),
+    current === undefined ? undefined : invocationStatus(current),
+  );
+  if (aggregate !== undefined) await queries.setAggregate(trx, invokeId, aggregate);
+}
+
+/** Runs `work` in a transaction of its own, or in the one `db` already is. */
+export function inTransaction<T>(db: Kysely<Schema>, work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
