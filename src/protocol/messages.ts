@@ -5,8 +5,9 @@ import {
   type FinishedStatusSchema,
   type HeldRunSchema,
   type Message,
-  type RegisterRequestSchema,
-  type RegisterResponseSchema,
+  RefusalSchema,
+  RegisterRequestSchema,
+  RegisterResponseSchema,
   serverMessageSchemas,
   type TaskEventSchema,
   type TaskSpecSchema,
@@ -90,4 +91,38 @@ export function parseAgentMessage(text: string): AgentMessage | undefined {
 export function parseServerMessage(text: string): ServerMessage | undefined {
   const value = jsonRecord(text);
   return isServerMessage(value) ? value : undefined;
+}
+
+const registerRequest = TypeCompiler.Compile(RegisterRequestSchema);
+const registerResponse = TypeCompiler.Compile(RegisterResponseSchema);
+const refusal = TypeCompiler.Compile(RefusalSchema);
+
+/** A registration body as the server reads it (`JSON.parse`d). */
+export const isRegisterRequest = (value: unknown): value is RegisterRequest => registerRequest.Check(value);
+
+/**
+ * What is wrong with a registration body that is not a `RegisterRequest`: the field (a JSON pointer
+ * such as `/hostname`) and the rule it breaks. Never the value: the body holds the activation code.
+ */
+export function registerRequestProblem(value: unknown): string {
+  const error = registerRequest.Errors(value).First();
+  return error ? `${error.path || '/'}: ${error.message}` : 'none';
+}
+
+/** A registration answer as the agent reads it (`JSON.parse`d). */
+export const isRegisterResponse = (value: unknown): value is RegisterResponse =>
+  registerResponse.Check(value);
+
+/** The code and message of a refused registration or deregistration (the API's error body). */
+export type Refusal = Message<typeof RefusalSchema>;
+
+/** Reads a refusal's code and message from an answer's body; none when it is not such a body. */
+export function parseRefusal(text: string): Refusal {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  return refusal.Check(value) ? value : {};
 }
