@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../domain/errors.js';
+import { isRecord } from '../guards.js';
 import {
   deregisterPath,
   isRegisterRequest,
@@ -22,8 +23,7 @@ function readRegisterRequest(body: unknown): RegisterRequest {
   }
   if (isRegisterRequest(value)) return value;
   for (const field of credentials) {
-    const given: unknown =
-      typeof value === 'object' && value !== null ? Reflect.get(value, field) : undefined;
+    const given = isRecord(value) ? value[field] : undefined;
     if (typeof given !== 'string' || given === '') {
       throw new ApiError('MissingParameter', `The registration needs ${field}.`);
     }

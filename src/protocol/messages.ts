@@ -1,5 +1,6 @@
 import type { Static, TLiteral, TObject } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { isRecord } from '../guards.js';
 import {
   agentMessageSchemas,
   type FinishedStatusSchema,
@@ -67,9 +68,6 @@ function checkByType<T extends TypedMessageSchema>(
 
 const isAgentMessage = checkByType(agentMessageSchemas);
 const isServerMessage = checkByType(serverMessageSchemas);
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A frame's JSON object; an empty one (matching no message type) when the text is not one. */
 function jsonRecord(text: string): Record<string, unknown> {
