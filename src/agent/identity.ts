@@ -4,8 +4,9 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import {
   deregisterPath,
+  isRegisterResponse,
+  parseRefusal,
   type RegisterRequest,
-  type RegisterResponse,
   registerPath,
 } from '../protocol/messages.js';
 import { certificateProblem } from './server-tls.js';
@@ -72,15 +73,16 @@ export async function register(
     }
   }
   if (!answer) throw new ServerUnreachable(`cannot reach a server to register (${unreachable.join('; ')})`);
-  let body: Partial<RegisterResponse> & { Code?: string; Message?: string } = {};
+  let body: unknown;
   try {
-    body = JSON.parse(answer.body) as typeof body;
+    body = JSON.parse(answer.body);
   } catch {
     // not JSON: reported below with the status
   }
-  if (answer.status !== 200 || !body.instanceId || !body.token) {
+  if (answer.status !== 200 || !isRegisterResponse(body)) {
+    const refused = parseRefusal(answer.body);
     throw new AgentError(
-      `registration refused: ${body.Code ?? answer.status}: ${body.Message ?? 'no details'}`,
+      `registration refused: ${refused.Code ?? answer.status}: ${refused.Message ?? 'no details'}`,
     );
   }
   return { instanceId: body.instanceId, token: body.token };
@@ -112,12 +114,7 @@ export async function deregister(
       continue;
     }
     if (answer.status !== 200) {
-      let code = String(answer.status);
-      try {
-        code = (JSON.parse(answer.body) as { Code?: string }).Code ?? code;
-      } catch {
-        // not JSON: the status says enough
-      }
+      const code = parseRefusal(answer.body).Code ?? String(answer.status);
       throw new AgentError(`the server refused to deregister ${identity.instanceId}: ${code}`);
     }
     await rm(identityFile(stateDir), { force: true });

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
+import { errnoCode } from '../guards.js';
 import { sendError } from './rpc.js';
 
 /**
@@ -100,7 +101,7 @@ async function sendAgentFile(
     return reply.send(stream);
   } catch (error) {
     await file?.close();
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (errnoCode(error) !== 'ENOENT') throw error;
     return sendError(
       request,
       reply,

@@ -1,8 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../domain/errors.js';
-import { deregisterPath, type RegisterRequest, registerPath } from '../protocol/messages.js';
+import { isRecord } from '../guards.js';
+import {
+  deregisterPath,
+  isRegisterRequest,
+  type RegisterRequest,
+  registerPath,
+  registerRequestProblem,
+} from '../protocol/messages.js';
 import { type InstanceService, ThrottledError } from '../service/instances.js';
 import { sendError } from './rpc.js';
+
+/** The registration credentials, each checked first so that a missing one is named as such. */
+const credentials = ['activationId', 'activationCode'] as const;
 
 function readRegisterRequest(body: unknown): RegisterRequest {
   let value: unknown;
@@ -11,13 +21,17 @@ function readRegisterRequest(body: unknown): RegisterRequest {
   } catch {
     throw new ApiError('InvalidParameter', 'The registration body must be JSON.');
   }
-  const record = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  for (const field of ['activationId', 'activationCode']) {
-    if (typeof record[field] !== 'string' || record[field] === '') {
+  if (isRegisterRequest(value)) return value;
+  for (const field of credentials) {
+    const given = isRecord(value) ? value[field] : undefined;
+    if (typeof given !== 'string' || given === '') {
       throw new ApiError('MissingParameter', `The registration needs ${field}.`);
     }
   }
-  return record as unknown as RegisterRequest;
+  throw new ApiError(
+    'InvalidParameter',
+    `The registration body is malformed at ${registerRequestProblem(value)}.`,
+  );
 }
 
 /**

@@ -70,9 +70,10 @@ export class Params {
   ): Partial<Record<F, string>>[] {
     const byIndex = new Map<number, Partial<Record<F, string>>>();
     for (const [index, value, field] of this.indexed(name, /^(\d+)\.(\w+)$/, max, tooMany)) {
-      if (!(fields as readonly string[]).includes(field)) continue;
+      const known = fields.find((name) => name === field);
+      if (known === undefined) continue;
       const entry: Partial<Record<F, string>> = byIndex.get(index) ?? {};
-      entry[field as F] = value;
+      entry[known] = value;
       byIndex.set(index, entry);
     }
     return [...byIndex.values()];

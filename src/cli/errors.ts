@@ -16,8 +16,10 @@ type Errno = NodeJS.ErrnoException & { address?: string; port?: number };
 
 const isErrno = (error: unknown): error is Errno =>
   error instanceof Error &&
-  typeof (error as Errno).code === 'string' &&
-  typeof (error as Errno).syscall === 'string';
+  'code' in error &&
+  typeof error.code === 'string' &&
+  'syscall' in error &&
+  typeof error.syscall === 'string';
 
 /**
  * The one line and exit status for an expected error: an API refusal (1), a configuration or usage

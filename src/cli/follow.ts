@@ -1,7 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import { followInvocation } from '../client/stream.js';
 import type { ClientConfig } from './client-config.js';
-import type { InvocationView, OutputEvent, OutputLine, StatusEvent } from './invocation-view.js';
+import type { InvocationView, OutputLine } from './invocation-view.js';
 import { type Presenter, renderTable, statusText } from './presenter.js';
 
 export interface FollowOptions {
@@ -42,6 +42,7 @@ const statusHeadings = ['Instance', 'Status', 'Exit', 'Error'];
 
 /** A terminal: output scrolls above, the status table and progress bar redraw below it. */
 function liveScreen(p: Presenter, view: InvocationView, prefixed: () => boolean): Screen {
+  // A live screen is drawn on a terminal only (`p.live`), and a terminal's stream is a WriteStream.
   const region = createLogUpdate(p.out as NodeJS.WriteStream, { showCursor: true });
   const startedMs = Date.now();
   const draw = () =>
@@ -109,11 +110,11 @@ export async function follow(
   try {
     for await (const event of followInvocation(config, { invokeId, instanceId: options.instanceId })) {
       if (event.type === 'status') {
-        const lines = view.status(event.data as StatusEvent);
+        const lines = view.status(event.data);
         if (options.showOutput) screen.lines(lines);
         screen.changed();
       } else if (event.type === 'output') {
-        const lines = view.output(event.data as OutputEvent);
+        const lines = view.output(event.data);
         if (options.showOutput && lines.length > 0) screen.lines(lines);
       } else if (event.type === 'end') {
         break;

@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../config.js';
+import { errnoCode } from '../guards.js';
 
 /** One named set of connection settings, as `openassist configure` writes it. */
 export interface Profile {
@@ -27,11 +28,11 @@ export async function readProfiles(file = profileFilePath()): Promise<ProfileFil
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      return { current: defaultProfileName, profiles: {} };
+    if (errnoCode(error) === 'ENOENT') return { current: defaultProfileName, profiles: {} };
     throw error;
   }
   try {
+    // Checked just below as far as this file is read: an object with an object of profiles.
     const parsed = JSON.parse(text) as Partial<ProfileFile>;
     if (typeof parsed !== 'object' || parsed === null || typeof parsed.profiles !== 'object')
       throw new Error();

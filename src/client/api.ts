@@ -1,3 +1,4 @@
+import { errnoCode, isRecord } from '../guards.js';
 import { type Credentials, ecsVersion, signCall } from './sign.js';
 
 export interface ApiResponse {
@@ -34,9 +35,21 @@ export async function reach(url: string, init: RequestInit): Promise<Response> {
     return await fetch(url, init);
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new UnreachableError(new URL(url).origin, cause?.code ?? cause?.message ?? error.message);
+    const { cause } = error;
+    const reason = cause instanceof Error ? (errnoCode(cause) ?? cause.message) : error.message;
+    throw new UnreachableError(new URL(url).origin, reason);
   }
+}
+
+/** An answer's JSON object; one saying InvalidResponse when the text is not one. */
+export function responseBody(text: string): Record<string, unknown> {
+  try {
+    const body: unknown = JSON.parse(text);
+    if (isRecord(body)) return body;
+  } catch {
+    // reported below
+  }
+  return { Code: 'InvalidResponse', Message: text.slice(0, 500) };
 }
 
 /** Calls one action and returns the status and the parsed body, error or not. */
@@ -49,13 +62,7 @@ export async function callApi(
   const { url, headers } = await signCall(credentials, action, params, version);
   const response = await reach(url, { method: 'POST', headers });
   const text = await response.text();
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    body = { Code: 'InvalidResponse', Message: text.slice(0, 500) };
-  }
-  return { status: response.status, body };
+  return { status: response.status, body: responseBody(text) };
 }
 
 /** Calls one action; an error answer throws ApiCallError. */
@@ -74,5 +81,6 @@ export async function invoke<T = Record<string, unknown>>(
     const { Code, Message, RequestId } = response.body;
     throw new ApiCallError(action, response.status, String(Code), String(Message), String(RequestId ?? ''));
   }
+  // The caller names the answer's shape (the API's documented fields); it is not checked here.
   return response.body as T;
 }

@@ -1,5 +1,5 @@
 // Runs unchanged in Node 20 and in the browser console: fetch, TextDecoder and Web Crypto only.
-import { ApiCallError, invoke, reach } from './api.js';
+import { ApiCallError, invoke, reach, responseBody } from './api.js';
 import { type Credentials, signCall } from './sign.js';
 
 /** One Server-Sent Event as received: its name (`message` when unnamed), data, and the last id seen. */
@@ -115,12 +115,7 @@ const delay = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
 
 async function errorOf(response: Response, action: string): Promise<ApiCallError> {
   const text = await response.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    body = { Code: 'InvalidResponse', Message: text.slice(0, 500) };
-  }
+  const body = responseBody(text);
   return new ApiCallError(
     action,
     response.status,
@@ -173,6 +168,7 @@ export async function* followInvocation(
             if (message.event !== 'status' && message.event !== 'output' && message.event !== 'end') continue;
             if (message.lastEventId) cursor = message.lastEventId;
             failures = 0;
+            // The server's own stream: its data has the documented shape of its event type (docs/streaming.md).
             const event = { type: message.event, data: JSON.parse(message.data), cursor } as InvocationEvent;
             yield event;
             if (event.type === 'end') return;

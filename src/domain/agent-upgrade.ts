@@ -1,3 +1,4 @@
+import { isRecord } from '../guards.js';
 import { ApiError } from './errors.js';
 import { explainZone, parseZone } from './time-zone.js';
 import { maxWindows, minimumWindowMinutes, parseWindow, windowMinutes } from './upgrade-window.js';
@@ -48,11 +49,12 @@ function readWindows(value: unknown): string[] {
   }
   return value.map((text: unknown) => {
     const window = typeof text === 'string' ? parseWindow(text) : undefined;
-    if (!window) throw invalid(`the window ${JSON.stringify(text)?.slice(0, 40)} is not "HH:mm-HH:mm".`);
+    if (typeof text !== 'string' || !window)
+      throw invalid(`the window ${JSON.stringify(text)?.slice(0, 40)} is not "HH:mm-HH:mm".`);
     if (windowMinutes(window) < minimumWindowMinutes) {
       throw invalid(`the window ${text} is shorter than ${minimumWindowMinutes} minutes.`);
     }
-    return text as string;
+    return text;
   });
 }
 
@@ -67,10 +69,8 @@ export function readAgentUpgradeConfig(text: string, stored: AgentUpgradeConfig)
   } catch {
     throw invalid('it must be a JSON object.');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid('it must be a JSON object.');
-  }
-  const given = value as Record<string, unknown>;
+  if (!isRecord(value)) throw invalid('it must be a JSON object.');
+  const given = value;
   const unknown = Object.keys(given).find((key) => !fields.includes(key));
   if (unknown !== undefined) {
     throw invalid(`unknown field ${unknown.slice(0, 40)}; the fields are ${fields.join(', ')}.`);

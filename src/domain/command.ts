@@ -1,3 +1,4 @@
+import { isOneOf } from '../guards.js';
 import { type ContentEncoding, toBase64 } from './content.js';
 import { ApiError, missingParameter } from './errors.js';
 import { newCommandId } from './ids.js';
@@ -6,8 +7,7 @@ import { type RawTag, type Tag, validateTags } from './tags.js';
 
 export const commandTypes = ['RunShellScript', 'RunBatScript', 'RunPowerShellScript'] as const;
 export type CommandType = (typeof commandTypes)[number];
-export const isCommandType = (value: string): value is CommandType =>
-  (commandTypes as readonly string[]).includes(value);
+export const isCommandType = (value: string): value is CommandType => isOneOf(commandTypes, value);
 
 // Limits from the fact sheet (CreateCommand reference): 24 KB of Base64 content, name 128,
 // description 512, working directory 200 characters, launcher 1 KB, timeout 10 s .. 24 h.

@@ -1,7 +1,9 @@
+import { isOneOf } from '../guards.js';
 import { ApiError } from './errors.js';
 
 /** Which runtime API the agent uses: the Docker Engine API, or the Kubernetes CRI of containerd or CRI-O. */
-export type ContainerRuntime = 'docker' | 'containerd' | 'cri-o';
+const containerRuntimes = ['docker', 'containerd', 'cri-o'] as const;
+export type ContainerRuntime = (typeof containerRuntimes)[number];
 
 /**
  * Where a script runs inside a container (the seed's ContainerId / ContainerName). `runtime` is
@@ -39,7 +41,8 @@ export function parseContainerTarget(
         'A ContainerId is 64 lowercase hexadecimal characters, optionally prefixed docker://, containerd:// or cri-o://.',
       );
     }
-    runtime = match[1] as ContainerRuntime | undefined;
+    const prefix = match[1];
+    runtime = isOneOf(containerRuntimes, prefix) ? prefix : undefined;
     id = match[2] ?? '';
   }
   if (containerName !== '' && (containerName.length > maxNameLength || !namePattern.test(containerName))) {

@@ -59,6 +59,7 @@ export function parseFrequency(text: string, context: { nowMs: number; timeoutSe
 function parseRate(text: string, timeoutSeconds: number): Frequency {
   const match = /^rate\((\d+)([smhd])\)$/.exec(text);
   if (!match) refuse(text, 'write rate(<n><s|m|h|d>), for example rate(5m)');
+  // The pattern matched one of unitSeconds' keys (s, m, h, d).
   const intervalSeconds = Number(match[1]) * unitSeconds[match[2] as keyof typeof unitSeconds];
   const { rateMinSeconds, rateMaxSeconds } = frequencyLimits;
   if (!(intervalSeconds >= rateMinSeconds && intervalSeconds <= rateMaxSeconds)) {

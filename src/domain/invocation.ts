@@ -1,3 +1,4 @@
+import { isRecord } from '../guards.js';
 import type { Command, CommandType } from './command.js';
 import { validateClientToken, validateTimeout, validateWorkingDir } from './command.js';
 import { type ContainerTarget, parseContainerTarget } from './container.js';
@@ -175,10 +176,10 @@ export function resolveParameters(
   } catch {
     throw new ApiError('InvalidParameter.Parameters', 'Parameters must be a JSON object.');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+  if (!isRecord(parsed)) {
     throw new ApiError('InvalidParameter.Parameters', 'Parameters must be a JSON object.');
   }
-  const entries = Object.entries(parsed as Record<string, unknown>);
+  const entries = Object.entries(parsed);
   if (entries.length > 0 && !command.enableParameter) throw new ApiError('Parameter.Disabled');
   if (entries.length > invokeLimits.parameters) {
     throw new ApiError(

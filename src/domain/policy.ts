@@ -1,3 +1,4 @@
+import { isRecord } from '../guards.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -47,7 +48,7 @@ export function parsePolicy(text: string): Policy {
   } catch {
     throw malformed('The document is not JSON.');
   }
-  const statements = (document as { Statement?: unknown } | null)?.Statement;
+  const statements = isRecord(document) ? document.Statement : undefined;
   if (!Array.isArray(statements) || statements.length === 0 || statements.length > policyLimits.statements) {
     throw malformed(`Statement must be a list of 1 to ${policyLimits.statements} statements.`);
   }

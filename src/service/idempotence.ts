@@ -77,6 +77,7 @@ export class Idempotence {
     if (claim.outcome === 'seen') {
       if (claim.requestHash !== hash) throw new ApiError('IdempotentParameterMismatch');
       if (claim.state === 'processing') throw new ApiError('IdempotentProcessing');
+      // The answer this service stored for the first call, sealed by its own key: an object.
       return JSON.parse(this.box.open(claim.response)) as Record<string, unknown>;
     }
     let body: Record<string, unknown>;

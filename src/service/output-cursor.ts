@@ -1,4 +1,5 @@
 import { ApiError } from '../domain/errors.js';
+import { isRecord } from '../guards.js';
 
 /**
  * The StreamInvocationOutput cursor: how many bytes of each run's output a reader has received.
@@ -29,7 +30,8 @@ export function encodeCursor(invokeId: string, offsets: OutputOffsets): string {
 
 const badCursor = (why: string) => new ApiError('InvalidParameter', `Cursor is not valid: ${why}.`);
 
-const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isCount = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 /** Reads a cursor given back by a client; anything malformed, or for another invocation, is `InvalidParameter`. */
 export function decodeCursor(text: string, invokeId: string): Map<string, number> {
@@ -40,15 +42,15 @@ export function decodeCursor(text: string, invokeId: string): Map<string, number
   } catch {
     throw badCursor('not a cursor of this API');
   }
-  const doc = parsed as { v?: unknown; i?: unknown; o?: unknown };
-  if (typeof doc !== 'object' || doc === null || doc.v !== version || !Array.isArray(doc.o)) {
+  if (!isRecord(parsed) || parsed.v !== version || !Array.isArray(parsed.o)) {
     throw badCursor('not a cursor of this API');
   }
-  if (doc.i !== invokeId) throw badCursor('it belongs to another invocation');
+  if (parsed.i !== invokeId) throw badCursor('it belongs to another invocation');
   const offsets = new Map<string, number>();
-  for (const entry of doc.o as unknown[]) {
+  const entries: readonly unknown[] = parsed.o;
+  for (const entry of entries) {
     if (!Array.isArray(entry) || entry.length !== 3) throw badCursor('a run entry is malformed');
-    const [instanceId, execution, offset] = entry as unknown[];
+    const [instanceId, execution, offset]: readonly unknown[] = entry;
     if (typeof instanceId !== 'string' || !instanceIdShape.test(instanceId)) {
       throw badCursor('an instance id is malformed');
     }

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoCode } from '../guards.js';
 
 export const secretKeyFileName = 'secret.key';
 const version = 'v1';
@@ -44,13 +45,13 @@ export async function loadSecretKey(dataDir: string, fromEnvironment: string | u
   try {
     return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (errnoCode(error) !== 'ENOENT') throw error;
   }
   const key = randomBytes(32);
   await writeFile(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' }).catch(
     async (error: unknown) => {
       // Another process made it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errnoCode(error) !== 'EEXIST') throw error;
     },
   );
   await chmod(file, 0o600);

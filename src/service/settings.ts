@@ -16,6 +16,7 @@ export interface UpgradeSettingListener {
 function storedConfig(text: string | undefined): AgentUpgradeConfig {
   if (text === undefined) return defaultAgentUpgradeConfig;
   try {
+    // Written by this service (readAgentUpgradeConfig's result), so its fields have their types.
     const value = JSON.parse(text) as Partial<AgentUpgradeConfig>;
     return { ...defaultAgentUpgradeConfig, ...value };
   } catch {

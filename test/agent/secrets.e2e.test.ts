@@ -98,6 +98,11 @@ describe('secrets never show in logs, errors or Describe answers', () => {
       body: JSON.stringify({
         activationId: activation.ActivationId,
         activationCode: `${activation.ActivationCode}x`,
+        hostname: 'near-miss',
+        osType: 'linux',
+        osVersion: 'Linux',
+        agentVersion: 'test',
+        machineId: 'near-miss',
       }),
     });
     seen.push(await register.text());

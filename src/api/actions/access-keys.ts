@@ -1,4 +1,5 @@
 import { ApiError } from '../../domain/errors.js';
+import { isOneOf } from '../../guards.js';
 import type { AccessKey, AccessKeyStatus } from '../../store/store.js';
 import type { Action } from '../action.js';
 import { isoTime } from '../wire.js';
@@ -48,10 +49,10 @@ export const updateAccessKey: Action = {
   async handle({ params, services, accessKey }) {
     const id = params.required('UserAccessKeyId');
     const status = params.required('Status');
-    if (!statuses.includes(status as AccessKeyStatus)) {
+    if (!isOneOf(statuses, status)) {
       throw new ApiError('InvalidParameter', 'Status must be Active or Inactive.');
     }
-    await services.accessKeys.setStatus(accessKey, id, status as AccessKeyStatus);
+    await services.accessKeys.setStatus(accessKey, id, status);
     return {};
   },
 };

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config.js';
+import { errnoCode } from '../../guards.js';
 import { printJson, printTable } from '../presenter.js';
 import { allPages, openSession, type SessionFlags, verb } from '../session.js';
 
@@ -42,7 +43,7 @@ export async function readUserFile(path: string, what: string): Promise<string> 
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code;
     throw new ConfigError(`cannot read ${what} ${path}: ${why ?? String(error)}`);
   }

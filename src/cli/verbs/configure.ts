@@ -93,7 +93,9 @@ export function registerConfigure(program: Command): void {
             await invoke({ endpoint, accessKeyId, accessKeySecret }, 'DescribeRegions', { RegionId: region });
             process.stderr.write('Checked: the endpoint answers signed calls with this key.\n');
           } catch (error) {
-            process.stderr.write(`Warning: saved, but a signed call failed: ${(error as Error).message}\n`);
+            process.stderr.write(
+              `Warning: saved, but a signed call failed: ${error instanceof Error ? error.message : String(error)}\n`,
+            );
             process.exitCode = 1;
           }
         }

@@ -35,6 +35,7 @@ async function policyOf(flags: CreateFlags): Promise<string | undefined> {
 function policySummary(policy: string): string {
   if (!policy) return 'all actions';
   try {
+    // A summary only: a policy of another shape throws here and is shown as written.
     const statements = (JSON.parse(policy) as { Statement: { Effect: string; Action: string | string[] }[] })
       .Statement;
     return statements

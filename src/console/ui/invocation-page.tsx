@@ -34,6 +34,7 @@ function runsToShow(byExecution: ReadonlyMap<number, RunView> | undefined): RunV
 }
 
 function saveBytes(bytes: Uint8Array, fileName: string): void {
+  // The DOM's BlobPart wants an ArrayBuffer-backed view; a decoded Uint8Array is one, which TS cannot see.
   const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'text/plain' }));
   const link = document.createElement('a');
   link.href = url;

@@ -14,6 +14,7 @@ export function loadSession(): Session | undefined {
   const text = sessionStorage.getItem(storageKey);
   if (!text) return undefined;
   try {
+    // Written by saveSession in this tab only (sessionStorage): a Session.
     const saved = JSON.parse(text) as Omit<Session, 'endpoint'>;
     // The endpoint is always this page's origin, whatever was stored.
     return { ...saved, endpoint: location.origin };

@@ -1,0 +1,208 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+/**
+ * Every message of the agent protocol (docs/agent-protocol.md) and of registration, defined once:
+ * the TypeBox schema is the check, its `Static` the type. Unknown fields are allowed (a newer peer
+ * may add some); a field present with the wrong type or past its bound makes the message malformed.
+ */
+
+/** Output is sent in chunks of at most this many raw bytes. */
+export const maxOutputChunkBytes = 64 * 1024;
+
+/**
+ * Bounds on what one agent message may hold (docs/agent-protocol.md): a message past any of them
+ * is malformed (the server closes the channel). Each is well above what a real agent sends.
+ */
+export const messageLimits = {
+  /** Entries of `hello.schedules` and of `hello.runs`: an agent holding more leaves the list out. */
+  heldEntries: 2_000,
+  /** Characters of an id (invocation, event): the server's are 34, the agent's are counters. */
+  idChars: 64,
+  /** Characters of a hello's descriptive text (host name, OS version, …) and of an error code. */
+  textChars: 1_024,
+  /** Entries of `hello.shells`. */
+  shells: 16,
+  /** Characters of a finished event's `errorInfo`. */
+  errorInfoChars: 16 * 1024,
+  /** Characters of an output event's Base64 `data`: one chunk of `maxOutputChunkBytes`. */
+  outputDataChars: Math.ceil(maxOutputChunkBytes / 3) * 4,
+} as const;
+
+/** The messages are read-only through and through, as they were when written by hand. */
+export type Immutable<T> = T extends readonly (infer E)[]
+  ? readonly Immutable<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: Immutable<T[K]> }
+    : T;
+
+/** The type a schema checks, read-only. */
+export type Message<T extends TSchema> = Immutable<Static<T>>;
+
+// A count, an offset or a time in ms: what `Number.isSafeInteger` and `>= 0` accepted by hand.
+const count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const safeInteger = Type.Integer({ minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER });
+const id = Type.String({ maxLength: messageLimits.idChars });
+const text = Type.String({ maxLength: messageLimits.textChars });
+const osType = Type.Union([Type.Literal('linux'), Type.Literal('windows')]);
+const terminationMode = Type.Union([Type.Literal('Process'), Type.Literal('ProcessTree')]);
+
+// Registration (POST /agent/v1/register). The credentials are non-empty: the server answers
+// MissingParameter for an absent or empty one, before it checks the rest.
+export const RegisterRequestSchema = Type.Object({
+  activationId: Type.String({ minLength: 1, maxLength: messageLimits.idChars }),
+  activationCode: Type.String({ minLength: 1, maxLength: messageLimits.textChars }),
+  hostname: text,
+  osType,
+  osVersion: text,
+  agentVersion: text,
+  machineId: text,
+});
+export const RegisterResponseSchema = Type.Object({
+  instanceId: Type.String({ minLength: 1 }),
+  token: Type.String({ minLength: 1 }),
+});
+/** What a refused registration or deregistration answers (the API's error body), as far as the agent reads it. */
+export const RefusalSchema = Type.Object({
+  Code: Type.Optional(Type.String()),
+  Message: Type.Optional(Type.String()),
+});
+
+// Agent → server.
+export const HeldRunSchema = Type.Object({ invokeId: id, execution: count });
+
+export const FinishedStatusSchema = Type.Union([
+  Type.Literal('Success'),
+  Type.Literal('Failed'),
+  Type.Literal('Timeout'),
+  Type.Literal('Terminated'),
+  Type.Literal('Error'),
+]);
+
+// Output first: the most frequent event, and the check tries the kinds in this order.
+export const TaskEventSchema = Type.Union([
+  /** Output bytes from `offset` on, Base64; the offset makes a re-sent chunk harmless. */
+  Type.Object({
+    kind: Type.Literal('output'),
+    offset: count,
+    data: Type.String({ maxLength: messageLimits.outputDataChars }),
+  }),
+  /** `scheduledAtMs`: when a scheduled run was due. */
+  Type.Object({ kind: Type.Literal('accepted'), scheduledAtMs: Type.Optional(count) }),
+  Type.Object({ kind: Type.Literal('started'), atMs: count }),
+  Type.Object({
+    kind: Type.Literal('finished'),
+    atMs: count,
+    status: FinishedStatusSchema,
+    exitCode: Type.Union([safeInteger, Type.Null()]),
+    errorCode: text,
+    errorInfo: Type.String({ maxLength: messageLimits.errorInfoChars }),
+    /** Output bytes beyond the agent's cap, never sent. */
+    droppedBytes: count,
+    /**
+     * Output bytes the agent sent (where its next chunk would start): the server counts any it
+     * never received as dropped. Absent from older agents.
+     */
+    outputBytes: Type.Optional(count),
+  }),
+]);
+
+export const HelloSchema = Type.Object({
+  type: Type.Literal('hello'),
+  protocolVersion: count,
+  agentVersion: text,
+  bootId: text,
+  hostname: text,
+  osType,
+  osVersion: text,
+  timeZone: text,
+  /** `process.arch` (`x64`, `arm64`): which executable upgrades it. Absent from older agents. */
+  arch: Type.Optional(Type.String({ maxLength: messageLimits.idChars })),
+  shells: Type.Array(text, { maxItems: messageLimits.shells }),
+  /** The Period tasks whose schedules the agent holds and still evaluates. */
+  schedules: Type.Optional(Type.Array(id, { maxItems: messageLimits.heldEntries })),
+  /**
+   * The runs the agent holds: not finished, or with events not yet acknowledged. A run the
+   * server has delivered that is not listed was lost on the agent (absent: not reported).
+   */
+  runs: Type.Optional(Type.Array(HeldRunSchema, { maxItems: messageLimits.heldEntries })),
+});
+export const HeartbeatSchema = Type.Object({ type: Type.Literal('heartbeat'), activeTasks: count });
+/** Sent when the agent stops because the operating system is shutting down: the instance is Stopped. */
+export const ShutdownSchema = Type.Object({ type: Type.Literal('shutdown') });
+export const EventSchema = Type.Object({
+  type: Type.Literal('event'),
+  eventId: id,
+  invokeId: id,
+  /** Which run of the task (absent: 0, the task itself). */
+  execution: Type.Optional(count),
+  event: TaskEventSchema,
+});
+/** Every agent message, the most frequent first (the parser compares the type in this order). */
+export const agentMessageSchemas = [EventSchema, HeartbeatSchema, HelloSchema, ShutdownSchema] as const;
+
+// Server → agent: the server is the authority on its own texts, so they have no length bounds here.
+
+/** A task as the agent receives it: the final script, parameters already substituted. */
+export const TaskSpecSchema = Type.Object({
+  invokeId: Type.String(),
+  commandType: Type.String(),
+  script: Type.String(),
+  username: Type.String(),
+  workingDir: Type.String(),
+  timeoutSeconds: count,
+  terminationMode,
+  /** Windows only: the password of `username`, from the secret WindowsPasswordName names. */
+  password: Type.Optional(Type.String()),
+  /** Run n of an EveryReboot task (absent: the task's only run). */
+  execution: Type.Optional(count),
+  /**
+   * A Period task: the agent holds the schedule and numbers its runs 1, 2, … itself. `startMs` is
+   * the invocation's creation (a rate() runs first one interval after it).
+   */
+  schedule: Type.Optional(Type.Object({ frequency: Type.String(), startMs: count })),
+  /**
+   * Run inside this container instead of on the host: `runtime` docker, containerd or cri-o
+   * (absent: the Docker API, then CRI), `id` 64 hex characters or empty, `name` or empty.
+   */
+  container: Type.Optional(
+    Type.Object({ runtime: Type.Optional(Type.String()), id: Type.String(), name: Type.String() }),
+  ),
+});
+
+export const WelcomeSchema = Type.Object({
+  type: Type.Literal('welcome'),
+  instanceId: Type.String(),
+  heartbeatSeconds: count,
+});
+export const TaskSchema = Type.Object({ type: Type.Literal('task'), task: TaskSpecSchema });
+export const CancelSchema = Type.Object({
+  type: Type.Literal('cancel'),
+  invokeId: Type.String(),
+  terminationMode,
+});
+export const AckSchema = Type.Object({ type: Type.Literal('ack'), eventIds: Type.Array(Type.String()) });
+/**
+ * The server's executable is newer than the agent: download `path` from the server, check its
+ * sha256, and swap it in inside one of `windows` (`HH:mm-HH:mm` in `timeZone`; none: any time).
+ */
+export const UpgradeOfferSchema = Type.Object({
+  type: Type.Literal('upgrade'),
+  version: Type.String(),
+  /**
+   * Absolute path on the server, such as `/agent/download/openassist-agent-linux-x64`; a path on
+   * the same server: `//host/…` would name another host.
+   */
+  path: Type.String({ pattern: '^/(?!/)' }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  sizeBytes: count,
+  windows: Type.Array(Type.String()),
+  timeZone: Type.String(),
+});
+/** Every server message, the most frequent first (the parser compares the type in this order). */
+export const serverMessageSchemas = [
+  AckSchema,
+  TaskSchema,
+  CancelSchema,
+  WelcomeSchema,
+  UpgradeOfferSchema,
+] as const;
