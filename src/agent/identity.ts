@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { errnoCode } from '../guards.js';
 import {
   deregisterPath,
   isRegisterResponse,
@@ -44,7 +45,7 @@ export async function loadIdentity(stateDir: string): Promise<Identity | undefin
     }
     throw new AgentError(`${identityFile(stateDir)} is damaged; remove it and register again`);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
 }

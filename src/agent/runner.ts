@@ -13,6 +13,7 @@ import { access, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { executionException, type RunErrorCode, runError } from '../domain/run-errors.js';
+import { errnoCode } from '../guards.js';
 import { drain, reapGroup, signal } from './runner-process-group.js';
 import { currentUser, lookupUser, type RunAsUser } from './users.js';
 
@@ -285,7 +286,7 @@ function writeScript(file: string, script: string, user: RunAsUser): void {
   try {
     writeFileSync(file, script, { mode: 0o700, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (errnoCode(error) !== 'EEXIST') throw error;
     rmSync(file, { force: true });
     writeFileSync(file, script, { mode: 0o700, flag: 'wx' });
   }
