@@ -211,8 +211,10 @@ function execute(
       if (launch.script) release(launch.script);
     }
     // stderr only carries launcher errors (setpriv); the script's own stderr goes to stdout.
+    // ChildProcess types each stdio entry as possibly null: 'pipe' (spawn above) makes it a stream.
     const streams = [child.stdout, child.stderr] as Readable[];
     // The shell waits on fd 3 for the go: once it is up and `spec.ready` has resolved.
+    // Typed as any stdio entry: 'pipe' at fd 3 makes it a socket, which is writable.
     const gate = child.stdio[3] as Writable;
     gate.on('error', () => undefined); // the shell may be gone (stopped) before its go
     let refused: unknown;

@@ -45,6 +45,8 @@ function processStarted(pid: number): string | undefined {
 
 function readHolder(path: string): Holder | undefined {
   try {
+    // An agent's own lock file (lock() below writes it): only the pid decides whether it names a
+    // process; refusing a lock over another field would let a second agent in beside a live one.
     const holder = JSON.parse(readFileSync(path, 'utf8')) as Holder;
     return Number.isSafeInteger(holder.pid) ? holder : undefined;
   } catch {
