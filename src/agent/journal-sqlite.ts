@@ -87,6 +87,12 @@ export function readSqliteJournal(driver: typeof BetterSqlite3, path: string): C
   }
 }
 
+// A spec column: JSON an older agent wrote from its TaskSpec, carried over unchecked as that agent
+// itself would have read it back (the conversion keeps, never judges, what the journal held).
+const specOf = (text: string): TaskSpec => JSON.parse(text) as TaskSpec;
+// An event payload column: likewise JSON that agent wrote from its TaskEvent.
+const eventOf = (text: string): TaskEvent => JSON.parse(text) as TaskEvent;
+
 function convert(db: BetterSqlite3.Database): ConvertedJournal {
   const tables = new Set(
     db
@@ -124,8 +130,6 @@ function convert(db: BetterSqlite3.Database): ConvertedJournal {
   // The rows come in seq order: the last is the highest (a spread of every row overflows the stack).
   const lastSeq = Math.max(counted, eventRows.at(-1)?.seq ?? 0);
 
-  // The spec and payload columns hold JSON an older agent wrote from TaskSpec and TaskEvent values;
-  // they are carried over as they are, as that agent would have read them (so are the casts below).
   const records: JournalOp[][] = [[{ o: 'seq', next: lastSeq + 1 }]];
   for (const row of runRows) {
     records.push([
@@ -135,7 +139,7 @@ function convert(db: BetterSqlite3.Database): ConvertedJournal {
         x: row.execution,
         s: row.state,
         at: row.updated_at,
-        ...(row.state !== 'finished' && { spec: JSON.parse(row.spec) as TaskSpec }),
+        ...(row.state !== 'finished' && { spec: specOf(row.spec) }),
         ...(row.pid !== null && { pid: row.pid }),
         ...(row.boot_id !== null && { boot: row.boot_id }),
       },
@@ -150,14 +154,12 @@ function convert(db: BetterSqlite3.Database): ConvertedJournal {
         cu: row.checked_until,
         ended: row.ended !== 0,
         at: row.updated_at,
-        ...(row.ended === 0 && { spec: JSON.parse(row.spec) as TaskSpec }),
+        ...(row.ended === 0 && { spec: specOf(row.spec) }),
       },
     ]);
   }
   for (const row of eventRows) {
-    records.push([
-      { o: 'ev', n: row.seq, i: row.invoke_id, x: row.execution, e: JSON.parse(row.payload) as TaskEvent },
-    ]);
+    records.push([{ o: 'ev', n: row.seq, i: row.invoke_id, x: row.execution, e: eventOf(row.payload) }]);
   }
   return { records, runs: runRows.length, schedules: scheduleRows.length, events: eventRows.length };
 }
