@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { errnoCode } from './guards.js';
 
 // The server's data dir and the agent's state dir hold secrets (the root key, the database, the
 // agent's token and journal). Modes are set explicitly, never left to the umask, and a dir made
@@ -18,7 +19,7 @@ function setMode(path: string, mode: number): Tightened | undefined {
   try {
     from = statSync(path).mode & 0o7777;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
   if (from === mode) return undefined;
@@ -36,7 +37,7 @@ export function tightenFile(path: string): Tightened | undefined {
   try {
     from = statSync(path).mode & 0o7777;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
   return from & 0o077 ? setMode(path, from & 0o700) : undefined;

@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { errnoCode, isRecord } from '../guards.js';
 import {
   deregisterPath,
   isRegisterResponse,
@@ -38,13 +39,13 @@ const identityFile = (stateDir: string) => join(stateDir, 'identity.json');
 
 export async function loadIdentity(stateDir: string): Promise<Identity | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(identityFile(stateDir), 'utf8')) as Partial<Identity>;
-    if (typeof parsed.instanceId === 'string' && typeof parsed.token === 'string') {
+    const parsed: unknown = JSON.parse(await readFile(identityFile(stateDir), 'utf8'));
+    if (isRecord(parsed) && typeof parsed.instanceId === 'string' && typeof parsed.token === 'string') {
       return { instanceId: parsed.instanceId, token: parsed.token };
     }
     throw new AgentError(`${identityFile(stateDir)} is damaged; remove it and register again`);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
 }

@@ -64,6 +64,8 @@ function* snapshot(
   }
   for (const entry of state.events.values()) {
     if (entry.at === undefined) {
+      // No `at` means the event is in memory (addEvent sets exactly one of them); EventEntry keeps
+      // one shape for both, as output events are added on a hot path.
       const event = entry.event as TaskEvent;
       yield encode([{ o: 'ev', n: entry.seq, i: entry.invokeId, x: entry.execution, e: event }]);
       continue;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { errnoCode } from '../guards.js';
 import { AgentError } from './identity.js';
 import { journalPath } from './journal.js';
 import { encodeHeader, encodeRecord } from './journal-format.js';
@@ -23,7 +24,7 @@ function setSqliteAside(path: string, why: string, nowMs: number): string {
     try {
       renameSync(`${path}${suffix}`, `${aside}${suffix}`);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (errnoCode(error) !== 'ENOENT') throw error;
     }
   }
   return aside;

@@ -1,5 +1,6 @@
 import { renameSync } from 'node:fs';
 import { basename } from 'node:path';
+import { isRecord } from '../guards.js';
 import { AgentError } from './identity.js';
 import { Journal, JournalDamaged, type JournalOptions, journalPath } from './journal.js';
 import { asideStamp, convertSqliteJournal } from './journal-convert.js';
@@ -8,7 +9,7 @@ export { asideStamp } from './journal-convert.js';
 
 /** The error on one line. */
 const reason = (error: unknown): string => {
-  const { code, message } = error as { code?: unknown; message?: unknown };
+  const { code, message }: { code?: unknown; message?: unknown } = isRecord(error) ? error : {};
   const text = typeof code === 'string' ? `${code}: ${String(message)}` : String(message ?? error);
   return text.replace(/\s+/g, ' ').trim();
 };

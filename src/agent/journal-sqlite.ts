@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
+import { errnoCode } from '../guards.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type { JournalOp } from './journal-state.js';
 
@@ -14,6 +15,7 @@ const driverPackage = 'better-sqlite3';
 /** The SQLite driver, or undefined where it cannot be loaded (the single executable). */
 export function sqliteDriver(): typeof BetterSqlite3 | undefined {
   try {
+    // require() returns any: the driver's own types describe what it loads.
     return createRequire(import.meta.url)(driverPackage) as typeof BetterSqlite3;
   } catch {
     return undefined;
@@ -33,9 +35,9 @@ export interface ConvertedJournal {
   readonly events: number;
 }
 
-const isSqliteDamage = (error: unknown): boolean => {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
+const isSqliteDamage = (error: unknown): error is Error => {
+  const code = errnoCode(error);
+  return code !== undefined && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
 };
 
 interface RunRow {
@@ -46,6 +48,22 @@ interface RunRow {
   updated_at: number;
   pid: number | null;
   boot_id: string | null;
+}
+
+interface ScheduleRow {
+  invoke_id: string;
+  spec: string;
+  next_execution: number;
+  checked_until: number;
+  ended: number;
+  updated_at: number;
+}
+
+interface EventRow {
+  seq: number;
+  invoke_id: string;
+  execution: number;
+  payload: string;
 }
 
 /**
@@ -62,57 +80,52 @@ export function readSqliteJournal(driver: typeof BetterSqlite3, path: string): C
     if (check !== 'ok') throw new SqliteJournalDamaged(String(check));
     return convert(db);
   } catch (error) {
-    if (isSqliteDamage(error)) throw new SqliteJournalDamaged((error as Error).message);
+    if (isSqliteDamage(error)) throw new SqliteJournalDamaged(error.message);
     throw error;
   } finally {
     db?.close();
   }
 }
 
+// A spec column: JSON an older agent wrote from its TaskSpec, carried over unchecked as that agent
+// itself would have read it back (the conversion keeps, never judges, what the journal held).
+const specOf = (text: string): TaskSpec => JSON.parse(text) as TaskSpec;
+// An event payload column: likewise JSON that agent wrote from its TaskEvent.
+const eventOf = (text: string): TaskEvent => JSON.parse(text) as TaskEvent;
+
 function convert(db: BetterSqlite3.Database): ConvertedJournal {
   const tables = new Set(
-    (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map(
-      (row) => row.name,
-    ),
+    db
+      .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+      .all()
+      .map((row) => row.name),
   );
-  const runRows = (
-    tables.has('runs')
-      ? db.prepare('SELECT * FROM runs ORDER BY invoke_id, execution').all()
-      : tables.has('tasks')
-        ? db.prepare('SELECT *, 0 AS execution FROM tasks ORDER BY invoke_id').all()
-        : []
-  ) as RunRow[];
-  const scheduleRows = (
-    tables.has('schedules') ? db.prepare('SELECT * FROM schedules ORDER BY invoke_id').all() : []
-  ) as {
-    invoke_id: string;
-    spec: string;
-    next_execution: number;
-    checked_until: number;
-    ended: number;
-    updated_at: number;
-  }[];
+  // The row types name the columns of the layouts above; the driver types every row unknown.
+  const runRows = tables.has('runs')
+    ? db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY invoke_id, execution').all()
+    : tables.has('tasks')
+      ? db.prepare<[], RunRow>('SELECT *, 0 AS execution FROM tasks ORDER BY invoke_id').all()
+      : [];
+  const scheduleRows = tables.has('schedules')
+    ? db.prepare<[], ScheduleRow>('SELECT * FROM schedules ORDER BY invoke_id').all()
+    : [];
   const withExecution = tables.has('events')
-    ? (db.prepare('SELECT name FROM pragma_table_info(?)').all('events') as { name: string }[]).some(
-        (column) => column.name === 'execution',
-      )
+    ? db
+        .prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)')
+        .all('events')
+        .some((column) => column.name === 'execution')
     : false;
-  const eventRows = (
-    tables.has('events')
-      ? db
-          .prepare(
-            `SELECT seq, invoke_id, ${withExecution ? 'execution' : '0 AS execution'}, payload FROM events ORDER BY seq`,
-          )
-          .all()
-      : []
-  ) as { seq: number; invoke_id: string; execution: number; payload: string }[];
+  const eventRows = tables.has('events')
+    ? db
+        .prepare<[], EventRow>(
+          `SELECT seq, invoke_id, ${withExecution ? 'execution' : '0 AS execution'}, payload FROM events ORDER BY seq`,
+        )
+        .all()
+    : [];
   // AUTOINCREMENT never reuses an id, even one whose event was acknowledged and deleted.
   const counted = tables.has('sqlite_sequence')
-    ? ((
-        db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as
-          | { seq: number }
-          | undefined
-      )?.seq ?? 0)
+    ? (db.prepare<[], { seq: number }>(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get()?.seq ??
+      0)
     : 0;
   // The rows come in seq order: the last is the highest (a spread of every row overflows the stack).
   const lastSeq = Math.max(counted, eventRows.at(-1)?.seq ?? 0);
@@ -126,7 +139,7 @@ function convert(db: BetterSqlite3.Database): ConvertedJournal {
         x: row.execution,
         s: row.state,
         at: row.updated_at,
-        ...(row.state !== 'finished' && { spec: JSON.parse(row.spec) as TaskSpec }),
+        ...(row.state !== 'finished' && { spec: specOf(row.spec) }),
         ...(row.pid !== null && { pid: row.pid }),
         ...(row.boot_id !== null && { boot: row.boot_id }),
       },
@@ -141,14 +154,12 @@ function convert(db: BetterSqlite3.Database): ConvertedJournal {
         cu: row.checked_until,
         ended: row.ended !== 0,
         at: row.updated_at,
-        ...(row.ended === 0 && { spec: JSON.parse(row.spec) as TaskSpec }),
+        ...(row.ended === 0 && { spec: specOf(row.spec) }),
       },
     ]);
   }
   for (const row of eventRows) {
-    records.push([
-      { o: 'ev', n: row.seq, i: row.invoke_id, x: row.execution, e: JSON.parse(row.payload) as TaskEvent },
-    ]);
+    records.push([{ o: 'ev', n: row.seq, i: row.invoke_id, x: row.execution, e: eventOf(row.payload) }]);
   }
   return { records, runs: runRows.length, schedules: scheduleRows.length, events: eventRows.length };
 }

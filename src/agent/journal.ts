@@ -65,6 +65,15 @@ type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
 export const journalPath = (stateDir: string): string => join(stateDir, 'journal.log');
 const compactingPath = (path: string): string => `${path}.compacting`;
 
+type EventOp = Extract<JournalOp, { o: 'ev' }>;
+
+/** The changes of one record. */
+function parseOps(payload: Buffer): JournalOp[] {
+  // Written by this journal from JournalOp values, behind a checksum (scanRecords): checking every
+  // op again would cost on each start and each resend of held output.
+  return JSON.parse(payload.toString('utf8')) as JournalOp[];
+}
+
 /** Replays a journal file into its state; `end` is where its whole records end (a torn tail after). */
 function replay(path: string, bytes: Buffer): { state: JournalState; end: number } {
   const { records, end } = scanRecords(bytes);
@@ -72,7 +81,7 @@ function replay(path: string, bytes: Buffer): { state: JournalState; end: number
   for (const { at, payload } of records) {
     let ops: JournalOp[];
     try {
-      ops = JSON.parse(payload.toString('utf8')) as JournalOp[];
+      ops = parseOps(payload);
     } catch {
       throw new JournalDamaged(`the record at byte ${at} of ${path} is not readable`);
     }
@@ -113,7 +122,7 @@ export class Journal {
   /** After a failed compaction, none before this. */
   private retryAtMs = 0;
   /** A write that failed and could not be undone: later records would follow garbage. */
-  private broken: Error | undefined;
+  private broken: unknown;
   private readonly caps: { run: number; total: number };
   private syncing = false;
   private deferred = false;
@@ -166,7 +175,7 @@ export class Journal {
   /** Appends one record; undone (the file cut back) when the write fails, so the file stays whole. */
   private write(ops: readonly JournalOp[]): { at: number; length: number } {
     if (this.closed) throw new Error('the journal is closed');
-    if (this.broken) throw this.broken;
+    if (this.broken !== undefined) throw this.broken;
     const payload = Buffer.from(JSON.stringify(ops), 'utf8');
     const start = this.size;
     try {
@@ -175,7 +184,7 @@ export class Journal {
       try {
         ftruncateSync(this.fd, start);
       } catch {
-        this.broken = error as Error;
+        this.broken = error;
       }
       throw error;
     }
@@ -399,13 +408,8 @@ export class Journal {
       execution: entry.execution,
       event:
         entry.event ??
-        (
-          (
-            JSON.parse(readPayload(this.fd, entry.at ?? 0, entry.length).toString('utf8')) as JournalOp[]
-          )[0] as {
-            e: TaskEvent;
-          }
-        ).e,
+        // An entry without its event has `at`: the place of its own record, one `ev` op (addEvent).
+        (parseOps(readPayload(this.fd, entry.at ?? 0, entry.length))[0] as EventOp).e,
     }));
   }
 
@@ -440,15 +444,19 @@ export class Journal {
     pid: number | undefined;
     bootId: string;
   }[] {
-    return [...this.state.runs.entries()]
-      .filter(([, run]) => run.spec)
-      .map(([key, run]) => ({
-        task: run.spec as TaskSpec,
-        execution: runOf(key).execution,
-        state: run.state,
-        pid: run.pid,
-        bootId: run.bootId ?? '',
-      }));
+    return [...this.state.runs.entries()].flatMap(([key, run]) =>
+      run.spec
+        ? [
+            {
+              task: run.spec,
+              execution: runOf(key).execution,
+              state: run.state,
+              pid: run.pid,
+              bootId: run.bootId ?? '',
+            },
+          ]
+        : [],
+    );
   }
 
   /** Holds a new schedule (its `accepted` event on run 0); undefined when it was held before. */
@@ -495,13 +503,18 @@ export class Journal {
 
   heldSchedules(): HeldSchedule[] {
     return [...this.state.schedules.entries()]
-      .filter(([, schedule]) => !schedule.ended && schedule.spec)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, schedule]) => ({
-        task: schedule.spec as TaskSpec,
-        nextExecution: schedule.nextExecution,
-        checkedUntilMs: schedule.checkedUntilMs,
-      }));
+      .flatMap(([, schedule]) =>
+        !schedule.ended && schedule.spec
+          ? [
+              {
+                task: schedule.spec,
+                nextExecution: schedule.nextExecution,
+                checkedUntilMs: schedule.checkedUntilMs,
+              },
+            ]
+          : [],
+      );
   }
 
   /**
@@ -535,7 +548,7 @@ export class Journal {
     if (this.closed) return;
     clearTimeout(this.compactTimer);
     // A full disk: scrubbed at the next start.
-    if (this.state.specsToScrub > 0 && !this.broken) this.compactOrRetry();
+    if (this.state.specsToScrub > 0 && this.broken === undefined) this.compactOrRetry();
     this.closed = true;
     for (const waiter of this.waiters) waiter.reject(new Error('the journal is closed'));
     this.waiters = [];

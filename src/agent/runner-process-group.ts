@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
+import { errnoCode } from '../guards.js';
 
 // Short enough that a run ends soon after its tree dies; each poll is a single kill(2).
 const groupPollMs = 25;
@@ -18,7 +19,7 @@ function isGroupAlive(pgid: number): boolean {
     process.kill(-pgid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoCode(error) === 'EPERM';
   }
 }
 

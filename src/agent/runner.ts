@@ -13,6 +13,7 @@ import { access, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { executionException, type RunErrorCode, runError } from '../domain/run-errors.js';
+import { errnoCode } from '../guards.js';
 import { drain, reapGroup, signal } from './runner-process-group.js';
 import { currentUser, lookupUser, type RunAsUser } from './users.js';
 
@@ -210,8 +211,10 @@ function execute(
       if (launch.script) release(launch.script);
     }
     // stderr only carries launcher errors (setpriv); the script's own stderr goes to stdout.
+    // ChildProcess types each stdio entry as possibly null: 'pipe' (spawn above) makes it a stream.
     const streams = [child.stdout, child.stderr] as Readable[];
     // The shell waits on fd 3 for the go: once it is up and `spec.ready` has resolved.
+    // Typed as any stdio entry: 'pipe' at fd 3 makes it a socket, which is writable.
     const gate = child.stdio[3] as Writable;
     gate.on('error', () => undefined); // the shell may be gone (stopped) before its go
     let refused: unknown;
@@ -285,7 +288,7 @@ function writeScript(file: string, script: string, user: RunAsUser): void {
   try {
     writeFileSync(file, script, { mode: 0o700, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (errnoCode(error) !== 'EEXIST') throw error;
     rmSync(file, { force: true });
     writeFileSync(file, script, { mode: 0o700, flag: 'wx' });
   }

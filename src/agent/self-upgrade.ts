@@ -164,10 +164,10 @@ export class SelfUpgrade {
       `agent ${offer.version} downloaded, verified and tried in ${this.nowMs() - startedMs} ms; restarting when no task runs`,
     );
     pursuit.phase = 'staged';
-    this.swapWhenQuiet(pursuit);
+    this.swapWhenQuiet(pursuit, staged);
   }
 
-  private swapWhenQuiet(pursuit: Pursuit): void {
+  private swapWhenQuiet(pursuit: Pursuit, staged: string): void {
     if (this.pursuit !== pursuit || this.stopped) return;
     if (this.windowRemainingMs(pursuit.offer) <= 0) {
       this.deps.say(
@@ -177,14 +177,14 @@ export class SelfUpgrade {
       return;
     }
     if (!this.deps.isQuiet()) {
-      pursuit.timer = setTimeout(() => this.swapWhenQuiet(pursuit), this.deps.quietCheckMs ?? 1_000);
+      pursuit.timer = setTimeout(() => this.swapWhenQuiet(pursuit, staged), this.deps.quietCheckMs ?? 1_000);
       pursuit.timer.unref?.();
       return;
     }
     // Quiet now, and no task is taken from this turn on: none is cut short by the restart.
     this.deps.stopTakingTasks();
     pursuit.phase = 'restarting';
-    swapIn(pursuit.staged as string, this.deps.executablePath).then(
+    swapIn(staged, this.deps.executablePath).then(
       () => {
         this.deps.say(`upgraded to agent ${pursuit.offer.version}; restarting`);
         this.deps.restart(pursuit.offer.version);

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isRecord } from '../guards.js';
 
 // OpenSSL's and Node's codes for a server certificate that cannot be trusted or does not name the host.
 const certificateCodes = new Set([
@@ -20,7 +21,7 @@ const certificateCodes = new Set([
  * trusted; undefined for any other failure. Nothing was sent to that server: TLS failed first.
  */
 export function certificateProblem(error: unknown, serverUrl: string): string | undefined {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const { code, message }: { code?: unknown; message?: unknown } = isRecord(error) ? error : {};
   if (typeof code !== 'string' || !certificateCodes.has(code)) return undefined;
   return (
     `refusing ${serverUrl}: its certificate cannot be verified (${code}: ${String(message)}); ` +
@@ -31,7 +32,8 @@ export function certificateProblem(error: unknown, serverUrl: string): string | 
 /** The `Code` of an API error body, or the HTTP status when the body has none. */
 export function refusalCode(status: number, body: string): string {
   try {
-    const code = (JSON.parse(body) as { Code?: unknown }).Code;
+    const parsed: unknown = JSON.parse(body);
+    const code = isRecord(parsed) ? parsed.Code : undefined;
     if (typeof code === 'string' && code !== '') return code;
   } catch {
     // not JSON: the status says enough

@@ -1,5 +1,6 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { errnoCode } from '../guards.js';
 import { describeTightened, privateDir } from '../private-files.js';
 
 /**
@@ -23,7 +24,7 @@ export function prepareStateDir(stateDir: string, say: (line: string) => void): 
   try {
     left = readdirSync(scriptsDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (errnoCode(error) !== 'ENOENT') throw error;
   }
   for (const name of left) rmSync(join(scriptsDir, name), { recursive: true, force: true });
   if (left.length > 0) say(`removed ${left.length} script file(s) left by the last stop`);

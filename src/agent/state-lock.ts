@@ -9,6 +9,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { errnoCode } from '../guards.js';
 import { AgentError } from './identity.js';
 import { writeWhole } from './journal-write.js';
 
@@ -44,6 +45,8 @@ function processStarted(pid: number): string | undefined {
 
 function readHolder(path: string): Holder | undefined {
   try {
+    // An agent's own lock file (lock() below writes it): only the pid decides whether it names a
+    // process; refusing a lock over another field would let a second agent in beside a live one.
     const holder = JSON.parse(readFileSync(path, 'utf8')) as Holder;
     return Number.isSafeInteger(holder.pid) ? holder : undefined;
   } catch {
@@ -67,7 +70,7 @@ function alive(path: string, holder: Holder | undefined, bootId: string): boolea
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    if (errnoCode(error) === 'ESRCH') return false;
   }
   const started = processStarted(holder.pid);
   return !(holder.started && started && holder.started !== started);
@@ -79,7 +82,7 @@ function takeOver(path: string, stale: string): void {
   try {
     renameSync(path, moved);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (errnoCode(error) === 'ENOENT') return;
     throw error;
   }
   let content = '';
@@ -117,7 +120,7 @@ export function lockStateDir(stateDir: string, bootId: string): () => void {
     try {
       fd = openSync(path, 'wx', 0o600);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errnoCode(error) !== 'EEXIST') throw error;
       let stale = '';
       try {
         stale = readFileSync(path, 'utf8');

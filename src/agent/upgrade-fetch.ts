@@ -68,6 +68,7 @@ export async function downloadExecutable(offer: DownloadRequest, dest: string): 
     const file = await open(dest, 'w', 0o700);
     try {
       response.on('aborted', () => response.destroy(new UpgradeError('the server cut the download short')));
+      // Node types a stream's chunks any: one without an encoding set yields Buffers.
       for await (const chunk of response as AsyncIterable<Buffer>) {
         bytes += chunk.length;
         if (bytes > offer.sizeBytes) {

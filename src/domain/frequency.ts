@@ -41,6 +41,8 @@ export const frequencyLimits = {
 } as const;
 
 const unitSeconds = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+const isUnit = (text: string | undefined): text is keyof typeof unitSeconds =>
+  text !== undefined && Object.hasOwn(unitSeconds, text);
 
 function refuse(text: string, why: string): never {
   const shown = text.length > 100 ? `${text.slice(0, 100)}…` : text;
@@ -58,9 +60,9 @@ export function parseFrequency(text: string, context: { nowMs: number; timeoutSe
 
 function parseRate(text: string, timeoutSeconds: number): Frequency {
   const match = /^rate\((\d+)([smhd])\)$/.exec(text);
-  if (!match) refuse(text, 'write rate(<n><s|m|h|d>), for example rate(5m)');
-  // The pattern matched one of unitSeconds' keys (s, m, h, d).
-  const intervalSeconds = Number(match[1]) * unitSeconds[match[2] as keyof typeof unitSeconds];
+  const unit = match?.[2];
+  if (!match || !isUnit(unit)) refuse(text, 'write rate(<n><s|m|h|d>), for example rate(5m)');
+  const intervalSeconds = Number(match[1]) * unitSeconds[unit];
   const { rateMinSeconds, rateMaxSeconds } = frequencyLimits;
   if (!(intervalSeconds >= rateMinSeconds && intervalSeconds <= rateMaxSeconds)) {
     refuse(text, 'the interval must be 60 seconds to 7 days');

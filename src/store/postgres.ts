@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { errnoCode } from '../guards.js';
 import type { Migration } from './migrations/migration.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import type { Schema } from './schema.js';
@@ -72,7 +73,7 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Sto
       await setup.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     } catch (error) {
       // Two servers creating the same schema at once: the loser's error is harmless.
-      if ((error as { code?: string }).code !== '23505') throw error;
+      if (errnoCode(error) !== '23505') throw error;
     } finally {
       await setup.end();
     }

@@ -1,3 +1,5 @@
+import { isRecord } from '../guards.js';
+
 /** Error codes that mean the data store ran out of space: SQLite's, PostgreSQL's `disk_full`, the system's. */
 const fullCodes = new Set(['SQLITE_FULL', '53100', 'ENOSPC']);
 
@@ -7,8 +9,8 @@ const fullCodes = new Set(['SQLITE_FULL', '53100', 'ENOSPC']);
  */
 export function isStorageFull(error: unknown): boolean {
   for (let cause = error, depth = 0; cause && depth < 5; depth++) {
-    if (typeof cause !== 'object') return false;
-    const { code, cause: next } = cause as { code?: unknown; cause?: unknown };
+    if (!isRecord(cause)) return false;
+    const { code, cause: next } = cause;
     if (typeof code === 'string' && fullCodes.has(code)) return true;
     cause = next;
   }

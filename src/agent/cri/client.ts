@@ -9,7 +9,7 @@ export interface CriError extends Error {
 }
 
 export const isCriError = (error: unknown): error is CriError =>
-  error instanceof Error && typeof (error as Partial<CriError>).code === 'number';
+  error instanceof Error && 'code' in error && typeof error.code === 'number';
 
 export interface CriContainer {
   readonly id: string;
@@ -23,17 +23,11 @@ export interface CriExecResult {
   readonly exit_code: number;
 }
 
-type Call<Request, Response> = (
-  request: Request,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response: Response) => void,
-) => grpc.ClientUnaryCall;
-
 /**
  * runtime-v1.proto as protobufjs JSON (runtime-v1.test.ts keeps the two equal). Required, not read
  * from a path beside this file: the agent's single executable carries it inside its bundle.
  */
+// require() returns any: the JSON is protobufjs's own output (runtime-v1.test.ts), what fromJSON takes.
 const descriptor = createRequire(import.meta.url)('./runtime-v1.json') as Parameters<
   typeof protoLoader.fromJSON
 >[0];
@@ -44,8 +38,11 @@ const definition = protoLoader.fromJSON(descriptor, {
   enums: String,
   defaults: true,
 });
-const runtimeV1 = (grpc.loadPackageDefinition(definition).runtime as grpc.GrpcObject).v1 as grpc.GrpcObject;
-const RuntimeService = runtimeV1.RuntimeService as grpc.ServiceClientConstructor;
+const runtimeService = definition['runtime.v1.RuntimeService'];
+// A message or enum definition has a `format`; a service is a map of its methods.
+if (!runtimeService || 'format' in runtimeService)
+  throw new Error('runtime-v1.json defines no RuntimeService');
+const service = runtimeService;
 
 /** A CRI RuntimeService client on a unix socket, with promise calls. */
 export class CriClient {
@@ -53,21 +50,25 @@ export class CriClient {
 
   constructor(socketPath: string) {
     // Output comes back in one reply: no gRPC size limit of our own (containerd stops at 16 MiB).
-    this.client = new RuntimeService(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
     });
   }
 
   call<Response>(method: string, request: object, deadlineMs = 30_000): Promise<Response> {
-    const fn = (this.client as unknown as Record<string, Call<object, Response>>)[method];
-    if (!fn) return Promise.reject(new Error(`no CRI method ${method}`));
+    const definition = Object.hasOwn(service, method) ? service[method] : undefined;
+    if (!definition) return Promise.reject(new Error(`no CRI method ${method}`));
     return new Promise((resolve, reject) => {
-      fn.call(
-        this.client,
+      // What a generated client's method does: one unary call on the method's path.
+      this.client.makeUnaryRequest(
+        definition.path,
+        definition.requestSerialize,
+        definition.responseDeserialize,
         request,
         new grpc.Metadata(),
         { deadline: Date.now() + deadlineMs },
-        (error, response) => (error ? reject(error) : resolve(response)),
+        // Decoded by the descriptor as the method's response message: the caller names that shape.
+        (error, response) => (error ? reject(error) : resolve(response as Response)),
       );
     });
   }

@@ -1,12 +1,15 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Schema } from '../schema.js';
 import type { AccessKey, AccessKeyRepo, AccessKeyStatus } from '../store.js';
+import { oneOf } from './columns.js';
 import { prepared } from './prepared.js';
+
+const accessKeyStatus = oneOf<AccessKeyStatus>(['Active', 'Inactive'], 'access_keys.status');
 
 const toKey = (row: Selectable<Schema['access_keys']>): AccessKey => ({
   id: row.id,
   secret: row.secret,
-  status: row.status as AccessKeyStatus,
+  status: accessKeyStatus(row.status),
   description: row.description,
   createdAtMs: Number(row.created_at),
   ...(row.policy && { policy: row.policy }),

@@ -1,12 +1,16 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Command, CommandType } from '../../domain/command.js';
+import { type Command, commandTypes } from '../../domain/command.js';
 import type { Page } from '../../domain/paging.js';
 import type { Tag } from '../../domain/tags.js';
 import type { CommandTable, Schema } from '../schema.js';
 import type { CommandRepo } from '../store.js';
+import { oneOf, stringsOf } from './columns.js';
 import { escapeLike, paginate, tagCondition } from './paging.js';
 import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
+
+const commandType = oneOf(commandTypes, 'commands.type');
+const parameterNames = stringsOf('commands.parameter_names');
 
 const toCommand = (row: Selectable<CommandTable>, tags: Tag[]): Command => ({
   seq: Number(row.seq),
@@ -14,12 +18,12 @@ const toCommand = (row: Selectable<CommandTable>, tags: Tag[]): Command => ({
   regionId: row.region_id,
   name: row.name,
   description: row.description,
-  type: row.type as CommandType,
+  type: commandType(row.type),
   contentBase64: row.content_base64,
   workingDir: row.working_dir,
   timeoutSeconds: row.timeout_seconds,
   enableParameter: row.enable_parameter === 1,
-  parameterNames: JSON.parse(row.parameter_names) as string[],
+  parameterNames: parameterNames(row.parameter_names),
   launcher: row.launcher,
   resourceGroupId: row.resource_group_id,
   clientToken: row.client_token,

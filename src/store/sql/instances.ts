@@ -4,9 +4,13 @@ import type { Tag } from '../../domain/tags.js';
 import type { InstanceTable, Schema } from '../schema.js';
 import type { InstanceRepo } from '../store.js';
 import { toActivation } from './activations.js';
+import { oneOf, stringsOf } from './columns.js';
 import { paginate, tagCondition } from './paging.js';
 import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
+
+const instanceState = oneOf<InstanceState>(['Running', 'Stopped'], 'instances.status');
+const shellsOf = stringsOf('instances.shells');
 
 const toInstance = (row: Selectable<InstanceTable>, tags: Tag[]): ManagedInstance => ({
   seq: Number(row.seq),
@@ -21,10 +25,10 @@ const toInstance = (row: Selectable<InstanceTable>, tags: Tag[]): ManagedInstanc
   machineId: row.machine_id,
   intranetIp: row.intranet_ip,
   tokenHash: row.token_hash,
-  status: row.status as InstanceState,
+  status: instanceState(row.status),
   bootId: row.boot_id,
   timeZone: row.time_zone,
-  shells: JSON.parse(row.shells) as string[],
+  shells: shellsOf(row.shells),
   connected: row.connected === 1,
   lastHeartbeatAtMs: Number(row.last_heartbeat_at),
   lastInvokedAtMs: Number(row.last_invoked_at),

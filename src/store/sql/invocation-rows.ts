@@ -11,24 +11,12 @@ import { instanceStatuses, invocationStatuses } from '../../domain/invocation-st
 import type { Tag } from '../../domain/tags.js';
 import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
 import type { RunKey } from '../store.js';
+import { oneOf } from './columns.js';
 
 /** Rows of invocations and their runs, to and from the domain's types. */
 
 export type InvocationRow = Selectable<InvocationTable>;
 export type RunRow = Selectable<InvocationInstanceTable>;
-
-/**
- * Reads a text column that holds one of `values` (the columns stay text so filters from the API
- * compare as text). A value outside them is damage, and fails loudly rather than passing as typed.
- */
-function oneOf<T extends string>(values: readonly T[], column: string): (text: string) => T {
-  const known: ReadonlySet<string> = new Set(values);
-  const isKnown = (text: string): text is T => known.has(text);
-  return (text) => {
-    if (isKnown(text)) return text;
-    throw new Error(`${column} holds ${JSON.stringify(text)}, not one of ${values.join(', ')}`);
-  };
-}
 
 const commandType = oneOf(commandTypes, 'invocations.command_type');
 const terminationMode = oneOf(terminationModes, 'invocations.termination_mode');
