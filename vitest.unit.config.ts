@@ -19,5 +19,9 @@ export default defineConfig({
       'src/store/store.contract.test.ts',
     ],
     testTimeout: 10_000,
+    // One module graph for all files: the tier's time is mostly loading modules, not testing.
+    // Forks, not threads: some suites set the umask or the working directory.
+    pool: 'forks',
+    isolate: false,
   },
 });
