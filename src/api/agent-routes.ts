@@ -6,8 +6,8 @@ import {
   isRegisterRequest,
   type RegisterRequest,
   registerPath,
-  registerRequestProblem,
 } from '../protocol/messages.js';
+import { registerRequestProblem } from '../protocol/registration-problem.js';
 import { type InstanceService, ThrottledError } from '../service/instances.js';
 import { sendError } from './rpc.js';
 

@@ -1,32 +1,13 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { messageLimits } from './message-limits.js';
 
 /**
  * Every message of the agent protocol (docs/agent-protocol.md) and of registration, defined once:
  * the TypeBox schema is the check, its `Static` the type. Unknown fields are allowed (a newer peer
  * may add some); a field present with the wrong type or past its bound makes the message malformed.
+ * Only types are taken from here at run time: the checks are compiled ahead of time into
+ * message-checks.ts (`npm run generate:checks`), so neither side loads TypeBox to read a frame.
  */
-
-/** Output is sent in chunks of at most this many raw bytes. */
-export const maxOutputChunkBytes = 64 * 1024;
-
-/**
- * Bounds on what one agent message may hold (docs/agent-protocol.md): a message past any of them
- * is malformed (the server closes the channel). Each is well above what a real agent sends.
- */
-export const messageLimits = {
-  /** Entries of `hello.schedules` and of `hello.runs`: an agent holding more leaves the list out. */
-  heldEntries: 2_000,
-  /** Characters of an id (invocation, event): the server's are 34, the agent's are counters. */
-  idChars: 64,
-  /** Characters of a hello's descriptive text (host name, OS version, …) and of an error code. */
-  textChars: 1_024,
-  /** Entries of `hello.shells`. */
-  shells: 16,
-  /** Characters of a finished event's `errorInfo`. */
-  errorInfoChars: 16 * 1024,
-  /** Characters of an output event's Base64 `data`: one chunk of `maxOutputChunkBytes`. */
-  outputDataChars: Math.ceil(maxOutputChunkBytes / 3) * 4,
-} as const;
 
 /** The messages are read-only through and through, as they were when written by hand. */
 export type Immutable<T> = T extends readonly (infer E)[]

@@ -9,8 +9,8 @@ import {
   parseAgentMessage,
   parseRefusal,
   parseServerMessage,
-  registerRequestProblem,
 } from './messages.js';
+import { registerRequestProblem } from './registration-problem.js';
 
 const hello = (fields: Record<string, unknown> = {}) =>
   JSON.stringify({

@@ -1,24 +1,30 @@
-import type { Static, TLiteral, TObject } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { isRecord } from '../guards.js';
 import {
+  agentMessageChecks,
+  checkRefusal,
+  checkRegisterRequest,
+  checkRegisterResponse,
+  serverMessageChecks,
+} from './message-checks.js';
+// Types only: the schemas (and TypeBox) are not loaded at run time; message-checks.ts holds their checks.
+import type {
   agentMessageSchemas,
-  type FinishedStatusSchema,
-  type HeldRunSchema,
-  type Message,
+  FinishedStatusSchema,
+  HeldRunSchema,
+  Message,
   RefusalSchema,
   RegisterRequestSchema,
   RegisterResponseSchema,
   serverMessageSchemas,
-  type TaskEventSchema,
-  type TaskSpecSchema,
-  type UpgradeOfferSchema,
+  TaskEventSchema,
+  TaskSpecSchema,
+  UpgradeOfferSchema,
 } from './message-schemas.js';
 
 /**
  * The agent ⇄ server protocol (docs/agent-protocol.md): JSON text frames over one WebSocket.
  * Shared by both sides and nothing else; each message is defined once, as a schema, in
- * message-schemas.ts. Every state-changing agent message carries an id that the server
+ * message-schemas.ts, whose checks are compiled ahead of time into message-checks.ts. Every state-changing agent message carries an id that the server
  * acknowledges; both sides ignore duplicates.
  */
 
@@ -30,7 +36,7 @@ export const deregisterPath = '/agent/v1/deregister';
 /** Largest frame either side accepts: an output chunk of 64 KiB Base64-encoded, with room to spare. */
 export const maxFrameBytes = 256 * 1024;
 
-export { maxOutputChunkBytes, messageLimits } from './message-schemas.js';
+export { maxOutputChunkBytes, messageLimits } from './message-limits.js';
 
 export type RegisterRequest = Message<typeof RegisterRequestSchema>;
 export type RegisterResponse = Message<typeof RegisterResponseSchema>;
@@ -45,29 +51,22 @@ export type ServerMessage = Message<(typeof serverMessageSchemas)[number]>;
 /** The server's executable is newer than the agent: see `UpgradeOfferSchema`. */
 export type UpgradeOffer = Message<typeof UpgradeOfferSchema>;
 
-/** A message object with a `type` naming which one it is. */
-type TypedMessageSchema = TObject & { readonly properties: { readonly type: TLiteral<string> } };
-
 /**
- * One compiled check per message type, chosen by the frame's `type`: a frame is checked against
- * its own schema only, which is what keeps the per-frame cost at the hand-written checks' level.
+ * One check per message type, chosen by the frame's `type`: a frame is checked against its own
+ * schema only, which keeps the per-frame cost at the hand-written checks' level.
  */
-function checkByType<T extends TypedMessageSchema>(
-  schemas: readonly T[],
-): (value: Record<string, unknown>) => value is Static<T> {
+function checkByType<T>(
+  checks: readonly { readonly type: string; readonly check: (value: unknown) => boolean }[],
+) {
   // A handful of types: comparing each is quicker than hashing the type into a Map.
-  const checks = schemas.map((schema) => ({
-    type: schema.properties.type.const,
-    check: TypeCompiler.Compile(schema),
-  }));
-  return (value): value is Static<T> => {
-    for (const { type, check } of checks) if (value.type === type) return check.Check(value);
+  return (value: Record<string, unknown>): value is Record<string, unknown> & T => {
+    for (const { type, check } of checks) if (value.type === type) return check(value);
     return false;
   };
 }
 
-const isAgentMessage = checkByType(agentMessageSchemas);
-const isServerMessage = checkByType(serverMessageSchemas);
+const isAgentMessage = checkByType<AgentMessage>(agentMessageChecks);
+const isServerMessage = checkByType<ServerMessage>(serverMessageChecks);
 
 /** A frame's JSON object; an empty one (matching no message type) when the text is not one. */
 function jsonRecord(text: string): Record<string, unknown> {
@@ -91,28 +90,16 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
   return isServerMessage(value) ? value : undefined;
 }
 
-const registerRequest = TypeCompiler.Compile(RegisterRequestSchema);
-const registerResponse = TypeCompiler.Compile(RegisterResponseSchema);
-const refusal = TypeCompiler.Compile(RefusalSchema);
-
 /** A registration body as the server reads it (`JSON.parse`d). */
-export const isRegisterRequest = (value: unknown): value is RegisterRequest => registerRequest.Check(value);
-
-/**
- * What is wrong with a registration body that is not a `RegisterRequest`: the field (a JSON pointer
- * such as `/hostname`) and the rule it breaks. Never the value: the body holds the activation code.
- */
-export function registerRequestProblem(value: unknown): string {
-  const error = registerRequest.Errors(value).First();
-  return error ? `${error.path || '/'}: ${error.message}` : 'none';
-}
+export const isRegisterRequest = (value: unknown): value is RegisterRequest => checkRegisterRequest(value);
 
 /** A registration answer as the agent reads it (`JSON.parse`d). */
-export const isRegisterResponse = (value: unknown): value is RegisterResponse =>
-  registerResponse.Check(value);
+export const isRegisterResponse = (value: unknown): value is RegisterResponse => checkRegisterResponse(value);
 
 /** The code and message of a refused registration or deregistration (the API's error body). */
 export type Refusal = Message<typeof RefusalSchema>;
+
+const isRefusal = (value: unknown): value is Refusal => checkRefusal(value);
 
 /** Reads a refusal's code and message from an answer's body; none when it is not such a body. */
 export function parseRefusal(text: string): Refusal {
@@ -122,5 +109,5 @@ export function parseRefusal(text: string): Refusal {
   } catch {
     return {};
   }
-  return refusal.Check(value) ? value : {};
+  return isRefusal(value) ? value : {};
 }
