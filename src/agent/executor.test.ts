@@ -3,20 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/deadline.js';
+import { taskSpec as task } from '../../test/helpers/task-spec.js';
 import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
 import { Executor } from './executor.js';
 import { Journal, type JournalEvent } from './journal.js';
-
-const task = (invokeId: string, fields: Partial<TaskSpec> = {}): TaskSpec => ({
-  invokeId,
-  commandType: 'RunShellScript',
-  script: 'echo hi',
-  username: '',
-  workingDir: '',
-  timeoutSeconds: 60,
-  terminationMode: 'ProcessTree',
-  ...fields,
-});
 
 describe('the executor', () => {
   let dir: string;

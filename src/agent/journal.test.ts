@@ -3,18 +3,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { taskSpec as task } from '../../test/helpers/task-spec.js';
 import type { TaskSpec } from '../protocol/messages.js';
 import { Journal, journalPath } from './journal.js';
-
-const task = (invokeId: string): TaskSpec => ({
-  invokeId,
-  commandType: 'RunShellScript',
-  script: 'echo hi',
-  username: '',
-  workingDir: '',
-  timeoutSeconds: 60,
-  terminationMode: 'ProcessTree',
-});
 
 describe('the agent journal', () => {
   let dir: string;

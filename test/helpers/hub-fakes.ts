@@ -212,14 +212,4 @@ export function hello(fields: Partial<HelloMessage> = {}): HelloMessage {
   };
 }
 
-export function task(invokeId: string): TaskSpec {
-  return {
-    invokeId,
-    commandType: 'RunShellScript',
-    script: 'echo hi',
-    username: '',
-    workingDir: '',
-    timeoutSeconds: 60,
-    terminationMode: 'ProcessTree',
-  };
-}
+export { taskSpec as task } from './task-spec.js';
