@@ -11,6 +11,7 @@ export const idempotentActions: ReadonlySet<string> = new Set([
   'RunCommand',
   'DeregisterManagedInstance',
   'ModifyInvocationAttribute',
+  'CreateFileUpload',
 ]);
 
 /**
