@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { Services } from './api/action.js';
 import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
-import { ConfigError, type ServerConfig } from './config.js';
+import { ConfigError, defaultFileMaxBytes, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
 import { NodeBus } from './dispatch/node-bus.js';
@@ -20,6 +20,7 @@ import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
 import { FailureThrottle } from './service/failure-throttle.js';
+import { FileUploadService } from './service/file-uploads.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService } from './service/invocations.js';
@@ -54,7 +55,9 @@ const deliverySweepIntervalMs = 1_000;
 type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
-> & { readonly nodeId: string } & Partial<Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir'>>;
+> & { readonly nodeId: string } & Partial<
+    Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir' | 'fileMaxBytes'>
+  >;
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -111,6 +114,7 @@ export function wireServices(
     parameters,
     cluster: new ClusterService(store, nowMs),
     settings,
+    fileUploads: new FileUploadService(store, nowMs, config.fileMaxBytes ?? defaultFileMaxBytes),
     nowMs,
     regions: config.regions,
   };
@@ -226,6 +230,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         everyMs: retentionSweepMs(config.resultRetentionDays),
         run: () => services.invocations.purgeExpired(config.resultRetentionDays),
       },
+      { name: 'file-upload-retention', everyMs: purgeIntervalMs, run: () => services.fileUploads.purge() },
     ],
   });
   logger.info(

@@ -70,6 +70,7 @@ describe('placePart: the upload state machine', () => {
     expect(codeOf(() => placePart(upload(40), 41, 10))).toBe('InvalidUploadOffset.Mismatch');
     expect(codeOf(() => placePart(upload(40), 40, 61))).toBe('InvalidUploadOffset.Mismatch');
     expect(codeOf(() => placePart(upload(40), 40, 0))).toBe('InvalidParameter');
+    expect(codeOf(() => placePart(upload(40), -5, 10))).toBe('InvalidParameter');
     const big = fileUploadLimits.partBytes + 1;
     expect(codeOf(() => placePart(upload(0, 10 * big), 0, big))).toBe('RequestTooLarge');
   });

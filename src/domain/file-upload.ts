@@ -66,6 +66,9 @@ export type PartPlacement = { readonly append: true; readonly skip: number } | {
  * a part past the announced size, and an empty one are refused.
  */
 export function placePart(upload: FileUpload, offset: number, length: number): PartPlacement {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new ApiError('InvalidParameter', 'Offset is a whole number of at least 0.');
+  }
   if (length === 0) throw new ApiError('InvalidParameter', 'A part holds at least one byte.');
   if (length > fileUploadLimits.partBytes) {
     throw new ApiError('RequestTooLarge', `A part is at most ${fileUploadLimits.partBytes} bytes.`);
