@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { type FileHandle, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -33,6 +34,11 @@ export interface FileDownloadRequest {
   readonly token: string;
   /** The CA(s) trusted for an https:// server, as for the channel. */
   readonly ca?: Buffer | undefined;
+  /**
+   * Test-only (OPENASSIST_TEST_FILE_DOWNLOAD_PAUSE): past half the file, create this file and read
+   * nothing more until it is removed, so a test can drop the connection in the middle.
+   */
+  readonly pauseMarker?: string | undefined;
 }
 
 export const downloadLimits = {
@@ -102,6 +108,12 @@ const pause = (ms: number, signal: AbortSignal) =>
     );
   });
 
+/** The test hook's wait: the marker file made, then polled until the test removes it. */
+async function holdWhile(marker: string, signal: AbortSignal): Promise<void> {
+  await writeFile(marker, '');
+  while (existsSync(marker)) await pause(50, signal);
+}
+
 /**
  * Writes the file into `file` (an empty temporary file) and checks it. Rejects with the signal's
  * reason once `signal` aborts (the run timed out or was stopped).
@@ -117,6 +129,7 @@ export async function downloadInto(
   let lastFailure = '';
   // A failed write (a full disk) ends the download at once: another attempt would not help.
   let writing = false;
+  let paused = false;
   while (written < download.sizeBytes) {
     signal.throwIfAborted();
     const before = written;
@@ -145,6 +158,10 @@ export async function downloadInto(
           writing = false;
           written += piece.length;
           hash.update(piece);
+        }
+        if (download.pauseMarker && !paused && written >= download.sizeBytes / 2) {
+          paused = true;
+          await holdWhile(download.pauseMarker, signal);
         }
       }
       if (written < download.sizeBytes) throw new Error(`the connection ended after ${written} bytes`);
