@@ -25,9 +25,15 @@ export function fileUploadRepo(db: Kysely<Schema>, dialect: Store['dialect']): F
   const find = (executor: Kysely<Schema>, id: string) =>
     executor.selectFrom('file_uploads').selectAll().where('id', '=', id).executeTakeFirst();
 
+  // A file's pages would fill SQLite's page cache (64 MiB) with bytes nobody reads again: let them go
+  // after each chunk written or read, so a transfer leaves the cache to the rows queries use.
+  const releaseCache = async () => {
+    if (dialect === 'sqlite') await sql`PRAGMA shrink_memory`.execute(db);
+  };
+
   /** One chunk: the one holding `offset` (`first`), else the next one after `offset`. */
-  const chunkAt = (id: string, offset: number, first: boolean) =>
-    db
+  const chunkAt = async (id: string, offset: number, first: boolean) => {
+    const chunk = await db
       .selectFrom('file_upload_chunks')
       .select(['byte_offset', 'data'])
       .where('upload_id', '=', id)
@@ -35,6 +41,9 @@ export function fileUploadRepo(db: Kysely<Schema>, dialect: Store['dialect']): F
       .orderBy('byte_offset', first ? 'desc' : 'asc')
       .limit(1)
       .executeTakeFirst();
+    await releaseCache();
+    return chunk;
+  };
 
   return {
     async create(upload, maxUnused) {
@@ -75,7 +84,7 @@ export function fileUploadRepo(db: Kysely<Schema>, dialect: Store['dialect']): F
     },
 
     async append(id, offset, data) {
-      return db.transaction().execute(async (trx) => {
+      const result = await db.transaction().execute(async (trx) => {
         const moved = await trx
           .updateTable('file_uploads')
           .set((eb) => ({ received_bytes: eb('received_bytes', '+', data.length) }))
@@ -93,6 +102,8 @@ export function fileUploadRepo(db: Kysely<Schema>, dialect: Store['dialect']): F
         const row = await find(trx, id);
         return row && { upload: toUpload(row), appended };
       });
+      await releaseCache();
+      return result;
     },
 
     async *read(id, offset) {
