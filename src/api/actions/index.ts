@@ -30,6 +30,7 @@ import {
   joinResourceGroup,
   listResourceGroups,
 } from './resource-groups.js';
+import { describeSendFileResults, sendFile } from './send-file.js';
 import { describeServerNodes } from './server-nodes.js';
 import { listTagResources, tagResources, untagResources } from './tags.js';
 
@@ -63,6 +64,8 @@ const all: readonly Action[] = [
   describeInvocationResults,
   stopInvocation,
   modifyInvocationAttribute,
+  sendFile,
+  describeSendFileResults,
   describeInvocationOutput,
   streamInvocationOutput,
   describeFrequencyPreview,
