@@ -36,6 +36,8 @@ export const scopeRules: Readonly<Record<string, ScopeRule>> = {
   'ecs:ModifyInvocationAttribute': { invocation: true, instances: true },
   'ecs:DescribeInvocationOutput': { invocation: true, instances: true },
   'ecs:StreamInvocationOutput': { invocation: true, instances: true },
+  'ecs:SendFile': { group: true, instances: true },
+  'ecs:DescribeSendFileResults': { group: true, invocation: true, instances: true },
   'ecs:CreateActivation': { group: true },
   'ecs:DescribeActivations': { group: true, activation: true },
   'ecs:DisableActivation': { activation: true },

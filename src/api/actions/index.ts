@@ -31,6 +31,7 @@ import {
   joinResourceGroup,
   listResourceGroups,
 } from './resource-groups.js';
+import { describeSendFileResults, sendFile } from './send-file.js';
 import { describeServerNodes } from './server-nodes.js';
 import { listTagResources, tagResources, untagResources } from './tags.js';
 
@@ -65,6 +66,8 @@ const all: readonly Action[] = [
   describeInvocationResults,
   stopInvocation,
   modifyInvocationAttribute,
+  sendFile,
+  describeSendFileResults,
   describeInvocationOutput,
   streamInvocationOutput,
   describeFrequencyPreview,
