@@ -106,6 +106,7 @@ export function wireServices(
       upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
     }),
   });
+  const fileUploads = new FileUploadService(store, nowMs, config.fileMaxBytes ?? defaultFileMaxBytes);
   const services: Services = {
     accessKeys: new AccessKeyService(store, nowMs),
     authorization: new Authorization(store),
@@ -113,14 +114,14 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
-    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota),
+    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota, fileUploads),
     idempotence: new Idempotence(store, nowMs, secrets),
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),
     parameters,
     cluster: new ClusterService(store, nowMs),
     settings,
-    fileUploads: new FileUploadService(store, nowMs, config.fileMaxBytes ?? defaultFileMaxBytes),
+    fileUploads,
     nowMs,
     regions: config.regions,
   };
