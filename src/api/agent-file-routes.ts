@@ -19,7 +19,12 @@ type FileRequest = FastifyRequest<{ Params: { invokeId: string } }>;
  * a chunk at a time: the next chunk is read only once the socket took the last (backpressure), so
  * a slow agent costs one chunk of memory. `Range: bytes=N-` resumes a dropped download.
  */
-async function sendFile(request: FileRequest, reply: FastifyReply, deps: AgentFileDeps): Promise<void> {
+async function sendFile(
+  request: FileRequest,
+  reply: FastifyReply,
+  deps: AgentFileDeps,
+  open: Set<FastifyReply>,
+): Promise<void> {
   try {
     const instanceId = String(request.headers['x-openassist-instance-id'] ?? '');
     const token = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
@@ -58,7 +63,13 @@ async function sendFile(request: FileRequest, reply: FastifyReply, deps: AgentFi
 }
 
 export function registerAgentFileRoutes(app: FastifyInstance, deps: AgentFileDeps): void {
+  // A download in flight would hold the server's close until its agent had read it all: cut it
+  // instead; the agent resumes from the bytes it has, here after a restart or on another node.
+  const open = new Set<FastifyReply>();
+  app.addHook('preClose', async () => {
+    for (const reply of open) reply.raw.destroy();
+  });
   app.get<{ Params: { invokeId: string } }>(`${filesPath}:invokeId`, (request, reply) =>
-    sendFile(request, reply, deps),
+    sendFile(request, reply, deps, open),
   );
 }
