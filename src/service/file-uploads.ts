@@ -9,6 +9,7 @@ import {
 } from '../domain/file-upload.js';
 import { newUploadId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
+import { UploadHashes } from './upload-hashes.js';
 
 const notFound = (id: string) => new ApiError('InvalidUploadId.NotFound', `No upload ${id.slice(0, 80)}.`);
 
@@ -17,10 +18,14 @@ const appendAttempts = 3;
 
 /**
  * Uploads for SendFile beyond 32 KB (`docs/file-transfer.md`): created with their size and
- * SHA-256, filled part by part in order, checked by hashing the stored bytes chunk by chunk, then
- * bound to the SendFile invocation whose agents download them.
+ * SHA-256, filled part by part in order, checked once complete (hashed as the parts arrive when they
+ * all came through this node, else by reading the stored chunks one at a time), then bound to the
+ * SendFile invocation whose agents download them.
  */
 export class FileUploadService {
+  // Uploads in flight on this node; a few hundred bytes each.
+  private readonly hashes = new UploadHashes(256);
+
   constructor(
     private readonly store: Store,
     private readonly nowMs: () => number,
@@ -75,12 +80,11 @@ export class FileUploadService {
       if (attempt === appendAttempts) {
         throw new ApiError('InvalidUploadOffset.Mismatch', 'Other parts kept moving the upload on; retry.');
       }
-      const result = await this.store.fileUploads.append(
-        id,
-        upload.receivedBytes,
-        data.subarray(placement.skip),
-      );
+      const at = upload.receivedBytes;
+      const bytes = data.subarray(placement.skip);
+      const result = await this.store.fileUploads.append(id, at, bytes);
       if (!result) throw notFound(id);
+      if (result.appended) this.hashes.appended(id, at, bytes);
       upload = result.upload;
       if (result.appended) break;
     }
@@ -88,9 +92,9 @@ export class FileUploadService {
   }
 
   private async verify(upload: FileUpload): Promise<FileUpload> {
-    const hash = createHash('sha256');
-    for await (const chunk of this.store.fileUploads.read(upload.id, 0)) hash.update(chunk);
-    if (hash.digest('hex') !== upload.sha256) {
+    if (
+      (this.hashes.take(upload.id, upload.sizeBytes) ?? (await this.hashStored(upload))) !== upload.sha256
+    ) {
       await this.store.fileUploads.restart(upload.id);
       throw new ApiError(
         'InvalidUploadContent.Sha256Mismatch',
@@ -99,6 +103,13 @@ export class FileUploadService {
     }
     await this.store.fileUploads.complete(upload.id);
     return { ...upload, state: 'Complete' };
+  }
+
+  /** Reads the stored chunks one at a time: the upload's parts did not all come through this node. */
+  private async hashStored(upload: FileUpload): Promise<string> {
+    const hash = createHash('sha256');
+    for await (const chunk of this.store.fileUploads.read(upload.id, 0)) hash.update(chunk);
+    return hash.digest('hex');
   }
 
   /**

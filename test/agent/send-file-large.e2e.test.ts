@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -196,6 +196,8 @@ describe('send-file beyond 32 KB: a real server, agents and the CLI', () => {
     const seconds = (Date.now() - startedMs) / 1000;
     const peaks = await sampler.stop();
     expect(sent.code, sent.stderr).toBe(0);
+    // Not a terminal: no progress bar.
+    expect(sent.stderr).not.toContain('\r');
     const answer = JSON.parse(sent.stdout);
     expect(answer.Results).toEqual([
       expect.objectContaining({ InstanceId: agent.instanceId, InvocationStatus: 'Success' }),
@@ -213,6 +215,46 @@ describe('send-file beyond 32 KB: a real server, agents and the CLI', () => {
     expect(growth[0]).toBeLessThan(32);
     expect(growth[1]).toBeLessThan(32);
   }, 90_000);
+
+  it('sends a small file in SendFile itself, shows progress on a terminal, fails when an instance fails', async () => {
+    const target = join(scratch, 'small');
+    const small = join(scratch, 'small.conf');
+    await writeFile(small, 'port=80\n');
+    const sent = await cli(
+      ['send-file', small, '--instance', agent.instanceId, '--target-dir', target, '--json'],
+      {
+        env: cliEnv,
+      },
+    );
+    expect(sent.code, sent.stderr).toBe(0);
+    const { InvokeId } = JSON.parse(sent.stdout) as { InvokeId: string };
+    const described = await invoke<{
+      Invocations: { Invocation: { Content: string; ContentType: string }[] };
+    }>(credentials, 'DescribeSendFileResults', { RegionId: region, InvokeId });
+    // Within 32 KB the content travels in SendFile's own Content, no upload.
+    expect(described.Invocations.Invocation[0]).toMatchObject({
+      Content: Buffer.from('port=80\n').toString('base64'),
+      ContentType: 'Base64',
+    });
+    expect(await readFile(join(target, 'small.conf'), 'utf8')).toBe('port=80\n');
+
+    const again = await cli(['send-file', small, '--instance', agent.instanceId, '--target-dir', target], {
+      env: cliEnv,
+    });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${agent.instanceId} Failed FileAlreadyExists`);
+    expect(again.stderr).toContain('0/1 succeeded');
+
+    const shown = join(scratch, 'shown.bin');
+    await randomFile(shown, 3);
+    const live = await cli(['send-file', shown, '--instance', agent.instanceId, '--target-dir', target], {
+      env: cliEnv,
+      tty: true,
+    });
+    expect(live.code, live.stdout).toBe(0);
+    // A terminal's stderr (merged into stdout by the pty) shows the bar redrawn in place.
+    expect(live.stdout).toMatch(/\r█{24} 100% 3\.0\/3\.0 MiB/);
+  }, 60_000);
 
   it("resumes a download cut by a server restart; other instances' agents cannot fetch it", async () => {
     const path = join(scratch, 'resume.bin');

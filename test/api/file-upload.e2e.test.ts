@@ -1,10 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiCallError, invoke } from '../../src/client/api.js';
 import { uploadFile } from '../../src/client/file-upload.js';
 import type { Credentials } from '../../src/client/sign.js';
+import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { backendFactories } from '../helpers/backends.js';
+import { waitFor } from '../helpers/deadline.js';
 import { v1Raw } from '../helpers/raw-client.js';
+import { Ecs, ecsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 const region = 'cn-hangzhou';
@@ -35,6 +41,8 @@ for (const backend of backendFactories) {
     const store = backend.make();
     let server: ServerProcess;
     let root: Credentials;
+    let agent: AgentProcess;
+    let scratch: string;
 
     const putPart = (credentials: Credentials, uploadId: string, offset: number, bytes: Buffer) =>
       invoke(
@@ -71,9 +79,22 @@ for (const backend of backendFactories) {
         accessKeyId: server.accessKeyId,
         accessKeySecret: server.accessKeySecret,
       };
+      const { body } = await ecsClient(
+        server.endpoint,
+        server.accessKeyId,
+        server.accessKeySecret,
+      ).createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
+      agent = await startAgentProcess({
+        serverUrl: server.url,
+        activationId: body?.activationId ?? '',
+        activationCode: body?.activationCode ?? '',
+      });
+      scratch = await mkdtemp(join(tmpdir(), 'openassist-upload-'));
     });
 
     afterAll(async () => {
+      await agent?.stop();
+      await rm(scratch, { recursive: true, force: true });
       await server?.stop();
       await store.dispose();
     });
@@ -104,6 +125,38 @@ for (const backend of backendFactories) {
         State: 'Complete',
         Sha256: sha256(file),
       });
+    });
+
+    it('sends a completed upload with SendFile to a real agent, once; Content and UploadId exclude each other', async () => {
+      const file = randomBytes(3 * part + 7);
+      const uploadId = await uploadFile(root, sourceOf(file), { regionId: region });
+      const send = (extra: Record<string, string>) =>
+        invoke<{ InvokeId: string }>(root, 'SendFile', {
+          RegionId: region,
+          'InstanceId.1': agent.instanceId,
+          Name: 'uploaded.bin',
+          TargetDir: scratch,
+          ...extra,
+        });
+      expect(await refusal(send({ UploadId: uploadId, Content: 'aGk=' }))).toBe('400 InvalidParameter');
+      const { InvokeId } = await send({ UploadId: uploadId });
+      expect(await refusal(send({ UploadId: uploadId }))).toBe('403 InvalidUploadId.InUse');
+      expect(await describeUpload(root, uploadId)).toMatchObject({ State: 'Complete', InvokeId });
+      const run = await waitFor(
+        'the agent to place the file',
+        async () => {
+          const body = await invoke<{
+            Invocations: {
+              Invocation: { InvokeInstances: { InvokeInstance: { InvocationStatus: string }[] } }[];
+            };
+          }>(root, 'DescribeSendFileResults', { RegionId: region, InvokeId });
+          const row = body.Invocations.Invocation[0]?.InvokeInstances.InvokeInstance[0];
+          return row && ['Success', 'Failed', 'Error'].includes(row.InvocationStatus) ? row : undefined;
+        },
+        30_000,
+      );
+      expect(run.InvocationStatus).toBe('Success');
+      expect(sha256(await readFile(join(scratch, 'uploaded.bin')))).toBe(sha256(file));
     });
 
     it('refuses a gap, a part past the size, an oversized part and a body V1 cannot sign', async () => {

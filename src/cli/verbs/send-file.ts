@@ -27,6 +27,9 @@ interface SendFileFlags extends SessionFlags {
 const contentLimitBytes = 32 * 1024;
 const base64Length = (bytes: number): number => 4 * Math.ceil(bytes / 3);
 const pollMs = 500;
+/** Without --timeout, an uploaded file gets SendFile's 60 s plus a second per MiB to download it. */
+const uploadTimeoutSeconds = (sizeBytes: number): number =>
+  Math.min(86_400, 60 + Math.ceil(sizeBytes / (1024 * 1024)));
 
 interface InvokeInstance {
   InstanceId: string;
@@ -139,7 +142,10 @@ export function registerSendFile(program: Command): void {
     .option('--group <group>', 'group of the file (default root)')
     .option('--mode <octal>', 'permission bits (default 0644)')
     .option('--overwrite', 'replace a file of that name')
-    .option('--timeout <seconds>', 'time each instance has to place the file')
+    .option(
+      '--timeout <seconds>',
+      'time each instance has to place the file (default 60, plus 1 per MiB uploaded)',
+    )
     .option('--no-wait', 'print the InvokeId and return')
     .action(async (path: string, flags: SendFileFlags) => {
       const session = await openSession(flags);
@@ -149,10 +155,12 @@ export function registerSendFile(program: Command): void {
       const content =
         base64Length(info.size) <= contentLimitBytes
           ? { Content: (await readFile(path)).toString('base64'), ContentType: 'Base64' }
-          : { UploadId: await upload(session, path, info.size) };
+          : {
+              UploadId: await upload(session, path, info.size),
+              Timeout: flags.timeout ?? uploadTimeoutSeconds(info.size),
+            };
       const { InvokeId } = await session.call<{ InvokeId: string }>('SendFile', {
         ...listParams('InstanceId', ids),
-        ...content,
         Name: flags.name ?? basename(path),
         TargetDir: flags.targetDir,
         FileOwner: flags.owner,
@@ -160,6 +168,7 @@ export function registerSendFile(program: Command): void {
         FileMode: flags.mode,
         Overwrite: flags.overwrite,
         Timeout: flags.timeout,
+        ...content,
       });
       if (!flags.wait) {
         if (session.p.json) printJson(session.p, { InvokeId });
