@@ -1,5 +1,6 @@
 // Runs unchanged in Node 20 and in the browser console: fetch and Web Crypto only, no node: imports.
 import { ApiCallError, invoke, UnreachableError } from './api.js';
+import { Sha256 } from './sha256.js';
 import type { Credentials } from './sign.js';
 
 /**
@@ -14,6 +15,23 @@ export interface UploadSource {
   /** SHA-256 of the whole file, lower-case hex (the server checks the bytes against it). */
   readonly sha256: string;
   read(offset: number, length: number): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+const hashSliceBytes = 1024 * 1024;
+
+/**
+ * A Blob (a file a page picked, or one of Node's) as an upload source, its SHA-256 computed first a
+ * slice at a time (`onHashed` says how far): the page holds one slice, never the file.
+ */
+export async function blobSource(blob: Blob, onHashed?: (bytes: number) => void): Promise<UploadSource> {
+  const slice = async (offset: number, length: number) =>
+    new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+  const hash = new Sha256();
+  for (let at = 0; at < blob.size; at += hashSliceBytes) {
+    hash.update(await slice(at, hashSliceBytes));
+    onHashed?.(Math.min(blob.size, at + hashSliceBytes));
+  }
+  return { sizeBytes: blob.size, sha256: hash.digestHex(), read: slice };
 }
 
 export interface UploadOptions {
