@@ -1,4 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke } from '../../src/client/api.js';
@@ -387,6 +390,37 @@ describe.runIf(runnable)(
         { RegionId: regionId, Name: 'console-adhoc' },
       );
       expect(commands.Commands.Command).toEqual([]);
+    });
+
+    it('sends a file beyond 32 KB from the instances page, uploaded in parts', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'openassist-console-send-'));
+      try {
+        const bytes = randomBytes(3 * 1024 * 1024 + 11);
+        const picked = join(dir, 'picked.bin');
+        await writeFile(picked, bytes);
+        await section('Instances').click();
+        await page.getByRole('heading', { level: 1, name: 'Instances' }).waitFor();
+        await page.getByRole('button', { name: 'Send file' }).click();
+        const dialog = page.getByRole('dialog', { name: 'Send a file' });
+        await dialog.getByLabel('File', { exact: true }).setInputFiles(picked);
+        await dialog.getByLabel('Target directory', { exact: true }).fill(join(dir, 'landed'));
+        await dialog.getByLabel('Mode', { exact: true }).fill('0600');
+        await dialog.getByRole('checkbox', { name: new RegExp(instanceId) }).check();
+        await dialog.getByRole('button', { name: 'Send', exact: true }).click();
+        const results = dialog.getByRole('table', { name: 'Where the file landed' });
+        await results.getByRole('row', { name: new RegExp(`${instanceId}.*Success`) }).waitFor();
+        const landed = await readFile(join(dir, 'landed', 'picked.bin'));
+        expect(createHash('sha256').update(landed).digest('hex')).toBe(
+          createHash('sha256').update(bytes).digest('hex'),
+        );
+        expect((await stat(join(dir, 'landed', 'picked.bin'))).mode & 0o777).toBe(0o600);
+        expect(sentActions).toEqual(
+          expect.arrayContaining(['CreateFileUpload', 'UploadFilePart', 'SendFile']),
+        );
+        await dialog.getByRole('button', { name: 'Close' }).click();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('pages through more instances than fit one page, on the instances page and in the run dialog', async () => {

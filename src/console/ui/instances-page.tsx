@@ -5,6 +5,7 @@ import { ErrorNote, PageHeading, Pager, StatusBadge, TagList } from './component
 import { useLoad } from './load.js';
 import { navigate } from './router.js';
 import { RunDialog } from './run-dialog.js';
+import { SendFileDialog } from './send-file-dialog.js';
 import type { Session } from './session.js';
 import type {
   AssistantStatus,
@@ -51,6 +52,7 @@ export function InstancesPage({ session }: { readonly session: Session }) {
   const [pageNumber, setPageNumber] = useState(1);
   const [running, setRunning] = useState(false);
   const [adding, setAdding] = useState(false);
+  const [sending, setSending] = useState(false);
   const { data, error, loading, reload } = useLoad(
     () => loadInstances(session, pageNumber),
     [session, pageNumber],
@@ -61,6 +63,9 @@ export function InstancesPage({ session }: { readonly session: Session }) {
         <PageHeading>Instances</PageHeading>
         <button type="button" class="primary" onClick={() => setRunning(true)}>
           Run script
+        </button>
+        <button type="button" onClick={() => setSending(true)}>
+          Send file
         </button>
         <button type="button" onClick={() => setAdding(true)}>
           Add machine
@@ -136,6 +141,7 @@ export function InstancesPage({ session }: { readonly session: Session }) {
           }}
         />
       )}
+      {sending && <SendFileDialog session={session} onClose={() => setSending(false)} />}
       {running && (
         <RunDialog
           session={session}
