@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { Services } from './api/action.js';
 import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
-import { ConfigError, type ServerConfig } from './config.js';
+import { ConfigError, defaultFileMaxBytes, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
 import { NodeBus } from './dispatch/node-bus.js';
@@ -20,6 +20,7 @@ import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
 import { FailureThrottle } from './service/failure-throttle.js';
+import { FileUploadService } from './service/file-uploads.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService, type TaskDispatcher } from './service/invocations.js';
@@ -55,7 +56,9 @@ const deliverySweepIntervalMs = 1_000;
 type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
-> & { readonly nodeId: string } & Partial<Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir'>>;
+> & { readonly nodeId: string } & Partial<
+    Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir' | 'fileMaxBytes'>
+  >;
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -103,6 +106,7 @@ export function wireServices(
       upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
     }),
   });
+  const fileUploads = new FileUploadService(store, nowMs, config.fileMaxBytes ?? defaultFileMaxBytes);
   const services: Services = {
     accessKeys: new AccessKeyService(store, nowMs),
     authorization: new Authorization(store),
@@ -110,13 +114,14 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
-    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota),
+    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota, fileUploads),
     idempotence: new Idempotence(store, nowMs, secrets),
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),
     parameters,
     cluster: new ClusterService(store, nowMs),
     settings,
+    fileUploads,
     nowMs,
     regions: config.regions,
   };
@@ -232,6 +237,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         everyMs: retentionSweepMs(config.resultRetentionDays),
         run: () => services.invocations.purgeExpired(config.resultRetentionDays),
       },
+      { name: 'file-upload-retention', everyMs: purgeIntervalMs, run: () => services.fileUploads.purge() },
     ],
   });
   logger.info(

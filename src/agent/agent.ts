@@ -170,6 +170,8 @@ async function startLocked(
     containerSockets: config.containerSockets,
     outputCapBytes: config.outputCapBytes,
     filePauseMarker: config.testing.fileWritePauseMarker,
+    // Downloads go to the server the channel talks to now, signed in as the channel is.
+    fileServer: { serverUrl: (): string => channel.serverUrl, instanceId, token, ca },
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });

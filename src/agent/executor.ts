@@ -7,7 +7,7 @@ import {
   type TaskSpec,
 } from '../protocol/messages.js';
 import { runInContainer } from './containers.js';
-import { runFileTask } from './file-task.js';
+import { type FileServer, runFileTask } from './file-task.js';
 import { removeLeftover } from './file-writer.js';
 import type { Journal, JournalEvent, RunRef } from './journal.js';
 import {
@@ -54,6 +54,8 @@ export interface ExecutorOptions {
   readonly containerSockets?: ContainerSockets;
   /** Test-only: file tasks pause half-written once this file exists (see file-task.ts). */
   readonly filePauseMarker?: string | undefined;
+  /** Where files sent as uploads are downloaded from (file-task.ts). */
+  readonly fileServer?: FileServer;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -325,6 +327,7 @@ export class Executor {
               runId,
               timeoutSeconds: task.timeoutSeconds,
               pauseMarker: this.options.filePauseMarker,
+              server: this.options.fileServer,
               ...(this.options.platform !== undefined && { platform: this.options.platform }),
             },
             events,

@@ -63,6 +63,8 @@ export type RunnerErrorCode = Extract<
   | 'ExecutionException'
   | 'FileAlreadyExists'
   | 'GroupNotExists'
+  | 'FileDownloadFailed'
+  | 'FileChecksumMismatch'
 >;
 
 export interface RunOutcome {

@@ -10,12 +10,14 @@ import { registerResourceGroups } from './verbs/resource-groups.js';
 import { registerResults } from './verbs/results.js';
 import { registerRun } from './verbs/run.js';
 import { registerSchedule } from './verbs/schedule.js';
+import { registerSendFile } from './verbs/send-file.js';
 
 /** Every client verb: clients of the public API, signed with an access key. */
 export function registerClientVerbs(program: Command): void {
   registerConfigure(program);
   registerCall(program);
   registerRun(program);
+  registerSendFile(program);
   registerResults(program);
   registerInstances(program);
   registerCommands(program);

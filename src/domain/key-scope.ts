@@ -42,6 +42,10 @@ export const scopeRules: Readonly<Record<string, ScopeRule>> = {
   'ecs:DescribeActivations': { group: true, activation: true },
   'ecs:DisableActivation': { activation: true },
   'ecs:DeleteActivation': { activation: true },
+  // An upload belongs to the key that made it, so it never crosses into another group.
+  'ecs:CreateFileUpload': {},
+  'ecs:UploadFilePart': {},
+  'ecs:DescribeFileUpload': {},
 };
 
 /** The instance ids a request names: `InstanceId` and every `InstanceId.N`. */

@@ -127,9 +127,10 @@ export const agentMessageSchemas = [EventSchema, HeartbeatSchema, HelloSchema, S
  * A file to place instead of a script to run (SendFile): `name` inside `targetDir` (made when
  * missing), owned by `owner`:`group` with `mode` (0 to 0o7777), replacing an existing entry only
  * with `overwrite`. Where its bytes come from is one optional field per source, exactly one
- * present: `content`, the bytes themselves in Base64 (SendFile's 32 KB). A later source (a large
- * file the agent downloads from the server by path, sha256 and size) is another such field, so
- * this object keeps its shape; an agent that knows no source present fails the run.
+ * present: `content`, the bytes themselves in Base64 (SendFile's 32 KB), or `download`, a file
+ * uploaded beyond that, which the agent fetches from the server's `path` (`filesPath` and the
+ * invoke id), checking `sizeBytes` and `sha256` (lower-case hex) before it takes its name
+ * (docs/file-transfer.md). An agent that knows no source present fails the run.
  */
 export const FileTaskSchema = Type.Object({
   name: Type.String(),
@@ -139,6 +140,9 @@ export const FileTaskSchema = Type.Object({
   mode: Type.Integer({ minimum: 0, maximum: 0o7777 }),
   overwrite: Type.Boolean(),
   content: Type.Optional(Type.String()),
+  download: Type.Optional(
+    Type.Object({ path: Type.String(), sizeBytes: Type.Integer({ minimum: 0 }), sha256: Type.String() }),
+  ),
 });
 
 /** A task as the agent receives it: the final script, parameters already substituted. */

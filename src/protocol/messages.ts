@@ -34,6 +34,11 @@ export const channelPath = '/agent/v1/channel';
 export const registerPath = '/agent/v1/register';
 /** An agent ends its own registration (uninstall): authenticated like the channel. */
 export const deregisterPath = '/agent/v1/deregister';
+/**
+ * `GET <filesPath><invokeId>`: an agent downloads the file a SendFile invocation sends to its
+ * instance (authenticated like the channel), from `Range: bytes=N-` when it resumes.
+ */
+export const filesPath = '/agent/v1/files/';
 /** Largest frame either side accepts: an output chunk of 64 KiB Base64-encoded, with room to spare. */
 export const maxFrameBytes = 256 * 1024;
 

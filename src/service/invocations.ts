@@ -330,7 +330,13 @@ export class InvocationService {
    * references filled in. Secret values exist only in this message, never in the invocation's record.
    */
   async taskFor(invocation: Invocation, execution: number, instance: ManagedInstance): Promise<TaskSpec> {
-    if (invocation.file) return fileTask(invocation, invocation.file);
+    if (invocation.file) {
+      // Content is empty only for a file sent as an upload (SendFile's Content is never empty).
+      const upload = invocation.contentBase64
+        ? undefined
+        : await this.store.fileUploads.ofInvocation(invocation.id);
+      return fileTask(invocation, invocation.file, upload);
+    }
     const rendered = renderScript(
       Buffer.from(invocation.contentBase64, 'base64').toString('utf8'),
       invocation.parameters,

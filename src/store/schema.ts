@@ -215,7 +215,27 @@ export interface CloudAssistantSettingTable {
   updated_at: number;
 }
 
+export interface FileUploadTable {
+  id: string;
+  region_id: string;
+  owner: string;
+  size_bytes: number;
+  sha256: string;
+  received_bytes: number;
+  state: string;
+  invoke_id: string;
+  created_at: number;
+}
+
+export interface FileUploadChunkTable {
+  upload_id: string;
+  byte_offset: number;
+  data: Buffer;
+}
+
 export interface Schema {
+  file_uploads: FileUploadTable;
+  file_upload_chunks: FileUploadChunkTable;
   cloud_assistant_settings: CloudAssistantSettingTable;
   leases: LeaseTable;
   server_nodes: ServerNodeTable;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/deadline.js';
 import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
 import type { Command } from '../domain/command.js';
+import type { FileUpload } from '../domain/file-upload.js';
 import { newCommandId } from '../domain/ids.js';
 import type { InvocationInstance, RepeatMode } from '../domain/invocation.js';
 import { applyTaskEvent, followExecution, type RunProgress } from '../domain/invocation-state.js';
@@ -885,6 +886,141 @@ for (const harness of harnesses) {
           { style: 'page', pageNumber: 1, pageSize: 10 },
         );
         expect(tagged.totalCount).toBe(0);
+      });
+    });
+
+    describe('file uploads', () => {
+      const sha = 'b'.repeat(64);
+      const upload = (id: string, owner: string, sizeBytes = 10): FileUpload => ({
+        id,
+        regionId: 'cn-hangzhou',
+        owner,
+        sizeBytes,
+        sha256: sha,
+        receivedBytes: 0,
+        state: 'Uploading',
+        invokeId: '',
+        createdAtMs: clock++,
+      });
+      const readAll = async (id: string, offset: number) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of store.fileUploads.read(id, offset)) chunks.push(chunk);
+        return Buffer.concat(chunks).toString();
+      };
+
+      it('appends parts only at the received offset and reads them back from any byte', async () => {
+        expect(await store.fileUploads.create(upload('up-append', 'k-append'), 10)).toBe(true);
+        const first = await store.fileUploads.append('up-append', 0, Buffer.from('abcd'));
+        expect(first).toMatchObject({ appended: true, upload: { receivedBytes: 4, state: 'Uploading' } });
+        const stale = await store.fileUploads.append('up-append', 0, Buffer.from('abcd'));
+        expect(stale).toMatchObject({ appended: false, upload: { receivedBytes: 4 } });
+        expect(await store.fileUploads.append('up-append', 5, Buffer.from('x'))).toMatchObject({
+          appended: false,
+        });
+        await store.fileUploads.append('up-append', 4, Buffer.from('efg'));
+        await store.fileUploads.append('up-append', 7, Buffer.from('hij'));
+        expect(await readAll('up-append', 0)).toBe('abcdefghij');
+        expect(await readAll('up-append', 2)).toBe('cdefghij');
+        expect(await readAll('up-append', 4)).toBe('efghij');
+        expect(await readAll('up-append', 9)).toBe('j');
+        expect(await store.fileUploads.append('up-missing', 0, Buffer.from('a'))).toBeUndefined();
+      });
+
+      it('stores one of two parts racing for the same offset', async () => {
+        await store.fileUploads.create(upload('up-race', 'k-race'), 10);
+        const results = await Promise.all(
+          ['aaaa', 'bbbb'].map((text) => store.fileUploads.append('up-race', 0, Buffer.from(text))),
+        );
+        expect(results.filter((result) => result?.appended)).toHaveLength(1);
+        expect((await readAll('up-race', 0)).length).toBe(4);
+      });
+
+      it('completes, restarts, and binds a complete upload to one invocation', async () => {
+        await store.fileUploads.create(upload('up-life', 'k-life', 3), 10);
+        await store.fileUploads.append('up-life', 0, Buffer.from('ab'));
+        await store.fileUploads.complete('up-life');
+        expect(await store.fileUploads.get('up-life')).toMatchObject({ state: 'Uploading' });
+        expect(await store.fileUploads.use('up-life', 't-early')).toBe(false);
+        await store.fileUploads.restart('up-life');
+        expect(await store.fileUploads.get('up-life')).toMatchObject({ receivedBytes: 0 });
+        expect(await readAll('up-life', 0)).toBe('');
+        await store.fileUploads.append('up-life', 0, Buffer.from('xyz'));
+        await store.fileUploads.complete('up-life');
+        expect(await store.fileUploads.get('up-life')).toMatchObject({ state: 'Complete', receivedBytes: 3 });
+        expect(await store.fileUploads.append('up-life', 3, Buffer.from('!'))).toMatchObject({
+          appended: false,
+        });
+        expect(await store.fileUploads.use('up-life', 't-one')).toBe(true);
+        expect(await store.fileUploads.use('up-life', 't-two')).toBe(false);
+        expect(await store.fileUploads.ofInvocation('t-one')).toMatchObject({ id: 'up-life' });
+        await store.fileUploads.release('up-life', 't-two');
+        expect(await store.fileUploads.ofInvocation('t-one')).toMatchObject({ id: 'up-life' });
+        await store.fileUploads.release('up-life', 't-one');
+        expect(await store.fileUploads.ofInvocation('t-one')).toBeUndefined();
+      });
+
+      it('bounds the unused uploads of one key, racing creations included', async () => {
+        const created = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            store.fileUploads.create(upload(`up-quota-${i}`, 'k-quota'), 4),
+          ),
+        );
+        expect(created.filter(Boolean)).toHaveLength(4);
+        expect(await store.fileUploads.create(upload('up-quota-other', 'k-other'), 4)).toBe(true);
+      });
+
+      it('purges expired unused uploads and those of ended or long-gone invocations', async () => {
+        for (const id of ['up-p-unused', 'up-p-live', 'up-p-ended', 'up-p-gone']) {
+          await store.fileUploads.create(upload(id, 'k-purge', 1), 10);
+          await store.fileUploads.append(id, 0, Buffer.from('z'));
+          await store.fileUploads.complete(id);
+        }
+        const base = {
+          regionId: 'cn-hangzhou',
+          commandId: '',
+          commandName: 'file',
+          commandType: 'RunShellScript' as const,
+          commandDescription: '',
+          contentBase64: '',
+          parameters: {},
+          repeatMode: 'Once' as const,
+          frequency: '',
+          timeoutSeconds: 60,
+          username: '',
+          windowsPasswordName: '',
+          workingDir: '',
+          launcher: '',
+          containerId: '',
+          containerName: '',
+          terminationMode: 'ProcessTree' as const,
+          resourceGroupId: '',
+          clientToken: '',
+          status: 'Pending' as const,
+          createdAtMs: clock++,
+          tags: [],
+        };
+        const run = [{ instanceId: 'mi-purge', status: 'Pending' as const, errorCode: '', errorInfo: '' }];
+        for (const [upload, invoke] of [
+          ['up-p-live', 't-p-live'],
+          ['up-p-ended', 't-p-ended'],
+          ['up-p-gone', 't-p-gone'],
+        ] as const) {
+          if (invoke !== 't-p-gone') await store.invocations.create({ ...base, id: invoke }, run);
+          expect(await store.fileUploads.use(upload, invoke)).toBe(true);
+        }
+        await store.invocations.updateRun(
+          { invokeId: 't-p-ended', instanceId: 'mi-purge', execution: 0 },
+          () => ({ status: 'Failed' }),
+          clock,
+        );
+        expect(await store.fileUploads.purge(0, 100)).toBe(1);
+        expect(await store.fileUploads.get('up-p-ended')).toBeUndefined();
+        expect(await store.fileUploads.get('up-p-gone')).toBeDefined();
+        // The earlier tests' unused uploads go too.
+        expect(await store.fileUploads.purge(clock + 1, 100)).toBeGreaterThanOrEqual(2);
+        expect(await store.fileUploads.get('up-p-live')).toMatchObject({ invokeId: 't-p-live' });
+        expect(await store.fileUploads.get('up-p-unused')).toBeUndefined();
+        expect(await readAll('up-p-gone', 0)).toBe('');
       });
     });
   });

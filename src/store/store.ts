@@ -1,4 +1,5 @@
 import type { Command, CommandPatch } from '../domain/command.js';
+import type { FileUpload } from '../domain/file-upload.js';
 import type { Activation, ManagedInstance } from '../domain/fleet.js';
 import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invocation.js';
 import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
@@ -23,6 +24,7 @@ export interface Store {
   readonly parameters: ParameterRepo;
   readonly cluster: ClusterRepo;
   readonly settings: SettingRepo;
+  readonly fileUploads: FileUploadRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
   /** Cheap round trip for /health. */
@@ -473,6 +475,46 @@ export interface SettingRepo {
   all(settingType: string): Promise<Map<string, string>>;
   /** Stores the value (insert or replace). */
   put(regionId: string, settingType: string, value: string, atMs: number): Promise<void>;
+}
+
+/**
+ * Files uploaded for SendFile beyond 32 KB (`domain/file-upload.ts`): the upload's row and its
+ * bytes in chunks, each read and written whole, so nobody holds more than one chunk in memory.
+ */
+export interface FileUploadRepo {
+  /**
+   * Inserts the upload unless its owner already has `maxUnused` uploads no invocation uses
+   * (checked by the insert itself). False when it had.
+   */
+  create(upload: FileUpload, maxUnused: number): Promise<boolean>;
+  get(id: string): Promise<FileUpload | undefined>;
+  /**
+   * Stores `data` as the chunk at `offset` if the upload has received exactly `offset` bytes, and
+   * moves its count on, in one transaction (a compare-and-set: two parts racing for one offset
+   * store one). Returns the upload after the attempt (undefined: gone) and whether it appended.
+   */
+  append(
+    id: string,
+    offset: number,
+    data: Buffer,
+  ): Promise<{ upload: FileUpload; appended: boolean } | undefined>;
+  /** The stored bytes from `offset` on, one chunk per query (the first cut to start at `offset`). */
+  read(id: string, offset: number): AsyncIterable<Buffer>;
+  /** Marks an upload holding every byte, their hash checked, Complete. */
+  complete(id: string): Promise<void>;
+  /** Forgets every byte received (they did not hash to the upload's Sha256): it starts again at 0. */
+  restart(id: string): Promise<void>;
+  /** Binds a Complete upload that no invocation uses to `invokeId`; false when it is not one. */
+  use(id: string, invokeId: string): Promise<boolean>;
+  /** Unbinds it again (the invocation was not created). */
+  release(id: string, invokeId: string): Promise<void>;
+  /** The upload a SendFile invocation sends. */
+  ofInvocation(invokeId: string): Promise<FileUpload | undefined>;
+  /**
+   * Removes up to `limit` uploads with their chunks: unused ones created before `unusedBeforeMs`,
+   * and those whose invocation has ended or is gone. Returns how many.
+   */
+  purge(unusedBeforeMs: number, limit: number): Promise<number>;
 }
 
 /** Best-effort messages between nodes: the database stays the truth, so a lost one only delays. */

@@ -6,6 +6,7 @@ import { createCommand } from './create-command.js';
 import { deleteCommand } from './delete-command.js';
 import { describeCommands } from './describe-commands.js';
 import { describeRegions } from './describe-regions.js';
+import { fileUploadActions } from './file-uploads.js';
 import { describeFrequencyPreview } from './frequency-preview.js';
 import { installCloudAssistant } from './install-cloud-assistant.js';
 import { describeCloudAssistantStatus, describeInstances } from './instance-status.js';
@@ -79,6 +80,7 @@ const all: readonly Action[] = [
   deleteResourceGroup,
   joinResourceGroup,
   ...parameterStoreActions,
+  ...fileUploadActions,
   ...accessKeyActions,
 ];
 

@@ -7,6 +7,7 @@ import { activationRepo } from './activations.js';
 import { clientTokenRepo } from './client-tokens.js';
 import { clusterRepo } from './cluster.js';
 import { commandRepo } from './commands.js';
+import { fileUploadRepo } from './file-uploads.js';
 import { instanceRepo } from './instances.js';
 import { invocationRepo } from './invocations.js';
 import { nonceRepo } from './nonces.js';
@@ -43,6 +44,7 @@ export function sqlStore(
     resourceGroups: resourceGroupRepo(db),
     parameters: parameterRepo(db),
     settings: settingRepo(db),
+    fileUploads: fileUploadRepo(db, dialect),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
