@@ -50,6 +50,8 @@ export interface ExecutorOptions {
   readonly systemRoot?: string;
   /** Where the container runtimes' APIs listen. */
   readonly containerSockets?: ContainerSockets;
+  /** Moves a script's shell, before its go, out of the agent's capped cgroup (resource-caps.ts). */
+  readonly placeRun?: (pid: number) => void;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -333,6 +335,7 @@ export class Executor {
               workDir: this.options.workDir,
               interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
               ready: job.ready,
+              beforeStart: this.options.placeRun,
               ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
             },
             events,

@@ -19,6 +19,7 @@ import {
 } from './agent-connection.js';
 import { admitUpgrade } from './channel-admission.js';
 import type { NodeBus, NodeMessage } from './node-bus.js';
+import type { ResourceCapsSource } from './resource-caps.js';
 import { TaskDelivery } from './task-delivery.js';
 import { type OfferTarget, offerIntervalMs, type UpgradeOffers } from './upgrade-offers.js';
 
@@ -32,6 +33,8 @@ export interface HubDeps {
   readonly nowMs: () => number;
   /** Offers of the server's executable to agents older than it (AgentUpgradeConfig). */
   readonly upgrades?: UpgradeOffers;
+  /** The resource caps (ResourceUsageConfig) of each region's agents. */
+  readonly resourceCaps?: ResourceCapsSource;
 }
 
 // Every node looks for work of its agents this often, so a lost notification only delays it.
@@ -130,6 +133,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       case 'upgrade-config':
         this.offerUpgrades('changed', message.regionId);
         return;
+      case 'resource-usage-config':
+        void this.sendResourceCaps(message.regionId);
+        return;
     }
   }
 
@@ -177,6 +183,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
           return;
         }
         const greeting = await this.deps.sessions.greet(instance, message);
+        // Always sent (empty: none), so the agent knows this server reads its report.
+        const resourceCaps =
+          this.deps.resourceCaps && ((await this.deps.resourceCaps.forRegion(instance.regionId)) ?? {});
         connection.instance = greeting.instance;
         connection.self = { version: message.agentVersion, osType: message.osType, arch: message.arch };
         connection.greeted = true;
@@ -184,6 +193,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
           type: 'welcome',
           instanceId: instance.id,
           heartbeatSeconds: this.deps.heartbeatSeconds,
+          ...(resourceCaps && { resourceCaps }),
         });
         // Schedules the agent holds that the server has ended (or never knew): the agent drops them.
         // At most `messageLimits.heldEntries`, each once: a hello is answered by a bounded reply.
@@ -206,6 +216,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       case 'shutdown':
         await this.deps.sessions.shutdown(instance.id);
         connection.log.info('instance shutting down');
+        return;
+      case 'resource-usage':
+        if (!connection.greeted) return;
+        await this.deps.sessions.resourceUsageReported(instance.id, message);
+        if (message.state === 'unavailable')
+          connection.log.warn({ reason: message.reason }, 'the agent could not apply its resource caps');
         return;
     }
   }
@@ -292,6 +308,23 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   upgradeConfigChanged(regionId: string): void {
     this.offerUpgrades('changed', regionId);
     this.deps.bus.publish({ kind: 'upgrade-config', regionId });
+  }
+
+  /** A region's ResourceUsageConfig changed: send the caps to its agents held here, and tell the other nodes. */
+  resourceUsageChanged(regionId: string): void {
+    void this.sendResourceCaps(regionId);
+    this.deps.bus.publish({ kind: 'resource-usage-config', regionId });
+  }
+
+  private async sendResourceCaps(regionId: string): Promise<void> {
+    const source = this.deps.resourceCaps;
+    if (!source) return;
+    source.changed();
+    const caps = (await source.forRegion(regionId)) ?? {};
+    for (const connection of this.connections.values()) {
+      if (connection.greeted && !connection.closed && connection.instance.regionId === regionId)
+        connection.send({ type: 'resource-caps', caps });
+    }
   }
 
   private offerTarget(connection: AgentConnection): OfferTarget | undefined {

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke } from '../../src/client/api.js';
 import { version } from '../../src/version.js';
+import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { connectOfferListener } from '../helpers/protocol-agent.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
@@ -257,5 +259,203 @@ describe('upgrade offers to connected agents', () => {
       for (const agent of [current, noArch, old, otherArch]) agent.close();
       await modify({ enabled: false });
     }
+  });
+});
+
+describe('ResourceUsageConfig applied by a running agent, and ListPluginStatus', () => {
+  const mib = 1024 * 1024;
+  const modifyUsage = (config: Record<string, unknown>) =>
+    client.modifyCloudAssistantSettings(
+      new Ecs.ModifyCloudAssistantSettingsRequest({
+        regionId: region,
+        settingType: 'ResourceUsageConfig',
+        resourceUsageConfig: new Ecs.ModifyCloudAssistantSettingsRequestResourceUsageConfig(config),
+      }),
+    );
+  /** `""` clears a field (the SDK's model types the numbers, so this goes by hand, signed the same). */
+  const clearUsage = (config: Record<string, string>) =>
+    invoke(
+      { endpoint: server.url, accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret },
+      'ModifyCloudAssistantSettings',
+      { RegionId: region, SettingType: 'ResourceUsageConfig', ResourceUsageConfig: JSON.stringify(config) },
+    );
+  const listPlugins = (fields: Record<string, unknown> = {}) =>
+    client.listPluginStatus(new Ecs.ListPluginStatusRequest({ regionId: region, ...fields }));
+  /** The extension fields of ListPluginStatus (the SDK's model keeps only its own). */
+  const resourceUsageOf = async (instanceId: string) => {
+    const body = await invoke<{
+      InstancePluginStatusSet: {
+        InstancePluginStatus: { InstanceId: string; ResourceUsage: Record<string, unknown> }[];
+      };
+    }>(
+      { endpoint: server.url, accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret },
+      'ListPluginStatus',
+      { RegionId: region, 'InstanceId.1': instanceId },
+    );
+    return body.InstancePluginStatusSet.InstancePluginStatus[0]?.ResourceUsage;
+  };
+  /** The memory limit file of the cgroup a process is in: cgroup v2's memory.max, else v1's. */
+  const memoryLimitFile = (pid: number) => {
+    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+    if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      const path = lines.find((line) => line.startsWith('0::'))?.slice(3) ?? '';
+      return { path, file: join('/sys/fs/cgroup', path, 'memory.max') };
+    }
+    const path = lines.find((line) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(line))?.split(':')[2] ?? '';
+    return { path, file: join('/sys/fs/cgroup/memory', path, 'memory.limit_in_bytes') };
+  };
+
+  /** The agent's own cgroups (`…/openassist-ID`), in every hierarchy that has one. */
+  const agentGroups = (pid: number): string[] =>
+    readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .map((line) => /^\d+:([^:]*):(.*\/openassist-mi-[0-9a-f]+)\/agent$/.exec(line))
+      .filter((match) => match !== null)
+      .map(([, controllers = '', path = '']) =>
+        join(
+          '/sys/fs/cgroup',
+          existsSync('/sys/fs/cgroup/cgroup.controllers') ? '' : (controllers.split(',')[0] ?? ''),
+          path,
+        ),
+      )
+      .filter((dir) => existsSync(dir));
+
+  let agent: AgentProcess;
+  let instanceId: string;
+
+  beforeAll(async () => {
+    const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
+    agent = await startAgentProcess({
+      serverUrl: server.url,
+      activationId: body?.activationId ?? '',
+      activationCode: body?.activationCode ?? '',
+    });
+    instanceId = agent.instanceId;
+  });
+
+  afterAll(async () => {
+    await clearUsage({ CpuLimit: '', MemoryLimit: '', LogFileCountLimit: '' }).catch(() => undefined);
+    const groups = agent?.child.pid ? agentGroups(agent.child.pid) : [];
+    await agent?.stop();
+    // The agent leaves its (empty) cgroups behind, as a stopped service's are left to its manager.
+    for (const group of groups) {
+      for (const dir of [join(group, 'agent'), join(group, 'runs'), group]) rmdirSync(dir);
+    }
+    await rm(agent.stateDir, { recursive: true, force: true });
+  });
+
+  it('lists no plugins for an agent, with its version, heartbeat and caps state (none until set)', async () => {
+    const body = (await listPlugins({ instanceId: [instanceId] })).body;
+    expect(body?.totalCount).toBe(1);
+    expect(body?.instancePluginStatusSet?.instancePluginStatus).toEqual([
+      { instanceId, pluginStatusSet: { pluginStatus: [] } },
+    ]);
+    const named = (await listPlugins({ instanceId: [instanceId], name: 'ecs-tool' })).body;
+    expect(named?.instancePluginStatusSet?.instancePluginStatus?.[0]?.pluginStatusSet?.pluginStatus).toEqual([
+      { pluginName: 'ecs-tool', pluginStatus: 'NotInstalled' },
+    ]);
+    const usage = await waitFor('the first report', () =>
+      resourceUsageOf(instanceId).then((u) => (u?.State === 'none' ? u : undefined)),
+    );
+    expect(usage).toMatchObject({ State: 'none' });
+  });
+
+  it('pages both ways and refuses what the model refuses', async () => {
+    const byPage = (await listPlugins({ pageNumber: 1, pageSize: 1 })).body;
+    expect(byPage).toMatchObject({ pageNumber: 1, pageSize: 1 });
+    expect(byPage?.instancePluginStatusSet?.instancePluginStatus).toHaveLength(1);
+    const total = byPage?.totalCount ?? 0;
+    const seen: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = (await listPlugins({ maxResults: 1, ...(nextToken && { nextToken }) })).body;
+      seen.push(
+        ...(page?.instancePluginStatusSet?.instancePluginStatus ?? []).map((i) => i.instanceId ?? ''),
+      );
+      nextToken = page?.nextToken;
+    } while (nextToken);
+    expect(seen).toHaveLength(total);
+    expect(seen).toContain(instanceId);
+    await expectApiError(
+      listPlugins({ instanceId: Array.from({ length: 51 }, (_, i) => `mi-${i}`) }),
+      'InstanceIds.ExceedLimit',
+      403,
+    );
+    await expectApiError(
+      listPlugins({ instanceId: ['mi-0123456789abcdef'] }),
+      'InvalidInstance.NotFound',
+      404,
+    );
+    await expectApiError(listPlugins({ name: 'x'.repeat(256) }), 'InvalidParameter', 400);
+    await expectApiError(listPlugins({ maxResults: 51 }), 'InvalidParameter.MaxResults', 400);
+  });
+
+  it('applies MemoryLimit and CpuLimit to the running agent within seconds, in a cgroup of its own', async () => {
+    await modifyUsage({ memoryLimit: '512MB', cpuLimit: 50, logFileCountLimit: 10 });
+    const settings = await describeSettings(['ResourceUsageConfig']);
+    expect(settings?.resourceUsageConfig).toEqual({
+      memoryLimit: '512MB',
+      cpuLimit: 50,
+      logFileCountLimit: 10,
+    });
+    const pid = agent.child.pid ?? 0;
+    const usage = await waitFor(
+      'the agent to report its caps',
+      () => resourceUsageOf(instanceId).then((u) => (u?.State === 'none' ? undefined : u)),
+      10_000,
+    );
+    if (usage?.State === 'unavailable') {
+      // The documented fallback (a machine whose cgroups cannot be written): said, not pretended.
+      expect(usage.Reason).toMatch(/cgroup/);
+      return;
+    }
+    expect(usage).toMatchObject({ State: 'applied', MemoryLimitBytes: 512 * mib, CpuLimit: 50 });
+    const { path, file } = memoryLimitFile(pid);
+    expect(path).toBe(usage?.Cgroup);
+    expect(path.endsWith(`/openassist-${instanceId}/agent`)).toBe(true);
+    expect(readFileSync(file, 'utf8').trim()).toBe(String(512 * mib));
+    // A script runs beside the agent's cgroup, not under its caps.
+    const run = await client.runCommand(
+      new Ecs.RunCommandRequest({
+        regionId: region,
+        type: 'RunShellScript',
+        commandContent: 'cat /proc/self/cgroup',
+        instanceId: [instanceId],
+      }),
+    );
+    const output = await waitFor('the run', async () => {
+      const results = await client.describeInvocationResults(
+        new Ecs.DescribeInvocationResultsRequest({ regionId: region, invokeId: run.body?.invokeId ?? '' }),
+      );
+      const result = results.body?.invocation?.invocationResults?.invocationResult?.[0];
+      return result?.invocationStatus === 'Success'
+        ? Buffer.from(result.output ?? '', 'base64').toString()
+        : undefined;
+    });
+    expect(output).toContain(`/openassist-${instanceId}/runs`);
+    // Lifted: the file says no limit again.
+    await modifyUsage({ memoryLimit: '' });
+    await waitFor('the limit lifted', () => {
+      const text = readFileSync(file, 'utf8').trim();
+      return text === 'max' || Number(text) > 2 ** 62 ? true : undefined;
+    });
+    expect(await resourceUsageOf(instanceId)).toMatchObject({ State: 'applied', CpuLimit: 50 });
+  });
+
+  it('refuses ResourceUsageConfig values out of the model bounds, and a scoped key', async () => {
+    await expectApiError(modifyUsage({ cpuLimit: 5 }), 'InvalidParameter', 400);
+    await expectApiError(modifyUsage({ memoryLimit: '2GB' }), 'InvalidParameter', 400);
+    await expectApiError(
+      modifyUsage({ memoryLimit: '1048576KB', overloadLimit: 1 }),
+      'InvalidParameter',
+      400,
+    );
+    await expectApiError(
+      client.modifyCloudAssistantSettings(
+        new Ecs.ModifyCloudAssistantSettingsRequest({ regionId: region, settingType: 'ResourceUsageConfig' }),
+      ),
+      'MissingParameter',
+      400,
+    );
   });
 });

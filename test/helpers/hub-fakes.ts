@@ -104,6 +104,7 @@ export class FakeSessions implements Pick<AgentSessions, keyof AgentSessions> {
 
   async heartbeat(): Promise<void> {}
   async shutdown(): Promise<void> {}
+  async resourceUsageReported(): Promise<void> {}
 
   async disconnected(instanceId: string): Promise<void> {
     this.disconnects.push(instanceId);

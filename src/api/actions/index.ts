@@ -24,6 +24,7 @@ import {
 } from './managed-instances.js';
 import { modifyCommand } from './modify-command.js';
 import { parameterStoreActions } from './parameters.js';
+import { listPluginStatus } from './plugin-status.js';
 import {
   createResourceGroup,
   deleteResourceGroup,
@@ -57,6 +58,7 @@ const all: readonly Action[] = [
   describeCloudAssistantStatus,
   modifyCloudAssistantSettings,
   describeCloudAssistantSettings,
+  listPluginStatus,
   invokeCommand,
   runCommand,
   describeInvocations,
