@@ -1,0 +1,127 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ResourceCapper } from './resource-caps.js';
+
+// The cgroup layouts as files in a directory of the test's own: what the capper writes where, and
+// what it reports. (The kernel's side, a real limit on a real agent, is the SDK test's:
+// test/api/cloud-assistant-settings.sdk.test.ts.)
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'openassist-cgroup-'));
+  dirs.push(root);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+const text = (root: string, path: string) => readFileSync(join(root, path), 'utf8');
+const mib = 1024 * 1024;
+
+describe('the agent caps itself', () => {
+  it('with cgroup v2: leaves agent and runs beside the starting cgroup, memory.max and cpu.max', () => {
+    const root = tree({
+      'cgroup.controllers': 'cpuset cpu io memory pids',
+      'svc/cgroup.controllers': 'cpu io memory pids',
+      'svc/cgroup.subtree_control': '',
+      'svc/openassist-mi-1/cgroup.controllers': 'cpu memory',
+      'svc/openassist-mi-1/cgroup.subtree_control': '',
+    });
+    const capper = new ResourceCapper({
+      name: 'openassist-mi-1',
+      pid: 42,
+      root,
+      selfCgroup: () => '0::/svc\n',
+    });
+    expect(capper.apply({ memoryBytes: 64 * mib, cpuPercent: 20 })).toEqual({
+      state: 'applied',
+      mechanism: 'cgroup2',
+      cgroup: '/svc/openassist-mi-1/agent',
+      memoryBytes: 64 * mib,
+      cpuPercent: 20,
+    });
+    expect(text(root, 'svc/openassist-mi-1/agent/cgroup.procs')).toBe('42');
+    expect(text(root, 'svc/cgroup.subtree_control')).toBe('+memory +cpu');
+    expect(text(root, 'svc/openassist-mi-1/cgroup.subtree_control')).toBe('+memory +cpu');
+    expect(text(root, 'svc/openassist-mi-1/agent/memory.max')).toBe(String(64 * mib));
+    expect(text(root, 'svc/openassist-mi-1/agent/cpu.max')).toBe('20000 100000');
+    capper.placeRun(77);
+    expect(text(root, 'svc/openassist-mi-1/runs/cgroup.procs')).toBe('77');
+    // Lifted: "max" again, and reported as no caps.
+    expect(capper.apply({})).toEqual({ state: 'none' });
+    expect(text(root, 'svc/openassist-mi-1/agent/memory.max')).toBe('max');
+    expect(text(root, 'svc/openassist-mi-1/agent/cpu.max')).toBe('max 100000');
+  });
+
+  it('restarted inside its own cgroup, keeps it instead of nesting another', () => {
+    const root = tree({
+      'cgroup.controllers': 'cpu memory',
+      'svc/cgroup.controllers': 'cpu memory',
+      'svc/openassist-mi-1/cgroup.controllers': 'cpu memory',
+    });
+    const selfCgroup = () => '0::/svc/openassist-mi-1/agent\n';
+    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, root, selfCgroup });
+    expect(capper.apply({ memoryBytes: 40 * mib })).toMatchObject({ cgroup: '/svc/openassist-mi-1/agent' });
+  });
+
+  it('says which controller cgroup v2 lacks instead of pretending', () => {
+    const root = tree({ 'cgroup.controllers': 'cpu', 'svc/cgroup.controllers': 'cpu' });
+    const capper = new ResourceCapper({
+      name: 'openassist-mi-1',
+      pid: 42,
+      root,
+      selfCgroup: () => '0::/svc\n',
+    });
+    expect(capper.apply({ memoryBytes: 40 * mib })).toEqual({
+      state: 'unavailable',
+      reason: `cgroup v2: the memory controller is not available in ${join(root, 'svc')}`,
+    });
+  });
+
+  it('with cgroup v1: the memory and cpu hierarchies, limit_in_bytes and cfs_quota_us', () => {
+    const root = tree({
+      'memory/cgroup.procs': '',
+      'cpu,cpuacct/cgroup.procs': '',
+    });
+    const selfCgroup = () => '4:memory:/box\n2:cpu,cpuacct:/\n0::/\n';
+    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, root, selfCgroup });
+    expect(capper.apply({ memoryBytes: 512 * mib, cpuPercent: 50 })).toEqual({
+      state: 'applied',
+      mechanism: 'cgroup1',
+      cgroup: '/box/openassist-mi-1/agent',
+      memoryBytes: 512 * mib,
+      cpuPercent: 50,
+    });
+    expect(text(root, 'memory/box/openassist-mi-1/agent/memory.limit_in_bytes')).toBe(String(512 * mib));
+    expect(text(root, 'cpu,cpuacct/openassist-mi-1/agent/cpu.cfs_quota_us')).toBe('50000');
+    expect(text(root, 'memory/box/openassist-mi-1/agent/cgroup.procs')).toBe('42');
+    expect(text(root, 'cpu,cpuacct/openassist-mi-1/agent/cgroup.procs')).toBe('42');
+    capper.placeRun(77);
+    expect(text(root, 'memory/box/openassist-mi-1/runs/cgroup.procs')).toBe('77');
+    expect(text(root, 'cpu,cpuacct/openassist-mi-1/runs/cgroup.procs')).toBe('77');
+  });
+
+  it('touches nothing while no caps are asked, and reports the fallback where there are no cgroups', () => {
+    const root = join(tmpdir(), 'openassist-no-cgroups');
+    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, root, selfCgroup: () => '0::/\n' });
+    expect(capper.apply({})).toEqual({ state: 'none' });
+    expect(capper.apply({ cpuPercent: 20 })).toEqual({
+      state: 'unavailable',
+      reason: `no cgroup v2 with controllers and no cgroup v1 memory hierarchy under ${root}`,
+    });
+    capper.placeRun(77); // nothing prepared: the run stays where it is
+    const windows = new ResourceCapper({ name: 'x', pid: 1, root, platform: 'win32' });
+    expect(windows.apply({ cpuPercent: 20 })).toEqual({
+      state: 'unavailable',
+      reason: 'cgroups are Linux only',
+    });
+  });
+});
