@@ -10,6 +10,7 @@ import { registerResourceGroups } from './verbs/resource-groups.js';
 import { registerResults } from './verbs/results.js';
 import { registerRun } from './verbs/run.js';
 import { registerSchedule } from './verbs/schedule.js';
+import { registerSettings } from './verbs/settings.js';
 
 /** Every client verb: clients of the public API, signed with an access key. */
 export function registerClientVerbs(program: Command): void {
@@ -23,5 +24,6 @@ export function registerClientVerbs(program: Command): void {
   registerKeys(program);
   registerSchedule(program);
   registerResourceGroups(program);
+  registerSettings(program);
   registerCompletion(program);
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke } from '../../src/client/api.js';
 import { version } from '../../src/version.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
+import { cli, cliJson } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { connectOfferListener } from '../helpers/protocol-agent.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
@@ -457,5 +458,64 @@ describe('ResourceUsageConfig applied by a running agent, and ListPluginStatus',
       'MissingParameter',
       400,
     );
+  });
+});
+
+describe('openassist settings get|set', () => {
+  const env = () => ({
+    HOME: agentDir,
+    OPENASSIST_ENDPOINT: server.url,
+    OPENASSIST_ACCESS_KEY_ID: server.accessKeyId,
+    OPENASSIST_ACCESS_KEY_SECRET: server.accessKeySecret,
+    OPENASSIST_REGION: otherRegion,
+  });
+
+  it('sets fields by FIELD=VALUE or --config, clears one with FIELD=, and shows every type', async () => {
+    const set = await cliJson(['settings', 'set', 'ResourceUsageConfig', 'CpuLimit=30', 'MemoryLimit=64MB'], {
+      env: env(),
+    });
+    expect(set).toEqual({ CpuLimit: 30, MemoryLimit: '64MB' });
+    expect(await cliJson(['settings', 'set', 'ResourceUsageConfig', 'CpuLimit='], { env: env() })).toEqual({
+      MemoryLimit: '64MB',
+    });
+    expect(
+      await cliJson(
+        ['settings', 'set', 'AgentUpgradeConfig', '--config', '{"AllowedUpgradeWindow":["02:00-03:00"]}'],
+        {
+          env: env(),
+        },
+      ),
+    ).toMatchObject({ AllowedUpgradeWindows: { AllowedUpgradeWindow: ['02:00-03:00'] } });
+    const all = await cliJson<Record<string, unknown>>(['settings', 'get'], { env: env() });
+    expect(Object.keys(all).sort()).toEqual([
+      'AgentUpgradeConfig',
+      'OssDeliveryConfigs',
+      'ResourceUsageConfig',
+      'SessionManagerConfig',
+      'SlsDeliveryConfigs',
+    ]);
+    const table = await cli(['settings', 'get', 'ResourceUsageConfig'], { env: env() });
+    expect(table.stdout).toMatch(/ResourceUsageConfig\s*│\s*MemoryLimit\s*│\s*64MB/);
+    // The same region through the SDK: what the CLI set is what the API stored.
+    expect((await describeSettings(['ResourceUsageConfig'], otherRegion))?.resourceUsageConfig).toEqual({
+      memoryLimit: '64MB',
+    });
+    await cli(['settings', 'set', 'ResourceUsageConfig', 'MemoryLimit='], { env: env() });
+  });
+
+  it('says what is wrong in one line: an unknown field, a bad value, a refusal of the server', async () => {
+    const unknown = await cli(['settings', 'set', 'ResourceUsageConfig', 'Cpu=1'], { env: env() });
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('CpuLimit, MemoryLimit')]);
+    const notNumber = await cli(['settings', 'set', 'ResourceUsageConfig', 'CpuLimit=lots'], { env: env() });
+    expect(notNumber.stderr).toContain('CpuLimit is a whole number');
+    const refused = await cli(['settings', 'set', 'ResourceUsageConfig', 'CpuLimit=99'], { env: env() });
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('InvalidParameter')]);
+    const other = await cli(
+      ['settings', 'set', 'SessionManagerConfig', '--config', '{"SessionManagerEnabled":true}'],
+      {
+        env: env(),
+      },
+    );
+    expect([other.code, other.stderr]).toEqual([1, expect.stringContaining('not supported by this server')]);
   });
 });
