@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke } from '../../src/client/api.js';
 import { version } from '../../src/version.js';
+import { agentCgroups, memoryLimitFile, removeAgentCgroups } from '../helpers/agent-cgroups.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { cli, cliJson } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/deadline.js';
@@ -295,32 +296,6 @@ describe('ResourceUsageConfig applied by a running agent, and ListPluginStatus',
     );
     return body.InstancePluginStatusSet.InstancePluginStatus[0]?.ResourceUsage;
   };
-  /** The memory limit file of the cgroup a process is in: cgroup v2's memory.max, else v1's. */
-  const memoryLimitFile = (pid: number) => {
-    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
-    if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
-      const path = lines.find((line) => line.startsWith('0::'))?.slice(3) ?? '';
-      return { path, file: join('/sys/fs/cgroup', path, 'memory.max') };
-    }
-    const path = lines.find((line) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(line))?.split(':')[2] ?? '';
-    return { path, file: join('/sys/fs/cgroup/memory', path, 'memory.limit_in_bytes') };
-  };
-
-  /** The agent's own cgroups (`…/openassist-ID`), in every hierarchy that has one. */
-  const agentGroups = (pid: number): string[] =>
-    readFileSync(`/proc/${pid}/cgroup`, 'utf8')
-      .split('\n')
-      .map((line) => /^\d+:([^:]*):(.*\/openassist-mi-[0-9a-f]+)\/agent$/.exec(line))
-      .filter((match) => match !== null)
-      .map(([, controllers = '', path = '']) =>
-        join(
-          '/sys/fs/cgroup',
-          existsSync('/sys/fs/cgroup/cgroup.controllers') ? '' : (controllers.split(',')[0] ?? ''),
-          path,
-        ),
-      )
-      .filter((dir) => existsSync(dir));
-
   let agent: AgentProcess;
   let instanceId: string;
 
@@ -336,12 +311,9 @@ describe('ResourceUsageConfig applied by a running agent, and ListPluginStatus',
 
   afterAll(async () => {
     await clearUsage({ CpuLimit: '', MemoryLimit: '', LogFileCountLimit: '' }).catch(() => undefined);
-    const groups = agent?.child.pid ? agentGroups(agent.child.pid) : [];
+    const groups = agent?.child.pid ? agentCgroups(agent.child.pid) : [];
     await agent?.stop();
-    // The agent leaves its (empty) cgroups behind, as a stopped service's are left to its manager.
-    for (const group of groups) {
-      for (const dir of [join(group, 'agent'), join(group, 'runs'), group]) rmdirSync(dir);
-    }
+    removeAgentCgroups(groups);
     await rm(agent.stateDir, { recursive: true, force: true });
   });
 
