@@ -4,7 +4,7 @@ import { errnoCode } from '../guards.js';
 import type { ResourceCaps, ResourceUsageReport } from '../protocol/messages.js';
 
 /**
- * The caps the agent puts on itself (ResourceUsageConfig: docs/settings.md), applied through a
+ * The caps the agent puts on itself (ResourceUsageConfig: docs/agent-protocol.md, "Resource caps"), applied through a
  * cgroup of its own. Beside the cgroup it starts in, it makes `NAME/agent`, which holds the agent
  * and gets the caps, and `NAME/runs`, which holds the scripts it runs (moved there before they
  * start, uncapped): the caps are the agent's own, as Alibaba's are the agent's main process, and

@@ -7,7 +7,7 @@ import { ApiError } from './errors.js';
  * its operator says so (Alibaba applies its defaults, 20 % CPU and 50 MB, to every agent).
  *
  * `CpuLimit` is a percentage of one CPU (10 to 95), `MemoryLimit` a size with its unit (35MB to
- * 1024MB): the agent writes both into a cgroup of its own (docs/settings.md). `KeepScriptFile`,
+ * 1024MB): the agent writes both into a cgroup of its own (docs/agent-protocol.md, "Resource caps"). `KeepScriptFile`,
  * `LogSizeLimit`, `LogFileCountLimit` and `OverloadLimit` are kept and returned; the agent has no
  * log files and removes each script before it starts, so it does not act on them.
  */

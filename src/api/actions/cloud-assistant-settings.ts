@@ -36,7 +36,7 @@ const renderAgentUpgrade = (config: AgentUpgradeConfig) => ({
   DisableUpgrade: config.disableUpgrade,
 });
 
-/** Only the fields set: a field never set is no limit here (docs/settings.md). */
+/** Only the fields set: a field never set is no limit here (docs/agent-protocol.md, "Resource caps"). */
 const renderResourceUsage = (config: ResourceUsageConfig) => ({
   ...(config.cpuLimit !== undefined && { CpuLimit: config.cpuLimit }),
   ...(config.memoryLimit !== undefined && { MemoryLimit: config.memoryLimit }),

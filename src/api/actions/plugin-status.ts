@@ -24,7 +24,7 @@ const renderResourceUsage = (applied: AppliedResourceUsage | undefined) =>
  * ListPluginStatus: the Cloud Assistant plugins of each managed instance. An OpenAssist agent has
  * no plugins (its runners are built in), so the set is empty; asked for a plugin by `Name`, each
  * instance answers it `NotInstalled`. Beside the model's fields each instance carries the agent's
- * own version, heartbeat and resource caps (extension fields, docs/settings.md).
+ * own version, heartbeat and resource caps (extension fields, docs/agent-protocol.md, "Resource caps").
  */
 export const listPluginStatus: Action = {
   name: 'ListPluginStatus',
