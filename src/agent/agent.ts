@@ -164,7 +164,14 @@ async function startLocked(
     say,
   });
   const emit = (event: JournalEvent) => channel.emit(event);
-  const capper = new ResourceCapper({ name: `openassist-${instanceId}`, pid: process.pid });
+  const capper = new ResourceCapper({
+    name: `openassist-${instanceId}`,
+    pid: process.pid,
+    ...(config.inServerProcess && {
+      refused:
+        "the agent runs inside the server's process (openassist up): its caps would cap the server too",
+    }),
+  });
   let lastCapsReport = '';
   /** Applies the caps (ResourceUsageConfig) and tells the server what was applied. */
   const applyCaps = (caps: ResourceCaps) => {

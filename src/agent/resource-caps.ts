@@ -27,6 +27,8 @@ export interface CapperOptions {
   /** `/proc/self/cgroup`'s text. */
   readonly selfCgroup?: () => string;
   readonly platform?: NodeJS.Platform;
+  /** Why this agent caps nothing whatever it is asked (it shares its process with the server). */
+  readonly refused?: string;
 }
 
 /** One controller's place: the hierarchy's mount and the agent's group in it (`…/NAME`). */
@@ -82,6 +84,7 @@ export class ResourceCapper {
   apply(caps: ResourceCaps): Report {
     const asked = caps.cpuPercent !== undefined || caps.memoryBytes !== undefined;
     if (!asked && !this.layout) return { state: 'none' };
+    if (this.options.refused) return { state: 'unavailable', reason: this.options.refused };
     try {
       if ((this.options.platform ?? process.platform) !== 'linux') {
         return { state: 'unavailable', reason: 'cgroups are Linux only' };
