@@ -12,7 +12,7 @@ export class ResourceCapsSource {
   private configs: Promise<Map<string, ResourceUsageConfig>> | undefined;
 
   constructor(
-    private readonly settings: SettingService,
+    private readonly settings: Pick<SettingService, 'resourceUsageByRegion'>,
     private readonly logger: FastifyBaseLogger,
   ) {}
 
