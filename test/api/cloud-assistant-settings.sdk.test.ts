@@ -363,6 +363,43 @@ describe('ResourceUsageConfig applied by a running agent, and ListPluginStatus',
     await expectApiError(listPlugins({ maxResults: 51 }), 'InvalidParameter.MaxResults', 400);
   });
 
+  it('is authorized by its policy action, and a scoped key must name instances of its group', async () => {
+    const root = {
+      endpoint: server.url,
+      accessKeyId: server.accessKeyId,
+      accessKeySecret: server.accessKeySecret,
+    };
+    const keyFor = async (limits: Record<string, string>) => {
+      const { AccessKey } = await invoke<{ AccessKey: { AccessKeyId: string; AccessKeySecret: string } }>(
+        root,
+        'CreateAccessKey',
+        limits,
+        '2015-05-01',
+      );
+      return ecsClient(server.endpoint, AccessKey.AccessKeyId, AccessKey.AccessKeySecret);
+    };
+    const policy = (action: string) =>
+      JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: [action] }] });
+    const describer = await keyFor({ Policy: policy('ecs:Describe*') });
+    const request = new Ecs.ListPluginStatusRequest({ regionId: region, instanceId: [instanceId] });
+    await expectApiError(describer.listPluginStatus(request), 'Forbidden.RAM', 403);
+    const lister = await keyFor({ Policy: policy('ecs:ListPluginStatus') });
+    expect((await lister.listPluginStatus(request)).body?.totalCount).toBe(1);
+    const { ResourceGroup } = await invoke<{ ResourceGroup: { Id: string } }>(
+      root,
+      'CreateResourceGroup',
+      { Name: 'plugins-scope', DisplayName: 'plugins-scope' },
+      '2020-03-31',
+    );
+    const scoped = await keyFor({ ResourceGroupId: ResourceGroup.Id });
+    await expectApiError(
+      scoped.listPluginStatus(new Ecs.ListPluginStatusRequest({ regionId: region })),
+      'Forbidden.RAM',
+      403,
+    );
+    await expectApiError(scoped.listPluginStatus(request), 'Forbidden.RAM', 403);
+  });
+
   it('applies MemoryLimit and CpuLimit to the running agent within seconds, in a cgroup of its own', async () => {
     await modifyUsage({ memoryLimit: '512MB', cpuLimit: 50, logFileCountLimit: 10 });
     const settings = await describeSettings(['ResourceUsageConfig']);
