@@ -25,6 +25,8 @@ function tree(files: Record<string, string>): string {
 
 const text = (root: string, path: string) => readFileSync(join(root, path), 'utf8');
 const mib = 1024 * 1024;
+// What the agent holds, as the capper reads it: small, so the caps below are above it.
+const rssBytes = () => 10 * mib;
 
 describe('the agent caps itself', () => {
   it('with cgroup v2: leaves agent and runs beside the starting cgroup, memory.max and cpu.max', () => {
@@ -68,7 +70,7 @@ describe('the agent caps itself', () => {
       'svc/openassist-mi-1/cgroup.controllers': 'cpu memory',
     });
     const selfCgroup = () => '0::/svc/openassist-mi-1/agent\n';
-    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, root, selfCgroup });
+    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, rssBytes, root, selfCgroup });
     expect(capper.apply({ memoryBytes: 40 * mib })).toMatchObject({ cgroup: '/svc/openassist-mi-1/agent' });
   });
 
@@ -92,7 +94,7 @@ describe('the agent caps itself', () => {
       'cpu,cpuacct/cgroup.procs': '',
     });
     const selfCgroup = () => '4:memory:/box\n2:cpu,cpuacct:/\n0::/\n';
-    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, root, selfCgroup });
+    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, rssBytes, root, selfCgroup });
     expect(capper.apply({ memoryBytes: 512 * mib, cpuPercent: 50 })).toEqual({
       state: 'applied',
       mechanism: 'cgroup1',
@@ -109,9 +111,47 @@ describe('the agent caps itself', () => {
     expect(text(root, 'cpu,cpuacct/openassist-mi-1/runs/cgroup.procs')).toBe('77');
   });
 
+  it('lifts a memory cap under what the agent holds instead of having it killed, and says so', () => {
+    const root = tree({ 'memory/cgroup.procs': '', 'cpu/cgroup.procs': '' });
+    const selfCgroup = () => '4:memory:/\n2:cpu:/\n';
+    const holding = (bytes: number) => () => bytes;
+    const capper = new ResourceCapper({
+      name: 'openassist-mi-1',
+      pid: 42,
+      root,
+      selfCgroup,
+      rssBytes: holding(30 * mib),
+    });
+    expect(capper.apply({ memoryBytes: 40 * mib, cpuPercent: 20 })).toMatchObject({
+      state: 'applied',
+      memoryBytes: 40 * mib,
+    });
+    const grown = new ResourceCapper({
+      name: 'openassist-mi-1',
+      pid: 42,
+      root,
+      selfCgroup,
+      rssBytes: holding(45 * mib),
+    });
+    expect(grown.apply({ memoryBytes: 40 * mib, cpuPercent: 20 })).toEqual({
+      state: 'unavailable',
+      mechanism: 'cgroup1',
+      cgroup: '/openassist-mi-1/agent',
+      cpuPercent: 20,
+      reason: 'MemoryLimit 40 MiB is below what the agent holds now (45 MiB): not applied',
+    });
+    expect(text(root, 'memory/openassist-mi-1/agent/memory.limit_in_bytes')).toBe('-1');
+  });
+
   it('touches nothing while no caps are asked, and reports the fallback where there are no cgroups', () => {
     const root = join(tmpdir(), 'openassist-no-cgroups');
-    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, root, selfCgroup: () => '0::/\n' });
+    const capper = new ResourceCapper({
+      name: 'openassist-mi-1',
+      pid: 42,
+      rssBytes,
+      root,
+      selfCgroup: () => '0::/\n',
+    });
     expect(capper.apply({})).toEqual({ state: 'none' });
     expect(capper.apply({ cpuPercent: 20 })).toEqual({
       state: 'unavailable',

@@ -27,6 +27,8 @@ export interface CapperOptions {
   /** `/proc/self/cgroup`'s text. */
   readonly selfCgroup?: () => string;
   readonly platform?: NodeJS.Platform;
+  /** The agent's resident memory now (`process.memoryUsage.rss()`). */
+  readonly rssBytes?: () => number;
   /** Why this agent caps nothing whatever it is asked (it shares its process with the server). */
   readonly refused?: string;
 }
@@ -70,6 +72,7 @@ const exists = (path: string): boolean => {
 };
 
 const write = (path: string, value: string) => writeFileSync(path, value);
+
 const read = (path: string) => readFileSync(path, 'utf8').trim();
 
 export class ResourceCapper {
@@ -90,7 +93,20 @@ export class ResourceCapper {
         return { state: 'unavailable', reason: 'cgroups are Linux only' };
       }
       const layout = this.prepare();
-      const applied = this.write(layout, caps);
+      // A memory cap under what the agent holds would have the kernel kill it (cgroup v2) or
+      // refuse it (v1): that one is lifted instead, and the report says so.
+      const rss = (this.options.rssBytes ?? (() => process.memoryUsage.rss()))();
+      const tooLow = caps.memoryBytes !== undefined && caps.memoryBytes < rss;
+      const { memoryBytes: _, ...withoutMemory } = caps;
+      const applied = this.write(layout, tooLow ? withoutMemory : caps);
+      if (tooLow) {
+        const mib = (bytes: number) => `${Math.ceil(bytes / 1024 / 1024)} MiB`;
+        return {
+          ...applied,
+          state: 'unavailable',
+          reason: `MemoryLimit ${mib(caps.memoryBytes ?? 0)} is below what the agent holds now (${mib(rss)}): not applied`,
+        };
+      }
       // Lifted: the limits are gone, the agent stays in its cgroup.
       return asked ? applied : { state: 'none' };
     } catch (error) {
@@ -188,7 +204,7 @@ export class ResourceCapper {
       write(join(cpu, 'cpu.cfs_quota_us'), quota);
       const limit = Number(read(join(memory, 'memory.limit_in_bytes')));
       // v1 shows "no limit" as the largest page-aligned 64-bit number.
-      if (limit < 2 ** 62) memoryBytes = limit;
+      if (limit > 0 && limit < 2 ** 62) memoryBytes = limit;
       const cpuQuota = Number(read(join(cpu, 'cpu.cfs_quota_us')));
       if (cpuQuota > 0)
         cpuPercent = Math.round((cpuQuota * 100) / Number(read(join(cpu, 'cpu.cfs_period_us'))));
