@@ -29,62 +29,95 @@ const mib = 1024 * 1024;
 const rssBytes = () => 10 * mib;
 
 describe('the agent caps itself', () => {
-  it('with cgroup v2: leaves agent and runs beside the starting cgroup, memory.max and cpu.max', () => {
+  it('with cgroup v2 in a delegated unit: the unit is the group, memory.max and cpu.max on its agent leaf', () => {
     const root = tree({
       'cgroup.controllers': 'cpuset cpu io memory pids',
-      'svc/cgroup.controllers': 'cpu io memory pids',
-      'svc/cgroup.subtree_control': '',
-      'svc/openassist-mi-1/cgroup.controllers': 'cpu memory',
-      'svc/openassist-mi-1/cgroup.subtree_control': '',
+      'system.slice/cgroup.subtree_control': '+cpu +memory',
+      'system.slice/oa.service/cgroup.controllers': 'cpu io memory pids',
+      'system.slice/oa.service/cgroup.subtree_control': '',
+      'system.slice/oa.service/agent/cgroup.procs': '42',
     });
     const capper = new ResourceCapper({
       name: 'openassist-mi-1',
       pid: 42,
+      rssBytes,
       root,
-      selfCgroup: () => '0::/svc\n',
+      selfCgroup: () => '0::/system.slice/oa.service/agent\n',
     });
     expect(capper.apply({ memoryBytes: 64 * mib, cpuPercent: 20 })).toEqual({
       state: 'applied',
       mechanism: 'cgroup2',
-      cgroup: '/svc/openassist-mi-1/agent',
+      cgroup: '/system.slice/oa.service/agent',
       memoryBytes: 64 * mib,
       cpuPercent: 20,
     });
-    expect(text(root, 'svc/openassist-mi-1/agent/cgroup.procs')).toBe('42');
-    expect(text(root, 'svc/cgroup.subtree_control')).toBe('+memory +cpu');
-    expect(text(root, 'svc/openassist-mi-1/cgroup.subtree_control')).toBe('+memory +cpu');
-    expect(text(root, 'svc/openassist-mi-1/agent/memory.max')).toBe(String(64 * mib));
-    expect(text(root, 'svc/openassist-mi-1/agent/cpu.max')).toBe('20000 100000');
+    // systemd's own subtree is left alone; the unit enables the controllers for its leaves.
+    expect(text(root, 'system.slice/cgroup.subtree_control')).toBe('+cpu +memory');
+    expect(text(root, 'system.slice/oa.service/cgroup.subtree_control')).toBe('+memory +cpu');
+    expect(text(root, 'system.slice/oa.service/agent/memory.max')).toBe(String(64 * mib));
+    expect(text(root, 'system.slice/oa.service/agent/cpu.max')).toBe('20000 100000');
     capper.placeRun(77);
-    expect(text(root, 'svc/openassist-mi-1/runs/cgroup.procs')).toBe('77');
+    expect(text(root, 'system.slice/oa.service/runs/cgroup.procs')).toBe('77');
     // Lifted: "max" again, and reported as no caps.
     expect(capper.apply({})).toEqual({ state: 'none' });
-    expect(text(root, 'svc/openassist-mi-1/agent/memory.max')).toBe('max');
-    expect(text(root, 'svc/openassist-mi-1/agent/cpu.max')).toBe('max 100000');
+    expect(text(root, 'system.slice/oa.service/agent/memory.max')).toBe('max');
+    expect(text(root, 'system.slice/oa.service/agent/cpu.max')).toBe('max 100000');
   });
 
-  it('restarted inside its own cgroup, keeps it instead of nesting another', () => {
+  it('with cgroup v2 at the namespace root (a container): /NAME, the root enabling the controllers', () => {
     const root = tree({
       'cgroup.controllers': 'cpu memory',
-      'svc/cgroup.controllers': 'cpu memory',
-      'svc/openassist-mi-1/cgroup.controllers': 'cpu memory',
+      'cgroup.subtree_control': '',
+      'openassist-mi-1/cgroup.controllers': 'cpu memory',
     });
-    const selfCgroup = () => '0::/svc/openassist-mi-1/agent\n';
-    const capper = new ResourceCapper({ name: 'openassist-mi-1', pid: 42, rssBytes, root, selfCgroup });
-    expect(capper.apply({ memoryBytes: 40 * mib })).toMatchObject({ cgroup: '/svc/openassist-mi-1/agent' });
-  });
-
-  it('says which controller cgroup v2 lacks instead of pretending', () => {
-    const root = tree({ 'cgroup.controllers': 'cpu', 'svc/cgroup.controllers': 'cpu' });
     const capper = new ResourceCapper({
       name: 'openassist-mi-1',
       pid: 42,
+      rssBytes,
+      root,
+      selfCgroup: () => '0::/\n',
+    });
+    expect(capper.apply({ memoryBytes: 40 * mib })).toMatchObject({
+      state: 'applied',
+      cgroup: '/openassist-mi-1/agent',
+    });
+    expect(text(root, 'cgroup.subtree_control')).toBe('+memory +cpu');
+    expect(text(root, 'openassist-mi-1/agent/cgroup.procs')).toBe('42');
+    // Restarted inside its group: kept, not nested again.
+    const again = new ResourceCapper({
+      name: 'openassist-mi-1',
+      pid: 43,
+      rssBytes,
+      root,
+      selfCgroup: () => '0::/openassist-mi-1/agent\n',
+    });
+    expect(again.apply({ memoryBytes: 40 * mib })).toMatchObject({ cgroup: '/openassist-mi-1/agent' });
+  });
+
+  it('refuses, saying how, where a restart could not place the agent or a controller is missing', () => {
+    const root = tree({ 'cgroup.controllers': 'cpu memory', 'svc/cgroup.controllers': 'cpu memory' });
+    const capper = new ResourceCapper({
+      name: 'openassist-mi-1',
+      pid: 42,
+      rssBytes,
       root,
       selfCgroup: () => '0::/svc\n',
     });
-    expect(capper.apply({ memoryBytes: 40 * mib })).toEqual({
+    expect(capper.apply({ memoryBytes: 40 * mib })).toMatchObject({
       state: 'unavailable',
-      reason: `cgroup v2: the memory controller is not available in ${join(root, 'svc')}`,
+      reason: expect.stringContaining('add Delegate=yes and DelegateSubgroup=agent to its systemd unit'),
+    });
+    const cpuOnly = tree({ 'cgroup.controllers': 'cpu', 'svc/cgroup.controllers': 'cpu' });
+    const lacking = new ResourceCapper({
+      name: 'openassist-mi-1',
+      pid: 42,
+      rssBytes,
+      root: cpuOnly,
+      selfCgroup: () => '0::/svc/agent\n',
+    });
+    expect(lacking.apply({ memoryBytes: 40 * mib })).toEqual({
+      state: 'unavailable',
+      reason: `cgroup v2: the memory controller is not available in ${join(cpuOnly, 'svc')}`,
     });
   });
 

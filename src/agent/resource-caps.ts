@@ -10,8 +10,8 @@ import type { ResourceCaps, ResourceUsageReport } from '../protocol/messages.js'
  * start, uncapped): the caps are the agent's own, as Alibaba's are the agent's main process, and
  * cgroup v2 allows processes only in leaves once controllers are enabled below a group.
  *
- * cgroup v2 (`/sys/fs/cgroup` unified): `memory.max` and `cpu.max`; enabling the controllers needs
- * the starting cgroup to hold no other process (a systemd service has its own). cgroup v1 (the
+ * cgroup v2 (`/sys/fs/cgroup` unified): `memory.max` and `cpu.max`, in a delegated systemd unit
+ * (`Delegate=yes`, `DelegateSubgroup=agent`) or at the namespace's root (`groupOnV2`). cgroup v1 (the
  * `memory` and `cpu` hierarchies): `memory.limit_in_bytes`, `cpu.cfs_quota_us`. Where neither
  * can be written the caps are reported `unavailable` with the reason, and nothing pretends.
  */
@@ -133,13 +133,14 @@ export class ResourceCapper {
     const unified = paths.get('');
     let layout: Layout;
     if (exists(join(this.root, 'cgroup.controllers')) && unified !== undefined) {
-      const place = { mount: this.root, group: this.groupBeside(unified) };
+      const place = { mount: this.root, group: this.groupOnV2(posix.normalize(unified)) };
       layout = { mechanism: 'cgroup2', memory: place, cpu: place };
       this.makeGroups(place);
       // Out of the starting cgroup first: a cgroup with processes cannot enable controllers below it.
       this.moveSelf(layout);
-      enableControllers(join(this.root, dirname(place.group)), place);
-      enableControllers(join(this.root, place.group), place);
+      // The namespace's root is the agent's to divide; a delegated unit's parent is its manager's.
+      if (place.group === posix.join('/', this.options.name)) enableControllers(this.root);
+      enableControllers(join(this.root, place.group));
     } else {
       const v1 = (controller: string): Place => {
         const path = paths.get(controller);
@@ -169,7 +170,22 @@ export class ResourceCapper {
     }
   }
 
-  /** `START/NAME` for the cgroup the agent started in; the same group when it starts inside it already. */
+  /**
+   * cgroup v2: the group may be divided only where the agent's restart cannot be refused. Its
+   * supervisor puts a restarted agent back where it started, and a cgroup that has enabled
+   * controllers for its children takes no process (the root aside). So: a leaf named `agent`
+   * (systemd's `DelegateSubgroup=agent`, or a restart inside the group made before) makes its parent
+   * the group; the namespace's root gets `/NAME`; anywhere else the caps are refused, saying how.
+   */
+  private groupOnV2(own: string): string {
+    if (basename(own) === 'agent') return dirname(own);
+    if (own === '/') return posix.join('/', this.options.name);
+    throw new Error(
+      `cgroup v2: dividing ${own.slice(0, 80)} would stop its supervisor restarting the agent there; add Delegate=yes and DelegateSubgroup=agent to its systemd unit (systemd 254+)`,
+    );
+  }
+
+  /** cgroup v1: `START/NAME` for the cgroup the agent started in; the same group when it starts inside it already. */
   private groupBeside(path: string): string {
     const own = posix.normalize(path);
     if (basename(own) === 'agent' && basename(dirname(own)) === this.options.name) return dirname(own);
@@ -223,7 +239,7 @@ const places = (layout: Layout): Place[] =>
   layout.memory === layout.cpu ? [layout.memory] : [layout.memory, layout.cpu];
 
 /** Enables memory and cpu for the children of `dir` (cgroup v2), saying which is missing when one is. */
-function enableControllers(dir: string, place: Place): void {
+function enableControllers(dir: string): void {
   const available = read(join(dir, 'cgroup.controllers')).split(/\s+/);
   const missing = ['memory', 'cpu'].filter((controller) => !available.includes(controller));
   if (missing.length > 0) {
@@ -233,9 +249,7 @@ function enableControllers(dir: string, place: Place): void {
     write(join(dir, 'cgroup.subtree_control'), '+memory +cpu');
   } catch (error) {
     if (errnoCode(error) === 'EBUSY') {
-      throw new Error(
-        `cgroup v2: ${dirname(place.group)} holds other processes, so no controller can be enabled below it; run the agent in a cgroup of its own (a systemd service)`,
-      );
+      throw new Error(`cgroup v2: ${dir} holds other processes, so no controller can be enabled below it`);
     }
     throw error;
   }
