@@ -268,4 +268,37 @@ describe("the hub and the agents' resource caps", () => {
     await nextTurn();
     expect(socket.sent('resource-caps')).toHaveLength(2);
   });
+
+  it('keeps the caps of a failed read from reaching agents, so none lifts what it applied', async () => {
+    const sessions = new FakeSessions();
+    const logger = pino({ level: 'silent' });
+    let failing = true;
+    const settings = {
+      resourceUsageByRegion: async () => {
+        if (failing) throw new Error('database gone');
+        return new Map<string, ResourceUsageConfig>();
+      },
+    };
+    const hub = new AgentHub({
+      sessions,
+      bus: new NodeBus(new FakeNotifications(), 'node-a', logger),
+      logger,
+      heartbeatSeconds: 20,
+      nowMs: Date.now,
+      resourceCaps: new ResourceCapsSource(settings, logger),
+    });
+    hubs.push(hub);
+    const socket = new FakeSocket();
+    hub.attach(socket, fakeInstance('mi-1'));
+    socket.receive(hello());
+    const welcome = await waitFor('the welcome', () => socket.sent('welcome')[0]);
+    expect(welcome).not.toHaveProperty('resourceCaps');
+    hub.resourceUsageChanged('cn-hangzhou');
+    await nextTurn();
+    expect(socket.sent('resource-caps')).toEqual([]);
+    failing = false;
+    hub.resourceUsageChanged('cn-hangzhou');
+    const order = await waitFor('the order', () => socket.sent('resource-caps')[0]);
+    expect(order.caps).toEqual({});
+  });
 });

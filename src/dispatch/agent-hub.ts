@@ -80,6 +80,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   });
   private readonly timers: NodeJS.Timeout[];
   private readonly delivery: TaskDelivery;
+  /** The caps each agent was last sent (JSON), so a periodic pass sends only what changed. */
+  private readonly capsSent = new WeakMap<AgentConnection, string>();
 
   constructor(private readonly deps: HubDeps) {
     const heartbeatMs = deps.heartbeatSeconds * 1000;
@@ -90,6 +92,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000)),
       setInterval(() => this.sweep(), sweepIntervalMs),
       setInterval(() => this.offerUpgrades('periodic'), offerIntervalMs),
+      // A change notification between nodes can be lost: the caps are compared again as often.
+      setInterval(() => void this.sendResourceCaps(), offerIntervalMs),
     ];
     for (const timer of this.timers) timer.unref();
   }
@@ -183,9 +187,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
           return;
         }
         const greeting = await this.deps.sessions.greet(instance, message);
-        // Always sent (empty: none), so the agent knows this server reads its report.
-        const resourceCaps =
-          this.deps.resourceCaps && ((await this.deps.resourceCaps.forRegion(instance.regionId)) ?? {});
+        // Sent even when empty (no caps), so the agent knows this server reads its report; left out
+        // when the setting could not be read, so the agent keeps what it applied.
+        const resourceCaps = await this.deps.resourceCaps?.forRegion(instance.regionId);
         connection.instance = greeting.instance;
         connection.self = { version: message.agentVersion, osType: message.osType, arch: message.arch };
         connection.greeted = true;
@@ -195,6 +199,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
           heartbeatSeconds: this.deps.heartbeatSeconds,
           ...(resourceCaps && { resourceCaps }),
         });
+        if (resourceCaps) this.capsSent.set(connection, JSON.stringify(resourceCaps));
         // Schedules the agent holds that the server has ended (or never knew): the agent drops them.
         // At most `messageLimits.heldEntries`, each once: a hello is answered by a bounded reply.
         for (const invokeId of greeting.dropped)
@@ -316,14 +321,19 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
     this.deps.bus.publish({ kind: 'resource-usage-config', regionId });
   }
 
-  private async sendResourceCaps(regionId: string): Promise<void> {
+  /** Reads the caps again and sends them to the agents held here (of one region, when given) whose caps changed. */
+  private async sendResourceCaps(regionId?: string): Promise<void> {
     const source = this.deps.resourceCaps;
     if (!source) return;
     source.changed();
-    const caps = (await source.forRegion(regionId)) ?? {};
     for (const connection of this.connections.values()) {
-      if (connection.greeted && !connection.closed && connection.instance.regionId === regionId)
-        connection.send({ type: 'resource-caps', caps });
+      if (!connection.greeted || connection.closed) continue;
+      if (regionId !== undefined && connection.instance.regionId !== regionId) continue;
+      const caps = await source.forRegion(connection.instance.regionId);
+      const text = caps && JSON.stringify(caps);
+      if (!caps || !text || text === this.capsSent.get(connection)) continue;
+      this.capsSent.set(connection, text);
+      connection.send({ type: 'resource-caps', caps });
     }
   }
 

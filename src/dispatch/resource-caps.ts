@@ -16,22 +16,24 @@ export class ResourceCapsSource {
     private readonly logger: FastifyBaseLogger,
   ) {}
 
-  /** The caps of a region; undefined when it never had a ResourceUsageConfig (the agent touches nothing). */
+  /**
+   * The caps of a region (`{}`: none, as for a region never set); undefined when the setting could
+   * not be read, so the agent keeps what it applied rather than lifting it.
+   */
   async forRegion(regionId: string): Promise<ResourceCaps | undefined> {
     this.configs ??= this.read();
     try {
       const config = (await this.configs).get(regionId);
-      return config && resourceCapsOf(config);
+      return config ? resourceCapsOf(config) : {};
     } catch (error) {
-      // The welcome goes without caps; the agent keeps what it applied and the next change re-sends.
       this.logger.warn({ err: error }, 'reading the resource caps failed');
       return undefined;
     }
   }
 
-  /** A region's setting changed: read every region again. */
+  /** A region's setting changed (or a periodic pass): the next caps asked for read every region again. */
   changed(): void {
-    this.configs = this.read();
+    this.configs = undefined;
   }
 
   /** One query; a failed one is not kept, so the next hello asks again. */
