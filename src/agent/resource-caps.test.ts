@@ -35,7 +35,8 @@ describe('the agent caps itself', () => {
       'system.slice/cgroup.subtree_control': '+cpu +memory',
       'system.slice/oa.service/cgroup.controllers': 'cpu io memory pids',
       'system.slice/oa.service/cgroup.subtree_control': '',
-      'system.slice/oa.service/agent/cgroup.procs': '42',
+      // A script the agent started before any caps runs beside it in the unit's leaf.
+      'system.slice/oa.service/agent/cgroup.procs': '42\n51\n',
     });
     const capper = new ResourceCapper({
       name: 'openassist-mi-1',
@@ -56,6 +57,7 @@ describe('the agent caps itself', () => {
     expect(text(root, 'system.slice/oa.service/cgroup.subtree_control')).toBe('+memory +cpu');
     expect(text(root, 'system.slice/oa.service/agent/memory.max')).toBe(String(64 * mib));
     expect(text(root, 'system.slice/oa.service/agent/cpu.max')).toBe('20000 100000');
+    expect(text(root, 'system.slice/oa.service/runs/cgroup.procs')).toBe('51');
     capper.placeRun(77);
     expect(text(root, 'system.slice/oa.service/runs/cgroup.procs')).toBe('77');
     // Lifted: "max" again, and reported as no caps.

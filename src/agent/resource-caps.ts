@@ -118,12 +118,8 @@ export class ResourceCapper {
   placeRun(pid: number): void {
     const layout = this.layout;
     if (!layout) return;
-    try {
-      for (const place of places(layout))
-        write(join(place.mount, place.group, 'runs', 'cgroup.procs'), `${pid}`);
-    } catch {
-      // The run stays in the agent's cgroup: it shares the caps rather than not running.
-    }
+    // A run that cannot be moved stays in the agent's cgroup: it shares the caps rather than not running.
+    for (const place of places(layout)) this.placeOne(place, `${pid}`);
   }
 
   /** Finds the hierarchies, makes the agent's groups and moves the agent in (once). */
@@ -166,7 +162,19 @@ export class ResourceCapper {
   /** Moves the agent (every thread of it) into its capped leaf. */
   private moveSelf(layout: Layout): void {
     for (const place of places(layout)) {
-      write(join(place.mount, place.group, 'agent', 'cgroup.procs'), `${this.options.pid}`);
+      const leaf = join(place.mount, place.group, 'agent');
+      // Scripts started before (a delegated unit starts everything in the agent's leaf) leave it.
+      const before = pidsIn(leaf);
+      write(join(leaf, 'cgroup.procs'), `${this.options.pid}`);
+      for (const pid of before) if (pid !== '' && pid !== `${this.options.pid}`) this.placeOne(place, pid);
+    }
+  }
+
+  private placeOne(place: Place, pid: string): void {
+    try {
+      write(join(place.mount, place.group, 'runs', 'cgroup.procs'), pid);
+    } catch {
+      // gone meanwhile, or refused: it stays under the agent's caps
     }
   }
 
@@ -232,6 +240,15 @@ export class ResourceCapper {
       ...(cpuPercent !== undefined && { cpuPercent }),
       ...(memoryBytes !== undefined && { memoryBytes }),
     };
+  }
+}
+
+/** The processes of a cgroup; none when it cannot be read (a leaf just made holds none anyway). */
+function pidsIn(dir: string): string[] {
+  try {
+    return read(join(dir, 'cgroup.procs')).split(/\s+/);
+  } catch {
+    return [];
   }
 }
 
