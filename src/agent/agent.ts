@@ -191,6 +191,7 @@ async function startLocked(
     containerSockets: config.containerSockets,
     outputCapBytes: config.outputCapBytes,
     placeRun: (pid) => capper.placeRun(pid),
+    filePauseMarker: config.testing.fileWritePauseMarker,
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });
