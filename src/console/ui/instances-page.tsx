@@ -47,8 +47,8 @@ function CapsState({ usage }: { readonly usage: ResourceUsageState | undefined }
 
 function Plugins({ plugins }: { readonly plugins: InstancePluginStatus | undefined }) {
   const list = plugins?.PluginStatusSet.PluginStatus ?? [];
-  if (list.length === 0) return <span class="muted">none</span>;
-  return <span>{list.map((plugin) => `${plugin.PluginName} ${plugin.PluginStatus}`).join(', ')}</span>;
+  const text = list.map((plugin) => `${plugin.PluginName} ${plugin.PluginStatus}`).join(', ');
+  return <span class="sub">plugins: {text || 'none'}</span>;
 }
 
 /**
@@ -139,7 +139,6 @@ export function InstancesPage({ session }: { readonly session: Session }) {
                 <th scope="col">Last heartbeat</th>
                 <th scope="col">Running tasks</th>
                 <th scope="col">Resource caps</th>
-                <th scope="col">Plugins</th>
                 <th scope="col">Tags</th>
               </tr>
             </thead>
@@ -160,8 +159,6 @@ export function InstancesPage({ session }: { readonly session: Session }) {
                   <td>{status?.ActiveTaskCount ?? ''}</td>
                   <td>
                     <CapsState usage={plugins?.ResourceUsage} />
-                  </td>
-                  <td>
                     <Plugins plugins={plugins} />
                   </td>
                   <td>
