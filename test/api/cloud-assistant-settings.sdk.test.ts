@@ -299,6 +299,28 @@ describe('ResourceUsageConfig applied by a running agent, and ListPluginStatus',
   let agent: AgentProcess;
   let instanceId: string;
 
+  /** Runs a script on the agent and waits for its end: its status and its output. */
+  const runToEnd = async (script: string) => {
+    const run = await client.runCommand(
+      new Ecs.RunCommandRequest({
+        regionId: region,
+        type: 'RunShellScript',
+        commandContent: script,
+        instanceId: [instanceId],
+        contentEncoding: 'PlainText',
+      }),
+    );
+    return waitFor('the run to end', async () => {
+      const results = await client.describeInvocationResults(
+        new Ecs.DescribeInvocationResultsRequest({ regionId: region, invokeId: run.body?.invokeId ?? '' }),
+      );
+      const result = results.body?.invocation?.invocationResults?.invocationResult?.[0];
+      const status = result?.invocationStatus ?? '';
+      if (['', 'Pending', 'Running', 'Stopping'].includes(status)) return undefined;
+      return { status, output: Buffer.from(result?.output ?? '', 'base64').toString() };
+    });
+  };
+
   beforeAll(async () => {
     const { body } = await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region }));
     agent = await startAgentProcess({
@@ -425,24 +447,26 @@ describe('ResourceUsageConfig applied by a running agent, and ListPluginStatus',
     expect(path.endsWith(`/openassist-${instanceId}/agent`)).toBe(true);
     expect(readFileSync(file, 'utf8').trim()).toBe(String(512 * mib));
     // A script runs beside the agent's cgroup, not under its caps.
-    const run = await client.runCommand(
-      new Ecs.RunCommandRequest({
-        regionId: region,
-        type: 'RunShellScript',
-        commandContent: 'cat /proc/self/cgroup',
-        instanceId: [instanceId],
-      }),
-    );
-    const output = await waitFor('the run', async () => {
-      const results = await client.describeInvocationResults(
-        new Ecs.DescribeInvocationResultsRequest({ regionId: region, invokeId: run.body?.invokeId ?? '' }),
-      );
-      const result = results.body?.invocation?.invocationResults?.invocationResult?.[0];
-      return result?.invocationStatus === 'Success'
-        ? Buffer.from(result.output ?? '', 'base64').toString()
-        : undefined;
-    });
+    const where = await runToEnd('cat /proc/self/cgroup');
+    expect(where.status).toBe('Success');
+    const output = where.output;
     expect(output).toContain(`/openassist-${instanceId}/runs`);
+    // Under a cap of 100 MiB on the agent, a script holding 200 MiB runs to its end: the cap is
+    // the agent's own, never its scripts'.
+    await modifyUsage({ memoryLimit: '100MB' });
+    const lower = await waitFor('the lower cap', () =>
+      resourceUsageOf(instanceId).then((u) =>
+        u?.MemoryLimitBytes === 100 * mib || u?.State === 'unavailable' ? u : undefined,
+      ),
+    );
+    if (lower?.State === 'applied') {
+      expect(readFileSync(file, 'utf8').trim()).toBe(String(100 * mib));
+      const big = await runToEnd('head -c 200M /dev/zero | tail -n 1 | wc -c');
+      expect([big.status, big.output.trim()]).toEqual(['Success', String(200 * mib)]);
+    } else {
+      // The agent held more than 100 MiB at the time: said, not applied (the documented guard).
+      expect(lower?.Reason).toMatch(/below what the agent holds now/);
+    }
     // Lifted: the file says no limit again.
     await modifyUsage({ memoryLimit: '' });
     await waitFor('the limit lifted', () => {
