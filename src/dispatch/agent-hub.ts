@@ -138,7 +138,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
         this.offerUpgrades('changed', message.regionId);
         return;
       case 'resource-usage-config':
-        void this.sendResourceCaps(message.regionId);
+        void this.sendResourceCaps(message.regionId, true);
         return;
     }
   }
@@ -317,12 +317,16 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
 
   /** A region's ResourceUsageConfig changed: send the caps to its agents held here, and tell the other nodes. */
   resourceUsageChanged(regionId: string): void {
-    void this.sendResourceCaps(regionId);
+    void this.sendResourceCaps(regionId, true);
     this.deps.bus.publish({ kind: 'resource-usage-config', regionId });
   }
 
-  /** Reads the caps again and sends them to the agents held here (of one region, when given) whose caps changed. */
-  private async sendResourceCaps(regionId?: string): Promise<void> {
+  /**
+   * Reads the caps again and sends them to the agents held here (of one region, when given):
+   * to all of them after a change (a setting saved again is applied again), else to those whose
+   * caps differ from what they were last sent.
+   */
+  private async sendResourceCaps(regionId?: string, changed = false): Promise<void> {
     const source = this.deps.resourceCaps;
     if (!source) return;
     source.changed();
@@ -331,7 +335,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       if (regionId !== undefined && connection.instance.regionId !== regionId) continue;
       const caps = await source.forRegion(connection.instance.regionId);
       const text = caps && JSON.stringify(caps);
-      if (!caps || !text || text === this.capsSent.get(connection)) continue;
+      if (!caps || !text || (!changed && text === this.capsSent.get(connection))) continue;
       this.capsSent.set(connection, text);
       connection.send({ type: 'resource-caps', caps });
     }
