@@ -261,6 +261,63 @@ for (const harness of harnesses) {
       });
     });
 
+    describe("agents' resource-caps reports", () => {
+      it('keeps the last report per instance, and answers none for an instance that never sent one', async () => {
+        await store.activations.insert({
+          id: 'act-caps',
+          regionId: 'cn-hangzhou',
+          codeHash: 'x',
+          instanceName: '',
+          instanceCount: 2,
+          registeredCount: 0,
+          deregisteredCount: 0,
+          ttlHours: 4,
+          ipAddressRange: '0.0.0.0/0',
+          description: '',
+          disabled: false,
+          resourceGroupId: '',
+          createdAtMs: 1_000,
+          tags: [],
+        });
+        const register = (id: string) =>
+          store.instances.register('act-caps', (activation) => ({
+            id,
+            regionId: activation.regionId,
+            activationId: activation.id,
+            name: id,
+            hostname: 'h',
+            osType: 'linux',
+            osVersion: '',
+            agentVersion: '1',
+            machineId: '',
+            intranetIp: '127.0.0.1',
+            tokenHash: 'x',
+            status: 'Running',
+            bootId: '',
+            timeZone: '',
+            shells: [],
+            connected: false,
+            lastHeartbeatAtMs: 0,
+            lastInvokedAtMs: 0,
+            invocationCount: 0,
+            resourceGroupId: '',
+            registeredAtMs: 1_000,
+            tags: [],
+          }));
+        await register('mi-caps1');
+        await register('mi-caps2');
+        await store.instances.reportResourceUsage('mi-caps1', '{"state":"none"}');
+        await store.instances.reportResourceUsage('mi-caps1', '{"state":"applied"}');
+        expect(await store.instances.resourceUsageReports(['mi-caps1', 'mi-caps2', 'mi-gone'])).toEqual(
+          new Map([
+            ['mi-caps1', '{"state":"applied"}'],
+            ['mi-caps2', ''],
+          ]),
+        );
+        expect(await store.instances.resourceUsageReports([])).toEqual(new Map());
+      });
+    });
+
     describe('nonces', () => {
       it('claims a nonce once per key', async () => {
         expect(await store.nonces.claim('k1', 'n1', 1_000)).toBe(true);

@@ -161,6 +161,10 @@ export interface InstanceRepo {
   disconnected(id: string, nodeId: string): Promise<void>;
   /** The operating system is shutting down: Stopped until the next hello. */
   stopped(id: string): Promise<void>;
+  /** Keeps an agent's report of its resource caps (replacing the previous one). */
+  reportResourceUsage(id: string, report: string): Promise<void>;
+  /** The last resource-caps reports of these instances ('' for one that never reported; absent: no such instance). */
+  resourceUsageReports(ids: readonly string[]): Promise<Map<string, string>>;
 }
 
 export interface InvocationFilter {

@@ -38,6 +38,29 @@ export interface DescribeCloudAssistantStatusResponse {
   };
 }
 
+/** What an agent applied of its resource caps (ListPluginStatus' OpenAssist extension). */
+export interface ResourceUsageState {
+  /** none, applied, unavailable; unreported before the agent's first report. */
+  readonly State: string;
+  readonly Mechanism?: string;
+  readonly Cgroup?: string;
+  readonly CpuLimit?: number;
+  readonly MemoryLimitBytes?: number;
+  readonly Reason?: string;
+}
+
+export interface InstancePluginStatus {
+  readonly InstanceId: string;
+  readonly PluginStatusSet: {
+    readonly PluginStatus: readonly { readonly PluginName: string; readonly PluginStatus: string }[];
+  };
+  readonly ResourceUsage?: ResourceUsageState;
+}
+
+export interface ListPluginStatusResponse {
+  readonly InstancePluginStatusSet: { readonly InstancePluginStatus: readonly InstancePluginStatus[] };
+}
+
 export interface Command {
   readonly CommandId: string;
   readonly Name: string;

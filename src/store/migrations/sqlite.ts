@@ -374,4 +374,12 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 15,
+    name: 'what each agent applied of its resource caps (ResourceUsageConfig)',
+    // One JSON report per instance, overwritten by each: read with the instance, never queried by field.
+    sql: `
+      ALTER TABLE instances ADD COLUMN resource_usage TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];

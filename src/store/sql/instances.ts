@@ -216,6 +216,20 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
         .execute();
     },
 
+    async reportResourceUsage(id, report) {
+      await db.updateTable('instances').set({ resource_usage: report }).where('id', '=', id).execute();
+    },
+
+    async resourceUsageReports(ids) {
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('instances')
+        .select(['id', 'resource_usage'])
+        .where('id', 'in', [...ids])
+        .execute();
+      return new Map(rows.map((row) => [row.id, row.resource_usage]));
+    },
+
     async disconnected(id, nodeId) {
       // Only the node that holds the channel may say it closed: the agent may be on another by now.
       await db
