@@ -4,6 +4,7 @@ import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invoc
 import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import type { Tag, TagFilter } from '../domain/tags.js';
+import type { TextPattern } from '../domain/text-pattern.js';
 
 /**
  * The storage port. The core talks to this and nothing else; SQLite and PostgreSQL implement it
@@ -65,9 +66,8 @@ export interface NonceRepo {
 export interface CommandFilter {
   readonly regionId: string;
   readonly commandId?: string | undefined;
-  readonly name?: string | undefined;
-  /** Substring match. */
-  readonly description?: string | undefined;
+  readonly name?: TextPattern | undefined;
+  readonly description?: TextPattern | undefined;
   readonly type?: string | undefined;
   readonly resourceGroupId?: string | undefined;
   /** Every tag must match. */
