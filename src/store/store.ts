@@ -113,8 +113,12 @@ export interface InstanceFilter {
   readonly regionId: string;
   readonly instanceIds?: readonly string[] | undefined;
   readonly activationId?: string | undefined;
-  readonly name?: string | undefined;
+  readonly name?: TextPattern | undefined;
+  /** Lowercase, as stored. */
   readonly osType?: string | undefined;
+  /** The address the agent registered from. */
+  readonly instanceIp?: string | undefined;
+  readonly machineId?: string | undefined;
   readonly connected?: boolean | undefined;
   readonly status?: string | undefined;
   readonly resourceGroupId?: string | undefined;
