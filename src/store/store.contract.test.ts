@@ -8,6 +8,7 @@ import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '..
 import type { Command } from '../domain/command.js';
 import { newCommandId } from '../domain/ids.js';
 import type { InvocationInstance, RepeatMode } from '../domain/invocation.js';
+import { isTimedInvocation } from '../domain/invocation-filters.js';
 import { applyTaskEvent, followExecution, type RunProgress } from '../domain/invocation-state.js';
 import { matchesPattern, textPattern } from '../domain/text-pattern.js';
 import type { TaskEvent } from '../protocol/messages.js';
@@ -328,6 +329,33 @@ for (const harness of harnesses) {
         status: 'Pending' as const,
         createdAtMs: clock++,
         tags: [],
+      });
+
+      it('filters invocations by Timed as the domain rule says', async () => {
+        const regionId = 'timed-region';
+        const cases = [
+          ['t-timed-once', 'Once', 'Running'],
+          ['t-timed-period', 'Period', 'Scheduled'],
+          ['t-timed-period-stopped', 'Period', 'Stopped'],
+          ['t-timed-every', 'EveryReboot', 'Pending'],
+          ['t-timed-next-done', 'NextRebootOnly', 'Success'],
+          ['t-timed-next', 'NextRebootOnly', 'Stopping'],
+        ] as const;
+        for (const [id, mode, status] of cases) {
+          await store.invocations.create(
+            { ...invocation(id, mode), regionId, status },
+            pending(['mi-timed']),
+          );
+        }
+        for (const timed of [true, false]) {
+          const listed = await store.invocations.list(
+            { regionId, timed, tags: [] },
+            { style: 'page', pageNumber: 1, pageSize: 50 },
+          );
+          const expected = cases.filter(([, mode, status]) => isTimedInvocation(mode, status) === timed);
+          expect(listed.items.map((item) => item.id).sort()).toEqual(expected.map(([id]) => id).sort());
+          expect(listed.totalCount).toBe(expected.length);
+        }
       });
 
       it('keeps the aggregate status right when runs of one invocation finish at the same moment', async () => {

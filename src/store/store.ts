@@ -175,6 +175,8 @@ export interface InvocationFilter {
   readonly repeatMode?: string | undefined;
   readonly statuses?: readonly string[] | undefined;
   readonly resourceGroupId?: string | undefined;
+  /** `domain/invocation-filters.ts: isTimedInvocation` is true (or false). */
+  readonly timed?: boolean | undefined;
   readonly tags: readonly TagFilter[];
 }
 

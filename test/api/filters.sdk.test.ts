@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, backendFactories } from '../helpers/backends.js';
-import { registerIdentity } from '../helpers/protocol-agent.js';
+import { waitFor } from '../helpers/deadline.js';
+import { ProtocolAgent, registerIdentity } from '../helpers/protocol-agent.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -17,6 +18,7 @@ for (const factory of backendFactories) {
     let activation: { id: string; code: string };
     let linuxId: string;
     let windowsId: string;
+    let agent: ProtocolAgent;
 
     beforeAll(async () => {
       backend = factory.make();
@@ -33,6 +35,7 @@ for (const factory of backendFactories) {
     });
 
     afterAll(async () => {
+      agent?.close();
       expect(await server?.stop()).toBe(0);
       await backend?.dispose();
     });
@@ -141,6 +144,100 @@ for (const factory of backendFactories) {
         expect(await names({ instanceName: 'web-1' })).toEqual(['web-1']);
         expect(await names({ instanceName: 'web' })).toEqual([]);
         expect(await names({ zoneId: 'cn-hangzhou-g' })).toEqual([]);
+      });
+    });
+
+    describe('DescribeInvocations and DescribeInvocationResults', () => {
+      let onceId: string;
+      let scheduleId: string;
+
+      const invocations = (fields: Record<string, unknown>) =>
+        client.describeInvocations(new Ecs.DescribeInvocationsRequest({ regionId: region, ...fields }));
+      const invokeIds = async (fields: Record<string, unknown>) =>
+        (await invocations({ maxResults: 50, ...fields })).body?.invocations?.invocation
+          ?.map((invocation) => invocation.invokeId)
+          .sort();
+      const statusOf = async (invokeId: string) =>
+        (await invocations({ invokeId })).body?.invocations?.invocation?.[0]?.invocationStatus;
+
+      beforeAll(async () => {
+        agent = await ProtocolAgent.register(server.url, activation, 'linux');
+        const run = async (name: string, fields: Record<string, unknown> = {}) =>
+          (
+            await client.runCommand(
+              new Ecs.RunCommandRequest({
+                regionId: region,
+                type: 'RunShellScript',
+                commandContent: 'echo hi',
+                instanceId: [agent.instanceId],
+                name,
+                ...fields,
+              }),
+            )
+          ).body?.invokeId ?? '';
+        onceId = await run('once-cmd');
+        scheduleId = await run('timed-cmd', { frequency: 'rate(1h)' });
+        await waitFor('the run to succeed', async () =>
+          (await statusOf(onceId)) === 'Success' ? true : undefined,
+        );
+        await waitFor('the schedule to be held', async () =>
+          (await statusOf(scheduleId)) === 'Scheduled' ? true : undefined,
+        );
+      });
+
+      it('filters by Timed: the tasks still to run again, or the others; absent lists both', async () => {
+        expect(await invokeIds({ timed: true })).toEqual([scheduleId]);
+        expect(await invokeIds({ timed: false })).toEqual([onceId]);
+        expect(await invokeIds({})).toEqual([onceId, scheduleId].sort());
+      });
+
+      it('says which invocations and instances are Timed', async () => {
+        const listed = (await invocations({ maxResults: 50 })).body?.invocations?.invocation ?? [];
+        const byId = new Map(listed.map((invocation) => [invocation.invokeId, invocation]));
+        expect(byId.get(scheduleId)).toMatchObject({ timed: true, repeatMode: 'Period' });
+        expect(byId.get(scheduleId)?.invokeInstances?.invokeInstance?.[0]?.timed).toBe(true);
+        expect(byId.get(onceId)).toMatchObject({ timed: false, repeatMode: 'Once' });
+        expect(byId.get(onceId)?.invokeInstances?.invokeInstance?.[0]?.timed).toBe(false);
+      });
+
+      it('ignores CommandName, RepeatMode and InvokeStatus=PartialFailed with InstanceId, as documented', async () => {
+        expect(await invokeIds({ commandName: 'timed-cmd' })).toEqual([scheduleId]);
+        expect(await invokeIds({ commandName: 'nothing' })).toEqual([]);
+        expect(await invokeIds({ commandName: 'nothing', instanceId: agent.instanceId })).toEqual(
+          [onceId, scheduleId].sort(),
+        );
+        expect(await invokeIds({ repeatMode: 'Period' })).toEqual([scheduleId]);
+        expect(await invokeIds({ repeatMode: 'EveryReboot', instanceId: agent.instanceId })).toEqual(
+          [onceId, scheduleId].sort(),
+        );
+        expect(await invokeIds({ invokeStatus: 'PartialFailed' })).toEqual([]);
+        expect(await invokeIds({ invokeStatus: 'PartialFailed', instanceId: agent.instanceId })).toEqual(
+          [onceId, scheduleId].sort(),
+        );
+        expect(await invokeIds({ invokeStatus: 'Success', instanceId: agent.instanceId })).toEqual([onceId]);
+      });
+
+      it('needs InvokeId or InstanceId for IncludeOutput', async () => {
+        await expectApiError(invocations({ includeOutput: true }), 'MissingParameter', 400);
+        const [shown] =
+          (await invocations({ includeOutput: true, invokeId: onceId, contentEncoding: 'PlainText' })).body
+            ?.invocations?.invocation ?? [];
+        expect(shown?.invokeInstances?.invokeInstance?.[0]?.invocationStatus).toBe('Success');
+        expect(await invokeIds({ includeOutput: true, instanceId: agent.instanceId })).toEqual(
+          [onceId, scheduleId].sort(),
+        );
+      });
+
+      it('needs InvokeId for IncludeHistory', async () => {
+        const results = (fields: Record<string, unknown>) =>
+          client.describeInvocationResults(
+            new Ecs.DescribeInvocationResultsRequest({ regionId: region, ...fields }),
+          );
+        await expectApiError(results({ includeHistory: true }), 'MissingParameter', 400);
+        const history = await results({ includeHistory: true, invokeId: onceId });
+        expect(history.body?.invocation?.invocationResults?.invocationResult?.map((r) => r.invokeId)).toEqual(
+          [onceId],
+        );
       });
     });
   });
