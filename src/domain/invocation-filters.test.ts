@@ -48,6 +48,21 @@ describe('DescribeInvocations filters', () => {
     });
   });
 
+  it('refuses a CommandType or RepeatMode the SDK does not list', () => {
+    expect(() => effectiveInvocationFilters({ commandType: 'RunPythonScript' }, undefined)).toThrow(
+      refusedWith('InvalidCommandType.NotFound'),
+    );
+    expect(() => effectiveInvocationFilters({ repeatMode: 'DryRun' }, undefined)).toThrow(
+      refusedWith('InvalidRepeatMode.NotFound'),
+    );
+    expect(() => effectiveInvocationFilters({ repeatMode: 'once', instanceId: 'mi-1' }, undefined)).toThrow(
+      refusedWith('InvalidRepeatMode.NotFound'),
+    );
+    expect(
+      effectiveInvocationFilters({ commandType: 'RunBatScript', repeatMode: 'EveryReboot' }, undefined),
+    ).toEqual({ commandType: 'RunBatScript', repeatMode: 'EveryReboot' });
+  });
+
   it('needs InvokeId or InstanceId for IncludeOutput', () => {
     expect(() => effectiveInvocationFilters({ includeOutput: true }, undefined)).toThrow(
       refusedWith('MissingParameter'),

@@ -1,3 +1,4 @@
+import { isCommandType } from './command.js';
 import { ApiError } from './errors.js';
 import type { RepeatMode } from './invocation.js';
 import {
@@ -26,14 +27,19 @@ export const isTimedRun = (mode: RepeatMode, status: InstanceStatus): boolean =>
 
 export interface InvocationListFilters {
   readonly instanceId?: string | undefined;
+  readonly commandType?: string | undefined;
   readonly commandName?: string | undefined;
   readonly repeatMode?: string | undefined;
   readonly invokeStatus?: string | undefined;
   readonly includeOutput?: boolean | undefined;
 }
 
+/** The modes DescribeInvocations' `RepeatMode` filter takes (a DryRun creates nothing to list). */
+const listedRepeatModes: readonly string[] = ['Once', ...timedRepeatModes];
+
 /**
- * DescribeInvocations' filters as Alibaba applies them: with `InstanceId`, `CommandName`,
+ * DescribeInvocations' filters as Alibaba applies them: `CommandType` and `RepeatMode` must be
+ * among the SDK's values (else the codes InvokeCommand and DescribeCommands use); with `InstanceId`, `CommandName`,
  * `RepeatMode` and `InvokeStatus=PartialFailed` "do not take effect"; `IncludeOutput=true` needs
  * `InvokeId` or `InstanceId` (an unbounded listing with every output is refused).
  */
@@ -41,6 +47,12 @@ export function effectiveInvocationFilters<F extends InvocationListFilters>(
   filters: F,
   invokeId: string | undefined,
 ): F {
+  if (filters.commandType !== undefined && !isCommandType(filters.commandType)) {
+    throw new ApiError('InvalidCommandType.NotFound', `CommandType "${filters.commandType.slice(0, 40)}".`);
+  }
+  if (filters.repeatMode !== undefined && !listedRepeatModes.includes(filters.repeatMode)) {
+    throw new ApiError('InvalidRepeatMode.NotFound', `RepeatMode "${filters.repeatMode.slice(0, 40)}".`);
+  }
   if (filters.includeOutput && invokeId === undefined && filters.instanceId === undefined) {
     throw new ApiError('MissingParameter', 'IncludeOutput=true needs InvokeId or InstanceId.');
   }

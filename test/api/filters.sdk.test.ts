@@ -217,6 +217,16 @@ for (const factory of backendFactories) {
         expect(await invokeIds({ invokeStatus: 'Success', instanceId: agent.instanceId })).toEqual([onceId]);
       });
 
+      it('refuses a CommandType or RepeatMode the SDK does not list', async () => {
+        await expectApiError(
+          invocations({ commandType: 'RunPythonScript' }),
+          'InvalidCommandType.NotFound',
+          404,
+        );
+        await expectApiError(invocations({ repeatMode: 'DryRun' }), 'InvalidRepeatMode.NotFound', 404);
+        expect(await invokeIds({ commandType: 'RunShellScript', repeatMode: 'Once' })).toEqual([onceId]);
+      });
+
       it('needs InvokeId or InstanceId for IncludeOutput', async () => {
         await expectApiError(invocations({ includeOutput: true }), 'MissingParameter', 400);
         const [shown] =
