@@ -114,7 +114,8 @@ export function invocationStatusFilter(value: string): InvocationStatus[] | unde
 export function recordStatusFilter(value: string): InstanceStatus[] | undefined {
   switch (value) {
     case 'Running':
-      return ['Pending', 'Running'];
+      // A schedule's row reads Running until it is stopped (the SDK), as its InvokeRecordStatus shows.
+      return ['Pending', 'Scheduled', 'Running'];
     case 'Finished':
       return instanceStatuses.filter(isFinal);
     case 'Success':

@@ -238,6 +238,17 @@ for (const factory of backendFactories) {
         );
       });
 
+      it("counts a held schedule's row as Running in InvokeRecordStatus, as its legacy status reads", async () => {
+        const rows = (
+          await client.describeInvocationResults(
+            new Ecs.DescribeInvocationResultsRequest({ regionId: region, invokeRecordStatus: 'Running' }),
+          )
+        ).body?.invocation?.invocationResults?.invocationResult;
+        expect(rows?.map((row) => [row.invokeId, row.invocationStatus, row.invokeRecordStatus])).toEqual([
+          [scheduleId, 'Scheduled', 'Running'],
+        ]);
+      });
+
       it('needs InvokeId for IncludeHistory', async () => {
         const results = (fields: Record<string, unknown>) =>
           client.describeInvocationResults(
