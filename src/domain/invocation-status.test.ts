@@ -82,6 +82,8 @@ describe('status filters', () => {
   it('InvokeStatus selects aggregates; Finished is the legacy name of Success', () => {
     expect(invocationStatusFilter('Finished')).toEqual(['Success']);
     expect(invocationStatusFilter('PartialFailed')).toEqual(['PartialFailed']);
+    expect(invocationStatusFilter('Running')).toEqual(['Running', 'Scheduled']);
+    expect(invocationStatusFilter('Scheduled')).toEqual(['Scheduled']);
     expect(invocationStatusFilter('Done')).toBeUndefined();
   });
 });

@@ -107,6 +107,8 @@ export function legacyInstanceStatus(status: InstanceStatus): string {
 /** DescribeInvocations `InvokeStatus` filter → aggregate statuses ('Finished' is the legacy name of Success). */
 export function invocationStatusFilter(value: string): InvocationStatus[] | undefined {
   if (value === 'Finished') return ['Success'];
+  // "Scheduled execution: the execution status remains Running until you manually stop" it (the SDK).
+  if (value === 'Running') return ['Running', 'Scheduled'];
   return isInvocationStatus(value) ? [value] : undefined;
 }
 

@@ -215,6 +215,9 @@ for (const factory of backendFactories) {
           [onceId, scheduleId].sort(),
         );
         expect(await invokeIds({ invokeStatus: 'Success', instanceId: agent.instanceId })).toEqual([onceId]);
+        // A schedule reads Running until it is stopped.
+        expect(await invokeIds({ invokeStatus: 'Running' })).toEqual([scheduleId]);
+        expect(await invokeIds({ invokeStatus: 'Scheduled' })).toEqual([scheduleId]);
       });
 
       it('refuses a CommandType or RepeatMode the SDK does not list', async () => {
