@@ -22,11 +22,12 @@ import { CommandService } from './service/commands.js';
 import { FailureThrottle } from './service/failure-throttle.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
-import { InvocationService } from './service/invocations.js';
+import { InvocationService, type TaskDispatcher } from './service/invocations.js';
 import { ParameterService } from './service/parameters.js';
 import { ResourceGroupService } from './service/resource-groups.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
 import { loadSecretKey, SecretBox } from './service/secret-box.js';
+import { SendFileService } from './service/send-files.js';
 import { SettingService } from './service/settings.js';
 import { TagService } from './service/tags.js';
 import { openStore, redactUrl } from './store/open-store.js';
@@ -75,9 +76,13 @@ export function wireServices(
       ? undefined
       : new FailureThrottle(config.authFailuresPerMinute, nowMs),
   );
+  const dispatcher: TaskDispatcher = {
+    wake: (...args) => hub?.wake(...args),
+    cancel: (...args) => hub?.cancel(...args),
+  };
   const invocations = new InvocationService(
     store,
-    { wake: (...args) => hub?.wake(...args), cancel: (...args) => hub?.cancel(...args) },
+    dispatcher,
     nowMs,
     { shownBytes: outputShownBytes, keptBytes: config.outputCapBytes },
     config.dailyInvocationQuota,
@@ -105,6 +110,7 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
+    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota),
     idempotence: new Idempotence(store, nowMs, secrets),
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),

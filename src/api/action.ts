@@ -9,6 +9,7 @@ import type { InstanceService } from '../service/instances.js';
 import type { InvocationService } from '../service/invocations.js';
 import type { ParameterService } from '../service/parameters.js';
 import type { ResourceGroupService } from '../service/resource-groups.js';
+import type { SendFileService } from '../service/send-files.js';
 import type { SettingService } from '../service/settings.js';
 import type { TagService } from '../service/tags.js';
 import type { AccessKey } from '../store/store.js';
@@ -22,6 +23,8 @@ export interface Services {
   readonly activations: ActivationService;
   readonly instances: InstanceService;
   readonly invocations: InvocationService;
+  /** SendFile and DescribeSendFileResults. */
+  readonly files: SendFileService;
   readonly idempotence: Idempotence;
   readonly tags: TagService;
   readonly resourceGroups: ResourceGroupService;

@@ -170,6 +170,12 @@ export const errorCatalogue = {
     'The specified repeat mode does not exist.',
     'Invalid RepeatMode value.',
   ),
+  // --- InstallCloudAssistant ---
+  'MissingParameter.InstanceIds': row(
+    400,
+    'The input parameter "InstanceIds" that is mandatory for processing this request is not supplied.',
+    'Add InstanceId.N.',
+  ),
   'InvalidInstance.NotFound': row(
     404,
     'The specified instance does not exist.',
@@ -242,6 +248,75 @@ export const errorCatalogue = {
     400,
     'The specified parameter Timeout is not valid.',
     'Timeout is a whole number of seconds, at least 10.',
+  ),
+  // --- SendFile. Alibaba's SendFile page documents its limits (Name 255 characters, Description
+  // 512, Content 32 KB after Base64, TargetDir 255, FileOwner and FileGroup 64) but no error table
+  // could be found, so these codes follow the catalogue's own patterns: `*.ExceedLimit` (403) for a
+  // limit, `*.Malformed` (400) for a shape, as CreateCommand's Cmd* rows (docs/files.md).
+  'FileName.ExceedLimit': row(
+    403,
+    'The length of the file name exceeds the upper limit.',
+    'Name is at most 255 characters.',
+  ),
+  'InvalidFileName.Malformed': row(
+    400,
+    'The specified parameter Name is not a valid file name.',
+    'Name is one file name: no "/", no NUL character, and not "." or "..".',
+  ),
+  'FileDesc.ExceedLimit': row(
+    403,
+    'The length of the file description exceeds the upper limit.',
+    'Description is at most 512 characters.',
+  ),
+  'FileContent.ExceedLimit': row(
+    403,
+    'The maximum length of the file content is exceeded.',
+    'Content is at most 32 KB (32768 bytes) after Base64 encoding.',
+  ),
+  'FileContent.DecodeError': row(
+    400,
+    'The Content can not be base64 decoded.',
+    'Send valid Base64, or set ContentType=PlainText.',
+  ),
+  'InvalidParameter.ContentType': row(
+    400,
+    'The specified parameter ContentType is not valid.',
+    'ContentType is PlainText or Base64.',
+  ),
+  'InvalidTargetDir.Malformed': row(
+    400,
+    'The specified parameter TargetDir is not valid.',
+    'TargetDir is an absolute directory path (/dir on Linux, C:\\dir on Windows) without NUL characters.',
+  ),
+  'TargetDir.ExceedLimit': row(
+    403,
+    'The length of the target directory exceeds the upper limit.',
+    'TargetDir is at most 255 characters.',
+  ),
+  'FileOwner.ExceedLimit': row(
+    403,
+    'The length of the file owner exceeds the upper limit.',
+    'FileOwner is at most 64 characters.',
+  ),
+  'InvalidFileOwner.Malformed': row(
+    400,
+    'The specified parameter FileOwner is not valid.',
+    'A user name holds letters, digits, ".", "_" and "-", and does not start with "-".',
+  ),
+  'FileGroup.ExceedLimit': row(
+    403,
+    'The length of the file group exceeds the upper limit.',
+    'FileGroup is at most 64 characters.',
+  ),
+  'InvalidFileGroup.Malformed': row(
+    400,
+    'The specified parameter FileGroup is not valid.',
+    'A group name holds letters, digits, ".", "_" and "-", and does not start with "-".',
+  ),
+  'InvalidFileMode.Malformed': row(
+    400,
+    'The specified parameter FileMode is not valid.',
+    'FileMode is an octal mode as chmod takes it, such as 0644 or 755.',
   ),
   'InvalidParameter.ContentEncoding': row(
     400,

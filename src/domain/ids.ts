@@ -8,6 +8,9 @@ export const newCommandId = (): string => `c-${hex(16)}`;
 /** `t-` + 32 lowercase hex characters: invocation ids. */
 export const newInvokeId = (): string => `t-${hex(16)}`;
 
+/** `f-` + 32 lowercase hex characters: SendFile's invocation ids (Alibaba's are `f-` too). */
+export const newFileInvokeId = (): string => `f-${hex(16)}`;
+
 /** Request ids look like Alibaba's: an upper-case UUID. */
 export const newRequestId = (): string => randomUUID().toUpperCase();
 

@@ -4,6 +4,7 @@ import { validateClientToken, validateTimeout, validateWorkingDir } from './comm
 import { type ContainerTarget, parseContainerTarget } from './container.js';
 import { ApiError } from './errors.js';
 import type { InstanceStatus, InvocationStatus } from './invocation-status.js';
+import type { FileAttributes } from './send-file.js';
 import { type RawTag, resourceTagRules, type Tag, validateTags } from './tags.js';
 
 // Limits from the seed: 50 InstanceId.N, 10 custom parameters with keys up to 64 characters,
@@ -86,20 +87,29 @@ export function validateUsername(username: string): string {
   return username;
 }
 
+/**
+ * `InstanceId.N` of a request naming its instances (InvokeCommand's rules, SendFile's too): at
+ * least one, at most 50, each distinct one kept once in order.
+ */
+export function checkInstanceIds(instanceIds: readonly string[]): string[] {
+  if (instanceIds.length === 0) throw new ApiError('MissingParam.InstanceId');
+  if (instanceIds.length > invokeLimits.instances) {
+    throw new ApiError(
+      'InstanceIds.ExceedLimit',
+      `At most ${invokeLimits.instances}, got ${instanceIds.length}.`,
+    );
+  }
+  return [...new Set(instanceIds)];
+}
+
 /** Shapes and limits of InvokeCommand, checked before anything is looked up (DESIGN §2.4). */
 export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
   const resourceTags = validateTags(input.resourceTags ?? [], resourceTagRules);
   if (resourceTags.length > 0 && input.instanceIds.length > 0) {
     throw new ApiError('InvalidResourceTag.ConflictWithInstanceIds');
   }
-  if (input.instanceIds.length === 0 && resourceTags.length === 0)
-    throw new ApiError('MissingParam.InstanceId');
-  if (input.instanceIds.length > invokeLimits.instances) {
-    throw new ApiError(
-      'InstanceIds.ExceedLimit',
-      `At most ${invokeLimits.instances}, got ${input.instanceIds.length}.`,
-    );
-  }
+  // With ResourceTag.N (which excludes InstanceId.N) the store finds the instances.
+  if (resourceTags.length === 0) checkInstanceIds(input.instanceIds);
   const frequency = input.frequency ?? '';
   // The seed: when Frequency is given the mode is Period, whatever RepeatMode says. DryRun stays a
   // dry run (its Frequency is checked, nothing is scheduled): a dry run never creates anything.
@@ -267,6 +277,11 @@ export interface Invocation {
   readonly status: InvocationStatus;
   readonly createdAtMs: number;
   readonly tags: Tag[];
+  /**
+   * Set on a SendFile invocation (`f-…`): where and how its file lands. Its name is kept as
+   * `commandName`, its description as `commandDescription`, its content as `contentBase64`.
+   */
+  readonly file?: FileAttributes | undefined;
 }
 
 /** One instance's part of an invocation. */

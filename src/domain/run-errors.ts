@@ -23,6 +23,10 @@ export const runErrorInfo = {
   // Not Alibaba's, worded like Alibaba's: a container run's target (docs/agent-protocol.md).
   ContainerNotExists: 'the specified container does not exists',
   ContainerNotRunning: 'the specified container is not running',
+  // SendFile's. FileAlreadyExists is Alibaba's code (its text could not be found: worded like the
+  // others); GroupNotExists is not Alibaba's (docs/files.md).
+  FileAlreadyExists: 'the file already exists in the target directory',
+  GroupNotExists: 'the specified group does not exists',
   // Not Alibaba's: a schedule's fire times the agent skipped or missed.
   ExecutionSkipped: 'the previous run of this task was still running',
   ExecutionMissed: 'the agent was not running at the scheduled time',

@@ -123,6 +123,24 @@ export const agentMessageSchemas = [EventSchema, HeartbeatSchema, HelloSchema, S
 
 // Server → agent: the server is the authority on its own texts, so they have no length bounds here.
 
+/**
+ * A file to place instead of a script to run (SendFile): `name` inside `targetDir` (made when
+ * missing), owned by `owner`:`group` with `mode` (0 to 0o7777), replacing an existing entry only
+ * with `overwrite`. Where its bytes come from is one optional field per source, exactly one
+ * present: `content`, the bytes themselves in Base64 (SendFile's 32 KB). A later source (a large
+ * file the agent downloads from the server by path, sha256 and size) is another such field, so
+ * this object keeps its shape; an agent that knows no source present fails the run.
+ */
+export const FileTaskSchema = Type.Object({
+  name: Type.String(),
+  targetDir: Type.String(),
+  owner: Type.String(),
+  group: Type.String(),
+  mode: Type.Integer({ minimum: 0, maximum: 0o7777 }),
+  overwrite: Type.Boolean(),
+  content: Type.Optional(Type.String()),
+});
+
 /** A task as the agent receives it: the final script, parameters already substituted. */
 export const TaskSpecSchema = Type.Object({
   invokeId: Type.String(),
@@ -148,6 +166,11 @@ export const TaskSpecSchema = Type.Object({
   container: Type.Optional(
     Type.Object({ runtime: Type.Optional(Type.String()), id: Type.String(), name: Type.String() }),
   ),
+  /**
+   * Place this file instead of running the script (which is then empty). Only agents of 0.4.0 and
+   * later receive it: an older one ignores the field and would report the empty script a Success.
+   */
+  file: Type.Optional(FileTaskSchema),
 });
 
 export const WelcomeSchema = Type.Object({

@@ -9,6 +9,7 @@ import {
 // Types only: the schemas (and TypeBox) are not loaded at run time; message-checks.ts holds their checks.
 import type {
   agentMessageSchemas,
+  FileTaskSchema,
   FinishedStatusSchema,
   HeldRunSchema,
   Message,
@@ -42,6 +43,7 @@ export type RegisterRequest = Message<typeof RegisterRequestSchema>;
 export type RegisterResponse = Message<typeof RegisterResponseSchema>;
 /** A task as the agent receives it: the final script, parameters already substituted. */
 export type TaskSpec = Message<typeof TaskSpecSchema>;
+export type FileTask = Message<typeof FileTaskSchema>;
 export type FinishedStatus = Message<typeof FinishedStatusSchema>;
 export type TaskEvent = Message<typeof TaskEventSchema>;
 /** A run the agent holds, by invocation and run (0: the task itself). */

@@ -9,6 +9,7 @@ export const idempotentActions: ReadonlySet<string> = new Set([
   'CreateCommand',
   'InvokeCommand',
   'RunCommand',
+  'SendFile',
   'DeregisterManagedInstance',
   'ModifyInvocationAttribute',
 ]);

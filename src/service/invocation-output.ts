@@ -74,7 +74,8 @@ export class InvocationOutputService {
 
   private async invocation(regionId: string, invokeId: string): Promise<Invocation> {
     const invocation = await this.store.invocations.get(regionId, invokeId);
-    if (!invocation) {
+    // A sent file has no output: its invocation is not one of a command's.
+    if (!invocation || invocation.file) {
       throw new ApiError(
         'InvalidInvokeId.NotFound',
         `No invocation ${invokeId.slice(0, 80)} in ${regionId}.`,

@@ -17,7 +17,6 @@ import {
   type InvocationInstance,
   type InvokeInput,
   type InvokeRequest,
-  invokeLimits,
   renderScript,
   resolveParameters,
   validateInvokeRequest,
@@ -45,8 +44,9 @@ import type {
 } from '../store/store.js';
 import { InvocationChanges } from './invocation-changes.js';
 import { InvocationOutputService } from './invocation-output.js';
+import { requestedInstances } from './invocation-targets.js';
 import type { ParameterService } from './parameters.js';
-import { resourceGroupMustExist } from './resource-group-check.js';
+import { fileTask } from './send-files.js';
 
 /** A new invocation's task, rendered for each instance it goes to (the script names the instance). */
 export interface NewTask {
@@ -146,7 +146,7 @@ export class InvocationService {
     request: InvokeRequest,
     keep = false,
   ): Promise<Invocation> {
-    const instances = await this.targets(regionId, request);
+    const instances = await requestedInstances(this.store, regionId, request);
     const parameters = resolveParameters(command, request.parametersText);
     await this.parameterStore.checkReferences(regionId, [
       Buffer.from(command.contentBase64, 'base64').toString('utf8'),
@@ -214,34 +214,6 @@ export class InvocationService {
     return invocation;
   }
 
-  /** The instances a request targets, by `InstanceId.N` or `ResourceTag.N`, each existing and in its resource group. */
-  private async targets(regionId: string, request: InvokeRequest): Promise<ManagedInstance[]> {
-    let ids = request.instanceIds;
-    if (request.resourceTags.length > 0) {
-      const limit = invokeLimits.instances;
-      ids = await this.store.tags.instancesWithTags(regionId, request.resourceTags, limit + 1);
-      if (ids.length === 0) throw new ApiError('InvalidResourceTag.InstanceNotFound');
-      if (ids.length > limit)
-        throw new ApiError('InstanceIds.ExceedLimit', `More than ${limit} instances carry these tags.`);
-    }
-    const instances = await this.store.instances.getMany(regionId, ids, { tags: false });
-    const missing = ids.filter((id) => !instances.some((instance) => instance.id === id));
-    if (missing.length > 0)
-      throw new ApiError('InvalidInstance.NotFound', `Not found: ${missing.slice(0, 5).join(', ')}.`);
-    await resourceGroupMustExist(this.store, request.resourceGroupId);
-    // The seed: with ResourceGroupId set, every instance must belong to that group.
-    const outside = request.resourceGroupId
-      ? instances.find((instance) => instance.resourceGroupId !== request.resourceGroupId)
-      : undefined;
-    if (outside) {
-      throw new ApiError(
-        'InvalidInstance.NotFound',
-        `${outside.id} is not in resource group ${request.resourceGroupId}.`,
-      );
-    }
-    return instances;
-  }
-
   /**
    * Windows run-as (the seed): a user other than System needs WindowsPasswordName naming a secret
    * parameter. Returns the name to keep with the invocation; empty for root, System or Linux.
@@ -294,9 +266,10 @@ export class InvocationService {
     return this.store.invocations.list(filter, page);
   }
 
+  /** A command's invocation: a sent file's (`f-…`) is not one (DescribeSendFileResults shows those). */
   async get(regionId: string, invokeId: string): Promise<Invocation> {
     const invocation = await this.store.invocations.get(regionId, invokeId);
-    if (!invocation)
+    if (!invocation || invocation.file)
       throw new ApiError(
         'InvalidInvokeId.NotFound',
         `No invocation ${invokeId.slice(0, 80)} in ${regionId}.`,
@@ -369,6 +342,7 @@ export class InvocationService {
    * references filled in. Secret values exist only in this message, never in the invocation's record.
    */
   async taskFor(invocation: Invocation, execution: number, instance: ManagedInstance): Promise<TaskSpec> {
+    if (invocation.file) return fileTask(invocation, invocation.file);
     const rendered = renderScript(
       Buffer.from(invocation.contentBase64, 'base64').toString('utf8'),
       invocation.parameters,

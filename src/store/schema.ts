@@ -112,6 +112,14 @@ export interface InvocationTable {
   client_token: string;
   invocation_status: string;
   created_at: number;
+  /** 'command' or 'file' (SendFile); the file_* columns are empty for a command. */
+  kind: Generated<string>;
+  file_target_dir: Generated<string>;
+  file_owner: Generated<string>;
+  file_group: Generated<string>;
+  file_mode: Generated<string>;
+  file_overwrite: Generated<number>;
+  file_content_type: Generated<string>;
 }
 
 export interface InvocationInstanceTable {

@@ -167,6 +167,8 @@ export interface InstanceRepo {
 
 export interface InvocationFilter {
   readonly regionId: string;
+  /** Commands' invocations (the default) or SendFile's: a listing never mixes them. */
+  readonly kind?: 'command' | 'file' | undefined;
   readonly invokeId?: string | undefined;
   readonly commandId?: string | undefined;
   readonly commandName?: string | undefined;
@@ -224,6 +226,7 @@ export interface InvocationRepo {
     runs: readonly InitialRun[],
     quota?: { utcDay: string; limit: number },
   ): Promise<Invocation | undefined>;
+  /** An invocation of either kind (`file` tells them apart). */
   get(regionId: string, id: string): Promise<Invocation | undefined>;
   /** Row 0 of each instance of the invocation. */
   runs(invokeId: string): Promise<InvocationInstance[]>;

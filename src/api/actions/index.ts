@@ -7,6 +7,7 @@ import { deleteCommand } from './delete-command.js';
 import { describeCommands } from './describe-commands.js';
 import { describeRegions } from './describe-regions.js';
 import { describeFrequencyPreview } from './frequency-preview.js';
+import { installCloudAssistant } from './install-cloud-assistant.js';
 import { describeCloudAssistantStatus, describeInstances } from './instance-status.js';
 import { describeInvocationOutput, streamInvocationOutput } from './invocation-output.js';
 import {
@@ -30,6 +31,7 @@ import {
   joinResourceGroup,
   listResourceGroups,
 } from './resource-groups.js';
+import { describeSendFileResults, sendFile } from './send-file.js';
 import { describeServerNodes } from './server-nodes.js';
 import { listTagResources, tagResources, untagResources } from './tags.js';
 
@@ -55,6 +57,7 @@ const all: readonly Action[] = [
   deregisterManagedInstance,
   describeInstances,
   describeCloudAssistantStatus,
+  installCloudAssistant,
   modifyCloudAssistantSettings,
   describeCloudAssistantSettings,
   invokeCommand,
@@ -63,6 +66,8 @@ const all: readonly Action[] = [
   describeInvocationResults,
   stopInvocation,
   modifyInvocationAttribute,
+  sendFile,
+  describeSendFileResults,
   describeInvocationOutput,
   streamInvocationOutput,
   describeFrequencyPreview,

@@ -21,6 +21,7 @@ import { tagsOf } from './tags.js';
 /** What a result page filters by; the names left undefined do not filter. */
 type ResultFilter = {
   readonly regionId: string;
+  readonly kind: 'command' | 'file';
   readonly invokeId: string | undefined;
   readonly commandId: string | undefined;
   readonly instanceId: string | undefined;
@@ -32,7 +33,10 @@ type ResultFilter = {
 
 /** Runs (the join filters; each invocation is read once after), every run or row 0 alone. */
 function resultQuery(db: Kysely<Schema>, filter: ResultFilter, history: boolean) {
-  let query = joined(db).select(runColumns).where('invocations.region_id', '=', filter.regionId);
+  let query = joined(db)
+    .select(runColumns)
+    .where('invocations.region_id', '=', filter.regionId)
+    .where('invocations.kind', '=', filter.kind);
   if (filter.invokeId !== undefined) query = query.where('ii.invoke_id', '=', filter.invokeId);
   if (filter.commandId !== undefined) query = query.where('invocations.command_id', '=', filter.commandId);
   if (filter.instanceId !== undefined) query = query.where('ii.instance_id', '=', filter.instanceId);
@@ -109,7 +113,11 @@ export function invocationListings(db: Kysely<Schema>, queries: ListingQueries):
     },
 
     async list(filter, page) {
-      let query = db.selectFrom('invocations').selectAll().where('region_id', '=', filter.regionId);
+      let query = db
+        .selectFrom('invocations')
+        .selectAll()
+        .where('region_id', '=', filter.regionId)
+        .where('kind', '=', filter.kind ?? 'command');
       if (filter.invokeId !== undefined) query = query.where('id', '=', filter.invokeId);
       if (filter.commandId !== undefined) query = query.where('command_id', '=', filter.commandId);
       if (filter.commandName !== undefined) query = query.where('command_name', '=', filter.commandName);
@@ -151,6 +159,7 @@ export function invocationListings(db: Kysely<Schema>, queries: ListingQueries):
         db,
         {
           regionId: filter.regionId,
+          kind: filter.kind ?? 'command',
           invokeId: filter.invokeId,
           commandId: filter.commandId,
           instanceId: filter.instanceId,

@@ -30,9 +30,46 @@ const invocation: Invocation = {
   tags: [],
 };
 
+/** The row as the database gives it back: the columns a row leaves out hold their defaults. */
+const stored = (value: Invocation) => ({
+  kind: 'command',
+  file_target_dir: '',
+  file_owner: '',
+  file_group: '',
+  file_mode: '',
+  file_overwrite: 0,
+  file_content_type: '',
+  ...invocationRow(value),
+  seq: 7,
+});
+
+const sentFile: Invocation = {
+  ...invocation,
+  id: 'f-1',
+  commandId: '',
+  commandName: 'app.conf',
+  repeatMode: 'Once',
+  frequency: '',
+  status: 'Pending',
+  file: {
+    name: 'app.conf',
+    targetDir: '/etc/app',
+    owner: 'app',
+    group: 'staff',
+    mode: '0640',
+    overwrite: true,
+    contentType: 'Base64',
+  },
+};
+
 describe('invocation and run rows', () => {
   it('read back what they were written from', () => {
-    expect(toInvocation({ ...invocationRow(invocation), seq: 7 }, [])).toEqual(invocation);
+    expect(toInvocation(stored(invocation), [])).toEqual(invocation);
+    expect(toInvocation(stored(sentFile), [])).toEqual(sentFile);
+    // A command's row sets no file column: InvokeCommand's insert is the one it always was.
+    expect(
+      Object.keys(invocationRow(invocation)).filter((name) => name.startsWith('file_') || name === 'kind'),
+    ).toEqual([]);
     const key = { invokeId: 't-1', instanceId: 'mi-1', execution: 2 };
     const row = {
       ...runRow(key, newRun(2, 'Pending', true, 9), 9),
@@ -52,9 +89,10 @@ describe('invocation and run rows', () => {
   });
 
   it('refuse a column holding what the store never writes, rather than pass it on as typed', () => {
-    const row = { ...invocationRow(invocation), seq: 7 };
+    const row = stored(invocation);
     expect(() => toInvocation({ ...row, repeat_mode: 'Sometimes' }, [])).toThrow(/repeat_mode/);
     expect(() => toInvocation({ ...row, parameters: '{"n":1}' }, [])).toThrow(/parameters/);
+    expect(() => toInvocation({ ...stored(sentFile), file_content_type: 'Hex' }, [])).toThrow(/content_type/);
   });
 
   it('set only the columns a patch names, with the update time', () => {

@@ -8,6 +8,7 @@ import {
 } from '../../domain/invocation.js';
 import type { RunPatch, RunStart } from '../../domain/invocation-state.js';
 import { instanceStatuses, invocationStatuses } from '../../domain/invocation-status.js';
+import type { FileAttributes } from '../../domain/send-file.js';
 import type { Tag } from '../../domain/tags.js';
 import type { InvocationInstanceTable, InvocationTable, Schema } from '../schema.js';
 import type { RunKey } from '../store.js';
@@ -62,6 +63,20 @@ export const toInvocation = (row: InvocationRow, tags: Tag[]): Invocation => ({
   status: invocationStatus(row.invocation_status),
   createdAtMs: Number(row.created_at),
   tags,
+  ...(row.kind === 'file' && { file: fileOf(row) }),
+});
+
+const contentType = oneOf(['PlainText', 'Base64'] as const, 'invocations.file_content_type');
+
+/** A SendFile invocation's file attributes (its name is the command name column). */
+const fileOf = (row: InvocationRow): FileAttributes => ({
+  name: row.command_name,
+  targetDir: row.file_target_dir,
+  owner: row.file_owner,
+  group: row.file_group,
+  mode: row.file_mode,
+  overwrite: Number(row.file_overwrite) === 1,
+  contentType: contentType(row.file_content_type),
 });
 
 /** An invocation's row (its tags are rows of their own). */
@@ -88,6 +103,16 @@ export const invocationRow = (invocation: Omit<Invocation, 'seq'>): Insertable<I
   client_token: invocation.clientToken,
   invocation_status: invocation.status,
   created_at: invocation.createdAtMs,
+  // A command's row leaves the file columns to their defaults: InvokeCommand's insert is unchanged.
+  ...(invocation.file && {
+    kind: 'file',
+    file_target_dir: invocation.file.targetDir,
+    file_owner: invocation.file.owner,
+    file_group: invocation.file.group,
+    file_mode: invocation.file.mode,
+    file_overwrite: invocation.file.overwrite ? 1 : 0,
+    file_content_type: invocation.file.contentType,
+  }),
 });
 
 // PostgreSQL returns BIGINT columns (sequence numbers, times) as strings: each goes through Number.

@@ -107,7 +107,8 @@ export function invocationRepo(
         );
         // A new id has no tags to replace: only tags given cost a statement.
         if (invocation.tags.length > 0) await replaceTags(trx, 'invocation', invocation.id, invocation.tags);
-        await own.countCommandInvoke(trx, invocation.commandId);
+        // A sent file names no command.
+        if (!invocation.file) await own.countCommandInvoke(trx, invocation.commandId);
         await own.countInstanceInvokes(trx, instanceIds, atMs);
         return { ...invocation, seq: Number(row.seq) };
       });
