@@ -364,12 +364,16 @@ export interface TagRepo {
   ): Promise<string | undefined>;
   /** Removes the given keys, or every tag when `keys` is 'all'. */
   untag(type: TaggedType, ids: readonly string[], keys: readonly string[] | 'all'): Promise<void>;
-  /** Tag rows of `type` in the region, by resource id and key, optionally limited to ids and to resources having every filter tag. */
+  /**
+   * Tag rows of `type` in the region, by resource id and key, optionally limited to ids, to
+   * resources having every filter tag, and to the resources of one resource group.
+   */
   list(
     regionId: string,
     type: TaggedType,
     ids: readonly string[] | undefined,
     filters: readonly TagFilter[],
+    resourceGroupId: string | undefined,
     offset: number,
     limit: number,
   ): Promise<TaggedResource[]>;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, backendFactories } from '../helpers/backends.js';
 import { waitFor } from '../helpers/deadline.js';
 import { ProtocolAgent, registerIdentity } from '../helpers/protocol-agent.js';
+import { createResourceGroup } from '../helpers/raw-client.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -262,6 +263,51 @@ for (const factory of backendFactories) {
         expect(history.body?.invocation?.invocationResults?.invocationResult?.map((r) => r.invokeId)).toEqual(
           [onceId],
         );
+      });
+    });
+
+    describe('ListTagResources', () => {
+      it('lists the resources of a resource group with Tag.N.Key=acs:rm:rgId, alone', async () => {
+        const group = await createResourceGroup(
+          { url: server.url, accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret },
+          'tag-listing',
+        );
+        const command = async (name: string, fields: Record<string, unknown>) =>
+          (
+            await client.createCommand(
+              new Ecs.CreateCommandRequest({
+                regionId: region,
+                name,
+                type: 'RunShellScript',
+                commandContent: 'ZWNobw==',
+                tag: [new Ecs.CreateCommandRequestTag({ key: 'team', value: name })],
+                ...fields,
+              }),
+            )
+          ).body?.commandId;
+        const inside = await command('inside', { resourceGroupId: group });
+        await command('outside', {});
+        const list = (tag: { key: string; value?: string }[]) =>
+          client.listTagResources(
+            new Ecs.ListTagResourcesRequest({
+              regionId: region,
+              resourceType: 'command',
+              tag: tag.map((t) => new Ecs.ListTagResourcesRequestTag(t)),
+            }),
+          );
+        const rows = (await list([{ key: 'acs:rm:rgId', value: group }])).body?.tagResources?.tagResource;
+        expect(rows).toEqual([
+          { resourceId: inside, resourceType: 'command', tagKey: 'team', tagValue: 'inside' },
+        ]);
+        await expectApiError(
+          list([
+            { key: 'acs:rm:rgId', value: group },
+            { key: 'team', value: 'inside' },
+          ]),
+          'InvalidParameter',
+          400,
+        );
+        await expectApiError(list([{ key: 'acs:rm:rgId' }]), 'InvalidTagValue.Malformed', 400);
       });
     });
   });
