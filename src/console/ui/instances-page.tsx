@@ -154,7 +154,7 @@ export function InstancesPage({ session }: { readonly session: Session }) {
                   </td>
                   <td>{instance.AgentVersion}</td>
                   <td>{instance.OsVersion || instance.OsType}</td>
-                  <td>{instance.IntranetIp}</td>
+                  <td>{instance.IntranetIp || instance.InternetIp}</td>
                   <td>{formatTime(status?.LastHeartbeatTime)}</td>
                   <td>{status?.ActiveTaskCount ?? ''}</td>
                   <td>

@@ -13,6 +13,8 @@ export interface ManagedInstance {
   readonly OsType: string;
   readonly OsVersion: string;
   readonly IntranetIp: string;
+  /** The registered address when it is not a private one (then IntranetIp is empty). */
+  readonly InternetIp: string;
   readonly Connected: boolean;
   readonly InvocationCount: number;
   readonly LastInvokedTime: string;
