@@ -147,10 +147,16 @@ export interface AgentSettings {
   readonly outputCapBytes: number;
   /** Test-only: what the agent claims to be (see TestingEnvironment). */
   readonly testing: Pick<TestingEnvironment, 'agentVersion' | 'protocolVersion' | 'fileWritePauseMarker'>;
+  /**
+   * The agent runs inside the server's process (`openassist up`): it applies no resource caps,
+   * which would cap the server too, and reports why.
+   */
+  readonly inServerProcess: boolean;
 }
 
 /** Who the agent is and where it connects: the settings `--server`, `--state-dir` and the activation flags give. */
 type AgentIdentityKeys =
+  | 'inServerProcess'
   | 'serverUrls'
   | 'stateDir'
   | 'activationId'
@@ -581,6 +587,7 @@ export function loadAgentConfig(flags: AgentFlags, environment: AgentEnvironment
     activationCode,
     activationCodeFile: activationCodeFile === undefined ? undefined : resolve(activationCodeFile),
     resetJournal: flags.resetJournal ?? environment.resetJournal ?? false,
+    inServerProcess: false,
     caFile: caFile === undefined ? undefined : resolve(caFile),
   });
 }
@@ -607,5 +614,6 @@ export function localAgentConfig(environment: AgentEnvironment, local: LocalAgen
     activationCodeFile: undefined,
     resetJournal: environment.resetJournal ?? false,
     caFile: caFile === undefined ? undefined : resolve(caFile),
+    inServerProcess: true,
   });
 }

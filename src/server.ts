@@ -10,6 +10,7 @@ import { ConfigError, defaultFileMaxBytes, type ServerConfig } from './config.js
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
 import { NodeBus } from './dispatch/node-bus.js';
+import { ResourceCapsSource } from './dispatch/resource-caps.js';
 import { UpgradeOffers } from './dispatch/upgrade-offers.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
@@ -93,7 +94,10 @@ export function wireServices(
   );
   const settings = new SettingService(
     store,
-    { upgradeConfigChanged: (id) => hub?.upgradeConfigChanged(id) },
+    {
+      upgradeConfigChanged: (id) => hub?.upgradeConfigChanged(id),
+      resourceUsageChanged: (id) => hub?.resourceUsageChanged(id),
+    },
     nowMs,
   );
   hub = new AgentHub({
@@ -102,6 +106,7 @@ export function wireServices(
     logger,
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
+    resourceCaps: new ResourceCapsSource(settings, logger),
     ...(config.agentDir !== undefined && {
       upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
     }),

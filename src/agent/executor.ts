@@ -52,6 +52,8 @@ export interface ExecutorOptions {
   readonly systemRoot?: string;
   /** Where the container runtimes' APIs listen. */
   readonly containerSockets?: ContainerSockets;
+  /** Moves a script's shell, before its go, out of the agent's capped cgroup (resource-caps.ts). */
+  readonly placeRun?: (pid: number) => void;
   /** Test-only: file tasks pause half-written once this file exists (see file-task.ts). */
   readonly filePauseMarker?: string | undefined;
   /** Where files sent as uploads are downloaded from (file-task.ts). */
@@ -227,7 +229,7 @@ export class Executor {
         ...runError(
           'ExecutionInterrupted',
           task.file
-            ? `the agent stopped while placing the file; the target holds the old file or the new one, never part of one${leftover ? ' (the partial temporary file was removed)' : ''}`
+            ? `the agent stopped while placing the file; the target holds what it held before or the whole new file, never part of one${leftover ? ' (the partial temporary file was removed)' : ''}`
             : undefined,
         ),
       });
@@ -365,6 +367,7 @@ export class Executor {
                 workDir: this.options.workDir,
                 interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
                 ready: job.ready,
+                beforeStart: this.options.placeRun,
                 ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
               },
               events,

@@ -65,6 +65,20 @@ return function check(value) {
   )
 }
 })() },
+  { type: 'resource-usage', check: (() => {
+return function check(value) {
+  return (
+    (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
+    (value['type'] === 'resource-usage') &&
+    (((value['state'] === 'none')) || ((value['state'] === 'applied')) || ((value['state'] === 'unavailable'))) &&
+    (value['mechanism'] !== undefined ? ((((value['mechanism'] === 'cgroup2')) || ((value['mechanism'] === 'cgroup1')))) : true) &&
+    (value['cgroup'] !== undefined ? ((typeof value['cgroup'] === 'string') && value['cgroup'].length <= 1024) : true) &&
+    (value['cpuPercent'] !== undefined ? (Number.isInteger(value['cpuPercent']) && value['cpuPercent'] <= 9007199254740991 && value['cpuPercent'] >= 0) : true) &&
+    (value['memoryBytes'] !== undefined ? (Number.isInteger(value['memoryBytes']) && value['memoryBytes'] <= 9007199254740991 && value['memoryBytes'] >= 0) : true) &&
+    (value['reason'] !== undefined ? ((typeof value['reason'] === 'string') && value['reason'].length <= 1024) : true)
+  )
+}
+})() },
 ];
 
 /** One check per server message type, the most frequent first. */
@@ -120,7 +134,8 @@ return function check(value) {
     (typeof value['instanceId'] === 'string') &&
     Number.isInteger(value['heartbeatSeconds']) &&
     value['heartbeatSeconds'] <= 9007199254740991 &&
-    value['heartbeatSeconds'] >= 0
+    value['heartbeatSeconds'] >= 0 &&
+    (value['resourceCaps'] !== undefined ? ((typeof value['resourceCaps'] === 'object' && value['resourceCaps'] !== null && !Array.isArray(value['resourceCaps'])) && (value['resourceCaps']['cpuPercent'] !== undefined ? (Number.isInteger(value['resourceCaps']['cpuPercent']) && value['resourceCaps']['cpuPercent'] <= 100 && value['resourceCaps']['cpuPercent'] >= 1) : true) && (value['resourceCaps']['memoryBytes'] !== undefined ? (Number.isInteger(value['resourceCaps']['memoryBytes']) && value['resourceCaps']['memoryBytes'] <= 9007199254740991 && value['resourceCaps']['memoryBytes'] >= 0) : true)) : true)
   )
 }
 })() },
@@ -142,6 +157,17 @@ return function check(value) {
     Array.isArray(value['windows']) &&
     ((array) => { for(const value of array) if(!(((typeof value === 'string')))) { return false }; return true; })(value['windows']) &&
     (typeof value['timeZone'] === 'string')
+  )
+}
+})() },
+  { type: 'resource-caps', check: (() => {
+return function check(value) {
+  return (
+    (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
+    (value['type'] === 'resource-caps') &&
+    (typeof value['caps'] === 'object' && value['caps'] !== null && !Array.isArray(value['caps'])) &&
+    (value['caps']['cpuPercent'] !== undefined ? (Number.isInteger(value['caps']['cpuPercent']) && value['caps']['cpuPercent'] <= 100 && value['caps']['cpuPercent'] >= 1) : true) &&
+    (value['caps']['memoryBytes'] !== undefined ? (Number.isInteger(value['caps']['memoryBytes']) && value['caps']['memoryBytes'] <= 9007199254740991 && value['caps']['memoryBytes'] >= 0) : true)
   )
 }
 })() },

@@ -118,8 +118,28 @@ export const EventSchema = Type.Object({
   execution: Type.Optional(count),
   event: TaskEventSchema,
 });
+/**
+ * What the agent applied of the resource caps it was last told (ResourceUsageConfig): sent after
+ * every welcome and every change. `none`: no caps asked and nothing touched; `applied`: written
+ * into `cgroup` (`mechanism`); `unavailable`: asked but not applied, `reason` says why.
+ */
+export const ResourceUsageReportSchema = Type.Object({
+  type: Type.Literal('resource-usage'),
+  state: Type.Union([Type.Literal('none'), Type.Literal('applied'), Type.Literal('unavailable')]),
+  mechanism: Type.Optional(Type.Union([Type.Literal('cgroup2'), Type.Literal('cgroup1')])),
+  cgroup: Type.Optional(text),
+  cpuPercent: Type.Optional(count),
+  memoryBytes: Type.Optional(count),
+  reason: Type.Optional(text),
+});
 /** Every agent message, the most frequent first (the parser compares the type in this order). */
-export const agentMessageSchemas = [EventSchema, HeartbeatSchema, HelloSchema, ShutdownSchema] as const;
+export const agentMessageSchemas = [
+  EventSchema,
+  HeartbeatSchema,
+  HelloSchema,
+  ShutdownSchema,
+  ResourceUsageReportSchema,
+] as const;
 
 // Server → agent: the server is the authority on its own texts, so they have no length bounds here.
 
@@ -177,10 +197,17 @@ export const TaskSpecSchema = Type.Object({
   file: Type.Optional(FileTaskSchema),
 });
 
+/** The caps an agent puts on itself (ResourceUsageConfig): CPU in percent of one CPU, memory in bytes; absent: none. */
+export const ResourceCapsSchema = Type.Object({
+  cpuPercent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  memoryBytes: Type.Optional(count),
+});
 export const WelcomeSchema = Type.Object({
   type: Type.Literal('welcome'),
   instanceId: Type.String(),
   heartbeatSeconds: count,
+  /** The caps of the instance's region (absent from older servers: the agent changes nothing). */
+  resourceCaps: Type.Optional(ResourceCapsSchema),
 });
 export const TaskSchema = Type.Object({ type: Type.Literal('task'), task: TaskSpecSchema });
 export const CancelSchema = Type.Object({
@@ -206,6 +233,11 @@ export const UpgradeOfferSchema = Type.Object({
   windows: Type.Array(Type.String()),
   timeZone: Type.String(),
 });
+/** The region's ResourceUsageConfig changed: apply these caps now (and report what was applied). */
+export const ResourceCapsOrderSchema = Type.Object({
+  type: Type.Literal('resource-caps'),
+  caps: ResourceCapsSchema,
+});
 /** Every server message, the most frequent first (the parser compares the type in this order). */
 export const serverMessageSchemas = [
   AckSchema,
@@ -213,4 +245,5 @@ export const serverMessageSchemas = [
   CancelSchema,
   WelcomeSchema,
   UpgradeOfferSchema,
+  ResourceCapsOrderSchema,
 ] as const;

@@ -16,6 +16,8 @@ import type {
   RefusalSchema,
   RegisterRequestSchema,
   RegisterResponseSchema,
+  ResourceCapsSchema,
+  ResourceUsageReportSchema,
   serverMessageSchemas,
   TaskEventSchema,
   TaskSpecSchema,
@@ -57,6 +59,10 @@ export type AgentMessage = Message<(typeof agentMessageSchemas)[number]>;
 export type ServerMessage = Message<(typeof serverMessageSchemas)[number]>;
 /** The server's executable is newer than the agent: see `UpgradeOfferSchema`. */
 export type UpgradeOffer = Message<typeof UpgradeOfferSchema>;
+/** The caps an agent puts on itself: see `ResourceCapsSchema`. */
+export type ResourceCaps = Message<typeof ResourceCapsSchema>;
+/** What an agent applied of its caps: see `ResourceUsageReportSchema`. */
+export type ResourceUsageReport = Message<typeof ResourceUsageReportSchema>;
 
 /**
  * One check per message type, chosen by the frame's `type`: a frame is checked against its own

@@ -81,6 +81,8 @@ export interface InstanceTable {
   connected: number;
   /** The server node whose channel the agent is on (cluster); '' before the first hello. */
   node_id: Generated<string>;
+  /** The agent's last report of its resource caps (JSON, as the service wrote it); '' before one. */
+  resource_usage: Generated<string>;
   last_heartbeat_at: number;
   last_invoked_at: number;
   invocation_count: number;

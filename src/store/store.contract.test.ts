@@ -9,7 +9,9 @@ import type { Command } from '../domain/command.js';
 import type { FileUpload } from '../domain/file-upload.js';
 import { newCommandId } from '../domain/ids.js';
 import type { InvocationInstance, RepeatMode } from '../domain/invocation.js';
+import { isTimedInvocation } from '../domain/invocation-filters.js';
 import { applyTaskEvent, followExecution, type RunProgress } from '../domain/invocation-state.js';
+import { matchesPattern, textPattern } from '../domain/text-pattern.js';
 import type { TaskEvent } from '../protocol/messages.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
@@ -261,6 +263,63 @@ for (const harness of harnesses) {
       });
     });
 
+    describe("agents' resource-caps reports", () => {
+      it('keeps the last report per instance, and answers none for an instance that never sent one', async () => {
+        await store.activations.insert({
+          id: 'act-caps',
+          regionId: 'cn-hangzhou',
+          codeHash: 'x',
+          instanceName: '',
+          instanceCount: 2,
+          registeredCount: 0,
+          deregisteredCount: 0,
+          ttlHours: 4,
+          ipAddressRange: '0.0.0.0/0',
+          description: '',
+          disabled: false,
+          resourceGroupId: '',
+          createdAtMs: 1_000,
+          tags: [],
+        });
+        const register = (id: string) =>
+          store.instances.register('act-caps', (activation) => ({
+            id,
+            regionId: activation.regionId,
+            activationId: activation.id,
+            name: id,
+            hostname: 'h',
+            osType: 'linux',
+            osVersion: '',
+            agentVersion: '1',
+            machineId: '',
+            intranetIp: '127.0.0.1',
+            tokenHash: 'x',
+            status: 'Running',
+            bootId: '',
+            timeZone: '',
+            shells: [],
+            connected: false,
+            lastHeartbeatAtMs: 0,
+            lastInvokedAtMs: 0,
+            invocationCount: 0,
+            resourceGroupId: '',
+            registeredAtMs: 1_000,
+            tags: [],
+          }));
+        await register('mi-caps1');
+        await register('mi-caps2');
+        await store.instances.reportResourceUsage('mi-caps1', '{"state":"none"}');
+        await store.instances.reportResourceUsage('mi-caps1', '{"state":"applied"}');
+        expect(await store.instances.resourceUsageReports(['mi-caps1', 'mi-caps2', 'mi-gone'])).toEqual(
+          new Map([
+            ['mi-caps1', '{"state":"applied"}'],
+            ['mi-caps2', ''],
+          ]),
+        );
+        expect(await store.instances.resourceUsageReports([])).toEqual(new Map());
+      });
+    });
+
     describe('nonces', () => {
       it('claims a nonce once per key', async () => {
         expect(await store.nonces.claim('k1', 'n1', 1_000)).toBe(true);
@@ -328,6 +387,33 @@ for (const harness of harnesses) {
         status: 'Pending' as const,
         createdAtMs: clock++,
         tags: [],
+      });
+
+      it('filters invocations by Timed as the domain rule says', async () => {
+        const regionId = 'timed-region';
+        const cases = [
+          ['t-timed-once', 'Once', 'Running'],
+          ['t-timed-period', 'Period', 'Scheduled'],
+          ['t-timed-period-stopped', 'Period', 'Stopped'],
+          ['t-timed-every', 'EveryReboot', 'Pending'],
+          ['t-timed-next-done', 'NextRebootOnly', 'Success'],
+          ['t-timed-next', 'NextRebootOnly', 'Stopping'],
+        ] as const;
+        for (const [id, mode, status] of cases) {
+          await store.invocations.create(
+            { ...invocation(id, mode), regionId, status },
+            pending(['mi-timed']),
+          );
+        }
+        for (const timed of [true, false]) {
+          const listed = await store.invocations.list(
+            { regionId, timed, tags: [] },
+            { style: 'page', pageNumber: 1, pageSize: 50 },
+          );
+          const expected = cases.filter(([, mode, status]) => isTimedInvocation(mode, status) === timed);
+          expect(listed.items.map((item) => item.id).sort()).toEqual(expected.map(([id]) => id).sort());
+          expect(listed.totalCount).toBe(expected.length);
+        }
       });
 
       it('keeps the aggregate status right when runs of one invocation finish at the same moment', async () => {
@@ -765,7 +851,7 @@ for (const harness of harnesses) {
         expect(await store.commands.get('cn-shanghai', command.id)).toBeUndefined();
       });
 
-      it('filters by id, name, type, resource group, description (case-insensitive, literal) and every tag', async () => {
+      it('filters by id, name, type, resource group, description (patterns, SQL wildcards literal) and every tag', async () => {
         const region = 'filter-region';
         const one = await store.commands.insert(
           sampleCommand({
@@ -796,13 +882,16 @@ for (const harness of harnesses) {
           ).items.map((c) => c.id);
         expect(await ids({})).toEqual([two.id, one.id]);
         expect(await ids({ commandId: one.id })).toEqual([one.id]);
-        expect(await ids({ name: 'y' })).toEqual([two.id]);
+        expect(await ids({ name: { exact: 'y' } })).toEqual([two.id]);
         expect(await ids({ type: 'RunBatScript' })).toEqual([two.id]);
         expect(await ids({ resourceGroupId: 'rg-2' })).toEqual([two.id]);
-        expect(await ids({ description: 'data_' })).toEqual([one.id]);
-        expect(await ids({ description: '100%' })).toEqual([one.id]);
-        expect(await ids({ description: '_' })).toEqual([one.id]);
-        expect(await ids({ description: 'nothing' })).toEqual([]);
+        const described = (value: string) => ids({ description: textPattern(value, 'always') });
+        expect(await described('*data_*')).toEqual([one.id]);
+        expect(await described('*100%*')).toEqual([one.id]);
+        expect(await described('*_*')).toEqual([one.id]);
+        expect(await described('backup 100% of data_dir')).toEqual([one.id]);
+        expect(await described('data_')).toEqual([]);
+        expect(await described('*nothing*')).toEqual([]);
         expect(await ids({ tags: [{ key: 'env', value: undefined }] })).toEqual([two.id, one.id]);
         expect(
           await ids({
@@ -822,6 +911,47 @@ for (const harness of harnesses) {
         ).toEqual([]);
       });
 
+      it('matches name patterns as the domain rule says, on both stores', async () => {
+        const region = 'pattern-region';
+        const names = [
+          'deploy',
+          'Deploy-App',
+          'app-deploy',
+          'redeploy-app',
+          'deploy_1',
+          'deployX1',
+          'Été',
+          'été',
+        ];
+        const byName = new Map<string, string>();
+        for (const name of names) {
+          byName.set((await store.commands.insert(sampleCommand({ regionId: region, name }))).id, name);
+        }
+        const values = [
+          'deploy',
+          'deploy*',
+          '*deploy',
+          '*deploy*',
+          'DEPLOY*',
+          'deploy_*',
+          '*-*',
+          '*',
+          'été',
+          'ÉTÉ*',
+          '*%*',
+        ];
+        for (const value of values) {
+          const pattern = textPattern(value, 'withWildcards');
+          const found = (
+            await store.commands.list(
+              { regionId: region, name: pattern, tags: [] },
+              { style: 'page', pageNumber: 1, pageSize: 50 },
+            )
+          ).items.map((command) => byName.get(command.id));
+          const expected = names.filter((name) => matchesPattern(name, pattern));
+          expect([...found].sort(), value).toEqual([...expected].sort());
+        }
+      });
       it('pages by offset and by keyset, newest first, and a keyset survives inserts between pages', async () => {
         const region = 'paging-region';
         const made: string[] = [];

@@ -5,6 +5,7 @@ import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invoc
 import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import type { Tag, TagFilter } from '../domain/tags.js';
+import type { TextPattern } from '../domain/text-pattern.js';
 
 /**
  * The storage port. The core talks to this and nothing else; SQLite and PostgreSQL implement it
@@ -67,9 +68,8 @@ export interface NonceRepo {
 export interface CommandFilter {
   readonly regionId: string;
   readonly commandId?: string | undefined;
-  readonly name?: string | undefined;
-  /** Substring match. */
-  readonly description?: string | undefined;
+  readonly name?: TextPattern | undefined;
+  readonly description?: TextPattern | undefined;
   readonly type?: string | undefined;
   readonly resourceGroupId?: string | undefined;
   /** Every tag must match. */
@@ -115,8 +115,12 @@ export interface InstanceFilter {
   readonly regionId: string;
   readonly instanceIds?: readonly string[] | undefined;
   readonly activationId?: string | undefined;
-  readonly name?: string | undefined;
+  readonly name?: TextPattern | undefined;
+  /** Lowercase, as stored. */
   readonly osType?: string | undefined;
+  /** The address the agent registered from. */
+  readonly instanceIp?: string | undefined;
+  readonly machineId?: string | undefined;
   readonly connected?: boolean | undefined;
   readonly status?: string | undefined;
   readonly resourceGroupId?: string | undefined;
@@ -161,6 +165,10 @@ export interface InstanceRepo {
   disconnected(id: string, nodeId: string): Promise<void>;
   /** The operating system is shutting down: Stopped until the next hello. */
   stopped(id: string): Promise<void>;
+  /** Keeps an agent's report of its resource caps (replacing the previous one). */
+  reportResourceUsage(id: string, report: string): Promise<void>;
+  /** The last resource-caps reports of these instances ('' for one that never reported; absent: no such instance). */
+  resourceUsageReports(ids: readonly string[]): Promise<Map<string, string>>;
 }
 
 export interface InvocationFilter {
@@ -175,6 +183,8 @@ export interface InvocationFilter {
   readonly repeatMode?: string | undefined;
   readonly statuses?: readonly string[] | undefined;
   readonly resourceGroupId?: string | undefined;
+  /** `domain/invocation-filters.ts: isTimedInvocation` is true (or false). */
+  readonly timed?: boolean | undefined;
   readonly tags: readonly TagFilter[];
 }
 
@@ -360,12 +370,16 @@ export interface TagRepo {
   ): Promise<string | undefined>;
   /** Removes the given keys, or every tag when `keys` is 'all'. */
   untag(type: TaggedType, ids: readonly string[], keys: readonly string[] | 'all'): Promise<void>;
-  /** Tag rows of `type` in the region, by resource id and key, optionally limited to ids and to resources having every filter tag. */
+  /**
+   * Tag rows of `type` in the region, by resource id and key, optionally limited to ids, to
+   * resources having every filter tag, and to the resources of one resource group.
+   */
   list(
     regionId: string,
     type: TaggedType,
     ids: readonly string[] | undefined,
     filters: readonly TagFilter[],
+    resourceGroupId: string | undefined,
     offset: number,
     limit: number,
   ): Promise<TaggedResource[]>;

@@ -26,6 +26,7 @@ import {
 } from './managed-instances.js';
 import { modifyCommand } from './modify-command.js';
 import { parameterStoreActions } from './parameters.js';
+import { listPluginStatus } from './plugin-status.js';
 import {
   createResourceGroup,
   deleteResourceGroup,
@@ -61,6 +62,7 @@ const all: readonly Action[] = [
   installCloudAssistant,
   modifyCloudAssistantSettings,
   describeCloudAssistantSettings,
+  listPluginStatus,
   invokeCommand,
   runCommand,
   describeInvocations,

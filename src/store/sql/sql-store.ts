@@ -37,7 +37,7 @@ export function sqlStore(
     nonces: nonceRepo(db),
     commands: commandRepo(db, dialect),
     activations: activationRepo(db),
-    instances: instanceRepo(db),
+    instances: instanceRepo(db, dialect),
     invocations: invocationRepo(db, dialect),
     clientTokens: clientTokenRepo(db),
     tags: tagRepo(db),
