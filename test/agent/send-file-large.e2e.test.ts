@@ -306,6 +306,51 @@ describe('send-file beyond 32 KB: a real server, agents and the CLI', () => {
     expect(await readdir(target)).toEqual(['resume.bin']);
   }, 90_000);
 
+  it('goes on with an upload cut by a server restart: the CLI resumes it from the bytes received', async () => {
+    const path = join(scratch, 'cut.bin');
+    const sha256 = await randomFile(path, 48);
+    const target = join(scratch, 'cut');
+    const sending = cli(
+      ['send-file', path, '--instance', agent.instanceId, '--target-dir', target, '--json'],
+      {
+        env: cliEnv,
+      },
+    );
+    // The CLI names its upload by the file (ClientToken): the same request finds the same upload.
+    const uploadId = await waitFor('the CLI to create its upload', async () => {
+      const created = await invoke<{ UploadId: string }>(credentials, 'CreateFileUpload', {
+        RegionId: region,
+        SizeBytes: 48 * MiB,
+        Sha256: sha256,
+        ClientToken: `send-file-${sha256.slice(0, 40)}-${48 * MiB}`,
+      }).catch(() => undefined);
+      return created?.UploadId;
+    });
+    const describeUpload = () =>
+      invoke<{ ReceivedBytes: number; InvokeId: string }>(credentials, 'DescribeFileUpload', {
+        RegionId: region,
+        UploadId: uploadId,
+      });
+    const cutAt = await waitFor('a part of the upload to arrive', async () => {
+      const { ReceivedBytes } = await describeUpload();
+      return ReceivedBytes >= 4 * MiB ? ReceivedBytes : undefined;
+    });
+    expect(cutAt).toBeLessThan(48 * MiB);
+    expect(await server.stop()).toBe(0);
+    server = await startServerProcess({
+      dataDir: server.dataDir,
+      listen: server.endpoint,
+      accessKey: { id: server.accessKeyId, secret: server.accessKeySecret },
+    });
+    const sent = await sending;
+    expect(sent.code, sent.stderr).toBe(0);
+    const { InvokeId } = JSON.parse(sent.stdout) as { InvokeId: string };
+    // The upload sent is the one cut, not a second one (the restarted server's retention job first
+    // runs a minute after its start).
+    expect(await describeUpload()).toMatchObject({ InvokeId, ReceivedBytes: 48 * MiB });
+    expect(await sha256Of(join(target, 'cut.bin'))).toBe(sha256);
+  }, 90_000);
+
   it('refuses bytes that do not hash to the sha256 before the rename', async () => {
     const path = join(scratch, 'corrupt.bin');
     const sha256 = await randomFile(path, 2);
