@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { invoke } from '../../src/client/api.js';
@@ -85,6 +87,37 @@ async function seed(fleet: ConsoleFleet, instanceIds: string[]): Promise<{ runni
   return { running: running.InvokeId };
 }
 
+/** Files sent to the agents, one of them refused, so the Files page behind the dialog has rows. */
+async function seedFiles(fleet: ConsoleFleet, instanceIds: string[], targetDir: string): Promise<void> {
+  const targets = Object.fromEntries(instanceIds.map((id, i) => [`InstanceId.${i + 1}`, id]));
+  const send = (name: string, content: string, extra = {}) =>
+    invoke<{ InvokeId: string }>(fleet.credentials, 'SendFile', {
+      RegionId: regionId,
+      ...targets,
+      Name: name,
+      Content: base64(content),
+      ContentType: 'Base64',
+      TargetDir: targetDir,
+      ...extra,
+    });
+  await send('nginx.conf', 'worker_processes auto;\n', { FileMode: '0644' });
+  await send('deploy.env', 'RELEASE=v2.5.0\n', { FileMode: '0600' });
+  // The same name again without Overwrite: each instance refuses it (FileAlreadyExists).
+  const refused = await send('nginx.conf', 'worker_processes 4;\n');
+  await waitFor(
+    'the refused send to end',
+    async () => {
+      const page = await invoke<{ Invocations: { Invocation: { InvocationStatus: string }[] } }>(
+        fleet.credentials,
+        'DescribeSendFileResults',
+        { RegionId: regionId, InvokeId: refused.InvokeId },
+      );
+      return page.Invocations.Invocation[0]?.InvocationStatus === 'Failed' ? true : undefined;
+    },
+    60_000,
+  );
+}
+
 async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${outDir}${name}.png` });
   console.log(`wrote docs/console/${name}.png`);
@@ -96,6 +129,7 @@ async function main(): Promise<void> {
   const fleet = await startConsoleFleet();
   const agents = [fleet.agent];
   const browser = await launchChromium();
+  const targetDir = await mkdtemp(join(tmpdir(), 'openassist-screenshots-'));
   try {
     agents.push(await secondAgent(fleet));
     const { running } = await seed(
@@ -143,7 +177,34 @@ async function main(): Promise<void> {
       60_000,
     );
     await shoot(page, 'invocation');
+
+    await seedFiles(
+      fleet,
+      agents.map((agent) => agent.instanceId),
+      targetDir,
+    );
+    await page.goto(`${fleet.consoleUrl}#/files`);
+    await page.getByRole('row', { name: /deploy\.env/ }).waitFor();
+    await page.getByRole('button', { name: 'Send file' }).click();
+    const send = page.getByRole('dialog', { name: 'Send a file' });
+    await send.getByLabel('File', { exact: true }).setInputFiles({
+      name: 'app.conf',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('listen 8080\nworkers 4\n'),
+    });
+    await send.getByLabel('Description', { exact: true }).fill('Settings of the web tier');
+    await send.getByLabel('Instances with a tag', { exact: true }).check();
+    await send.getByLabel('Tag key', { exact: true }).fill('role');
+    await send.getByLabel('Tag value', { exact: true }).fill('web');
+    await send.getByLabel('Target directory', { exact: true }).fill('/etc/app');
+    await send.getByLabel('Owner', { exact: true }).fill('www-data');
+    await send.getByLabel('Group', { exact: true }).fill('www-data');
+    await send.getByLabel('Mode', { exact: true }).fill('0640');
+    await send.getByLabel('Overwrite an existing file', { exact: true }).check();
+    await shoot(page, 'send-file');
+    await page.keyboard.press('Escape');
   } finally {
+    await rm(targetDir, { recursive: true, force: true });
     await browser.close();
     for (const agent of agents.slice(1)) await agent.stop();
     await fleet.stop();
