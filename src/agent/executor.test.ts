@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/deadline.js';
 import { taskSpec as task } from '../../test/helpers/task-spec.js';
-import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+import type { TaskEvent } from '../protocol/messages.js';
 import { Executor } from './executor.js';
 import { Journal, type JournalEvent } from './journal.js';
 

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { taskSpec as task } from '../../test/helpers/task-spec.js';
-import type { TaskSpec } from '../protocol/messages.js';
 import { Journal, journalPath } from './journal.js';
 
 describe('the agent journal', () => {

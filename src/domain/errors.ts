@@ -170,6 +170,12 @@ export const errorCatalogue = {
     'The specified repeat mode does not exist.',
     'Invalid RepeatMode value.',
   ),
+  // --- InstallCloudAssistant ---
+  'MissingParameter.InstanceIds': row(
+    400,
+    'The input parameter "InstanceIds" that is mandatory for processing this request is not supplied.',
+    'Add InstanceId.N.',
+  ),
   'InvalidInstance.NotFound': row(
     404,
     'The specified instance does not exist.',

@@ -21,6 +21,7 @@ export const scopeRules: Readonly<Record<string, ScopeRule>> = {
   'ecs:DescribeManagedInstances': { group: true, instances: true },
   'ecs:DescribeInstances': { group: true, instances: true },
   'ecs:DescribeCloudAssistantStatus': { instances: true, instancesRequired: true },
+  'ecs:InstallCloudAssistant': { instances: true, instancesRequired: true },
   'ecs:ModifyManagedInstance': { instances: true },
   'ecs:DeregisterManagedInstance': { instances: true },
   'ecs:CreateCommand': { group: true },

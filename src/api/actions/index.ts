@@ -7,6 +7,7 @@ import { deleteCommand } from './delete-command.js';
 import { describeCommands } from './describe-commands.js';
 import { describeRegions } from './describe-regions.js';
 import { describeFrequencyPreview } from './frequency-preview.js';
+import { installCloudAssistant } from './install-cloud-assistant.js';
 import { describeCloudAssistantStatus, describeInstances } from './instance-status.js';
 import { describeInvocationOutput, streamInvocationOutput } from './invocation-output.js';
 import {
@@ -56,6 +57,7 @@ const all: readonly Action[] = [
   deregisterManagedInstance,
   describeInstances,
   describeCloudAssistantStatus,
+  installCloudAssistant,
   modifyCloudAssistantSettings,
   describeCloudAssistantSettings,
   invokeCommand,
