@@ -225,17 +225,19 @@ describe('the environment, read once', () => {
       agentVersion: undefined,
       protocolVersion: undefined,
       shutdownMarkerFile: undefined,
+      fileWritePauseMarker: undefined,
     });
     expect(production.agent.shutdownMarkerFile).toBe('/run/nologin');
     const testing = readEnvironment({
       OPENASSIST_TEST_AGENT_VERSION: '0.1.0',
       OPENASSIST_TEST_PROTOCOL_VERSION: '0',
       OPENASSIST_TEST_SHUTDOWN_MARKER: '/var/run/oa-test-down',
+      OPENASSIST_TEST_FILE_WRITE_PAUSE: '/var/run/oa-test-paused',
     });
     expect(
       loadAgentConfig({ server: 'http://oa.example:8080', stateDir: '/s' }, testing.agent),
     ).toMatchObject({
-      testing: { agentVersion: '0.1.0', protocolVersion: 0 },
+      testing: { agentVersion: '0.1.0', protocolVersion: 0, fileWritePauseMarker: '/var/run/oa-test-paused' },
       shutdownMarkerFile: '/var/run/oa-test-down',
     });
   });

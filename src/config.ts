@@ -99,6 +99,11 @@ export interface TestingEnvironment {
   readonly protocolVersion: number | undefined;
   /** OPENASSIST_TEST_SHUTDOWN_MARKER: the file that says the machine is going down, instead of /run/nologin. */
   readonly shutdownMarkerFile: string | undefined;
+  /**
+   * OPENASSIST_TEST_FILE_WRITE_PAUSE: the agent writes half of a sent file, creates this file and
+   * waits (until the run times out or the agent is killed): a write caught in the middle.
+   */
+  readonly fileWritePauseMarker: string | undefined;
 }
 
 export interface AgentSettings {
@@ -137,7 +142,7 @@ export interface AgentSettings {
   /** One run's output the agent sends; past it the bytes are only counted as dropped. */
   readonly outputCapBytes: number;
   /** Test-only: what the agent claims to be (see TestingEnvironment). */
-  readonly testing: Pick<TestingEnvironment, 'agentVersion' | 'protocolVersion'>;
+  readonly testing: Pick<TestingEnvironment, 'agentVersion' | 'protocolVersion' | 'fileWritePauseMarker'>;
 }
 
 /** Who the agent is and where it connects: the settings `--server`, `--state-dir` and the activation flags give. */
@@ -425,7 +430,11 @@ function readAgentEnvironment(env: Env, testing: TestingEnvironment): AgentEnvir
       defaultJournalOutputMaxBytes,
     ),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_AGENT_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
-    testing: { agentVersion: testing.agentVersion, protocolVersion: testing.protocolVersion },
+    testing: {
+      agentVersion: testing.agentVersion,
+      protocolVersion: testing.protocolVersion,
+      fileWritePauseMarker: testing.fileWritePauseMarker,
+    },
   };
 }
 
@@ -466,6 +475,7 @@ function readTestingEnvironment(env: Env): TestingEnvironment {
     agentVersion: text(env, 'OPENASSIST_TEST_AGENT_VERSION'),
     protocolVersion,
     shutdownMarkerFile: text(env, 'OPENASSIST_TEST_SHUTDOWN_MARKER'),
+    fileWritePauseMarker: text(env, 'OPENASSIST_TEST_FILE_WRITE_PAUSE'),
   };
 }
 

@@ -169,6 +169,7 @@ async function startLocked(
     bootId: readBootId(config.bootIdFile),
     containerSockets: config.containerSockets,
     outputCapBytes: config.outputCapBytes,
+    filePauseMarker: config.testing.fileWritePauseMarker,
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });

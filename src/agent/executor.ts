@@ -7,6 +7,8 @@ import {
   type TaskSpec,
 } from '../protocol/messages.js';
 import { runInContainer } from './containers.js';
+import { runFileTask } from './file-task.js';
+import { removeLeftover } from './file-writer.js';
 import type { Journal, JournalEvent, RunRef } from './journal.js';
 import {
   exceptionOutcome,
@@ -50,6 +52,8 @@ export interface ExecutorOptions {
   readonly systemRoot?: string;
   /** Where the container runtimes' APIs listen. */
   readonly containerSockets?: ContainerSockets;
+  /** Test-only: file tasks pause half-written once this file exists (see file-task.ts). */
+  readonly filePauseMarker?: string | undefined;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -120,6 +124,10 @@ function whenReady(ready: Promise<void> | undefined, start: () => RunHandle): Ru
 }
 
 const keyOf = (run: RunRef): string => `${run.invokeId}#${run.execution}`;
+
+/** What names a run's own files (script, temporary file): the invoke id, and the execution when not 0. */
+const runIdOf = (run: RunRef): string =>
+  run.execution === 0 ? run.invokeId : `${run.invokeId}-${run.execution}`;
 
 /** Runs accepted tasks with the runner, at most N at once, journalling every event before it is sent. */
 export class Executor {
@@ -210,8 +218,16 @@ export class Executor {
           // already gone
         }
       }
+      // A file being placed was never moved into place half-written: only its temporary file can be left.
+      const leftover =
+        task.file && removeLeftover(task.file.targetDir, runIdOf({ invokeId: task.invokeId, execution }));
       this.finish({ invokeId: task.invokeId, execution }, 'Error', {
-        ...runError('ExecutionInterrupted'),
+        ...runError(
+          'ExecutionInterrupted',
+          task.file
+            ? `the agent stopped while placing the file; the target holds the old file or the new one, never part of one${leftover ? ' (the partial temporary file was removed)' : ''}`
+            : undefined,
+        ),
       });
     }
     return unfinished.length;
@@ -299,44 +315,57 @@ export class Executor {
       onOutput: (chunk: Buffer) => output.write(chunk),
     };
     // Each run gets a script file of its own (runs of one schedule may overlap with their cleanup).
-    const runId = job.execution === 0 ? task.invokeId : `${task.invokeId}-${job.execution}`;
-    const { container } = task;
-    const handle = container
+    const runId = runIdOf(job);
+    const { container, file } = task;
+    const handle = file
       ? whenReady(job.ready, () =>
-          runInContainer(
-            container,
-            runId,
+          runFileTask(
+            file,
             {
-              ...task,
-              ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
+              runId,
+              timeoutSeconds: task.timeoutSeconds,
+              pauseMarker: this.options.filePauseMarker,
+              ...(this.options.platform !== undefined && { platform: this.options.platform }),
             },
-            this.options.containerSockets ?? defaultContainerSockets,
             events,
           ),
         )
-      : onWindows
+      : container
         ? whenReady(job.ready, () =>
-            runWindowsScript(
-              { ...task, invokeId: runId, password: task.password },
-              this.options.workDir,
-              this.options.systemRoot ?? 'C:\\Windows',
+            runInContainer(
+              container,
+              runId,
+              {
+                ...task,
+                ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
+              },
+              this.options.containerSockets ?? defaultContainerSockets,
               events,
             ),
           )
-        : runScript(
-            {
-              invokeId: runId,
-              script: task.script,
-              username: task.username,
-              workingDir: task.workingDir || undefined,
-              timeoutSeconds: task.timeoutSeconds,
-              workDir: this.options.workDir,
-              interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
-              ready: job.ready,
-              ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
-            },
-            events,
-          );
+        : onWindows
+          ? whenReady(job.ready, () =>
+              runWindowsScript(
+                { ...task, invokeId: runId, password: task.password },
+                this.options.workDir,
+                this.options.systemRoot ?? 'C:\\Windows',
+                events,
+              ),
+            )
+          : runScript(
+              {
+                invokeId: runId,
+                script: task.script,
+                username: task.username,
+                workingDir: task.workingDir || undefined,
+                timeoutSeconds: task.timeoutSeconds,
+                workDir: this.options.workDir,
+                interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
+                ready: job.ready,
+                ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
+              },
+              events,
+            );
     this.running.set(key, { job, handle });
     handle.done
       .then((outcome) => {

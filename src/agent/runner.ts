@@ -61,6 +61,8 @@ export type RunnerErrorCode = Extract<
   | 'ContainerNotRunning'
   | 'CommandNotApplicable'
   | 'ExecutionException'
+  | 'FileAlreadyExists'
+  | 'GroupNotExists'
 >;
 
 export interface RunOutcome {

@@ -50,20 +50,23 @@ export function currentUser(): RunAsUser {
 export async function lookupUser(name: string): Promise<RunAsUser | undefined> {
   // A leading '-' would read as an option, and getent treats an all-digit key as a uid.
   if (name.startsWith('-') || /^\d+$/.test(name) || /[:\s\0]/.test(name)) return undefined;
-  const result = await getent(name);
+  const result = await getentEntry('passwd', name);
   if (result === 'missing-tool') return fromPasswdFile(name);
   return result === undefined ? undefined : parsePasswdLine(result);
 }
 
-function getent(name: string): Promise<string | undefined | 'missing-tool'> {
+function getentEntry(
+  database: 'passwd' | 'group',
+  name: string,
+): Promise<string | undefined | 'missing-tool'> {
   return new Promise((resolve, reject) => {
-    execFile('getent', ['passwd', name], { timeout: getentTimeoutMs }, (error, stdout) => {
+    execFile('getent', [database, name], { timeout: getentTimeoutMs }, (error, stdout) => {
       if (!error) return resolve(stdout.split('\n')[0]);
       // `code` is the errno name when getent could not start, else its exit status.
       const code = error.code;
       if (code === 'ENOENT') return resolve('missing-tool');
       if (code === 2) return resolve(undefined); // getent's "key not found"
-      reject(new Error(`getent passwd failed: ${error.message}`));
+      reject(new Error(`getent ${database} failed: ${error.message}`));
     });
   });
 }
@@ -75,4 +78,28 @@ async function fromPasswdFile(name: string): Promise<RunAsUser | undefined> {
     if (user?.name === name) return user;
   }
   return undefined;
+}
+
+/** Parses one /etc/group-format line (`name:pw:gid:members`) into its name and gid. */
+export function parseGroupLine(line: string): { name: string; gid: number } | undefined {
+  const [name, , gidText = ''] = line.trim().split(':');
+  if (!name || !/^\d+$/.test(gidText)) return undefined;
+  return { name, gid: Number(gidText) };
+}
+
+/**
+ * Looks a group up by name through NSS (`getent group`), falling back to /etc/group where getent
+ * is missing, as `lookupUser` does. Undefined when the group does not exist.
+ */
+export async function lookupGroup(name: string): Promise<{ name: string; gid: number } | undefined> {
+  if (name.startsWith('-') || /^\d+$/.test(name) || /[:\s\0]/.test(name)) return undefined;
+  const result = await getentEntry('group', name);
+  if (result === 'missing-tool') {
+    const text = await readFile('/etc/group', 'utf8');
+    return text
+      .split('\n')
+      .map(parseGroupLine)
+      .find((group) => group?.name === name);
+  }
+  return result === undefined ? undefined : parseGroupLine(result);
 }

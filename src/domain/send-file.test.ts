@@ -75,6 +75,17 @@ describe('SendFile rules', () => {
       { contentType: 'Base64', content: base64Of(32_772) },
       'FileContent.ExceedLimit',
     ],
+    [
+      '32769 characters sent as Base64',
+      { contentType: 'Base64', content: `${base64Of(32_768)}A` },
+      'FileContent.ExceedLimit',
+    ],
+    ['multi-byte text of 32768 bytes encoded', { content: 'é'.repeat(12_288) }, undefined],
+    [
+      'multi-byte text of 32772 bytes encoded',
+      { content: `${'é'.repeat(12_288)}x` },
+      'FileContent.ExceedLimit',
+    ],
     ['plain text of 24576 bytes (32768 encoded)', { content: 'x'.repeat(24_576) }, undefined],
     ['plain text of 24577 bytes (32772 encoded)', { content: 'x'.repeat(24_577) }, 'FileContent.ExceedLimit'],
     ['a Description of 513 characters', { description: 'd'.repeat(513) }, 'FileDesc.ExceedLimit'],

@@ -133,22 +133,22 @@ export function parseContentType(value: string | undefined): ContentEncoding {
   );
 }
 
-/** `Content` as Base64, at most 32 KB once encoded (one byte over is refused). */
+/** `Content` as Base64, at most 32 KB once encoded (one byte over is refused, before it is decoded). */
 export function validateFileContent(content: string | undefined, type: ContentEncoding): string {
   if (content === undefined || content === '') throw missingParameter('Content');
-  let base64: string;
+  const encodedBytes =
+    type === 'Base64' ? content.length : Math.ceil(Buffer.byteLength(content, 'utf8') / 3) * 4;
+  if (encodedBytes > sendFileLimits.contentBase64Bytes) {
+    throw new ApiError(
+      'FileContent.ExceedLimit',
+      `It is ${encodedBytes} bytes after Base64; at most ${sendFileLimits.contentBase64Bytes}.`,
+    );
+  }
   try {
-    base64 = toBase64(content, type);
+    return toBase64(content, type);
   } catch {
     throw new ApiError('FileContent.DecodeError');
   }
-  if (base64.length > sendFileLimits.contentBase64Bytes) {
-    throw new ApiError(
-      'FileContent.ExceedLimit',
-      `It is ${base64.length} bytes after Base64; at most ${sendFileLimits.contentBase64Bytes}.`,
-    );
-  }
-  return base64;
 }
 
 /** `Timeout`: 60 by default; below 10 it is raised to 10 (the model says so), above a day refused. */
