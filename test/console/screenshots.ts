@@ -10,7 +10,7 @@ import { chromiumFound, chromiumPath, laptopViewport, launchChromium } from './c
 import { type ConsoleFleet, regionId, startConsoleFleet } from './console-fleet.js';
 
 /**
- * `npm run screenshots`: a real server and two agents with a few commands and invocations, the
+ * `npm run screenshots`: a real server and two agents with a few commands, invocations and files, the
  * console signed in, and one 1366×768 PNG per page in docs/console/ (the README shows them).
  */
 const outDir = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
@@ -87,35 +87,50 @@ async function seed(fleet: ConsoleFleet, instanceIds: string[]): Promise<{ runni
   return { running: running.InvokeId };
 }
 
-/** Files sent to the agents, one of them refused, so the Files page behind the dialog has rows. */
-async function seedFiles(fleet: ConsoleFleet, instanceIds: string[], targetDir: string): Promise<void> {
-  const targets = Object.fromEntries(instanceIds.map((id, i) => [`InstanceId.${i + 1}`, id]));
-  const send = (name: string, content: string, extra = {}) =>
-    invoke<{ InvokeId: string }>(fleet.credentials, 'SendFile', {
-      RegionId: regionId,
-      ...targets,
-      Name: name,
-      Content: base64(content),
-      ContentType: 'Base64',
-      TargetDir: targetDir,
-      ...extra,
-    });
-  await send('nginx.conf', 'worker_processes auto;\n', { FileMode: '0644' });
-  await send('deploy.env', 'RELEASE=v2.5.0\n', { FileMode: '0600' });
-  // The same name again without Overwrite: each instance refuses it (FileAlreadyExists).
-  const refused = await send('nginx.conf', 'worker_processes 4;\n');
-  await waitFor(
-    'the refused send to end',
-    async () => {
-      const page = await invoke<{ Invocations: { Invocation: { InvocationStatus: string }[] } }>(
-        fleet.credentials,
-        'DescribeSendFileResults',
-        { RegionId: regionId, InvokeId: refused.InvokeId },
-      );
-      return page.Invocations.Invocation[0]?.InvocationStatus === 'Failed' ? true : undefined;
-    },
-    60_000,
-  );
+/**
+ * Files sent to the agents, one refused, so the Files page has rows and a send's page an error.
+ * One instance per send: both agents share this machine's disk, which no two instances do.
+ */
+async function seedFiles(fleet: ConsoleFleet, instanceIds: string[], targetDir: string): Promise<string> {
+  const send = async (instanceId: string, name: string, content: string, mode: string) =>
+    (
+      await invoke<{ InvokeId: string }>(fleet.credentials, 'SendFile', {
+        RegionId: regionId,
+        'InstanceId.1': instanceId,
+        Name: name,
+        Content: base64(content),
+        ContentType: 'Base64',
+        TargetDir: targetDir,
+        FileMode: mode,
+      })
+    ).InvokeId;
+  const [web = '', db = ''] = instanceIds;
+  const sent = [
+    await send(web, 'nginx.conf', 'worker_processes auto;\n', '0644'),
+    await send(db, 'deploy.env', 'RELEASE=v2.5.0\n', '0600'),
+  ];
+  await waitForSends(fleet, sent, 'Success');
+  // The same name again without Overwrite: the instance refuses it (FileAlreadyExists).
+  const refused = await send(web, 'nginx.conf', 'worker_processes 4;\n', '0644');
+  await waitForSends(fleet, [refused], 'Failed');
+  return refused;
+}
+
+async function waitForSends(fleet: ConsoleFleet, invokeIds: string[], status: string): Promise<void> {
+  for (const invokeId of invokeIds) {
+    await waitFor(
+      `file send ${invokeId} to end ${status}`,
+      async () => {
+        const page = await invoke<{ Invocations: { Invocation: { InvocationStatus: string }[] } }>(
+          fleet.credentials,
+          'DescribeSendFileResults',
+          { RegionId: regionId, InvokeId: invokeId },
+        );
+        return page.Invocations.Invocation[0]?.InvocationStatus === status ? true : undefined;
+      },
+      60_000,
+    );
+  }
 }
 
 async function shoot(page: Page, name: string): Promise<void> {
@@ -178,7 +193,7 @@ async function main(): Promise<void> {
     );
     await shoot(page, 'invocation');
 
-    await seedFiles(
+    const refused = await seedFiles(
       fleet,
       agents.map((agent) => agent.instanceId),
       targetDir,
@@ -203,6 +218,10 @@ async function main(): Promise<void> {
     await send.getByLabel('Overwrite an existing file', { exact: true }).check();
     await shoot(page, 'send-file');
     await page.keyboard.press('Escape');
+
+    await page.goto(`${fleet.consoleUrl}#/files/${refused}`);
+    await page.getByTestId('file-status').getByText('Failed').waitFor();
+    await shoot(page, 'file');
   } finally {
     await rm(targetDir, { recursive: true, force: true });
     await browser.close();
