@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { waitFor } from '../../test/helpers/deadline.js';
 import { taskSpec as task } from '../../test/helpers/task-spec.js';
 import type { TaskEvent } from '../protocol/messages.js';
 import { Executor } from './executor.js';
+import { tempPathOf } from './file-writer.js';
 import { Journal, type JournalEvent } from './journal.js';
 
 describe('the executor', () => {
@@ -84,6 +85,55 @@ describe('the executor', () => {
       status: 'Failed',
       errorCode: 'CommandNotApplicable',
       errorInfo: 'the command is not applicable',
+    });
+  });
+
+  describe('file tasks', () => {
+    const fileTask = (invokeId: string, targetDir: string, content: string) =>
+      task(invokeId, {
+        script: '',
+        file: {
+          name: 'app.conf',
+          targetDir,
+          owner: 'root',
+          group: 'root',
+          mode: 0o600,
+          overwrite: true,
+          content: Buffer.from(content).toString('base64'),
+        },
+      });
+
+    it.skipIf(process.getuid?.() !== 0)(
+      'places the file once, however often it is delivered, and reports it',
+      async () => {
+        const targetDir = join(dir, 'files');
+        executor.submit(fileTask('f-once', targetDir, 'one'));
+        executor.submit(fileTask('f-once', targetDir, 'two'));
+        expect(await finished('f-once')).toMatchObject({ status: 'Success', exitCode: null, errorCode: '' });
+        expect(await readFile(join(targetDir, 'app.conf'), 'utf8')).toBe('one');
+        const kinds = events.filter((e) => e.invokeId === 'f-once').map((e) => e.event.kind);
+        expect(kinds).toEqual(['accepted', 'started', 'finished']);
+      },
+    );
+
+    it('reports a file task cut off by a crash as interrupted and removes its temporary file', async () => {
+      const targetDir = join(dir, 'crashed');
+      await mkdir(targetDir);
+      await writeFile(join(targetDir, 'app.conf'), 'old');
+      await writeFile(tempPathOf(targetDir, 'f-crash'), 'ne');
+      journal.accept(
+        fileTask('f-crash', targetDir, 'new'),
+        { invokeId: 'f-crash', execution: 0 },
+        Date.now(),
+      );
+      expect(executor.recoverInterrupted()).toBe(1);
+      expect(await finished('f-crash')).toMatchObject({
+        status: 'Error',
+        errorCode: 'ExecutionInterrupted',
+        errorInfo: expect.stringContaining('(the partial temporary file was removed)'),
+      });
+      expect(await readdir(targetDir)).toEqual(['app.conf']);
+      expect(await readFile(join(targetDir, 'app.conf'), 'utf8')).toBe('old');
     });
   });
 });

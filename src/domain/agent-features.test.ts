@@ -18,5 +18,8 @@ describe('agent version gate', () => {
     // The newest requirement decides.
     expect(upgradeNeeded(['Period', 'containers'], '0.1.0')).toBe(minimumAgentVersion.containers);
     expect(upgradeNeeded(['Period', 'containers'], '0.2.0')).toBe(minimumAgentVersion.containers);
+    // File tasks: an older agent would run their empty script and call it a Success.
+    expect(upgradeNeeded(['files'], '0.3.0')).toBe('0.4.0');
+    expect(upgradeNeeded(['files'], '0.4.0')).toBeUndefined();
   });
 });

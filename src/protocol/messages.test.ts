@@ -332,6 +332,29 @@ const validServerMessages: Record<string, Record<string, unknown>> = {
       container: { runtime: 'containerd', id: 'ab'.repeat(32), name: '' },
     },
   },
+  'task placing a file': {
+    type: 'task',
+    task: {
+      ...validTask,
+      script: '',
+      file: {
+        name: 'app.conf',
+        targetDir: '/etc/app',
+        owner: 'root',
+        group: 'root',
+        mode: 0o644,
+        overwrite: false,
+        content: 'cG9ydD04MAo=',
+      },
+    },
+  },
+  'task placing a file from a source this side does not know (no content)': {
+    type: 'task',
+    task: {
+      ...validTask,
+      file: { name: 'a', targetDir: '/a', owner: 'root', group: 'root', mode: 0o7777, overwrite: true },
+    },
+  },
   'task in a container of any runtime': {
     type: 'task',
     task: { ...validTask, container: { id: '', name: 'web' } },
@@ -349,6 +372,17 @@ const validServerMessages: Record<string, Record<string, unknown>> = {
     timeZone: 'UTC',
   },
   'unknown fields (a newer server)': { type: 'welcome', instanceId: 'mi-1', heartbeatSeconds: 30, hint: [1] },
+};
+
+/** A well-formed file task's file, to spoil one field of. */
+const validFile: Record<string, unknown> = {
+  name: 'app.conf',
+  targetDir: '/etc/app',
+  owner: 'root',
+  group: 'root',
+  mode: 0o644,
+  overwrite: false,
+  content: '',
 };
 
 describe('every server message type', () => {
@@ -378,6 +412,11 @@ describe('every server message type', () => {
     ['task container runtime a number', task, 'task.container', { runtime: 1, id: '', name: '' }],
     ['task container without id', task, 'task.container', { name: '' }],
     ['task container a string', task, 'task.container', 'web'],
+    ['task file mode past 0o7777', task, 'task.file', { ...validFile, mode: 0o10000 }],
+    ['task file mode as text', task, 'task.file', { ...validFile, mode: '0644' }],
+    ['task file without targetDir', task, 'task.file', { ...validFile, targetDir: undefined }],
+    ['task file overwrite as text', task, 'task.file', { ...validFile, overwrite: 'true' }],
+    ['task file content a number', task, 'task.file', { ...validFile, content: 1 }],
     ['cancel without invokeId', cancel, 'invokeId', undefined],
     ['cancel without terminationMode', cancel, 'terminationMode', undefined],
     ['cancel terminationMode unknown', cancel, 'terminationMode', 'Kill'],

@@ -552,6 +552,78 @@ for (const harness of harnesses) {
         expect(await store.invocations.activeCount('mi-a')).toBe(1);
       });
 
+      it('keeps sent files apart from commands: stored with their attributes, listed and delivered by kind, purged alike', async () => {
+        const region = 'cn-files';
+        const file = {
+          name: 'app.conf',
+          targetDir: '/etc/app',
+          owner: 'app',
+          group: 'staff',
+          mode: '0640',
+          overwrite: true,
+          contentType: 'Base64' as const,
+        };
+        const sent = {
+          ...invocation('f-contract'),
+          regionId: region,
+          commandId: '',
+          commandName: file.name,
+          createdAtMs: 5,
+          tags: [{ key: 'k', value: 'v' }],
+          file,
+        };
+        const created = await store.invocations.create(sent, pending(['mi-file']));
+        expect(created?.file).toEqual(file);
+        await store.invocations.create(
+          { ...invocation('t-beside-file'), regionId: region },
+          pending(['mi-file']),
+        );
+        expect(await store.invocations.get(region, 'f-contract')).toMatchObject({
+          ...sent,
+          seq: created?.seq,
+        });
+        const ids = async (kind?: 'command' | 'file') =>
+          (
+            await store.invocations.list(
+              { regionId: region, kind, tags: [] },
+              { style: 'page', pageNumber: 1, pageSize: 10 },
+            )
+          ).items.map((item) => item.id);
+        expect(await ids()).toEqual(['t-beside-file']);
+        expect(await ids('command')).toEqual(['t-beside-file']);
+        expect(await ids('file')).toEqual(['f-contract']);
+        const named = await store.invocations.list(
+          {
+            regionId: region,
+            kind: 'file',
+            commandName: 'app.conf',
+            instanceId: 'mi-file',
+            tags: [{ key: 'k', value: 'v' }],
+          },
+          { style: 'token', maxResults: 10, afterSeq: undefined },
+        );
+        expect(named.items.map((item) => item.id)).toEqual(['f-contract']);
+        const results = async (kind?: 'command' | 'file') =>
+          (
+            await store.invocations.listResults(
+              { regionId: region, kind, tags: [] },
+              { style: 'page', pageNumber: 1, pageSize: 10 },
+            )
+          ).items.map((item) => item.invocation.id);
+        expect(await results()).toEqual(['t-beside-file']);
+        expect(await results('file')).toEqual(['f-contract']);
+        // Delivery is the invocations': the file's attributes travel with its row.
+        const waiting = await store.invocations.undelivered('mi-file');
+        expect(waiting.map((item) => [item.invocation.id, item.invocation.file])).toEqual([
+          ['f-contract', file],
+          ['t-beside-file', undefined],
+        ]);
+        await store.invocations.updateRun(key('f-contract', 'mi-file'), () => ({ status: 'Success' }), 6);
+        expect(await store.invocations.purgeEndedBefore(10, 100)).toBe(1);
+        expect(await store.invocations.get(region, 'f-contract')).toBeUndefined();
+        expect(await store.invocations.get(region, 't-beside-file')).toBeDefined();
+      });
+
       it('purges ended invocations past the retention with their rows, output and tags, and nothing else', async () => {
         const old = { ...invocation('t-old'), createdAtMs: 5, tags: [{ key: 'k', value: 'v' }] };
         await store.invocations.create({ ...old, status: 'Success' }, pending(['mi-p']));

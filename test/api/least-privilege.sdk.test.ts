@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke } from '../../src/client/api.js';
 import type { Credentials } from '../../src/client/sign.js';
@@ -17,6 +20,7 @@ describe('least privilege: key policies and resource-group scope', () => {
   const agents: AgentProcess[] = [];
   const groups: string[] = [];
   const instances: string[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
 
   const newKey = async (limits: { Policy?: string; ResourceGroupId?: string }) => {
     const { AccessKey } = await invoke<{ AccessKey: { AccessKeyId: string; AccessKeySecret: string } }>(
@@ -67,6 +71,7 @@ describe('least privilege: key policies and resource-group scope', () => {
   afterAll(async () => {
     await Promise.all(agents.map((agent) => agent.stop()));
     await server?.stop();
+    for (const cleanup of cleanups) await cleanup();
   });
 
   it('refuses with 403 Forbidden.RAM what the policy does not allow, and allows the rest', async () => {
@@ -161,6 +166,48 @@ describe('least privilege: key policies and resource-group scope', () => {
       'Forbidden.RAM',
       403,
     );
+  });
+
+  it('names SendFile and DescribeSendFileResults in policies, and keeps a scoped key to its group', async () => {
+    const [groupA] = groups;
+    const [inA, inB] = instances;
+    const scratch = await mkdtemp(join(tmpdir(), 'openassist-least-privilege-'));
+    cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+    const sendTo = (client: EcsClient, instanceId: string, name: string) =>
+      client.sendFile(
+        new Ecs.SendFileRequest({
+          regionId: region,
+          name,
+          content: 'scoped',
+          targetDir: scratch,
+          overwrite: true,
+          instanceId: [instanceId],
+        }),
+      );
+    const describeSent = (client: EcsClient, invokeId?: string) =>
+      client.describeSendFileResults(new Ecs.DescribeSendFileResultsRequest({ regionId: region, invokeId }));
+    const allowing = (action: string) =>
+      newKey({
+        Policy: JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: [action] }] }),
+      });
+
+    const reader = await allowing('ecs:DescribeSendFileResults');
+    const refused = await expectApiError(sendTo(reader, inA ?? '', 'r.txt'), 'Forbidden.RAM', 403);
+    expect(String(refused.Message)).toContain('ecs:SendFile');
+    await describeSent(reader);
+    const sender = await allowing('ecs:SendFile');
+    const sent = await sendTo(sender, inA ?? '', 's.txt');
+    expect(sent.body?.invokeId).toMatch(/^f-/);
+    await expectApiError(describeSent(sender), 'Forbidden.RAM', 403);
+
+    const sdk = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
+    const rootSent = (await sendTo(sdk, inB ?? '', 'b.txt')).body?.invokeId ?? '';
+    const scoped = await newKey({ ResourceGroupId: groupA });
+    await expectApiError(sendTo(scoped, inB ?? '', 'x.txt'), 'Forbidden.RAM', 403);
+    const own = (await sendTo(scoped, inA ?? '', 'a.txt')).body?.invokeId ?? '';
+    const seen = await describeSent(scoped);
+    expect(seen.body?.invocations?.invocation?.map((invocation) => invocation.invokeId)).toEqual([own]);
+    await expectApiError(describeSent(scoped, rootSent), 'Forbidden.RAM', 403);
   });
 
   it('checks policies and groups when the key is made, and keeps key management to the root key', async () => {

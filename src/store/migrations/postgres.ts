@@ -301,6 +301,8 @@ export const postgresMigrations: readonly Migration[] = [
     // group): its name, description, content and timeout sit in the command columns, and only
     // what a command lacks gets a column. Commands keep their defaults, so InvokeCommand writes
     // nothing more; the partial index serves DescribeSendFileResults without weighing on them.
+    // Result pages now also filter by kind: migration 11's index gains it, so a page still reads
+    // the invocation's region (and now kind) from the index alone.
     sql: `
       ALTER TABLE invocations ADD COLUMN kind TEXT NOT NULL DEFAULT 'command';
       ALTER TABLE invocations ADD COLUMN file_target_dir TEXT NOT NULL DEFAULT '';
@@ -310,6 +312,8 @@ export const postgresMigrations: readonly Migration[] = [
       ALTER TABLE invocations ADD COLUMN file_overwrite INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE invocations ADD COLUMN file_content_type TEXT NOT NULL DEFAULT '';
       CREATE INDEX invocations_files ON invocations (region_id, seq) WHERE kind = 'file';
+      DROP INDEX invocations_id_region;
+      CREATE INDEX invocations_id_region_kind ON invocations (id, region_id, kind);
     `,
   },
 ];
