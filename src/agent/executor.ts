@@ -225,7 +225,7 @@ export class Executor {
         ...runError(
           'ExecutionInterrupted',
           task.file
-            ? `the agent stopped while placing the file; the target holds the old file or the new one, never part of one${leftover ? ' (the partial temporary file was removed)' : ''}`
+            ? `the agent stopped while placing the file; the target holds what it held before or the whole new file, never part of one${leftover ? ' (the partial temporary file was removed)' : ''}`
             : undefined,
         ),
       });

@@ -60,6 +60,18 @@ describe.skipIf(!asRoot)('placing a file', () => {
     expect(await readdir(join(dir, 'etc', 'app'))).toEqual(['app.conf']);
   });
 
+  it('makes the missing dirs 0755 whatever the umask', async () => {
+    const umask = process.umask(0o077);
+    try {
+      expect(await place()).toMatchObject({ status: 'Success' });
+    } finally {
+      process.umask(umask);
+    }
+    for (const made of [join(dir, 'etc'), join(dir, 'etc', 'app')]) {
+      expect((await stat(made)).mode & 0o777).toBe(0o755);
+    }
+  });
+
   it('keeps set-id bits (chmod after chown)', async () => {
     await place({ owner: 'nobody', mode: 0o4755 });
     expect((await stat(join(dir, 'etc', 'app', 'app.conf'))).mode & 0o7777).toBe(0o4755);

@@ -1,6 +1,6 @@
 import { constants, lstatSync, unlinkSync } from 'node:fs';
-import { type FileHandle, link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, type FileHandle, link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { runError } from '../domain/run-errors.js';
 import { errnoCode } from '../guards.js';
 import type { RunOutcome } from './runner.js';
@@ -94,7 +94,7 @@ export async function placeFile(
   const accounts = onWindows ? undefined : await resolveAccounts(placement);
   if (accounts && 'status' in accounts) return accounts;
   options.signal.throwIfAborted();
-  await mkdir(placement.targetDir, { recursive: true, mode: 0o755 });
+  await makeDirs(placement.targetDir);
   if (!placement.overwrite && (await exists(target))) {
     return failed('FileAlreadyExists', target);
   }
@@ -132,6 +132,16 @@ export async function placeFile(
   }
   if (!onWindows) await syncDir(placement.targetDir);
   return { status: 'Success', exitCode: null, errorCode: '', errorInfo: '' };
+}
+
+/** `mkdir -p` with 0755 for every directory it makes, whatever the agent's umask. */
+async function makeDirs(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode: 0o755 });
+  if (first === undefined) return;
+  for (let made = dir; made.length >= first.length; made = dirname(made)) {
+    await chmod(made, 0o755);
+    if (made === first) break;
+  }
 }
 
 /**

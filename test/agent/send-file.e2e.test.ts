@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instanceStatuses, isFinal } from '../../src/domain/invocation-status.js';
+import { endedInvocationStatuses, instanceStatuses, isFinal } from '../../src/domain/invocation-status.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { type Backend, backendFactories } from '../helpers/backends.js';
 import { waitFor } from '../helpers/deadline.js';
@@ -15,6 +15,7 @@ import { type ServerProcess, startServerProcess } from '../helpers/server-proces
 
 const region = 'cn-hangzhou';
 const finalStatuses: readonly string[] = instanceStatuses.filter(isFinal);
+const endedAggregates: readonly string[] = endedInvocationStatuses;
 type SentFile = InstanceType<typeof Ecs.DescribeSendFileResultsResponseBodyInvocationsInvocation>;
 
 for (const factory of backendFactories) {
@@ -68,9 +69,12 @@ for (const factory of backendFactories) {
         async () => {
           const sent = (await describeSent({ invokeId })).invocations?.invocation?.[0];
           const rows = sent?.invokeInstances?.invokeInstance ?? [];
-          return rows.length > 0 && rows.every((row) => finalStatuses.includes(row.invocationStatus ?? ''))
-            ? sent
-            : undefined;
+          // The invocation is read before its rows: wait for both to have ended.
+          const ended =
+            endedAggregates.includes(sent?.invocationStatus ?? '') &&
+            rows.length > 0 &&
+            rows.every((row) => finalStatuses.includes(row.invocationStatus ?? ''));
+          return ended ? sent : undefined;
         },
         timeoutMs,
       );
@@ -177,6 +181,19 @@ for (const factory of backendFactories) {
       expect(replaced.content).toBe(Buffer.from('new\n').toString('base64'));
       expect(await readFile(join(targetDir, 'app.conf'), 'utf8')).toBe('new\n');
       expect(await readdir(targetDir)).toEqual(['app.conf']);
+    });
+
+    it('answers a repeated ClientToken with the first InvokeId, sending the file once', async () => {
+      const targetDir = join(scratch, 'idempotent');
+      const clientToken = `tok-${randomBytes(4).toString('hex')}`;
+      const first = await send({ targetDir, clientToken });
+      expect(await send({ targetDir, clientToken })).toBe(first);
+      expect((await finished(first)).invocationStatus).toBe('Success');
+      expect(
+        (
+          await describeSent({ name: 'app.conf', instanceId: agent.instanceId, pageSize: 50 })
+        ).invocations?.invocation?.filter((sent) => sent.targetDir === targetDir),
+      ).toHaveLength(1);
     });
 
     it('fails an unknown owner or group on the instance with an honest code, creating nothing', async () => {
