@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { call, formatTime } from './api.js';
 import { ErrorNote, PageHeading, Pager, StatusBadge } from './components.js';
 import { useLoad } from './load.js';
-import { hrefOf, navigate } from './router.js';
+import { hrefOf } from './router.js';
 import { SendFileDialog } from './send-file-dialog.js';
 import type { Session } from './session.js';
 import type { DescribeSendFileResultsResponse, FileSend } from './wire.js';
@@ -125,13 +125,7 @@ export function FilesPage({ session }: { readonly session: Session }) {
           Refresh
         </button>
       </div>
-      {sending && (
-        <SendFileDialog
-          session={session}
-          onSent={(invokeId) => navigate({ page: 'file', invokeId })}
-          onClose={() => setSending(false)}
-        />
-      )}
+      {sending && <SendFileDialog session={session} onClose={() => setSending(false)} />}
       <FilterForm
         initial={filters}
         onApply={(next) => {

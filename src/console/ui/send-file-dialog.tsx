@@ -3,6 +3,7 @@ import { call, listParams } from './api.js';
 import { bytesToBase64 } from './bytes.js';
 import { ErrorNote, Modal } from './components.js';
 import { InstanceChoices } from './instance-choices.js';
+import { navigate } from './router.js';
 import {
   checkFileDraft,
   emptyFileDraft,
@@ -37,14 +38,15 @@ async function instancesWithTag(session: Session, key: string, value: string): P
   return found.Instances.map((instance) => instance.InstanceId);
 }
 
-/** Sends a file from this computer to instances (SendFile): where it lands, its owner, group and mode. */
+/**
+ * Sends a file from this computer to instances (SendFile): where it lands, its owner, group and
+ * mode. Once sent, the send's page opens.
+ */
 export function SendFileDialog({
   session,
-  onSent,
   onClose,
 }: {
   readonly session: Session;
-  readonly onSent: (invokeId: string) => void;
   readonly onClose: () => void;
 }) {
   const [file, setFile] = useState<File | undefined>(undefined);
@@ -109,7 +111,7 @@ export function SendFileDialog({
         Overwrite: overwrite,
         Timeout: timeout || undefined,
       });
-      onSent(InvokeId);
+      navigate({ page: 'file', invokeId: InvokeId });
     } catch (failure) {
       setError(failure);
       setBusy(false);
