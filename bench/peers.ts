@@ -36,17 +36,17 @@ async function time(command: string, args: string[], env: NodeJS.ProcessEnv, run
   return summary(walls);
 }
 
+/** An sshd on a loopback port with throwaway keys, and the ssh_config that reaches it as `bench`. */
+export interface LoopbackSsh {
+  readonly sshConfig: string;
+}
+
 /**
- * `echo hi` on this machine the ways people do it without OpenAssist: ssh to an sshd on a
- * loopback port with a throwaway key (no connection sharing), pdsh over that ssh, Ansible with
- * its local connection and over that ssh. A peer whose tool is missing is skipped, with a line.
+ * Runs `use` with an sshd of its own on a loopback port (no connection sharing), stopped after;
+ * undefined without sshd installed.
  */
-export async function measurePeers(quick: boolean, say: (line: string) => void): Promise<PeerResult[]> {
-  const results: PeerResult[] = [];
-  if (!existsSync('/usr/sbin/sshd')) {
-    say('peers skipped: no sshd (apt-get install openssh-server pdsh ansible)');
-    return results;
-  }
+export async function withLoopbackSshd<T>(use: (ssh: LoopbackSsh) => Promise<T>): Promise<T | undefined> {
+  if (!existsSync('/usr/sbin/sshd')) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'openassist-peers-'));
   const port = await freePort();
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host')]);
@@ -92,6 +92,21 @@ export async function measurePeers(quick: boolean, say: (line: string) => void):
         () => undefined,
       ),
     );
+    return await use({ sshConfig });
+  } finally {
+    sshd.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `echo hi` on this machine the ways people do it without OpenAssist: ssh to an sshd on a
+ * loopback port with a throwaway key (no connection sharing), pdsh over that ssh, Ansible with
+ * its local connection and over that ssh. A peer whose tool is missing is skipped, with a line.
+ */
+export async function measurePeers(quick: boolean, say: (line: string) => void): Promise<PeerResult[]> {
+  const results = await withLoopbackSshd(async ({ sshConfig }) => {
+    const results: PeerResult[] = [];
     const env = {
       ...process.env,
       ANSIBLE_HOST_KEY_CHECKING: 'False',
@@ -132,9 +147,8 @@ export async function measurePeers(quick: boolean, say: (line: string) => void):
       }
       results.push({ peer, runs, wallMs: await time(command, args, peerEnv, runs) });
     }
-  } finally {
-    sshd.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
-  }
-  return results;
+    return results;
+  });
+  if (!results) say('peers skipped: no sshd (apt-get install openssh-server pdsh ansible)');
+  return results ?? [];
 }

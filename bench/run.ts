@@ -16,6 +16,7 @@ import { describeAgentExecutable, measureAgentExecutable } from './agent-executa
 import { measureClusterDispatch } from './cluster-dispatch.js';
 import { measureContainerOverhead } from './container-overhead.js';
 import { measureFanOut } from './fan-out.js';
+import { describeFileTransfer, measureFileTransfer } from './file-transfer.js';
 import { measureFleetScenarios } from './fleet-scenarios.js';
 import { measureInvokeLatency } from './invoke-latency.js';
 import { measurePeers } from './peers.js';
@@ -128,6 +129,9 @@ async function main(): Promise<void> {
     const executable = await measureAgentExecutable(server, quick);
     console.log(describeAgentExecutable(executable));
     results.push({ scenario: 'agent single executable', ...executable });
+    const files = await measureFileTransfer(server, quick);
+    for (const line of describeFileTransfer(files)) console.log(line);
+    results.push({ scenario: 'files to one agent (SendFile, send-file) against scp', ...files });
     const peers = await measurePeers(quick, (line) => console.log(line));
     for (const peer of peers) {
       console.log(
@@ -144,6 +148,11 @@ async function main(): Promise<void> {
     const ssh = peerP50('ssh');
     const ansible = peerP50('ansible -c local');
     const verdicts: Verdict[] = [
+      {
+        target: `send-file ${files.largeFile.mebibytes} MiB: server and agent RSS growth < 32 MiB each`,
+        measured: `${files.largeFile.serverRssGrowthMiB} / ${files.largeFile.agentRssGrowthMiB} MiB`,
+        pass: files.largeFile.serverRssGrowthMiB < 32 && files.largeFile.agentRssGrowthMiB < 32,
+      },
       {
         target: 'first instruction p50 ≤ 3 ms, p99 ≤ 15 ms',
         measured: `${first.p50} / ${first.p99} ms`,

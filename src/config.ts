@@ -9,6 +9,8 @@ export const defaultOutputCapBytes = 16 * 1024 * 1024;
 /** How much unacknowledged output the agent's journal keeps for one run, and in all. */
 export const defaultJournalRunOutputMaxBytes = 4 * 1024 * 1024;
 export const defaultJournalOutputMaxBytes = 64 * 1024 * 1024;
+/** The largest file SendFile's upload extension takes (docs/file-transfer.md). */
+export const defaultFileMaxBytes = 1024 * 1024 * 1024;
 
 /** A configuration mistake the user must fix; the CLI prints the message and exits with status 2. */
 export class ConfigError extends Error {
@@ -40,6 +42,8 @@ export interface ServerConfig {
   readonly resultRetentionDays: number;
   /** How much of one run's output the server keeps (DESIGN §4: default 16 MiB). */
   readonly outputCapBytes: number;
+  /** The largest file an upload for SendFile may hold. */
+  readonly fileMaxBytes: number;
   /** Base64 of the 32-byte key for secret parameters; undefined: DATA_DIR/secret.key. */
   readonly secretKey: string | undefined;
   readonly logLevel: LogLevel;
@@ -143,10 +147,16 @@ export interface AgentSettings {
   readonly outputCapBytes: number;
   /** Test-only: what the agent claims to be (see TestingEnvironment). */
   readonly testing: Pick<TestingEnvironment, 'agentVersion' | 'protocolVersion' | 'fileWritePauseMarker'>;
+  /**
+   * The agent runs inside the server's process (`openassist up`): it applies no resource caps,
+   * which would cap the server too, and reports why.
+   */
+  readonly inServerProcess: boolean;
 }
 
 /** Who the agent is and where it connects: the settings `--server`, `--state-dir` and the activation flags give. */
 type AgentIdentityKeys =
+  | 'inServerProcess'
   | 'serverUrls'
   | 'stateDir'
   | 'activationId'
@@ -362,6 +372,7 @@ function readServerEnvironment(env: Env): ServerEnvironment {
         ? 0
         : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30, true),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
+    fileMaxBytes: positiveInteger(env, 'OPENASSIST_FILE_MAX_BYTES', defaultFileMaxBytes),
     secretKey: secretKey(env),
     authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
     agentDir: agentDir === undefined ? undefined : resolve(agentDir),
@@ -576,6 +587,7 @@ export function loadAgentConfig(flags: AgentFlags, environment: AgentEnvironment
     activationCode,
     activationCodeFile: activationCodeFile === undefined ? undefined : resolve(activationCodeFile),
     resetJournal: flags.resetJournal ?? environment.resetJournal ?? false,
+    inServerProcess: false,
     caFile: caFile === undefined ? undefined : resolve(caFile),
   });
 }
@@ -602,5 +614,6 @@ export function localAgentConfig(environment: AgentEnvironment, local: LocalAgen
     activationCodeFile: undefined,
     resetJournal: environment.resetJournal ?? false,
     caFile: caFile === undefined ? undefined : resolve(caFile),
+    inServerProcess: true,
   });
 }

@@ -6,10 +6,11 @@ import { pino } from 'pino';
 import type { Services } from './api/action.js';
 import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
-import { ConfigError, type ServerConfig } from './config.js';
+import { ConfigError, defaultFileMaxBytes, type ServerConfig } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
 import { NodeBus } from './dispatch/node-bus.js';
+import { ResourceCapsSource } from './dispatch/resource-caps.js';
 import { UpgradeOffers } from './dispatch/upgrade-offers.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
@@ -20,6 +21,7 @@ import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
 import { FailureThrottle } from './service/failure-throttle.js';
+import { FileUploadService } from './service/file-uploads.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService, type TaskDispatcher } from './service/invocations.js';
@@ -55,7 +57,9 @@ const deliverySweepIntervalMs = 1_000;
 type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
-> & { readonly nodeId: string } & Partial<Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir'>>;
+> & { readonly nodeId: string } & Partial<
+    Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir' | 'fileMaxBytes'>
+  >;
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -90,7 +94,10 @@ export function wireServices(
   );
   const settings = new SettingService(
     store,
-    { upgradeConfigChanged: (id) => hub?.upgradeConfigChanged(id) },
+    {
+      upgradeConfigChanged: (id) => hub?.upgradeConfigChanged(id),
+      resourceUsageChanged: (id) => hub?.resourceUsageChanged(id),
+    },
     nowMs,
   );
   hub = new AgentHub({
@@ -99,10 +106,12 @@ export function wireServices(
     logger,
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
+    resourceCaps: new ResourceCapsSource(settings, logger),
     ...(config.agentDir !== undefined && {
       upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
     }),
   });
+  const fileUploads = new FileUploadService(store, nowMs, config.fileMaxBytes ?? defaultFileMaxBytes);
   const services: Services = {
     accessKeys: new AccessKeyService(store, nowMs),
     authorization: new Authorization(store),
@@ -110,13 +119,14 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
-    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota),
+    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota, fileUploads),
     idempotence: new Idempotence(store, nowMs, secrets),
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),
     parameters,
     cluster: new ClusterService(store, nowMs),
     settings,
+    fileUploads,
     nowMs,
     regions: config.regions,
   };
@@ -232,6 +242,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         everyMs: retentionSweepMs(config.resultRetentionDays),
         run: () => services.invocations.purgeExpired(config.resultRetentionDays),
       },
+      { name: 'file-upload-retention', everyMs: purgeIntervalMs, run: () => services.fileUploads.purge() },
     ],
   });
   logger.info(

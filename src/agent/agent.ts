@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isSea } from 'node:sea';
 import type { AgentSettings } from '../config.js';
-import { messageLimits, protocolVersion } from '../protocol/messages.js';
+import { messageLimits, protocolVersion, type ResourceCaps } from '../protocol/messages.js';
 import { version } from '../version.js';
 import { activationCode, forgetActivationCodeFile } from './activation-code.js';
 import { AgentChannel, type Order, systemClock } from './channel.js';
@@ -19,6 +19,7 @@ import {
 } from './identity.js';
 import type { JournalEvent } from './journal.js';
 import { openJournal } from './journal-file.js';
+import { ResourceCapper } from './resource-caps.js';
 import { Scheduler } from './scheduler.js';
 import { SelfUpgrade, upgradeExitCode } from './self-upgrade.js';
 import { prepareStateDir } from './state-dir.js';
@@ -152,15 +153,35 @@ async function startLocked(
       };
     },
     activeTasks: () => executor.activeCount,
-    onWelcome: () => {
+    onWelcome: (welcome) => {
       say(`connected as ${instanceId}`);
       writeStatus(config.stateDir, { state: 'connected', instanceId });
+      // A server that sends no caps is older than them: it would not read the report either.
+      if (welcome.resourceCaps) applyCaps(welcome.resourceCaps);
     },
     onOrder: (order) => obey(order),
     onRejected: (why) => fatal(new AgentError(why)),
     say,
   });
   const emit = (event: JournalEvent) => channel.emit(event);
+  const capper = new ResourceCapper({
+    name: `openassist-${instanceId}`,
+    pid: process.pid,
+    ...(config.inServerProcess && {
+      refused:
+        "the agent runs inside the server's process (openassist up): its caps would cap the server too",
+    }),
+  });
+  let lastCapsReport = '';
+  /** Applies the caps (ResourceUsageConfig) and tells the server what was applied. */
+  const applyCaps = (caps: ResourceCaps) => {
+    const report = capper.apply(caps);
+    const text = JSON.stringify(report);
+    if (text !== lastCapsReport && report.state === 'unavailable')
+      say(`resource caps not applied: ${report.reason}`);
+    lastCapsReport = text;
+    channel.send({ type: 'resource-usage', ...report });
+  };
   const executor = new Executor({
     journal,
     emit,
@@ -169,7 +190,10 @@ async function startLocked(
     bootId: readBootId(config.bootIdFile),
     containerSockets: config.containerSockets,
     outputCapBytes: config.outputCapBytes,
+    placeRun: (pid) => capper.placeRun(pid),
     filePauseMarker: config.testing.fileWritePauseMarker,
+    // Downloads go to the server the channel talks to now, signed in as the channel is.
+    fileServer: { serverUrl: (): string => channel.serverUrl, instanceId, token, ca },
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });
@@ -216,6 +240,9 @@ async function startLocked(
         return;
       case 'upgrade':
         upgrades.offer(order);
+        return;
+      case 'resource-caps':
+        applyCaps(order.caps);
         return;
       case 'cancel':
         scheduler.cancel(order.invokeId);

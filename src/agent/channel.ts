@@ -84,7 +84,8 @@ export interface ChannelOptions {
   readonly hello: () => Hello;
   /** For the heartbeat. */
   readonly activeTasks: () => number;
-  readonly onWelcome: () => void;
+  /** The welcome, with the caps the server asks of this agent. */
+  readonly onWelcome: (welcome: Extract<ServerMessage, { type: 'welcome' }>) => void;
   readonly onOrder: (order: Order) => void;
   /** A welcomed channel is lost (a reconnect follows unless stopped). */
   readonly onLost?: () => void;
@@ -216,7 +217,7 @@ export class AgentChannel {
         this.stopHeartbeat = this.options.clock.every(heartbeatMs, () =>
           this.send({ type: 'heartbeat', activeTasks: this.options.activeTasks() }),
         );
-        this.options.onWelcome();
+        this.options.onWelcome(message);
         // Whatever the server has not acknowledged goes again, oldest first; it ignores repeats.
         for (const event of this.options.journal.unacknowledged()) this.emit(event);
         return;

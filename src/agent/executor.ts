@@ -7,7 +7,7 @@ import {
   type TaskSpec,
 } from '../protocol/messages.js';
 import { runInContainer } from './containers.js';
-import { runFileTask } from './file-task.js';
+import { type FileServer, runFileTask } from './file-task.js';
 import { removeLeftover } from './file-writer.js';
 import type { Journal, JournalEvent, RunRef } from './journal.js';
 import {
@@ -52,8 +52,12 @@ export interface ExecutorOptions {
   readonly systemRoot?: string;
   /** Where the container runtimes' APIs listen. */
   readonly containerSockets?: ContainerSockets;
+  /** Moves a script's shell, before its go, out of the agent's capped cgroup (resource-caps.ts). */
+  readonly placeRun?: (pid: number) => void;
   /** Test-only: file tasks pause half-written once this file exists (see file-task.ts). */
   readonly filePauseMarker?: string | undefined;
+  /** Where files sent as uploads are downloaded from (file-task.ts). */
+  readonly fileServer?: FileServer;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -325,6 +329,7 @@ export class Executor {
               runId,
               timeoutSeconds: task.timeoutSeconds,
               pauseMarker: this.options.filePauseMarker,
+              server: this.options.fileServer,
               ...(this.options.platform !== undefined && { platform: this.options.platform }),
             },
             events,
@@ -362,6 +367,7 @@ export class Executor {
                 workDir: this.options.workDir,
                 interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
                 ready: job.ready,
+                beforeStart: this.options.placeRun,
                 ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
               },
               events,

@@ -38,6 +38,8 @@ export interface RunSpec {
    * overlaps the wait); a rejection ends the run `Error` with its message, the script never run.
    */
   readonly ready?: Promise<void> | undefined;
+  /** Called with the shell's pid just before its go (the agent moves it out of its own capped cgroup). */
+  readonly beforeStart?: ((pid: number) => void) | undefined;
 }
 
 export interface Interpreter {
@@ -63,6 +65,8 @@ export type RunnerErrorCode = Extract<
   | 'ExecutionException'
   | 'FileAlreadyExists'
   | 'GroupNotExists'
+  | 'FileDownloadFailed'
+  | 'FileChecksumMismatch'
 >;
 
 export interface RunOutcome {
@@ -246,6 +250,7 @@ function execute(
       () => {
         // Stopped (or gone) while waiting: its script never starts.
         if (exited || killSwitch.reason) return gate.destroy();
+        spec.beforeStart?.(pid);
         gate.end('go\n');
         events.onStart?.(pid);
       },

@@ -4,6 +4,7 @@ import type { ActivationService } from '../service/activations.js';
 import type { Authorization } from '../service/authorization.js';
 import type { ClusterService } from '../service/cluster.js';
 import type { CommandService } from '../service/commands.js';
+import type { FileUploadService } from '../service/file-uploads.js';
 import type { Idempotence } from '../service/idempotence.js';
 import type { InstanceService } from '../service/instances.js';
 import type { InvocationService } from '../service/invocations.js';
@@ -31,6 +32,7 @@ export interface Services {
   readonly parameters: ParameterService;
   readonly cluster: ClusterService;
   readonly settings: SettingService;
+  readonly fileUploads: FileUploadService;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */
@@ -46,6 +48,8 @@ export interface ActionContext {
   readonly host: string;
   readonly services: Services;
   readonly log: FastifyBaseLogger;
+  /** The request's `application/octet-stream` body, for an action that `takesBody`; else empty. */
+  readonly body: Buffer;
 }
 
 interface ActionBase {
@@ -53,6 +57,8 @@ interface ActionBase {
   /** The product API version it belongs to; ECS `2014-05-26` unless said otherwise. */
   readonly version?: string;
   readonly regionRequired: boolean;
+  /** It takes bytes as an `application/octet-stream` body, signed by V3 (UploadFilePart). */
+  readonly takesBody?: boolean;
 }
 
 /** One API operation: its wire name, whether it needs RegionId, and its handler returning the response body. */

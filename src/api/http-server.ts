@@ -4,16 +4,18 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { ApiError, type ErrorCode } from '../domain/errors.js';
+import { fileUploadLimits } from '../domain/file-upload.js';
 import { newRequestId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
 import type { Services } from './action.js';
 import { registerAgentDownloadRoutes } from './agent-download-routes.js';
+import { registerAgentFileRoutes } from './agent-file-routes.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerConsoleRoutes } from './console-routes.js';
 import { rawErrorResponse } from './error-response.js';
 import { OpenStreams } from './event-stream.js';
 import { KeyStreams } from './key-streams.js';
-import { rpcHandler, sendError } from './rpc.js';
+import { bytesType, rpcHandler, sendError } from './rpc.js';
 
 // Bounds for hostile or slow clients: a form body of 256 KiB, headers plus URL of 256 KiB
 // (the SDK sends whole scripts in the query string), 10 s to send headers, 30 s per request
@@ -94,13 +96,24 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   // Bodies are kept raw: V3 signs their SHA-256, and the RPC layer decodes form bodies itself.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  // A part of a file upload is one bounded body, held while its signature is checked and stored.
+  app.addContentTypeParser(
+    bytesType,
+    { parseAs: 'buffer', bodyLimit: fileUploadLimits.partBytes },
+    (_request, body, done) => done(null, body),
+  );
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       sendError(
         request,
         reply,
-        new ApiError('RequestTooLarge', `The body is over ${limits.bodyBytes} bytes.`),
+        new ApiError(
+          'RequestTooLarge',
+          request.headers['content-type']?.startsWith(bytesType)
+            ? `A part is at most ${fileUploadLimits.partBytes} bytes.`
+            : `The body is over ${limits.bodyBytes} bytes.`,
+        ),
       );
     } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       sendError(request, reply, new ApiError('InvalidParameter', 'The HTTP request is malformed.'));
@@ -133,6 +146,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 
   registerAgentRoutes(app, deps.services.instances);
+  registerAgentFileRoutes(app, deps.services);
   registerAgentDownloadRoutes(app, { agentDir: deps.agentDir, protocol: deps.tls ? 'https' : 'http' });
   registerConsoleRoutes(app);
 

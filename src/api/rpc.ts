@@ -4,7 +4,7 @@ import { validateClientToken } from '../domain/command.js';
 import { ApiError, isApiError, missingParameter } from '../domain/errors.js';
 import { idempotentActions, requestHash, tokenOwner } from '../service/idempotence.js';
 import { isStorageFull } from '../store/storage-errors.js';
-import type { Services } from './action.js';
+import type { Action, Services } from './action.js';
 import { actionKey, actions, servedVersions } from './actions/index.js';
 import { hostIdOf, renderError } from './error-response.js';
 import { type OpenStreams, sendEventStream } from './event-stream.js';
@@ -40,6 +40,8 @@ export interface RpcDeps extends AuthDeps {
 }
 
 const formType = 'application/x-www-form-urlencoded';
+/** The body of an action that takes bytes (UploadFilePart): kept as sent, never parsed. */
+export const bytesType = 'application/octet-stream';
 
 /** Reads headers as the signer saw them: lower-case names, repeated values joined with ','. */
 function headersOf(request: FastifyRequest): Record<string, string> {
@@ -62,8 +64,8 @@ function readRequest(request: FastifyRequest): SignedRequest {
   const query = parseUrlEncoded(rawQuery, 'query string');
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const params = new Map(query);
-  if (body.length > 0) {
-    const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (body.length > 0 && type !== bytesType) {
     if (type !== formType) {
       throw new ApiError(
         'InvalidParameter',
@@ -145,6 +147,25 @@ function versionOf(signed: SignedRequest, v1: boolean): string {
 }
 
 /**
+ * The bytes an action that takes them (`takesBody`) was sent; only V3 signs a body
+ * (`x-acs-content-sha256`), so a V1 request cannot send any. Other actions take none.
+ */
+function bytesOf(signed: SignedRequest, handler: Action, action: string, v1: boolean): Buffer {
+  const sent = (signed.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() === bytesType;
+  if (!handler.takesBody) {
+    if (sent) throw new ApiError('InvalidParameter', `${action} takes no ${bytesType} body.`);
+    return Buffer.alloc(0);
+  }
+  if (v1) {
+    throw new ApiError(
+      'InvalidParameter',
+      `${action} sends bytes: sign it with ACS3-HMAC-SHA256, which covers them.`,
+    );
+  }
+  return sent ? signed.body : Buffer.alloc(0);
+}
+
+/**
  * `POST /` and `GET /`: parse, authenticate, route, validate the region, run the action, render.
  * Checks run in the documented order: signature and key first, then parameters.
  */
@@ -166,6 +187,7 @@ export function rpcHandler(deps: RpcDeps) {
       const version = versionOf(signed, v1);
       const handler = actions.get(actionKey(version, action));
       if (!handler) throw new ApiError('InvalidAction.NotFound', unknownAction(version, action));
+      const bytes = bytesOf(signed, handler, action, v1);
       const authorized = await deps.services.authorization.authorize(key, version, action, signed.params);
       const params = new Params(authorized);
       const regionId = handler.regionRequired
@@ -184,6 +206,7 @@ export function rpcHandler(deps: RpcDeps) {
         host: hostIdOf(request.headers.host),
         services: deps.services,
         log: request.log,
+        body: bytes,
       };
       if (handler.stream) {
         // Checked first, answered like any action's errors; then streamed until it ends (one log line).

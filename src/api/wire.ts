@@ -81,6 +81,10 @@ export const readInvokeInput = (params: Params): InvokeInput => ({
 /** A time field that may be unset: Alibaba leaves it empty. */
 export const optionalTime = (ms: number): string => (ms > 0 ? isoTime(ms) : '');
 
+/** A filter parameter read through `read`; absent or empty: no filter. */
+export const optional = <T>(value: string | undefined, read: (value: string) => T): T | undefined =>
+  value === undefined || value === '' ? undefined : read(value);
+
 /** The command fields CreateCommand and RunCommand share. */
 export const readCommandInput = (
   params: Params,

@@ -10,12 +10,15 @@ import { registerResourceGroups } from './verbs/resource-groups.js';
 import { registerResults } from './verbs/results.js';
 import { registerRun } from './verbs/run.js';
 import { registerSchedule } from './verbs/schedule.js';
+import { registerSendFile } from './verbs/send-file.js';
+import { registerSettings } from './verbs/settings.js';
 
 /** Every client verb: clients of the public API, signed with an access key. */
 export function registerClientVerbs(program: Command): void {
   registerConfigure(program);
   registerCall(program);
   registerRun(program);
+  registerSendFile(program);
   registerResults(program);
   registerInstances(program);
   registerCommands(program);
@@ -23,5 +26,6 @@ export function registerClientVerbs(program: Command): void {
   registerKeys(program);
   registerSchedule(program);
   registerResourceGroups(program);
+  registerSettings(program);
   registerCompletion(program);
 }

@@ -33,6 +33,8 @@ describe('the command tree', () => {
       expect.arrayContaining(['create', 'list', 'enable', 'disable', 'delete']),
     );
     expect(table.get('run')).toEqual(expect.arrayContaining(['--instance', '--tag', '--no-wait', '--json']));
+    expect(table.get('settings')).toEqual(expect.arrayContaining(['get', 'set']));
+    expect(table.get('settings set')).toEqual(expect.arrayContaining(['--config', '--json']));
   });
 });
 

@@ -1,5 +1,5 @@
 import { errnoCode, isRecord } from '../guards.js';
-import { type Credentials, ecsVersion, signCall } from './sign.js';
+import { type CallBody, type Credentials, ecsVersion, signCall } from './sign.js';
 
 export interface ApiResponse {
   readonly status: number;
@@ -58,9 +58,10 @@ export async function callApi(
   action: string,
   params: ReadonlyMap<string, string>,
   version = ecsVersion,
+  body?: CallBody,
 ): Promise<ApiResponse> {
-  const { url, headers } = await signCall(credentials, action, params, version);
-  const response = await reach(url, { method: 'POST', headers });
+  const { url, headers } = await signCall(credentials, action, params, version, body);
+  const response = await reach(url, { method: 'POST', headers, ...(body && { body: body.bytes }) });
   const text = await response.text();
   return { status: response.status, body: responseBody(text) };
 }
@@ -71,12 +72,13 @@ export async function invoke<T = Record<string, unknown>>(
   action: string,
   params: Readonly<Record<string, string | number | boolean | undefined>>,
   version = ecsVersion,
+  body?: CallBody,
 ): Promise<T> {
   const wire = new Map<string, string>();
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined) wire.set(name, String(value));
   }
-  const response = await callApi(credentials, action, wire, version);
+  const response = await callApi(credentials, action, wire, version, body);
   if (response.status >= 400) {
     const { Code, Message, RequestId } = response.body;
     throw new ApiCallError(action, response.status, String(Code), String(Message), String(RequestId ?? ''));

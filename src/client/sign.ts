@@ -18,8 +18,8 @@ const emptySha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 const hex = (bytes: ArrayBuffer): string =>
   Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, '0')).join('');
 
-async function sha256Hex(text: string): Promise<string> {
-  return hex(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
+  return hex(await crypto.subtle.digest('SHA-256', typeof data === 'string' ? encoder.encode(data) : data));
 }
 
 async function hmacSha256Hex(secret: string, text: string): Promise<string> {
@@ -37,6 +37,12 @@ function nonce(): string {
   return hex(crypto.getRandomValues(new Uint8Array(16)).buffer);
 }
 
+/** Bytes sent as the body (UploadFilePart's part): V3 signs their SHA-256 and their type. */
+export interface CallBody {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly type: string;
+}
+
 export interface SignedCall {
   readonly url: string;
   /** Everything to send; `host` is left out (fetch sets it) but signed. */
@@ -49,21 +55,24 @@ export async function signCall(
   action: string,
   params: ReadonlyMap<string, string>,
   version = ecsVersion,
+  body?: CallBody,
 ): Promise<SignedCall> {
   const url = new URL(credentials.endpoint);
+  const bodySha256 = body ? await sha256Hex(body.bytes) : emptySha256;
   const headers: Record<string, string> = {
+    ...(body && { 'content-type': body.type }),
     host: url.host,
     'x-acs-action': action,
     'x-acs-version': version,
     'x-acs-date': `${new Date().toISOString().slice(0, 19)}Z`,
     'x-acs-signature-nonce': nonce(),
-    'x-acs-content-sha256': emptySha256,
+    'x-acs-content-sha256': bodySha256,
   };
   const signedHeaders = Object.keys(headers).sort();
   const canonical = v3CanonicalRequest(
     { method: 'POST', path: '/', query: params, headers },
     signedHeaders,
-    emptySha256,
+    bodySha256,
   );
   const signature = await hmacSha256Hex(
     credentials.accessKeySecret,

@@ -9,9 +9,11 @@ import {
   hello,
   task,
 } from '../../test/helpers/hub-fakes.js';
+import type { ResourceUsageConfig } from '../domain/resource-usage.js';
 import { closeCodes } from '../protocol/close-codes.js';
 import { AgentHub } from './agent-hub.js';
 import { NodeBus } from './node-bus.js';
+import { ResourceCapsSource } from './resource-caps.js';
 
 // The hub's connection handling against in-memory fakes: no sockets, no store, no processes.
 // Close codes are the documented ones (docs/agent-protocol.md, protocol/close-codes.ts).
@@ -187,5 +189,116 @@ describe('the agent hub', () => {
     notifications.deliver(JSON.stringify({ ...cancel, invokeId: 7, terminationMode: 'Process' }));
     notifications.deliver(JSON.stringify({ ...cancel, terminationMode: 'Process' }));
     expect(socket.sent('cancel')).toEqual([{ type: 'cancel', invokeId: 't-1', terminationMode: 'Process' }]);
+  });
+});
+
+describe("the hub and the agents' resource caps", () => {
+  const mib = 1024 * 1024;
+
+  function setupWithCaps() {
+    const sessions = new FakeSessions();
+    const notifications = new FakeNotifications();
+    const logger = pino({ level: 'silent' });
+    const regions = new Map<string, ResourceUsageConfig>([
+      ['cn-hangzhou', { memoryLimit: '64MB', memoryLimitBytes: 64 * mib }],
+    ]);
+    let reads = 0;
+    const settings = {
+      resourceUsageByRegion: async () => {
+        reads++;
+        return new Map(regions);
+      },
+    };
+    const hub = new AgentHub({
+      sessions,
+      bus: new NodeBus(notifications, 'node-a', logger),
+      logger,
+      heartbeatSeconds: 20,
+      nowMs: Date.now,
+      resourceCaps: new ResourceCapsSource(settings, logger),
+    });
+    hubs.push(hub);
+    const greeted = async (instanceId: string) => {
+      const socket = new FakeSocket();
+      hub.attach(socket, fakeInstance(instanceId));
+      socket.receive(hello());
+      await waitFor('the welcome', () => socket.sent('welcome')[0]);
+      return socket;
+    };
+    return { hub, sessions, notifications, regions, greeted, reads: () => reads };
+  }
+
+  it('sends the region caps in the welcome, reading the settings once for many hellos', async () => {
+    const { greeted, reads } = setupWithCaps();
+    const first = await greeted('mi-1');
+    const second = await greeted('mi-2');
+    for (const socket of [first, second]) {
+      expect(socket.sent('welcome')[0]?.resourceCaps).toEqual({ memoryBytes: 64 * mib });
+    }
+    expect(reads()).toBe(1);
+  });
+
+  it("keeps an agent's report, and sends changed caps to the region's agents and the other nodes", async () => {
+    const { hub, sessions, notifications, regions, greeted } = setupWithCaps();
+    const socket = await greeted('mi-1');
+    socket.receive({ type: 'resource-usage', state: 'applied', mechanism: 'cgroup2', memoryBytes: 64 * mib });
+    const kept = await waitFor('the report', () => sessions.resourceReports[0]);
+    expect(kept).toEqual({
+      instanceId: 'mi-1',
+      report: { type: 'resource-usage', state: 'applied', mechanism: 'cgroup2', memoryBytes: 64 * mib },
+    });
+    regions.set('cn-hangzhou', { memoryLimit: '64MB', memoryLimitBytes: 64 * mib, cpuLimit: 20 });
+    hub.resourceUsageChanged('cn-hangzhou');
+    const order = await waitFor('the order', () => socket.sent('resource-caps')[0]);
+    expect(order.caps).toEqual({ memoryBytes: 64 * mib, cpuPercent: 20 });
+    expect(notifications.published.map((payload) => JSON.parse(payload))).toContainEqual({
+      kind: 'resource-usage-config',
+      from: 'node-a',
+      regionId: 'cn-hangzhou',
+    });
+    // Another node's change reaches this node's agents; a change elsewhere sends nothing here.
+    regions.delete('cn-hangzhou');
+    await hub.listen();
+    notifications.deliver(
+      JSON.stringify({ kind: 'resource-usage-config', from: 'node-b', regionId: 'cn-hangzhou' }),
+    );
+    await waitFor('the second order', () => socket.sent('resource-caps')[1]);
+    expect(socket.sent('resource-caps')[1]?.caps).toEqual({});
+    hub.resourceUsageChanged('cn-beijing');
+    await nextTurn();
+    expect(socket.sent('resource-caps')).toHaveLength(2);
+  });
+
+  it('keeps the caps of a failed read from reaching agents, so none lifts what it applied', async () => {
+    const sessions = new FakeSessions();
+    const logger = pino({ level: 'silent' });
+    let failing = true;
+    const settings = {
+      resourceUsageByRegion: async () => {
+        if (failing) throw new Error('database gone');
+        return new Map<string, ResourceUsageConfig>();
+      },
+    };
+    const hub = new AgentHub({
+      sessions,
+      bus: new NodeBus(new FakeNotifications(), 'node-a', logger),
+      logger,
+      heartbeatSeconds: 20,
+      nowMs: Date.now,
+      resourceCaps: new ResourceCapsSource(settings, logger),
+    });
+    hubs.push(hub);
+    const socket = new FakeSocket();
+    hub.attach(socket, fakeInstance('mi-1'));
+    socket.receive(hello());
+    const welcome = await waitFor('the welcome', () => socket.sent('welcome')[0]);
+    expect(welcome).not.toHaveProperty('resourceCaps');
+    hub.resourceUsageChanged('cn-hangzhou');
+    await nextTurn();
+    expect(socket.sent('resource-caps')).toEqual([]);
+    failing = false;
+    hub.resourceUsageChanged('cn-hangzhou');
+    const order = await waitFor('the order', () => socket.sent('resource-caps')[0]);
+    expect(order.caps).toEqual({});
   });
 });

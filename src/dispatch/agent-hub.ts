@@ -19,6 +19,7 @@ import {
 } from './agent-connection.js';
 import { admitUpgrade } from './channel-admission.js';
 import type { NodeBus, NodeMessage } from './node-bus.js';
+import type { ResourceCapsSource } from './resource-caps.js';
 import { TaskDelivery } from './task-delivery.js';
 import { type OfferTarget, offerIntervalMs, type UpgradeOffers } from './upgrade-offers.js';
 
@@ -32,6 +33,8 @@ export interface HubDeps {
   readonly nowMs: () => number;
   /** Offers of the server's executable to agents older than it (AgentUpgradeConfig). */
   readonly upgrades?: UpgradeOffers;
+  /** The resource caps (ResourceUsageConfig) of each region's agents. */
+  readonly resourceCaps?: ResourceCapsSource;
 }
 
 // Every node looks for work of its agents this often, so a lost notification only delays it.
@@ -77,6 +80,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   });
   private readonly timers: NodeJS.Timeout[];
   private readonly delivery: TaskDelivery;
+  /** The caps each agent was last sent (JSON), so a periodic pass sends only what changed. */
+  private readonly capsSent = new WeakMap<AgentConnection, string>();
 
   constructor(private readonly deps: HubDeps) {
     const heartbeatMs = deps.heartbeatSeconds * 1000;
@@ -87,6 +92,8 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000)),
       setInterval(() => this.sweep(), sweepIntervalMs),
       setInterval(() => this.offerUpgrades('periodic'), offerIntervalMs),
+      // A change notification between nodes can be lost: the caps are compared again as often.
+      setInterval(() => void this.sendResourceCaps(), offerIntervalMs),
     ];
     for (const timer of this.timers) timer.unref();
   }
@@ -129,6 +136,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
         return;
       case 'upgrade-config':
         this.offerUpgrades('changed', message.regionId);
+        return;
+      case 'resource-usage-config':
+        void this.sendResourceCaps(message.regionId, true);
         return;
     }
   }
@@ -177,6 +187,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
           return;
         }
         const greeting = await this.deps.sessions.greet(instance, message);
+        // Sent even when empty (no caps), so the agent knows this server reads its report; left out
+        // when the setting could not be read, so the agent keeps what it applied.
+        const resourceCaps = await this.deps.resourceCaps?.forRegion(instance.regionId);
         connection.instance = greeting.instance;
         connection.self = { version: message.agentVersion, osType: message.osType, arch: message.arch };
         connection.greeted = true;
@@ -184,7 +197,9 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
           type: 'welcome',
           instanceId: instance.id,
           heartbeatSeconds: this.deps.heartbeatSeconds,
+          ...(resourceCaps && { resourceCaps }),
         });
+        if (resourceCaps) this.capsSent.set(connection, JSON.stringify(resourceCaps));
         // Schedules the agent holds that the server has ended (or never knew): the agent drops them.
         // At most `messageLimits.heldEntries`, each once: a hello is answered by a bounded reply.
         for (const invokeId of greeting.dropped)
@@ -206,6 +221,12 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       case 'shutdown':
         await this.deps.sessions.shutdown(instance.id);
         connection.log.info('instance shutting down');
+        return;
+      case 'resource-usage':
+        if (!connection.greeted) return;
+        await this.deps.sessions.resourceUsageReported(instance.id, message);
+        if (message.state === 'unavailable')
+          connection.log.warn({ reason: message.reason }, 'the agent could not apply its resource caps');
         return;
     }
   }
@@ -292,6 +313,32 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   upgradeConfigChanged(regionId: string): void {
     this.offerUpgrades('changed', regionId);
     this.deps.bus.publish({ kind: 'upgrade-config', regionId });
+  }
+
+  /** A region's ResourceUsageConfig changed: send the caps to its agents held here, and tell the other nodes. */
+  resourceUsageChanged(regionId: string): void {
+    void this.sendResourceCaps(regionId, true);
+    this.deps.bus.publish({ kind: 'resource-usage-config', regionId });
+  }
+
+  /**
+   * Reads the caps again and sends them to the agents held here (of one region, when given):
+   * to all of them after a change (a setting saved again is applied again), else to those whose
+   * caps differ from what they were last sent.
+   */
+  private async sendResourceCaps(regionId?: string, changed = false): Promise<void> {
+    const source = this.deps.resourceCaps;
+    if (!source) return;
+    source.changed();
+    for (const connection of this.connections.values()) {
+      if (!connection.greeted || connection.closed) continue;
+      if (regionId !== undefined && connection.instance.regionId !== regionId) continue;
+      const caps = await source.forRegion(connection.instance.regionId);
+      const text = caps && JSON.stringify(caps);
+      if (!caps || !text || (!changed && text === this.capsSent.get(connection))) continue;
+      this.capsSent.set(connection, text);
+      connection.send({ type: 'resource-caps', caps });
+    }
   }
 
   private offerTarget(connection: AgentConnection): OfferTarget | undefined {

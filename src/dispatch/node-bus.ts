@@ -20,6 +20,8 @@ const nodeMessageSchema = Type.Union([
   Type.Object({ kind: Type.Literal('close'), from: Type.String(), instanceId: Type.String() }),
   /** A region's AgentUpgradeConfig changed: every node offers the upgrade to its agents there. */
   Type.Object({ kind: Type.Literal('upgrade-config'), from: Type.String(), regionId: Type.String() }),
+  /** A region's ResourceUsageConfig changed: every node sends the new caps to its agents there. */
+  Type.Object({ kind: Type.Literal('resource-usage-config'), from: Type.String(), regionId: Type.String() }),
 ]);
 
 export type NodeMessage = Static<typeof nodeMessageSchema>;

@@ -462,6 +462,58 @@ export const errorCatalogue = {
     'The specified agent file does not exist.',
     'Download openassist-agent-linux-<arch> or its .sha256 from a server whose build made them.',
   ),
+  // --- file uploads: OpenAssist's extension for SendFile beyond 32 KB (docs/file-transfer.md) ---
+  'InvalidFileSize.ExceedLimit': row(
+    400,
+    'The specified file is larger than this server takes.',
+    'Send a smaller file, or raise OPENASSIST_FILE_MAX_BYTES on the server.',
+  ),
+  'InvalidSha256.Malformed': row(
+    400,
+    'The specified Sha256 is not valid.',
+    'Sha256 is 64 hexadecimal characters.',
+  ),
+  'InvalidUploadId.NotFound': row(
+    404,
+    'The specified upload does not exist.',
+    'Check the UploadId: an upload is seen only by the access key that created it, and removed when unused.',
+  ),
+  'InvalidUploadOffset.Mismatch': row(
+    400,
+    'The part does not start at the bytes the upload has received.',
+    'Call DescribeFileUpload and send the part at its ReceivedBytes.',
+  ),
+  'InvalidUploadContent.Sha256Mismatch': row(
+    400,
+    "The uploaded bytes do not match the upload's Sha256.",
+    'The upload starts again at Offset 0: send the file again, unchanged.',
+  ),
+  'InvalidUploadId.Incomplete': row(
+    400,
+    'The specified upload has not received all its bytes.',
+    'Send the remaining parts (DescribeFileUpload gives ReceivedBytes), then call SendFile.',
+  ),
+  'InvalidUploadId.InUse': row(
+    403,
+    'The specified upload is already used by a SendFile invocation.',
+    'Create a new upload for another SendFile.',
+  ),
+  'FileUpload.ExceedQuota': row(
+    403,
+    'The access key has as many unused uploads as it may.',
+    'Use or let expire the uploads it has; unused uploads are removed after 24 hours.',
+  ),
+  // GET /agent/v1/files/<invokeId>: an agent's download of a file sent to its instance.
+  'InvalidFile.NotFound': row(
+    404,
+    'The specified file does not exist for this instance.',
+    'An agent downloads only a file sent to its own instance while that run has not ended.',
+  ),
+  InvalidRange: row(
+    416,
+    'The requested range cannot be served.',
+    'Send "Range: bytes=N-" with N below the size.',
+  ),
   // Alibaba's gateway answers a throttled caller with this code; 429 is its status for flow control.
   // OpenAssist sends it to an address that failed registration or channel authentication too often.
   Throttling: row(

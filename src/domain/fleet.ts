@@ -1,3 +1,4 @@
+import { ApiError } from './errors.js';
 import type { Tag } from './tags.js';
 
 /** An activation: a code that lets up to `instanceCount` machines register within its lifetime. */
@@ -53,3 +54,18 @@ export interface ManagedInstance {
 
 export const activationExpiresAtMs = (activation: Activation): number =>
   activation.createdAtMs + activation.ttlHours * 3_600_000;
+
+/** The operating systems Alibaba lists for the `OsType`/`OSType` filters, in any case. */
+const filterableOsTypes = ['linux', 'windows', 'freebsd'];
+
+/**
+ * An `OsType` (DescribeManagedInstances) or `OSType` (DescribeCloudAssistantStatus) filter,
+ * lowercased as instances store it; another value is refused rather than matching nothing.
+ */
+export function osTypeFilter(value: string, parameter: string): string {
+  const lower = value.toLowerCase();
+  if (!filterableOsTypes.includes(lower)) {
+    throw new ApiError('InvalidParameter', `${parameter} must be Linux, Windows or FreeBSD.`);
+  }
+  return lower;
+}

@@ -11,6 +11,9 @@ export const newInvokeId = (): string => `t-${hex(16)}`;
 /** `f-` + 32 lowercase hex characters: SendFile's invocation ids (Alibaba's are `f-` too). */
 export const newFileInvokeId = (): string => `f-${hex(16)}`;
 
+/** `up-` + 32 lowercase hex characters: file uploads (OpenAssist's extension for files over 32 KB). */
+export const newUploadId = (): string => `up-${hex(16)}`;
+
 /** Request ids look like Alibaba's: an upper-case UUID. */
 export const newRequestId = (): string => randomUUID().toUpperCase();
 

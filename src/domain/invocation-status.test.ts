@@ -3,11 +3,13 @@ import {
   aggregateStatus,
   endedInvocationStatuses,
   instanceStatuses,
+  invocationStatusFilter,
   isFinal,
   legacyInstanceStatus,
   legacyInvokeStatus,
   liveStatuses,
   nextAggregate,
+  recordStatusFilter,
 } from './invocation-status.js';
 
 describe('aggregate InvocationStatus, in the documented precedence', () => {
@@ -58,5 +60,30 @@ describe('the aggregate an invocation moves to', () => {
       for (const b of finals) expect(endedInvocationStatuses).toContain(aggregateStatus([a, b]));
     }
     for (const live of liveStatuses) expect(endedInvocationStatuses).not.toContain(aggregateStatus([live]));
+  });
+});
+
+describe('status filters', () => {
+  it('InvokeRecordStatus selects the rows whose legacy status reads the same, Stopping and PartialFailed aside', () => {
+    for (const legacy of ['Running', 'Failed', 'Stopped']) {
+      const rows = instanceStatuses.filter(
+        (status) => legacyInstanceStatus(status) === legacy && status !== 'Stopping',
+      );
+      expect([...(recordStatusFilter(legacy) ?? [])].sort(), legacy).toEqual([...rows].sort());
+    }
+    // Finished is every ended row, successful or not (the SDK: "the command execution is complete").
+    expect(recordStatusFilter('Finished')).toEqual(instanceStatuses.filter(isFinal));
+    expect(recordStatusFilter('Running')).toContain('Scheduled');
+    expect(recordStatusFilter('Stopping')).toEqual(['Stopping']);
+    expect(recordStatusFilter('PartialFailed')).toEqual([]);
+    expect(recordStatusFilter('Scheduled')).toBeUndefined();
+  });
+
+  it('InvokeStatus selects aggregates; Finished is the legacy name of Success', () => {
+    expect(invocationStatusFilter('Finished')).toEqual(['Success']);
+    expect(invocationStatusFilter('PartialFailed')).toEqual(['PartialFailed']);
+    expect(invocationStatusFilter('Running')).toEqual(['Running', 'Scheduled']);
+    expect(invocationStatusFilter('Scheduled')).toEqual(['Scheduled']);
+    expect(invocationStatusFilter('Done')).toBeUndefined();
   });
 });

@@ -107,6 +107,8 @@ export function legacyInstanceStatus(status: InstanceStatus): string {
 /** DescribeInvocations `InvokeStatus` filter → aggregate statuses ('Finished' is the legacy name of Success). */
 export function invocationStatusFilter(value: string): InvocationStatus[] | undefined {
   if (value === 'Finished') return ['Success'];
+  // "Scheduled execution: the execution status remains Running until you manually stop" it (the SDK).
+  if (value === 'Running') return ['Running', 'Scheduled'];
   return isInvocationStatus(value) ? [value] : undefined;
 }
 
@@ -114,7 +116,8 @@ export function invocationStatusFilter(value: string): InvocationStatus[] | unde
 export function recordStatusFilter(value: string): InstanceStatus[] | undefined {
   switch (value) {
     case 'Running':
-      return ['Pending', 'Running'];
+      // A schedule's row reads Running until it is stopped (the SDK), as its InvokeRecordStatus shows.
+      return ['Pending', 'Scheduled', 'Running'];
     case 'Finished':
       return instanceStatuses.filter(isFinal);
     case 'Success':

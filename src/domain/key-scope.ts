@@ -21,6 +21,7 @@ export const scopeRules: Readonly<Record<string, ScopeRule>> = {
   'ecs:DescribeManagedInstances': { group: true, instances: true },
   'ecs:DescribeInstances': { group: true, instances: true },
   'ecs:DescribeCloudAssistantStatus': { instances: true, instancesRequired: true },
+  'ecs:ListPluginStatus': { instances: true, instancesRequired: true },
   'ecs:InstallCloudAssistant': { instances: true, instancesRequired: true },
   'ecs:ModifyManagedInstance': { instances: true },
   'ecs:DeregisterManagedInstance': { instances: true },
@@ -42,6 +43,10 @@ export const scopeRules: Readonly<Record<string, ScopeRule>> = {
   'ecs:DescribeActivations': { group: true, activation: true },
   'ecs:DisableActivation': { activation: true },
   'ecs:DeleteActivation': { activation: true },
+  // An upload belongs to the key that made it, so it never crosses into another group.
+  'ecs:CreateFileUpload': {},
+  'ecs:UploadFilePart': {},
+  'ecs:DescribeFileUpload': {},
 };
 
 /** The instance ids a request names: `InstanceId` and every `InstanceId.N`. */

@@ -27,6 +27,9 @@ export const runErrorInfo = {
   // others); GroupNotExists is not Alibaba's (docs/files.md).
   FileAlreadyExists: 'the file already exists in the target directory',
   GroupNotExists: 'the specified group does not exists',
+  // Not Alibaba's: a file sent as an upload, which the agent downloads (docs/file-transfer.md).
+  FileDownloadFailed: 'the file could not be downloaded from the server',
+  FileChecksumMismatch: 'the downloaded file does not match its sha256',
   // Not Alibaba's: a schedule's fire times the agent skipped or missed.
   ExecutionSkipped: 'the previous run of this task was still running',
   ExecutionMissed: 'the agent was not running at the scheduled time',

@@ -105,6 +105,14 @@ describe('SendFile rules', () => {
     expect(codeOf(input)).toBe(code);
   });
 
+  it('takes an upload instead of Content, never both, never neither', () => {
+    const uploaded = validateSendFile({ ...valid, content: undefined, uploadId: 'up-1' });
+    expect(uploaded).toMatchObject({ contentBase64: '', uploadId: 'up-1' });
+    expect(validateSendFile(valid).uploadId).toBeUndefined();
+    expect(codeOf({ uploadId: 'up-1' })).toBe('InvalidParameter');
+    expect(codeOf({ content: undefined, uploadId: '' })).toBe('MissingParameter');
+  });
+
   it('checks what is required before shapes', () => {
     expect(codeOf({ name: undefined, fileMode: 'bad', content: 'x'.repeat(40_000) })).toBe(
       'MissingParameter',

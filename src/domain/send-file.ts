@@ -24,6 +24,8 @@ export interface SendFileInput {
   name?: string | undefined;
   description?: string | undefined;
   content?: string | undefined;
+  /** OpenAssist's extension: a completed upload's id instead of `Content` (docs/file-transfer.md). */
+  uploadId?: string | undefined;
   contentType?: string | undefined;
   targetDir?: string | undefined;
   fileOwner?: string | undefined;
@@ -56,7 +58,10 @@ export interface FileAttributes {
 export interface SendFileRequest {
   readonly file: FileAttributes;
   readonly description: string;
+  /** Empty when the file comes from an upload. */
   readonly contentBase64: string;
+  /** The upload the file comes from instead of `Content`. */
+  readonly uploadId: string | undefined;
   readonly timeoutSeconds: number;
   readonly instanceIds: string[];
   readonly resourceGroupId: string;
@@ -168,7 +173,14 @@ export function validateSendFile(input: SendFileInput): SendFileRequest {
   const name = validateFileName(input.name);
   const targetDir = validateTargetDir(input.targetDir);
   const contentType = parseContentType(input.contentType);
-  const contentBase64 = validateFileContent(input.content, contentType);
+  const uploadId = input.uploadId || undefined;
+  if (uploadId !== undefined && input.content) {
+    throw new ApiError(
+      'InvalidParameter',
+      'Content and UploadId are exclusive: send the file in Content (up to 32 KB) or as an upload.',
+    );
+  }
+  const contentBase64 = uploadId === undefined ? validateFileContent(input.content, contentType) : '';
   const instanceIds = checkInstanceIds(input.instanceIds);
   const description = input.description ?? '';
   if (description.length > sendFileLimits.descriptionLength) {
@@ -192,6 +204,7 @@ export function validateSendFile(input: SendFileInput): SendFileRequest {
     },
     description,
     contentBase64,
+    uploadId,
     timeoutSeconds: fileTimeout(input.timeoutSeconds),
     instanceIds,
     resourceGroupId: input.resourceGroupId ?? '',

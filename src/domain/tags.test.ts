@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errorCodeOf } from '../../test/helpers/error-code.js';
-import { validateTagFilters, validateTags } from './tags.js';
+import { listTagFilters, validateTagFilters, validateTags } from './tags.js';
 
 const codeOf = errorCodeOf;
 
@@ -34,5 +34,23 @@ describe('Tag.N rules (seed: 20 tags, key 64, value 128, no aliyun/acs: prefix, 
       { key: 'a', value: undefined },
       { key: 'b', value: '' },
     ]);
+  });
+});
+
+describe('ListTagResources filters', () => {
+  it('takes acs:rm:rgId alone, with a group id, as the resources of that group', () => {
+    expect(listTagFilters([{ key: 'acs:rm:rgId', value: 'rg-1' }])).toEqual({
+      tags: [],
+      resourceGroupId: 'rg-1',
+    });
+    expect(listTagFilters([{ key: 'env' }])).toEqual({ tags: [{ key: 'env', value: undefined }] });
+    expect(errorCodeOf(() => listTagFilters([{ key: 'acs:rm:rgId', value: 'rg-1' }, { key: 'env' }]))).toBe(
+      'InvalidParameter',
+    );
+    expect(errorCodeOf(() => listTagFilters([{ key: 'acs:rm:rgId' }]))).toBe('InvalidTagValue.Malformed');
+    // Any other acs: key stays refused.
+    expect(errorCodeOf(() => listTagFilters([{ key: 'acs:other', value: 'x' }]))).toBe(
+      'InvalidTagKey.Malformed',
+    );
   });
 });

@@ -86,3 +86,31 @@ export interface TagFilter {
 /** Filters follow the same rules as tags, but an absent `Tag.N.Value` matches any value. */
 export const validateTagFilters = (raw: readonly RawTag[]): TagFilter[] =>
   validateTags(raw).map((tag, index) => ({ key: tag.key, value: raw[index]?.value }));
+
+/** ListTagResources' key for the resources of a resource group (its `Value` the group's id). */
+export const resourceGroupTagKey = 'acs:rm:rgId';
+
+/**
+ * ListTagResources' `Tag.N`: tags to match, or, with the key `acs:rm:rgId`, the resource group
+ * whose resources to list, which the SDK says takes no other tag.
+ */
+export function listTagFilters(raw: readonly RawTag[]): {
+  readonly tags: TagFilter[];
+  readonly resourceGroupId?: string;
+} {
+  const group = raw.find((tag) => tag.key === resourceGroupTagKey);
+  if (group === undefined) return { tags: validateTagFilters(raw) };
+  if (raw.length > 1) {
+    throw new ApiError(
+      'InvalidParameter',
+      `Tag.N.Key=${resourceGroupTagKey} cannot be combined with other tags.`,
+    );
+  }
+  if (!group.value) {
+    throw new ApiError(
+      'InvalidTagValue.Malformed',
+      `Tag.1.Value must be a resource group id with ${resourceGroupTagKey}.`,
+    );
+  }
+  return { tags: [], resourceGroupId: group.value };
+}

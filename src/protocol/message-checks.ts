@@ -65,6 +65,20 @@ return function check(value) {
   )
 }
 })() },
+  { type: 'resource-usage', check: (() => {
+return function check(value) {
+  return (
+    (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
+    (value['type'] === 'resource-usage') &&
+    (((value['state'] === 'none')) || ((value['state'] === 'applied')) || ((value['state'] === 'unavailable'))) &&
+    (value['mechanism'] !== undefined ? ((((value['mechanism'] === 'cgroup2')) || ((value['mechanism'] === 'cgroup1')))) : true) &&
+    (value['cgroup'] !== undefined ? ((typeof value['cgroup'] === 'string') && value['cgroup'].length <= 1024) : true) &&
+    (value['cpuPercent'] !== undefined ? (Number.isInteger(value['cpuPercent']) && value['cpuPercent'] <= 9007199254740991 && value['cpuPercent'] >= 0) : true) &&
+    (value['memoryBytes'] !== undefined ? (Number.isInteger(value['memoryBytes']) && value['memoryBytes'] <= 9007199254740991 && value['memoryBytes'] >= 0) : true) &&
+    (value['reason'] !== undefined ? ((typeof value['reason'] === 'string') && value['reason'].length <= 1024) : true)
+  )
+}
+})() },
 ];
 
 /** One check per server message type, the most frequent first. */
@@ -98,7 +112,7 @@ return function check(value) {
     (value['task']['execution'] !== undefined ? (Number.isInteger(value['task']['execution']) && value['task']['execution'] <= 9007199254740991 && value['task']['execution'] >= 0) : true) &&
     (value['task']['schedule'] !== undefined ? ((typeof value['task']['schedule'] === 'object' && value['task']['schedule'] !== null && !Array.isArray(value['task']['schedule'])) && (typeof value['task']['schedule']['frequency'] === 'string') && Number.isInteger(value['task']['schedule']['startMs']) && value['task']['schedule']['startMs'] <= 9007199254740991 && value['task']['schedule']['startMs'] >= 0) : true) &&
     (value['task']['container'] !== undefined ? ((typeof value['task']['container'] === 'object' && value['task']['container'] !== null && !Array.isArray(value['task']['container'])) && (value['task']['container']['runtime'] !== undefined ? ((typeof value['task']['container']['runtime'] === 'string')) : true) && (typeof value['task']['container']['id'] === 'string') && (typeof value['task']['container']['name'] === 'string')) : true) &&
-    (value['task']['file'] !== undefined ? ((typeof value['task']['file'] === 'object' && value['task']['file'] !== null && !Array.isArray(value['task']['file'])) && (typeof value['task']['file']['name'] === 'string') && (typeof value['task']['file']['targetDir'] === 'string') && (typeof value['task']['file']['owner'] === 'string') && (typeof value['task']['file']['group'] === 'string') && Number.isInteger(value['task']['file']['mode']) && value['task']['file']['mode'] <= 4095 && value['task']['file']['mode'] >= 0 && (typeof value['task']['file']['overwrite'] === 'boolean') && (value['task']['file']['content'] !== undefined ? ((typeof value['task']['file']['content'] === 'string')) : true)) : true)
+    (value['task']['file'] !== undefined ? ((typeof value['task']['file'] === 'object' && value['task']['file'] !== null && !Array.isArray(value['task']['file'])) && (typeof value['task']['file']['name'] === 'string') && (typeof value['task']['file']['targetDir'] === 'string') && (typeof value['task']['file']['owner'] === 'string') && (typeof value['task']['file']['group'] === 'string') && Number.isInteger(value['task']['file']['mode']) && value['task']['file']['mode'] <= 4095 && value['task']['file']['mode'] >= 0 && (typeof value['task']['file']['overwrite'] === 'boolean') && (value['task']['file']['content'] !== undefined ? ((typeof value['task']['file']['content'] === 'string')) : true) && (value['task']['file']['download'] !== undefined ? ((typeof value['task']['file']['download'] === 'object' && value['task']['file']['download'] !== null && !Array.isArray(value['task']['file']['download'])) && (typeof value['task']['file']['download']['path'] === 'string') && Number.isInteger(value['task']['file']['download']['sizeBytes']) && value['task']['file']['download']['sizeBytes'] >= 0 && (typeof value['task']['file']['download']['sha256'] === 'string')) : true)) : true)
   )
 }
 })() },
@@ -120,7 +134,8 @@ return function check(value) {
     (typeof value['instanceId'] === 'string') &&
     Number.isInteger(value['heartbeatSeconds']) &&
     value['heartbeatSeconds'] <= 9007199254740991 &&
-    value['heartbeatSeconds'] >= 0
+    value['heartbeatSeconds'] >= 0 &&
+    (value['resourceCaps'] !== undefined ? ((typeof value['resourceCaps'] === 'object' && value['resourceCaps'] !== null && !Array.isArray(value['resourceCaps'])) && (value['resourceCaps']['cpuPercent'] !== undefined ? (Number.isInteger(value['resourceCaps']['cpuPercent']) && value['resourceCaps']['cpuPercent'] <= 100 && value['resourceCaps']['cpuPercent'] >= 1) : true) && (value['resourceCaps']['memoryBytes'] !== undefined ? (Number.isInteger(value['resourceCaps']['memoryBytes']) && value['resourceCaps']['memoryBytes'] <= 9007199254740991 && value['resourceCaps']['memoryBytes'] >= 0) : true)) : true)
   )
 }
 })() },
@@ -142,6 +157,17 @@ return function check(value) {
     Array.isArray(value['windows']) &&
     ((array) => { for(const value of array) if(!(((typeof value === 'string')))) { return false }; return true; })(value['windows']) &&
     (typeof value['timeZone'] === 'string')
+  )
+}
+})() },
+  { type: 'resource-caps', check: (() => {
+return function check(value) {
+  return (
+    (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
+    (value['type'] === 'resource-caps') &&
+    (typeof value['caps'] === 'object' && value['caps'] !== null && !Array.isArray(value['caps'])) &&
+    (value['caps']['cpuPercent'] !== undefined ? (Number.isInteger(value['caps']['cpuPercent']) && value['caps']['cpuPercent'] <= 100 && value['caps']['cpuPercent'] >= 1) : true) &&
+    (value['caps']['memoryBytes'] !== undefined ? (Number.isInteger(value['caps']['memoryBytes']) && value['caps']['memoryBytes'] <= 9007199254740991 && value['caps']['memoryBytes'] >= 0) : true)
   )
 }
 })() },

@@ -118,8 +118,28 @@ export const EventSchema = Type.Object({
   execution: Type.Optional(count),
   event: TaskEventSchema,
 });
+/**
+ * What the agent applied of the resource caps it was last told (ResourceUsageConfig): sent after
+ * every welcome and every change. `none`: no caps asked and nothing touched; `applied`: written
+ * into `cgroup` (`mechanism`); `unavailable`: asked but not applied, `reason` says why.
+ */
+export const ResourceUsageReportSchema = Type.Object({
+  type: Type.Literal('resource-usage'),
+  state: Type.Union([Type.Literal('none'), Type.Literal('applied'), Type.Literal('unavailable')]),
+  mechanism: Type.Optional(Type.Union([Type.Literal('cgroup2'), Type.Literal('cgroup1')])),
+  cgroup: Type.Optional(text),
+  cpuPercent: Type.Optional(count),
+  memoryBytes: Type.Optional(count),
+  reason: Type.Optional(text),
+});
 /** Every agent message, the most frequent first (the parser compares the type in this order). */
-export const agentMessageSchemas = [EventSchema, HeartbeatSchema, HelloSchema, ShutdownSchema] as const;
+export const agentMessageSchemas = [
+  EventSchema,
+  HeartbeatSchema,
+  HelloSchema,
+  ShutdownSchema,
+  ResourceUsageReportSchema,
+] as const;
 
 // Server → agent: the server is the authority on its own texts, so they have no length bounds here.
 
@@ -127,9 +147,10 @@ export const agentMessageSchemas = [EventSchema, HeartbeatSchema, HelloSchema, S
  * A file to place instead of a script to run (SendFile): `name` inside `targetDir` (made when
  * missing), owned by `owner`:`group` with `mode` (0 to 0o7777), replacing an existing entry only
  * with `overwrite`. Where its bytes come from is one optional field per source, exactly one
- * present: `content`, the bytes themselves in Base64 (SendFile's 32 KB). A later source (a large
- * file the agent downloads from the server by path, sha256 and size) is another such field, so
- * this object keeps its shape; an agent that knows no source present fails the run.
+ * present: `content`, the bytes themselves in Base64 (SendFile's 32 KB), or `download`, a file
+ * uploaded beyond that, which the agent fetches from the server's `path` (`filesPath` and the
+ * invoke id), checking `sizeBytes` and `sha256` (lower-case hex) before it takes its name
+ * (docs/file-transfer.md). An agent that knows no source present fails the run.
  */
 export const FileTaskSchema = Type.Object({
   name: Type.String(),
@@ -139,6 +160,9 @@ export const FileTaskSchema = Type.Object({
   mode: Type.Integer({ minimum: 0, maximum: 0o7777 }),
   overwrite: Type.Boolean(),
   content: Type.Optional(Type.String()),
+  download: Type.Optional(
+    Type.Object({ path: Type.String(), sizeBytes: Type.Integer({ minimum: 0 }), sha256: Type.String() }),
+  ),
 });
 
 /** A task as the agent receives it: the final script, parameters already substituted. */
@@ -173,10 +197,17 @@ export const TaskSpecSchema = Type.Object({
   file: Type.Optional(FileTaskSchema),
 });
 
+/** The caps an agent puts on itself (ResourceUsageConfig): CPU in percent of one CPU, memory in bytes; absent: none. */
+export const ResourceCapsSchema = Type.Object({
+  cpuPercent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  memoryBytes: Type.Optional(count),
+});
 export const WelcomeSchema = Type.Object({
   type: Type.Literal('welcome'),
   instanceId: Type.String(),
   heartbeatSeconds: count,
+  /** The caps of the instance's region (absent from older servers: the agent changes nothing). */
+  resourceCaps: Type.Optional(ResourceCapsSchema),
 });
 export const TaskSchema = Type.Object({ type: Type.Literal('task'), task: TaskSpecSchema });
 export const CancelSchema = Type.Object({
@@ -202,6 +233,11 @@ export const UpgradeOfferSchema = Type.Object({
   windows: Type.Array(Type.String()),
   timeZone: Type.String(),
 });
+/** The region's ResourceUsageConfig changed: apply these caps now (and report what was applied). */
+export const ResourceCapsOrderSchema = Type.Object({
+  type: Type.Literal('resource-caps'),
+  caps: ResourceCapsSchema,
+});
 /** Every server message, the most frequent first (the parser compares the type in this order). */
 export const serverMessageSchemas = [
   AckSchema,
@@ -209,4 +245,5 @@ export const serverMessageSchemas = [
   CancelSchema,
   WelcomeSchema,
   UpgradeOfferSchema,
+  ResourceCapsOrderSchema,
 ] as const;

@@ -16,6 +16,8 @@ import type {
   RefusalSchema,
   RegisterRequestSchema,
   RegisterResponseSchema,
+  ResourceCapsSchema,
+  ResourceUsageReportSchema,
   serverMessageSchemas,
   TaskEventSchema,
   TaskSpecSchema,
@@ -34,6 +36,11 @@ export const channelPath = '/agent/v1/channel';
 export const registerPath = '/agent/v1/register';
 /** An agent ends its own registration (uninstall): authenticated like the channel. */
 export const deregisterPath = '/agent/v1/deregister';
+/**
+ * `GET <filesPath><invokeId>`: an agent downloads the file a SendFile invocation sends to its
+ * instance (authenticated like the channel), from `Range: bytes=N-` when it resumes.
+ */
+export const filesPath = '/agent/v1/files/';
 /** Largest frame either side accepts: an output chunk of 64 KiB Base64-encoded, with room to spare. */
 export const maxFrameBytes = 256 * 1024;
 
@@ -52,6 +59,10 @@ export type AgentMessage = Message<(typeof agentMessageSchemas)[number]>;
 export type ServerMessage = Message<(typeof serverMessageSchemas)[number]>;
 /** The server's executable is newer than the agent: see `UpgradeOfferSchema`. */
 export type UpgradeOffer = Message<typeof UpgradeOfferSchema>;
+/** The caps an agent puts on itself: see `ResourceCapsSchema`. */
+export type ResourceCaps = Message<typeof ResourceCapsSchema>;
+/** What an agent applied of its caps: see `ResourceUsageReportSchema`. */
+export type ResourceUsageReport = Message<typeof ResourceUsageReportSchema>;
 
 /**
  * One check per message type, chosen by the frame's `type`: a frame is checked against its own

@@ -1,6 +1,7 @@
 import type { ManagedInstance } from '../domain/fleet.js';
 import type { TerminationMode } from '../domain/invocation.js';
-import type { AgentMessage, TaskEvent, TaskSpec } from '../protocol/messages.js';
+import type { AppliedResourceUsage } from '../domain/resource-usage.js';
+import type { AgentMessage, ResourceUsageReport, TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type { Store } from '../store/store.js';
 import type { ChannelAdmission, InstanceService } from './instances.js';
 import type { InvocationService } from './invocations.js';
@@ -65,6 +66,20 @@ export class AgentSessions {
   /** The operating system is shutting down: the instance is Stopped until its next hello. */
   shutdown(instanceId: string): Promise<void> {
     return this.store.instances.stopped(instanceId);
+  }
+
+  /** Keeps what the agent applied of its resource caps (texts clipped to what is kept). */
+  resourceUsageReported(instanceId: string, report: ResourceUsageReport): Promise<void> {
+    const applied: AppliedResourceUsage = {
+      state: report.state,
+      ...(report.mechanism && { mechanism: report.mechanism }),
+      ...(report.cgroup !== undefined && { cgroup: report.cgroup.slice(0, 255) }),
+      ...(report.cpuPercent !== undefined && { cpuPercent: report.cpuPercent }),
+      ...(report.memoryBytes !== undefined && { memoryBytes: report.memoryBytes }),
+      ...(report.reason !== undefined && { reason: report.reason.slice(0, 255) }),
+      reportedAtMs: this.nowMs(),
+    };
+    return this.store.instances.reportResourceUsage(instanceId, JSON.stringify(applied));
   }
 
   /** The agent's channel on this node closed. */

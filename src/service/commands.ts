@@ -16,6 +16,7 @@ import {
 import { ApiError } from '../domain/errors.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
+import { textPattern } from '../domain/text-pattern.js';
 import type { Store } from '../store/store.js';
 import { resourceGroupMustExist } from './resource-group-check.js';
 
@@ -64,7 +65,19 @@ export class CommandService {
     const tags = validateTagFilters(input.tags);
     // Public commands (a Provider such as AlibabaCloud) are not hosted here: none match.
     if (input.provider !== undefined) return { items: [], totalCount: 0, nextToken: undefined };
-    return this.store.commands.list({ regionId, ...input, tags }, page);
+    return this.store.commands.list(
+      {
+        regionId,
+        commandId: input.commandId,
+        type: input.type,
+        resourceGroupId: input.resourceGroupId,
+        // `*` is a wildcard in both (Alibaba's fuzzy search); a description is prose, matched in any case.
+        name: input.name === undefined ? undefined : textPattern(input.name, 'withWildcards'),
+        description: input.description === undefined ? undefined : textPattern(input.description, 'always'),
+        tags,
+      },
+      page,
+    );
   }
 
   async get(regionId: string, commandId: string): Promise<Command> {

@@ -12,6 +12,7 @@ export const idempotentActions: ReadonlySet<string> = new Set([
   'SendFile',
   'DeregisterManagedInstance',
   'ModifyInvocationAttribute',
+  'CreateFileUpload',
 ]);
 
 /**

@@ -12,6 +12,7 @@ import { ApiError } from '../domain/errors.js';
 import { activationExpiresAtMs, type ManagedInstance } from '../domain/fleet.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
+import type { TextPattern } from '../domain/text-pattern.js';
 import type { RegisterRequest, RegisterResponse } from '../protocol/messages.js';
 import type { InstanceFilter, Store } from '../store/store.js';
 import type { FailureThrottle, ThrottledAttempt } from './failure-throttle.js';
@@ -25,8 +26,13 @@ export interface AgentChannels {
 export interface DescribeInstancesInput {
   instanceIds?: readonly string[] | undefined;
   activationId?: string | undefined;
-  name?: string | undefined;
+  name?: TextPattern | undefined;
+  /** Lowercase (`domain/fleet.ts: osTypeFilter`). */
   osType?: string | undefined;
+  instanceIp?: string | undefined;
+  machineId?: string | undefined;
+  /** Managed instances have no zone, so any zone matches none. */
+  zoneId?: string | undefined;
   connected?: boolean | undefined;
   status?: string | undefined;
   resourceGroupId?: string | undefined;
@@ -157,7 +163,9 @@ export class InstanceService {
     input: DescribeInstancesInput,
     page: PageRequest,
   ): Promise<Page<ManagedInstance>> {
-    const filter: InstanceFilter = { regionId, ...input, tags: validateTagFilters(input.tags) };
+    const { zoneId, ...fields } = input;
+    const filter: InstanceFilter = { regionId, ...fields, tags: validateTagFilters(input.tags) };
+    if (zoneId !== undefined) return Promise.resolve({ items: [], totalCount: 0, nextToken: undefined });
     return this.store.instances.list(filter, page);
   }
 

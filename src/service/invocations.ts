@@ -22,6 +22,7 @@ import {
   validateInvokeRequest,
   waitsForBoot,
 } from '../domain/invocation.js';
+import { effectiveInvocationFilters, requireHistoryScope } from '../domain/invocation-filters.js';
 import { applyStop, applyTaskEvent, followExecution } from '../domain/invocation-state.js';
 import {
   aggregateStatus,
@@ -69,6 +70,10 @@ export interface DescribeInvocationsInput {
   repeatMode?: string | undefined;
   invokeStatus?: string | undefined;
   resourceGroupId?: string | undefined;
+  /** Only the tasks still to run again (true), or only the others (false). */
+  timed?: boolean | undefined;
+  /** The response will carry every run's output. */
+  includeOutput?: boolean | undefined;
   tags: readonly RawTag[];
 }
 
@@ -243,15 +248,21 @@ export class InvocationService {
     input: DescribeInvocationsInput,
     page: PageRequest,
   ): Promise<Page<Invocation>> {
-    const statuses =
-      input.invokeStatus === undefined ? undefined : invocationStatusFilter(input.invokeStatus);
-    if (input.invokeStatus !== undefined && statuses === undefined) {
+    if (input.invokeStatus !== undefined && invocationStatusFilter(input.invokeStatus) === undefined) {
       throw new ApiError(
         'InvalidParameter',
         `InvokeStatus "${input.invokeStatus.slice(0, 40)}" is not a status.`,
       );
     }
-    const filter: InvocationFilter = { regionId, ...input, statuses, tags: validateTagFilters(input.tags) };
+    const { includeOutput: _, ...effective } = effectiveInvocationFilters(input, input.invokeId);
+    const statuses =
+      effective.invokeStatus === undefined ? undefined : invocationStatusFilter(effective.invokeStatus);
+    const filter: InvocationFilter = {
+      regionId,
+      ...effective,
+      statuses,
+      tags: validateTagFilters(input.tags),
+    };
     return this.store.invocations.list(filter, page);
   }
 
@@ -288,6 +299,7 @@ export class InvocationService {
         `InvokeRecordStatus "${input.invokeRecordStatus.slice(0, 40)}" is not a status.`,
       );
     }
+    requireHistoryScope(input.includeHistory, input.invokeId);
     return this.store.invocations.listResults(
       { regionId, ...input, runStatuses, tags: validateTagFilters(input.tags) },
       page,
@@ -330,7 +342,13 @@ export class InvocationService {
    * references filled in. Secret values exist only in this message, never in the invocation's record.
    */
   async taskFor(invocation: Invocation, execution: number, instance: ManagedInstance): Promise<TaskSpec> {
-    if (invocation.file) return fileTask(invocation, invocation.file);
+    if (invocation.file) {
+      // Content is empty only for a file sent as an upload (SendFile's Content is never empty).
+      const upload = invocation.contentBase64
+        ? undefined
+        : await this.store.fileUploads.ofInvocation(invocation.id);
+      return fileTask(invocation, invocation.file, upload);
+    }
     const rendered = renderScript(
       Buffer.from(invocation.contentBase64, 'base64').toString('utf8'),
       invocation.parameters,

@@ -1,5 +1,6 @@
 import { upgradeNeeded } from '../domain/agent-features.js';
 import { ApiError } from '../domain/errors.js';
+import type { FileUpload } from '../domain/file-upload.js';
 import type { ManagedInstance } from '../domain/fleet.js';
 import { newFileInvokeId } from '../domain/ids.js';
 import type { Invocation } from '../domain/invocation.js';
@@ -9,12 +10,14 @@ import { runError } from '../domain/run-errors.js';
 import {
   type FileAttributes,
   type SendFileInput,
+  type SendFileRequest,
   targetDirFits,
   validateSendFile,
 } from '../domain/send-file.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
-import type { TaskSpec } from '../protocol/messages.js';
+import { filesPath, type TaskSpec } from '../protocol/messages.js';
 import type { InitialRun, Store } from '../store/store.js';
+import type { FileUploadService } from './file-uploads.js';
 import { requestedInstances } from './invocation-targets.js';
 import type { TaskDispatcher } from './invocations.js';
 
@@ -29,9 +32,23 @@ export interface DescribeSendFilesInput {
 
 /**
  * The task an agent receives for a sent file: no script (an agent that ignored `file` would run
- * nothing, which is why older agents never receive one), the file with its content in Base64.
+ * nothing, which is why older agents never receive one), the file with its content in Base64, or,
+ * for a file uploaded beyond 32 KB, where the agent downloads it and what it must hash to.
  */
-export function fileTask(invocation: Invocation, file: FileAttributes): TaskSpec {
+export function fileTask(
+  invocation: Invocation,
+  file: FileAttributes,
+  upload?: Pick<FileUpload, 'sizeBytes' | 'sha256'>,
+): TaskSpec {
+  const source = upload
+    ? {
+        download: {
+          path: `${filesPath}${invocation.id}`,
+          sizeBytes: upload.sizeBytes,
+          sha256: upload.sha256,
+        },
+      }
+    : { content: invocation.contentBase64 };
   return {
     invokeId: invocation.id,
     commandType: 'RunShellScript',
@@ -47,7 +64,7 @@ export function fileTask(invocation: Invocation, file: FileAttributes): TaskSpec
       group: file.group,
       mode: Number.parseInt(file.mode, 8),
       overwrite: file.overwrite,
-      content: invocation.contentBase64,
+      ...source,
     },
   };
 }
@@ -64,18 +81,40 @@ export class SendFileService {
     private readonly nowMs: () => number,
     /** The same daily quota as InvokeCommand's: a sent file is an invocation (docs/files.md). */
     private readonly dailyQuota: number,
+    /** Files beyond 32 KB, sent with `UploadId` (docs/file-transfer.md). */
+    private readonly uploads: Pick<FileUploadService, 'bind' | 'release'>,
   ) {}
 
   /** Validates everything for every instance before anything is created (all-or-nothing, as InvokeCommand). */
-  async send(regionId: string, input: SendFileInput): Promise<Invocation> {
+  async send(regionId: string, owner: string, input: SendFileInput): Promise<Invocation> {
     const request = validateSendFile(input);
     const instances = await requestedInstances(this.store, regionId, { ...request, resourceTags: [] });
     for (const instance of instances) checkFits(request.file, instance);
+    const id = newFileInvokeId();
+    // Bound first, so one upload is never sent twice at once; unbound again if nothing is created.
+    const upload = request.uploadId
+      ? await this.uploads.bind(regionId, owner, request.uploadId, id)
+      : undefined;
+    try {
+      return await this.create(regionId, id, request, instances, upload);
+    } catch (error) {
+      if (upload) await this.uploads.release(upload.id, id);
+      throw error;
+    }
+  }
+
+  private async create(
+    regionId: string,
+    id: string,
+    request: SendFileRequest,
+    instances: readonly ManagedInstance[],
+    upload: FileUpload | undefined,
+  ): Promise<Invocation> {
     const initialRuns = instances.map(initialRun);
     const now = this.nowMs();
     const invocation = await this.store.invocations.create(
       {
-        id: newFileInvokeId(),
+        id,
         regionId,
         commandId: '',
         commandName: request.file.name,
@@ -113,7 +152,7 @@ export class SendFileService {
     const file = request.file;
     this.dispatcher.wake(
       initialRuns.filter((run) => run.status === 'Pending').map((run) => run.instanceId),
-      { invokeId: invocation.id, render: async () => fileTask(invocation, file) },
+      { invokeId: invocation.id, render: async () => fileTask(invocation, file, upload) },
     );
     return invocation;
   }

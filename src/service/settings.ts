@@ -3,13 +3,22 @@ import {
   defaultAgentUpgradeConfig,
   readAgentUpgradeConfig,
 } from '../domain/agent-upgrade.js';
+import {
+  type AppliedResourceUsage,
+  type ResourceUsageConfig,
+  readAppliedResourceUsage,
+  readResourceUsageConfig,
+  storedResourceUsageConfig,
+} from '../domain/resource-usage.js';
 import type { Store } from '../store/store.js';
 
 export const agentUpgradeSetting = 'AgentUpgradeConfig';
+export const resourceUsageSetting = 'ResourceUsageConfig';
 
-/** Told when a region's upgrade setting changed, so connected agents hear of it now (all nodes). */
+/** Told when a region's setting changed, so connected agents hear of it now (all nodes). */
 export interface UpgradeSettingListener {
   upgradeConfigChanged(regionId: string): void;
+  resourceUsageChanged(regionId: string): void;
 }
 
 /** Reads a stored value over the defaults: a row written by another version still reads. */
@@ -48,5 +57,42 @@ export class SettingService {
     await this.store.settings.put(regionId, agentUpgradeSetting, JSON.stringify(config), this.nowMs());
     this.listener.upgradeConfigChanged(regionId);
     return config;
+  }
+
+  async resourceUsage(regionId: string): Promise<ResourceUsageConfig> {
+    return storedUsage(await this.store.settings.get(regionId, resourceUsageSetting));
+  }
+
+  /** Every region's ResourceUsageConfig (regions never set are absent: no caps). */
+  async resourceUsageByRegion(): Promise<Map<string, ResourceUsageConfig>> {
+    const rows = await this.store.settings.all(resourceUsageSetting);
+    return new Map([...rows].map(([regionId, text]) => [regionId, storedUsage(text)]));
+  }
+
+  /** Applies the fields of a `ResourceUsageConfig` JSON over the stored ones; stored before it answers. */
+  async modifyResourceUsage(regionId: string, json: string): Promise<ResourceUsageConfig> {
+    const config = readResourceUsageConfig(json, await this.resourceUsage(regionId));
+    await this.store.settings.put(regionId, resourceUsageSetting, JSON.stringify(config), this.nowMs());
+    this.listener.resourceUsageChanged(regionId);
+    return config;
+  }
+
+  /** What each of these agents last reported it applied of its caps (absent: never reported). */
+  async appliedResourceUsage(instanceIds: readonly string[]): Promise<Map<string, AppliedResourceUsage>> {
+    const applied = new Map<string, AppliedResourceUsage>();
+    for (const [id, text] of await this.store.instances.resourceUsageReports(instanceIds)) {
+      const report = readAppliedResourceUsage(text);
+      if (report) applied.set(id, report);
+    }
+    return applied;
+  }
+}
+
+function storedUsage(text: string | undefined): ResourceUsageConfig {
+  if (text === undefined) return {};
+  try {
+    return storedResourceUsageConfig(JSON.parse(text));
+  } catch {
+    return {};
   }
 }

@@ -1,5 +1,5 @@
 import { ApiError } from '../domain/errors.js';
-import { maxTags, type RawTag, tagResourcesRules, validateTagFilters, validateTags } from '../domain/tags.js';
+import { listTagFilters, maxTags, type RawTag, tagResourcesRules, validateTags } from '../domain/tags.js';
 import type { Store, TaggedResource, TaggedType } from '../store/store.js';
 
 // The tag actions' limits (TagResources reference): 50 resources per call, 20 tags per resource.
@@ -77,13 +77,14 @@ export class TagService {
     nextToken: string | undefined,
   ): Promise<{ items: TaggedResource[]; nextToken: string | undefined }> {
     if (ids.length === 0 && rawFilters.length === 0) throw new ApiError('BothEmpty.TagsAndResources');
-    const filters = validateTagFilters(rawFilters);
+    const { tags: filters, resourceGroupId } = listTagFilters(rawFilters);
     const offset = nextToken ? decodeOffset(nextToken) : 0;
     const rows = await this.store.tags.list(
       regionId,
       type,
       ids.length > 0 ? ids : undefined,
       filters,
+      resourceGroupId,
       offset,
       tagLimits.pageSize + 1,
     );

@@ -81,6 +81,8 @@ export interface InstanceTable {
   connected: number;
   /** The server node whose channel the agent is on (cluster); '' before the first hello. */
   node_id: Generated<string>;
+  /** The agent's last report of its resource caps (JSON, as the service wrote it); '' before one. */
+  resource_usage: Generated<string>;
   last_heartbeat_at: number;
   last_invoked_at: number;
   invocation_count: number;
@@ -215,7 +217,27 @@ export interface CloudAssistantSettingTable {
   updated_at: number;
 }
 
+export interface FileUploadTable {
+  id: string;
+  region_id: string;
+  owner: string;
+  size_bytes: number;
+  sha256: string;
+  received_bytes: number;
+  state: string;
+  invoke_id: string;
+  created_at: number;
+}
+
+export interface FileUploadChunkTable {
+  upload_id: string;
+  byte_offset: number;
+  data: Buffer;
+}
+
 export interface Schema {
+  file_uploads: FileUploadTable;
+  file_upload_chunks: FileUploadChunkTable;
   cloud_assistant_settings: CloudAssistantSettingTable;
   leases: LeaseTable;
   server_nodes: ServerNodeTable;

@@ -6,9 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/deadline.js';
 import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
 import type { Command } from '../domain/command.js';
+import type { FileUpload } from '../domain/file-upload.js';
 import { newCommandId } from '../domain/ids.js';
 import type { InvocationInstance, RepeatMode } from '../domain/invocation.js';
+import { isTimedInvocation } from '../domain/invocation-filters.js';
 import { applyTaskEvent, followExecution, type RunProgress } from '../domain/invocation-state.js';
+import { matchesPattern, textPattern } from '../domain/text-pattern.js';
 import type { TaskEvent } from '../protocol/messages.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
@@ -260,6 +263,63 @@ for (const harness of harnesses) {
       });
     });
 
+    describe("agents' resource-caps reports", () => {
+      it('keeps the last report per instance, and answers none for an instance that never sent one', async () => {
+        await store.activations.insert({
+          id: 'act-caps',
+          regionId: 'cn-hangzhou',
+          codeHash: 'x',
+          instanceName: '',
+          instanceCount: 2,
+          registeredCount: 0,
+          deregisteredCount: 0,
+          ttlHours: 4,
+          ipAddressRange: '0.0.0.0/0',
+          description: '',
+          disabled: false,
+          resourceGroupId: '',
+          createdAtMs: 1_000,
+          tags: [],
+        });
+        const register = (id: string) =>
+          store.instances.register('act-caps', (activation) => ({
+            id,
+            regionId: activation.regionId,
+            activationId: activation.id,
+            name: id,
+            hostname: 'h',
+            osType: 'linux',
+            osVersion: '',
+            agentVersion: '1',
+            machineId: '',
+            intranetIp: '127.0.0.1',
+            tokenHash: 'x',
+            status: 'Running',
+            bootId: '',
+            timeZone: '',
+            shells: [],
+            connected: false,
+            lastHeartbeatAtMs: 0,
+            lastInvokedAtMs: 0,
+            invocationCount: 0,
+            resourceGroupId: '',
+            registeredAtMs: 1_000,
+            tags: [],
+          }));
+        await register('mi-caps1');
+        await register('mi-caps2');
+        await store.instances.reportResourceUsage('mi-caps1', '{"state":"none"}');
+        await store.instances.reportResourceUsage('mi-caps1', '{"state":"applied"}');
+        expect(await store.instances.resourceUsageReports(['mi-caps1', 'mi-caps2', 'mi-gone'])).toEqual(
+          new Map([
+            ['mi-caps1', '{"state":"applied"}'],
+            ['mi-caps2', ''],
+          ]),
+        );
+        expect(await store.instances.resourceUsageReports([])).toEqual(new Map());
+      });
+    });
+
     describe('nonces', () => {
       it('claims a nonce once per key', async () => {
         expect(await store.nonces.claim('k1', 'n1', 1_000)).toBe(true);
@@ -327,6 +387,33 @@ for (const harness of harnesses) {
         status: 'Pending' as const,
         createdAtMs: clock++,
         tags: [],
+      });
+
+      it('filters invocations by Timed as the domain rule says', async () => {
+        const regionId = 'timed-region';
+        const cases = [
+          ['t-timed-once', 'Once', 'Running'],
+          ['t-timed-period', 'Period', 'Scheduled'],
+          ['t-timed-period-stopped', 'Period', 'Stopped'],
+          ['t-timed-every', 'EveryReboot', 'Pending'],
+          ['t-timed-next-done', 'NextRebootOnly', 'Success'],
+          ['t-timed-next', 'NextRebootOnly', 'Stopping'],
+        ] as const;
+        for (const [id, mode, status] of cases) {
+          await store.invocations.create(
+            { ...invocation(id, mode), regionId, status },
+            pending(['mi-timed']),
+          );
+        }
+        for (const timed of [true, false]) {
+          const listed = await store.invocations.list(
+            { regionId, timed, tags: [] },
+            { style: 'page', pageNumber: 1, pageSize: 50 },
+          );
+          const expected = cases.filter(([, mode, status]) => isTimedInvocation(mode, status) === timed);
+          expect(listed.items.map((item) => item.id).sort()).toEqual(expected.map(([id]) => id).sort());
+          expect(listed.totalCount).toBe(expected.length);
+        }
       });
 
       it('keeps the aggregate status right when runs of one invocation finish at the same moment', async () => {
@@ -764,7 +851,7 @@ for (const harness of harnesses) {
         expect(await store.commands.get('cn-shanghai', command.id)).toBeUndefined();
       });
 
-      it('filters by id, name, type, resource group, description (case-insensitive, literal) and every tag', async () => {
+      it('filters by id, name, type, resource group, description (patterns, SQL wildcards literal) and every tag', async () => {
         const region = 'filter-region';
         const one = await store.commands.insert(
           sampleCommand({
@@ -795,13 +882,16 @@ for (const harness of harnesses) {
           ).items.map((c) => c.id);
         expect(await ids({})).toEqual([two.id, one.id]);
         expect(await ids({ commandId: one.id })).toEqual([one.id]);
-        expect(await ids({ name: 'y' })).toEqual([two.id]);
+        expect(await ids({ name: { exact: 'y' } })).toEqual([two.id]);
         expect(await ids({ type: 'RunBatScript' })).toEqual([two.id]);
         expect(await ids({ resourceGroupId: 'rg-2' })).toEqual([two.id]);
-        expect(await ids({ description: 'data_' })).toEqual([one.id]);
-        expect(await ids({ description: '100%' })).toEqual([one.id]);
-        expect(await ids({ description: '_' })).toEqual([one.id]);
-        expect(await ids({ description: 'nothing' })).toEqual([]);
+        const described = (value: string) => ids({ description: textPattern(value, 'always') });
+        expect(await described('*data_*')).toEqual([one.id]);
+        expect(await described('*100%*')).toEqual([one.id]);
+        expect(await described('*_*')).toEqual([one.id]);
+        expect(await described('backup 100% of data_dir')).toEqual([one.id]);
+        expect(await described('data_')).toEqual([]);
+        expect(await described('*nothing*')).toEqual([]);
         expect(await ids({ tags: [{ key: 'env', value: undefined }] })).toEqual([two.id, one.id]);
         expect(
           await ids({
@@ -821,6 +911,47 @@ for (const harness of harnesses) {
         ).toEqual([]);
       });
 
+      it('matches name patterns as the domain rule says, on both stores', async () => {
+        const region = 'pattern-region';
+        const names = [
+          'deploy',
+          'Deploy-App',
+          'app-deploy',
+          'redeploy-app',
+          'deploy_1',
+          'deployX1',
+          'Été',
+          'été',
+        ];
+        const byName = new Map<string, string>();
+        for (const name of names) {
+          byName.set((await store.commands.insert(sampleCommand({ regionId: region, name }))).id, name);
+        }
+        const values = [
+          'deploy',
+          'deploy*',
+          '*deploy',
+          '*deploy*',
+          'DEPLOY*',
+          'deploy_*',
+          '*-*',
+          '*',
+          'été',
+          'ÉTÉ*',
+          '*%*',
+        ];
+        for (const value of values) {
+          const pattern = textPattern(value, 'withWildcards');
+          const found = (
+            await store.commands.list(
+              { regionId: region, name: pattern, tags: [] },
+              { style: 'page', pageNumber: 1, pageSize: 50 },
+            )
+          ).items.map((command) => byName.get(command.id));
+          const expected = names.filter((name) => matchesPattern(name, pattern));
+          expect([...found].sort(), value).toEqual([...expected].sort());
+        }
+      });
       it('pages by offset and by keyset, newest first, and a keyset survives inserts between pages', async () => {
         const region = 'paging-region';
         const made: string[] = [];
@@ -885,6 +1016,141 @@ for (const harness of harnesses) {
           { style: 'page', pageNumber: 1, pageSize: 10 },
         );
         expect(tagged.totalCount).toBe(0);
+      });
+    });
+
+    describe('file uploads', () => {
+      const sha = 'b'.repeat(64);
+      const upload = (id: string, owner: string, sizeBytes = 10): FileUpload => ({
+        id,
+        regionId: 'cn-hangzhou',
+        owner,
+        sizeBytes,
+        sha256: sha,
+        receivedBytes: 0,
+        state: 'Uploading',
+        invokeId: '',
+        createdAtMs: clock++,
+      });
+      const readAll = async (id: string, offset: number) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of store.fileUploads.read(id, offset)) chunks.push(chunk);
+        return Buffer.concat(chunks).toString();
+      };
+
+      it('appends parts only at the received offset and reads them back from any byte', async () => {
+        expect(await store.fileUploads.create(upload('up-append', 'k-append'), 10)).toBe(true);
+        const first = await store.fileUploads.append('up-append', 0, Buffer.from('abcd'));
+        expect(first).toMatchObject({ appended: true, upload: { receivedBytes: 4, state: 'Uploading' } });
+        const stale = await store.fileUploads.append('up-append', 0, Buffer.from('abcd'));
+        expect(stale).toMatchObject({ appended: false, upload: { receivedBytes: 4 } });
+        expect(await store.fileUploads.append('up-append', 5, Buffer.from('x'))).toMatchObject({
+          appended: false,
+        });
+        await store.fileUploads.append('up-append', 4, Buffer.from('efg'));
+        await store.fileUploads.append('up-append', 7, Buffer.from('hij'));
+        expect(await readAll('up-append', 0)).toBe('abcdefghij');
+        expect(await readAll('up-append', 2)).toBe('cdefghij');
+        expect(await readAll('up-append', 4)).toBe('efghij');
+        expect(await readAll('up-append', 9)).toBe('j');
+        expect(await store.fileUploads.append('up-missing', 0, Buffer.from('a'))).toBeUndefined();
+      });
+
+      it('stores one of two parts racing for the same offset', async () => {
+        await store.fileUploads.create(upload('up-race', 'k-race'), 10);
+        const results = await Promise.all(
+          ['aaaa', 'bbbb'].map((text) => store.fileUploads.append('up-race', 0, Buffer.from(text))),
+        );
+        expect(results.filter((result) => result?.appended)).toHaveLength(1);
+        expect((await readAll('up-race', 0)).length).toBe(4);
+      });
+
+      it('completes, restarts, and binds a complete upload to one invocation', async () => {
+        await store.fileUploads.create(upload('up-life', 'k-life', 3), 10);
+        await store.fileUploads.append('up-life', 0, Buffer.from('ab'));
+        await store.fileUploads.complete('up-life');
+        expect(await store.fileUploads.get('up-life')).toMatchObject({ state: 'Uploading' });
+        expect(await store.fileUploads.use('up-life', 't-early')).toBe(false);
+        await store.fileUploads.restart('up-life');
+        expect(await store.fileUploads.get('up-life')).toMatchObject({ receivedBytes: 0 });
+        expect(await readAll('up-life', 0)).toBe('');
+        await store.fileUploads.append('up-life', 0, Buffer.from('xyz'));
+        await store.fileUploads.complete('up-life');
+        expect(await store.fileUploads.get('up-life')).toMatchObject({ state: 'Complete', receivedBytes: 3 });
+        expect(await store.fileUploads.append('up-life', 3, Buffer.from('!'))).toMatchObject({
+          appended: false,
+        });
+        expect(await store.fileUploads.use('up-life', 't-one')).toBe(true);
+        expect(await store.fileUploads.use('up-life', 't-two')).toBe(false);
+        expect(await store.fileUploads.ofInvocation('t-one')).toMatchObject({ id: 'up-life' });
+        await store.fileUploads.release('up-life', 't-two');
+        expect(await store.fileUploads.ofInvocation('t-one')).toMatchObject({ id: 'up-life' });
+        await store.fileUploads.release('up-life', 't-one');
+        expect(await store.fileUploads.ofInvocation('t-one')).toBeUndefined();
+      });
+
+      it('bounds the unused uploads of one key, racing creations included', async () => {
+        const created = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            store.fileUploads.create(upload(`up-quota-${i}`, 'k-quota'), 4),
+          ),
+        );
+        expect(created.filter(Boolean)).toHaveLength(4);
+        expect(await store.fileUploads.create(upload('up-quota-other', 'k-other'), 4)).toBe(true);
+      });
+
+      it('purges expired unused uploads and those of ended or long-gone invocations', async () => {
+        for (const id of ['up-p-unused', 'up-p-live', 'up-p-ended', 'up-p-gone']) {
+          await store.fileUploads.create(upload(id, 'k-purge', 1), 10);
+          await store.fileUploads.append(id, 0, Buffer.from('z'));
+          await store.fileUploads.complete(id);
+        }
+        const base = {
+          regionId: 'cn-hangzhou',
+          commandId: '',
+          commandName: 'file',
+          commandType: 'RunShellScript' as const,
+          commandDescription: '',
+          contentBase64: '',
+          parameters: {},
+          repeatMode: 'Once' as const,
+          frequency: '',
+          timeoutSeconds: 60,
+          username: '',
+          windowsPasswordName: '',
+          workingDir: '',
+          launcher: '',
+          containerId: '',
+          containerName: '',
+          terminationMode: 'ProcessTree' as const,
+          resourceGroupId: '',
+          clientToken: '',
+          status: 'Pending' as const,
+          createdAtMs: clock++,
+          tags: [],
+        };
+        const run = [{ instanceId: 'mi-purge', status: 'Pending' as const, errorCode: '', errorInfo: '' }];
+        for (const [upload, invoke] of [
+          ['up-p-live', 't-p-live'],
+          ['up-p-ended', 't-p-ended'],
+          ['up-p-gone', 't-p-gone'],
+        ] as const) {
+          if (invoke !== 't-p-gone') await store.invocations.create({ ...base, id: invoke }, run);
+          expect(await store.fileUploads.use(upload, invoke)).toBe(true);
+        }
+        await store.invocations.updateRun(
+          { invokeId: 't-p-ended', instanceId: 'mi-purge', execution: 0 },
+          () => ({ status: 'Failed' }),
+          clock,
+        );
+        expect(await store.fileUploads.purge(0, 100)).toBe(1);
+        expect(await store.fileUploads.get('up-p-ended')).toBeUndefined();
+        expect(await store.fileUploads.get('up-p-gone')).toBeDefined();
+        // The earlier tests' unused uploads go too.
+        expect(await store.fileUploads.purge(clock + 1, 100)).toBeGreaterThanOrEqual(2);
+        expect(await store.fileUploads.get('up-p-live')).toMatchObject({ invokeId: 't-p-live' });
+        expect(await store.fileUploads.get('up-p-unused')).toBeUndefined();
+        expect(await readAll('up-p-gone', 0)).toBe('');
       });
     });
   });

@@ -1,9 +1,11 @@
 import type { Command, CommandPatch } from '../domain/command.js';
+import type { FileUpload } from '../domain/file-upload.js';
 import type { Activation, ManagedInstance } from '../domain/fleet.js';
 import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invocation.js';
 import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import type { Tag, TagFilter } from '../domain/tags.js';
+import type { TextPattern } from '../domain/text-pattern.js';
 
 /**
  * The storage port. The core talks to this and nothing else; SQLite and PostgreSQL implement it
@@ -23,6 +25,7 @@ export interface Store {
   readonly parameters: ParameterRepo;
   readonly cluster: ClusterRepo;
   readonly settings: SettingRepo;
+  readonly fileUploads: FileUploadRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
   /** Cheap round trip for /health. */
@@ -65,9 +68,8 @@ export interface NonceRepo {
 export interface CommandFilter {
   readonly regionId: string;
   readonly commandId?: string | undefined;
-  readonly name?: string | undefined;
-  /** Substring match. */
-  readonly description?: string | undefined;
+  readonly name?: TextPattern | undefined;
+  readonly description?: TextPattern | undefined;
   readonly type?: string | undefined;
   readonly resourceGroupId?: string | undefined;
   /** Every tag must match. */
@@ -113,8 +115,12 @@ export interface InstanceFilter {
   readonly regionId: string;
   readonly instanceIds?: readonly string[] | undefined;
   readonly activationId?: string | undefined;
-  readonly name?: string | undefined;
+  readonly name?: TextPattern | undefined;
+  /** Lowercase, as stored. */
   readonly osType?: string | undefined;
+  /** The address the agent registered from. */
+  readonly instanceIp?: string | undefined;
+  readonly machineId?: string | undefined;
   readonly connected?: boolean | undefined;
   readonly status?: string | undefined;
   readonly resourceGroupId?: string | undefined;
@@ -159,6 +165,10 @@ export interface InstanceRepo {
   disconnected(id: string, nodeId: string): Promise<void>;
   /** The operating system is shutting down: Stopped until the next hello. */
   stopped(id: string): Promise<void>;
+  /** Keeps an agent's report of its resource caps (replacing the previous one). */
+  reportResourceUsage(id: string, report: string): Promise<void>;
+  /** The last resource-caps reports of these instances ('' for one that never reported; absent: no such instance). */
+  resourceUsageReports(ids: readonly string[]): Promise<Map<string, string>>;
 }
 
 export interface InvocationFilter {
@@ -173,6 +183,8 @@ export interface InvocationFilter {
   readonly repeatMode?: string | undefined;
   readonly statuses?: readonly string[] | undefined;
   readonly resourceGroupId?: string | undefined;
+  /** `domain/invocation-filters.ts: isTimedInvocation` is true (or false). */
+  readonly timed?: boolean | undefined;
   readonly tags: readonly TagFilter[];
 }
 
@@ -358,12 +370,16 @@ export interface TagRepo {
   ): Promise<string | undefined>;
   /** Removes the given keys, or every tag when `keys` is 'all'. */
   untag(type: TaggedType, ids: readonly string[], keys: readonly string[] | 'all'): Promise<void>;
-  /** Tag rows of `type` in the region, by resource id and key, optionally limited to ids and to resources having every filter tag. */
+  /**
+   * Tag rows of `type` in the region, by resource id and key, optionally limited to ids, to
+   * resources having every filter tag, and to the resources of one resource group.
+   */
   list(
     regionId: string,
     type: TaggedType,
     ids: readonly string[] | undefined,
     filters: readonly TagFilter[],
+    resourceGroupId: string | undefined,
     offset: number,
     limit: number,
   ): Promise<TaggedResource[]>;
@@ -473,6 +489,46 @@ export interface SettingRepo {
   all(settingType: string): Promise<Map<string, string>>;
   /** Stores the value (insert or replace). */
   put(regionId: string, settingType: string, value: string, atMs: number): Promise<void>;
+}
+
+/**
+ * Files uploaded for SendFile beyond 32 KB (`domain/file-upload.ts`): the upload's row and its
+ * bytes in chunks, each read and written whole, so nobody holds more than one chunk in memory.
+ */
+export interface FileUploadRepo {
+  /**
+   * Inserts the upload unless its owner already has `maxUnused` uploads no invocation uses
+   * (checked by the insert itself). False when it had.
+   */
+  create(upload: FileUpload, maxUnused: number): Promise<boolean>;
+  get(id: string): Promise<FileUpload | undefined>;
+  /**
+   * Stores `data` as the chunk at `offset` if the upload has received exactly `offset` bytes, and
+   * moves its count on, in one transaction (a compare-and-set: two parts racing for one offset
+   * store one). Returns the upload after the attempt (undefined: gone) and whether it appended.
+   */
+  append(
+    id: string,
+    offset: number,
+    data: Buffer,
+  ): Promise<{ upload: FileUpload; appended: boolean } | undefined>;
+  /** The stored bytes from `offset` on, one chunk per query (the first cut to start at `offset`). */
+  read(id: string, offset: number): AsyncIterable<Buffer>;
+  /** Marks an upload holding every byte, their hash checked, Complete. */
+  complete(id: string): Promise<void>;
+  /** Forgets every byte received (they did not hash to the upload's Sha256): it starts again at 0. */
+  restart(id: string): Promise<void>;
+  /** Binds a Complete upload that no invocation uses to `invokeId`; false when it is not one. */
+  use(id: string, invokeId: string): Promise<boolean>;
+  /** Unbinds it again (the invocation was not created). */
+  release(id: string, invokeId: string): Promise<void>;
+  /** The upload a SendFile invocation sends. */
+  ofInvocation(invokeId: string): Promise<FileUpload | undefined>;
+  /**
+   * Removes up to `limit` uploads with their chunks: unused ones created before `unusedBeforeMs`,
+   * and those whose invocation has ended or is gone. Returns how many.
+   */
+  purge(unusedBeforeMs: number, limit: number): Promise<number>;
 }
 
 /** Best-effort messages between nodes: the database stays the truth, so a lost one only delays. */

@@ -146,8 +146,10 @@ for (const factory of backendFactories) {
         expect(await ids({ name: 'filter-me', type: 'RunPowerShellScript' })).toEqual([
           tagged.body?.commandId,
         ]);
-        expect(await ids({ description: 'logs' })).toEqual([tagged.body?.commandId]);
-        expect(await ids({ description: '%' })).toEqual([]);
+        expect(await ids({ description: '*logs*' })).toEqual([tagged.body?.commandId]);
+        expect(await ids({ description: 'rotate logs weekly' })).toEqual([tagged.body?.commandId]);
+        expect(await ids({ description: 'logs' })).toEqual([]);
+        expect(await ids({ description: '*%*' })).toEqual([]);
         expect(await ids({ resourceGroupId: groupFilter })).toEqual([tagged.body?.commandId]);
         expect(await ids({ tag: [filterTag('f1', 'a'), filterTag('f2', 'b')] })).toEqual([
           tagged.body?.commandId,
@@ -155,6 +157,44 @@ for (const factory of backendFactories) {
         expect(await ids({ tag: [filterTag('f1')] })).toHaveLength(2);
         expect(await ids({ tag: [filterTag('f1', 'z')] })).toEqual([]);
         expect(await ids({ name: 'filter-me', provider: 'AlibabaCloud' })).toEqual([]);
+      });
+
+      it('reads * in Name and Description as Alibaba documents: starts with, ends with, contains', async () => {
+        const made = async (name: string, description: string) =>
+          (await create(v3, { regionId: 'xx-test-1', name, description })).body?.commandId;
+        const start = await made('backup-db', 'Nightly BACKUP of the database');
+        const end = await made('db-backup', 'copies files');
+        const middle = await made('my-backup-job', 'backup, then prune');
+        const names = async (fields: Record<string, unknown>) =>
+          (
+            await describeCommands(v3, { regionId: 'xx-test-1', pageSize: 50, ...fields })
+          ).body?.commands?.command
+            ?.map((c) => c.commandId)
+            .sort();
+        const sorted = (...ids: (string | undefined)[]) => [...ids].sort();
+
+        expect(await names({ name: 'backup*' })).toEqual(sorted(start));
+        expect(await names({ name: '*backup' })).toEqual(sorted(end));
+        expect(await names({ name: '*backup*' })).toEqual(sorted(start, end, middle));
+        expect(await names({ name: 'BACKUP*' })).toEqual(sorted(start));
+        expect(await names({ name: 'my*job' })).toEqual(sorted(middle));
+        // Without a wildcard the name must be equal, case and all.
+        expect(await names({ name: 'backup' })).toEqual([]);
+        expect(await names({ name: 'Backup-DB' })).toEqual([]);
+        expect(await names({ name: 'backup-db' })).toEqual(sorted(start));
+        expect(await names({ description: 'nightly*' })).toEqual(sorted(start));
+        expect(await names({ description: '*backup*' })).toEqual(sorted(start, middle));
+        expect(await names({ description: 'COPIES FILES' })).toEqual(sorted(end));
+      });
+
+      it('leaves private commands to Latest alone: true and false both list them', async () => {
+        const created = await create(v3, { name: 'latest-probe' });
+        for (const latest of [true, false]) {
+          const found = await describeCommands(v3, { name: 'latest-probe', latest });
+          expect(found.body?.commands?.command?.map((c) => [c.commandId, c.version, c.latest])).toEqual([
+            [created.body?.commandId, 1, true],
+          ]);
+        }
       });
 
       it('keeps regions apart', async () => {
@@ -365,6 +405,7 @@ for (const factory of backendFactories) {
           403,
         ],
         ['an unknown ContentEncoding', { contentEncoding: 'Hex' }, 'InvalidParameter.ContentEncoding', 400],
+        ['a Latest that is not a boolean', { latest: 'newest' }, 'InvalidParameter', 400],
         [
           'a bad tag filter',
           { tag: [new Ecs.DescribeCommandsRequestTag({ key: 'acs:x' })] },

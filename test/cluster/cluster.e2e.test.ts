@@ -3,6 +3,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invoke } from '../../src/client/api.js';
+import { agentCgroups, removeAgentCgroups } from '../helpers/agent-cgroups.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../helpers/postgres.js';
@@ -57,7 +59,9 @@ describe.skipIf(!available)('a cluster of server nodes on PostgreSQL', () => {
   }, 120_000);
 
   afterAll(async () => {
+    const groups = agents.flatMap((agent) => (agent.child.pid ? agentCgroups(agent.child.pid) : []));
     await Promise.all(agents.map((agent) => agent.stop()));
+    removeAgentCgroups(groups);
     for (const node of nodes) await node.stop();
     await rm(runsDir, { recursive: true, force: true });
     await dropSchema(schema);
@@ -121,6 +125,51 @@ describe.skipIf(!available)('a cluster of server nodes on PostgreSQL', () => {
       'the stop to reach node 2’s agent',
       async () => ((await statusOn(1, invokeId)) === 'Stopped' ? true : undefined),
       4_000,
+    );
+  });
+
+  it('applies a ResourceUsageConfig changed on one node to the agents of every node within seconds', async () => {
+    const credentials = (node: number) => ({
+      endpoint: nodes[node]!.url,
+      accessKeyId: key.id,
+      accessKeySecret: key.secret,
+    });
+    const setMemory = (limit: string) =>
+      invoke(credentials(0), 'ModifyCloudAssistantSettings', {
+        RegionId: region,
+        SettingType: 'ResourceUsageConfig',
+        ResourceUsageConfig: JSON.stringify({ MemoryLimit: limit }),
+      });
+    /** Each agent's reported caps state, as node 2 lists them (ListPluginStatus pages of 50). */
+    const states = async () => {
+      const body = await invoke<{
+        InstancePluginStatusSet: {
+          InstancePluginStatus: { ResourceUsage: { State: string; MemoryLimitBytes?: number } }[];
+        };
+      }>(credentials(2), 'ListPluginStatus', { RegionId: region, MaxResults: 50 });
+      return body.InstancePluginStatusSet.InstancePluginStatus.map((status) => status.ResourceUsage);
+    };
+    await setMemory('1024MB');
+    try {
+      const reported = await waitFor(
+        'every agent to report the cap',
+        async () => {
+          const all = await states();
+          return all.length === agentCount && all.every((usage) => usage.State !== 'none') ? all : undefined;
+        },
+        20_000,
+      );
+      // Applied where the cgroups can be written, else the documented fallback: the same on every agent.
+      const wanted =
+        reported[0]?.State === 'applied'
+          ? { State: 'applied', MemoryLimitBytes: 1024 * 1024 * 1024 }
+          : { State: 'unavailable' };
+      for (const usage of reported) expect(usage).toMatchObject(wanted);
+    } finally {
+      await setMemory('');
+    }
+    await waitFor('every cap lifted', async () =>
+      (await states()).every((usage) => usage.State === 'none') ? true : undefined,
     );
   });
 

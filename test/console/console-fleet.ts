@@ -1,5 +1,6 @@
 import { invoke } from '../../src/client/api.js';
 import type { Credentials } from '../../src/client/sign.js';
+import { agentCgroups, removeAgentCgroups } from '../helpers/agent-cgroups.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
@@ -49,7 +50,10 @@ export async function startConsoleFleet(): Promise<ConsoleFleet> {
       credentials,
       consoleUrl: `${server.url}/console`,
       async stop() {
+        // A test that caps the agent leaves its cgroups: removed once it has stopped.
+        const groups = agent.child.pid ? agentCgroups(agent.child.pid) : [];
         await agent.stop();
+        removeAgentCgroups(groups);
         await server.stop();
       },
     };

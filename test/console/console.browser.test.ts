@@ -130,6 +130,48 @@ describe.runIf(runnable)(
       expect(await row.textContent()).toContain('web-1');
     });
 
+    it("shows each agent's resource caps as it applied them, and its plugins (none)", async () => {
+      const row = page.getByRole('row', { name: new RegExp(instanceId) });
+      const cell = async (column: string) => {
+        const headers = await page.getByRole('columnheader').allTextContents();
+        return (
+          (await row
+            .getByRole('cell')
+            .nth(headers.indexOf(column) - 1)
+            .textContent()) ?? ''
+        );
+      };
+      const refreshedUntil = async (column: string, wanted: RegExp) => {
+        await expect
+          .poll(
+            async () => {
+              await page.getByRole('button', { name: 'Refresh' }).click();
+              return cell(column);
+            },
+            { timeout: slow },
+          )
+          .toMatch(wanted);
+      };
+      await refreshedUntil('Resource caps', /^noneplugins: none$/);
+      const setUsage = (config: Record<string, unknown>) =>
+        invoke(fleet.credentials, 'ModifyCloudAssistantSettings', {
+          RegionId: regionId,
+          SettingType: 'ResourceUsageConfig',
+          ResourceUsageConfig: JSON.stringify(config),
+        });
+      await setUsage({ MemoryLimit: '1024MB' });
+      try {
+        // Applied where the cgroups can be written; the documented fallback says why where not.
+        await refreshedUntil(
+          'Resource caps',
+          /^(applied: memory 1024 MiB \(cgroup[12]\)|unavailable: .*cgroup.*)plugins: none$/,
+        );
+      } finally {
+        await setUsage({ MemoryLimit: '' });
+      }
+      await refreshedUntil('Resource caps', /^noneplugins: none$/);
+    });
+
     it('adds a machine: creates an activation and shows the line that installs the agent with it', async () => {
       await page.getByRole('button', { name: 'Add machine' }).click();
       const dialog = page.getByRole('dialog', { name: 'Add a machine' });

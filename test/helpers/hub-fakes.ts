@@ -6,6 +6,7 @@ import type { ManagedInstance } from '../../src/domain/fleet.js';
 import {
   type AgentMessage,
   protocolVersion,
+  type ResourceUsageReport,
   type ServerMessage,
   type TaskEvent,
   type TaskSpec,
@@ -104,6 +105,11 @@ export class FakeSessions implements Pick<AgentSessions, keyof AgentSessions> {
 
   async heartbeat(): Promise<void> {}
   async shutdown(): Promise<void> {}
+  readonly resourceReports: { instanceId: string; report: ResourceUsageReport }[] = [];
+
+  async resourceUsageReported(instanceId: string, report: ResourceUsageReport): Promise<void> {
+    this.resourceReports.push({ instanceId, report });
+  }
 
   async disconnected(instanceId: string): Promise<void> {
     this.disconnects.push(instanceId);

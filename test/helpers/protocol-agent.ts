@@ -25,7 +25,7 @@ export interface AgentIdentity {
 export async function registerIdentity(
   serverUrl: string,
   activation: { id: string; code: string },
-  fields: { hostname?: string; osType?: 'linux' | 'windows'; agentVersion?: string } = {},
+  fields: { hostname?: string; osType?: 'linux' | 'windows'; agentVersion?: string; machineId?: string } = {},
 ): Promise<AgentIdentity> {
   const osType = fields.osType ?? 'linux';
   const response = await fetch(new URL(registerPath, serverUrl), {
@@ -38,7 +38,7 @@ export async function registerIdentity(
       osType,
       osVersion: osType === 'windows' ? 'Windows Server 2022' : 'Linux',
       agentVersion: fields.agentVersion ?? 'test',
-      machineId: 'fake',
+      machineId: fields.machineId ?? 'fake',
     }),
   });
   return (await response.json()) as AgentIdentity;

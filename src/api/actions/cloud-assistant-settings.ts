@@ -1,20 +1,23 @@
 import type { AgentUpgradeConfig } from '../../domain/agent-upgrade.js';
 import { ApiError, missingParameter } from '../../domain/errors.js';
-import { agentUpgradeSetting } from '../../service/settings.js';
+import type { ResourceUsageConfig } from '../../domain/resource-usage.js';
+import { agentUpgradeSetting, resourceUsageSetting } from '../../service/settings.js';
 import type { Action } from '../action.js';
 
 /**
- * The setting types Alibaba's SDK names. Only AgentUpgradeConfig does anything here; Describe
- * answers the others as what they are on this server (off, nothing delivered), Modify refuses them
- * (they would promise a feature this server does not have).
+ * The setting types Alibaba's SDK names. AgentUpgradeConfig and ResourceUsageConfig act here;
+ * Describe answers the others as what they are on this server (off, nothing delivered), Modify
+ * refuses them: storing a delivery to OSS or SLS, or sessions turned on, would have Describe
+ * promise what this server does not do.
  */
 const settingTypes = [
   agentUpgradeSetting,
+  resourceUsageSetting,
   'SessionManagerConfig',
   'SessionManagerDelivery',
   'InvocationDelivery',
-  'ResourceUsageConfig',
 ];
+const modifiable = [agentUpgradeSetting, resourceUsageSetting];
 
 function checkSettingType(type: string, name: string): void {
   if (!settingTypes.includes(type)) {
@@ -33,21 +36,33 @@ const renderAgentUpgrade = (config: AgentUpgradeConfig) => ({
   DisableUpgrade: config.disableUpgrade,
 });
 
+/** Only the fields set: a field never set is no limit here (docs/agent-protocol.md, "Resource caps"). */
+const renderResourceUsage = (config: ResourceUsageConfig) => ({
+  ...(config.cpuLimit !== undefined && { CpuLimit: config.cpuLimit }),
+  ...(config.memoryLimit !== undefined && { MemoryLimit: config.memoryLimit }),
+  ...(config.keepScriptFile !== undefined && { KeepScriptFile: config.keepScriptFile }),
+  ...(config.logSizeLimit !== undefined && { LogSizeLimit: config.logSizeLimit }),
+  ...(config.logFileCountLimit !== undefined && { LogFileCountLimit: config.logFileCountLimit }),
+  ...(config.overloadLimit !== undefined && { OverloadLimit: config.overloadLimit }),
+});
+
 export const modifyCloudAssistantSettings: Action = {
   name: 'ModifyCloudAssistantSettings',
   regionRequired: true,
   async handle({ params, regionId, services }) {
     const type = params.required('SettingType');
     checkSettingType(type, 'SettingType');
-    if (type !== agentUpgradeSetting) {
+    if (!modifiable.includes(type)) {
       throw new ApiError(
         'InvalidParameter',
-        `SettingType ${type} is not supported by this server; only ${agentUpgradeSetting} is.`,
+        `SettingType ${type} is not supported by this server; only ${modifiable.join(' and ')} are.`,
       );
     }
-    const json = params.string(agentUpgradeSetting);
-    if (json === undefined || json === '') throw missingParameter(agentUpgradeSetting);
-    await services.settings.modifyAgentUpgrade(regionId, json);
+    // The SettingType names the JSON parameter that carries the setting.
+    const json = params.string(type);
+    if (json === undefined || json === '') throw missingParameter(type);
+    if (type === agentUpgradeSetting) await services.settings.modifyAgentUpgrade(regionId, json);
+    else await services.settings.modifyResourceUsage(regionId, json);
     return {};
   },
 };
@@ -75,7 +90,9 @@ export const describeCloudAssistantSettings: Action = {
       body.OssDeliveryConfigs = { OssDeliveryConfig: [] };
       body.SlsDeliveryConfigs = { SlsDeliveryConfig: [] };
     }
-    // ResourceUsageConfig has no "off" value to show: this server sets no limits, and says nothing.
+    if (types.includes(resourceUsageSetting)) {
+      body.ResourceUsageConfig = renderResourceUsage(await services.settings.resourceUsage(regionId));
+    }
     return body;
   },
 };

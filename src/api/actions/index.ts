@@ -6,6 +6,7 @@ import { createCommand } from './create-command.js';
 import { deleteCommand } from './delete-command.js';
 import { describeCommands } from './describe-commands.js';
 import { describeRegions } from './describe-regions.js';
+import { fileUploadActions } from './file-uploads.js';
 import { describeFrequencyPreview } from './frequency-preview.js';
 import { installCloudAssistant } from './install-cloud-assistant.js';
 import { describeCloudAssistantStatus, describeInstances } from './instance-status.js';
@@ -25,6 +26,7 @@ import {
 } from './managed-instances.js';
 import { modifyCommand } from './modify-command.js';
 import { parameterStoreActions } from './parameters.js';
+import { listPluginStatus } from './plugin-status.js';
 import {
   createResourceGroup,
   deleteResourceGroup,
@@ -60,6 +62,7 @@ const all: readonly Action[] = [
   installCloudAssistant,
   modifyCloudAssistantSettings,
   describeCloudAssistantSettings,
+  listPluginStatus,
   invokeCommand,
   runCommand,
   describeInvocations,
@@ -79,6 +82,7 @@ const all: readonly Action[] = [
   deleteResourceGroup,
   joinResourceGroup,
   ...parameterStoreActions,
+  ...fileUploadActions,
   ...accessKeyActions,
 ];
 

@@ -1,8 +1,11 @@
 import { ApiError } from '../../domain/errors.js';
-import type { ManagedInstance } from '../../domain/fleet.js';
+import { type ManagedInstance, osTypeFilter } from '../../domain/fleet.js';
+import type { PageRequest } from '../../domain/paging.js';
+import { textPattern } from '../../domain/text-pattern.js';
 import type { Action } from '../action.js';
 import {
   isoTime,
+  optional,
   optionalTime,
   readInstanceIds,
   readPaging,
@@ -47,7 +50,8 @@ export const describeInstances: Action = {
       {
         instanceIds,
         status,
-        name: params.string('InstanceName') || undefined,
+        name: optional(params.string('InstanceName'), (name) => textPattern(name, 'withWildcards')),
+        zoneId: params.string('ZoneId') || undefined,
         resourceGroupId: params.string('ResourceGroupId') || undefined,
         tags: readTags(params),
       },
@@ -82,8 +86,10 @@ export const describeCloudAssistantStatus: Action = {
   regionRequired: true,
   async handle({ params, regionId, services }) {
     const instanceIds = readInstanceIds(params, 100);
-    const osType = params.string('OSType') || undefined;
-    const page = readPaging(params);
+    const osType = optional(params.string('OSType'), (value) => osTypeFilter(value, 'OSType'));
+    // "If InstanceId is set, this parameter is ignored": every named instance is answered.
+    const page: PageRequest =
+      instanceIds.length > 0 ? { style: 'page', pageNumber: 1, pageSize: 100 } : readPaging(params);
     const result = await services.instances.describe(
       regionId,
       { instanceIds: instanceIds.length > 0 ? instanceIds : undefined, osType, tags: [] },

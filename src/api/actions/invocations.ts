@@ -1,6 +1,7 @@
 import { type ContentEncoding, parseContentEncoding } from '../../domain/content.js';
 import { ApiError } from '../../domain/errors.js';
 import { hasExecutions, type Invocation, type InvocationInstance } from '../../domain/invocation.js';
+import { isTimedInvocation, isTimedRun } from '../../domain/invocation-filters.js';
 import { isFinal, legacyInstanceStatus, legacyInvokeStatus } from '../../domain/invocation-status.js';
 import type { Action } from '../action.js';
 import {
@@ -115,11 +116,13 @@ export const describeInvocations: Action = {
         repeatMode: params.string('RepeatMode') || undefined,
         invokeStatus: params.string('InvokeStatus') || undefined,
         resourceGroupId: params.string('ResourceGroupId') || undefined,
+        // Absent lists both kinds: the SDK's "default false" would hide every live schedule.
+        timed: params.boolean('Timed'),
+        includeOutput,
         tags: readTags(params),
       },
       page,
     );
-    params.boolean('Timed');
     const latest = await services.invocations.latestExecutions(withExecutions(result.items));
     const runsOf = await Promise.all(
       result.items.map(async (invocation) =>
@@ -136,7 +139,7 @@ export const describeInvocations: Action = {
           CreationTime: isoTime(run.createdAtMs),
           FinishTime: optionalTime(run.finishTimeMs),
           UpdateTime: isoTime(run.updateTimeMs),
-          Timed: false,
+          Timed: isTimedRun(invocation.repeatMode, run.status),
         }),
       );
       return {
@@ -161,7 +164,7 @@ export const describeInvocations: Action = {
         TerminationMode: invocation.terminationMode,
         InvocationStatus: invocation.status,
         InvokeStatus: legacyInvokeStatus(invocation.status),
-        Timed: false,
+        Timed: isTimedInvocation(invocation.repeatMode, invocation.status),
         CreationTime: isoTime(invocation.createdAtMs),
         Tags: renderTags(invocation.tags),
         InvokeInstances: { InvokeInstance: rendered },

@@ -1,6 +1,15 @@
-import type { ManagedInstance } from '../../domain/fleet.js';
+import { addressScope, instanceIpFilter } from '../../domain/address-scope.js';
+import { type ManagedInstance, osTypeFilter } from '../../domain/fleet.js';
 import type { Action } from '../action.js';
-import { isoTime, optionalTime, readInstanceIds, readPaging, readTags, renderPage } from '../wire.js';
+import {
+  isoTime,
+  optional,
+  optionalTime,
+  readInstanceIds,
+  readPaging,
+  readTags,
+  renderPage,
+} from '../wire.js';
 
 const describeFields = (instance: ManagedInstance) => ({
   ActivationId: instance.activationId,
@@ -8,8 +17,9 @@ const describeFields = (instance: ManagedInstance) => ({
   Hostname: instance.hostname,
   InstanceId: instance.id,
   InstanceName: instance.name,
-  InternetIp: '',
-  IntranetIp: instance.intranetIp,
+  // One address is known, the one the agent registered from: shown where its range belongs.
+  InternetIp: addressScope(instance.intranetIp) === 'internet' ? instance.intranetIp : '',
+  IntranetIp: addressScope(instance.intranetIp) === 'intranet' ? instance.intranetIp : '',
   InvocationCount: instance.invocationCount,
   LastInvokedTime: optionalTime(instance.lastInvokedAtMs),
   MachineId: instance.machineId,
@@ -30,8 +40,10 @@ export const describeManagedInstances: Action = {
       {
         instanceIds: instanceIds.length > 0 ? instanceIds : undefined,
         activationId: params.string('ActivationId') || undefined,
-        name: params.string('InstanceName') || undefined,
-        osType: params.string('OsType') || undefined,
+        name: optional(params.string('InstanceName'), (exact) => ({ exact })),
+        osType: optional(params.string('OsType'), (value) => osTypeFilter(value, 'OsType')),
+        instanceIp: optional(params.string('InstanceIp'), instanceIpFilter),
+        machineId: params.string('MachineId') || undefined,
         connected: params.boolean('Connected'),
         resourceGroupId: params.string('ResourceGroupId') || undefined,
         tags: readTags(params),

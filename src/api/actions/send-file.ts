@@ -13,11 +13,12 @@ import {
 export const sendFile: Action = {
   name: 'SendFile',
   regionRequired: true,
-  async handle({ params, regionId, services }) {
-    const invocation = await services.files.send(regionId, {
+  async handle({ params, regionId, accessKey, services }) {
+    const invocation = await services.files.send(regionId, accessKey.id, {
       name: params.string('Name'),
       description: params.string('Description'),
       content: params.string('Content'),
+      uploadId: params.string('UploadId'),
       contentType: params.string('ContentType'),
       targetDir: params.string('TargetDir'),
       fileOwner: params.string('FileOwner'),

@@ -65,7 +65,7 @@ export function scriptOptions(command: Command): Command {
 export function registerCommands(program: Command): void {
   const commands = program.command('commands').description('saved commands');
   verb(commands, 'list', 'list saved commands', "openassist commands list --name 'deploy*'")
-    .option('--name <name>', 'only commands with this name (a trailing * matches a prefix)')
+    .option('--name <name>', 'only commands with this name (* matches any characters: deploy*, *web*)')
     .action(async (flags: SessionFlags & { name?: string }) => {
       const { call, p } = await openSession(flags);
       const items = await allPages(async (NextToken) => {

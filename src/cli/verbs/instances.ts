@@ -10,6 +10,7 @@ interface Instance {
   OsType: string;
   OsVersion: string;
   IntranetIp: string;
+  InternetIp: string;
   Connected: boolean;
   Tags: { TagKey: string; TagValue: string }[];
 }
@@ -76,7 +77,8 @@ export function registerInstances(program: Command): void {
           statusText(p, instance.Connected ? 'Online' : 'Offline'),
           instance.AgentVersion,
           `${instance.OsType} ${instance.OsVersion}`.trim(),
-          instance.IntranetIp,
+          // The server fills one of the two, by the address's range.
+          instance.IntranetIp || instance.InternetIp,
           statuses.get(instance.InstanceId)?.LastHeartbeatTime,
           instance.Tags.map((tag) => `${tag.TagKey}=${tag.TagValue}`).join(' '),
         ]),

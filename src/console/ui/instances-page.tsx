@@ -10,18 +10,51 @@ import type {
   AssistantStatus,
   DescribeCloudAssistantStatusResponse,
   DescribeManagedInstancesResponse,
+  InstancePluginStatus,
+  ListPluginStatusResponse,
   ManagedInstance,
+  ResourceUsageState,
 } from './wire.js';
 
-// DescribeCloudAssistantStatus takes at most 100 ids: one status call covers a page.
+// DescribeCloudAssistantStatus takes at most 100 ids, ListPluginStatus 50: one call each covers a page.
 const pageSize = 50;
 
 interface InstanceRow {
   readonly instance: ManagedInstance;
   readonly status: AssistantStatus | undefined;
+  readonly plugins: InstancePluginStatus | undefined;
 }
 
-/** One page of managed instances with their agents' state: one list call, then one status call for the page. */
+const mib = 1024 * 1024;
+
+/** The caps an agent applied to itself, in a few words (the reason in full when it could not). */
+function CapsState({ usage }: { readonly usage: ResourceUsageState | undefined }) {
+  if (!usage || usage.State === 'unreported') return <span class="muted">not reported</span>;
+  if (usage.State === 'none') return <span class="muted">none</span>;
+  if (usage.State === 'unavailable') {
+    return <span title={usage.Reason}>unavailable: {usage.Reason}</span>;
+  }
+  const caps = [
+    usage.MemoryLimitBytes !== undefined && `memory ${Math.round(usage.MemoryLimitBytes / mib)} MiB`,
+    usage.CpuLimit !== undefined && `CPU ${usage.CpuLimit} %`,
+  ].filter(Boolean);
+  return (
+    <span title={usage.Cgroup}>
+      applied: {caps.join(', ') || 'no limit'} ({usage.Mechanism})
+    </span>
+  );
+}
+
+function Plugins({ plugins }: { readonly plugins: InstancePluginStatus | undefined }) {
+  const list = plugins?.PluginStatusSet.PluginStatus ?? [];
+  const text = list.map((plugin) => `${plugin.PluginName} ${plugin.PluginStatus}`).join(', ');
+  return <span class="sub">plugins: {text || 'none'}</span>;
+}
+
+/**
+ * One page of managed instances with their agents' state: one list call, then one status call and
+ * one plugin-status call (caps applied, plugins) for the page.
+ */
 async function loadInstances(
   session: Session,
   pageNumber: number,
@@ -40,9 +73,23 @@ async function loadInstances(
             PageSize: pageSize,
           })
         ).InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus;
+  const plugins =
+    ids.length === 0
+      ? []
+      : (
+          await call<ListPluginStatusResponse>(session, 'ListPluginStatus', {
+            ...listParams('InstanceId', ids),
+            MaxResults: pageSize,
+          })
+        ).InstancePluginStatusSet.InstancePluginStatus;
   const byId = new Map(statuses.map((status) => [status.InstanceId, status]));
+  const pluginsById = new Map(plugins.map((entry) => [entry.InstanceId, entry]));
   return {
-    rows: list.Instances.map((instance) => ({ instance, status: byId.get(instance.InstanceId) })),
+    rows: list.Instances.map((instance) => ({
+      instance,
+      status: byId.get(instance.InstanceId),
+      plugins: pluginsById.get(instance.InstanceId),
+    })),
     totalCount: list.TotalCount,
   };
 }
@@ -91,11 +138,12 @@ export function InstancesPage({ session }: { readonly session: Session }) {
                 <th scope="col">Address</th>
                 <th scope="col">Last heartbeat</th>
                 <th scope="col">Running tasks</th>
+                <th scope="col">Resource caps</th>
                 <th scope="col">Tags</th>
               </tr>
             </thead>
             <tbody>
-              {data.rows.map(({ instance, status }) => (
+              {data.rows.map(({ instance, status, plugins }) => (
                 <tr key={instance.InstanceId}>
                   <th scope="row">
                     <span class="id">{instance.InstanceId}</span>
@@ -106,9 +154,13 @@ export function InstancesPage({ session }: { readonly session: Session }) {
                   </td>
                   <td>{instance.AgentVersion}</td>
                   <td>{instance.OsVersion || instance.OsType}</td>
-                  <td>{instance.IntranetIp}</td>
+                  <td>{instance.IntranetIp || instance.InternetIp}</td>
                   <td>{formatTime(status?.LastHeartbeatTime)}</td>
                   <td>{status?.ActiveTaskCount ?? ''}</td>
+                  <td>
+                    <CapsState usage={plugins?.ResourceUsage} />
+                    <Plugins plugins={plugins} />
+                  </td>
                   <td>
                     <TagList tags={instance.Tags} />
                   </td>

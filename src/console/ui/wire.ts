@@ -13,6 +13,8 @@ export interface ManagedInstance {
   readonly OsType: string;
   readonly OsVersion: string;
   readonly IntranetIp: string;
+  /** The registered address when it is not a private one (then IntranetIp is empty). */
+  readonly InternetIp: string;
   readonly Connected: boolean;
   readonly InvocationCount: number;
   readonly LastInvokedTime: string;
@@ -36,6 +38,29 @@ export interface DescribeCloudAssistantStatusResponse {
   readonly InstanceCloudAssistantStatusSet: {
     readonly InstanceCloudAssistantStatus: readonly AssistantStatus[];
   };
+}
+
+/** What an agent applied of its resource caps (ListPluginStatus' OpenAssist extension). */
+export interface ResourceUsageState {
+  /** none, applied, unavailable; unreported before the agent's first report. */
+  readonly State: string;
+  readonly Mechanism?: string;
+  readonly Cgroup?: string;
+  readonly CpuLimit?: number;
+  readonly MemoryLimitBytes?: number;
+  readonly Reason?: string;
+}
+
+export interface InstancePluginStatus {
+  readonly InstanceId: string;
+  readonly PluginStatusSet: {
+    readonly PluginStatus: readonly { readonly PluginName: string; readonly PluginStatus: string }[];
+  };
+  readonly ResourceUsage?: ResourceUsageState;
+}
+
+export interface ListPluginStatusResponse {
+  readonly InstancePluginStatusSet: { readonly InstancePluginStatus: readonly InstancePluginStatus[] };
 }
 
 export interface Command {

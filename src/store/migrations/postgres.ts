@@ -316,4 +316,48 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX invocations_id_region_kind ON invocations (id, region_id, kind);
     `,
   },
+  {
+    version: 14,
+    name: 'file uploads: SendFile beyond 32 KB',
+    // An upload's bytes live in the database, in chunks of at most 1 MiB (one part each), so any
+    // node of a cluster serves them to any agent.
+    sql: `
+      CREATE TABLE file_uploads (
+        id TEXT PRIMARY KEY,
+        region_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        received_bytes BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        invoke_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX file_uploads_owner ON file_uploads (owner, invoke_id);
+      CREATE INDEX file_uploads_invocation ON file_uploads (invoke_id);
+      CREATE TABLE file_upload_chunks (
+        upload_id TEXT NOT NULL,
+        byte_offset BIGINT NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (upload_id, byte_offset)
+      );
+    `,
+  },
+  {
+    version: 15,
+    name: 'what each agent applied of its resource caps (ResourceUsageConfig)',
+    // One JSON report per instance, overwritten by each: read with the instance, never queried by field.
+    sql: `
+      ALTER TABLE instances ADD COLUMN resource_usage TEXT NOT NULL DEFAULT '';
+    `,
+  },
+  {
+    version: 16,
+    name: 'index for invocations by region and repeat mode (DescribeInvocations Timed, RepeatMode)',
+    // Timed=true asks for the few live schedules among every invocation of a region: without it
+    // their count read each invocation (200 ms over 500,000 on SQLite), with it 2 ms.
+    sql: `
+      CREATE INDEX invocations_region_mode ON invocations (region_id, repeat_mode, seq);
+    `,
+  },
 ];

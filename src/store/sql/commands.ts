@@ -5,7 +5,7 @@ import type { Tag } from '../../domain/tags.js';
 import type { CommandTable, Schema } from '../schema.js';
 import type { CommandRepo } from '../store.js';
 import { oneOf, stringsOf } from './columns.js';
-import { escapeLike, paginate, tagCondition } from './paging.js';
+import { paginate, tagCondition, textCondition } from './paging.js';
 import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
 
@@ -38,8 +38,6 @@ export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'):
   const byId = prepared((db, regionId: string, id: string) =>
     db.selectFrom('commands').selectAll().where('region_id', '=', regionId).where('id', '=', id),
   );
-  // Description filters are case-insensitive on both backends (SQLite's LIKE folds ASCII only).
-  const likeOperator = sql.raw(dialect === 'postgres' ? 'ILIKE' : 'LIKE');
 
   async function withTags(rows: Selectable<CommandTable>[]): Promise<Command[]> {
     const tags = await tagsOf(
@@ -89,14 +87,12 @@ export function commandRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'):
     async list(filter, page): Promise<Page<Command>> {
       let query = db.selectFrom('commands').selectAll().where('region_id', '=', filter.regionId);
       if (filter.commandId !== undefined) query = query.where('id', '=', filter.commandId);
-      if (filter.name !== undefined) query = query.where('name', '=', filter.name);
+      if (filter.name !== undefined) query = query.where(textCondition('name', filter.name, dialect));
       if (filter.type !== undefined) query = query.where('type', '=', filter.type);
       if (filter.resourceGroupId !== undefined)
         query = query.where('resource_group_id', '=', filter.resourceGroupId);
-      if (filter.description !== undefined) {
-        const pattern = `%${escapeLike(filter.description)}%`;
-        query = query.where(sql<boolean>`description ${likeOperator} ${pattern} ESCAPE '\\'`);
-      }
+      if (filter.description !== undefined)
+        query = query.where(textCondition('description', filter.description, dialect));
       for (const tag of filter.tags) query = query.where(tagCondition('command', 'commands.id', tag));
       const result = await paginate(query, 'seq', page, (row: Selectable<CommandTable>) => Number(row.seq));
       return { ...result, items: await withTags(result.items) };

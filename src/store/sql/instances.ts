@@ -5,7 +5,7 @@ import type { InstanceTable, Schema } from '../schema.js';
 import type { InstanceRepo } from '../store.js';
 import { toActivation } from './activations.js';
 import { oneOf, stringsOf } from './columns.js';
-import { paginate, tagCondition } from './paging.js';
+import { paginate, tagCondition, textCondition } from './paging.js';
 import { prepared } from './prepared.js';
 import { replaceTags, tagsOf } from './tags.js';
 
@@ -38,7 +38,7 @@ const toInstance = (row: Selectable<InstanceTable>, tags: Tag[]): ManagedInstanc
   tags,
 });
 
-export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
+export function instanceRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'): InstanceRepo {
   // Read by every InvokeCommand.
   const byIds = prepared((db, ids: string[]) =>
     db.selectFrom('instances').selectAll().where('id', 'in', ids),
@@ -129,9 +129,10 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
         query = query.where('id', 'in', filter.instanceIds);
       }
       if (filter.activationId !== undefined) query = query.where('activation_id', '=', filter.activationId);
-      if (filter.name !== undefined) query = query.where('name', '=', filter.name);
-      if (filter.osType !== undefined)
-        query = query.where(sql<boolean>`lower(os_type) = ${filter.osType.toLowerCase()}`);
+      if (filter.name !== undefined) query = query.where(textCondition('name', filter.name, dialect));
+      if (filter.osType !== undefined) query = query.where('os_type', '=', filter.osType);
+      if (filter.instanceIp !== undefined) query = query.where('intranet_ip', '=', filter.instanceIp);
+      if (filter.machineId !== undefined) query = query.where('machine_id', '=', filter.machineId);
       if (filter.connected !== undefined) query = query.where('connected', '=', filter.connected ? 1 : 0);
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
       if (filter.resourceGroupId !== undefined)
@@ -214,6 +215,20 @@ export function instanceRepo(db: Kysely<Schema>): InstanceRepo {
         .set({ status: 'Stopped', connected: 0 })
         .where('id', '=', id)
         .execute();
+    },
+
+    async reportResourceUsage(id, report) {
+      await db.updateTable('instances').set({ resource_usage: report }).where('id', '=', id).execute();
+    },
+
+    async resourceUsageReports(ids) {
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('instances')
+        .select(['id', 'resource_usage'])
+        .where('id', 'in', [...ids])
+        .execute();
+      return new Map(rows.map((row) => [row.id, row.resource_usage]));
     },
 
     async disconnected(id, nodeId) {

@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Invocation } from '../../domain/invocation.js';
+import { timedRepeatModes } from '../../domain/invocation-filters.js';
+import { endedInvocationStatuses } from '../../domain/invocation-status.js';
 import type { Schema } from '../schema.js';
 import type { InvocationRepo, InvocationResult } from '../store.js';
 import {
@@ -124,6 +126,17 @@ export function invocationListings(db: Kysely<Schema>, queries: ListingQueries):
       if (filter.resourceGroupId !== undefined)
         query = query.where('resource_group_id', '=', filter.resourceGroupId);
       if (filter.statuses !== undefined) query = query.where('invocation_status', 'in', filter.statuses);
+      if (filter.timed !== undefined) {
+        // isTimedInvocation in SQL (the index on region and mode serves the timed side).
+        const timed = filter.timed;
+        query = query.where((eb) => {
+          const live = eb.and([
+            eb('repeat_mode', 'in', timedRepeatModes),
+            eb('invocation_status', 'not in', endedInvocationStatuses),
+          ]);
+          return timed ? live : eb.not(live);
+        });
+      }
       if (filter.instanceId !== undefined) {
         const instanceId = filter.instanceId;
         query = query.where(({ exists, selectFrom }) =>

@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { encodeNextToken, type Page, type PageRequest } from '../../domain/paging.js';
 import type { TagFilter } from '../../domain/tags.js';
+import { foldAscii, type TextPattern } from '../../domain/text-pattern.js';
 import type { Schema } from '../schema.js';
 import { type Argument, prepared } from './prepared.js';
 import type { ResourceType } from './tags.js';
@@ -101,3 +102,21 @@ export function preparedPages<F extends Argument, DB, TB extends keyof DB, Row>(
 
 /** Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`. */
 export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+const asciiUpper = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/**
+ * `column` matches a `*` pattern (`domain/text-pattern.ts`). SQLite's LIKE folds ASCII letters
+ * only; PostgreSQL folds the same letters with translate() (ILIKE would fold every script), so
+ * both stores match alike.
+ */
+export function textCondition(
+  column: string,
+  pattern: TextPattern,
+  dialect: 'sqlite' | 'postgres',
+): RawBuilder<boolean> {
+  if ('exact' in pattern) return sql<boolean>`${sql.ref(column)} = ${pattern.exact}`;
+  const like = pattern.folded.map(escapeLike).join('%');
+  if (dialect === 'sqlite') return sql<boolean>`${sql.ref(column)} LIKE ${like} ESCAPE '\\'`;
+  return sql<boolean>`translate(${sql.ref(column)}, ${asciiUpper}, ${asciiUpper.toLowerCase()}) LIKE ${foldAscii(like)} ESCAPE '\\'`;
+}

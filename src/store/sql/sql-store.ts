@@ -7,6 +7,7 @@ import { activationRepo } from './activations.js';
 import { clientTokenRepo } from './client-tokens.js';
 import { clusterRepo } from './cluster.js';
 import { commandRepo } from './commands.js';
+import { fileUploadRepo } from './file-uploads.js';
 import { instanceRepo } from './instances.js';
 import { invocationRepo } from './invocations.js';
 import { nonceRepo } from './nonces.js';
@@ -36,13 +37,14 @@ export function sqlStore(
     nonces: nonceRepo(db),
     commands: commandRepo(db, dialect),
     activations: activationRepo(db),
-    instances: instanceRepo(db),
+    instances: instanceRepo(db, dialect),
     invocations: invocationRepo(db, dialect),
     clientTokens: clientTokenRepo(db),
     tags: tagRepo(db),
     resourceGroups: resourceGroupRepo(db),
     parameters: parameterRepo(db),
     settings: settingRepo(db),
+    fileUploads: fileUploadRepo(db, dialect),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },

@@ -64,10 +64,12 @@ export function tagRepo(db: Kysely<Schema>): TagRepo {
       await query.execute();
     },
 
-    async list(regionId, type, ids, filters, offset, limit) {
+    async list(regionId, type, ids, filters, resourceGroupId, offset, limit) {
       const table = tables[type];
       let owners = db.selectFrom(table).select(`${table}.id`).where(`${table}.region_id`, '=', regionId);
       if (ids !== undefined) owners = owners.where(`${table}.id`, 'in', ids);
+      if (resourceGroupId !== undefined)
+        owners = owners.where(`${table}.resource_group_id`, '=', resourceGroupId);
       for (const filter of filters) owners = owners.where(tagCondition(type, `${table}.id`, filter));
       const rows = await db
         .selectFrom('tags')
