@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ describe.runIf(runnable)(
     let targetDir: string;
     const pageErrors: string[] = [];
     const sentActions: string[] = [];
+    /** The parameters of each SendFile the page sent (all in the query string, as the SDK's). */
+    const sendFileParams: URLSearchParams[] = [];
     const sends: { first?: string; refused?: string } = {};
     const section = (name: string) =>
       page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name, exact: true });
@@ -57,6 +60,7 @@ describe.runIf(runnable)(
       page.on('request', (request) => {
         const action = request.headers()['x-acs-action'];
         if (action) sentActions.push(action);
+        if (action === 'SendFile') sendFileParams.push(new URL(request.url()).searchParams);
       });
       await page.goto(fleet.consoleUrl);
       await page.getByLabel('Access key ID', { exact: true }).fill(fleet.credentials.accessKeyId);
@@ -75,18 +79,6 @@ describe.runIf(runnable)(
       await section('Files').click();
       await page.getByText('No files sent match.').waitFor();
       const dialog = await openSendDialog();
-      await dialog.getByLabel('File', { exact: true }).setInputFiles({
-        name: 'too-big.bin',
-        mimeType: 'application/octet-stream',
-        buffer: Buffer.alloc(24 * 1024 + 1, 1),
-      });
-      // Refused as soon as it is picked, and again on Send.
-      await expect
-        .poll(() => alertText(dialog), { timeout: slow })
-        .toBe(
-          'too-big.bin is 24,577 bytes: SendFile carries at most 24,576 bytes (32 KB once Base64-encoded), and this server offers no upload for larger files.',
-        );
-
       await dialog.getByLabel('File', { exact: true }).setInputFiles({
         name: 'app.conf',
         mimeType: 'text/plain',
@@ -143,6 +135,10 @@ describe.runIf(runnable)(
 
       const landed = join(targetDir, 'app.conf');
       expect(await readFile(landed, 'utf8')).toBe('port=8080\n');
+      // Small enough to go in Content: no upload, and the default Timeout.
+      expect(sentActions).not.toContain('CreateFileUpload');
+      expect(sendFileParams.at(-1)?.get('Content')).toBe(Buffer.from('port=8080\n').toString('base64'));
+      expect(sendFileParams.at(-1)?.get('Timeout')).toBe('60');
       expect((await stat(landed)).mode & 0o7777).toBe(0o640);
     });
 
@@ -198,6 +194,51 @@ describe.runIf(runnable)(
       expect((await stat(join(targetDir, 'motd'))).mode & 0o7777).toBe(0o644);
     });
 
+    it('sends a file over 32 KB through an upload, read in parts, with its progress shown', async () => {
+      // Eight parts and a bit: 1 MiB each.
+      const bytes = randomBytes(8 * 1024 * 1024 + 5);
+      const dialog = await openSendDialog();
+      await dialog.getByLabel('File', { exact: true }).setInputFiles({
+        name: 'release.tar.gz',
+        mimeType: 'application/gzip',
+        buffer: bytes,
+      });
+      await dialog
+        .getByText('release.tar.gz: 8,388,613 bytes, uploaded in parts before it is sent.')
+        .waitFor();
+      await dialog.getByRole('checkbox', { name: new RegExp(instanceId) }).check();
+      await dialog.getByLabel('Target directory', { exact: true }).fill(targetDir);
+      // Every state of the progress bar as the page draws it, recorded beside the page's own script.
+      await page.evaluate(`
+        window.progressSeen = [];
+        new MutationObserver(() => {
+          const bar = document.querySelector('dialog progress');
+          if (bar) window.progressSeen.push([bar.labels[0]?.textContent ?? '', bar.value, bar.max]);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+      `);
+      const partsBefore = sentActions.filter((action) => action === 'UploadFilePart').length;
+      await dialog.getByRole('button', { name: 'Send', exact: true }).click();
+      await page.waitForURL(/#\/files\/f-/);
+      await expect
+        .poll(() => page.getByTestId('file-status').textContent(), { timeout: slow })
+        .toBe('Success');
+
+      const landed = await readFile(join(targetDir, 'release.tar.gz'));
+      expect(landed.equals(bytes)).toBe(true);
+      expect(sentActions).toContain('CreateFileUpload');
+      // By its UploadId, with a second per MiB (9, rounded up) on top of the 60 s default.
+      expect(sendFileParams.at(-1)?.get('UploadId')).toMatch(/^up-/);
+      expect(sendFileParams.at(-1)?.has('Content')).toBe(false);
+      expect(sendFileParams.at(-1)?.get('Timeout')).toBe('69');
+      expect(sentActions.filter((action) => action === 'UploadFilePart').length - partsBefore).toBe(9);
+      const seen = await page.evaluate<[string, number, number][]>('window.progressSeen');
+      const uploading = seen.filter(([label]) => label === 'Uploading release.tar.gz');
+      expect(seen.some(([label]) => label === 'Reading release.tar.gz (SHA-256)')).toBe(true);
+      expect(uploading.length).toBeGreaterThan(1);
+      expect(uploading.every(([, , max]) => max === bytes.length)).toBe(true);
+      expect(uploading.at(-1)?.[1]).toBe(bytes.length);
+    });
+
     it('lists the sends with their statuses, filters them, and opens one', async () => {
       await section('Files').click();
       await page.getByRole('heading', { level: 1, name: 'Files' }).waitFor();
@@ -206,7 +247,7 @@ describe.runIf(runnable)(
       await first.getByText('Success', { exact: true }).waitFor();
       await refused.getByText('Failed', { exact: true }).waitFor();
       expect(await refused.textContent()).toContain('1 Failed');
-      expect(await page.getByRole('row').count()).toBe(1 + 3);
+      expect(await page.getByRole('row').count()).toBe(1 + 4);
 
       await page.getByLabel('Status', { exact: true }).selectOption('Failed');
       await page.getByRole('button', { name: 'Apply' }).click();

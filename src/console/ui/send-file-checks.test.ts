@@ -3,11 +3,11 @@ import { errorCodeOf } from '../../../test/helpers/error-code.js';
 import { validateSendFile } from '../../domain/send-file.js';
 import {
   checkFileDraft,
+  defaultTimeoutSeconds,
   emptyFileDraft,
   type FileDraft,
   fitsInline,
   largestInlineFile,
-  tooLargeMessage,
 } from './send-file-checks.js';
 
 const valid: FileDraft = { ...emptyFileDraft, name: 'app.conf', targetDir: '/etc/app' };
@@ -87,9 +87,10 @@ describe('the Send file dialog checks', () => {
     ).toBe('FileContent.ExceedLimit');
   });
 
-  it('explains a file too large to send', () => {
-    expect(tooLargeMessage('big.bin', 40_000)).toBe(
-      'big.bin is 40,000 bytes: SendFile carries at most 24,576 bytes (32 KB once Base64-encoded), and this server offers no upload for larger files.',
-    );
+  it('gives an uploaded file a second per MiB on top of the 60 s default, up to a day', () => {
+    expect(defaultTimeoutSeconds(1000)).toBe(60);
+    expect(defaultTimeoutSeconds(largestInlineFile + 1)).toBe(61);
+    expect(defaultTimeoutSeconds(100 * 1024 * 1024)).toBe(160);
+    expect(defaultTimeoutSeconds(200 * 1024 ** 3)).toBe(86_400);
   });
 });

@@ -34,10 +34,17 @@ export const fileLimits = {
   instances: 50,
 } as const;
 
-/** The largest file SendFile carries itself: 3 bytes become 4 characters of Base64. */
+/** The largest file SendFile carries in Content (3 bytes become 4 characters of Base64); larger ones are uploaded. */
 export const largestInlineFile = (fileLimits.contentBase64Bytes / 4) * 3;
 
 export const fitsInline = (sizeBytes: number): boolean => sizeBytes <= largestInlineFile;
+
+/**
+ * The Timeout sent when none is typed, as the command line's: SendFile's 60 s, plus a second per
+ * MiB of an uploaded file for each agent to download it; a day at most (the API's limit).
+ */
+export const defaultTimeoutSeconds = (sizeBytes: number): number =>
+  fitsInline(sizeBytes) ? 60 : Math.min(86_400, 60 + Math.ceil(sizeBytes / (1024 * 1024)));
 
 const absoluteDir = /^(?:\/|[A-Za-z]:[\\/])/;
 // As useradd and groupadd make names: never a leading '-', never all digits.
@@ -84,9 +91,3 @@ function checkAccount(value: string, what: string, parameter: string): string | 
   }
   return undefined;
 }
-
-/** Why a file cannot go through SendFile's Content, for a server without uploads. */
-export const tooLargeMessage = (fileName: string, sizeBytes: number): string =>
-  `${fileName} is ${sizeBytes.toLocaleString('en')} bytes: SendFile carries at most ` +
-  `${largestInlineFile.toLocaleString('en')} bytes (32 KB once Base64-encoded), ` +
-  'and this server offers no upload for larger files.';

@@ -1,22 +1,49 @@
-import { useState } from 'preact/hooks';
-import { call, listParams } from './api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { blobSource, type UploadSource, uploadFile } from '../../client/file-upload.js';
+import { call, listParams, type Params } from './api.js';
 import { bytesToBase64 } from './bytes.js';
 import { ErrorNote, Modal } from './components.js';
 import { InstanceChoices } from './instance-choices.js';
 import { navigate } from './router.js';
 import {
   checkFileDraft,
+  defaultTimeoutSeconds,
   emptyFileDraft,
   type FileDraft,
   fileLimits,
   fitsInline,
   largestInlineFile,
-  tooLargeMessage,
 } from './send-file-checks.js';
 import type { Session } from './session.js';
 import type { DescribeManagedInstancesResponse } from './wire.js';
 
 type Targeting = 'instances' | 'tag';
+
+/** How far a file sent as an upload has come: read for its checksum, then uploaded. */
+interface Transfer {
+  readonly phase: 'checksum' | 'upload';
+  readonly doneBytes: number;
+  readonly totalBytes: number;
+}
+
+function TransferProgress({
+  transfer,
+  fileName,
+}: {
+  readonly transfer: Transfer;
+  readonly fileName: string;
+}) {
+  const percent = Math.floor((transfer.doneBytes / transfer.totalBytes) * 100);
+  return (
+    <div class="transfer span-2">
+      <label for="send-progress">
+        {transfer.phase === 'checksum' ? `Reading ${fileName} (SHA-256)` : `Uploading ${fileName}`}
+      </label>
+      <progress id="send-progress" max={transfer.totalBytes} value={transfer.doneBytes} />
+      <span aria-hidden="true">{percent}%</span>
+    </div>
+  );
+}
 
 /**
  * SendFile takes instance IDs only (no ResourceTag.N): instances chosen by tag are looked up
@@ -40,7 +67,9 @@ async function instancesWithTag(session: Session, key: string, value: string): P
 
 /**
  * Sends a file from this computer to instances (SendFile): where it lands, its owner, group and
- * mode. Once sent, the send's page opens.
+ * mode. Up to 32 KB once Base64-encoded the file goes in Content; a larger one is uploaded in parts
+ * first (docs/file-transfer.md), read from the File a slice at a time, and sent by its UploadId.
+ * Once sent, the send's page opens.
  */
 export function SendFileDialog({
   session,
@@ -52,13 +81,22 @@ export function SendFileDialog({
   const [file, setFile] = useState<File | undefined>(undefined);
   const [draft, setDraft] = useState<FileDraft>(emptyFileDraft);
   const [overwrite, setOverwrite] = useState(false);
-  const [timeout, setTimeoutSeconds] = useState('60');
+  const [timeout, setTimeoutSeconds] = useState('');
   const [targeting, setTargeting] = useState<Targeting>('instances');
   const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
   const [tagKey, setTagKey] = useState('');
   const [tagValue, setTagValue] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
+  const [transfer, setTransfer] = useState<Transfer | undefined>(undefined);
+  // An upload under way stops reading the file once the dialog is gone.
+  const open = useRef(true);
+  useEffect(
+    () => () => {
+      open.current = false;
+    },
+    [],
+  );
 
   const toggle = (instanceId: string, on: boolean) => {
     const next = new Set(chosen);
@@ -71,15 +109,40 @@ export function SendFileDialog({
     // The name follows the picked file until it is typed over.
     if (picked && (draft.name === '' || draft.name === file?.name)) setDraft({ ...draft, name: picked.name });
     setFile(picked);
-    setError(
-      picked && !fitsInline(picked.size) ? new Error(tooLargeMessage(picked.name, picked.size)) : undefined,
-    );
+    setError(undefined);
   };
+
+  /** SendFile's file parameters: the bytes themselves when they fit, else an upload of them. */
+  async function fileParams(picked: File): Promise<Params> {
+    if (fitsInline(picked.size)) {
+      // At most 24 KiB: read whole, and sent as Base64, which carries any bytes.
+      return { Content: bytesToBase64(new Uint8Array(await picked.arrayBuffer())), ContentType: 'Base64' };
+    }
+    const totalBytes = picked.size;
+    const progress = (phase: Transfer['phase']) => (doneBytes: number) =>
+      setTransfer({ phase, doneBytes, totalBytes });
+    progress('checksum')(0);
+    const hashed = await blobSource(picked, progress('checksum'));
+    // Read a part at a time as it is uploaded; once the dialog is gone, nothing more is read.
+    const source: UploadSource = {
+      ...hashed,
+      read: (offset, length) => {
+        if (!open.current) throw new Error('The dialog was closed before the file was sent.');
+        return hashed.read(offset, length);
+      },
+    };
+    const uploadId = await uploadFile(session, source, {
+      regionId: session.regionId,
+      // As the command line's: sending the same file again after a failure resumes its upload.
+      clientToken: `send-file-${source.sha256.slice(0, 40)}-${totalBytes}`,
+      onProgress: progress('upload'),
+    });
+    return { UploadId: uploadId };
+  }
 
   /** The first reason not to send, found without asking the server. */
   function problem(): string | undefined {
     if (!file) return 'Choose a file to send.';
-    if (!fitsInline(file.size)) return tooLargeMessage(file.name, file.size);
     if (targeting === 'instances' && chosen.size === 0) return 'Choose at least one instance.';
     return checkFileDraft(draft);
   }
@@ -96,25 +159,23 @@ export function SendFileDialog({
     try {
       const instanceIds =
         targeting === 'instances' ? [...chosen] : await instancesWithTag(session, tagKey, tagValue);
-      // At most 24 KiB here (fitsInline): read whole and sent as Base64, which carries any bytes.
-      const content = bytesToBase64(new Uint8Array(await file.arrayBuffer()));
       const { InvokeId } = await call<{ InvokeId: string }>(session, 'SendFile', {
         ...listParams('InstanceId', instanceIds),
+        ...(await fileParams(file)),
         Name: draft.name,
         Description: draft.description || undefined,
-        Content: content,
-        ContentType: 'Base64',
         TargetDir: draft.targetDir,
         FileOwner: draft.owner || undefined,
         FileGroup: draft.group || undefined,
         FileMode: draft.mode || undefined,
         Overwrite: overwrite,
-        Timeout: timeout || undefined,
+        Timeout: timeout || defaultTimeoutSeconds(file.size),
       });
-      navigate({ page: 'file', invokeId: InvokeId });
+      if (open.current) navigate({ page: 'file', invokeId: InvokeId });
     } catch (failure) {
       setError(failure);
       setBusy(false);
+      setTransfer(undefined);
     }
   }
 
@@ -136,9 +197,10 @@ export function SendFileDialog({
           onChange={(event) => choose(event.currentTarget.files?.[0])}
         />
         <p id="send-file-hint" class="hint span-2">
-          {file
-            ? `${file.name}: ${file.size.toLocaleString()} bytes.`
-            : `Up to ${largestInlineFile / 1024} KiB (32 KB once Base64-encoded).`}
+          {!file &&
+            `Up to ${largestInlineFile / 1024} KiB goes in the request; a larger file is uploaded first.`}
+          {file &&
+            `${file.name}: ${file.size.toLocaleString()} bytes${fitsInline(file.size) ? '.' : ', uploaded in parts before it is sent.'}`}
         </p>
         <label for="send-name">File name</label>
         <input
@@ -234,9 +296,15 @@ export function SendFileDialog({
           type="number"
           min={10}
           max={86400}
+          placeholder={String(defaultTimeoutSeconds(file?.size ?? 0))}
+          aria-describedby="send-timeout-hint"
           value={timeout}
           onInput={(event) => setTimeoutSeconds(event.currentTarget.value)}
         />
+        <p id="send-timeout-hint" class="hint span-2">
+          How long each instance has to place the file. Empty: 60, plus 1 per MiB of an uploaded file.
+        </p>
+        {transfer && file && <TransferProgress transfer={transfer} fileName={file.name} />}
         <ErrorNote error={error} />
         <div class="actions span-2">
           <button type="submit" class="primary" disabled={busy}>
