@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { invoke } from '../../src/client/api.js';
@@ -8,7 +10,7 @@ import { chromiumFound, chromiumPath, laptopViewport, launchChromium } from './c
 import { type ConsoleFleet, regionId, startConsoleFleet } from './console-fleet.js';
 
 /**
- * `npm run screenshots`: a real server and two agents with a few commands and invocations, the
+ * `npm run screenshots`: a real server and two agents with a few commands, invocations and files, the
  * console signed in, and one 1366×768 PNG per page in docs/console/ (the README shows them).
  */
 const outDir = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
@@ -85,6 +87,52 @@ async function seed(fleet: ConsoleFleet, instanceIds: string[]): Promise<{ runni
   return { running: running.InvokeId };
 }
 
+/**
+ * Files sent to the agents, one refused, so the Files page has rows and a send's page an error.
+ * One instance per send: both agents share this machine's disk, which no two instances do.
+ */
+async function seedFiles(fleet: ConsoleFleet, instanceIds: string[], targetDir: string): Promise<string> {
+  const send = async (instanceId: string, name: string, content: string, mode: string) =>
+    (
+      await invoke<{ InvokeId: string }>(fleet.credentials, 'SendFile', {
+        RegionId: regionId,
+        'InstanceId.1': instanceId,
+        Name: name,
+        Content: base64(content),
+        ContentType: 'Base64',
+        TargetDir: targetDir,
+        FileMode: mode,
+      })
+    ).InvokeId;
+  const [web = '', db = ''] = instanceIds;
+  const sent = [
+    await send(web, 'nginx.conf', 'worker_processes auto;\n', '0644'),
+    await send(db, 'deploy.env', 'RELEASE=v2.5.0\n', '0600'),
+  ];
+  await waitForSends(fleet, sent, 'Success');
+  // The same name again without Overwrite: the instance refuses it (FileAlreadyExists).
+  const refused = await send(web, 'nginx.conf', 'worker_processes 4;\n', '0644');
+  await waitForSends(fleet, [refused], 'Failed');
+  return refused;
+}
+
+async function waitForSends(fleet: ConsoleFleet, invokeIds: string[], status: string): Promise<void> {
+  for (const invokeId of invokeIds) {
+    await waitFor(
+      `file send ${invokeId} to end ${status}`,
+      async () => {
+        const page = await invoke<{ Invocations: { Invocation: { InvocationStatus: string }[] } }>(
+          fleet.credentials,
+          'DescribeSendFileResults',
+          { RegionId: regionId, InvokeId: invokeId },
+        );
+        return page.Invocations.Invocation[0]?.InvocationStatus === status ? true : undefined;
+      },
+      60_000,
+    );
+  }
+}
+
 async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${outDir}${name}.png` });
   console.log(`wrote docs/console/${name}.png`);
@@ -96,6 +144,7 @@ async function main(): Promise<void> {
   const fleet = await startConsoleFleet();
   const agents = [fleet.agent];
   const browser = await launchChromium();
+  const targetDir = await mkdtemp(join(tmpdir(), 'openassist-screenshots-'));
   try {
     agents.push(await secondAgent(fleet));
     const { running } = await seed(
@@ -143,7 +192,38 @@ async function main(): Promise<void> {
       60_000,
     );
     await shoot(page, 'invocation');
+
+    const refused = await seedFiles(
+      fleet,
+      agents.map((agent) => agent.instanceId),
+      targetDir,
+    );
+    await page.goto(`${fleet.consoleUrl}#/files`);
+    await page.getByRole('row', { name: /deploy\.env/ }).waitFor();
+    await page.getByRole('button', { name: 'Send file' }).click();
+    const send = page.getByRole('dialog', { name: 'Send a file' });
+    await send.getByLabel('File', { exact: true }).setInputFiles({
+      name: 'app.conf',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('listen 8080\nworkers 4\n'),
+    });
+    await send.getByLabel('Description', { exact: true }).fill('Settings of the web tier');
+    await send.getByLabel('Instances with a tag', { exact: true }).check();
+    await send.getByLabel('Tag key', { exact: true }).fill('role');
+    await send.getByLabel('Tag value', { exact: true }).fill('web');
+    await send.getByLabel('Target directory', { exact: true }).fill('/etc/app');
+    await send.getByLabel('Owner', { exact: true }).fill('www-data');
+    await send.getByLabel('Group', { exact: true }).fill('www-data');
+    await send.getByLabel('Mode', { exact: true }).fill('0640');
+    await send.getByLabel('Overwrite an existing file', { exact: true }).check();
+    await shoot(page, 'send-file');
+    await page.keyboard.press('Escape');
+
+    await page.goto(`${fleet.consoleUrl}#/files/${refused}`);
+    await page.getByTestId('file-status').getByText('Failed').waitFor();
+    await shoot(page, 'file');
   } finally {
+    await rm(targetDir, { recursive: true, force: true });
     await browser.close();
     for (const agent of agents.slice(1)) await agent.stop();
     await fleet.stop();

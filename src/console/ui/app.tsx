@@ -1,9 +1,11 @@
 import { useState } from 'preact/hooks';
 import { CommandsPage } from './commands-page.js';
+import { FilePage } from './file-page.js';
+import { FilesPage } from './files-page.js';
 import { InstancesPage } from './instances-page.js';
 import { InvocationPage } from './invocation-page.js';
 import { InvocationsPage } from './invocations-page.js';
-import { hrefOf, type Route, useRoute } from './router.js';
+import { hrefOf, type Route, sectionOf, useRoute } from './router.js';
 import { clearSession, loadSession, type Session, saveSession } from './session.js';
 import { SignIn } from './sign-in.js';
 
@@ -11,6 +13,7 @@ const sections: readonly { readonly route: Route; readonly label: string }[] = [
   { route: { page: 'instances' }, label: 'Instances' },
   { route: { page: 'commands' }, label: 'Commands' },
   { route: { page: 'invocations' }, label: 'Invocations' },
+  { route: { page: 'files' }, label: 'Files' },
 ];
 
 function Page({ route, session }: { readonly route: Route; readonly session: Session }) {
@@ -21,6 +24,10 @@ function Page({ route, session }: { readonly route: Route; readonly session: Ses
       return <InvocationsPage session={session} />;
     case 'invocation':
       return <InvocationPage session={session} invokeId={route.invokeId} />;
+    case 'files':
+      return <FilesPage session={session} />;
+    case 'file':
+      return <FilePage session={session} invokeId={route.invokeId} />;
     default:
       return <InstancesPage session={session} />;
   }
@@ -41,7 +48,7 @@ export function App() {
     );
   }
 
-  const current = route.page === 'invocation' ? 'invocations' : route.page;
+  const current = sectionOf(route);
   const switchRegion = (regionId: string) => {
     const next = { ...session, regionId };
     saveSession(next);

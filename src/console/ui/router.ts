@@ -5,7 +5,9 @@ export type Route =
   | { readonly page: 'instances' }
   | { readonly page: 'commands' }
   | { readonly page: 'invocations' }
-  | { readonly page: 'invocation'; readonly invokeId: string };
+  | { readonly page: 'invocation'; readonly invokeId: string }
+  | { readonly page: 'files' }
+  | { readonly page: 'file'; readonly invokeId: string };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#\/?/, '');
@@ -13,11 +15,23 @@ export function parseRoute(hash: string): Route {
   if (first === 'commands') return { page: 'commands' };
   if (first === 'invocations' && second) return { page: 'invocation', invokeId: decodeURIComponent(second) };
   if (first === 'invocations') return { page: 'invocations' };
+  if (first === 'files' && second) return { page: 'file', invokeId: decodeURIComponent(second) };
+  if (first === 'files') return { page: 'files' };
   return { page: 'instances' };
 }
 
-export const hrefOf = (route: Route): string =>
-  route.page === 'invocation' ? `#/invocations/${encodeURIComponent(route.invokeId)}` : `#/${route.page}`;
+export function hrefOf(route: Route): string {
+  if (route.page === 'invocation') return `#/invocations/${encodeURIComponent(route.invokeId)}`;
+  if (route.page === 'file') return `#/files/${encodeURIComponent(route.invokeId)}`;
+  return `#/${route.page}`;
+}
+
+/** The section a page belongs to, for the navigation's current link. */
+export function sectionOf(route: Route): Route['page'] {
+  if (route.page === 'invocation') return 'invocations';
+  if (route.page === 'file') return 'files';
+  return route.page;
+}
 
 export function navigate(route: Route): void {
   location.hash = hrefOf(route);

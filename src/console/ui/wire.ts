@@ -148,3 +148,41 @@ export const finalInstanceStatuses = new Set([
 export const finalInvocationStatuses = new Set(['Success', 'Failed', 'Stopped', 'PartialFailed']);
 
 export { invocationStatuses } from '../../domain/invocation-status.js';
+
+/** One instance's delivery of a sent file. */
+export interface FileInstance {
+  readonly InstanceId: string;
+  readonly InvocationStatus: string;
+  readonly ErrorCode: string;
+  readonly ErrorInfo: string;
+  readonly CreationTime: string;
+  readonly StartTime: string;
+  readonly FinishTime: string;
+  readonly UpdateTime: string;
+}
+
+/** A sent file, as DescribeSendFileResults lists it. */
+export interface FileSend {
+  readonly InvokeId: string;
+  readonly Name: string;
+  readonly Description: string;
+  readonly TargetDir: string;
+  readonly FileOwner: string;
+  readonly FileGroup: string;
+  readonly FileMode: string;
+  /** The model types it as a string: `true` or `false`. */
+  readonly Overwrite: string;
+  readonly Content: string;
+  readonly ContentType: string;
+  readonly InvocationStatus: string;
+  readonly CreationTime: string;
+  readonly VmCount: number;
+  readonly InvokeInstances: { readonly InvokeInstance: readonly FileInstance[] };
+}
+
+export interface DescribeSendFileResultsResponse {
+  readonly TotalCount: number;
+  readonly PageNumber: number;
+  readonly PageSize: number;
+  readonly Invocations: { readonly Invocation: readonly FileSend[] };
+}
