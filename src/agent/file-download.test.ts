@@ -89,7 +89,14 @@ describe('downloadInto', () => {
     );
     server = served.server;
     expect((await download(served.url)).equals(file)).toBe(true);
-    expect(served.ranges).toEqual([undefined, 'bytes=100000-', 'bytes=200000-']);
+    // Each cut sent 100,000 bytes, but how many reached the file before the close was seen
+    // depends on the scheduling: each resume starts past the last one, never before it.
+    const [first, ...resumed] = served.ranges;
+    expect(first).toBeUndefined();
+    expect(resumed.length).toBeGreaterThanOrEqual(2);
+    const starts = resumed.map((range) => Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1]));
+    expect(starts[0]).toBeGreaterThan(0);
+    for (const [i, start] of starts.entries()) if (i > 0) expect(start).toBeGreaterThan(starts[i - 1] ?? 0);
   });
 
   it('refuses bytes that do not hash to the sha256', async () => {
