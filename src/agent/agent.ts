@@ -194,6 +194,7 @@ async function startLocked(
     filePauseMarker: config.testing.fileWritePauseMarker,
     // Downloads go to the server the channel talks to now, signed in as the channel is.
     fileServer: { serverUrl: (): string => channel.serverUrl, instanceId, token, ca },
+    instanceId,
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });

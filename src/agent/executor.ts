@@ -58,6 +58,11 @@ export interface ExecutorOptions {
   readonly filePauseMarker?: string | undefined;
   /** Where files sent as uploads are downloaded from (file-task.ts). */
   readonly fileServer?: FileServer;
+  /**
+   * This agent's instance: it names the temporary file of a file task, so two agents placing the
+   * same send into one directory (one host, a shared mount) never write into each other's.
+   */
+  readonly instanceId?: string;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -151,6 +156,12 @@ export class Executor {
     this.capBytes = options.outputCapBytes ?? defaultOutputCapBytes;
   }
 
+  /** A file task's run id, with the instance's: its temporary file's name (file-writer.ts). */
+  private fileRunId(run: RunRef): string {
+    const runId = runIdOf(run);
+    return this.options.instanceId ? `${runId}-${this.options.instanceId}` : runId;
+  }
+
   get activeCount(): number {
     return this.running.size;
   }
@@ -224,7 +235,8 @@ export class Executor {
       }
       // A file being placed was never moved into place half-written: only its temporary file can be left.
       const leftover =
-        task.file && removeLeftover(task.file.targetDir, runIdOf({ invokeId: task.invokeId, execution }));
+        task.file &&
+        removeLeftover(task.file.targetDir, this.fileRunId({ invokeId: task.invokeId, execution }));
       this.finish({ invokeId: task.invokeId, execution }, 'Error', {
         ...runError(
           'ExecutionInterrupted',
@@ -326,7 +338,7 @@ export class Executor {
           runFileTask(
             file,
             {
-              runId,
+              runId: this.fileRunId(job),
               timeoutSeconds: task.timeoutSeconds,
               pauseMarker: this.options.filePauseMarker,
               server: this.options.fileServer,

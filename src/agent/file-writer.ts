@@ -33,8 +33,8 @@ export const bytesSource =
 
 /**
  * The temporary file of one run, beside the target (a rename stays on one filesystem) and named
- * by the run, not by the file: a name of 255 characters leaves no room for more, and recovery
- * finds a crashed run's leftover from the journal alone.
+ * by the run (with the instance: agents sharing a directory), not by the file: a name of 255
+ * characters leaves no room for more, and recovery finds a crashed run's leftover from the journal alone.
  */
 export const tempPathOf = (targetDir: string, runId: string): string =>
   join(targetDir, `.openassist-send-${runId}.tmp`);

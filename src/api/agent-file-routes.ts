@@ -54,6 +54,8 @@ async function sendFile(
     if (start !== undefined) {
       reply.code(206).header('content-range', `bytes ${start}-${upload.sizeBytes - 1}/${upload.sizeBytes}`);
     }
+    open.add(reply);
+    reply.raw.once('close', () => open.delete(reply));
     return reply.send(
       Readable.from(deps.fileUploads.read(upload, from), { objectMode: false, highWaterMark: 1 }),
     );

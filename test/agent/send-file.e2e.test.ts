@@ -183,6 +183,30 @@ for (const factory of backendFactories) {
       expect(await readdir(targetDir)).toEqual(['app.conf']);
     });
 
+    it('places one send from two agents into one shared directory, neither writing into the other', async () => {
+      // Two instances on one host (or one NFS mount): each agent's temporary file is its own.
+      const second = await startAgent();
+      try {
+        const targetDir = join(scratch, 'shared');
+        for (let round = 0; round < 3; round++) {
+          const sent = await finished(
+            await send({ targetDir, content: `round ${round}\n`, overwrite: true }, [
+              agent.instanceId,
+              second.instanceId,
+            ]),
+          );
+          expect(sent.invokeInstances?.invokeInstance?.map((row) => row.invocationStatus)).toEqual([
+            'Success',
+            'Success',
+          ]);
+          expect(await readFile(join(targetDir, 'app.conf'), 'utf8')).toBe(`round ${round}\n`);
+          expect(await readdir(targetDir)).toEqual(['app.conf']);
+        }
+      } finally {
+        await second.stop();
+      }
+    });
+
     it('answers a repeated ClientToken with the first InvokeId, sending the file once', async () => {
       const targetDir = join(scratch, 'idempotent');
       const clientToken = `tok-${randomBytes(4).toString('hex')}`;
@@ -398,7 +422,7 @@ for (const factory of backendFactories) {
         [writer.instanceId],
       );
       await waitFor('the write to pause halfway', () => (existsSync(marker) ? true : undefined));
-      const temp = join(targetDir, `.openassist-send-${invokeId}.tmp`);
+      const temp = join(targetDir, `.openassist-send-${invokeId}-${writer.instanceId}.tmp`);
       expect(await readFile(temp, 'utf8')).toBe('new content, lon');
       await writer.stop('SIGKILL');
       expect(await readFile(join(targetDir, 'app.conf'), 'utf8')).toBe('old\n');
