@@ -181,10 +181,14 @@ export async function measureFileTransfer(
 /** The bench's lines for the file rows. */
 export function describeFileTransfer(result: FileTransferResult): string[] {
   const { smallFile, largeFile } = result;
-  const ratio = (peer: number | undefined, ours: number) =>
-    peer === undefined ? '' : ` (scp ${peer}, ${(peer / ours).toFixed(1)}× ours)`;
+  const ratio = (peer: number | undefined, ours: number, unit: string) =>
+    peer === undefined
+      ? ''
+      : ` (scp ${peer} ${unit}: OpenAssist ${
+          peer >= ours ? `${(peer / ours).toFixed(1)}× faster` : `${(ours / peer).toFixed(1)}× slower`
+        })`;
   return [
-    `SendFile 4 KiB to one agent (${smallFile.runs} runs): Success visible p50 ${smallFile.sendFileMs.p50} ms, p99 ${smallFile.sendFileMs.p99} ms${ratio(smallFile.scpMs?.p50, smallFile.sendFileMs.p50)}`,
-    `send-file ${largeFile.mebibytes} MiB to one agent: ${largeFile.sendFileSeconds} s, ${largeFile.sendFileMiBPerSecond} MiB/s${ratio(largeFile.scpSeconds, largeFile.sendFileSeconds)}; RSS growth server ${largeFile.serverRssGrowthMiB} MiB, agent ${largeFile.agentRssGrowthMiB} MiB`,
+    `SendFile 4 KiB to one agent (${smallFile.runs} runs): Success visible p50 ${smallFile.sendFileMs.p50} ms, p99 ${smallFile.sendFileMs.p99} ms${ratio(smallFile.scpMs?.p50, smallFile.sendFileMs.p50, 'ms')}`,
+    `send-file ${largeFile.mebibytes} MiB to one agent: ${largeFile.sendFileSeconds} s, ${largeFile.sendFileMiBPerSecond} MiB/s${ratio(largeFile.scpSeconds, largeFile.sendFileSeconds, 's')}; RSS growth server ${largeFile.serverRssGrowthMiB} MiB, agent ${largeFile.agentRssGrowthMiB} MiB`,
   ];
 }

@@ -64,6 +64,8 @@ export async function withLoopbackSshd<T>(use: (ssh: LoopbackSsh) => Promise<T>)
       'UsePAM no',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
+      // scp speaks SFTP since OpenSSH 9.0.
+      'Subsystem sftp internal-sftp',
       '',
     ].join('\n'),
   );
