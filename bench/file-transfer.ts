@@ -1,18 +1,16 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startAgentProcess } from '../test/helpers/agent-process.js';
+import { randomFile, rssMiB, sha256Of } from '../test/helpers/big-files.js';
 import { cli } from '../test/helpers/cli-process.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
 import { withLoopbackSshd } from './peers.js';
 import { apiOf, summary } from './stats.js';
 
 const run = promisify(execFile);
-const MiB = 1024 * 1024;
 
 export interface FileTransferResult {
   readonly smallFile: {
@@ -33,11 +31,6 @@ export interface FileTransferResult {
   };
 }
 
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
-}
-
 /** The peak resident memory of some processes, sampled every 20 ms while `during` runs. */
 async function peakRss<T>(pids: readonly number[], during: () => Promise<T>): Promise<[T, number[]]> {
   const peaks = await Promise.all(pids.map(rssMiB));
@@ -54,27 +47,6 @@ async function peakRss<T>(pids: readonly number[], during: () => Promise<T>): Pr
     running = false;
     await sampling;
   }
-}
-
-async function randomFile(path: string, mebibytes: number): Promise<string> {
-  const hash = createHash('sha256');
-  const file = await open(path, 'w');
-  try {
-    for (let i = 0; i < mebibytes; i++) {
-      const piece = randomBytes(MiB);
-      hash.update(piece);
-      await file.write(piece);
-    }
-  } finally {
-    await file.close();
-  }
-  return hash.digest('hex');
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 const seconds = (startedMs: number): number => Math.round((performance.now() - startedMs) / 10) / 100;

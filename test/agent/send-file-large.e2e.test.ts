@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { invoke } from '../../src/client/api.js';
 import { uploadFile } from '../../src/client/file-upload.js';
 import type { Credentials } from '../../src/client/sign.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
+import { peakSampler, randomFile, rssMiB, sha256Of } from '../helpers/big-files.js';
 import { cli } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { Ecs, ecsClient } from '../helpers/sdk.js';
@@ -16,53 +17,6 @@ import { type ServerProcess, startServerProcess } from '../helpers/server-proces
 
 const region = 'cn-hangzhou';
 const MiB = 1024 * 1024;
-
-/** A file of `mebibytes` random MiB written a MiB at a time; returns its SHA-256. */
-async function randomFile(path: string, mebibytes: number): Promise<string> {
-  const hash = createHash('sha256');
-  const file = await open(path, 'w');
-  try {
-    for (let i = 0; i < mebibytes; i++) {
-      const piece = randomBytes(MiB);
-      hash.update(piece);
-      await file.write(piece);
-    }
-  } finally {
-    await file.close();
-  }
-  return hash.digest('hex');
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Resident memory of a process in MiB, from /proc. */
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
-}
-
-/** Samples the peak resident memory of some processes every 25 ms until stopped. */
-function peakSampler(pids: readonly number[]) {
-  const peaks = pids.map(() => 0);
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      for (const [i, pid] of pids.entries()) peaks[i] = Math.max(peaks[i] ?? 0, await rssMiB(pid));
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  })();
-  return {
-    async stop(): Promise<number[]> {
-      running = false;
-      await done;
-      return peaks;
-    },
-  };
-}
 
 describe('send-file beyond 32 KB: a real server, agents and the CLI', () => {
   let scratch: string;
