@@ -1,5 +1,5 @@
-import { isRecord } from '../guards.js';
 import { ApiError } from './errors.js';
+import { readSettingObject } from './setting-json.js';
 import { explainZone, parseZone } from './time-zone.js';
 import { maxWindows, minimumWindowMinutes, parseWindow, windowMinutes } from './upgrade-window.js';
 import { isNewerVersion } from './versions.js';
@@ -63,18 +63,7 @@ function readWindows(value: unknown): string[] {
  * config: the fields given replace the stored ones, the others are kept.
  */
 export function readAgentUpgradeConfig(text: string, stored: AgentUpgradeConfig): AgentUpgradeConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw invalid('it must be a JSON object.');
-  }
-  if (!isRecord(value)) throw invalid('it must be a JSON object.');
-  const given = value;
-  const unknown = Object.keys(given).find((key) => !fields.includes(key));
-  if (unknown !== undefined) {
-    throw invalid(`unknown field ${unknown.slice(0, 40)}; the fields are ${fields.join(', ')}.`);
-  }
+  const given = readSettingObject(wireField, text, fields);
   let timeZone = stored.timeZone;
   if (given.TimeZone !== undefined) {
     if (typeof given.TimeZone !== 'string' || !parseZone(given.TimeZone)) {

@@ -1,5 +1,6 @@
 import { isRecord } from '../guards.js';
 import { ApiError } from './errors.js';
+import { readSettingObject } from './setting-json.js';
 
 /**
  * ModifyCloudAssistantSettings' `ResourceUsageConfig` (the SDK's model, JSON on the wire): caps the
@@ -83,18 +84,7 @@ function readBoolean(value: unknown, name: string): boolean {
  * Bounds are the SDK's.
  */
 export function readResourceUsageConfig(text: string, stored: ResourceUsageConfig): ResourceUsageConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw invalid('it must be a JSON object.');
-  }
-  if (!isRecord(value)) throw invalid('it must be a JSON object.');
-  const given = value;
-  const unknown = Object.keys(given).find((key) => !fields.includes(key));
-  if (unknown !== undefined) {
-    throw invalid(`unknown field ${unknown.slice(0, 40)}; the fields are ${fields.join(', ')}.`);
-  }
+  const given = readSettingObject(wireField, text, fields);
   const config: { -readonly [K in keyof ResourceUsageConfig]: ResourceUsageConfig[K] } = { ...stored };
   // An empty string (or null) clears a field: back to no limit (a model with no "unset" needs one).
   const cleared = (key: string) => given[key] === '' || given[key] === null;
