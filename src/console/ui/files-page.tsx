@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { call, formatTime } from './api.js';
 import { ErrorNote, PageHeading, Pager, StatusBadge } from './components.js';
+import { FilterForm, type Filters, type TextFilter } from './filter-form.js';
 import { useLoad } from './load.js';
 import { hrefOf } from './router.js';
 import { SendFileDialog } from './send-file-dialog.js';
@@ -12,13 +13,11 @@ const pageSize = 20;
 // DescribeSendFileResults' InvocationStatus values.
 const fileStatuses = ['Pending', 'Running', 'Success', 'Failed', 'PartialFailed'];
 
-interface Filters {
-  readonly status: string;
-  readonly name: string;
-  readonly instanceId: string;
-}
-
-const noFilters: Filters = { status: '', name: '', instanceId: '' };
+const filterFields: readonly TextFilter<'name' | 'instanceId'>[] = [
+  { key: 'name', label: 'File name' },
+  { key: 'instanceId', label: 'Instance ID', placeholder: 'mi-…' },
+];
+const noFilters: Filters<'name' | 'instanceId'> = { status: '', name: '', instanceId: '' };
 
 /** `2 Success, 1 Failed`: how a send's instances stand. */
 export function instanceSummary(send: FileSend): string {
@@ -34,67 +33,6 @@ export function targetPath(send: Pick<FileSend, 'TargetDir' | 'Name'>): string {
   const separator = /^[A-Za-z]:/.test(send.TargetDir) ? '\\' : '/';
   const dir = send.TargetDir.endsWith(separator) ? send.TargetDir : `${send.TargetDir}${separator}`;
   return `${dir}${send.Name}`;
-}
-
-function FilterForm({
-  initial,
-  onApply,
-}: {
-  readonly initial: Filters;
-  readonly onApply: (f: Filters) => void;
-}) {
-  const [draft, setDraft] = useState(initial);
-  return (
-    <form
-      class="filters"
-      aria-label="Filter files"
-      onSubmit={(event) => {
-        event.preventDefault();
-        onApply({ ...draft, name: draft.name.trim(), instanceId: draft.instanceId.trim() });
-      }}
-    >
-      <div class="field">
-        <label for="filter-status">Status</label>
-        <select
-          id="filter-status"
-          value={draft.status}
-          onChange={(event) => setDraft({ ...draft, status: event.currentTarget.value })}
-        >
-          <option value="">Any</option>
-          {fileStatuses.map((status) => (
-            <option key={status}>{status}</option>
-          ))}
-        </select>
-      </div>
-      <div class="field">
-        <label for="filter-name">File name</label>
-        <input
-          id="filter-name"
-          value={draft.name}
-          onInput={(event) => setDraft({ ...draft, name: event.currentTarget.value })}
-        />
-      </div>
-      <div class="field">
-        <label for="filter-instance">Instance ID</label>
-        <input
-          id="filter-instance"
-          value={draft.instanceId}
-          placeholder="mi-…"
-          onInput={(event) => setDraft({ ...draft, instanceId: event.currentTarget.value })}
-        />
-      </div>
-      <button type="submit">Apply</button>
-      <button
-        type="button"
-        onClick={() => {
-          setDraft(noFilters);
-          onApply(noFilters);
-        }}
-      >
-        Clear
-      </button>
-    </form>
-  );
 }
 
 /** Files sent to instances (DescribeSendFileResults), newest first, and the Send file dialog. */
@@ -127,7 +65,11 @@ export function FilesPage({ session }: { readonly session: Session }) {
       </div>
       {sending && <SendFileDialog session={session} onClose={() => setSending(false)} />}
       <FilterForm
+        label="Filter files"
+        statuses={fileStatuses}
+        fields={filterFields}
         initial={filters}
+        empty={noFilters}
         onApply={(next) => {
           setPageNumber(1);
           setFilters(next);

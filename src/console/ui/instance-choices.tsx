@@ -60,3 +60,86 @@ export function InstanceChoices({
     </>
   );
 }
+
+export type Targeting = 'instances' | 'tag';
+
+/** What a dialog acts on: instances chosen by id, or every instance carrying a tag. */
+export interface Targets {
+  readonly targeting: Targeting;
+  readonly chosen: ReadonlySet<string>;
+  readonly tagKey: string;
+  readonly tagValue: string;
+}
+
+/** The state behind a TargetsFieldset. */
+export function useTargets(): [Targets, (targets: Targets) => void] {
+  return useState<Targets>({ targeting: 'instances', chosen: new Set(), tagKey: '', tagValue: '' });
+}
+
+/** The Targets fieldset of the Run and Send file dialogs: by id (checkboxes) or by tag. */
+export function TargetsFieldset({
+  idPrefix,
+  session,
+  targets,
+  onChange,
+  tagValueHint,
+}: {
+  /** Keeps the ids of two dialogs' fields apart. */
+  readonly idPrefix: string;
+  readonly session: Session;
+  readonly targets: Targets;
+  readonly onChange: (targets: Targets) => void;
+  readonly tagValueHint: string;
+}) {
+  const set = (fields: Partial<Targets>) => onChange({ ...targets, ...fields });
+  const toggle = (instanceId: string, on: boolean) => {
+    const chosen = new Set(targets.chosen);
+    if (on) chosen.add(instanceId);
+    else chosen.delete(instanceId);
+    set({ chosen });
+  };
+  const radio = (targeting: Targeting, label: string) => (
+    <label class="check">
+      <input
+        type="radio"
+        name={`${idPrefix}-targeting`}
+        checked={targets.targeting === targeting}
+        onChange={() => set({ targeting })}
+      />{' '}
+      {label}
+    </label>
+  );
+  return (
+    <fieldset class="span-2">
+      <legend>Targets</legend>
+      <div class="choice">
+        {radio('instances', 'Instances')}
+        {radio('tag', 'Instances with a tag')}
+      </div>
+      {targets.targeting === 'instances' && (
+        <InstanceChoices session={session} chosen={targets.chosen} onToggle={toggle} />
+      )}
+      {targets.targeting === 'tag' && (
+        <div class="form-grid">
+          <label for={`${idPrefix}-tag-key`}>Tag key</label>
+          <input
+            id={`${idPrefix}-tag-key`}
+            required
+            value={targets.tagKey}
+            onInput={(event) => set({ tagKey: event.currentTarget.value })}
+          />
+          <label for={`${idPrefix}-tag-value`}>Tag value</label>
+          <input
+            id={`${idPrefix}-tag-value`}
+            value={targets.tagValue}
+            aria-describedby={`${idPrefix}-tag-value-hint`}
+            onInput={(event) => set({ tagValue: event.currentTarget.value })}
+          />
+          <p id={`${idPrefix}-tag-value-hint`} class="hint span-2">
+            {tagValueHint}
+          </p>
+        </div>
+      )}
+    </fieldset>
+  );
+}

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { call, formatTime } from './api.js';
 import { ErrorNote, PageHeading, Pager, StatusBadge } from './components.js';
+import { FilterForm, type Filters, type TextFilter } from './filter-form.js';
 import { useLoad } from './load.js';
 import { hrefOf } from './router.js';
 import type { Session } from './session.js';
@@ -8,13 +9,11 @@ import { type DescribeInvocationsResponse, type Invocation, invocationStatuses }
 
 const pageSize = 20;
 
-interface Filters {
-  readonly status: string;
-  readonly commandId: string;
-  readonly instanceId: string;
-}
-
-const noFilters: Filters = { status: '', commandId: '', instanceId: '' };
+const filterFields: readonly TextFilter<'commandId' | 'instanceId'>[] = [
+  { key: 'commandId', label: 'Command ID', placeholder: 'c-…' },
+  { key: 'instanceId', label: 'Instance ID', placeholder: 'mi-…' },
+];
+const noFilters: Filters<'commandId' | 'instanceId'> = { status: '', commandId: '', instanceId: '' };
 
 /** `2 Success, 1 Failed`: how an invocation's instances stand. */
 function instanceSummary(invocation: Invocation): string {
@@ -23,68 +22,6 @@ function instanceSummary(invocation: Invocation): string {
     counts.set(run.InvocationStatus, (counts.get(run.InvocationStatus) ?? 0) + 1);
   }
   return [...counts].map(([status, count]) => `${count} ${status}`).join(', ');
-}
-
-function FilterForm({
-  initial,
-  onApply,
-}: {
-  readonly initial: Filters;
-  readonly onApply: (f: Filters) => void;
-}) {
-  const [draft, setDraft] = useState(initial);
-  return (
-    <form
-      class="filters"
-      aria-label="Filter invocations"
-      onSubmit={(event) => {
-        event.preventDefault();
-        onApply({ ...draft, commandId: draft.commandId.trim(), instanceId: draft.instanceId.trim() });
-      }}
-    >
-      <div class="field">
-        <label for="filter-status">Status</label>
-        <select
-          id="filter-status"
-          value={draft.status}
-          onChange={(event) => setDraft({ ...draft, status: event.currentTarget.value })}
-        >
-          <option value="">Any</option>
-          {invocationStatuses.map((status) => (
-            <option key={status}>{status}</option>
-          ))}
-        </select>
-      </div>
-      <div class="field">
-        <label for="filter-command">Command ID</label>
-        <input
-          id="filter-command"
-          value={draft.commandId}
-          placeholder="c-…"
-          onInput={(event) => setDraft({ ...draft, commandId: event.currentTarget.value })}
-        />
-      </div>
-      <div class="field">
-        <label for="filter-instance">Instance ID</label>
-        <input
-          id="filter-instance"
-          value={draft.instanceId}
-          placeholder="mi-…"
-          onInput={(event) => setDraft({ ...draft, instanceId: event.currentTarget.value })}
-        />
-      </div>
-      <button type="submit">Apply</button>
-      <button
-        type="button"
-        onClick={() => {
-          setDraft(noFilters);
-          onApply(noFilters);
-        }}
-      >
-        Clear
-      </button>
-    </form>
-  );
 }
 
 export function InvocationsPage({ session }: { readonly session: Session }) {
@@ -111,7 +48,11 @@ export function InvocationsPage({ session }: { readonly session: Session }) {
         </button>
       </div>
       <FilterForm
+        label="Filter invocations"
+        statuses={invocationStatuses}
+        fields={filterFields}
         initial={filters}
+        empty={noFilters}
         onApply={(next) => {
           setPageNumber(1);
           setFilters(next);

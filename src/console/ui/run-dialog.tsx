@@ -4,12 +4,11 @@ import { call, listParams } from './api.js';
 import { textToBase64 } from './bytes.js';
 import { ErrorNote, Modal } from './components.js';
 import { FrequencyPreview } from './frequency-preview.js';
-import { InstanceChoices } from './instance-choices.js';
+import { TargetsFieldset, useTargets } from './instance-choices.js';
 import { draftParameterNames, emptyScript, ScriptFields } from './script-fields.js';
 import type { Session } from './session.js';
 import type { Command } from './wire.js';
 
-type Targeting = 'instances' | 'tag';
 type When = 'once' | 'schedule';
 
 /**
@@ -33,10 +32,8 @@ export function RunDialog({
       ? command.ParameterNames.ParameterName
       : []
     : draftParameterNames(script);
-  const [targeting, setTargeting] = useState<Targeting>('instances');
-  const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
-  const [tagKey, setTagKey] = useState('');
-  const [tagValue, setTagValue] = useState('');
+  const [targets, setTargets] = useTargets();
+  const { targeting, chosen, tagKey, tagValue } = targets;
   const [values, setValues] = useState<Readonly<Record<string, string>>>({});
   const [when, setWhen] = useState<When>('once');
   const [frequency, setFrequency] = useState('');
@@ -45,13 +42,6 @@ export function RunDialog({
   const [workingDir, setWorkingDir] = useState(command?.WorkingDir ?? '');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
-
-  const toggle = (instanceId: string, on: boolean) => {
-    const next = new Set(chosen);
-    if (on) next.add(instanceId);
-    else next.delete(instanceId);
-    setChosen(next);
-  };
 
   /** The saved command, or the script to run once. */
   const what = () =>
@@ -104,53 +94,13 @@ export function RunDialog({
     <Modal title={command ? `Run ${command.Name}` : 'Run a script'} onClose={onClose} wide>
       <form class="form-grid" onSubmit={submit}>
         {!command && <ScriptFields draft={script} onChange={setScript} />}
-        <fieldset class="span-2">
-          <legend>Targets</legend>
-          <div class="choice">
-            <label class="check">
-              <input
-                type="radio"
-                name="targeting"
-                checked={targeting === 'instances'}
-                onChange={() => setTargeting('instances')}
-              />{' '}
-              Instances
-            </label>
-            <label class="check">
-              <input
-                type="radio"
-                name="targeting"
-                checked={targeting === 'tag'}
-                onChange={() => setTargeting('tag')}
-              />{' '}
-              Instances with a tag
-            </label>
-          </div>
-          {targeting === 'instances' && (
-            <InstanceChoices session={session} chosen={chosen} onToggle={toggle} />
-          )}
-          {targeting === 'tag' && (
-            <div class="form-grid">
-              <label for="run-tag-key">Tag key</label>
-              <input
-                id="run-tag-key"
-                required
-                value={tagKey}
-                onInput={(e) => setTagKey(e.currentTarget.value)}
-              />
-              <label for="run-tag-value">Tag value</label>
-              <input
-                id="run-tag-value"
-                value={tagValue}
-                aria-describedby="run-tag-value-hint"
-                onInput={(e) => setTagValue(e.currentTarget.value)}
-              />
-              <p id="run-tag-value-hint" class="hint span-2">
-                Empty: every instance with the key, whatever its value.
-              </p>
-            </div>
-          )}
-        </fieldset>
+        <TargetsFieldset
+          idPrefix="run"
+          session={session}
+          targets={targets}
+          onChange={setTargets}
+          tagValueHint="Empty: every instance with the key, whatever its value."
+        />
 
         {parameterNames.length > 0 && (
           <fieldset class="span-2">

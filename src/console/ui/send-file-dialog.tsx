@@ -3,7 +3,7 @@ import { blobSource, type UploadSource, uploadFile } from '../../client/file-upl
 import { call, listParams, type Params } from './api.js';
 import { bytesToBase64 } from './bytes.js';
 import { ErrorNote, Modal } from './components.js';
-import { InstanceChoices } from './instance-choices.js';
+import { TargetsFieldset, useTargets } from './instance-choices.js';
 import { navigate } from './router.js';
 import {
   checkFileDraft,
@@ -16,8 +16,6 @@ import {
 } from './send-file-checks.js';
 import type { Session } from './session.js';
 import type { DescribeManagedInstancesResponse } from './wire.js';
-
-type Targeting = 'instances' | 'tag';
 
 /** How far a file sent as an upload has come: read for its checksum, then uploaded. */
 interface Transfer {
@@ -82,10 +80,8 @@ export function SendFileDialog({
   const [draft, setDraft] = useState<FileDraft>(emptyFileDraft);
   const [overwrite, setOverwrite] = useState(false);
   const [timeout, setTimeoutSeconds] = useState('');
-  const [targeting, setTargeting] = useState<Targeting>('instances');
-  const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
-  const [tagKey, setTagKey] = useState('');
-  const [tagValue, setTagValue] = useState('');
+  const [targets, setTargets] = useTargets();
+  const { targeting, chosen, tagKey, tagValue } = targets;
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   const [transfer, setTransfer] = useState<Transfer | undefined>(undefined);
@@ -97,13 +93,6 @@ export function SendFileDialog({
     },
     [],
   );
-
-  const toggle = (instanceId: string, on: boolean) => {
-    const next = new Set(chosen);
-    if (on) next.add(instanceId);
-    else next.delete(instanceId);
-    setChosen(next);
-  };
 
   const choose = (picked: File | undefined) => {
     // The name follows the picked file until it is typed over.
@@ -216,53 +205,13 @@ export function SendFileDialog({
         <label for="send-description">Description</label>
         <input id="send-description" maxLength={fileLimits.descriptionLength} {...field('description')} />
 
-        <fieldset class="span-2">
-          <legend>Targets</legend>
-          <div class="choice">
-            <label class="check">
-              <input
-                type="radio"
-                name="send-targeting"
-                checked={targeting === 'instances'}
-                onChange={() => setTargeting('instances')}
-              />{' '}
-              Instances
-            </label>
-            <label class="check">
-              <input
-                type="radio"
-                name="send-targeting"
-                checked={targeting === 'tag'}
-                onChange={() => setTargeting('tag')}
-              />{' '}
-              Instances with a tag
-            </label>
-          </div>
-          {targeting === 'instances' && (
-            <InstanceChoices session={session} chosen={chosen} onToggle={toggle} />
-          )}
-          {targeting === 'tag' && (
-            <div class="form-grid">
-              <label for="send-tag-key">Tag key</label>
-              <input
-                id="send-tag-key"
-                required
-                value={tagKey}
-                onInput={(event) => setTagKey(event.currentTarget.value)}
-              />
-              <label for="send-tag-value">Tag value</label>
-              <input
-                id="send-tag-value"
-                value={tagValue}
-                aria-describedby="send-tag-value-hint"
-                onInput={(event) => setTagValue(event.currentTarget.value)}
-              />
-              <p id="send-tag-value-hint" class="hint span-2">
-                Empty: every instance with the key, whatever its value (at most {fileLimits.instances}).
-              </p>
-            </div>
-          )}
-        </fieldset>
+        <TargetsFieldset
+          idPrefix="send"
+          session={session}
+          targets={targets}
+          onChange={setTargets}
+          tagValueHint={`Empty: every instance with the key, whatever its value (at most ${fileLimits.instances}).`}
+        />
 
         <label for="send-target-dir">Target directory</label>
         <input
