@@ -8,7 +8,7 @@ export { compareVersions };
  * a minimum Cloud Assistant Agent version; too old → ErrorCode `ClientNeedUpgrade` on that instance).
  * Agents before 0.2.0 know neither schedules nor numbered executions; before 0.3.0, no containers;
  * before 0.4.0, no file tasks (an older agent would run a file task's empty script and report
- * Success, so the server never sends it one).
+ * Success, so the server never sends it one); before 0.5.0, no terminal sessions.
  */
 export const minimumAgentVersion = {
   Period: '0.2.0',
@@ -16,10 +16,11 @@ export const minimumAgentVersion = {
   EveryReboot: '0.2.0',
   containers: '0.3.0',
   files: '0.4.0',
+  sessions: '0.5.0',
 } as const satisfies Partial<Record<RepeatMode | Feature, string>>;
 
 /** Features that are not repeat modes. */
-export type Feature = 'containers' | 'files';
+export type Feature = 'containers' | 'files' | 'sessions';
 
 /**
  * The newest minimum version among the features a task uses when `agentVersion` is older than it;

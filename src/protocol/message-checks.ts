@@ -171,6 +171,22 @@ return function check(value) {
   )
 }
 })() },
+  { type: 'session-open', check: (() => {
+const local_0 = /^(http|https|ws|wss):\/\//;
+return function check(value) {
+  return (
+    (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
+    (value['type'] === 'session-open') &&
+    (typeof value['sessionId'] === 'string') &&
+    value['sessionId'].length <= 64 &&
+    (value['relayUrl'] !== undefined ? ((typeof value['relayUrl'] === 'string') && value['relayUrl'].length <= 1024 && local_0.test(value['relayUrl'])) : true) &&
+    (value['username'] !== undefined ? ((typeof value['username'] === 'string') && value['username'].length <= 255) : true) &&
+    (value['commandLine'] !== undefined ? ((typeof value['commandLine'] === 'string') && value['commandLine'].length <= 512) : true) &&
+    (value['portNumber'] !== undefined ? (Number.isInteger(value['portNumber']) && value['portNumber'] <= 65535 && value['portNumber'] >= 1) : true) &&
+    (value['targetServer'] !== undefined ? ((typeof value['targetServer'] === 'string') && value['targetServer'].length <= 255) : true)
+  )
+}
+})() },
 ];
 
 export const checkRegisterRequest: (value: unknown) => boolean = (() => {

@@ -238,6 +238,20 @@ export const ResourceCapsOrderSchema = Type.Object({
   type: Type.Literal('resource-caps'),
   caps: ResourceCapsSchema,
 });
+/**
+ * A terminal session waits for this agent (docs/terminal-sessions.md): dial `relayUrl` (absent: the
+ * agent's own server) at `/agent/v1/sessions/<sessionId>` and serve a shell, or with `portNumber`
+ * forward connections to `targetServer:portNumber`.
+ */
+export const SessionOpenSchema = Type.Object({
+  type: Type.Literal('session-open'),
+  sessionId: id,
+  relayUrl: Type.Optional(Type.String({ maxLength: messageLimits.textChars, pattern: '^(http|https|ws|wss)://' })),
+  username: Type.Optional(Type.String({ maxLength: 255 })),
+  commandLine: Type.Optional(Type.String({ maxLength: 512 })),
+  portNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  targetServer: Type.Optional(Type.String({ maxLength: 255 })),
+});
 /** Every server message, the most frequent first (the parser compares the type in this order). */
 export const serverMessageSchemas = [
   AckSchema,
@@ -246,4 +260,5 @@ export const serverMessageSchemas = [
   WelcomeSchema,
   UpgradeOfferSchema,
   ResourceCapsOrderSchema,
+  SessionOpenSchema,
 ] as const;

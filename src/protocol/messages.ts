@@ -22,6 +22,7 @@ import type {
   TaskEventSchema,
   TaskSpecSchema,
   UpgradeOfferSchema,
+  SessionOpenSchema,
 } from './message-schemas.js';
 
 /**
@@ -41,6 +42,8 @@ export const deregisterPath = '/agent/v1/deregister';
  * instance (authenticated like the channel), from `Range: bytes=N-` when it resumes.
  */
 export const filesPath = '/agent/v1/files/';
+/** `GET <sessionsPath><sessionId>`: the agent's WebSocket for one terminal session's frames (authenticated like the channel). */
+export const sessionsPath = '/agent/v1/sessions/';
 /** Largest frame either side accepts: an output chunk of 64 KiB Base64-encoded, with room to spare. */
 export const maxFrameBytes = 256 * 1024;
 
@@ -59,6 +62,8 @@ export type AgentMessage = Message<(typeof agentMessageSchemas)[number]>;
 export type ServerMessage = Message<(typeof serverMessageSchemas)[number]>;
 /** The server's executable is newer than the agent: see `UpgradeOfferSchema`. */
 export type UpgradeOffer = Message<typeof UpgradeOfferSchema>;
+/** A terminal session waits for the agent: see `SessionOpenSchema`. */
+export type SessionOpen = Message<typeof SessionOpenSchema>;
 /** The caps an agent puts on itself: see `ResourceCapsSchema`. */
 export type ResourceCaps = Message<typeof ResourceCapsSchema>;
 /** What an agent applied of its caps: see `ResourceUsageReportSchema`. */
