@@ -2,11 +2,14 @@ import { useState } from 'preact/hooks';
 import { CommandsPage } from './commands-page.js';
 import { FilePage } from './file-page.js';
 import { FilesPage } from './files-page.js';
+import { InstancePage } from './instance-page.js';
 import { InstancesPage } from './instances-page.js';
 import { InvocationPage } from './invocation-page.js';
 import { InvocationsPage } from './invocations-page.js';
 import { hrefOf, type Route, sectionOf, useRoute } from './router.js';
 import { clearSession, loadSession, type Session, saveSession } from './session.js';
+import { SessionPage } from './session-page.js';
+import { SessionsPage } from './sessions-page.js';
 import { SignIn } from './sign-in.js';
 
 const sections: readonly { readonly route: Route; readonly label: string }[] = [
@@ -14,6 +17,7 @@ const sections: readonly { readonly route: Route; readonly label: string }[] = [
   { route: { page: 'commands' }, label: 'Commands' },
   { route: { page: 'invocations' }, label: 'Invocations' },
   { route: { page: 'files' }, label: 'Files' },
+  { route: { page: 'sessions' }, label: 'Sessions' },
 ];
 
 function Page({ route, session }: { readonly route: Route; readonly session: Session }) {
@@ -28,6 +32,12 @@ function Page({ route, session }: { readonly route: Route; readonly session: Ses
       return <FilesPage session={session} />;
     case 'file':
       return <FilePage session={session} invokeId={route.invokeId} />;
+    case 'instance':
+      return <InstancePage session={session} instanceId={route.instanceId} />;
+    case 'sessions':
+      return <SessionsPage session={session} instanceId={route.instanceId} />;
+    case 'session':
+      return <SessionPage session={session} sessionId={route.sessionId} />;
     default:
       return <InstancesPage session={session} />;
   }

@@ -21,6 +21,10 @@ const statusTone: Record<string, string> = {
   Stopped: 'muted',
   Terminated: 'muted',
   Cancelled: 'muted',
+  // Terminal sessions
+  Connecting: 'busy',
+  Connected: 'good',
+  Closed: 'muted',
 };
 
 /** A status word with a colour that repeats, never replaces, the word. */

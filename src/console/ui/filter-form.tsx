@@ -11,8 +11,8 @@ export interface TextFilter<K extends string> {
 }
 
 /**
- * The filter form of a list page: a status to choose among `statuses` and text fields, applied
- * trimmed on submit; Clear applies `empty` at once.
+ * The filter form of a list page: a status to choose among `statuses` (none: no status field) and
+ * text fields, applied trimmed on submit; Clear applies `empty` at once.
  */
 export function FilterForm<K extends string>({
   label,
@@ -46,19 +46,21 @@ export function FilterForm<K extends string>({
         onApply(trimmed);
       }}
     >
-      <div class="field">
-        <label for="filter-status">Status</label>
-        <select
-          id="filter-status"
-          value={draft.status}
-          onChange={(event) => set('status', event.currentTarget.value)}
-        >
-          <option value="">Any</option>
-          {statuses.map((status) => (
-            <option key={status}>{status}</option>
-          ))}
-        </select>
-      </div>
+      {statuses.length > 0 && (
+        <div class="field">
+          <label for="filter-status">Status</label>
+          <select
+            id="filter-status"
+            value={draft.status}
+            onChange={(event) => set('status', event.currentTarget.value)}
+          >
+            <option value="">Any</option>
+            {statuses.map((status) => (
+              <option key={status}>{status}</option>
+            ))}
+          </select>
+        </div>
+      )}
       {fields.map((field) => (
         <div class="field" key={field.key}>
           <label for={`filter-${field.key}`}>{field.label}</label>

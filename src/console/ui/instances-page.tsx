@@ -3,7 +3,7 @@ import { AddMachineDialog } from './add-machine-dialog.js';
 import { call, formatTime, listParams } from './api.js';
 import { ErrorNote, PageHeading, Pager, StatusBadge, TagList } from './components.js';
 import { useLoad } from './load.js';
-import { navigate } from './router.js';
+import { hrefOf, navigate } from './router.js';
 import { RunDialog } from './run-dialog.js';
 import type { Session } from './session.js';
 import type {
@@ -146,7 +146,9 @@ export function InstancesPage({ session }: { readonly session: Session }) {
               {data.rows.map(({ instance, status, plugins }) => (
                 <tr key={instance.InstanceId}>
                   <th scope="row">
-                    <span class="id">{instance.InstanceId}</span>
+                    <a class="id" href={hrefOf({ page: 'instance', instanceId: instance.InstanceId })}>
+                      {instance.InstanceId}
+                    </a>
                     <span class="sub">{instance.InstanceName || instance.Hostname}</span>
                   </th>
                   <td>

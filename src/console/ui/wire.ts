@@ -186,3 +186,50 @@ export interface DescribeSendFileResultsResponse {
   readonly PageSize: number;
   readonly Invocations: { readonly Invocation: readonly FileSend[] };
 }
+
+export interface StartTerminalSessionResponse {
+  readonly SessionId: string;
+  readonly WebSocketUrl: string;
+  readonly SecurityToken: string;
+}
+
+/** The instance end of a terminal session: how far it got and why it ended. */
+export interface SessionConnection {
+  readonly InstanceId: string;
+  /** Pending, Connecting, Connected, Closed or Failed. */
+  readonly Status: string;
+  readonly StartTime?: string;
+  readonly EndTime?: string;
+  readonly ClosedReason?: string;
+  readonly FailedDetail?: string;
+}
+
+export interface TerminalSession {
+  readonly SessionId: string;
+  readonly CreationTime: string;
+  readonly ClientIP?: string;
+  readonly Username?: string;
+  readonly PortNumber?: number;
+  readonly TargetServer?: string;
+  readonly PrincipalId?: string;
+  readonly Connections: { readonly Connection: readonly SessionConnection[] };
+  /** OpenAssist extensions. */
+  readonly CommandLine?: string;
+  readonly RecordedBytes?: number;
+}
+
+export interface DescribeTerminalSessionsResponse {
+  readonly NextToken?: string;
+  readonly Sessions: { readonly Session: readonly TerminalSession[] };
+}
+
+/** A page of a session's recorded terminal output (an OpenAssist extension). */
+export interface DescribeTerminalSessionRecordingResponse {
+  readonly Data: string;
+  readonly NextOffset: number;
+  /** True once the session has ended and every recorded byte has been read. */
+  readonly Complete: boolean;
+}
+
+/** Session statuses after which nothing changes. */
+export const finalSessionStatuses = new Set(['Closed', 'Failed']);

@@ -1,0 +1,98 @@
+import { useState } from 'preact/hooks';
+import { call, formatTime } from './api.js';
+import { ErrorNote, PageHeading, StatusBadge, TagList } from './components.js';
+import { useLoad } from './load.js';
+import { hrefOf } from './router.js';
+import type { Session } from './session.js';
+import { TerminalView } from './terminal-view.js';
+import type { DescribeManagedInstancesResponse, ManagedInstance } from './wire.js';
+
+async function loadInstance(session: Session, instanceId: string): Promise<ManagedInstance> {
+  const page = await call<DescribeManagedInstancesResponse>(session, 'DescribeManagedInstances', {
+    'InstanceId.1': instanceId,
+  });
+  const instance = page.Instances[0];
+  if (!instance) throw new Error(`No managed instance ${instanceId} in ${session.regionId}.`);
+  return instance;
+}
+
+/** One managed instance: what it is, and a terminal on it. */
+export function InstancePage({
+  session,
+  instanceId,
+}: {
+  readonly session: Session;
+  readonly instanceId: string;
+}) {
+  const { data: instance, error } = useLoad(() => loadInstance(session, instanceId), [session, instanceId]);
+  // Each Open terminal is a new session: a new key gives it a new TerminalView.
+  const [terminals, setTerminals] = useState(0);
+  const [live, setLive] = useState(false);
+
+  return (
+    <section aria-labelledby="page-title">
+      <p class="crumbs">
+        <a href={hrefOf({ page: 'instances' })}>Instances</a> /
+      </p>
+      <div class="page-head">
+        <PageHeading>
+          Instance <span class="id">{instanceId}</span>
+        </PageHeading>
+        <button
+          type="button"
+          class="primary"
+          disabled={live || !instance?.Connected}
+          title={instance && !instance.Connected ? 'The agent is offline' : undefined}
+          onClick={() => {
+            setTerminals((n) => n + 1);
+            setLive(true);
+          }}
+        >
+          Open terminal
+        </button>
+        <a href={hrefOf({ page: 'sessions', instanceId })}>Sessions on this instance</a>
+      </div>
+      <ErrorNote error={error} />
+      {instance && (
+        <dl class="facts">
+          <div>
+            <dt>Agent</dt>
+            <dd>
+              <StatusBadge status={instance.Connected ? 'Online' : 'Offline'} /> {instance.AgentVersion}
+            </dd>
+          </div>
+          <div>
+            <dt>Name</dt>
+            <dd>{instance.InstanceName || instance.Hostname}</dd>
+          </div>
+          <div>
+            <dt>OS</dt>
+            <dd>{instance.OsVersion || instance.OsType}</dd>
+          </div>
+          <div>
+            <dt>Address</dt>
+            <dd>{instance.IntranetIp || instance.InternetIp}</dd>
+          </div>
+          <div>
+            <dt>Registered</dt>
+            <dd>{formatTime(instance.RegistrationTime)}</dd>
+          </div>
+          <div>
+            <dt>Tags</dt>
+            <dd>
+              <TagList tags={instance.Tags} />
+            </dd>
+          </div>
+        </dl>
+      )}
+      {terminals > 0 && (
+        <TerminalView
+          key={terminals}
+          session={session}
+          instanceId={instanceId}
+          onEnded={() => setLive(false)}
+        />
+      )}
+    </section>
+  );
+}
