@@ -8,11 +8,15 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  * /console, content-hashed files at /console/assets/NAME. The files are small and read once.
  */
 
-// Self only: the page calls the API on its own origin, and nothing is inline or from elsewhere.
+// Self only: the page calls the API (and opens terminal sessions' WebSockets, which 'self' covers
+// as ws: and wss: of the same host) on its own origin, and nothing is from elsewhere. The one
+// exception to "nothing inline": xterm.js writes <style> elements (its cell sizes and colours,
+// computed as it lays out), which no hash can name; style attributes and scripts stay refused.
 const contentSecurityPolicy = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
+  "style-src-elem 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
