@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { channelPath } from '../../src/protocol/messages.js';
 import {
   ackedBytes,
   ackFrame,
@@ -117,13 +118,18 @@ export interface SessionRelay {
   close(): Promise<void>;
 }
 
-export async function startSessionRelay(): Promise<SessionRelay> {
+/**
+ * A relay on 127.0.0.1; with `channel`, the agent channel's connections (`channelPath`) go there
+ * instead, so an agent whose server this is dials its sessions here too.
+ */
+export async function startSessionRelay(channel?: (socket: WebSocket) => void): Promise<SessionRelay> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((resolve) => server.once('listening', resolve));
   const sessions: RelayedSession[] = [];
   let taken = 0;
   server.on('connection', (socket, request) => {
-    sessions.push(new RelayedSession(socket, request.url ?? '', request.headers));
+    if (channel && request.url === channelPath) channel(socket);
+    else sessions.push(new RelayedSession(socket, request.url ?? '', request.headers));
   });
   const { port } = server.address() as AddressInfo;
   return {
