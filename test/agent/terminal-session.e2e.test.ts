@@ -21,13 +21,15 @@ let stateDir: string;
 let channel: WebSocket | undefined;
 
 beforeAll(async () => {
-  relay = await startSessionRelay((socket) => {
-    socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string };
-      if (message.type !== 'hello') return;
-      socket.send(JSON.stringify({ type: 'welcome', instanceId, heartbeatSeconds: 30 }));
-      channel = socket;
-    });
+  relay = await startSessionRelay({
+    channel: (socket) => {
+      socket.on('message', (data) => {
+        const message = JSON.parse(data.toString()) as { type: string };
+        if (message.type !== 'hello') return;
+        socket.send(JSON.stringify({ type: 'welcome', instanceId, heartbeatSeconds: 30 }));
+        channel = socket;
+      });
+    },
   });
   stateDir = await mkdtemp(join(tmpdir(), 'agent-sessions-'));
   await writeFile(join(stateDir, 'identity.json'), JSON.stringify({ instanceId, token }), { mode: 0o600 });
