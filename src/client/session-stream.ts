@@ -12,8 +12,9 @@ import {
 export const maxSendFrameBytes = 32 * 1024;
 
 /**
- * Bytes one stream queues beyond its window. A caller awaits each write(), so the queue holds what
- * it handed over before that; one that does not wait is refused instead of filling the memory.
+ * Bytes queued beyond the window past which a stream refuses more writes. A caller awaits each
+ * write() (however large: the bytes are its own, not copied); one that keeps writing without
+ * waiting is refused instead of filling the memory.
  */
 export const maxQueuedBytes = 1024 * 1024;
 
@@ -72,7 +73,7 @@ export class SessionStream {
     if (this.failure) return Promise.reject(this.failure);
     if (this.endWanted) return Promise.reject(new StreamError('StreamEnded', 'write after end()'));
     if (bytes.byteLength === 0) return Promise.resolve();
-    if (this.queuedBytes + bytes.byteLength > maxQueuedBytes)
+    if (this.queuedBytes >= maxQueuedBytes)
       return Promise.reject(new StreamError('QueueFull', `more than ${maxQueuedBytes} bytes queued`));
     return new Promise((sent, failed) => {
       this.queue.push({ bytes, sent, failed });

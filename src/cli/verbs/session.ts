@@ -109,7 +109,7 @@ export function registerSession(program: Command): void {
   const session = verb(
     program,
     'session',
-    'a shell on an instance in this terminal (~. drops it), or one command with -- CMD ARGS',
+    'a shell on an instance in this terminal (~. drops it), or one command: -- CMD ARGS',
     'openassist session mi-…\n  openassist session mi-… --user deploy -- journalctl -fu nginx\n  openassist session list --instance mi-…\n  openassist session log s-…',
   )
     .argument('<instance-id>', 'the instance')
