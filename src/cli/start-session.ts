@@ -26,9 +26,9 @@ export async function startTerminalSession(
 }
 
 /** How a session ended, for people: its ClosedReason, and the session's error when one came. */
-export function endText(end: SessionEnd): string {
-  const error = end.error ? ` (${end.error.message})` : '';
-  return `session ended: ${end.reason}${error}`;
+export function endText(sessionId: string, end: SessionEnd): string {
+  const error = end.error ? ` (${end.error.detail || end.error.code})` : '';
+  return `session ${sessionId} ended: ${end.reason}${error}`;
 }
 
 /** The CLI's exit status for a shell's end, as a shell reports it: the code, or 128 + the signal. */

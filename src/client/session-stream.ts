@@ -22,9 +22,10 @@ export const maxQueuedBytes = 1024 * 1024;
 export class StreamError extends Error {
   constructor(
     readonly code: string,
-    message: string,
+    /** The peer's message, without the code. */
+    readonly detail: string,
   ) {
-    super(`${code}: ${message}`);
+    super(detail ? `${code}: ${detail}` : code);
   }
 }
 

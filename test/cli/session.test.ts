@@ -147,7 +147,7 @@ describe('openassist session', () => {
   it('exits 255 with the ClosedReason when the session ends under it', async () => {
     const refused = await cli(['session', instanceId, '--user', 'no-such-user-here'], { env });
     expect(refused.code).toBe(255);
-    expect(refused.stderr).toMatch(/session ended: UserNotExists/);
+    expect(refused.stderr).toMatch(/session s-[0-9a-f]+ ended: UserNotExists/);
     const unknown = await cli(['session', 'mi-0000000000000000000000'], { env });
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('InvalidInstance.NotFound')]);
   });

@@ -65,7 +65,7 @@ async function forward(instanceId: string, ports: string, flags: ForwardFlags): 
   // Ctrl-C is the way to end it; anything else ended it under the user: say why, exit as ssh does.
   if (signal === 'SIGINT') process.exit(0);
   if (signal) process.exit(signalStatus(signal));
-  process.stderr.write(`openassist: ${sessionId} ${endText(end)}\n`);
+  process.stderr.write(`openassist: ${endText(sessionId, end)}\n`);
   process.exit(255);
 }
 

@@ -32,8 +32,8 @@ function statusOf(detached: Detached, sessionId: string): number {
   if (detached.signal) return signalStatus(detached.signal);
   const status = exitStatusOf(detached.end);
   if (status !== undefined) return status;
-  const how = detached.dropped ? 'closed (~.)' : endText(detached.end);
-  process.stderr.write(`\r\nopenassist: ${sessionId} ${how}\r\n`);
+  const how = detached.dropped ? `session ${sessionId} closed (~.)` : endText(sessionId, detached.end);
+  process.stderr.write(`\nopenassist: ${how}\n`);
   return 255;
 }
 
