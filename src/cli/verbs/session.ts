@@ -22,6 +22,7 @@ interface TerminalSessionRow {
   PortNumber?: number;
   TargetServer?: string;
   CommandLine?: string;
+  ExitCode?: number;
   Connections: {
     Connection: { InstanceId: string; Status: string; EndTime?: string; ClosedReason?: string }[];
   };
@@ -64,7 +65,7 @@ async function listSessions(api: Session, flags: ListFlags): Promise<void> {
   if (api.p.json) return printJson(api.p, sessions);
   printTable(
     api.p,
-    ['Session', 'Instance', 'Status', 'User', 'Command / port', 'Started', 'Ended', 'Reason'],
+    ['Session', 'Instance', 'Status', 'User', 'Command / port', 'Started', 'Ended', 'Reason', 'Exit'],
     sessions.map((row) => {
       const connection = row.Connections.Connection[0];
       const target = row.PortNumber
@@ -79,18 +80,31 @@ async function listSessions(api: Session, flags: ListFlags): Promise<void> {
         row.CreationTime,
         connection?.EndTime,
         connection?.ClosedReason,
+        row.ExitCode,
       ];
     }),
   );
 }
 
-/** The recording's bytes, page after page, to stdout as they were shown. */
-async function printRecording(api: Session, sessionId: string): Promise<void> {
+interface LogFlags extends SessionFlags {
+  input?: boolean;
+}
+
+/** 1 MiB: the largest page DescribeTerminalSessionRecording gives. */
+const recordingPageBytes = 1024 * 1024;
+
+/** The recording's bytes, page after page, to stdout as they were shown (or typed, with --input). */
+async function printRecording(api: Session, sessionId: string, flags: LogFlags): Promise<void> {
   let offset = 0;
   for (;;) {
     const page = await api.call<{ Data: string; NextOffset: number; Complete: boolean }>(
       'DescribeTerminalSessionRecording',
-      { SessionId: sessionId, Offset: offset },
+      {
+        SessionId: sessionId,
+        Stream: flags.input ? 'Input' : undefined,
+        Offset: offset,
+        MaxBytes: recordingPageBytes,
+      },
     );
     const bytes = Buffer.from(page.Data, 'base64');
     if (bytes.byteLength > 0) await new Promise((written) => process.stdout.write(bytes, written));
@@ -132,8 +146,10 @@ export function registerSession(program: Command): void {
     'openassist session log s-… | less -R',
   )
     .argument('<session-id>')
-    .action(async (sessionId: string, _flags: SessionFlags, command: Command) => {
-      await printRecording(await openSession(command.optsWithGlobals<SessionFlags>()), sessionId);
+    .option('--input', 'what was typed instead (recorded only with RecordInput, see SessionManagerConfig)')
+    .action(async (sessionId: string, _flags: LogFlags, command: Command) => {
+      const flags = command.optsWithGlobals<LogFlags>();
+      await printRecording(await openSession(flags), sessionId, flags);
     });
   verb(session, 'end', 'end a session now (its shell is killed)', 'openassist session end s-…')
     .argument('<session-id>')
