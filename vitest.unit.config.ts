@@ -15,6 +15,9 @@ export default defineConfig({
       'src/agent/executor.test.ts',
       'src/agent/self-upgrade.test.ts',
       'src/agent/state-lock.test.ts',
+      // Real ptys, shells and TCP connections behind a session socket.
+      'src/agent/terminal/shell-session.test.ts',
+      'src/agent/terminal/port-forward.test.ts',
       // Both databases, PostgreSQL included, and migrations raced by separate processes.
       'src/store/store.contract.test.ts',
     ],

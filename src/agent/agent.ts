@@ -25,6 +25,7 @@ import { SelfUpgrade, upgradeExitCode } from './self-upgrade.js';
 import { prepareStateDir } from './state-dir.js';
 import { lockStateDir } from './state-lock.js';
 import { writeStatus } from './status-file.js';
+import { TerminalSessions } from './terminal/sessions.js';
 
 export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
@@ -198,6 +199,8 @@ async function startLocked(
     ...(config.maxConcurrentTasks !== undefined && { maxConcurrent: config.maxConcurrentTasks }),
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });
+  // Each session dials the server the channel talks to (or the relay named), signed in as the channel is.
+  const sessions = new TerminalSessions({ instanceId, token, ca, serverUrl: () => channel.serverUrl, say });
   const interrupted = executor.recoverInterrupted();
   if (interrupted > 0) say(`${interrupted} task(s) were interrupted by the last stop; reporting them`);
   const scheduler = new Scheduler({ journal, executor, emit, nowMs: Date.now, timeZone: facts.timeZone });
@@ -245,6 +248,9 @@ async function startLocked(
       case 'resource-caps':
         applyCaps(order.caps);
         return;
+      case 'session-open':
+        sessions.open(order);
+        return;
       case 'cancel':
         scheduler.cancel(order.invokeId);
         executor.cancel(order.invokeId, order.terminationMode);
@@ -261,7 +267,7 @@ async function startLocked(
       clearInterval(forgetting);
       if (channel.ready && existsSync(config.shutdownMarkerFile)) channel.send({ type: 'shutdown' });
       scheduler.stop();
-      await executor.stopAll();
+      await Promise.all([executor.stopAll(), sessions.stopAll()]);
       channel.close('agent stopping');
       journal.close();
       writeStatus(config.stateDir, { state: 'stopped' });

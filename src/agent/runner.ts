@@ -94,7 +94,7 @@ export const defaultKillGraceMs = 5000;
 // child still holding the pipe must not keep the run open, so stop reading after this.
 const outputDrainMs = 250;
 export const maxTimerMs = 2 ** 31 - 1;
-const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 // Every launch first waits for the agent's go on fd 3 (its end closed without one: the script must
 // not run), closes it, and dups stderr onto stdout's pipe, so both arrive merged in write order.
 const gateThenExec = 'read -r REPLY <&3 || exit 1; exec 3<&- 2>&1; exec "$@"';
