@@ -5,7 +5,7 @@ import { useLoad } from './load.js';
 import { RecordingView } from './recording-view.js';
 import { hrefOf } from './router.js';
 import type { Session } from './session.js';
-import { connectionOf, sessionKind } from './sessions-page.js';
+import { ClosedReason, connectionOf, sessionKind } from './sessions-page.js';
 import { type DescribeTerminalSessionsResponse, finalSessionStatuses, type TerminalSession } from './wire.js';
 
 // A session's row changes only at its start and end: re-read this often until it has ended.
@@ -89,13 +89,21 @@ export function SessionPage({
           <div>
             <dt>Closed reason</dt>
             <dd>
-              {connection.ClosedReason}
-              {connection.FailedDetail && <span class="sub">{connection.FailedDetail}</span>}
+              <ClosedReason session={row} />
             </dd>
           </div>
           <div>
             <dt>Client address</dt>
             <dd>{row.ClientIP}</dd>
+          </div>
+          <div>
+            <dt>Recorded</dt>
+            <dd>
+              {(row.RecordedBytes ?? 0).toLocaleString()} bytes
+              {row.DroppedBytes ? (
+                <span class="sub">{row.DroppedBytes.toLocaleString()} past the bound, not kept</span>
+              ) : null}
+            </dd>
           </div>
           <div>
             <dt>Access key</dt>

@@ -24,6 +24,18 @@ export function sessionKind(session: TerminalSession): string {
   return session.CommandLine ? session.CommandLine : 'shell';
 }
 
+/** Why a session ended, with the shell's exit status when it exited by itself. */
+export function ClosedReason({ session }: { readonly session: TerminalSession }) {
+  const connection = connectionOf(session);
+  return (
+    <>
+      {connection.ClosedReason}
+      {session.ExitCode !== undefined && session.ExitCode !== null && ` (exit status ${session.ExitCode})`}
+      {connection.FailedDetail && <span class="sub">{connection.FailedDetail}</span>}
+    </>
+  );
+}
+
 /**
  * Terminal sessions and port forwards (DescribeTerminalSessions), newest first, of one instance when
  * the route names one. The API pages with NextToken: the tokens of the pages seen are kept for Previous.
@@ -109,8 +121,7 @@ export function SessionsPage({
                     <td>{formatTime(connection.StartTime || row.CreationTime)}</td>
                     <td>{formatTime(connection.EndTime)}</td>
                     <td>
-                      {connection.ClosedReason}
-                      {connection.FailedDetail && <span class="sub">{connection.FailedDetail}</span>}
+                      <ClosedReason session={row} />
                     </td>
                   </tr>
                 );

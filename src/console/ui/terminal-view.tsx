@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { type ExitStatus, type SessionEnd, TerminalSession } from '../../client/terminal-session.js';
 import { call, describeError } from './api.js';
 import { ConfirmDialog } from './components.js';
 import { hrefOf } from './router.js';
 import type { Session } from './session.js';
-import { connectTerminal, type ShellExit, type TerminalConnection } from './terminal-connection.js';
 import type { StartTerminalSessionResponse } from './wire.js';
 import { openXtermScreen } from './xterm-screen.js';
 
@@ -14,29 +14,23 @@ type Phase =
   | { readonly kind: 'ended'; readonly sessionId?: string; readonly summary: string };
 
 /** `exit status 3`, `killed by SIGKILL`: the shell's end from its exit frame. */
-export function describeExit(exit: ShellExit): string {
+export function describeExit(exit: ExitStatus): string {
   if (exit.signal) return `killed by ${exit.signal}`;
   return exit.exitCode === null ? 'no exit status' : `exit status ${exit.exitCode}`;
 }
 
-/** The socket's close as a person reads it: the session's ClosedReason, the shell's status, a failure. */
-function endSummary(
-  code: number,
-  reason: string,
-  exit: ShellExit | undefined,
-  failure: string | undefined,
-): string {
-  // 1000 carries the ClosedReason; anything else is a connection lost or refused (an expired token).
-  const why = code === 1000 && reason ? reason : `connection closed (code ${code})`;
-  return [why, exit && describeExit(exit), failure].filter(Boolean).join(', ');
+/** How the session ended, as a person reads it: its ClosedReason, the shell's status, the agent's error. */
+function endSummary(end: SessionEnd): string {
+  return [end.reason, end.exit && describeExit(end.exit), end.error?.message].filter(Boolean).join(', ');
 }
 
 const encoder = new TextEncoder();
 
 /**
- * A shell on one instance: StartTerminalSession, then the session's WebSocket with its token, keys
- * typed sent as they come, output written to xterm.js and acknowledged once rendered, the size sent
- * on open and whenever the view refits. Leaving the page closes the socket, which ends the session.
+ * A shell on one instance: StartTerminalSession, then the session's WebSocket with its token (the
+ * shared session client), keys typed sent as they come, output written to xterm.js and acknowledged
+ * once rendered, the size sent on open and whenever the view refits. Leaving the page closes the
+ * socket, which ends the session.
  */
 export function TerminalView({
   session,
@@ -56,59 +50,58 @@ export function TerminalView({
     if (!container) return;
     const screen = openXtermScreen(container, { readOnly: false });
     const { terminal } = screen;
-    let connection: TerminalConnection | undefined;
-    let exit: ShellExit | undefined;
-    let failure: string | undefined;
+    let connected: TerminalSession | undefined;
     let left = false;
 
-    const connect = ({ SessionId, WebSocketUrl, SecurityToken }: StartTerminalSessionResponse) => {
-      setPhase({ kind: 'connecting', sessionId: SessionId });
-      const opened = connectTerminal(WebSocketUrl, SecurityToken, {
-        onOpen() {
-          setPhase({ kind: 'connected', sessionId: SessionId });
-          opened.resize(terminal.cols, terminal.rows);
-          terminal.focus();
-        },
-        onOutput: (bytes, rendered) => terminal.write(bytes, rendered),
-        onExit(shellExit) {
-          exit = shellExit;
-        },
-        onSessionError(code, message) {
-          failure = message ? `${code}: ${message}` : code;
-        },
-        onClosed(code, reason) {
-          terminal.options.disableStdin = true;
-          terminal.options.cursorBlink = false;
-          if (left) return;
-          setPhase({ kind: 'ended', sessionId: SessionId, summary: endSummary(code, reason, exit, failure) });
-          onEnded();
-        },
+    const attach = (sessionId: string, opened: TerminalSession) => {
+      connected = opened;
+      setPhase({ kind: 'connected', sessionId });
+      opened.resize(terminal.cols, terminal.rows);
+      opened.terminal.attach({
+        data: (bytes, rendered) => terminal.write(bytes, rendered),
+        end: () => undefined,
+        error: () => undefined,
       });
-      terminal.onData((text) => opened.send(encoder.encode(text)));
+      // A write refused (the session ended, a paste past the queue's bound) changes nothing on screen.
+      const send = (bytes: Uint8Array) => opened.terminal.write(bytes).catch(() => undefined);
+      terminal.onData((text) => send(encoder.encode(text)));
       // Some mouse reports are raw bytes, one per character.
-      terminal.onBinary((text) => opened.send(Uint8Array.from(text, (c) => c.charCodeAt(0))));
+      terminal.onBinary((text) => send(Uint8Array.from(text, (c) => c.charCodeAt(0))));
       terminal.onResize(({ cols, rows }) => opened.resize(cols, rows));
-      connection = opened;
+      terminal.focus();
+      void opened.ended.then((end) => finish(sessionId, endSummary(end)));
+    };
+    const finish = (sessionId: string | undefined, summary: string) => {
+      terminal.options.disableStdin = true;
+      terminal.options.cursorBlink = false;
+      if (left) return;
+      setPhase({ kind: 'ended', ...(sessionId && { sessionId }), summary });
+      onEnded();
     };
 
-    call<StartTerminalSessionResponse>(session, 'StartTerminalSession', { 'InstanceId.1': instanceId }).then(
-      (started) => {
-        if (left) {
-          // The page was left while the session was being started: nobody will connect to it.
-          call(session, 'EndTerminalSession', { SessionId: started.SessionId }).catch(() => undefined);
-          return;
-        }
-        connect(started);
-      },
-      (error: unknown) => {
-        if (left) return;
-        setPhase({ kind: 'ended', summary: describeError(error) });
-        onEnded();
-      },
-    );
+    const start = async () => {
+      const started = await call<StartTerminalSessionResponse>(session, 'StartTerminalSession', {
+        'InstanceId.1': instanceId,
+      });
+      const sessionId = started.SessionId;
+      if (left) {
+        // The page was left while the session was being started: nobody will connect to it.
+        await call(session, 'EndTerminalSession', { SessionId: sessionId });
+        return;
+      }
+      setPhase({ kind: 'connecting', sessionId });
+      try {
+        const opened = await TerminalSession.open(WebSocket, started);
+        if (left) opened.close();
+        else attach(sessionId, opened);
+      } catch (error) {
+        finish(sessionId, describeError(error));
+      }
+    };
+    start().catch((error: unknown) => finish(undefined, describeError(error)));
     return () => {
       left = true;
-      connection?.close();
+      connected?.close();
       screen.dispose();
     };
   }, [session, instanceId]);

@@ -86,7 +86,7 @@ export interface DescribeCommandsResponse {
 export interface InvokeInstance {
   readonly InstanceId: string;
   readonly InvocationStatus: string;
-  readonly ExitCode?: number;
+  readonly ExitCode?: number | null;
   readonly ErrorCode: string;
   readonly ErrorInfo: string;
   readonly StartTime: string;
@@ -215,7 +215,11 @@ export interface TerminalSession {
   readonly Connections: { readonly Connection: readonly SessionConnection[] };
   /** OpenAssist extensions. */
   readonly CommandLine?: string;
+  /** The shell's exit status once it exited by itself. */
+  readonly ExitCode?: number | null;
   readonly RecordedBytes?: number;
+  /** Output past the recording's bound: counted, not kept. */
+  readonly DroppedBytes?: number;
 }
 
 export interface DescribeTerminalSessionsResponse {
