@@ -138,6 +138,41 @@ async function shoot(page: Page, name: string): Promise<void> {
   console.log(`wrote docs/console/${name}.png`);
 }
 
+/** A shell on the first agent from its instance page, a few commands typed into it; its session's pages. */
+async function shootTerminal(page: Page, fleet: ConsoleFleet): Promise<void> {
+  await page.goto(`${fleet.consoleUrl}#/instances/${fleet.agent.instanceId}`);
+  await page.getByRole('button', { name: 'Open terminal' }).click();
+  await page.getByTestId('terminal-status').getByText('Connected').waitFor();
+  const screen = page.getByTestId('terminal-screen').locator('.xterm-rows');
+  const prompts = async () => ((await screen.textContent()) ?? '').match(/[#$] /g)?.length ?? 0;
+  const morePrompts = (than: number) => async () => ((await prompts()) > than ? true : undefined);
+  // Each line typed after the prompt, so the picture shows no type-ahead echoed early.
+  await waitFor('the shell prompt', morePrompts(0), 60_000);
+  for (const line of ['echo hello-$((6*7))', 'uname -sm', 'ls -l /etc/os-release /etc/hostname']) {
+    const before = await prompts();
+    await page.keyboard.type(`${line}\n`);
+    await waitFor(`the prompt after ${line}`, morePrompts(before), 60_000);
+  }
+  await shoot(page, 'terminal');
+  const sessionId = (await page.getByRole('link', { name: /^s-/ }).textContent()) ?? '';
+  await page.keyboard.type('exit\n');
+  await page
+    .getByTestId('terminal-status')
+    .getByText(/^Session ended/)
+    .waitFor();
+
+  await page.goto(`${fleet.consoleUrl}#/sessions`);
+  await page.locator(`tr[data-session="${sessionId}"]`).getByText('Closed').waitFor();
+  await shoot(page, 'sessions');
+
+  await page.goto(`${fleet.consoleUrl}#/sessions/${sessionId}`);
+  await page
+    .getByTestId('recording-status')
+    .getByText(/^Complete/)
+    .waitFor();
+  await shoot(page, 'session');
+}
+
 async function main(): Promise<void> {
   if (!chromiumFound()) throw new Error(`no Chromium at ${chromiumPath} (apt-get install chromium)`);
   await mkdir(outDir, { recursive: true });
@@ -222,6 +257,8 @@ async function main(): Promise<void> {
     await page.goto(`${fleet.consoleUrl}#/files/${refused}`);
     await page.getByTestId('file-status').getByText('Failed').waitFor();
     await shoot(page, 'file');
+
+    await shootTerminal(page, fleet);
   } finally {
     await rm(targetDir, { recursive: true, force: true });
     await browser.close();

@@ -62,7 +62,7 @@ export function SessionPage({
               <StatusBadge status={connection.Status} />
             </dd>
           </div>
-          <div>
+          <div class="wide">
             <dt>Instance</dt>
             <dd>
               <a class="id" href={hrefOf({ page: 'instance', instanceId: connection.InstanceId })}>

@@ -21,6 +21,8 @@ export function openXtermScreen(
     theme,
     fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
     fontSize: 14,
+    // Rows a little taller than the glyphs: at 1.0 each row clips the underscores of the row's text.
+    lineHeight: 1.2,
     // 5,000 lines: a long recording scrolls back far without holding every line of it.
     scrollback: 5000,
     disableStdin: readOnly,
