@@ -176,14 +176,41 @@ describe.runIf(runnable)(
       expect(text).toContain('exit 3');
     });
 
-    it('ends a session with End session, after asking', async () => {
+    it('passes output far larger than the window in a second session, each chunk acknowledged once rendered', async () => {
       await page.goto(`${fleet.consoleUrl}#/instances/${instanceId}`);
       await page.getByRole('button', { name: 'Open terminal' }).click();
       await expect.poll(terminalStatus, { timeout: slow }).toBe('Connected');
+      // 3.1 MB through the pty (2.7 MB of digits, a \r\n a line): twelve windows of 256 KiB, so the
+      // agent would stall without the page's acks.
+      const acksBefore = sent.frames.filter((frame) => frame.type === frameType.ack).length;
+      const startedMs = Date.now();
+      await page.keyboard.type('seq 1 400000; echo end-$((6*7))\n');
+      await expect.poll(() => screenText('terminal-screen'), { timeout: slow }).toContain('end-42');
+      console.log(`3.1 MB of seq output shown in ${Date.now() - startedMs} ms`);
+      const acks = sent.frames.filter((frame) => frame.type === frameType.ack).length - acksBefore;
+      expect(acks).toBeGreaterThan(12);
+      expect(await terminalStatus()).toBe('Connected');
+    });
+
+    it('ends a session with End session, after asking', async () => {
       await page.getByRole('button', { name: 'End session' }).click();
       const dialog = page.getByRole('alertdialog');
       await dialog.getByRole('button', { name: 'End session' }).click();
       await expect.poll(terminalStatus, { timeout: slow }).toMatch(/^Session ended: EndedByApi/);
+    });
+
+    it('serves the console with a policy that lets only style elements be inline', async () => {
+      const policy = (await fetch(fleet.consoleUrl)).headers.get('content-security-policy') ?? '';
+      const directives = new Map(
+        policy.split(';').map((part) => {
+          const [name = '', ...values] = part.trim().split(/\s+/);
+          return [name, values.join(' ')];
+        }),
+      );
+      expect(directives.get('script-src')).toBe("'self'");
+      expect(directives.get('style-src')).toBe("'self'");
+      expect(directives.get('style-src-elem')).toBe("'self' 'unsafe-inline'");
+      expect(directives.get('connect-src')).toBe("'self'");
     });
 
     it('broke no content security rule and threw nothing', () => {
