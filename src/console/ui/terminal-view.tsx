@@ -58,7 +58,9 @@ export function TerminalView({
       setPhase({ kind: 'connected', sessionId });
       opened.resize(terminal.cols, terminal.rows);
       opened.terminal.attach({
-        data: (bytes, rendered) => terminal.write(bytes, rendered),
+        data: (bytes, rendered) => {
+          if (!left) terminal.write(bytes, rendered);
+        },
         end: () => undefined,
         error: () => undefined,
       });
@@ -72,9 +74,9 @@ export function TerminalView({
       void opened.ended.then((end) => finish(sessionId, endSummary(end)));
     };
     const finish = (sessionId: string | undefined, summary: string) => {
+      if (left) return;
       terminal.options.disableStdin = true;
       terminal.options.cursorBlink = false;
-      if (left) return;
       setPhase({ kind: 'ended', ...(sessionId && { sessionId }), summary });
       onEnded();
     };
