@@ -15,6 +15,8 @@ export interface TerminalSessionsOptions {
   /** The server the channel talks to now: where a session without `relayUrl` dials. */
   readonly serverUrl: () => string;
   readonly say: (line: string) => void;
+  /** Moves a shell's process out of the agent's capped cgroup (resource-caps.ts), as a task's run is. */
+  readonly placeProcess?: (pid: number) => void;
   readonly maxSessions?: number;
   readonly killGraceMs?: number;
   readonly connectTimeoutMs?: number;
@@ -87,6 +89,7 @@ export class TerminalSessions {
     const shellOptions = {
       killGraceMs: this.options.killGraceMs ?? defaultKillGraceMs,
       say: this.options.say,
+      placeProcess: this.options.placeProcess,
     };
     return (link) => new ShellSession(link, launch, shellOptions);
   }
