@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { ackFrame, dataFrame, decodeFrame, frameType } from '../../src/protocol/session-frames.js';
+import { ackFrame, decodeFrame, frameType } from '../../src/protocol/session-frames.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { Ecs, type EcsClient, ecsClient } from '../helpers/sdk.js';
