@@ -44,6 +44,10 @@ export interface ServerConfig {
   readonly outputCapBytes: number;
   /** The largest file an upload for SendFile may hold. */
   readonly fileMaxBytes: number;
+  /** Terminal sessions' limits (docs/terminal-sessions.md, "Limits"). */
+  readonly sessions: SessionSettings;
+  /** This node's URL for agents dialing back a session; undefined: its listen address. */
+  readonly publicUrl: string | undefined;
   /** Base64 of the 32-byte key for secret parameters; undefined: DATA_DIR/secret.key. */
   readonly secretKey: string | undefined;
   readonly logLevel: LogLevel;
@@ -56,6 +60,14 @@ export interface ServerConfig {
    * undefined: `dist/agent` of this package, where `npm run build` puts them.
    */
   readonly agentDir: string | undefined;
+}
+
+export interface SessionSettings {
+  readonly idleTimeoutSeconds: number;
+  readonly maxDurationSeconds: number;
+  readonly perInstance: number;
+  readonly total: number;
+  readonly recordingMaxBytes: number;
 }
 
 /** Flags of `openassist server` / `up`; each has an environment twin (DESIGN §2.3) and flags win. */
@@ -349,6 +361,15 @@ function secretKey(env: Env): string | undefined {
   return value;
 }
 
+/** `OPENASSIST_PUBLIC_URL`: where agents reach this node (http or https, no path). */
+function publicUrl(env: Env): string | undefined {
+  const value = text(env, 'OPENASSIST_PUBLIC_URL');
+  if (value !== undefined && !/^https?:\/\/[^/?#\s]+\/?$/.test(value)) {
+    throw new ConfigError(`OPENASSIST_PUBLIC_URL must be http(s)://HOST[:PORT], got "${value.slice(0, 80)}"`);
+  }
+  return value?.replace(/\/$/, '');
+}
+
 function readServerEnvironment(env: Env): ServerEnvironment {
   const listen = text(env, 'OPENASSIST_LISTEN');
   const logLevel = text(env, 'OPENASSIST_LOG_LEVEL');
@@ -373,6 +394,14 @@ function readServerEnvironment(env: Env): ServerEnvironment {
         : positiveNumber(env, 'OPENASSIST_RESULT_RETENTION_DAYS', 30, true),
     outputCapBytes: positiveInteger(env, 'OPENASSIST_OUTPUT_CAP_BYTES', defaultOutputCapBytes),
     fileMaxBytes: positiveInteger(env, 'OPENASSIST_FILE_MAX_BYTES', defaultFileMaxBytes),
+    sessions: Object.freeze({
+      idleTimeoutSeconds: positiveInteger(env, 'OPENASSIST_SESSION_IDLE_TIMEOUT_S', 1800),
+      maxDurationSeconds: positiveInteger(env, 'OPENASSIST_SESSION_MAX_DURATION_S', 86_400),
+      perInstance: positiveInteger(env, 'OPENASSIST_SESSIONS_PER_INSTANCE', 10),
+      total: positiveInteger(env, 'OPENASSIST_SESSIONS_MAX', 1000),
+      recordingMaxBytes: positiveInteger(env, 'OPENASSIST_SESSION_RECORDING_MAX_BYTES', 16 * 1024 * 1024),
+    }),
+    publicUrl: publicUrl(env),
     secretKey: secretKey(env),
     authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
     agentDir: agentDir === undefined ? undefined : resolve(agentDir),

@@ -6,11 +6,12 @@ import { pino } from 'pino';
 import type { Services } from './api/action.js';
 import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
-import { ConfigError, defaultFileMaxBytes, type ServerConfig } from './config.js';
+import { ConfigError, defaultFileMaxBytes, type ServerConfig, type SessionSettings } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
 import { NodeBus } from './dispatch/node-bus.js';
 import { ResourceCapsSource } from './dispatch/resource-caps.js';
+import { SessionRelay } from './dispatch/session-relay.js';
 import { UpgradeOffers } from './dispatch/upgrade-offers.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
@@ -32,6 +33,7 @@ import { loadSecretKey, SecretBox } from './service/secret-box.js';
 import { SendFileService } from './service/send-files.js';
 import { SettingService } from './service/settings.js';
 import { TagService } from './service/tags.js';
+import { TerminalSessionService } from './service/terminal-sessions.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { version } from './version.js';
@@ -58,8 +60,17 @@ type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
 > & { readonly nodeId: string } & Partial<
-    Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir' | 'fileMaxBytes'>
-  >;
+    Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir' | 'fileMaxBytes' | 'sessions'>
+  > & { readonly tls?: boolean };
+
+/** Sessions' limits when the configuration names none (docs/terminal-sessions.md, "Limits"). */
+export const defaultSessionSettings: SessionSettings = {
+  idleTimeoutSeconds: 1800,
+  maxDurationSeconds: 86_400,
+  perInstance: 10,
+  total: 1000,
+  recordingMaxBytes: 16 * 1024 * 1024,
+};
 
 /** Builds the services and the agent hub over a store; they refer to each other through small ports. */
 export function wireServices(
@@ -68,7 +79,7 @@ export function wireServices(
   nowMs: () => number,
   config: WiringConfig,
   secrets: SecretBox,
-): { services: Services; hub: AgentHub } {
+): { services: Services; hub: AgentHub; relay: SessionRelay } {
   let hub: AgentHub | undefined;
   const parameters = new ParameterService(store, secrets, nowMs);
   const instances = new InstanceService(
@@ -100,9 +111,11 @@ export function wireServices(
     },
     nowMs,
   );
+  const agentSessions = new AgentSessions(store, instances, invocations, nowMs, config.nodeId);
+  const bus = new NodeBus(store.notifications, config.nodeId, logger);
   hub = new AgentHub({
-    sessions: new AgentSessions(store, instances, invocations, nowMs, config.nodeId),
-    bus: new NodeBus(store.notifications, config.nodeId, logger),
+    sessions: agentSessions,
+    bus,
     logger,
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
@@ -112,6 +125,29 @@ export function wireServices(
     }),
   });
   const fileUploads = new FileUploadService(store, nowMs, config.fileMaxBytes ?? defaultFileMaxBytes);
+  const sessionSettings = config.sessions ?? defaultSessionSettings;
+  const terminalSessions = new TerminalSessionService(
+    store,
+    settings,
+    nowMs,
+    { perInstance: sessionSettings.perInstance, total: sessionSettings.total },
+    config.tls ? 'wss' : 'ws',
+  );
+  const agentHub = hub;
+  const relay = new SessionRelay({
+    sessions: terminalSessions,
+    agents: agentSessions,
+    openAtAgent: (instanceId, message) => agentHub.openSession(instanceId, message),
+    bus,
+    logger,
+    times: {
+      idleTimeoutMs: sessionSettings.idleTimeoutSeconds * 1000,
+      maxDurationMs: sessionSettings.maxDurationSeconds * 1000,
+      recordingMaxBytes: sessionSettings.recordingMaxBytes,
+    },
+  });
+  terminalSessions.attachRelays(relay);
+  hub.onSessionEnd((sessionId, end) => relay.endLocal(sessionId, end));
   const services: Services = {
     accessKeys: new AccessKeyService(store, nowMs),
     authorization: new Authorization(store),
@@ -127,10 +163,11 @@ export function wireServices(
     cluster: new ClusterService(store, nowMs),
     settings,
     fileUploads,
+    terminalSessions,
     nowMs,
     regions: config.regions,
   };
-  return { services, hub };
+  return { services, hub, relay };
 }
 
 /** Reads the certificate and key once at start; a missing or unreadable file stops the server. */
@@ -192,11 +229,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const startedAtMs = nowMs();
   // The server's own build unless told otherwise (`npm run build` writes the executables there).
   const agentDir = config.agentDir ?? packageAgentDir();
-  const { services, hub: agentHub } = wireServices(
+  const {
+    services,
+    hub: agentHub,
+    relay,
+  } = wireServices(
     store,
     logger,
     nowMs,
-    { ...config, nodeId, agentDir },
+    { ...config, nodeId, agentDir, tls: config.tls !== undefined },
     secrets,
   );
   await agentHub.listen();
@@ -206,7 +247,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     logger,
     nowMs,
     version,
-    upgrade: (request, socket, head) => agentHub.handleUpgrade(request, socket, head),
+    upgrade: (request, socket, head) =>
+      agentHub.handleUpgrade(request, socket, head) || relay.handleUpgrade(request, socket, head),
     streamStallMs: config.streamStallSeconds * 1000,
     services,
     agentDir,
@@ -216,6 +258,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+  relay.setNodeUrl(config.publicUrl ?? url);
   // Lets the CLI on this machine find the endpoint of the server that owns this data dir.
   await writeFile(join(config.dataDir, 'endpoint'), `${url}\n`, { mode: 0o600 });
 
@@ -243,6 +286,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         run: () => services.invocations.purgeExpired(config.resultRetentionDays),
       },
       { name: 'file-upload-retention', everyMs: purgeIntervalMs, run: () => services.fileUploads.purge() },
+      {
+        // Tokens nobody used in time end their sessions; ended sessions go with the results' retention.
+        name: 'session-sweep',
+        everyMs: 5_000,
+        run: async () => {
+          await services.terminalSessions.expireTokens();
+          await services.terminalSessions.purgeExpired(config.resultRetentionDays);
+        },
+      },
     ],
   });
   logger.info(
@@ -256,6 +308,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     services,
     async close() {
       stopJobs();
+      relay.closeAll();
       await agentHub.closeAll();
       await app.close();
       await store.close();

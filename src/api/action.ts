@@ -13,6 +13,7 @@ import type { ResourceGroupService } from '../service/resource-groups.js';
 import type { SendFileService } from '../service/send-files.js';
 import type { SettingService } from '../service/settings.js';
 import type { TagService } from '../service/tags.js';
+import type { TerminalSessionService } from '../service/terminal-sessions.js';
 import type { AccessKey } from '../store/store.js';
 import type { Params } from './params.js';
 
@@ -33,6 +34,8 @@ export interface Services {
   readonly cluster: ClusterService;
   readonly settings: SettingService;
   readonly fileUploads: FileUploadService;
+  /** StartTerminalSession, DescribeTerminalSessions, EndTerminalSession. */
+  readonly terminalSessions: TerminalSessionService;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

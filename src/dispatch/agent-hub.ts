@@ -4,8 +4,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ManagedInstance } from '../domain/fleet.js';
 import type { TerminationMode } from '../domain/invocation.js';
+import { isClosedReason, type SessionEnd } from '../domain/terminal-session.js';
 import { closeCodes } from '../protocol/close-codes.js';
-import { maxFrameBytes, protocolVersion } from '../protocol/messages.js';
+import { maxFrameBytes, protocolVersion, type SessionOpen } from '../protocol/messages.js';
 import type { AgentSessions } from '../service/agent-sessions.js';
 import type { AgentChannels } from '../service/instances.js';
 import type { NewTask, TaskDispatcher } from '../service/invocations.js';
@@ -80,6 +81,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   });
   private readonly timers: NodeJS.Timeout[];
   private readonly delivery: TaskDelivery;
+  private sessionEnds: ((sessionId: string, end: SessionEnd) => void) | undefined;
   /** The caps each agent was last sent (JSON), so a periodic pass sends only what changed. */
   private readonly capsSent = new WeakMap<AgentConnection, string>();
 
@@ -140,6 +142,27 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
       case 'resource-usage-config':
         void this.sendResourceCaps(message.regionId, true);
         return;
+      case 'session-open':
+        this.connections.get(message.instanceId)?.send({ type: 'session-open', ...message.open });
+        return;
+      case 'session-end':
+        if (isClosedReason(message.reason)) this.sessionEnds?.(message.sessionId, { reason: message.reason });
+        return;
+    }
+  }
+
+  /** Where sessions ended on another node go (the session relay of this node). */
+  onSessionEnd(listener: (sessionId: string, end: SessionEnd) => void): void {
+    this.sessionEnds = listener;
+  }
+
+  /** Sends `session-open` to the agent: at once when this node holds it, else through the node bus. */
+  openSession(instanceId: string, message: SessionOpen): void {
+    const connection = this.connections.get(instanceId);
+    if (connection) connection.send(message);
+    else {
+      const { type: _, ...open } = message;
+      this.deps.bus.publish({ kind: 'session-open', instanceId, open });
     }
   }
 

@@ -22,6 +22,27 @@ const nodeMessageSchema = Type.Union([
   Type.Object({ kind: Type.Literal('upgrade-config'), from: Type.String(), regionId: Type.String() }),
   /** A region's ResourceUsageConfig changed: every node sends the new caps to its agents there. */
   Type.Object({ kind: Type.Literal('resource-usage-config'), from: Type.String(), regionId: Type.String() }),
+  /** A session's client reached the sender: send `session-open` to the agent, if you hold it. */
+  Type.Object({
+    kind: Type.Literal('session-open'),
+    from: Type.String(),
+    instanceId: Type.String(),
+    open: Type.Object({
+      sessionId: Type.String(),
+      relayUrl: Type.Optional(Type.String()),
+      username: Type.Optional(Type.String()),
+      commandLine: Type.Optional(Type.String()),
+      portNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+      targetServer: Type.Optional(Type.String()),
+    }),
+  }),
+  /** EndTerminalSession (stored): end the session, if you relay it. */
+  Type.Object({
+    kind: Type.Literal('session-end'),
+    from: Type.String(),
+    sessionId: Type.String(),
+    reason: Type.String(),
+  }),
 ]);
 
 export type NodeMessage = Static<typeof nodeMessageSchema>;

@@ -473,6 +473,59 @@ export const errorCatalogue = {
     'The specified Sha256 is not valid.',
     'Sha256 is 64 hexadecimal characters.',
   ),
+  // --- terminal sessions (StartTerminalSession, EndTerminalSession: docs/terminal-sessions.md) ---
+  'InvalidSessionId.NotFound': row(404, 'The specified SessionId does not exist.', 'Check the SessionId.'),
+  InvalidSecurityToken: row(
+    403,
+    'The security token of the session is invalid, expired or already used.',
+    'Call StartTerminalSession again and connect within 60 seconds with its SecurityToken.',
+  ),
+  IncorrectInstanceStatus: row(
+    403,
+    'The current status of the resource does not support this operation.',
+    "The instance's agent must be connected: check CloudAssistantStatus with DescribeCloudAssistantStatus.",
+  ),
+  'InvalidOperation.ClientNeedUpgrade': row(
+    403,
+    'The Cloud Assistant Agent of the instance is too old for this operation.',
+    'Upgrade the agent (ModifyCloudAssistantSettings AgentUpgradeConfig, or the install line).',
+  ),
+  'InvalidOperation.SessionManagerDisabled': row(
+    403,
+    'Session Manager is disabled in this region.',
+    'Enable it with ModifyCloudAssistantSettings, SettingType SessionManagerConfig, SessionManagerEnabled true.',
+  ),
+  'SessionCount.ExceedLimit': row(
+    403,
+    'The number of open sessions exceeds the limit.',
+    'End sessions no longer used (EndTerminalSession) or wait for them to close.',
+  ),
+  'CommandLine.ExceedLimit': row(400, 'The CommandLine is longer than 512 characters.'),
+  'InvalidPortNumber.Malformed': row(
+    400,
+    'The specified PortNumber is not valid.',
+    'Use a port from 1 to 65535.',
+  ),
+  'MissingParameter.PortNumber': row(
+    400,
+    'The input parameter "PortNumber" that is mandatory for processing this request is not supplied.',
+    'TargetServer needs PortNumber.',
+  ),
+  'InvalidTargetServer.Malformed': row(
+    400,
+    'The specified TargetServer is not valid.',
+    'Use a host name or an IP address of at most 255 characters.',
+  ),
+  'InvalidParameter.ConnectionType': row(
+    400,
+    'The specified ConnectionType is not valid.',
+    'Use Internet or Intranet.',
+  ),
+  'InvalidParameter.EncryptionOptions': row(
+    400,
+    'The specified EncryptionOptions is not valid.',
+    'Send a JSON object of at most 1 KiB.',
+  ),
   'InvalidUploadId.NotFound': row(
     404,
     'The specified upload does not exist.',

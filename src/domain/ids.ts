@@ -14,6 +14,12 @@ export const newFileInvokeId = (): string => `f-${hex(16)}`;
 /** `up-` + 32 lowercase hex characters: file uploads (OpenAssist's extension for files over 32 KB). */
 export const newUploadId = (): string => `up-${hex(16)}`;
 
+/** `s-` + 32 lowercase hex characters: terminal sessions (Alibaba's are `s-` too). */
+export const newSessionId = (): string => `s-${hex(16)}`;
+
+/** A session's one-time SecurityToken: 256 random bits, base64url. */
+export const newSessionToken = (): string => randomBytes(32).toString('base64url');
+
 /** Request ids look like Alibaba's: an upper-case UUID. */
 export const newRequestId = (): string => randomUUID().toUpperCase();
 

@@ -13,6 +13,8 @@ export interface ScopeRule {
   readonly invocation?: boolean;
   readonly command?: boolean;
   readonly activation?: boolean;
+  /** `SessionId`: the session's instance must be in the key's group. */
+  readonly session?: boolean;
 }
 
 export const scopeRules: Readonly<Record<string, ScopeRule>> = {
@@ -47,6 +49,10 @@ export const scopeRules: Readonly<Record<string, ScopeRule>> = {
   'ecs:CreateFileUpload': {},
   'ecs:UploadFilePart': {},
   'ecs:DescribeFileUpload': {},
+  'ecs:StartTerminalSession': { instances: true, instancesRequired: true },
+  'ecs:DescribeTerminalSessions': { instances: true, instancesRequired: true },
+  'ecs:EndTerminalSession': { session: true },
+  'ecs:DescribeTerminalSessionRecording': { session: true },
 };
 
 /** The instance ids a request names: `InstanceId` and every `InstanceId.N`. */

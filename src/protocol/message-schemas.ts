@@ -246,7 +246,9 @@ export const ResourceCapsOrderSchema = Type.Object({
 export const SessionOpenSchema = Type.Object({
   type: Type.Literal('session-open'),
   sessionId: id,
-  relayUrl: Type.Optional(Type.String({ maxLength: messageLimits.textChars, pattern: '^(http|https|ws|wss)://' })),
+  relayUrl: Type.Optional(
+    Type.String({ maxLength: messageLimits.textChars, pattern: '^(http|https|ws|wss)://' }),
+  ),
   username: Type.Optional(Type.String({ maxLength: 255 })),
   commandLine: Type.Optional(Type.String({ maxLength: 512 })),
   portNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),

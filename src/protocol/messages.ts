@@ -18,11 +18,11 @@ import type {
   RegisterResponseSchema,
   ResourceCapsSchema,
   ResourceUsageReportSchema,
+  SessionOpenSchema,
   serverMessageSchemas,
   TaskEventSchema,
   TaskSpecSchema,
   UpgradeOfferSchema,
-  SessionOpenSchema,
 } from './message-schemas.js';
 
 /**

@@ -50,7 +50,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** One frame's bytes. */
-export function encodeFrame(type: FrameType, stream: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function encodeFrame(
+  type: FrameType,
+  stream: number,
+  payload: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   const bytes = new Uint8Array(frameHeaderBytes + payload.byteLength);
   const view = new DataView(bytes.buffer);
   view.setUint8(0, type);
@@ -61,7 +65,10 @@ export function encodeFrame(type: FrameType, stream: number, payload: Uint8Array
 
 /** The frame in `bytes`, or undefined when they are not one (unknown type, short, oversized). */
 export function decodeFrame(bytes: Uint8Array): Frame | undefined {
-  if (bytes.byteLength < frameHeaderBytes || bytes.byteLength > frameHeaderBytes + sessionLimits.maxPayloadBytes) {
+  if (
+    bytes.byteLength < frameHeaderBytes ||
+    bytes.byteLength > frameHeaderBytes + sessionLimits.maxPayloadBytes
+  ) {
     return undefined;
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -104,7 +111,11 @@ export function resizeFrame(columns: number, rows: number): Uint8Array {
   return encodeFrame(frameType.resize, 0, payload);
 }
 
-export function jsonFrame(type: typeof frameType.exit | typeof frameType.error, stream: number, value: object): Uint8Array {
+export function jsonFrame(
+  type: typeof frameType.exit | typeof frameType.error,
+  stream: number,
+  value: object,
+): Uint8Array {
   return encodeFrame(type, stream, encoder.encode(JSON.stringify(value)));
 }
 

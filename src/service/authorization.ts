@@ -80,5 +80,11 @@ async function withinGroup(
     const activation = await store.activations.get(region, activationId);
     if (activation && activation.resourceGroupId !== group) throw outside('Activation', activationId);
   }
+  const sessionId = params.get('SessionId');
+  if (rule.session && sessionId) {
+    const session = await store.terminalSessions.get(sessionId);
+    const [instance] = session ? await store.instances.getMany(region, [session.instanceId]) : [];
+    if (session && instance?.resourceGroupId !== group) throw outside('Session', sessionId);
+  }
   return rule.group ? new Map([...params, ['ResourceGroupId', group]]) : params;
 }

@@ -13,6 +13,7 @@ export const idempotentActions: ReadonlySet<string> = new Set([
   'DeregisterManagedInstance',
   'ModifyInvocationAttribute',
   'CreateFileUpload',
+  'StartTerminalSession',
 ]);
 
 /**

@@ -10,10 +10,18 @@ import {
   readResourceUsageConfig,
   storedResourceUsageConfig,
 } from '../domain/resource-usage.js';
+import {
+  defaultSessionManagerConfig,
+  readSessionManagerConfig,
+  type SessionManagerConfig,
+} from '../domain/terminal-session.js';
 import type { Store } from '../store/store.js';
 
 export const agentUpgradeSetting = 'AgentUpgradeConfig';
 export const resourceUsageSetting = 'ResourceUsageConfig';
+export const sessionManagerSetting = 'SessionManagerConfig';
+// The region id of settings that hold for every region.
+const allRegions = '';
 
 /** Told when a region's setting changed, so connected agents hear of it now (all nodes). */
 export interface UpgradeSettingListener {
@@ -74,6 +82,25 @@ export class SettingService {
     const config = readResourceUsageConfig(json, await this.resourceUsage(regionId));
     await this.store.settings.put(regionId, resourceUsageSetting, JSON.stringify(config), this.nowMs());
     this.listener.resourceUsageChanged(regionId);
+    return config;
+  }
+
+  /**
+   * SessionManagerConfig holds for every region (Alibaba's model: "takes effect in all regions"),
+   * stored under the empty region id.
+   */
+  async sessionManager(): Promise<SessionManagerConfig> {
+    const text = await this.store.settings.get(allRegions, sessionManagerSetting);
+    return text === undefined
+      ? defaultSessionManagerConfig
+      : readSessionManagerConfig(text, defaultSessionManagerConfig);
+  }
+
+  /** Applies the fields of a `SessionManagerConfig` JSON over the stored ones; stored before it answers. */
+  async modifySessionManager(json: string): Promise<SessionManagerConfig> {
+    const config = readSessionManagerConfig(json, await this.sessionManager());
+    const stored = { SessionManagerEnabled: config.sessionManagerEnabled, RecordInput: config.recordInput };
+    await this.store.settings.put(allRegions, sessionManagerSetting, JSON.stringify(stored), this.nowMs());
     return config;
   }
 

@@ -235,7 +235,46 @@ export interface FileUploadChunkTable {
   data: Buffer;
 }
 
+export interface TerminalSessionTable {
+  seq: Generated<number>;
+  id: string;
+  region_id: string;
+  instance_id: string;
+  username: string;
+  command_line: string;
+  port_number: number;
+  target_server: string;
+  connection_type: string;
+  password_name: string;
+  encryption_options: string;
+  access_key_id: string;
+  identity_type: string;
+  record_input: number;
+  token_hash: string;
+  token_expires_at: number;
+  status: string;
+  node_id: string;
+  client_ip: string;
+  created_at: number;
+  started_at: number;
+  ended_at: number;
+  closed_reason: string;
+  failed_detail: string;
+  exit_code: number | null;
+  recorded_bytes: number;
+  dropped_bytes: number;
+}
+
+export interface TerminalSessionChunkTable {
+  session_id: string;
+  direction: string;
+  byte_offset: number;
+  data: Buffer;
+}
+
 export interface Schema {
+  terminal_sessions: TerminalSessionTable;
+  terminal_session_chunks: TerminalSessionChunkTable;
   file_uploads: FileUploadTable;
   file_upload_chunks: FileUploadChunkTable;
   cloud_assistant_settings: CloudAssistantSettingTable;

@@ -5,6 +5,12 @@ import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invoc
 import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import type { Tag, TagFilter } from '../domain/tags.js';
+import type {
+  RecordingDirection,
+  SessionEnd,
+  SessionLimits,
+  TerminalSession,
+} from '../domain/terminal-session.js';
 import type { TextPattern } from '../domain/text-pattern.js';
 
 /**
@@ -26,6 +32,7 @@ export interface Store {
   readonly cluster: ClusterRepo;
   readonly settings: SettingRepo;
   readonly fileUploads: FileUploadRepo;
+  readonly terminalSessions: TerminalSessionRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
   /** Cheap round trip for /health. */
@@ -539,4 +546,54 @@ export interface Notifications {
    * `onResubscribed` after the listening connection was lost and came back (messages may have been missed).
    */
   listen(onMessage: (payload: string) => void, onResubscribed: () => void): Promise<() => Promise<void>>;
+}
+
+/** Terminal sessions (docs/terminal-sessions.md) and their recordings. */
+export interface TerminalSessionRepo {
+  /**
+   * Inserts the session unless the instance already has `limits.perInstance` live sessions or all
+   * instances `limits.total` (checked by the insert's transaction); the live counts when refused.
+   */
+  create(
+    session: TerminalSession,
+    tokenHash: string,
+    limits: SessionLimits,
+  ): Promise<{ created: true } | { created: false; live: { instance: number; total: number } }>;
+  get(id: string): Promise<TerminalSession | undefined>;
+  list(
+    regionId: string,
+    filter: { instanceId?: string | undefined; sessionId?: string | undefined },
+    page: PageRequest,
+  ): Promise<Page<TerminalSession>>;
+  /**
+   * Takes a Pending session for a client whose token hashes to `tokenHash`, before its expiry,
+   * once: it becomes Connecting on `nodeId`. Undefined when it is not such a session.
+   */
+  claim(
+    id: string,
+    tokenHash: string,
+    nodeId: string,
+    clientIp: string,
+    nowMs: number,
+  ): Promise<TerminalSession | undefined>;
+  /** The agent joined: Connecting → Connected. */
+  connected(id: string, nowMs: number): Promise<void>;
+  /** Ends a live session (Closed or Failed by the reason); false when it had ended already. */
+  end(id: string, end: SessionEnd, nowMs: number): Promise<boolean>;
+  /** Ends the Pending sessions whose token expired before `nowMs` (TokenExpired); their ids. */
+  expireTokens(nowMs: number): Promise<string[]>;
+  /** Ends the live sessions a node relays (it stopped or was forgotten); their ids. */
+  endOnNode(nodeId: string, end: SessionEnd, nowMs: number): Promise<string[]>;
+  /** Appends recorded bytes at `offset` of a direction, and the counts of kept and dropped bytes. */
+  record(
+    id: string,
+    direction: RecordingDirection,
+    offset: number,
+    data: Buffer,
+    dropped: number,
+  ): Promise<void>;
+  /** Up to `maxBytes` of a direction's recording from `offset` (chunks cut to fit). */
+  readRecording(id: string, direction: RecordingDirection, offset: number, maxBytes: number): Promise<Buffer>;
+  /** Removes up to `limit` ended sessions that ended before `beforeMs`, with their recordings. */
+  purge(beforeMs: number, limit: number): Promise<number>;
 }

@@ -5,6 +5,7 @@ import {
   parseServerMessage,
   protocolVersion,
   registerPath,
+  type SessionOpen,
   type TaskSpec,
   type UpgradeOffer,
 } from '../../src/protocol/messages.js';
@@ -73,6 +74,8 @@ export function helloMessage(fields: Partial<Extract<AgentMessage, { type: 'hell
 export class ProtocolAgent {
   readonly tasks: TaskSpec[] = [];
   readonly cancels: string[] = [];
+  /** The terminal sessions it was asked to serve (it dials none itself). */
+  readonly sessionOpens: SessionOpen[] = [];
   private socket: WebSocket | undefined;
   private events = 0;
   private osType: 'linux' | 'windows' = 'linux';
@@ -120,6 +123,7 @@ export class ProtocolAgent {
       const message = parseServerMessage(data.toString());
       if (message?.type === 'welcome') welcomed = true;
       if (message?.type === 'cancel') this.cancels.push(message.invokeId);
+      if (message?.type === 'session-open') this.sessionOpens.push(message);
       if (message?.type !== 'task') return;
       this.tasks.push(message.task);
       const invokeId = message.task.invokeId;

@@ -1,23 +1,23 @@
 import type { AgentUpgradeConfig } from '../../domain/agent-upgrade.js';
 import { ApiError, missingParameter } from '../../domain/errors.js';
 import type { ResourceUsageConfig } from '../../domain/resource-usage.js';
-import { agentUpgradeSetting, resourceUsageSetting } from '../../service/settings.js';
+import { agentUpgradeSetting, resourceUsageSetting, sessionManagerSetting } from '../../service/settings.js';
 import type { Action } from '../action.js';
 
 /**
- * The setting types Alibaba's SDK names. AgentUpgradeConfig and ResourceUsageConfig act here;
- * Describe answers the others as what they are on this server (off, nothing delivered), Modify
- * refuses them: storing a delivery to OSS or SLS, or sessions turned on, would have Describe
- * promise what this server does not do.
+ * The setting types Alibaba's SDK names. AgentUpgradeConfig, ResourceUsageConfig and
+ * SessionManagerConfig act here; Describe answers the delivery types as what they are on this
+ * server (nothing delivered), Modify refuses them: storing a delivery to OSS or SLS would have
+ * Describe promise what this server does not do.
  */
 const settingTypes = [
   agentUpgradeSetting,
   resourceUsageSetting,
-  'SessionManagerConfig',
+  sessionManagerSetting,
   'SessionManagerDelivery',
   'InvocationDelivery',
 ];
-const modifiable = [agentUpgradeSetting, resourceUsageSetting];
+const modifiable = [agentUpgradeSetting, resourceUsageSetting, sessionManagerSetting];
 
 function checkSettingType(type: string, name: string): void {
   if (!settingTypes.includes(type)) {
@@ -55,13 +55,14 @@ export const modifyCloudAssistantSettings: Action = {
     if (!modifiable.includes(type)) {
       throw new ApiError(
         'InvalidParameter',
-        `SettingType ${type} is not supported by this server; only ${modifiable.join(' and ')} are.`,
+        `SettingType ${type} is not supported by this server; only ${modifiable.join(', ')} are.`,
       );
     }
     // The SettingType names the JSON parameter that carries the setting.
     const json = params.string(type);
     if (json === undefined || json === '') throw missingParameter(type);
     if (type === agentUpgradeSetting) await services.settings.modifyAgentUpgrade(regionId, json);
+    else if (type === sessionManagerSetting) await services.settings.modifySessionManager(json);
     else await services.settings.modifyResourceUsage(regionId, json);
     return {};
   },
@@ -85,7 +86,14 @@ export const describeCloudAssistantSettings: Action = {
     if (types.includes(agentUpgradeSetting)) {
       body.AgentUpgradeConfig = renderAgentUpgrade(await services.settings.agentUpgrade(regionId));
     }
-    if (types.includes('SessionManagerConfig')) body.SessionManagerConfig = { SessionManagerEnabled: false };
+    if (types.includes(sessionManagerSetting)) {
+      const config = await services.settings.sessionManager();
+      // RecordInput is this server's extension (docs/terminal-sessions.md, "Recording").
+      body.SessionManagerConfig = {
+        SessionManagerEnabled: config.sessionManagerEnabled,
+        RecordInput: config.recordInput,
+      };
+    }
     if (types.includes('SessionManagerDelivery') || types.includes('InvocationDelivery')) {
       body.OssDeliveryConfigs = { OssDeliveryConfig: [] };
       body.SlsDeliveryConfigs = { SlsDeliveryConfig: [] };

@@ -36,6 +36,7 @@ import {
 import { describeSendFileResults, sendFile } from './send-file.js';
 import { describeServerNodes } from './server-nodes.js';
 import { listTagResources, tagResources, untagResources } from './tags.js';
+import { terminalSessionActions } from './terminal-sessions.js';
 
 export const ecsVersion = '2014-05-26';
 
@@ -83,6 +84,7 @@ const all: readonly Action[] = [
   joinResourceGroup,
   ...parameterStoreActions,
   ...fileUploadActions,
+  ...terminalSessionActions,
   ...accessKeyActions,
 ];
 

@@ -360,4 +360,51 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX invocations_region_mode ON invocations (region_id, repeat_mode, seq);
     `,
   },
+  {
+    version: 17,
+    name: 'terminal sessions and their recordings',
+    // A session's SecurityToken is kept as its SHA-256 only; a recording is chunks of one direction
+    // of the terminal (o: output, i: input), each at its byte offset in that direction.
+    sql: `
+      CREATE TABLE terminal_sessions (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        region_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        command_line TEXT NOT NULL,
+        port_number INTEGER NOT NULL,
+        target_server TEXT NOT NULL,
+        connection_type TEXT NOT NULL,
+        password_name TEXT NOT NULL,
+        encryption_options TEXT NOT NULL,
+        access_key_id TEXT NOT NULL,
+        identity_type TEXT NOT NULL,
+        record_input INTEGER NOT NULL,
+        token_hash TEXT NOT NULL,
+        token_expires_at BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        client_ip TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        started_at BIGINT NOT NULL,
+        ended_at BIGINT NOT NULL,
+        closed_reason TEXT NOT NULL,
+        failed_detail TEXT NOT NULL,
+        exit_code INTEGER,
+        recorded_bytes BIGINT NOT NULL,
+        dropped_bytes BIGINT NOT NULL
+      );
+      CREATE INDEX terminal_sessions_region ON terminal_sessions (region_id, seq);
+      CREATE INDEX terminal_sessions_instance ON terminal_sessions (instance_id, status);
+      CREATE INDEX terminal_sessions_status ON terminal_sessions (status, token_expires_at);
+      CREATE TABLE terminal_session_chunks (
+        session_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        byte_offset BIGINT NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (session_id, direction, byte_offset)
+      );
+    `,
+  },
 ];

@@ -15,6 +15,7 @@ import { parameterRepo } from './parameters.js';
 import { resourceGroupRepo } from './resource-groups.js';
 import { settingRepo } from './settings.js';
 import { tagRepo } from './tag-repo.js';
+import { terminalSessionRepo } from './terminal-sessions.js';
 
 /** One node alone (SQLite): there is nobody to tell. */
 const silentNotifications: Notifications = {
@@ -45,6 +46,7 @@ export function sqlStore(
     parameters: parameterRepo(db),
     settings: settingRepo(db),
     fileUploads: fileUploadRepo(db, dialect),
+    terminalSessions: terminalSessionRepo(db, dialect),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },

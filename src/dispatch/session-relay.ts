@@ -1,0 +1,181 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { rawErrorResponse } from '../api/error-response.js';
+import { ApiError } from '../domain/errors.js';
+import { newRequestId } from '../domain/ids.js';
+import { type SessionEnd, sessionLimitsApi, type TerminalSession } from '../domain/terminal-session.js';
+import { type SessionOpen, sessionsPath } from '../protocol/messages.js';
+import { frameHeaderBytes, sessionLimits } from '../protocol/session-frames.js';
+import type { AgentSessions } from '../service/agent-sessions.js';
+import {
+  clientSessionPath,
+  type SessionRelays,
+  type TerminalSessionService,
+} from '../service/terminal-sessions.js';
+import type { NodeBus } from './node-bus.js';
+import { RelayedSession, type RelayTimes } from './relayed-session.js';
+
+export interface SessionRelayDeps {
+  readonly sessions: TerminalSessionService;
+  readonly agents: Pick<AgentSessions, 'admitChannel'>;
+  /** Sends `session-open` to the agent, held by this node or another. */
+  readonly openAtAgent: (instanceId: string, message: SessionOpen) => void;
+  readonly bus: NodeBus;
+  readonly logger: FastifyBaseLogger;
+  readonly times: Omit<RelayTimes, 'agentDialMs'>;
+}
+
+function refuse(request: IncomingMessage, socket: Duplex, error: ApiError): void {
+  socket.end(rawErrorResponse(error, { requestId: newRequestId(), host: request.headers.host }));
+}
+
+const bearer = (request: IncomingMessage): string =>
+  /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
+
+// An agent dialing back from a URL it was not told (a bare `0.0.0.0` listen) reaches its own server.
+const unspecifiedHosts = /^(https?):\/\/(0\.0\.0\.0|\[::\]|\[::0\])(:\d+)?$/;
+
+/**
+ * The terminal sessions relayed by this node (docs/terminal-sessions.md): takes the clients'
+ * WebSockets (their one-time token), asks their agents to dial back, takes the agents' sockets
+ * and relays between the two; ends sessions on EndTerminalSession from any node.
+ */
+export class SessionRelay implements SessionRelays {
+  private readonly live = new Map<string, RelayedSession>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: frameHeaderBytes + sessionLimits.maxPayloadBytes,
+    perMessageDeflate: false,
+  });
+  /** The URL agents dial back to reach this node; undefined: their own server URL. */
+  private dialBackUrl: string | undefined;
+
+  constructor(private readonly deps: SessionRelayDeps) {}
+
+  /** This node's URL, once it listens (`OPENASSIST_PUBLIC_URL` wins). */
+  setNodeUrl(url: string): void {
+    this.dialBackUrl = unspecifiedHosts.test(url) ? undefined : url;
+  }
+
+  get count(): number {
+    return this.live.size;
+  }
+
+  /** Handles an upgrade to a session path; false when the path is not one. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(request.url ?? '/', 'http://relay');
+    if (url.pathname.startsWith(clientSessionPath)) {
+      this.admitClient(
+        request,
+        socket,
+        head,
+        url.pathname.slice(clientSessionPath.length),
+        url.searchParams.get('token') ?? bearer(request),
+      );
+      return true;
+    }
+    if (url.pathname.startsWith(sessionsPath)) {
+      this.admitAgent(request, socket, head, url.pathname.slice(sessionsPath.length));
+      return true;
+    }
+    return false;
+  }
+
+  /** EndTerminalSession (already stored): ends it here, or tells the node that relays it. */
+  endSession(sessionId: string, end: SessionEnd): void {
+    const relayed = this.live.get(sessionId);
+    if (relayed) relayed.end(end);
+    else this.deps.bus.publish({ kind: 'session-end', sessionId, reason: end.reason });
+  }
+
+  /** Another node ended a session this node may relay. */
+  endLocal(sessionId: string, end: SessionEnd): void {
+    this.live.get(sessionId)?.end(end);
+  }
+
+  /** The server stops: every session it relays ends `ServerShutdown`. */
+  closeAll(): void {
+    for (const relayed of [...this.live.values()]) relayed.end({ reason: 'ServerShutdown' });
+  }
+
+  private admitClient(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    sessionId: string,
+    token: string,
+  ): void {
+    const clientIp = request.socket.remoteAddress ?? '';
+    this.deps.sessions.claim(sessionId, token, this.deps.bus.nodeId, clientIp).then(
+      (session) => {
+        if (!session) return refuse(request, socket, new ApiError('InvalidSecurityToken'));
+        if (socket.destroyed) {
+          void this.deps.sessions.ended(session.id, { reason: 'ClientClosed' });
+          return;
+        }
+        this.wss.handleUpgrade(request, socket, head, (ws) => this.relay(session, ws));
+      },
+      (error: unknown) => {
+        this.deps.logger.error({ err: error }, 'claiming a session failed');
+        refuse(request, socket, new ApiError('ServiceUnavailable'));
+      },
+    );
+  }
+
+  private relay(session: TerminalSession, client: WebSocket): void {
+    const log = this.deps.logger.child({ sessionId: session.id, instanceId: session.instanceId });
+    const relayed = new RelayedSession(session, client, {
+      times: { ...this.deps.times, agentDialMs: sessionLimitsApi.agentDialMs },
+      record: (direction, offset, data, dropped) =>
+        this.deps.sessions.record(session.id, direction, offset, data, dropped),
+      ended: (end) => {
+        this.live.delete(session.id);
+        log.info({ closedReason: end.reason }, 'session ended');
+        this.deps.sessions
+          .ended(session.id, end)
+          .catch((error: unknown) => log.error({ err: error }, 'storing a session end failed'));
+      },
+      onError: (error, what) => log.error({ err: error }, `${what} failed`),
+    });
+    this.live.set(session.id, relayed);
+    log.info('session client connected');
+    this.deps.openAtAgent(session.instanceId, {
+      type: 'session-open',
+      sessionId: session.id,
+      ...(this.dialBackUrl !== undefined && { relayUrl: this.dialBackUrl }),
+      ...(session.username !== '' && { username: session.username }),
+      ...(session.commandLine !== '' && { commandLine: session.commandLine }),
+      ...(session.portNumber !== 0 && { portNumber: session.portNumber }),
+      ...(session.targetServer !== '' && { targetServer: session.targetServer }),
+    });
+  }
+
+  private admitAgent(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {
+    const instanceId = String(request.headers['x-openassist-instance-id'] ?? '');
+    const address = request.socket.remoteAddress ?? '';
+    this.deps.agents.admitChannel(instanceId, bearer(request), address).then(
+      (admission) => {
+        if (!('admitted' in admission)) return refuse(request, socket, new ApiError('InvalidToken.Agent'));
+        const relayed = this.live.get(sessionId);
+        // Only the session's own instance, only while this node waits for it, only once.
+        if (!relayed || relayed.instanceId !== admission.admitted.id || !relayed.reserveAgent()) {
+          return refuse(request, socket, new ApiError('InvalidSessionId.NotFound'));
+        }
+        this.wss.handleUpgrade(request, socket, head, (ws) => {
+          relayed.attachAgent(ws);
+          this.deps.sessions
+            .connected(sessionId)
+            .catch((error: unknown) =>
+              this.deps.logger.error({ err: error, sessionId }, 'marking a session connected failed'),
+            );
+        });
+      },
+      (error: unknown) => {
+        this.deps.logger.error({ err: error }, 'agent authentication failed');
+        refuse(request, socket, new ApiError('ServiceUnavailable'));
+      },
+    );
+  }
+}
