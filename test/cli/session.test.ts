@@ -76,12 +76,16 @@ describe('openassist session', () => {
     await tmux.waitFor(tty.done);
     expect(await tmux.screen()).toMatch(/^\/dev\/pts\/\d+$/m);
 
-    // The window's new size reaches the remote pty through SIGWINCH and a resize frame.
+    // The window's new size reaches the remote pty through SIGWINCH, a resize frame and the agent's
+    // `stty -F`, which runs beside the shell: ask until the answer is the new size.
     await tmux.resize(120, 40);
-    const size = marker('SIZE');
-    await tmux.type(`stty size; ${size.command}`);
-    await tmux.waitFor(size.done);
-    expect(await tmux.screen()).toMatch(/^40 120$/m);
+    let asked = 0;
+    await waitFor('the remote pty to be 120x40', async () => {
+      const size = marker(`SIZE${++asked}`);
+      await tmux.type(`stty size; ${size.command}`);
+      const screen = (await tmux.waitFor(size.done)).input;
+      return /^40 120$/m.test(screen) || undefined;
+    });
 
     // Ctrl-C is the byte 0x03: the remote line discipline interrupts the foreground job.
     const sleep = `sleep 100.${randomBytes(2).readUInt16BE()}`;
@@ -142,6 +146,21 @@ describe('openassist session', () => {
     const piped = await cli(['session', instanceId], { env, input: 'echo "piped-$((6*7))~."\nexit 5\n' });
     expect(piped.stdout).toMatch(/^piped-42~\.\r?$/m);
     expect(piped.code, piped.stderr).toBe(5);
+  });
+
+  it('ends a session with `session end`: the CLI says EndedByApi and exits 255', async () => {
+    const running = cli(['session', instanceId, '--', 'sleep', '60'], { env });
+    const sessionId = await waitFor('the session to connect', async () => {
+      const sessions = await cliJson<ListedSession[]>(['session', 'list', '--max', '1'], { env });
+      const [newest] = sessions;
+      return newest?.CommandLine === 'sleep 60' && newest.Connections.Connection[0]?.Status === 'Connected'
+        ? newest.SessionId
+        : undefined;
+    });
+    const ended = await cli(['session', 'end', sessionId], { env });
+    expect([ended.code, ended.stdout]).toEqual([0, `${sessionId} ended\n`]);
+    const { code, stderr } = await running;
+    expect([code, stderr]).toEqual([255, `openassist: session ${sessionId} ended: EndedByApi\n`]);
   });
 
   it('exits 255 with the ClosedReason when the session ends under it', async () => {
