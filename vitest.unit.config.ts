@@ -16,7 +16,8 @@ export default defineConfig({
       'src/agent/self-upgrade.test.ts',
       'src/agent/state-lock.test.ts',
       // Real ptys, shells and TCP connections behind a session socket.
-      'src/agent/terminal/*.test.ts',
+      'src/agent/terminal/shell-session.test.ts',
+      'src/agent/terminal/port-forward.test.ts',
       // Both databases, PostgreSQL included, and migrations raced by separate processes.
       'src/store/store.contract.test.ts',
     ],

@@ -220,7 +220,11 @@ export function readSessionManagerConfig(json: string, current: SessionManagerCo
     throw new ApiError('InvalidParameter', 'SessionManagerConfig must be a JSON object.');
   }
   const fields = new Map(Object.entries(value));
-  const known = ['SessionManagerEnabled', 'RecordInput'];
+  const defaultFields = {
+    SessionManagerEnabled: defaultSessionManagerConfig.sessionManagerEnabled,
+    RecordInput: defaultSessionManagerConfig.recordInput,
+  };
+  const known = Object.keys(defaultFields);
   const unknown = [...fields.keys()].find((name) => !known.includes(name));
   if (unknown !== undefined) {
     throw new ApiError(
@@ -228,9 +232,11 @@ export function readSessionManagerConfig(json: string, current: SessionManagerCo
       `SessionManagerConfig has no field ${unknown.slice(0, 40)}; use ${known.join(', ')}.`,
     );
   }
-  const flag = (name: string, fallback: boolean): boolean => {
+  // An empty value clears a field back to its default.
+  const flag = (name: keyof typeof defaultFields, fallback: boolean): boolean => {
     const given = fields.get(name);
     if (given === undefined) return fallback;
+    if (given === '') return defaultFields[name];
     if (typeof given === 'boolean') return given;
     if (given === 'true' || given === 'false') return given === 'true';
     throw new ApiError('InvalidParameter', `SessionManagerConfig.${name} must be true or false.`);

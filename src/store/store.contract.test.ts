@@ -11,6 +11,7 @@ import { newCommandId } from '../domain/ids.js';
 import type { InvocationInstance, RepeatMode } from '../domain/invocation.js';
 import { isTimedInvocation } from '../domain/invocation-filters.js';
 import { applyTaskEvent, followExecution, type RunProgress } from '../domain/invocation-state.js';
+import type { TerminalSession } from '../domain/terminal-session.js';
 import { matchesPattern, textPattern } from '../domain/text-pattern.js';
 import type { TaskEvent } from '../protocol/messages.js';
 import { postgresMigrations } from './migrations/postgres.js';
@@ -1151,6 +1152,139 @@ for (const harness of harnesses) {
         expect(await store.fileUploads.get('up-p-live')).toMatchObject({ invokeId: 't-p-live' });
         expect(await store.fileUploads.get('up-p-unused')).toBeUndefined();
         expect(await readAll('up-p-gone', 0)).toBe('');
+      });
+    });
+
+    describe('terminal sessions', () => {
+      const limits = { perInstance: 2, total: 3 };
+      const session = (
+        id: string,
+        instanceId: string,
+        fields: Partial<TerminalSession> = {},
+      ): TerminalSession => ({
+        id,
+        regionId: 'cn-hangzhou',
+        instanceId,
+        commandLine: '',
+        portNumber: 0,
+        targetServer: '',
+        username: 'root',
+        connectionType: '',
+        passwordName: '',
+        encryptionOptions: '',
+        accessKeyId: 'LTAIkey',
+        identityType: 'Account',
+        recordInput: false,
+        status: 'Pending',
+        nodeId: '',
+        clientIp: '',
+        createdAtMs: clock++,
+        tokenExpiresAtMs: 10_000,
+        startedAtMs: 0,
+        endedAtMs: 0,
+        closedReason: '',
+        failedDetail: '',
+        exitCode: null,
+        recordedBytes: 0,
+        droppedBytes: 0,
+        ...fields,
+      });
+
+      it('creates within the limits per instance and in all, and claims a token once before its expiry', async () => {
+        expect(await store.terminalSessions.create(session('s-1', 'mi-a'), 'h1', limits)).toEqual({
+          created: true,
+        });
+        expect(await store.terminalSessions.create(session('s-2', 'mi-a'), 'h2', limits)).toEqual({
+          created: true,
+        });
+        expect(await store.terminalSessions.create(session('s-3', 'mi-a'), 'h3', limits)).toEqual({
+          created: false,
+          live: { instance: 2, total: 2 },
+        });
+        expect(await store.terminalSessions.create(session('s-4', 'mi-b'), 'h4', limits)).toEqual({
+          created: true,
+        });
+        expect((await store.terminalSessions.create(session('s-5', 'mi-c'), 'h5', limits)).created).toBe(
+          false,
+        );
+        // Wrong hash, then past the expiry, then right: once.
+        expect(
+          await store.terminalSessions.claim('s-1', 'nope', 'node-a', '10.0.0.9', 1_000),
+        ).toBeUndefined();
+        expect(await store.terminalSessions.claim('s-1', 'h1', 'node-a', '10.0.0.9', 10_000)).toBeUndefined();
+        expect(await store.terminalSessions.claim('s-1', 'h1', 'node-a', '10.0.0.9', 1_000)).toMatchObject({
+          status: 'Connecting',
+          nodeId: 'node-a',
+          clientIp: '10.0.0.9',
+        });
+        expect(await store.terminalSessions.claim('s-1', 'h1', 'node-a', '10.0.0.9', 1_000)).toBeUndefined();
+        await store.terminalSessions.connected('s-1', 2_000);
+        expect(await store.terminalSessions.get('s-1')).toMatchObject({
+          status: 'Connected',
+          startedAtMs: 2_000,
+        });
+      });
+
+      it('ends once, expires unused tokens, ends the sessions of a node', async () => {
+        expect(await store.terminalSessions.end('s-1', { reason: 'ShellExited', exitCode: 3 }, 3_000)).toBe(
+          true,
+        );
+        expect(await store.terminalSessions.end('s-1', { reason: 'EndedByApi' }, 4_000)).toBe(false);
+        expect(await store.terminalSessions.get('s-1')).toMatchObject({
+          status: 'Closed',
+          closedReason: 'ShellExited',
+          exitCode: 3,
+          endedAtMs: 3_000,
+        });
+        expect(await store.terminalSessions.expireTokens(10_000)).toEqual(
+          expect.arrayContaining(['s-2', 's-4']),
+        );
+        expect(await store.terminalSessions.get('s-2')).toMatchObject({
+          status: 'Failed',
+          closedReason: 'TokenExpired',
+        });
+        await store.terminalSessions.create(
+          session('s-6', 'mi-d', { tokenExpiresAtMs: 50_000 }),
+          'h6',
+          limits,
+        );
+        await store.terminalSessions.claim('s-6', 'h6', 'node-b', '', 20_000);
+        expect(
+          await store.terminalSessions.endOnNode('node-b', { reason: 'ServerShutdown' }, 21_000),
+        ).toEqual(['s-6']);
+      });
+
+      it('keeps a recording per direction in order, counts dropped bytes, reads pages across chunks', async () => {
+        await store.terminalSessions.record('s-1', 'o', 0, Buffer.from('hello '), 0);
+        await store.terminalSessions.record('s-1', 'o', 6, Buffer.from('world'), 0);
+        await store.terminalSessions.record('s-1', 'i', 0, Buffer.from('ls\r'), 0);
+        await store.terminalSessions.record('s-1', 'o', 11, Buffer.alloc(0), 7);
+        expect((await store.terminalSessions.readRecording('s-1', 'o', 0, 100)).toString()).toBe(
+          'hello world',
+        );
+        expect((await store.terminalSessions.readRecording('s-1', 'o', 3, 5)).toString()).toBe('lo wo');
+        expect((await store.terminalSessions.readRecording('s-1', 'o', 11, 5)).toString()).toBe('');
+        expect((await store.terminalSessions.readRecording('s-1', 'i', 0, 100)).toString()).toBe('ls\r');
+        expect(await store.terminalSessions.get('s-1')).toMatchObject({ recordedBytes: 14, droppedBytes: 7 });
+      });
+
+      it('lists newest first with NextToken, by instance; purges ended sessions with their recordings', async () => {
+        const first = await store.terminalSessions.list(
+          'cn-hangzhou',
+          {},
+          { style: 'token', maxResults: 2, afterSeq: undefined },
+        );
+        expect(first.items.map((item) => item.id)).toEqual(['s-6', 's-4']);
+        expect(first.nextToken).toBeDefined();
+        const byInstance = await store.terminalSessions.list(
+          'cn-hangzhou',
+          { instanceId: 'mi-a' },
+          { style: 'token', maxResults: 10, afterSeq: undefined },
+        );
+        expect(byInstance.items.map((item) => item.id)).toEqual(['s-2', 's-1']);
+        expect(await store.terminalSessions.purge(5_000, 100)).toBe(1);
+        expect(await store.terminalSessions.get('s-1')).toBeUndefined();
+        expect((await store.terminalSessions.readRecording('s-1', 'o', 0, 100)).length).toBe(0);
       });
     });
   });

@@ -96,9 +96,10 @@ describe('ModifyCloudAssistantSettings and DescribeCloudAssistantSettings (Agent
     await modify({ enabled: false, allowedUpgradeWindow: [], timeZone: 'UTC' });
   });
 
-  it('answers the setting types this server does not have as off', async () => {
+  it('answers the delivery types this server does not have as empty, and sessions as on by default', async () => {
     const body = await describeSettings(['SessionManagerConfig', 'InvocationDelivery', 'AgentUpgradeConfig']);
-    expect(body?.sessionManagerConfig).toEqual({ sessionManagerEnabled: false });
+    // RecordInput, an extension, is not in the SDK's response model.
+    expect(body?.sessionManagerConfig).toEqual({ sessionManagerEnabled: true });
     expect(body?.ossDeliveryConfigs?.ossDeliveryConfig).toEqual([]);
     expect(body?.slsDeliveryConfigs?.slsDeliveryConfig).toEqual([]);
     expect(body?.agentUpgradeConfig?.enabled).toBe(false);
@@ -120,13 +121,7 @@ describe('ModifyCloudAssistantSettings and DescribeCloudAssistantSettings (Agent
     ],
     [
       'Modify of a setting type this server does not have',
-      () =>
-        modify(undefined, {
-          settingType: 'SessionManagerConfig',
-          sessionManagerConfig: new Ecs.ModifyCloudAssistantSettingsRequestSessionManagerConfig({
-            sessionManagerEnabled: true,
-          }),
-        }),
+      () => modify(undefined, { settingType: 'SessionManagerDelivery' }),
       'InvalidParameter',
       400,
     ],
@@ -543,12 +538,9 @@ describe('openassist settings get|set', () => {
     expect(notNumber.stderr).toContain('CpuLimit is a whole number');
     const refused = await cli(['settings', 'set', 'ResourceUsageConfig', 'CpuLimit=99'], { env: env() });
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('InvalidParameter')]);
-    const other = await cli(
-      ['settings', 'set', 'SessionManagerConfig', '--config', '{"SessionManagerEnabled":true}'],
-      {
-        env: env(),
-      },
-    );
+    const other = await cli(['settings', 'set', 'InvocationDelivery', '--config', '{"Enabled":true}'], {
+      env: env(),
+    });
     expect([other.code, other.stderr]).toEqual([1, expect.stringContaining('not supported by this server')]);
   });
 });

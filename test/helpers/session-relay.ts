@@ -1,6 +1,8 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { channelPath } from '../../src/protocol/messages.js';
 import {
   ackedBytes,
   ackFrame,
@@ -117,17 +119,27 @@ export interface SessionRelay {
   close(): Promise<void>;
 }
 
-export async function startSessionRelay(): Promise<SessionRelay> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((resolve) => server.once('listening', resolve));
+export interface RelayOptions {
+  /** The agent channel's connections (`channelPath`) go here, so an agent whose server this is dials its sessions here too. */
+  readonly channel?: (socket: WebSocket) => void;
+  /** Serves wss:// (https:// as the agent's server URL) with this certificate. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+}
+
+/** A relay on 127.0.0.1 that takes every session the agent dials. */
+export async function startSessionRelay(options: RelayOptions = {}): Promise<SessionRelay> {
+  const web = options.tls ? createHttpsServer(options.tls) : createHttpServer();
+  const server = new WebSocketServer({ server: web });
+  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
   const sessions: RelayedSession[] = [];
   let taken = 0;
   server.on('connection', (socket, request) => {
-    sessions.push(new RelayedSession(socket, request.url ?? '', request.headers));
+    if (options.channel && request.url === channelPath) options.channel(socket);
+    else sessions.push(new RelayedSession(socket, request.url ?? '', request.headers));
   });
-  const { port } = server.address() as AddressInfo;
+  const { port } = web.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     sessions,
     next: async () => {
       const session = await waitFor('the agent to dial', () => sessions[taken]);
@@ -137,6 +149,7 @@ export async function startSessionRelay(): Promise<SessionRelay> {
     close: async () => {
       for (const client of server.clients) client.terminate();
       await new Promise((resolve) => server.close(resolve));
+      await new Promise((resolve) => web.close(resolve));
     },
   };
 }

@@ -83,8 +83,9 @@ export class Pty {
     const sessions: number[] = [];
     const scriptPid = this.child.pid;
     // Only while script runs: once reaped, its pid may name another process.
-    if (scriptPid !== undefined && !this.hasExited) sessions.push(scriptPid);
-    const shellPid = this.shellPid ?? (scriptPid === undefined ? undefined : await childOf(scriptPid));
+    const scriptRuns = scriptPid !== undefined && !this.hasExited;
+    if (scriptRuns) sessions.push(scriptPid);
+    const shellPid = this.shellPid ?? (scriptRuns ? await childOf(scriptPid) : undefined);
     if (shellPid !== undefined) sessions.push(shellPid);
     await killSessions(sessions, graceMs);
   }

@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCertificates } from '../../../test/helpers/certificates.js';
 import { waitFor } from '../../../test/helpers/deadline.js';
 import { type SessionRelay, startSessionRelay } from '../../../test/helpers/session-relay.js';
 import { encodeFrame, frameType, resizeFrame, sessionLimits } from '../../protocol/session-frames.js';
@@ -164,6 +167,42 @@ describe('a terminal session (shell)', () => {
     const peer = await relay.next();
     peer.send(encodeFrame(frameType.open, 0));
     expect(await peer.waitForClose()).toBe(4400);
+  });
+
+  it('dials an https:// server as wss://, trusting the CA the agent was given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'session-tls-'));
+    const certificates = makeCertificates(dir);
+    const tlsRelay = await startSessionRelay({
+      tls: { cert: readFileSync(certificates.cert), key: readFileSync(certificates.key) },
+    });
+    const tlsSessions = new TerminalSessions({
+      instanceId: 'i-sessiontest',
+      token: 'agent-token',
+      ca: readFileSync(certificates.ca),
+      serverUrl: () => tlsRelay.url,
+      say: () => undefined,
+    });
+    try {
+      tlsSessions.open({ type: 'session-open', sessionId: newSessionId(), commandLine: 'echo over-tls' });
+      const peer = await tlsRelay.next();
+      expect(await peer.waitForClose()).toBe(1000);
+      expect(peer.text()).toContain('over-tls');
+      // Without that CA the relay is not trusted: nothing is sent to it.
+      const said: string[] = [];
+      const untrusting = new TerminalSessions({
+        instanceId: 'i-sessiontest',
+        token: 'agent-token',
+        serverUrl: () => tlsRelay.url,
+        say: (line) => said.push(line),
+      });
+      untrusting.open({ type: 'session-open', sessionId: newSessionId() });
+      await waitFor('the refused dial', () => said.find((line) => line.includes('failed:')));
+      expect(tlsRelay.sessions).toHaveLength(1);
+    } finally {
+      await tlsSessions.stopAll();
+      await tlsRelay.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never has more than a window of output unacknowledged, however slowly the peer acks', async () => {

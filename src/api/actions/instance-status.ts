@@ -1,3 +1,4 @@
+import { upgradeNeeded } from '../../domain/agent-features.js';
 import { ApiError } from '../../domain/errors.js';
 import { type ManagedInstance, osTypeFilter } from '../../domain/fleet.js';
 import type { PageRequest } from '../../domain/paging.js';
@@ -115,7 +116,9 @@ export const describeCloudAssistantStatus: Action = {
         LastInvokedTime: optionalTime(instance.lastInvokedAtMs),
         InvocationCount: instance.invocationCount,
         ActiveTaskCount: await services.instances.activeTasks(instance.id),
-        SupportSessionManager: false,
+        // Its agent can serve terminal sessions: Linux, 0.5.0 or later.
+        SupportSessionManager:
+          instance.osType === 'linux' && upgradeNeeded(['sessions'], instance.agentVersion) === undefined,
       })),
     );
     return {

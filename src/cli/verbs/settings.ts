@@ -25,13 +25,9 @@ const fieldsByType: Record<string, Record<string, FieldKind>> = {
     LogFileCountLimit: 'number',
     OverloadLimit: 'number',
   },
+  SessionManagerConfig: { SessionManagerEnabled: 'boolean', RecordInput: 'boolean' },
 };
-const settingTypes = [
-  ...Object.keys(fieldsByType),
-  'SessionManagerConfig',
-  'SessionManagerDelivery',
-  'InvocationDelivery',
-];
+const settingTypes = [...Object.keys(fieldsByType), 'SessionManagerDelivery', 'InvocationDelivery'];
 
 /** `FIELD=VALUE` as the JSON field's type; an empty VALUE clears the field. */
 export function readField(type: string, pair: string): [string, unknown] {
