@@ -50,10 +50,11 @@ export class Pty {
     // 'pipe' above makes each of these a stream.
     this.stdin = this.child.stdin as Writable;
     this.stdout = this.child.stdout as Readable;
-    this.stdin.on('error', () => undefined); // script gone: input has nowhere to go
+    // A pipe's error must not take the agent down: script gone, its output ends (the flow sees 'close').
+    for (const pipe of [this.stdin, this.stdout, this.child.stderr]) pipe?.on('error', () => undefined);
     this.started = new Promise((resolve, reject) => {
       this.child.once('spawn', resolve);
-      this.child.once('error', reject);
+      this.child.on('error', reject);
     });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (exitCode, signal) => {

@@ -48,7 +48,12 @@ export class TerminalSessions {
 
   open(order: SessionOpen): void {
     const maxSessions = this.options.maxSessions ?? defaultMaxSessions;
-    // Past the limit the agent still dials: the error frame tells the client why.
+    // Past the limit the agent still dials, so the error frame tells the client why; past twice
+    // the limit (refusals pending too) a server gone wrong gets no more dials at all.
+    if (this.running.size >= 2 * maxSessions) {
+      this.options.say(`session ${order.sessionId}: dropped, ${this.running.size} sessions open or refusing`);
+      return;
+    }
     const prepared =
       this.running.size >= maxSessions
         ? Promise.resolve(

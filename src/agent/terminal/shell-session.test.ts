@@ -122,6 +122,16 @@ describe('a terminal session (shell)', () => {
     expect(peer.jsonOf(frameType.exit)).toEqual({ exitCode: 7 });
   });
 
+  it("passes the end of the input (close on stream 0) on as the terminal's EOF", async () => {
+    sessions.open({ type: 'session-open', sessionId: newSessionId(), commandLine: 'wc -l' });
+    const peer = await relay.next();
+    peer.type('one\ntwo\nthree\n');
+    peer.send(encodeFrame(frameType.close, 0));
+    expect(await peer.waitForClose()).toBe(1000);
+    expect(peer.text()).toMatch(/\n3\n$/);
+    expect(peer.jsonOf(frameType.exit)).toEqual({ exitCode: 0 });
+  });
+
   it('kills the whole shell session when the socket closes, a nohup job too', async () => {
     sessions.open({ type: 'session-open', sessionId: newSessionId() });
     const peer = await relay.next();

@@ -59,8 +59,12 @@ export class ShellSession implements SessionService {
         // A shell session has no connections, and only the agent says the shell exited.
         protocolError(this.link);
         return;
+      case frameType.close:
+        // The client's input ended (a piped stdin): script passes the end on as the terminal's EOF.
+        if (onTerminal) this.input.end();
+        return;
       default:
-        // close and error: the peer is going; the socket's close ends the session.
+        // An error: the peer is going; the socket's close ends the session.
         return;
     }
   }
