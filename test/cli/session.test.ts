@@ -146,6 +146,10 @@ describe('openassist session', () => {
     const piped = await cli(['session', instanceId], { env, input: 'echo "piped-$((6*7))~."\nexit 5\n' });
     expect(piped.stdout).toMatch(/^piped-42~\.\r?$/m);
     expect(piped.code, piped.stderr).toBe(5);
+    // The pipe's end is the terminal's end of input: the command reads EOF.
+    const counted = await cli(['session', instanceId, '--', 'wc', '-c'], { env, input: 'abc\n' });
+    expect(counted.stdout).toMatch(/^\s*4\r?$/m);
+    expect(counted.code, counted.stderr).toBe(0);
   });
 
   it('ends a session with `session end`: the CLI says EndedByApi and exits 255', async () => {
