@@ -6,11 +6,13 @@ import { registerCommands } from './verbs/commands.js';
 import { registerConfigure } from './verbs/configure.js';
 import { registerInstances } from './verbs/instances.js';
 import { registerKeys } from './verbs/keys.js';
+import { registerPortForward } from './verbs/port-forward.js';
 import { registerResourceGroups } from './verbs/resource-groups.js';
 import { registerResults } from './verbs/results.js';
 import { registerRun } from './verbs/run.js';
 import { registerSchedule } from './verbs/schedule.js';
 import { registerSendFile } from './verbs/send-file.js';
+import { registerSession } from './verbs/session.js';
 import { registerSettings } from './verbs/settings.js';
 
 /** Every client verb: clients of the public API, signed with an access key. */
@@ -21,6 +23,8 @@ export function registerClientVerbs(program: Command): void {
   registerSendFile(program);
   registerResults(program);
   registerInstances(program);
+  registerSession(program);
+  registerPortForward(program);
   registerCommands(program);
   registerActivations(program);
   registerKeys(program);

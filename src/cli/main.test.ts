@@ -35,6 +35,8 @@ describe('the command tree', () => {
     expect(table.get('run')).toEqual(expect.arrayContaining(['--instance', '--tag', '--no-wait', '--json']));
     expect(table.get('settings')).toEqual(expect.arrayContaining(['get', 'set']));
     expect(table.get('settings set')).toEqual(expect.arrayContaining(['--config', '--json']));
+    expect(table.get('session')).toEqual(expect.arrayContaining(['list', 'log', 'end', '--user']));
+    expect(table.get('port-forward')).toEqual(expect.arrayContaining(['--target', '--endpoint']));
   });
 });
 
