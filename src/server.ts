@@ -137,7 +137,7 @@ export function wireServices(
   const relay = new SessionRelay({
     sessions: terminalSessions,
     agents: agentSessions,
-    openAtAgent: (instanceId, message) => agentHub.openSession(instanceId, message),
+    openAtAgent: (instanceId, message, relayUrl) => agentHub.openSession(instanceId, message, relayUrl),
     bus,
     logger,
     times: {

@@ -20,8 +20,8 @@ import { RelayedSession, type RelayTimes } from './relayed-session.js';
 export interface SessionRelayDeps {
   readonly sessions: TerminalSessionService;
   readonly agents: Pick<AgentSessions, 'admitChannel'>;
-  /** Sends `session-open` to the agent, held by this node or another. */
-  readonly openAtAgent: (instanceId: string, message: SessionOpen) => void;
+  /** Sends `session-open` to the agent, held by this node or another (which gets `relayUrl` to dial). */
+  readonly openAtAgent: (instanceId: string, message: SessionOpen, relayUrl: string | undefined) => void;
   readonly bus: NodeBus;
   readonly logger: FastifyBaseLogger;
   readonly times: Omit<RelayTimes, 'agentDialMs'>;
@@ -141,15 +141,18 @@ export class SessionRelay implements SessionRelays {
     });
     this.live.set(session.id, relayed);
     log.info('session client connected');
-    this.deps.openAtAgent(session.instanceId, {
-      type: 'session-open',
-      sessionId: session.id,
-      ...(this.dialBackUrl !== undefined && { relayUrl: this.dialBackUrl }),
-      ...(session.username !== '' && { username: session.username }),
-      ...(session.commandLine !== '' && { commandLine: session.commandLine }),
-      ...(session.portNumber !== 0 && { portNumber: session.portNumber }),
-      ...(session.targetServer !== '' && { targetServer: session.targetServer }),
-    });
+    this.deps.openAtAgent(
+      session.instanceId,
+      {
+        type: 'session-open',
+        sessionId: session.id,
+        ...(session.username !== '' && { username: session.username }),
+        ...(session.commandLine !== '' && { commandLine: session.commandLine }),
+        ...(session.portNumber !== 0 && { portNumber: session.portNumber }),
+        ...(session.targetServer !== '' && { targetServer: session.targetServer }),
+      },
+      this.dialBackUrl,
+    );
   }
 
   private admitAgent(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {
