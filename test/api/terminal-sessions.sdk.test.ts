@@ -228,6 +228,39 @@ describe('terminal sessions through the official SDK (a protocol agent serves th
     ).toBe('IdleTimeout');
   });
 
+  it("admits only the session's own agent, once, with its own token", async () => {
+    const activation = (await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region })))
+      .body;
+    const other = await ProtocolAgent.register(
+      server.url,
+      { id: activation?.activationId ?? '', code: activation?.activationCode ?? '' },
+      'linux',
+    );
+    const { sessionId, user } = await openEchoSession();
+    const dial = (instanceId: string, token: string) =>
+      new FrameSocket(
+        new WebSocket(wsUrl(server.url, `${sessionsPath}${sessionId}`), {
+          headers: { 'x-openassist-instance-id': instanceId, authorization: `Bearer ${token}` },
+        }),
+      ).opened;
+    // Another instance, with its own valid token: not its session.
+    await expect(dial(other.instanceId, other.token)).rejects.toThrow(/404.*InvalidSessionId.NotFound/);
+    // The right instance with a wrong token.
+    await expect(dial(agent.instanceId, other.token)).rejects.toThrow(/InvalidToken.Agent/);
+    // The right agent a second time: the place is taken.
+    await expect(dial(agent.instanceId, agent.token)).rejects.toThrow(/404/);
+    // A text frame from the client is no frame.
+    user.socket.send('hello');
+    expect((await user.waitClosed()).reason).toBe('ProtocolError');
+    other.close();
+  });
+
+  it('cuts off a client that acknowledges bytes never sent', async () => {
+    const { user } = await openEchoSession({}, false);
+    user.socket.send(ackFrame(0, 1));
+    expect((await user.waitClosed()).reason).toBe('ProtocolError');
+  });
+
   it('cuts off a peer that sends past its window', async () => {
     // An agent that reads nothing: a client sending more than a window unacknowledged is cut.
     const { user } = await openEchoSession({}, false);
@@ -307,6 +340,64 @@ describe('terminal sessions through the official SDK (a protocol agent serves th
     const toOpen = 3 - (live?.length ?? 0);
     for (let i = 0; i < toOpen; i++) await start();
     await expectApiError(start(), 'SessionCount.ExceedLimit', 403);
+    // Ended, they no longer count.
+    const all = await client.describeTerminalSessions(
+      new Ecs.DescribeTerminalSessionsRequest({ regionId: region, maxResults: 100 }),
+    );
+    for (const session of all.body?.sessions?.session ?? []) {
+      await client.endTerminalSession(
+        new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: session.sessionId }),
+      );
+    }
+    await client.endTerminalSession(
+      new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: (await start()).body?.sessionId }),
+    );
+  });
+
+  it('refuses keys whose policy or resource group does not reach the instance (Forbidden.RAM)', async () => {
+    const newKey = async (limits: { Policy?: string; ResourceGroupId?: string }) => {
+      const { AccessKey } = await invoke<{ AccessKey: { AccessKeyId: string; AccessKeySecret: string } }>(
+        root,
+        'CreateAccessKey',
+        limits,
+        '2015-05-01',
+      );
+      return ecsClient(server.endpoint, AccessKey.AccessKeyId, AccessKey.AccessKeySecret);
+    };
+    const reader = await newKey({
+      Policy: JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*'] }] }),
+    });
+    await expectApiError(start({}, reader), 'Forbidden.RAM', 403);
+    // Its Describe still works, and a key allowed StartTerminalSession may start one.
+    await reader.describeTerminalSessions(new Ecs.DescribeTerminalSessionsRequest({ regionId: region }));
+    const opener = await newKey({
+      Policy: JSON.stringify({
+        Version: '1',
+        Statement: [{ Effect: 'Allow', Action: ['ecs:StartTerminalSession'] }],
+      }),
+    });
+    const started = (await start({}, opener)).body;
+    const described = await describeSession(started?.sessionId ?? '');
+    expect(described).toMatchObject({ identityType: 'RAMUser' });
+    await client.endTerminalSession(
+      new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: started?.sessionId }),
+    );
+    // A key scoped to another resource group does not reach the instance, nor its sessions.
+    const { ResourceGroup } = await invoke<{ ResourceGroup: { Id: string } }>(
+      root,
+      'CreateResourceGroup',
+      { Name: 'elsewhere', DisplayName: 'elsewhere' },
+      '2020-03-31',
+    );
+    const scoped = await newKey({ ResourceGroupId: ResourceGroup.Id });
+    await expectApiError(start({}, scoped), 'Forbidden.RAM', 403);
+    await expectApiError(
+      scoped.endTerminalSession(
+        new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: started?.sessionId }),
+      ),
+      'Forbidden.RAM',
+      403,
+    );
   });
 
   it('pages DescribeTerminalSessions with NextToken, newest first', async () => {
