@@ -308,7 +308,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     services,
     async close() {
       stopJobs();
-      relay.closeAll();
+      await relay.closeAll();
       await agentHub.closeAll();
       await app.close();
       await store.close();

@@ -22,7 +22,7 @@ export interface RelayedSessionDeps {
   readonly times: RelayTimes;
   readonly record: RecordSink;
   /** Stores the end (once per session); the relay closes the sockets itself. */
-  readonly ended: (end: SessionEnd) => void;
+  readonly ended: (end: SessionEnd) => Promise<void>;
   readonly onError: (error: unknown, what: string) => void;
 }
 
@@ -73,6 +73,8 @@ export class RelayedSession {
   private failure: { code: string; message: string } | undefined;
   private done = false;
   private agentReserved = false;
+  /** Resolves once the end is stored. */
+  private stored: Promise<void> = Promise.resolve();
 
   constructor(
     readonly session: TerminalSession,
@@ -125,9 +127,10 @@ export class RelayedSession {
     for (const frame of this.queued.splice(0)) agent.send(frame);
   }
 
-  /** Ends the session now (EndTerminalSession, a limit, the server stopping). */
-  end(end: SessionEnd): void {
+  /** Ends the session now (EndTerminalSession, a limit, the server stopping); resolves once the end is stored. */
+  end(end: SessionEnd): Promise<void> {
     this.finish(end);
+    return this.stored;
   }
 
   private receive(from: Side, data: RawData, isBinary: boolean): void {
@@ -240,7 +243,9 @@ export class RelayedSession {
     if (this.done) return;
     this.done = true;
     for (const timer of this.timers) clearTimeout(timer);
-    void Promise.all([this.output.flush(), this.input?.flush()]).finally(() => this.deps.ended(end));
+    this.stored = Promise.all([this.output.flush(), this.input?.flush()])
+      .catch(() => undefined)
+      .then(() => this.deps.ended(end));
     for (const socket of [this.client, this.agent]) {
       if (socket && socket.readyState <= 1) socket.close(1000, end.reason);
     }

@@ -95,9 +95,9 @@ export class SessionRelay implements SessionRelays {
     this.live.get(sessionId)?.end(end);
   }
 
-  /** The server stops: every session it relays ends `ServerShutdown`. */
-  closeAll(): void {
-    for (const relayed of [...this.live.values()]) relayed.end({ reason: 'ServerShutdown' });
+  /** The server stops: every session it relays ends `ServerShutdown`, stored before it resolves. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.live.values()].map((relayed) => relayed.end({ reason: 'ServerShutdown' })));
   }
 
   private admitClient(
@@ -130,10 +130,10 @@ export class SessionRelay implements SessionRelays {
       times: { ...this.deps.times, agentDialMs: sessionLimitsApi.agentDialMs },
       record: (direction, offset, data, dropped) =>
         this.deps.sessions.record(session.id, direction, offset, data, dropped),
-      ended: (end) => {
+      ended: async (end) => {
         this.live.delete(session.id);
         log.info({ closedReason: end.reason }, 'session ended');
-        this.deps.sessions
+        await this.deps.sessions
           .ended(session.id, end)
           .catch((error: unknown) => log.error({ err: error }, 'storing a session end failed'));
       },

@@ -6,8 +6,6 @@ import { sessionsPath } from '../../src/protocol/messages.js';
 import {
   ackFrame,
   dataFrame,
-  decodeFrame,
-  type Frame,
   frameType,
   jsonFrame,
   sessionLimits,
@@ -16,52 +14,10 @@ import { waitFor } from '../helpers/deadline.js';
 import { ProtocolAgent } from '../helpers/protocol-agent.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { FrameSocket, openProtocolSession, wsUrl } from '../helpers/session-sockets.js';
 
 const region = 'cn-hangzhou';
 type StartFields = Partial<InstanceType<typeof Ecs.StartTerminalSessionRequest>>;
-
-/** One WebSocket with the frames it received and how it closed. */
-class FrameSocket {
-  readonly frames: Frame[] = [];
-  closed: { code: number; reason: string } | undefined;
-  readonly opened: Promise<void>;
-
-  constructor(readonly socket: WebSocket) {
-    socket.binaryType = 'nodebuffer';
-    socket.on('message', (data: Buffer) => {
-      const frame = decodeFrame(new Uint8Array(data));
-      if (frame) this.frames.push(frame);
-    });
-    socket.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-    });
-    this.opened = new Promise((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-      socket.once('unexpected-response', (_request, response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        response.on('end', () => reject(new Error(`${response.statusCode} ${body}`)));
-      });
-    });
-  }
-
-  text(stream = 0): string {
-    return Buffer.concat(
-      this.frames
-        .filter((f) => f.type === frameType.data && f.stream === stream)
-        .map((f) => Buffer.from(f.payload)),
-    ).toString();
-  }
-
-  waitClosed(): Promise<{ code: number; reason: string }> {
-    return waitFor('the socket to close', () => this.closed);
-  }
-}
-
-const wsUrl = (httpUrl: string, path: string) => `${httpUrl.replace(/^http/, 'ws')}${path}`;
 
 describe('terminal sessions through the official SDK (a protocol agent serves them)', () => {
   let server: ServerProcess;
@@ -74,32 +30,8 @@ describe('terminal sessions through the official SDK (a protocol agent serves th
       new Ecs.StartTerminalSessionRequest({ regionId: region, instanceId: [agent.instanceId], ...fields }),
     );
 
-  /** Connects as the client with the token, and as the agent once asked to: an echoing agent. */
-  async function openEchoSession(fields: StartFields = {}, echo = true) {
-    const body = (await start(fields)).body;
-    const sessionId = body?.sessionId ?? '';
-    const user = new FrameSocket(new WebSocket(`${body?.webSocketUrl}?token=${body?.securityToken}`));
-    await user.opened;
-    const open = await waitFor('session-open', () =>
-      agent.sessionOpens.find((o) => o.sessionId === sessionId),
-    );
-    const machine = new FrameSocket(
-      new WebSocket(wsUrl(server.url, `${sessionsPath}${sessionId}`), {
-        headers: { 'x-openassist-instance-id': agent.instanceId, authorization: `Bearer ${agent.token}` },
-      }),
-    );
-    await machine.opened;
-    // The agent side echoes every data frame of the terminal back, acking it.
-    machine.socket.on('message', (data: Buffer) => {
-      if (!echo) return;
-      const frame = decodeFrame(new Uint8Array(data));
-      if (frame?.type === frameType.data) {
-        machine.socket.send(ackFrame(frame.stream, frame.payload.byteLength));
-        machine.socket.send(dataFrame(frame.stream, frame.payload));
-      }
-    });
-    return { sessionId, user, machine, open, body };
-  }
+  const openEchoSession = (fields: StartFields = {}, echo = true) =>
+    openProtocolSession(server.url, agent, () => start(fields), echo);
 
   const describeSession = async (sessionId: string) =>
     (
