@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,28 @@ describe('openassist session', () => {
     await tmux.waitFor(/^rc=3$/m);
   });
 
+  it('runs full-screen programs: top draws its screen and quits, vi edits a file', async () => {
+    await tmux.type('clear');
+    await tmux.type(`${openassist} session ${instanceId}; echo "rc=$?"`);
+    await tmux.type('top -d 0.5');
+    await tmux.waitFor(/load average/);
+    await tmux.waitFor(/PID\s+USER/);
+    await tmux.keys('q', true);
+    // The agent runs on this machine: the file vi writes is here.
+    const file = join(tmpdir(), `openassist-vi-${randomBytes(4).toString('hex')}`);
+    const done = marker('VI');
+    await tmux.type(`clear; vi ${file}; ${done.command}`);
+    await tmux.waitFor(/^~/m);
+    await tmux.keys('ifull screen works', true);
+    await tmux.keys('Escape');
+    await tmux.type(':wq');
+    await tmux.waitFor(done.done);
+    expect(readFileSync(file, 'utf8')).toBe('full screen works\n');
+    rmSync(file);
+    await tmux.type('exit 0');
+    await tmux.waitFor(/^rc=0$/m);
+  });
+
   it('runs the shell as another user, and ~. drops the session as in ssh', async () => {
     await tmux.type('clear');
     await tmux.type(`${openassist} session ${instanceId} --user ${user}; echo "rc=$?"`);
@@ -121,7 +144,8 @@ describe('openassist session', () => {
 
   it('prints a recording with `session log`, and lists sessions in a table', async () => {
     const sessions = await cliJson<ListedSession[]>(['session', 'list', '--instance', instanceId], { env });
-    const first = sessions.find((session) => session.Username !== user);
+    // Newest first: the first test's session is the oldest of those as root.
+    const first = sessions.filter((session) => session.Username !== user).at(-1);
     expect(first).toBeDefined();
     const log = await cli(['session', 'log', first?.SessionId ?? ''], { env });
     expect(log.code, log.stderr).toBe(0);
