@@ -28,6 +28,7 @@ export interface RelayedSessionDeps {
 
 type Side = 'client' | 'agent';
 
+const maxTimerMs = 2 ** 31 - 1;
 // Frames from the client queued until the agent joins: data is bounded by the windows; the rest by count.
 const maxQueuedFrames = 1024;
 // What one side's socket may hold unsent: every stream's window, and room for control frames.
@@ -228,9 +229,13 @@ export class RelayedSession {
   }
 
   private timer(run: () => void, ms: number, when: () => boolean = () => true): void {
+    // setTimeout fires at once past 2^31 - 1 ms (24.8 days): a longer limit waits in steps.
+    const step = Math.min(ms, maxTimerMs);
     const timer = setTimeout(() => {
-      if (!this.done && when()) run();
-    }, ms);
+      if (this.done) return;
+      if (step < ms) this.timer(run, ms - step, when);
+      else if (when()) run();
+    }, step);
     timer.unref();
     this.timers.push(timer);
   }
