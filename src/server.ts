@@ -137,7 +137,7 @@ export function wireServices(
   const relay = new SessionRelay({
     sessions: terminalSessions,
     agents: agentSessions,
-    openAtAgent: (instanceId, message) => agentHub.openSession(instanceId, message),
+    openAtAgent: (instanceId, message, relayUrl) => agentHub.openSession(instanceId, message, relayUrl),
     bus,
     logger,
     times: {
@@ -308,7 +308,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     services,
     async close() {
       stopJobs();
-      relay.closeAll();
+      await relay.closeAll();
       await agentHub.closeAll();
       await app.close();
       await store.close();

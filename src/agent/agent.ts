@@ -200,7 +200,14 @@ async function startLocked(
     ...(config.killGraceMs !== undefined && { killGraceMs: config.killGraceMs }),
   });
   // Each session dials the server the channel talks to (or the relay named), signed in as the channel is.
-  const sessions = new TerminalSessions({ instanceId, token, ca, serverUrl: () => channel.serverUrl, say });
+  const sessions = new TerminalSessions({
+    instanceId,
+    token,
+    ca,
+    serverUrl: () => channel.serverUrl,
+    placeProcess: (pid) => capper.placeRun(pid),
+    say,
+  });
   const interrupted = executor.recoverInterrupted();
   if (interrupted > 0) say(`${interrupted} task(s) were interrupted by the last stop; reporting them`);
   const scheduler = new Scheduler({ journal, executor, emit, nowMs: Date.now, timeZone: facts.timeZone });

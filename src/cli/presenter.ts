@@ -74,7 +74,7 @@ const bad = new Set([
   'false',
   'Disconnected',
 ]);
-const ended = new Set(['Stopped', 'Terminated', 'Cancelled', 'Aborted']);
+const ended = new Set(['Stopped', 'Terminated', 'Cancelled', 'Aborted', 'Closed']);
 
 /** A status word in its colour: green done, red failed, yellow in progress, grey stopped. */
 export function statusText(p: Presenter, status: string): string {

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type * as Ws from 'ws';
-import { type SessionEnd, TerminalSession } from '../client/terminal-session.js';
+import { SessionConnectError, type SessionEnd, TerminalSession } from '../client/terminal-session.js';
+import { UserError } from './errors.js';
 import type { Session } from './session.js';
 
 // Required, not imported, like the agent's ws (agent/channel-ws.ts says why).
@@ -22,7 +23,15 @@ export async function startTerminalSession(
     'StartTerminalSession',
     { 'InstanceId.1': instanceId, ...params },
   );
-  return { sessionId: started.SessionId, session: await TerminalSession.open(WebSocket, started) };
+  try {
+    return { sessionId: started.SessionId, session: await TerminalSession.open(WebSocket, started) };
+  } catch (error) {
+    // The session exists but its socket would not open (a refused token, an unreachable node):
+    // like ssh failing to connect, 255.
+    if (error instanceof SessionConnectError)
+      throw new UserError(`${started.SessionId}: ${error.message}`, 255);
+    throw error;
+  }
 }
 
 /** How a session ended, for people: its ClosedReason, and the session's error when one came. */

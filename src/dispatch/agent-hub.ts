@@ -156,13 +156,21 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
     this.sessionEnds = listener;
   }
 
-  /** Sends `session-open` to the agent: at once when this node holds it, else through the node bus. */
-  openSession(instanceId: string, message: SessionOpen): void {
+  /**
+   * Sends `session-open` to the agent: at once when this node holds it (the agent dials back its
+   * own server URL, which reached this node), else through the node bus with `relayUrl`, this
+   * node's URL, for the agent to dial.
+   */
+  openSession(instanceId: string, message: SessionOpen, relayUrl: string | undefined): void {
     const connection = this.connections.get(instanceId);
     if (connection) connection.send(message);
     else {
       const { type: _, ...open } = message;
-      this.deps.bus.publish({ kind: 'session-open', instanceId, open });
+      this.deps.bus.publish({
+        kind: 'session-open',
+        instanceId,
+        open: { ...open, ...(relayUrl !== undefined && { relayUrl }) },
+      });
     }
   }
 

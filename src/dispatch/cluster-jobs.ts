@@ -49,8 +49,14 @@ export function startClusterJobs(deps: ClusterJobsDeps): () => void {
       everyMs: heartbeatMs,
       run: async () => {
         const gone = await store.cluster.forgetSilentNodes(nowMs() - silentNodeMs);
+        // The terminal sessions a dead node relayed ended with it.
+        for (const nodeId of gone)
+          await store.terminalSessions.endOnNode(nodeId, { reason: 'ServerShutdown' }, nowMs());
         if (gone.length > 0)
-          logger.warn({ nodes: gone }, 'silent server nodes forgotten; their agents marked offline');
+          logger.warn(
+            { nodes: gone },
+            'silent server nodes forgotten; their agents marked offline, their sessions ended',
+          );
       },
     },
   ];

@@ -22,12 +22,13 @@ export interface RelayedSessionDeps {
   readonly times: RelayTimes;
   readonly record: RecordSink;
   /** Stores the end (once per session); the relay closes the sockets itself. */
-  readonly ended: (end: SessionEnd) => void;
+  readonly ended: (end: SessionEnd) => Promise<void>;
   readonly onError: (error: unknown, what: string) => void;
 }
 
 type Side = 'client' | 'agent';
 
+const maxTimerMs = 2 ** 31 - 1;
 // Frames from the client queued until the agent joins: data is bounded by the windows; the rest by count.
 const maxQueuedFrames = 1024;
 // What one side's socket may hold unsent: every stream's window, and room for control frames.
@@ -73,6 +74,8 @@ export class RelayedSession {
   private failure: { code: string; message: string } | undefined;
   private done = false;
   private agentReserved = false;
+  /** Resolves once the end is stored. */
+  private stored: Promise<void> = Promise.resolve();
 
   constructor(
     readonly session: TerminalSession,
@@ -125,9 +128,10 @@ export class RelayedSession {
     for (const frame of this.queued.splice(0)) agent.send(frame);
   }
 
-  /** Ends the session now (EndTerminalSession, a limit, the server stopping). */
-  end(end: SessionEnd): void {
+  /** Ends the session now (EndTerminalSession, a limit, the server stopping); resolves once the end is stored. */
+  end(end: SessionEnd): Promise<void> {
     this.finish(end);
+    return this.stored;
   }
 
   private receive(from: Side, data: RawData, isBinary: boolean): void {
@@ -225,9 +229,13 @@ export class RelayedSession {
   }
 
   private timer(run: () => void, ms: number, when: () => boolean = () => true): void {
+    // setTimeout fires at once past 2^31 - 1 ms (24.8 days): a longer limit waits in steps.
+    const step = Math.min(ms, maxTimerMs);
     const timer = setTimeout(() => {
-      if (!this.done && when()) run();
-    }, ms);
+      if (this.done) return;
+      if (step < ms) this.timer(run, ms - step, when);
+      else if (when()) run();
+    }, step);
     timer.unref();
     this.timers.push(timer);
   }
@@ -240,7 +248,9 @@ export class RelayedSession {
     if (this.done) return;
     this.done = true;
     for (const timer of this.timers) clearTimeout(timer);
-    void Promise.all([this.output.flush(), this.input?.flush()]).finally(() => this.deps.ended(end));
+    this.stored = Promise.all([this.output.flush(), this.input?.flush()])
+      .catch(() => undefined)
+      .then(() => this.deps.ended(end));
     for (const socket of [this.client, this.agent]) {
       if (socket && socket.readyState <= 1) socket.close(1000, end.reason);
     }

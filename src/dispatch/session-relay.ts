@@ -20,8 +20,8 @@ import { RelayedSession, type RelayTimes } from './relayed-session.js';
 export interface SessionRelayDeps {
   readonly sessions: TerminalSessionService;
   readonly agents: Pick<AgentSessions, 'admitChannel'>;
-  /** Sends `session-open` to the agent, held by this node or another. */
-  readonly openAtAgent: (instanceId: string, message: SessionOpen) => void;
+  /** Sends `session-open` to the agent, held by this node or another (which gets `relayUrl` to dial). */
+  readonly openAtAgent: (instanceId: string, message: SessionOpen, relayUrl: string | undefined) => void;
   readonly bus: NodeBus;
   readonly logger: FastifyBaseLogger;
   readonly times: Omit<RelayTimes, 'agentDialMs'>;
@@ -95,9 +95,9 @@ export class SessionRelay implements SessionRelays {
     this.live.get(sessionId)?.end(end);
   }
 
-  /** The server stops: every session it relays ends `ServerShutdown`. */
-  closeAll(): void {
-    for (const relayed of [...this.live.values()]) relayed.end({ reason: 'ServerShutdown' });
+  /** The server stops: every session it relays ends `ServerShutdown`, stored before it resolves. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.live.values()].map((relayed) => relayed.end({ reason: 'ServerShutdown' })));
   }
 
   private admitClient(
@@ -130,10 +130,10 @@ export class SessionRelay implements SessionRelays {
       times: { ...this.deps.times, agentDialMs: sessionLimitsApi.agentDialMs },
       record: (direction, offset, data, dropped) =>
         this.deps.sessions.record(session.id, direction, offset, data, dropped),
-      ended: (end) => {
+      ended: async (end) => {
         this.live.delete(session.id);
         log.info({ closedReason: end.reason }, 'session ended');
-        this.deps.sessions
+        await this.deps.sessions
           .ended(session.id, end)
           .catch((error: unknown) => log.error({ err: error }, 'storing a session end failed'));
       },
@@ -141,15 +141,18 @@ export class SessionRelay implements SessionRelays {
     });
     this.live.set(session.id, relayed);
     log.info('session client connected');
-    this.deps.openAtAgent(session.instanceId, {
-      type: 'session-open',
-      sessionId: session.id,
-      ...(this.dialBackUrl !== undefined && { relayUrl: this.dialBackUrl }),
-      ...(session.username !== '' && { username: session.username }),
-      ...(session.commandLine !== '' && { commandLine: session.commandLine }),
-      ...(session.portNumber !== 0 && { portNumber: session.portNumber }),
-      ...(session.targetServer !== '' && { targetServer: session.targetServer }),
-    });
+    this.deps.openAtAgent(
+      session.instanceId,
+      {
+        type: 'session-open',
+        sessionId: session.id,
+        ...(session.username !== '' && { username: session.username }),
+        ...(session.commandLine !== '' && { commandLine: session.commandLine }),
+        ...(session.portNumber !== 0 && { portNumber: session.portNumber }),
+        ...(session.targetServer !== '' && { targetServer: session.targetServer }),
+      },
+      this.dialBackUrl,
+    );
   }
 
   private admitAgent(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {

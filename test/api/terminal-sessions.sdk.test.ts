@@ -6,8 +6,6 @@ import { sessionsPath } from '../../src/protocol/messages.js';
 import {
   ackFrame,
   dataFrame,
-  decodeFrame,
-  type Frame,
   frameType,
   jsonFrame,
   sessionLimits,
@@ -16,52 +14,10 @@ import { waitFor } from '../helpers/deadline.js';
 import { ProtocolAgent } from '../helpers/protocol-agent.js';
 import { Ecs, type EcsClient, ecsClient, expectApiError } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { FrameSocket, openProtocolSession, wsUrl } from '../helpers/session-sockets.js';
 
 const region = 'cn-hangzhou';
 type StartFields = Partial<InstanceType<typeof Ecs.StartTerminalSessionRequest>>;
-
-/** One WebSocket with the frames it received and how it closed. */
-class FrameSocket {
-  readonly frames: Frame[] = [];
-  closed: { code: number; reason: string } | undefined;
-  readonly opened: Promise<void>;
-
-  constructor(readonly socket: WebSocket) {
-    socket.binaryType = 'nodebuffer';
-    socket.on('message', (data: Buffer) => {
-      const frame = decodeFrame(new Uint8Array(data));
-      if (frame) this.frames.push(frame);
-    });
-    socket.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-    });
-    this.opened = new Promise((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-      socket.once('unexpected-response', (_request, response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        response.on('end', () => reject(new Error(`${response.statusCode} ${body}`)));
-      });
-    });
-  }
-
-  text(stream = 0): string {
-    return Buffer.concat(
-      this.frames
-        .filter((f) => f.type === frameType.data && f.stream === stream)
-        .map((f) => Buffer.from(f.payload)),
-    ).toString();
-  }
-
-  waitClosed(): Promise<{ code: number; reason: string }> {
-    return waitFor('the socket to close', () => this.closed);
-  }
-}
-
-const wsUrl = (httpUrl: string, path: string) => `${httpUrl.replace(/^http/, 'ws')}${path}`;
 
 describe('terminal sessions through the official SDK (a protocol agent serves them)', () => {
   let server: ServerProcess;
@@ -74,32 +30,8 @@ describe('terminal sessions through the official SDK (a protocol agent serves th
       new Ecs.StartTerminalSessionRequest({ regionId: region, instanceId: [agent.instanceId], ...fields }),
     );
 
-  /** Connects as the client with the token, and as the agent once asked to: an echoing agent. */
-  async function openEchoSession(fields: StartFields = {}, echo = true) {
-    const body = (await start(fields)).body;
-    const sessionId = body?.sessionId ?? '';
-    const user = new FrameSocket(new WebSocket(`${body?.webSocketUrl}?token=${body?.securityToken}`));
-    await user.opened;
-    const open = await waitFor('session-open', () =>
-      agent.sessionOpens.find((o) => o.sessionId === sessionId),
-    );
-    const machine = new FrameSocket(
-      new WebSocket(wsUrl(server.url, `${sessionsPath}${sessionId}`), {
-        headers: { 'x-openassist-instance-id': agent.instanceId, authorization: `Bearer ${agent.token}` },
-      }),
-    );
-    await machine.opened;
-    // The agent side echoes every data frame of the terminal back, acking it.
-    machine.socket.on('message', (data: Buffer) => {
-      if (!echo) return;
-      const frame = decodeFrame(new Uint8Array(data));
-      if (frame?.type === frameType.data) {
-        machine.socket.send(ackFrame(frame.stream, frame.payload.byteLength));
-        machine.socket.send(dataFrame(frame.stream, frame.payload));
-      }
-    });
-    return { sessionId, user, machine, open, body };
-  }
+  const openEchoSession = (fields: StartFields = {}, echo = true) =>
+    openProtocolSession(server.url, agent, () => start(fields), echo);
 
   const describeSession = async (sessionId: string) =>
     (
@@ -228,6 +160,39 @@ describe('terminal sessions through the official SDK (a protocol agent serves th
     ).toBe('IdleTimeout');
   });
 
+  it("admits only the session's own agent, once, with its own token", async () => {
+    const activation = (await client.createActivation(new Ecs.CreateActivationRequest({ regionId: region })))
+      .body;
+    const other = await ProtocolAgent.register(
+      server.url,
+      { id: activation?.activationId ?? '', code: activation?.activationCode ?? '' },
+      'linux',
+    );
+    const { sessionId, user } = await openEchoSession();
+    const dial = (instanceId: string, token: string) =>
+      new FrameSocket(
+        new WebSocket(wsUrl(server.url, `${sessionsPath}${sessionId}`), {
+          headers: { 'x-openassist-instance-id': instanceId, authorization: `Bearer ${token}` },
+        }),
+      ).opened;
+    // Another instance, with its own valid token: not its session.
+    await expect(dial(other.instanceId, other.token)).rejects.toThrow(/404.*InvalidSessionId.NotFound/);
+    // The right instance with a wrong token.
+    await expect(dial(agent.instanceId, other.token)).rejects.toThrow(/InvalidToken.Agent/);
+    // The right agent a second time: the place is taken.
+    await expect(dial(agent.instanceId, agent.token)).rejects.toThrow(/404/);
+    // A text frame from the client is no frame.
+    user.socket.send('hello');
+    expect((await user.waitClosed()).reason).toBe('ProtocolError');
+    other.close();
+  });
+
+  it('cuts off a client that acknowledges bytes never sent', async () => {
+    const { user } = await openEchoSession({}, false);
+    user.socket.send(ackFrame(0, 1));
+    expect((await user.waitClosed()).reason).toBe('ProtocolError');
+  });
+
   it('cuts off a peer that sends past its window', async () => {
     // An agent that reads nothing: a client sending more than a window unacknowledged is cut.
     const { user } = await openEchoSession({}, false);
@@ -307,6 +272,64 @@ describe('terminal sessions through the official SDK (a protocol agent serves th
     const toOpen = 3 - (live?.length ?? 0);
     for (let i = 0; i < toOpen; i++) await start();
     await expectApiError(start(), 'SessionCount.ExceedLimit', 403);
+    // Ended, they no longer count.
+    const all = await client.describeTerminalSessions(
+      new Ecs.DescribeTerminalSessionsRequest({ regionId: region, maxResults: 100 }),
+    );
+    for (const session of all.body?.sessions?.session ?? []) {
+      await client.endTerminalSession(
+        new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: session.sessionId }),
+      );
+    }
+    await client.endTerminalSession(
+      new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: (await start()).body?.sessionId }),
+    );
+  });
+
+  it('refuses keys whose policy or resource group does not reach the instance (Forbidden.RAM)', async () => {
+    const newKey = async (limits: { Policy?: string; ResourceGroupId?: string }) => {
+      const { AccessKey } = await invoke<{ AccessKey: { AccessKeyId: string; AccessKeySecret: string } }>(
+        root,
+        'CreateAccessKey',
+        limits,
+        '2015-05-01',
+      );
+      return ecsClient(server.endpoint, AccessKey.AccessKeyId, AccessKey.AccessKeySecret);
+    };
+    const reader = await newKey({
+      Policy: JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*'] }] }),
+    });
+    await expectApiError(start({}, reader), 'Forbidden.RAM', 403);
+    // Its Describe still works, and a key allowed StartTerminalSession may start one.
+    await reader.describeTerminalSessions(new Ecs.DescribeTerminalSessionsRequest({ regionId: region }));
+    const opener = await newKey({
+      Policy: JSON.stringify({
+        Version: '1',
+        Statement: [{ Effect: 'Allow', Action: ['ecs:StartTerminalSession'] }],
+      }),
+    });
+    const started = (await start({}, opener)).body;
+    const described = await describeSession(started?.sessionId ?? '');
+    expect(described).toMatchObject({ identityType: 'RAMUser' });
+    await client.endTerminalSession(
+      new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: started?.sessionId }),
+    );
+    // A key scoped to another resource group does not reach the instance, nor its sessions.
+    const { ResourceGroup } = await invoke<{ ResourceGroup: { Id: string } }>(
+      root,
+      'CreateResourceGroup',
+      { Name: 'elsewhere', DisplayName: 'elsewhere' },
+      '2020-03-31',
+    );
+    const scoped = await newKey({ ResourceGroupId: ResourceGroup.Id });
+    await expectApiError(start({}, scoped), 'Forbidden.RAM', 403);
+    await expectApiError(
+      scoped.endTerminalSession(
+        new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: started?.sessionId }),
+      ),
+      'Forbidden.RAM',
+      403,
+    );
   });
 
   it('pages DescribeTerminalSessions with NextToken, newest first', async () => {

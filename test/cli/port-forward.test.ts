@@ -128,6 +128,19 @@ describe('openassist port-forward', () => {
     });
   });
 
+  it('holds connections past the 32 streams of a session until one ends', async () => {
+    const forwarding = await forward(env, [fleet.agent.instanceId, `0:${webPort}`]);
+    const agent = new Agent({ keepAlive: false, maxSockets: 50 });
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, n) => fetchBytes(forwarding.port, `/${n + 1000}`, agent)),
+    );
+    for (const [n, got] of responses.entries())
+      expect(got.equals(body(n + 1000)), `response ${n}`).toBe(true);
+    expect(forwarding.output()).not.toMatch(/TooManyStreams/);
+    forwarding.child.kill('SIGINT');
+    expect(await forwarding.exited).toBe(0);
+  });
+
   it('closes a connection the agent cannot make, says why, and goes on forwarding', async () => {
     const closed = createTcpServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,12 +77,16 @@ describe('openassist session', () => {
     await tmux.waitFor(tty.done);
     expect(await tmux.screen()).toMatch(/^\/dev\/pts\/\d+$/m);
 
-    // The window's new size reaches the remote pty through SIGWINCH and a resize frame.
+    // The window's new size reaches the remote pty through SIGWINCH, a resize frame and the agent's
+    // `stty -F`, which runs beside the shell: ask until the answer is the new size.
     await tmux.resize(120, 40);
-    const size = marker('SIZE');
-    await tmux.type(`stty size; ${size.command}`);
-    await tmux.waitFor(size.done);
-    expect(await tmux.screen()).toMatch(/^40 120$/m);
+    let asked = 0;
+    await waitFor('the remote pty to be 120x40', async () => {
+      const size = marker(`SIZE${++asked}`);
+      await tmux.type(`stty size; ${size.command}`);
+      const screen = (await tmux.waitFor(size.done)).input;
+      return /^40 120$/m.test(screen) || undefined;
+    });
 
     // Ctrl-C is the byte 0x03: the remote line discipline interrupts the foreground job.
     const sleep = `sleep 100.${randomBytes(2).readUInt16BE()}`;
@@ -94,6 +99,28 @@ describe('openassist session', () => {
 
     await tmux.type('exit 3');
     await tmux.waitFor(/^rc=3$/m);
+  });
+
+  it('runs full-screen programs: top draws its screen and quits, vi edits a file', async () => {
+    await tmux.type('clear');
+    await tmux.type(`${openassist} session ${instanceId}; echo "rc=$?"`);
+    await tmux.type('top -d 0.5');
+    await tmux.waitFor(/load average/);
+    await tmux.waitFor(/PID\s+USER/);
+    await tmux.keys('q', true);
+    // The agent runs on this machine: the file vi writes is here.
+    const file = join(tmpdir(), `openassist-vi-${randomBytes(4).toString('hex')}`);
+    const done = marker('VI');
+    await tmux.type(`clear; vi ${file}; ${done.command}`);
+    await tmux.waitFor(/^~/m);
+    await tmux.keys('ifull screen works', true);
+    await tmux.keys('Escape');
+    await tmux.type(':wq');
+    await tmux.waitFor(done.done);
+    expect(readFileSync(file, 'utf8')).toBe('full screen works\n');
+    rmSync(file);
+    await tmux.type('exit 0');
+    await tmux.waitFor(/^rc=0$/m);
   });
 
   it('runs the shell as another user, and ~. drops the session as in ssh', async () => {
@@ -117,7 +144,8 @@ describe('openassist session', () => {
 
   it('prints a recording with `session log`, and lists sessions in a table', async () => {
     const sessions = await cliJson<ListedSession[]>(['session', 'list', '--instance', instanceId], { env });
-    const first = sessions.find((session) => session.Username !== user);
+    // Newest first: the first test's session is the oldest of those as root.
+    const first = sessions.filter((session) => session.Username !== user).at(-1);
     expect(first).toBeDefined();
     const log = await cli(['session', 'log', first?.SessionId ?? ''], { env });
     expect(log.code, log.stderr).toBe(0);
@@ -142,6 +170,25 @@ describe('openassist session', () => {
     const piped = await cli(['session', instanceId], { env, input: 'echo "piped-$((6*7))~."\nexit 5\n' });
     expect(piped.stdout).toMatch(/^piped-42~\.\r?$/m);
     expect(piped.code, piped.stderr).toBe(5);
+    // The pipe's end is the terminal's end of input: the command reads EOF.
+    const counted = await cli(['session', instanceId, '--', 'wc', '-c'], { env, input: 'abc\n' });
+    expect(counted.stdout).toMatch(/^\s*4\r?$/m);
+    expect(counted.code, counted.stderr).toBe(0);
+  });
+
+  it('ends a session with `session end`: the CLI says EndedByApi and exits 255', async () => {
+    const running = cli(['session', instanceId, '--', 'sleep', '60'], { env });
+    const sessionId = await waitFor('the session to connect', async () => {
+      const sessions = await cliJson<ListedSession[]>(['session', 'list', '--max', '1'], { env });
+      const [newest] = sessions;
+      return newest?.CommandLine === 'sleep 60' && newest.Connections.Connection[0]?.Status === 'Connected'
+        ? newest.SessionId
+        : undefined;
+    });
+    const ended = await cli(['session', 'end', sessionId], { env });
+    expect([ended.code, ended.stdout]).toEqual([0, `${sessionId} ended\n`]);
+    const { code, stderr } = await running;
+    expect([code, stderr]).toEqual([255, `openassist: session ${sessionId} ended: EndedByApi\n`]);
   });
 
   it('exits 255 with the ClosedReason when the session ends under it', async () => {

@@ -43,7 +43,7 @@ export class ForwardedConnection {
     private readonly stream: number,
     target: Target,
     private readonly link: FrameLink,
-    /** Called once, when the stream is over (both sides closed, or it failed). */
+    /** Called once, when the stream is over (both sides ended, or it failed). */
     private readonly onDone: () => void,
   ) {
     // allowHalfOpen: the target's end of its sending is not the end of ours.
@@ -88,7 +88,6 @@ export class ForwardedConnection {
     if (this.done || this.receivedClose) return;
     this.receivedClose = true;
     this.input.end();
-    this.finishIfClosed();
   }
 
   /** The peer gave up the stream, or the session ended. */
@@ -102,13 +101,13 @@ export class ForwardedConnection {
     this.link.send(encodeFrame(frameType.open, this.stream));
     this.output = new OutboundFlow(this.stream, this.socket, this.link);
     // The target ended its side and all of it went out: tell the peer.
-    void this.output.drained.then(() => {
-      this.sendClose();
-      this.finishIfClosed();
-    });
+    void this.output.drained.then(() => this.sendClose());
   }
 
-  /** The socket is closed both ways: what it read still goes out, then the stream is over. */
+  /**
+   * The socket is closed: both ways ended (it closes itself once the target's end came and ours
+   * was written), or it failed. What it read still goes out, then the stream is over.
+   */
   private async socketClosed(): Promise<void> {
     if (this.output) await this.output.drained;
     this.sendClose();
@@ -125,10 +124,6 @@ export class ForwardedConnection {
     if (this.done) return;
     this.link.send(jsonFrame(frameType.error, this.stream, { code, message }));
     this.destroy();
-  }
-
-  private finishIfClosed(): void {
-    if (this.sentClose && this.receivedClose) this.finish();
   }
 
   private finish(): void {

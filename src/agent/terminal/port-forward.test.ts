@@ -113,6 +113,19 @@ describe('a port-forwarding session', () => {
     peer.socket.close();
   });
 
+  it('forgets connections closed both ways: many more than 32 one after another', async () => {
+    const peer = await forwardSession(webPort);
+    for (let stream = 1; stream <= 2 * sessionLimits.maxStreams; stream++) {
+      await openStream(peer, stream);
+      const body = randomBytes(1000);
+      expect((await post(peer, stream, body, 0)).body.equals(body)).toBe(true);
+      peer.send(encodeFrame(frameType.close, stream));
+      await waitFor(`stream ${stream} to close`, () => peer.has(frameType.close, stream) || undefined);
+    }
+    expect(peer.has(frameType.error, 2 * sessionLimits.maxStreams)).toBe(false);
+    peer.socket.close();
+  });
+
   it('answers ConnectionRefused for a port nobody listens on', async () => {
     const probe = createTcpServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));

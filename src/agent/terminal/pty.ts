@@ -39,21 +39,26 @@ export class Pty {
   private wantedSize: TerminalSize | undefined = defaultSize;
   private resizing = false;
 
-  constructor(launch: PtyLaunch) {
+  /** `beforeStart` gets script's pid before its go (the agent moves it out of its own capped cgroup). */
+  constructor(launch: PtyLaunch, beforeStart?: (pid: number) => void) {
     // detached: script leads a session of its own, apart from the agent's.
     this.child = spawn(launch.command, launch.args, {
       cwd: launch.cwd,
       env: launch.env,
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
+    // The go (shell-launch.ts); typed as any stdio entry, 'pipe' at fd 3 makes it a writable socket.
+    const gate = this.child.stdio[3] as Writable;
+    gate.on('error', () => undefined);
     // 'pipe' above makes each of these a stream.
     this.stdin = this.child.stdin as Writable;
     this.stdout = this.child.stdout as Readable;
-    this.stdin.on('error', () => undefined); // script gone: input has nowhere to go
+    // A pipe's error must not take the agent down: script gone, its output ends (the flow sees 'close').
+    for (const pipe of [this.stdin, this.stdout, this.child.stderr]) pipe?.on('error', () => undefined);
     this.started = new Promise((resolve, reject) => {
       this.child.once('spawn', resolve);
-      this.child.once('error', reject);
+      this.child.on('error', reject);
     });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (exitCode, signal) => {
@@ -62,8 +67,13 @@ export class Pty {
       });
     });
     this.started.then(
-      () => void this.findTerminal(),
-      () => undefined,
+      () => {
+        const pid = this.child.pid;
+        if (pid !== undefined) beforeStart?.(pid);
+        gate.end('go\n');
+        void this.findTerminal();
+      },
+      () => gate.destroy(),
     );
   }
 

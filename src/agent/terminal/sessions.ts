@@ -15,6 +15,8 @@ export interface TerminalSessionsOptions {
   /** The server the channel talks to now: where a session without `relayUrl` dials. */
   readonly serverUrl: () => string;
   readonly say: (line: string) => void;
+  /** Moves a shell's process out of the agent's capped cgroup (resource-caps.ts), as a task's run is. */
+  readonly placeProcess?: (pid: number) => void;
   readonly maxSessions?: number;
   readonly killGraceMs?: number;
   readonly connectTimeoutMs?: number;
@@ -48,7 +50,12 @@ export class TerminalSessions {
 
   open(order: SessionOpen): void {
     const maxSessions = this.options.maxSessions ?? defaultMaxSessions;
-    // Past the limit the agent still dials: the error frame tells the client why.
+    // Past the limit the agent still dials, so the error frame tells the client why; past twice
+    // the limit (refusals pending too) a server gone wrong gets no more dials at all.
+    if (this.running.size >= 2 * maxSessions) {
+      this.options.say(`session ${order.sessionId}: dropped, ${this.running.size} sessions open or refusing`);
+      return;
+    }
     const prepared =
       this.running.size >= maxSessions
         ? Promise.resolve(
@@ -82,6 +89,7 @@ export class TerminalSessions {
     const shellOptions = {
       killGraceMs: this.options.killGraceMs ?? defaultKillGraceMs,
       say: this.options.say,
+      placeProcess: this.options.placeProcess,
     };
     return (link) => new ShellSession(link, launch, shellOptions);
   }

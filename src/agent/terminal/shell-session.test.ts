@@ -88,6 +88,28 @@ describe('a terminal session (shell)', () => {
     expect(await peer.waitForClose()).toBe(1000);
   });
 
+  it("hands script's pid over before its go (to leave the agent's cgroup), then runs script as that pid", async () => {
+    const placed: { pid: number; command: string }[] = [];
+    const placing = new TerminalSessions({
+      instanceId: 'i-sessiontest',
+      token: 'agent-token',
+      serverUrl: () => relay.url,
+      say: () => undefined,
+      placeProcess: (pid) => placed.push({ pid, command: readFileSync(`/proc/${pid}/cmdline`, 'utf8') }),
+    });
+    try {
+      placing.open({ type: 'session-open', sessionId: newSessionId(), commandLine: 'cat /proc/$PPID/comm' });
+      const peer = await relay.next();
+      expect(await peer.waitForClose()).toBe(1000);
+      expect(placed).toHaveLength(1);
+      // Still the gate (sh) when placed; script by the time the shell asks for its parent.
+      expect(placed[0]?.command.split('\0')[0]).toBe('/bin/sh');
+      expect(peer.text()).toContain('script\n');
+    } finally {
+      await placing.stopAll();
+    }
+  });
+
   it('interrupts the foreground job on Ctrl-C (byte 0x03)', async () => {
     sessions.open({ type: 'session-open', sessionId: newSessionId() });
     const peer = await relay.next();
@@ -120,6 +142,16 @@ describe('a terminal session (shell)', () => {
     expect(await peer.waitForClose()).toBe(1000);
     expect(peer.output()).toContain('cmd xterm-256color');
     expect(peer.jsonOf(frameType.exit)).toEqual({ exitCode: 7 });
+  });
+
+  it("passes the end of the input (close on stream 0) on as the terminal's EOF", async () => {
+    sessions.open({ type: 'session-open', sessionId: newSessionId(), commandLine: 'wc -l' });
+    const peer = await relay.next();
+    peer.type('one\ntwo\nthree\n');
+    peer.send(encodeFrame(frameType.close, 0));
+    expect(await peer.waitForClose()).toBe(1000);
+    expect(peer.text()).toMatch(/\n3\n$/);
+    expect(peer.jsonOf(frameType.exit)).toEqual({ exitCode: 0 });
   });
 
   it('kills the whole shell session when the socket closes, a nohup job too', async () => {

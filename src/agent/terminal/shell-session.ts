@@ -8,6 +8,8 @@ export interface ShellOptions {
   /** Between SIGHUP and SIGKILL when the session's processes are ended. */
   readonly killGraceMs: number;
   readonly say: (line: string) => void;
+  /** Moves the shell's process out of the agent's capped cgroup before it starts. */
+  readonly placeProcess?: ((pid: number) => void) | undefined;
 }
 
 /** What script may say on stderr that the agent's log keeps. */
@@ -29,7 +31,7 @@ export class ShellSession implements SessionService {
     launch: PtyLaunch,
     private readonly options: ShellOptions,
   ) {
-    this.pty = new Pty(launch);
+    this.pty = new Pty(launch, options.placeProcess);
     this.output = new OutboundFlow(0, this.pty.stdout, link);
     this.input = new InboundFlow(0, this.pty.stdin, link);
     let complaint = '';
@@ -59,8 +61,12 @@ export class ShellSession implements SessionService {
         // A shell session has no connections, and only the agent says the shell exited.
         protocolError(this.link);
         return;
+      case frameType.close:
+        // The client's input ended (a piped stdin): script passes the end on as the terminal's EOF.
+        if (onTerminal) this.input.end();
+        return;
       default:
-        // close and error: the peer is going; the socket's close ends the session.
+        // An error: the peer is going; the socket's close ends the session.
         return;
     }
   }

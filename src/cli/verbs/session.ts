@@ -34,7 +34,9 @@ function statusOf(detached: Detached, sessionId: string): number {
   const status = exitStatusOf(detached.end);
   if (status !== undefined) return status;
   const how = detached.dropped ? `session ${sessionId} closed (~.)` : endText(sessionId, detached.end);
-  process.stderr.write(`\nopenassist: ${how}\n`);
+  // On a terminal the remote prompt may hold the line: start a new one.
+  const newLine = process.stdout.isTTY ? '\n' : '';
+  process.stderr.write(`${newLine}openassist: ${how}\n`);
   return 255;
 }
 
@@ -75,7 +77,8 @@ async function listSessions(api: Session, flags: ListFlags): Promise<void> {
         row.SessionId,
         connection?.InstanceId,
         connection && statusText(api.p, connection.Status),
-        row.Username,
+        // A shell without Username runs as root; a forwarded port runs as nobody in particular.
+        row.PortNumber ? '' : row.Username || 'root',
         target,
         row.CreationTime,
         connection?.EndTime,

@@ -203,6 +203,8 @@ export function terminalSessionRepo(db: Kysely<Schema>, dialect: Store['dialect'
           .where('id', '=', id)
           .execute();
       });
+      // A recording's pages would fill SQLite's page cache with bytes rarely read again.
+      if (dialect === 'sqlite') await sql`PRAGMA shrink_memory`.execute(db);
     },
 
     async readRecording(id, direction, offset, maxBytes) {
