@@ -1,8 +1,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invoke } from '../../src/client/api.js';
 import { decodeFrame, frameType, terminalSize } from '../../src/protocol/session-frames.js';
 import { chromiumFound, chromiumPath, laptopViewport, launchChromium } from './chromium.js';
-import { type ConsoleFleet, startConsoleFleet } from './console-fleet.js';
+import { type ConsoleFleet, regionId, startConsoleFleet } from './console-fleet.js';
 
 // As console.browser.test.ts: in CI a missing Chromium fails the suite, elsewhere it is skipped.
 const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
@@ -174,6 +175,35 @@ describe.runIf(runnable)(
       // xterm.js draws on the next animation frame after a write: the text may follow the status.
       await expect.poll(() => screenText('recording-screen')).toContain('hello-42');
       expect(await screenText('recording-screen')).toContain('exit 3');
+    });
+
+    it('pages the Sessions list with NextToken, forward and back', async () => {
+      // 20 more sessions, started and ended through the API: with the first, two pages of 20.
+      for (let i = 0; i < 20; i++) {
+        const started = await invoke<{ SessionId: string }>(fleet.credentials, 'StartTerminalSession', {
+          RegionId: regionId,
+          'InstanceId.1': instanceId,
+        });
+        await invoke(fleet.credentials, 'EndTerminalSession', {
+          RegionId: regionId,
+          SessionId: started.SessionId,
+        });
+      }
+      await page.goto(`${fleet.consoleUrl}#/sessions`);
+      const pager = page.getByRole('navigation', { name: 'Session pages' });
+      await pager.getByText('Page 1').waitFor();
+      expect(await page.locator('tr[data-session]').count()).toBe(20);
+      expect(await page.locator(`tr[data-session="${sessionId}"]`).count()).toBe(0);
+
+      await pager.getByRole('button', { name: 'Next' }).click();
+      await pager.getByText('Page 2').waitFor();
+      // Newest first: the first session, the oldest, is on the last page.
+      await page.locator(`tr[data-session="${sessionId}"]`).waitFor();
+      expect(await pager.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+
+      await pager.getByRole('button', { name: 'Previous' }).click();
+      await pager.getByText('Page 1').waitFor();
+      await expect.poll(() => page.locator('tr[data-session]').count()).toBe(20);
     });
 
     it('passes output far larger than the window in a second session, each chunk acknowledged once rendered', async () => {
