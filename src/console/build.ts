@@ -18,6 +18,9 @@ const result = await build({
   entryPoints: [`${ui}main.tsx`, `${ui}console.css`],
   outdir: `${out}assets`,
   entryNames: '[name]-[hash]',
+  // Code loaded on demand (xterm.js, for the terminal pages) gets chunks of its own.
+  splitting: true,
+  chunkNames: '[name]-[hash]',
   bundle: true,
   format: 'esm',
   platform: 'browser',

@@ -38,6 +38,8 @@ describe.runIf(runnable)(
     let sessionId = '';
     const pageErrors: string[] = [];
     const sent: SentFrames = { urls: [], frames: [] };
+    /** The console's assets the page fetched, by name. */
+    const assets: string[] = [];
     const section = (name: string) =>
       page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name, exact: true });
     const terminal = () => page.getByRole('region', { name: `Terminal on ${instanceId}` });
@@ -60,6 +62,10 @@ describe.runIf(runnable)(
           pageErrors.push(message.text());
         }
       });
+      page.on('request', (request) => {
+        const path = new URL(request.url()).pathname;
+        if (path.startsWith('/console/assets/')) assets.push(path.slice('/console/assets/'.length));
+      });
       page.on('websocket', (socket) => {
         sent.urls.push(socket.url());
         socket.on('framesent', ({ payload }) => {
@@ -81,11 +87,15 @@ describe.runIf(runnable)(
       await fleet?.stop();
     });
 
-    it('opens a terminal on the instance page: the token in the URL, the size first, output acknowledged', async () => {
+    it('opens a terminal on the instance page: xterm.js loaded then, the token in the URL, the size first, output acknowledged', async () => {
       await page.getByRole('link', { name: instanceId }).click();
       await page.getByRole('heading', { level: 1, name: `Instance ${instanceId}` }).waitFor();
+      // xterm.js is a chunk of its own, fetched when a terminal opens, not with every page.
+      const xtermLoaded = () => assets.some((name) => /^xterm-\w+\.js$/.test(name));
+      expect(xtermLoaded()).toBe(false);
       await page.getByRole('button', { name: 'Open terminal' }).click();
       await expect.poll(terminalStatus, { timeout: slow }).toBe('Connected');
+      expect(xtermLoaded()).toBe(true);
       sessionId = (await terminal().getByRole('link', { name: /^s-/ }).textContent()) ?? '';
       expect(sessionId).toMatch(/^s-[0-9a-f]{32}$/);
 

@@ -4,7 +4,7 @@ import { base64ToBytes } from './bytes.js';
 import { ErrorNote } from './components.js';
 import type { Session } from './session.js';
 import type { DescribeTerminalSessionRecordingResponse } from './wire.js';
-import { openXtermScreen } from './xterm-screen.js';
+import { openXtermScreen, type XtermScreen } from './xterm-screen.js';
 
 // 256 KiB a call: a full 16 MiB recording in 64 calls, each page quick to write.
 const pageBytes = 256 * 1024;
@@ -31,13 +31,20 @@ export function RecordingView({
   useEffect(() => {
     const container = screenRef.current;
     if (!container) return;
-    const screen = openXtermScreen(container, { readOnly: true });
+    let screen: XtermScreen | undefined;
     let left = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
     const pause = (ms: number) => new Promise((done) => (timer = setTimeout(done, ms)));
 
     const follow = async () => {
+      const opened = await openXtermScreen(container, { readOnly: true });
+      if (left) {
+        opened.dispose();
+        return;
+      }
+      screen = opened;
+      const { terminal } = opened;
       let offset = 0;
       while (!left) {
         const page = await call<DescribeTerminalSessionRecordingResponse>(
@@ -51,7 +58,7 @@ export function RecordingView({
         );
         const bytes = base64ToBytes(page.Data);
         // The next page is asked for once this one is on screen: one page in memory at a time.
-        if (bytes.byteLength > 0) await new Promise<void>((done) => screen.terminal.write(bytes, done));
+        if (bytes.byteLength > 0 && !left) await new Promise<void>((done) => terminal.write(bytes, done));
         if (left) return;
         setState({ bytes: page.NextOffset, complete: page.Complete });
         if (page.Complete) return;
@@ -65,7 +72,7 @@ export function RecordingView({
     return () => {
       left = true;
       clearTimeout(timer);
-      screen.dispose();
+      screen?.dispose();
     };
   }, [session, sessionId]);
 

@@ -1,3 +1,4 @@
+import type { Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ExitStatus, type SessionEnd, TerminalSession } from '../../client/terminal-session.js';
 import { call, describeError } from './api.js';
@@ -5,7 +6,7 @@ import { ConfirmDialog } from './components.js';
 import { hrefOf } from './router.js';
 import type { Session } from './session.js';
 import type { StartTerminalSessionResponse } from './wire.js';
-import { openXtermScreen } from './xterm-screen.js';
+import { openXtermScreen, type XtermScreen } from './xterm-screen.js';
 
 /** Where a terminal session stands, as its status line says it. */
 type Phase =
@@ -48,12 +49,11 @@ export function TerminalView({
   useEffect(() => {
     const container = screenRef.current;
     if (!container) return;
-    const screen = openXtermScreen(container, { readOnly: false });
-    const { terminal } = screen;
+    let screen: XtermScreen | undefined;
     let connected: TerminalSession | undefined;
     let left = false;
 
-    const attach = (sessionId: string, opened: TerminalSession) => {
+    const attach = (sessionId: string, opened: TerminalSession, terminal: Terminal) => {
       connected = opened;
       setPhase({ kind: 'connected', sessionId });
       opened.resize(terminal.cols, terminal.rows);
@@ -75,13 +75,21 @@ export function TerminalView({
     };
     const finish = (sessionId: string | undefined, summary: string) => {
       if (left) return;
-      terminal.options.disableStdin = true;
-      terminal.options.cursorBlink = false;
+      if (screen) {
+        screen.terminal.options.disableStdin = true;
+        screen.terminal.options.cursorBlink = false;
+      }
       setPhase({ kind: 'ended', ...(sessionId && { sessionId }), summary });
       onEnded();
     };
 
     const start = async () => {
+      const opened = await openXtermScreen(container, { readOnly: false });
+      if (left) {
+        opened.dispose();
+        return;
+      }
+      screen = opened;
       const started = await call<StartTerminalSessionResponse>(session, 'StartTerminalSession', {
         'InstanceId.1': instanceId,
       });
@@ -93,9 +101,9 @@ export function TerminalView({
       }
       setPhase({ kind: 'connecting', sessionId });
       try {
-        const opened = await TerminalSession.open(WebSocket, started);
-        if (left) opened.close();
-        else attach(sessionId, opened);
+        const connection = await TerminalSession.open(WebSocket, started);
+        if (left) connection.close();
+        else attach(sessionId, connection, opened.terminal);
       } catch (error) {
         finish(sessionId, describeError(error));
       }
@@ -104,7 +112,7 @@ export function TerminalView({
     return () => {
       left = true;
       connected?.close();
-      screen.dispose();
+      screen?.dispose();
     };
   }, [session, instanceId]);
 

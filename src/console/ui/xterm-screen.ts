@@ -1,5 +1,4 @@
-import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
+import type { Terminal } from '@xterm/xterm';
 
 export interface XtermScreen {
   readonly terminal: Terminal;
@@ -11,12 +10,17 @@ const theme = { background: '#111820', foreground: '#e6edf3', cursor: '#e6edf3' 
 
 /**
  * An xterm.js terminal filling `container`, refitted whenever the container's size changes (the
- * window's resize included); xterm's onResize then says the new columns and rows.
+ * window's resize included); xterm's onResize then says the new columns and rows. xterm.js is
+ * loaded here, on first use (its own chunk, three times the rest of the console), not with every page.
  */
-export function openXtermScreen(
+export async function openXtermScreen(
   container: HTMLElement,
   { readOnly }: { readonly readOnly: boolean },
-): XtermScreen {
+): Promise<XtermScreen> {
+  const [{ Terminal }, { FitAddon }] = await Promise.all([
+    import('@xterm/xterm'),
+    import('@xterm/addon-fit'),
+  ]);
   const terminal = new Terminal({
     theme,
     fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
