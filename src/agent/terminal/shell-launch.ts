@@ -29,8 +29,8 @@ const terminalType = 'xterm-256color';
 export async function shellLaunch(user: RunAsUser, commandLine: string | undefined): Promise<PtyLaunch> {
   const shell = user.shell || '/bin/sh';
   const command = commandLine ?? `exec ${shellQuote(shell)} -l`;
+  // /bin/sh's arguments: the gate, then script.
   const gatedScript = [
-    '/bin/sh',
     '-c',
     gateThenExec,
     'openassist-session',
@@ -53,10 +53,17 @@ export async function shellLaunch(user: RunAsUser, commandLine: string | undefin
   };
   const cwd = (await isDirectory(user.home)) ? user.home : '/';
   if (user.uid === process.getuid?.() && user.gid === process.getgid?.()) {
-    return { command: gatedScript[0]!, args: gatedScript.slice(1), cwd, env };
+    return { command: '/bin/sh', args: gatedScript, cwd, env };
   }
   // setpriv --init-groups sets the supplementary groups like a login (libuv's switch drops them).
-  const args = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...gatedScript];
+  const args = [
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    '--init-groups',
+    '--',
+    '/bin/sh',
+    ...gatedScript,
+  ];
   return { command: 'setpriv', args, cwd, env };
 }
 
