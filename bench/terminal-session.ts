@@ -43,9 +43,14 @@ async function leave(terminal: ClientTerminal): Promise<void> {
 async function timeToFirstByte(open: () => ClientTerminal | Promise<ClientTerminal>): Promise<number> {
   const startedMs = performance.now();
   const terminal = await open();
-  const firstByteAt = await within('the first byte', terminal.firstByteAt);
-  await leave(terminal);
-  return firstByteAt - startedMs;
+  try {
+    const firstByteAt = await within('the first byte', terminal.firstByteAt);
+    await leave(terminal);
+    return firstByteAt - startedMs;
+  } catch (error) {
+    terminal.kill();
+    throw error;
+  }
 }
 
 /**
