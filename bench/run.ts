@@ -5,6 +5,7 @@
  * Peers (ssh, pdsh, Ansible); fleet scale with the load generator (src/agent/load/), API throughput
  * over many stored results on SQLite and PostgreSQL, and a cron on many agents (fleet-scenarios.ts).
  * The agent's single executable against `openassist agent` and bare node (agent-executable.ts).
+ * Terminal sessions against `ssh -tt`: the first prompt byte, keystroke echo (terminal-session.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -22,6 +23,7 @@ import { measureInvokeLatency } from './invoke-latency.js';
 import { measurePeers } from './peers.js';
 import { type Bar, barChart, printVerdicts, type Verdict } from './report.js';
 import { measureScheduleAccuracy } from './schedule-accuracy.js';
+import { describeTerminalSessions, measureTerminalSessions } from './terminal-session.js';
 
 const quick = process.argv.includes('--quick');
 const durationSeconds = quick ? 3 : 15;
@@ -132,6 +134,9 @@ async function main(): Promise<void> {
     const files = await measureFileTransfer(server, quick);
     for (const line of describeFileTransfer(files)) console.log(line);
     results.push({ scenario: 'files to one agent (SendFile, send-file) against scp', ...files });
+    const sessions = await measureTerminalSessions(server, quick);
+    for (const line of describeTerminalSessions(sessions)) console.log(line);
+    results.push({ scenario: 'terminal sessions on one agent against ssh -tt', ...sessions });
     const peers = await measurePeers(quick, (line) => console.log(line));
     for (const peer of peers) {
       console.log(
@@ -270,8 +275,35 @@ async function executableOnly(): Promise<void> {
   }
 }
 
+/**
+ * `-- --sessions-only`: the terminal session rows alone (first prompt byte, keystroke echo, against
+ * `ssh -tt`), written to `bench/results/<date>-sessions[-quick].json`.
+ */
+async function sessionsOnly(): Promise<void> {
+  const server = await startServerProcess({ env: { OPENASSIST_LOG_LEVEL: 'warn' } });
+  try {
+    const figures = await measureTerminalSessions(server, quick);
+    for (const line of describeTerminalSessions(figures)) console.log(line);
+    const stamp = new Date().toISOString().slice(0, 10);
+    const out = new URL(
+      `../../bench/results/${stamp}-sessions${quick ? '-quick' : ''}.json`,
+      import.meta.url,
+    );
+    mkdirSync(new URL('.', out), { recursive: true });
+    writeFileSync(
+      out,
+      `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, loadAverage: loadavg(), ...figures }, null, 2)}\n`,
+    );
+    console.log(`written ${out.pathname}`);
+  } finally {
+    await server.stop();
+  }
+}
+
 await (process.argv.includes('--fleet-only')
   ? fleetOnly()
   : process.argv.includes('--executable-only')
     ? executableOnly()
-    : main());
+    : process.argv.includes('--sessions-only')
+      ? sessionsOnly()
+      : main());
