@@ -133,13 +133,17 @@ export async function localShellTerminal(): Promise<ClientTerminal> {
     cwd: launch.cwd,
     env: launch.env,
     detached: true,
-    stdio: ['pipe', 'pipe', 'ignore'],
+    // fd 3: the go script waits for (shell-launch.ts), given at once here.
+    stdio: ['pipe', 'pipe', 'ignore', 'pipe'],
   });
+  const [stdin, stdout, , gate] = child.stdio;
+  if (!stdin || !stdout || !gate || !('end' in gate)) throw new Error('the shell launch has no pipes');
+  gate.end('go\n');
   const terminal = new ClientTerminal(
-    (bytes) => child.stdin.write(bytes),
+    (bytes) => stdin.write(bytes),
     () => child.kill('SIGKILL'),
   );
-  child.stdout.on('data', (chunk: Buffer) => terminal.received(chunk));
+  stdout.on('data', (chunk: Buffer) => terminal.received(chunk));
   child.on('close', () => terminal.ended());
   return terminal;
 }
