@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
@@ -88,7 +89,11 @@ describe.skipIf(!available)('a terminal session across cluster nodes (PostgreSQL
       /403/,
     );
     // Node B does not relay it: the end reaches node A through the node bus.
-    client.socket.send(dataFrame(0, Buffer.from('sleep 600\r')));
+    // The agent runs on this machine: the sleep it starts is visible here, and must end with the session.
+    const sleep = `sleep 600.${Date.now() % 1000}`;
+    const running = () => spawnSync('pgrep', ['-f', `^${sleep}$`]).status === 0;
+    client.socket.send(dataFrame(0, Buffer.from(`${sleep}\r`)));
+    await waitFor('the sleep to start', () => (running() ? true : undefined));
     await clientB.endTerminalSession(
       new Ecs.EndTerminalSessionRequest({ regionId: region, sessionId: body?.sessionId }),
     );
@@ -102,6 +107,7 @@ describe.skipIf(!available)('a terminal session across cluster nodes (PostgreSQL
       return found?.connections?.connection?.[0]?.status === 'Closed' ? found : undefined;
     });
     expect(session?.connections?.connection?.[0]?.closedReason).toBe('EndedByApi');
+    await waitFor('the sleep to be killed', () => (running() ? undefined : true));
   });
 
   it('refuses a forged token on either node', async () => {
