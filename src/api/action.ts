@@ -8,6 +8,7 @@ import type { FileUploadService } from '../service/file-uploads.js';
 import type { Idempotence } from '../service/idempotence.js';
 import type { InstanceService } from '../service/instances.js';
 import type { InvocationService } from '../service/invocations.js';
+import type { OutputDeliveryService } from '../service/output-delivery.js';
 import type { ParameterService } from '../service/parameters.js';
 import type { ResourceGroupService } from '../service/resource-groups.js';
 import type { SendFileService } from '../service/send-files.js';
@@ -33,6 +34,8 @@ export interface Services {
   readonly parameters: ParameterService;
   readonly cluster: ClusterService;
   readonly settings: SettingService;
+  /** Runs' output delivered to object storage (docs/output-delivery.md). */
+  readonly outputDelivery: OutputDeliveryService;
   readonly fileUploads: FileUploadService;
   /** StartTerminalSession, DescribeTerminalSessions, EndTerminalSession. */
   readonly terminalSessions: TerminalSessionService;

@@ -76,6 +76,7 @@ export const readInvokeInput = (params: Params): InvokeInput => ({
   clientToken: params.string('ClientToken'),
   tags: readTags(params),
   resourceTags: readTags(params, resourceTagRules),
+  ossOutputDelivery: params.string('OssOutputDelivery'),
 });
 
 /** A time field that may be unset: Alibaba leaves it empty. */

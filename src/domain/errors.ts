@@ -209,6 +209,11 @@ export const errorCatalogue = {
     'The CommandContent can not be base64 decoded.',
     'Send valid Base64, or set ContentEncoding=PlainText.',
   ),
+  'InvalidParameter.OssOutputDelivery': row(
+    400,
+    'The specified parameter OssOutputDelivery is not valid.',
+    'OssOutputDelivery is oss://BUCKET or oss://BUCKET/PREFIX: a bucket of 3-63 lowercase letters, digits, dots and hyphens, a prefix of at most 254 characters not starting with / or \\.',
+  ),
   'InvalidParameter.WorkingDir': row(
     400,
     'The specified parameter WorkingDir is not valid.',

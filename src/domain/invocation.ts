@@ -4,6 +4,7 @@ import { validateClientToken, validateTimeout, validateWorkingDir } from './comm
 import { type ContainerTarget, parseContainerTarget } from './container.js';
 import { ApiError } from './errors.js';
 import type { InstanceStatus, InvocationStatus } from './invocation-status.js';
+import { ossUri, parseOssUri } from './output-delivery.js';
 import type { FileAttributes } from './send-file.js';
 import { type RawTag, resourceTagRules, type Tag, validateTags } from './tags.js';
 
@@ -51,6 +52,8 @@ export interface InvokeInput {
   tags: readonly RawTag[];
   /** `ResourceTag.N`: select the instances carrying all these tags instead of naming them. */
   resourceTags?: readonly RawTag[] | undefined;
+  /** `OssOutputDelivery`: `oss://bucket/prefix`; absent or empty: the region's default, if any. */
+  ossOutputDelivery?: string | undefined;
 }
 
 /** The shape-checked request, before the command and the instances are looked up. */
@@ -72,6 +75,8 @@ export interface InvokeRequest {
   tags: Tag[];
   /** ContainerId / ContainerName, when the script runs inside a container. */
   container: ContainerTarget | undefined;
+  /** `OssOutputDelivery` as given (checked), or undefined: the region's default decides. */
+  ossOutputDelivery: string | undefined;
 }
 
 // Linux names (letters, digits, '.', '_', '-'), Windows ones too ('DOMAIN\\user', 'user@domain');
@@ -145,6 +150,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
     resourceGroupId: input.resourceGroupId ?? '',
     clientToken: validateClientToken(input.clientToken ?? ''),
     tags: validateTags(input.tags),
+    ossOutputDelivery: input.ossOutputDelivery ? ossUri(parseOssUri(input.ossOutputDelivery)) : undefined,
   };
 }
 
@@ -277,6 +283,8 @@ export interface Invocation {
   readonly status: InvocationStatus;
   readonly createdAtMs: number;
   readonly tags: Tag[];
+  /** `oss://bucket/prefix` its runs' output is delivered to (docs/output-delivery.md); absent: none. */
+  readonly ossOutputDelivery?: string | undefined;
   /**
    * Set on a SendFile invocation (`f-…`): where and how its file lands. Its name is kept as
    * `commandName`, its description as `commandDescription`, its content as `contentBase64`.

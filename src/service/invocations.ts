@@ -30,6 +30,12 @@ import {
   isFinal,
   recordStatusFilter,
 } from '../domain/invocation-status.js';
+import {
+  defaultOssDeliveryConfig,
+  deliveryTarget,
+  type OssDeliveryConfig,
+  ossUri,
+} from '../domain/output-delivery.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { runError } from '../domain/run-errors.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
@@ -107,6 +113,9 @@ export class InvocationService {
     /** Invocations per region per UTC day (`OPENASSIST_DAILY_INVOCATION_QUOTA`). */
     private readonly dailyQuota: number,
     private readonly parameterStore: ParameterService,
+    /** The region's default delivery of output (ModifyCloudAssistantSettings' OssDeliveryConfig). */
+    private readonly deliveryDefault: (regionId: string) => Promise<OssDeliveryConfig> = async () =>
+      defaultOssDeliveryConfig,
   ) {
     this.liveOutput = new InvocationOutputService(store, this.changes);
   }
@@ -169,6 +178,7 @@ export class InvocationService {
           renderScript(Buffer.from(command.contentBase64, 'base64').toString('utf8'), parameters, {}),
         )
       : undefined;
+    const delivery = deliveryTarget(request.ossOutputDelivery, await this.deliveryDefault(regionId));
     const initialRuns = instances.map((instance) => initialRun(request, instance, misfit));
     const now = this.nowMs();
     const invocation = await this.store.invocations.create(
@@ -196,6 +206,7 @@ export class InvocationService {
         status: aggregateStatus(initialRuns.map((run) => run.status)),
         createdAtMs: now,
         tags: request.tags,
+        ...(delivery && { ossOutputDelivery: ossUri(delivery) }),
       },
       initialRuns,
       { utcDay: new Date(now).toISOString().slice(0, 10), limit: this.dailyQuota },

@@ -122,6 +122,25 @@ export interface InvocationTable {
   file_mode: Generated<string>;
   file_overwrite: Generated<number>;
   file_content_type: Generated<string>;
+  /** `oss://bucket/prefix` the runs' output is delivered to; empty: none. */
+  oss_output_delivery: Generated<string>;
+  /** 1 while ended runs may still lack a delivery row. */
+  oss_open: Generated<number>;
+}
+
+/** One run's upload of its output to object storage (docs/output-delivery.md). */
+export interface OutputDeliveryTable {
+  invoke_id: string;
+  instance_id: string;
+  execution: number;
+  bucket: string;
+  object_key: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  error_code: string;
+  error_info: string;
+  updated_at: number;
 }
 
 export interface InvocationInstanceTable {
@@ -289,6 +308,7 @@ export interface Schema {
   invocations: InvocationTable;
   invocation_instances: InvocationInstanceTable;
   output_chunks: OutputChunkTable;
+  output_deliveries: OutputDeliveryTable;
   client_tokens: ClientTokenTable;
   invocation_quota: InvocationQuotaTable;
   resource_groups: ResourceGroupTable;

@@ -3,6 +3,7 @@ import type { FileUpload } from '../domain/file-upload.js';
 import type { Activation, ManagedInstance } from '../domain/fleet.js';
 import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invocation.js';
 import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
+import type { OssOutputStatus } from '../domain/output-delivery.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import type { Tag, TagFilter } from '../domain/tags.js';
 import type {
@@ -33,6 +34,7 @@ export interface Store {
   readonly settings: SettingRepo;
   readonly fileUploads: FileUploadRepo;
   readonly terminalSessions: TerminalSessionRepo;
+  readonly outputDeliveries: OutputDeliveryRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
   /** Cheap round trip for /health. */
@@ -487,6 +489,47 @@ export interface ClusterRepo {
    * that died could not say its channels closed). Returns the ids of the nodes forgotten.
    */
   forgetSilentNodes(beforeMs: number): Promise<string[]>;
+}
+
+/** An ended run of an invocation that delivers its output, with no delivery row yet. */
+export interface RunToDeliver extends RunKey {
+  readonly repeatMode: RepeatMode;
+  /** The invocation's `oss://bucket/prefix`. */
+  readonly target: string;
+}
+
+/** One run's upload of its output (docs/output-delivery.md). */
+export interface OutputDelivery extends RunKey {
+  readonly bucket: string;
+  readonly objectKey: string;
+  readonly status: OssOutputStatus;
+  /** Attempts made (failed ones, and the one under way while Uploading). */
+  readonly attempts: number;
+  /** Pending: when to try (again); Uploading: when an attempt left by a dead node may be taken over. */
+  readonly nextAttemptAtMs: number;
+  readonly errorCode: string;
+  readonly errorInfo: string;
+}
+
+export type OutputDeliveryChange = Pick<
+  OutputDelivery,
+  'status' | 'attempts' | 'nextAttemptAtMs' | 'errorCode' | 'errorInfo'
+>;
+
+/** Uploads of runs' output to object storage: found when runs end, tried until Finished or Failed. */
+export interface OutputDeliveryRepo {
+  /** Started runs that ended, of invocations still open for delivery, without a delivery row. */
+  endedWithoutDelivery(limit: number): Promise<RunToDeliver[]>;
+  /** Adds delivery rows (a row already there is kept). */
+  add(rows: readonly OutputDelivery[], atMs: number): Promise<void>;
+  /** Closes the invocations that ended and whose every ended run has a delivery row; returns how many. */
+  closeDelivered(): Promise<number>;
+  /** Pending or Uploading rows whose next attempt is due, oldest first. */
+  due(atMs: number, limit: number): Promise<OutputDelivery[]>;
+  /** Moves a row on; only from `from` (another node's change wins), true when changed. */
+  update(key: RunKey, from: OssOutputStatus, change: OutputDeliveryChange, atMs: number): Promise<boolean>;
+  /** The delivery rows of these runs, by `invokeId/instanceId/execution`. */
+  read(keys: readonly RunKey[]): Promise<Map<string, OutputDelivery>>;
 }
 
 /** Cloud Assistant settings (ModifyCloudAssistantSettings), one JSON value per region and setting type. */

@@ -96,11 +96,14 @@ describe('ModifyCloudAssistantSettings and DescribeCloudAssistantSettings (Agent
     await modify({ enabled: false, allowedUpgradeWindow: [], timeZone: 'UTC' });
   });
 
-  it('answers the delivery types this server does not have as empty, and sessions as on by default', async () => {
+  it('answers the delivery types, and sessions as on by default', async () => {
     const body = await describeSettings(['SessionManagerConfig', 'InvocationDelivery', 'AgentUpgradeConfig']);
     // RecordInput, an extension, is not in the SDK's response model.
     expect(body?.sessionManagerConfig).toEqual({ sessionManagerEnabled: true });
-    expect(body?.ossDeliveryConfigs?.ossDeliveryConfig).toEqual([]);
+    // Output delivery to object storage is off until a region's OssDeliveryConfig enables it.
+    expect(body?.ossDeliveryConfigs?.ossDeliveryConfig).toEqual([
+      { deliveryType: 'Invocation', enabled: false, bucketName: '', prefix: '', encryptionType: 'Inherit' },
+    ]);
     expect(body?.slsDeliveryConfigs?.slsDeliveryConfig).toEqual([]);
     expect(body?.agentUpgradeConfig?.enabled).toBe(false);
   });
@@ -538,7 +541,7 @@ describe('openassist settings get|set', () => {
     expect(notNumber.stderr).toContain('CpuLimit is a whole number');
     const refused = await cli(['settings', 'set', 'ResourceUsageConfig', 'CpuLimit=99'], { env: env() });
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('InvalidParameter')]);
-    const other = await cli(['settings', 'set', 'InvocationDelivery', '--config', '{"Enabled":true}'], {
+    const other = await cli(['settings', 'set', 'SessionManagerDelivery', '--config', '{"Enabled":true}'], {
       env: env(),
     });
     expect([other.code, other.stderr]).toEqual([1, expect.stringContaining('not supported by this server')]);

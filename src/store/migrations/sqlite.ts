@@ -438,4 +438,31 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Numbered 18 on this branch; becomes 19 when merged after the other migration 18.
+    version: 18,
+    name: 'output delivery to object storage',
+    // An invocation that delivers names its target and stays open until every ended run has a
+    // delivery row; the rows are the uploads' durable state, found by status and next attempt.
+    sql: `
+      ALTER TABLE invocations ADD COLUMN oss_output_delivery TEXT NOT NULL DEFAULT '';
+      ALTER TABLE invocations ADD COLUMN oss_open INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX invocations_oss_open ON invocations (oss_open) WHERE oss_open = 1;
+      CREATE TABLE output_deliveries (
+        invoke_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        execution INTEGER NOT NULL,
+        bucket TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        error_code TEXT NOT NULL,
+        error_info TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (invoke_id, instance_id, execution)
+      );
+      CREATE INDEX output_deliveries_due ON output_deliveries (status, next_attempt_at);
+    `,
+  },
 ];

@@ -39,6 +39,8 @@ const stored = (value: Invocation) => ({
   file_mode: '',
   file_overwrite: 0,
   file_content_type: '',
+  oss_output_delivery: '',
+  oss_open: 0,
   ...invocationRow(value),
   seq: 7,
 });

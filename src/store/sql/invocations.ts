@@ -204,6 +204,7 @@ export function invocationRepo(
         const ids = ended.map((row) => row.id);
         if (ids.length === 0) return 0;
         await trx.deleteFrom('output_chunks').where('invoke_id', 'in', ids).execute();
+        await trx.deleteFrom('output_deliveries').where('invoke_id', 'in', ids).execute();
         await trx.deleteFrom('invocation_instances').where('invoke_id', 'in', ids).execute();
         await trx
           .deleteFrom('tags')

@@ -11,6 +11,7 @@ import { fileUploadRepo } from './file-uploads.js';
 import { instanceRepo } from './instances.js';
 import { invocationRepo } from './invocations.js';
 import { nonceRepo } from './nonces.js';
+import { outputDeliveryRepo } from './output-deliveries.js';
 import { parameterRepo } from './parameters.js';
 import { resourceGroupRepo } from './resource-groups.js';
 import { settingRepo } from './settings.js';
@@ -47,6 +48,7 @@ export function sqlStore(
     settings: settingRepo(db),
     fileUploads: fileUploadRepo(db, dialect),
     terminalSessions: terminalSessionRepo(db, dialect),
+    outputDeliveries: outputDeliveryRepo(db),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
