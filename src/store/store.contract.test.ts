@@ -712,6 +712,111 @@ for (const harness of harnesses) {
         expect(await store.invocations.get(region, 't-beside-file')).toBeDefined();
       });
 
+      it('finds the ended runs of invocations that deliver output once, moves their uploads on, and closes them', async () => {
+        const deliveries = store.outputDeliveries;
+        await store.invocations.create(
+          { ...invocation('t-oss'), ossOutputDelivery: 'oss://b/p' },
+          pending(['mi-o1', 'mi-o2', 'mi-o3']),
+        );
+        await store.invocations.create(
+          { ...invocation('t-oss-period', 'Period'), ossOutputDelivery: 'oss://b' },
+          pending(['mi-o1']),
+        );
+        expect(await deliveries.endedWithoutDelivery(100)).toEqual([]);
+        // mi-o1 ends after starting, mi-o2 without having started (nothing to deliver), mi-o3 still runs.
+        const end = (status: 'Success' | 'Failed') => () => ({ status, exitCode: 0, finishTimeMs: 120 });
+        await store.invocations.updateRun(
+          key('t-oss', 'mi-o1'),
+          () => ({ status: 'Running', startTimeMs: 100 }),
+          clock,
+        );
+        await store.invocations.updateRun(key('t-oss', 'mi-o1'), end('Success'), clock);
+        await store.invocations.updateRun(key('t-oss', 'mi-o2'), () => ({ status: 'Cancelled' }), clock);
+        await store.invocations.updateRun(
+          key('t-oss', 'mi-o3'),
+          () => ({ status: 'Running', startTimeMs: 100 }),
+          clock,
+        );
+        // Run 1 of the schedule ended; row 0 (the task) is never delivered.
+        await store.invocations.updateRun(
+          key('t-oss-period', 'mi-o1', 1),
+          () => ({ status: 'Success', exitCode: 0, startTimeMs: 100, finishTimeMs: 110 }),
+          clock,
+          { create: true },
+        );
+        expect(await deliveries.endedWithoutDelivery(100)).toEqual([
+          { invokeId: 't-oss', instanceId: 'mi-o1', execution: 0, repeatMode: 'Once', target: 'oss://b/p' },
+          {
+            invokeId: 't-oss-period',
+            instanceId: 'mi-o1',
+            execution: 1,
+            repeatMode: 'Period',
+            target: 'oss://b',
+          },
+        ]);
+        const row = (at: ReturnType<typeof key>, objectKey: string) => ({
+          ...at,
+          bucket: 'b',
+          objectKey,
+          status: 'Pending' as const,
+          attempts: 0,
+          nextAttemptAtMs: 50,
+          errorCode: '',
+          errorInfo: '',
+        });
+        await deliveries.add(
+          [
+            row(key('t-oss', 'mi-o1'), 'p/t-oss/mi-o1.log'),
+            row(key('t-oss-period', 'mi-o1', 1), 't-oss-period/mi-o1/1.log'),
+          ],
+          clock,
+        );
+        // A row already there is kept as it is.
+        await deliveries.add([row(key('t-oss', 'mi-o1'), 'other')], clock);
+        expect(await deliveries.endedWithoutDelivery(100)).toEqual([]);
+        // mi-o3 still runs: the invocation stays open.
+        expect(await deliveries.closeDelivered()).toBe(0);
+        expect(await deliveries.due(49, 10)).toEqual([]);
+        expect((await deliveries.due(50, 10)).map((due) => due.objectKey).sort()).toEqual([
+          'p/t-oss/mi-o1.log',
+          't-oss-period/mi-o1/1.log',
+        ]);
+        const claim = {
+          status: 'Uploading' as const,
+          attempts: 1,
+          nextAttemptAtMs: 1000,
+          errorCode: '',
+          errorInfo: '',
+        };
+        expect(await deliveries.update(key('t-oss', 'mi-o1'), 'Pending', claim, clock)).toBe(true);
+        expect(await deliveries.update(key('t-oss', 'mi-o1'), 'Pending', claim, clock)).toBe(false);
+        expect((await deliveries.due(999, 10)).map((due) => due.objectKey)).toEqual([
+          't-oss-period/mi-o1/1.log',
+        ]);
+        // An upload left Uploading past its lease (its node died) is due again.
+        expect((await deliveries.due(1000, 10)).map((due) => due.objectKey).sort()).toEqual([
+          'p/t-oss/mi-o1.log',
+          't-oss-period/mi-o1/1.log',
+        ]);
+        const finished = { ...claim, status: 'Finished' as const, nextAttemptAtMs: 0 };
+        expect(await deliveries.update(key('t-oss', 'mi-o1'), 'Uploading', finished, clock)).toBe(true);
+        const read = await deliveries.read([key('t-oss', 'mi-o1'), key('t-oss', 'mi-o3')]);
+        expect([...read.keys()]).toEqual(['t-oss/mi-o1/0']);
+        expect(read.get('t-oss/mi-o1/0')).toMatchObject({
+          status: 'Finished',
+          attempts: 1,
+          objectKey: 'p/t-oss/mi-o1.log',
+        });
+        // The last run ends: found, given its row, and the ended invocation closes.
+        await store.invocations.updateRun(key('t-oss', 'mi-o3'), end('Failed'), clock);
+        expect((await deliveries.endedWithoutDelivery(100)).map((run) => run.instanceId)).toEqual(['mi-o3']);
+        await deliveries.add([row(key('t-oss', 'mi-o3'), 'p/t-oss/mi-o3.log')], clock);
+        expect(await deliveries.closeDelivered()).toBe(1);
+        expect(await deliveries.closeDelivered()).toBe(0);
+        expect((await store.invocations.get('cn-hangzhou', 't-oss'))?.ossOutputDelivery).toBe('oss://b/p');
+        expect((await store.invocations.get('cn-hangzhou', 't-output'))?.ossOutputDelivery).toBeUndefined();
+      });
+
       it('purges ended invocations past the retention with their rows, output and tags, and nothing else', async () => {
         const old = { ...invocation('t-old'), createdAtMs: 5, tags: [{ key: 'k', value: 'v' }] };
         await store.invocations.create({ ...old, status: 'Success' }, pending(['mi-p']));

@@ -51,6 +51,7 @@ beforeAll(async () => {
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: storage.accessKeyId, secretAccessKey: storage.accessKeySecret },
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   });
 });
 
@@ -196,7 +197,7 @@ describe('output delivery to object storage', () => {
         'echo while the bucket is down\n'.slice(5),
       );
     } finally {
-      await storage.start().catch(() => undefined);
+      await storage.start();
     }
   }, 150_000);
 });

@@ -24,7 +24,7 @@ export interface S3Server {
   readonly endpoint: string;
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
-  /** Stops answering (the port refuses); `start` brings it back on the same port with the same objects. */
+  /** Stops answering (the port refuses); `start` brings it back (if stopped) on the same port with the same objects. */
   stop(): Promise<void>;
   start(): Promise<void>;
   /** Stops it and removes its objects. */
@@ -39,6 +39,7 @@ export async function startS3Server(buckets: readonly string[]): Promise<S3Serve
   let port = 0;
   let running: S3rverInstance | undefined;
   const start = async () => {
+    if (running) return;
     const server = new S3rver({
       address: '127.0.0.1',
       port,
