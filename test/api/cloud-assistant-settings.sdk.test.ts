@@ -108,6 +108,40 @@ describe('ModifyCloudAssistantSettings and DescribeCloudAssistantSettings (Agent
     expect(body?.agentUpgradeConfig?.enabled).toBe(false);
   });
 
+  it('stores OssDeliveryConfig (InvocationDelivery) per region, a later call changing only the fields it names', async () => {
+    const delivery = (config: Record<string, unknown>, regionId = otherRegion) =>
+      client.modifyCloudAssistantSettings(
+        new Ecs.ModifyCloudAssistantSettingsRequest({
+          regionId,
+          settingType: 'InvocationDelivery',
+          ossDeliveryConfig: new Ecs.ModifyCloudAssistantSettingsRequestOssDeliveryConfig(config),
+        }),
+      );
+    await delivery({ enabled: true, bucketName: 'run-logs', prefix: 'fleet/out/' });
+    await delivery({ prefix: 'fleet/runs' });
+    const shown = async (regionId: string) =>
+      (await describeSettings(['InvocationDelivery'], regionId))?.ossDeliveryConfigs?.ossDeliveryConfig;
+    expect(await shown(otherRegion)).toEqual([
+      {
+        deliveryType: 'Invocation',
+        enabled: true,
+        bucketName: 'run-logs',
+        prefix: 'fleet/runs',
+        encryptionType: 'Inherit',
+      },
+    ]);
+    expect((await shown(region))?.[0]?.enabled).toBe(false);
+    for (const bad of [
+      { enabled: true, bucketName: 'No_Such' },
+      { encryptionType: 'KMS' },
+      { prefix: '/absolute' },
+    ]) {
+      await expectApiError(delivery(bad), 'InvalidParameter', 400);
+    }
+    await delivery({ enabled: false, bucketName: '', prefix: '' });
+    expect((await shown(otherRegion))?.[0]).toMatchObject({ enabled: false, bucketName: '' });
+  });
+
   it.each<[string, () => Promise<unknown>, string, number]>([
     [
       'Modify without SettingType',

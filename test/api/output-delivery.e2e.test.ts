@@ -159,6 +159,33 @@ describe('output delivery to object storage', () => {
       await expectApiError(run('echo no', bad), 'InvalidParameter.OssOutputDelivery', 400);
   });
 
+  it("delivers to the region's OssDeliveryConfig when the invocation names no OssOutputDelivery", async () => {
+    const setDefault = (config: Record<string, unknown>) =>
+      client.modifyCloudAssistantSettings(
+        new Ecs.ModifyCloudAssistantSettingsRequest({
+          regionId: region,
+          settingType: 'InvocationDelivery',
+          ossDeliveryConfig: new Ecs.ModifyCloudAssistantSettingsRequestOssDeliveryConfig(config),
+        }),
+      );
+    await setDefault({ enabled: true, bucketName: bucket, prefix: 'by-default' });
+    try {
+      const invokeId = await run('echo by default');
+      const row = await delivered(invokeId);
+      expect(row).toMatchObject({
+        ossOutputStatus: 'Finished',
+        ossOutputDelivery: `oss://${bucket}/by-default`,
+        ossOutputUri: `oss://${bucket}/by-default/${invokeId}/${instanceId}.log`,
+      });
+      expect((await objectBytes(`by-default/${invokeId}/${instanceId}.log`)).toString()).toBe('by default\n');
+      // The invocation's own target wins over the default.
+      const own = await run('echo own', `oss://${bucket}/own`);
+      expect((await delivered(own)).ossOutputUri).toBe(`oss://${bucket}/own/${own}/${instanceId}.log`);
+    } finally {
+      await setDefault({ enabled: false });
+    }
+  });
+
   it('with the bucket down for 30 s, the run ends on time and its output lands once it is back', async () => {
     await storage.stop();
     try {
