@@ -392,6 +392,8 @@ function objectStorage(env: Env): ObjectStorageSettings | undefined {
   const endpoint = text(env, 'OPENASSIST_OSS_ENDPOINT');
   const accessKeyId = text(env, 'OPENASSIST_OSS_ACCESS_KEY_ID');
   const accessKeySecret = text(env, 'OPENASSIST_OSS_ACCESS_KEY_SECRET');
+  const region = text(env, 'OPENASSIST_OSS_REGION') ?? 'us-east-1';
+  const forcePathStyle = flag(env, 'OPENASSIST_OSS_FORCE_PATH_STYLE') ?? false;
   if (endpoint === undefined && accessKeyId === undefined && accessKeySecret === undefined) return undefined;
   if (endpoint === undefined || accessKeyId === undefined || accessKeySecret === undefined) {
     throw new ConfigError(
@@ -404,10 +406,10 @@ function objectStorage(env: Env): ObjectStorageSettings | undefined {
     );
   return {
     endpoint: endpoint.replace(/\/$/, ''),
-    region: text(env, 'OPENASSIST_OSS_REGION') ?? 'us-east-1',
+    region,
     accessKeyId,
     accessKeySecret,
-    forcePathStyle: flag(env, 'OPENASSIST_OSS_FORCE_PATH_STYLE') ?? false,
+    forcePathStyle,
   };
 }
 

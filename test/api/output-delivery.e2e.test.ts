@@ -118,6 +118,17 @@ describe('output delivery to object storage', () => {
     });
     const expected = Buffer.concat([seqOutput(5000), Buffer.from('tail without newline')]);
     expect((await objectBytes(key)).equals(expected)).toBe(true);
+    // The storage checks signatures: a request signed with another secret is refused.
+    const forged = new S3Client({
+      endpoint: storage.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: storage.accessKeyId, secretAccessKey: 'not-the-secret' },
+    });
+    await expect(forged.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+    });
+    forged.destroy();
     // DescribeInvocations shows the same per instance, and the target on the invocation.
     const { body } = await client.describeInvocations(
       new Ecs.DescribeInvocationsRequest({ regionId: region, invokeId }),
@@ -139,7 +150,13 @@ describe('output delivery to object storage', () => {
     expect([result.invocationStatus, result.dropped]).toEqual(['Success', expect.any(Number)]);
     const row = await delivered(invokeId, 60_000);
     expect(row.ossOutputStatus).toBe('Finished');
-    const object = await objectBytes(`${invokeId}/${instanceId}.log`);
+    const key = `${invokeId}/${instanceId}.log`;
+    // In parts: a multipart upload of three (8 MiB each at most), not one 20 MiB request.
+    const partPuts = storage.requests.filter(
+      (line) => line.startsWith(`PUT /${bucket}/${key}?`) && line.includes('partNumber='),
+    );
+    expect(partPuts).toHaveLength(3);
+    const object = await objectBytes(key);
     expect(object.length).toBe(expected.length);
     expect(object.equals(expected)).toBe(true);
   }, 240_000);

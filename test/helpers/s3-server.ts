@@ -9,7 +9,10 @@ import { join } from 'node:path';
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
-  readonly httpServer?: { closeAllConnections(): void };
+  readonly httpServer?: {
+    closeAllConnections(): void;
+    on(event: 'request', listener: (request: { method?: string; url?: string }) => void): void;
+  };
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 interface Account {
@@ -27,6 +30,8 @@ export interface S3Server {
   /** Stops answering (the port refuses); `start` brings it back (if stopped) on the same port with the same objects. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** `METHOD /path?query` of every request it received, oldest first. */
+  readonly requests: readonly string[];
   /** Stops it and removes its objects. */
   remove(): Promise<void>;
 }
@@ -38,6 +43,7 @@ export async function startS3Server(buckets: readonly string[]): Promise<S3Serve
   DUMMY_ACCOUNT.createKeyPair(accessKeyId, accessKeySecret);
   let port = 0;
   let running: S3rverInstance | undefined;
+  const requests: string[] = [];
   const start = async () => {
     if (running) return;
     const server = new S3rver({
@@ -52,6 +58,7 @@ export async function startS3Server(buckets: readonly string[]): Promise<S3Serve
     const address = await server.run();
     port = address.port;
     running = server;
+    server.httpServer?.on('request', (request) => requests.push(`${request.method} ${request.url}`));
   };
   await start();
   const stop = async () => {
@@ -67,6 +74,7 @@ export async function startS3Server(buckets: readonly string[]): Promise<S3Serve
     endpoint: `http://127.0.0.1:${port}`,
     accessKeyId,
     accessKeySecret,
+    requests,
     stop,
     start,
     async remove() {
