@@ -1,4 +1,5 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
@@ -156,10 +157,34 @@ describe('output delivery to object storage', () => {
       (line) => line.startsWith(`PUT /${bucket}/${key}?`) && line.includes('partNumber='),
     );
     expect(partPuts).toHaveLength(3);
+    // Signed plain bodies: no aws-chunked framing (STREAMING-…) that a store could keep as bytes.
+    expect(storage.payloadHashes.filter((hash) => hash.startsWith('STREAMING-'))).toEqual([]);
     const object = await objectBytes(key);
     expect(object.length).toBe(expected.length);
     expect(object.equals(expected)).toBe(true);
   }, 240_000);
+
+  it("would catch the aws-chunked trap: a default client's streamed upload reads back with its framing", async () => {
+    // The S3 client's defaults (streamed checksums) frame the body; this store keeps the frames.
+    const framing = new S3Client({
+      endpoint: storage.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: storage.accessKeyId, secretAccessKey: storage.accessKeySecret },
+    });
+    const body = Buffer.from('exact bytes\n');
+    await framing.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'trap.log',
+        Body: Readable.from([body]),
+        ContentLength: body.length,
+      }),
+    );
+    framing.destroy();
+    expect(storage.payloadHashes.at(-1)).toMatch(/^STREAMING-/);
+    expect((await objectBytes('trap.log')).equals(body)).toBe(false);
+  });
 
   it('leaves runs without OssOutputDelivery alone, and refuses a malformed one', async () => {
     const invokeId = await run('echo plain');
