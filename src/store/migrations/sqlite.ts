@@ -447,7 +447,7 @@ export const sqliteMigrations: readonly Migration[] = [
     sql: `
       ALTER TABLE invocations ADD COLUMN oss_output_delivery TEXT NOT NULL DEFAULT '';
       ALTER TABLE invocations ADD COLUMN oss_open INTEGER NOT NULL DEFAULT 0;
-      CREATE INDEX invocations_oss_open ON invocations (oss_open) WHERE oss_open = 1;
+      CREATE INDEX invocations_oss_open ON invocations (oss_open);
       CREATE TABLE output_deliveries (
         invoke_id TEXT NOT NULL,
         instance_id TEXT NOT NULL,

@@ -13,36 +13,65 @@ const singleRunModes = ['Once', 'NextRebootOnly'];
 
 type Db = Kysely<Schema>;
 
-/** Ended, started runs of open invocations with no delivery row (the join every query below shares). */
-const undeliveredRuns = (db: Db) =>
-  db
-    .selectFrom('invocations as i')
-    .innerJoin('invocation_instances as ii', 'ii.invoke_id', 'i.id')
-    .where('i.oss_open', '=', 1)
-    .where('ii.status', 'in', finalStatuses)
-    .where('ii.start_time', '>', 0)
-    .where((eb) => eb.or([eb('ii.execution', '>', 0), eb('i.repeat_mode', 'in', singleRunModes)]))
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('output_deliveries as d')
-            .select(sql`1`.as('one'))
-            .whereRef('d.invoke_id', '=', 'ii.invoke_id')
-            .whereRef('d.instance_id', '=', 'ii.instance_id')
-            .whereRef('d.execution', '=', 'ii.execution'),
+// An IN list's most ids per query (SQLite's bound-parameter limit is far above).
+const idsPerQuery = 500;
+
+/**
+ * Ended, started runs of these invocations with no delivery row. Each query starts from the open
+ * invocations' ids (index on oss_open, then invocation_instances by invoke_id): a join left to
+ * the planner started from every ended run of the table.
+ */
+async function undeliveredRuns(db: Db, invokeIds: readonly string[]) {
+  const found = [];
+  for (let at = 0; at < invokeIds.length; at += idsPerQuery) {
+    const rows = await db
+      .selectFrom('invocation_instances as ii')
+      .innerJoin('invocations as i', 'i.id', 'ii.invoke_id')
+      .select([
+        'ii.seq',
+        'ii.invoke_id',
+        'ii.instance_id',
+        'ii.execution',
+        'i.repeat_mode',
+        'i.oss_output_delivery',
+      ])
+      .where('ii.invoke_id', 'in', invokeIds.slice(at, at + idsPerQuery))
+      .where('ii.status', 'in', finalStatuses)
+      .where('ii.start_time', '>', 0)
+      .where((eb) => eb.or([eb('ii.execution', '>', 0), eb('i.repeat_mode', 'in', singleRunModes)]))
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('output_deliveries as d')
+              .select(sql`1`.as('one'))
+              .whereRef('d.invoke_id', '=', 'ii.invoke_id')
+              .whereRef('d.instance_id', '=', 'ii.instance_id')
+              .whereRef('d.execution', '=', 'ii.execution'),
+          ),
         ),
-      ),
-    );
+      )
+      .execute();
+    found.push(...rows);
+  }
+  return found.sort((a, b) => Number(a.seq) - Number(b.seq));
+}
 
 export function outputDeliveryRepo(db: Db): OutputDeliveryRepo {
+  const openInvocations = (ended: boolean) =>
+    db
+      .selectFrom('invocations')
+      .select('id')
+      .where('oss_open', '=', 1)
+      .$if(ended, (q) => q.where('invocation_status', 'in', endedInvocationStatuses))
+      .execute();
   return {
     async endedWithoutDelivery(limit) {
-      const rows = await undeliveredRuns(db)
-        .select(['ii.invoke_id', 'ii.instance_id', 'ii.execution', 'i.repeat_mode', 'i.oss_output_delivery'])
-        .orderBy('ii.seq')
-        .limit(limit)
-        .execute();
-      return rows.map((row) => ({
+      const open = await openInvocations(false);
+      const rows = await undeliveredRuns(
+        db,
+        open.map((row) => row.id),
+      );
+      return rows.slice(0, limit).map((row) => ({
         invokeId: row.invoke_id,
         instanceId: row.instance_id,
         execution: Number(row.execution),
@@ -75,27 +104,18 @@ export function outputDeliveryRepo(db: Db): OutputDeliveryRepo {
     },
 
     async closeDelivered() {
-      // Two steps: an UPDATE cannot name its own table inside the subquery on both dialects alike.
-      const done = await db
-        .selectFrom('invocations as o')
-        .select('o.id')
-        .where('o.oss_open', '=', 1)
-        .where('o.invocation_status', 'in', endedInvocationStatuses)
-        .where(({ not, exists }) =>
-          not(exists(undeliveredRuns(db).select(sql`1`.as('one')).where(sql<boolean>`ii.invoke_id = o.id`))),
-        )
-        .limit(500)
-        .execute();
-      if (done.length === 0) return 0;
-      await db
-        .updateTable('invocations')
-        .set({ oss_open: 0 })
-        .where(
-          'id',
-          'in',
-          done.map((row) => row.id),
-        )
-        .execute();
+      // An ended invocation's runs change no more: once none lacks a row, it never will.
+      const ended = (await openInvocations(true)).map((row) => row.id);
+      if (ended.length === 0) return 0;
+      const waiting = new Set((await undeliveredRuns(db, ended)).map((row) => row.invoke_id));
+      const done = ended.filter((id) => !waiting.has(id));
+      for (let at = 0; at < done.length; at += idsPerQuery) {
+        await db
+          .updateTable('invocations')
+          .set({ oss_open: 0 })
+          .where('id', 'in', done.slice(at, at + idsPerQuery))
+          .execute();
+      }
       return done.length;
     },
 
