@@ -228,6 +228,40 @@ describe('output delivery to object storage', () => {
     }
   });
 
+  it('names each run of a schedule InvokeId/InstanceId/N.log', async () => {
+    const { body } = await client.runCommand(
+      new Ecs.RunCommandRequest({
+        regionId: region,
+        type: 'RunShellScript',
+        commandContent: 'echo tick',
+        contentEncoding: 'PlainText',
+        instanceId: [instanceId],
+        frequency: '0/10 * * * * ?',
+        timeout: 10,
+        ossOutputDelivery: `oss://${bucket}/cron`,
+      }),
+    );
+    const invokeId = body?.invokeId ?? '';
+    try {
+      const runs = await waitFor(
+        'two runs of the schedule delivered',
+        async () => {
+          const rows = await invocationResults(client, invokeId, true);
+          const done = rows.filter((row) => row.ossOutputStatus === 'Finished');
+          return done.length >= 2 ? done : undefined;
+        },
+        40_000,
+      );
+      for (const row of runs) {
+        const key = `cron/${invokeId}/${instanceId}/${row.repeats}.log`;
+        expect(row.ossOutputUri).toBe(`oss://${bucket}/${key}`);
+        expect((await objectBytes(key)).toString()).toBe('tick\n');
+      }
+    } finally {
+      await client.stopInvocation(new Ecs.StopInvocationRequest({ regionId: region, invokeId }));
+    }
+  }, 60_000);
+
   it('with the bucket down for 30 s, the run ends on time and its output lands once it is back', async () => {
     await storage.stop();
     try {
