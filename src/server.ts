@@ -13,6 +13,7 @@ import { NodeBus } from './dispatch/node-bus.js';
 import { ResourceCapsSource } from './dispatch/resource-caps.js';
 import { SessionRelay } from './dispatch/session-relay.js';
 import { UpgradeOffers } from './dispatch/upgrade-offers.js';
+import { startWebhookDelivery } from './dispatch/webhook-delivery.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
@@ -34,6 +35,7 @@ import { SendFileService } from './service/send-files.js';
 import { SettingService } from './service/settings.js';
 import { TagService } from './service/tags.js';
 import { TerminalSessionService } from './service/terminal-sessions.js';
+import { WebhookService } from './service/webhooks.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { version } from './version.js';
@@ -164,6 +166,7 @@ export function wireServices(
     settings,
     fileUploads,
     terminalSessions,
+    webhooks: new WebhookService(store, secrets, nowMs),
     nowMs,
     regions: config.regions,
   };
@@ -297,6 +300,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
     ],
   });
+  const stopWebhooks = startWebhookDelivery({
+    store,
+    webhooks: services.webhooks,
+    logger,
+    nowMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    retry: {
+      firstDelayMs: config.webhooks.firstRetryMs,
+      maxDelayMs: Math.max(config.webhooks.firstRetryMs, 3_600_000),
+      giveUpAfterMs: config.webhooks.giveUpMs,
+    },
+  });
   logger.info(
     { url, database: redactUrl(config.databaseUrl), regions: config.regions, version },
     'server started',
@@ -308,6 +323,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     services,
     async close() {
       stopJobs();
+      stopWebhooks();
       await relay.closeAll();
       await agentHub.closeAll();
       await app.close();

@@ -272,7 +272,35 @@ export interface TerminalSessionChunkTable {
   data: Buffer;
 }
 
+export interface WebhookTable {
+  seq: Generated<number>;
+  id: string;
+  url: string;
+  secret_sealed: string;
+  /** Empty: every group's events. */
+  resource_group_id: string;
+  created_at: number;
+  delivered_count: Generated<number>;
+  failed_count: Generated<number>;
+  last_error: Generated<string>;
+  last_failed_at: Generated<number>;
+}
+
+export interface WebhookOutboxTable {
+  seq: Generated<number>;
+  event_id: string;
+  webhook_id: string;
+  body: string;
+  created_at: number;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  claimed_until: Generated<number>;
+  last_error: Generated<string>;
+}
+
 export interface Schema {
+  webhooks: WebhookTable;
+  webhook_outbox: WebhookOutboxTable;
   terminal_sessions: TerminalSessionTable;
   terminal_session_chunks: TerminalSessionChunkTable;
   file_uploads: FileUploadTable;

@@ -11,6 +11,7 @@ import { outputQueries, runOutput } from './run-output.js';
 import { closeScope, directRows, openScope, runQueries, type TransactionScope } from './run-transaction.js';
 import { runUpdates } from './run-updates.js';
 import { replaceTags } from './tags.js';
+import type { EventRecorder } from './webhooks.js';
 
 /**
  * The invocation repo, put together from its parts: InvokeCommand's rows and run reads (here),
@@ -72,6 +73,7 @@ type Queries = ReturnType<typeof queriesFor>;
 export function invocationRepo(
   db: Kysely<Schema>,
   dialect: 'sqlite' | 'postgres',
+  events: EventRecorder,
   scope?: TransactionScope,
   queries: Queries = queriesFor(dialect),
 ): InvocationRepo {
@@ -79,7 +81,7 @@ export function invocationRepo(
   const rows = scope?.rows ?? queries.direct;
 
   const repo: InvocationRepo = {
-    ...runUpdates(db, queries.runs, rows, scope),
+    ...runUpdates(db, queries.runs, rows, scope, events),
     ...runDelivery(db, queries.delivery),
     ...runOutput(db, queries.output, rows),
     ...invocationListings(db, queries.listings),
@@ -185,8 +187,8 @@ export function invocationRepo(
       if (db.isTransaction) return work(repo);
       return db.transaction().execute(async (trx) => {
         const inner = openScope(dialect, queries.runs, queries.direct);
-        const result = await work(invocationRepo(trx, dialect, inner, queries));
-        await closeScope(trx, queries.runs, inner);
+        const result = await work(invocationRepo(trx, dialect, events, inner, queries));
+        await closeScope(trx, queries.runs, inner, events, Date.now());
         return result;
       });
     },

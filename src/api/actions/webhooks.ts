@@ -1,0 +1,67 @@
+import type { Webhook } from '../../store/store.js';
+import type { Action } from '../action.js';
+import { isoTime } from '../wire.js';
+
+/**
+ * Webhooks, OpenAssist's extension (docs/webhooks.md): URLs that receive a signed POST for every
+ * invocation status change and every run's end. The secret goes in once and never comes back.
+ */
+
+const renderWebhook = (webhook: Webhook) => ({
+  WebhookId: webhook.id,
+  Url: webhook.url,
+  ResourceGroupId: webhook.resourceGroupId,
+  CreationTime: isoTime(webhook.createdAtMs),
+  DeliveredCount: webhook.deliveredCount,
+  PendingCount: webhook.pending,
+  FailedCount: webhook.failedCount,
+  LastError: webhook.lastError,
+  LastFailedTime: webhook.lastFailedAtMs > 0 ? isoTime(webhook.lastFailedAtMs) : '',
+});
+
+export const createWebhook: Action = {
+  name: 'CreateWebhook',
+  regionRequired: false,
+  async handle({ params, services }) {
+    const webhook = await services.webhooks.create(
+      params.required('Url'),
+      params.required('Secret'),
+      params.string('ResourceGroupId') ?? '',
+    );
+    return { Webhook: renderWebhook(webhook) };
+  },
+};
+
+export const describeWebhooks: Action = {
+  name: 'DescribeWebhooks',
+  regionRequired: false,
+  async handle({ params, services }) {
+    const id = params.string('WebhookId');
+    const hooks = (await services.webhooks.list()).filter((hook) => !id || hook.id === id);
+    return { TotalCount: hooks.length, Webhooks: { Webhook: hooks.map(renderWebhook) } };
+  },
+};
+
+export const deleteWebhook: Action = {
+  name: 'DeleteWebhook',
+  regionRequired: false,
+  async handle({ params, services }) {
+    await services.webhooks.delete(params.required('WebhookId'));
+    return {};
+  },
+};
+
+export const testWebhook: Action = {
+  name: 'TestWebhook',
+  regionRequired: false,
+  async handle({ params, services }) {
+    return { EventId: await services.webhooks.test(params.required('WebhookId')) };
+  },
+};
+
+export const webhookActions: readonly Action[] = [
+  createWebhook,
+  describeWebhooks,
+  deleteWebhook,
+  testWebhook,
+];
