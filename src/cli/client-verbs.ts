@@ -14,6 +14,7 @@ import { registerSchedule } from './verbs/schedule.js';
 import { registerSendFile } from './verbs/send-file.js';
 import { registerSession } from './verbs/session.js';
 import { registerSettings } from './verbs/settings.js';
+import { registerWatch } from './verbs/watch.js';
 import { registerWebhooks } from './verbs/webhooks.js';
 
 /** Every client verb: clients of the public API, signed with an access key. */
@@ -33,5 +34,6 @@ export function registerClientVerbs(program: Command): void {
   registerResourceGroups(program);
   registerSettings(program);
   registerWebhooks(program);
+  registerWatch(program);
   registerCompletion(program);
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiError } from '../domain/errors.js';
 import { newEventId, testEvent } from '../domain/webhook-events.js';
 import type { Store, Webhook } from '../store/store.js';
+import { type FleetEvent, followFleet } from './fleet-events.js';
 import { resourceGroupMustExist } from './resource-group-check.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -62,6 +63,15 @@ export class WebhookService {
     const atMs = this.nowMs();
     await this.store.webhooks.enqueue(id, eventId, JSON.stringify(testEvent(eventId, id, atMs)), atMs);
     return eventId;
+  }
+
+  /** The fleet-wide live stream (StreamInvocationEvents): run status changes of a region. */
+  watch(
+    regionId: string,
+    resourceGroupId: string | undefined,
+    signal: AbortSignal,
+  ): AsyncIterable<FleetEvent> {
+    return followFleet(this.store, regionId, resourceGroupId, this.nowMs, signal);
   }
 
   /** The secret a delivery signs with. */

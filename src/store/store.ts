@@ -277,6 +277,16 @@ export interface InvocationRepo {
    */
   inOneTransaction<T>(work: (repo: InvocationRepo) => Promise<T>): Promise<T>;
   /**
+   * Runs of a region changed at or after `sinceMs` (by their update time, then seq), oldest first,
+   * with their invocation's group: what a fleet-wide event stream polls.
+   */
+  changedSince(
+    regionId: string,
+    sinceMs: number,
+    limit: number,
+    resourceGroupId?: string,
+  ): Promise<RunChange[]>;
+  /**
    * Appends the chunk the agent numbered `offset` (domain/output-placement): a repeat is ignored, a gap
    * before it and bytes past `maxBytes` are counted as dropped. Returns bytes stored.
    */
@@ -646,4 +656,11 @@ export interface WebhookRepo {
   failed(entry: OutboxEntry, error: string, atMs: number): Promise<void>;
   /** Re-reads whether any webhook exists (what the state changes check before writing events). */
   refreshGate(): Promise<boolean>;
+}
+
+/** A run as a fleet-wide event stream sees it. */
+export interface RunChange {
+  readonly run: InvocationInstance;
+  readonly resourceGroupId: string;
+  readonly commandId: string;
 }

@@ -235,6 +235,57 @@ describe('webhooks end to end (real server, agent and receiver)', () => {
     }
   });
 
+  it("openassist watch prints the fleet's run status changes as they happen", async () => {
+    const home = await mkdtemp(join(tmpdir(), 'openassist-home-'));
+    const env = {
+      HOME: home,
+      OPENASSIST_DATA_DIR: join(home, 'no-data'),
+      OPENASSIST_ROOT_ACCESS_KEY_ID: '',
+      OPENASSIST_ENDPOINT: server.url,
+      OPENASSIST_ACCESS_KEY_ID: server.accessKeyId,
+      OPENASSIST_ACCESS_KEY_SECRET: server.accessKeySecret,
+    };
+    try {
+      // The stream starts at its opening, which the test cannot see: it runs commands until the
+      // watcher has printed the end of one of them.
+      const watching = cli(['watch', '--json', '--count', '3'], { env });
+      let exited = false;
+      void watching.then(() => {
+        exited = true;
+      });
+      const invokeIds: string[] = [];
+      await waitFor(
+        'watch to print three events',
+        async () => {
+          if (exited) return true;
+          invokeIds.push(await run('echo watched'));
+          return undefined;
+        },
+        30_000,
+      );
+      const result = await watching;
+      expect(result.code, result.stderr).toBe(0);
+      const events = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(events).toHaveLength(3);
+      for (const event of events) {
+        expect(event).toMatchObject({
+          Type: 'run.status',
+          RegionId: 'cn-hangzhou',
+          InstanceId: fleet.agent.instanceId,
+        });
+        expect(invokeIds).toContain(event.InvokeId);
+      }
+      // A run is sent once per status: no two events repeat a run's status.
+      const said = events.map((event) => `${event.InvokeId}/${event.Status}`);
+      expect(new Set(said).size).toBe(said.length);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   it('delivers after a SIGKILL and a restart what the killed server had not delivered', async () => {
     let up = false;
     const receiver = await startReceiver(() => (up ? 200 : 503));

@@ -1,5 +1,5 @@
 import type { Webhook } from '../../store/store.js';
-import type { Action } from '../action.js';
+import type { Action, StreamingAction } from '../action.js';
 import { isoTime } from '../wire.js';
 
 /**
@@ -59,9 +59,25 @@ export const testWebhook: Action = {
   },
 };
 
+/**
+ * The fleet-wide sibling of StreamInvocationOutput: every run status change of the region (of the
+ * key's group, for a scoped key, or of `ResourceGroupId`) as Server-Sent Events named `run`.
+ */
+export const streamInvocationEvents: StreamingAction = {
+  name: 'StreamInvocationEvents',
+  regionRequired: true,
+  async stream({ params, regionId, services }, signal) {
+    const events = services.webhooks.watch(regionId, params.string('ResourceGroupId') || undefined, signal);
+    return (async function* () {
+      for await (const event of events) yield { event: 'run', data: JSON.stringify(event) };
+    })();
+  },
+};
+
 export const webhookActions: readonly Action[] = [
   createWebhook,
   describeWebhooks,
   deleteWebhook,
   testWebhook,
+  streamInvocationEvents,
 ];

@@ -440,7 +440,7 @@ export const sqliteMigrations: readonly Migration[] = [
   },
   {
     version: 18,
-    name: 'webhooks and their outbox',
+    name: 'webhooks and their outbox; runs by update time (the fleet event stream)',
     // The outbox gets one row per event and webhook, written in the transaction that changed the
     // run, so a killed server loses no event; a row leaves it once delivered or given up.
     sql: `
@@ -469,6 +469,7 @@ export const sqliteMigrations: readonly Migration[] = [
       );
       CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at, seq);
       CREATE INDEX webhook_outbox_webhook ON webhook_outbox (webhook_id);
+      CREATE INDEX invocation_instances_update ON invocation_instances (update_time, seq);
     `,
   },
 ];

@@ -6,6 +6,7 @@ import type { InvocationRepo } from '../store.js';
 import { invocationListings, listingQueries } from './invocation-listings.js';
 import { invocationRow, runRow, toRun } from './invocation-rows.js';
 import { prepared } from './prepared.js';
+import { runChanges } from './run-changes.js';
 import { deliveryQueries, runDelivery } from './run-delivery.js';
 import { outputQueries, runOutput } from './run-output.js';
 import { closeScope, directRows, openScope, runQueries, type TransactionScope } from './run-transaction.js';
@@ -85,6 +86,7 @@ export function invocationRepo(
     ...runDelivery(db, queries.delivery),
     ...runOutput(db, queries.output, rows),
     ...invocationListings(db, queries.listings),
+    ...runChanges(db),
 
     async create(invocation, initialRuns, quota) {
       const instanceIds = initialRuns.map((run) => run.instanceId);
