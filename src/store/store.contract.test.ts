@@ -502,6 +502,39 @@ for (const harness of harnesses) {
         expect(await store.webhooks.claimDue(far * 2, far * 3, 100)).toEqual([]);
       });
 
+      it('lists the runs of a region changed since a time, oldest first, by group', async () => {
+        const since = clock;
+        await store.invocations.create(
+          { ...invocation('t-changed-a'), regionId: 'changes-region' },
+          pending(['mi-c1']),
+        );
+        await store.invocations.create(
+          { ...invocation('t-changed-b'), regionId: 'changes-region', resourceGroupId: 'rg-changes' },
+          pending(['mi-c2']),
+        );
+        await store.invocations.updateRun(
+          key('t-changed-b', 'mi-c2'),
+          () => ({ status: 'Running' }),
+          since + 50,
+        );
+        await store.invocations.updateRun(
+          key('t-changed-a', 'mi-c1'),
+          () => ({ status: 'Running' }),
+          since + 60,
+        );
+        const all = await store.invocations.changedSince('changes-region', since + 50, 10);
+        expect(all.map((change) => [change.run.invokeId, change.run.status, change.resourceGroupId])).toEqual(
+          [
+            ['t-changed-b', 'Running', 'rg-changes'],
+            ['t-changed-a', 'Running', ''],
+          ],
+        );
+        const grouped = await store.invocations.changedSince('changes-region', 0, 10, 'rg-changes');
+        expect(grouped.map((change) => change.run.invokeId)).toEqual(['t-changed-b']);
+        expect(await store.invocations.changedSince('changes-region', since + 61, 10)).toEqual([]);
+        expect(await store.invocations.changedSince('other-region', 0, 10)).toEqual([]);
+      });
+
       it('counts invocations against the daily quota atomically, per region and UTC day', async () => {
         const quota = { utcDay: '2026-01-01', limit: 5 };
         const outcomes = await Promise.all(
