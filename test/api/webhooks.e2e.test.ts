@@ -1,66 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifySignature } from '../../src/domain/webhook-events.js';
 import { cli, cliJson } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { type Fleet, startFleet } from '../helpers/fleet.js';
 import { type RawResponse, v3Raw } from '../helpers/raw-client.js';
 import { Ecs, finishedResult } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { type Receiver, webhookSecret as secret, startReceiver } from '../helpers/webhook-receiver.js';
 
-const secret = 'test-webhook-secret-0123456789';
 // Quick retries and a short POST timeout, so a test sees several attempts in seconds.
 const serverEnv = { OPENASSIST_WEBHOOK_FIRST_RETRY_MS: '200', OPENASSIST_WEBHOOK_TIMEOUT_S: '2' };
-
-/** One POST as the receiver saw it, and what it answered. */
-interface Delivery {
-  readonly eventId: string;
-  readonly body: Record<string, unknown>;
-  readonly signed: boolean;
-  readonly answered: number;
-}
-
-/** A real HTTP receiver; `answer` decides each request's status (undefined: never answer). */
-async function startReceiver(answer: (index: number) => number | undefined) {
-  const deliveries: Delivery[] = [];
-  const hanging: ServerResponse[] = [];
-  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const status = answer(deliveries.length);
-      deliveries.push({
-        eventId: String(request.headers['x-openassist-event-id']),
-        body: JSON.parse(text) as Record<string, unknown>,
-        signed: verifySignature(secret, text, String(request.headers['x-openassist-signature']), Date.now()),
-        answered: status ?? 0,
-      });
-      if (status === undefined) hanging.push(response);
-      else response.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return {
-    url,
-    deliveries,
-    /** Each event's answered (2xx) deliveries. */
-    accepted: () => deliveries.filter((delivery) => delivery.answered >= 200 && delivery.answered < 300),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const response of hanging) response.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
 describe('webhooks end to end (real server, agent and receiver)', () => {
   let fleet: Fleet;
