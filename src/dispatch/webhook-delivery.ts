@@ -34,6 +34,9 @@ const gateRefreshMs = 2_000;
 export function startWebhookDelivery(deps: WebhookDeliveryDeps): () => void {
   const { store, logger, nowMs } = deps;
   const concurrency = deps.concurrency ?? 16;
+  // One receiver's share: a receiver that never answers holds at most this many of the POSTs.
+  const perWebhook = Math.max(1, Math.floor(concurrency / 4));
+  const inFlightOf = new Map<string, number>();
   const claimMs = deps.timeoutMs + 30_000;
   let inFlight = 0;
   let any = true;
@@ -84,15 +87,25 @@ export function startWebhookDelivery(deps: WebhookDeliveryDeps): () => void {
       gateReadAtMs = now;
     }
     if (!any || inFlight >= concurrency) return;
-    const claimed = await store.webhooks.claimDue(now, now + claimMs, concurrency - inFlight);
+    const claimed = await store.webhooks.claimDue(
+      now,
+      now + claimMs,
+      concurrency - inFlight,
+      (webhookId) => perWebhook - (inFlightOf.get(webhookId) ?? 0),
+    );
     if (claimed.length === 0) return;
     const hooks = new Map((await store.webhooks.list()).map((hook) => [hook.id, hook]));
     for (const entry of claimed) {
+      const id = entry.webhookId;
       inFlight += 1;
-      void send(entry, hooks.get(entry.webhookId))
+      inFlightOf.set(id, (inFlightOf.get(id) ?? 0) + 1);
+      void send(entry, hooks.get(id))
         .catch((error: unknown) => logger.warn({ err: error }, 'webhook delivery bookkeeping failed'))
         .finally(() => {
           inFlight -= 1;
+          const left = (inFlightOf.get(id) ?? 1) - 1;
+          if (left > 0) inFlightOf.set(id, left);
+          else inFlightOf.delete(id);
         });
     }
   }

@@ -647,8 +647,14 @@ export interface WebhookRepo {
   /**
    * Claims up to `limit` due rows until `claimedUntilMs`: a row claimed by one node is not handed
    * to another before then (a compare-and-set on each row, so two nodes never deliver one row at once).
+   * With `room`, no more rows of a webhook than its room (webhooks not in it: `limit`).
    */
-  claimDue(nowMs: number, claimedUntilMs: number, limit: number): Promise<OutboxEntry[]>;
+  claimDue(
+    nowMs: number,
+    claimedUntilMs: number,
+    limit: number,
+    room?: (webhookId: string) => number,
+  ): Promise<OutboxEntry[]>;
   delivered(entry: OutboxEntry): Promise<void>;
   /** Another try at `nextAttemptAtMs`. */
   retryLater(entry: OutboxEntry, nextAttemptAtMs: number, error: string): Promise<void>;

@@ -115,10 +115,12 @@ describe('webhooks end to end (real server, agent and receiver)', () => {
     expect((await call('DeleteWebhook', { WebhookId: id })).status).toBe(200);
   });
 
-  it('keeps InvokeCommand fast while a receiver never answers', async () => {
+  it('keeps InvokeCommand and the other webhooks fast while a receiver never answers', async () => {
     const silent = await startReceiver(() => undefined);
-    receivers.push(silent);
+    const healthy = await startReceiver(() => 200);
+    receivers.push(silent, healthy);
     const id = await addWebhook(silent.url);
+    const healthyId = await addWebhook(healthy.url);
     const { body } = await fleet.client.createCommand(
       new Ecs.CreateCommandRequest({
         regionId: 'cn-hangzhou',
@@ -128,9 +130,10 @@ describe('webhooks end to end (real server, agent and receiver)', () => {
       }),
     );
     const latencies: number[] = [];
+    const invokeIds: string[] = [];
     for (let i = 0; i < 15; i++) {
       const started = performance.now();
-      await fleet.client.invokeCommand(
+      const invoked = await fleet.client.invokeCommand(
         new Ecs.InvokeCommandRequest({
           regionId: 'cn-hangzhou',
           commandId: body?.commandId ?? '',
@@ -138,7 +141,19 @@ describe('webhooks end to end (real server, agent and receiver)', () => {
         }),
       );
       latencies.push(performance.now() - started);
+      invokeIds.push(invoked.body?.invokeId ?? '');
     }
+    // The healthy receiver gets every run's end while the silent one holds its share of the POSTs.
+    await waitFor(
+      'the healthy receiver to get every run.finished',
+      () =>
+        invokeIds.every((invokeId) =>
+          healthy.accepted().some((d) => d.body.InvokeId === invokeId && d.body.Type === 'run.finished'),
+        )
+          ? true
+          : undefined,
+      30_000,
+    );
     // Events for the silent receiver pile up (each POST waits for its timeout), the API does not wait.
     await waitFor('the silent receiver to be sent events', () =>
       silent.deliveries.length > 0 ? true : undefined,
@@ -147,6 +162,7 @@ describe('webhooks end to end (real server, agent and receiver)', () => {
     expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(500);
     expect(latencies.at(-1)).toBeLessThan(2_000);
     expect((await call('DeleteWebhook', { WebhookId: id })).status).toBe(200);
+    expect((await call('DeleteWebhook', { WebhookId: healthyId })).status).toBe(200);
   });
 
   it('the CLI adds, lists, tests and removes a webhook', async () => {

@@ -162,7 +162,8 @@ export function webhookRepo(db: Kysely<Schema>, gate: WebhookGate): WebhookRepo 
         .values({ event_id: eventId, webhook_id: webhookId, body, created_at: atMs, next_attempt_at: atMs })
         .execute();
     },
-    async claimDue(nowMs, claimedUntilMs, limit) {
+    async claimDue(nowMs, claimedUntilMs, limit, room = () => limit) {
+      // Read past a webhook that has no room: a dead receiver's backlog must not hold the others'.
       const due = await db
         .selectFrom('webhook_outbox')
         .selectAll()
@@ -170,10 +171,14 @@ export function webhookRepo(db: Kysely<Schema>, gate: WebhookGate): WebhookRepo 
         .where('claimed_until', '<=', nowMs)
         .orderBy('next_attempt_at')
         .orderBy('seq')
-        .limit(limit)
+        .limit(limit * 8)
         .execute();
       const claimed: OutboxEntry[] = [];
+      const taken = new Map<string, number>();
       for (const row of due) {
+        if (claimed.length >= limit) break;
+        const count = taken.get(row.webhook_id) ?? 0;
+        if (count >= room(row.webhook_id)) continue;
         // Taken only if nobody took it since the read.
         const result = await db
           .updateTable('webhook_outbox')
@@ -181,7 +186,10 @@ export function webhookRepo(db: Kysely<Schema>, gate: WebhookGate): WebhookRepo 
           .where('seq', '=', row.seq)
           .where('claimed_until', '=', row.claimed_until)
           .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 1) claimed.push(toEntry(row));
+        if (Number(result.numUpdatedRows) === 1) {
+          claimed.push(toEntry(row));
+          taken.set(row.webhook_id, count + 1);
+        }
       }
       return claimed;
     },
