@@ -94,7 +94,7 @@ export function startWebhookDelivery(deps: WebhookDeliveryDeps): () => void {
       (webhookId) => perWebhook - (inFlightOf.get(webhookId) ?? 0),
     );
     if (claimed.length === 0) return;
-    const hooks = new Map((await store.webhooks.list()).map((hook) => [hook.id, hook]));
+    const hooks = new Map((await store.webhooks.list(false)).map((hook) => [hook.id, hook]));
     for (const entry of claimed) {
       const id = entry.webhookId;
       inFlight += 1;

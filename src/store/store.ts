@@ -638,7 +638,8 @@ export interface WebhookRepo {
   create(
     webhook: Omit<Webhook, 'deliveredCount' | 'failedCount' | 'lastError' | 'lastFailedAtMs' | 'pending'>,
   ): Promise<void>;
-  list(): Promise<Webhook[]>;
+  /** With `pending` false, `pending` is 0: the sender needs no count of the outbox. */
+  list(pending?: boolean): Promise<Webhook[]>;
   get(id: string): Promise<Webhook | undefined>;
   /** Removes the webhook and what its outbox still holds; false when there was none. */
   delete(id: string): Promise<boolean>;

@@ -125,10 +125,10 @@ export function webhookRepo(db: Kysely<Schema>, gate: WebhookGate): WebhookRepo 
         .execute();
       gate.active = true;
     },
-    async list() {
+    async list(withPending = true) {
       const [rows, pending] = await Promise.all([
         db.selectFrom('webhooks').selectAll().orderBy('seq').execute(),
-        pendingCounts.execute(),
+        withPending ? pendingCounts.execute() : [],
       ]);
       const counts = new Map(pending.map((row) => [row.webhook_id, Number(row.n)]));
       return rows.map((row) => ({
