@@ -22,7 +22,8 @@ export interface WebhookDeliveryDeps {
   readonly pollMs?: number;
 }
 
-// Other nodes' new webhooks are seen this soon (this node's at once).
+// Other nodes' new webhooks are seen this soon (this node's at once); CreateWebhook waits a bit
+// longer on a cluster before it answers (clusterGateWaitMs in service/webhooks.ts).
 const gateRefreshMs = 2_000;
 
 /**
@@ -40,7 +41,6 @@ export function startWebhookDelivery(deps: WebhookDeliveryDeps): () => void {
   const claimMs = deps.timeoutMs + 30_000;
   let inFlight = 0;
   let any = true;
-  let gateReadAtMs = 0;
   let ticking = false;
   let stopped = false;
 
@@ -82,10 +82,6 @@ export function startWebhookDelivery(deps: WebhookDeliveryDeps): () => void {
 
   async function tick(): Promise<void> {
     const now = nowMs();
-    if (now - gateReadAtMs >= gateRefreshMs) {
-      any = await store.webhooks.refreshGate();
-      gateReadAtMs = now;
-    }
     if (!any || inFlight >= concurrency) return;
     const claimed = await store.webhooks.claimDue(
       now,
@@ -121,9 +117,21 @@ export function startWebhookDelivery(deps: WebhookDeliveryDeps): () => void {
       ticking = false;
     }
   }, deps.pollMs ?? 250);
+  // On a timer of its own, so a slow round of sending never delays it.
+  const readGate = () =>
+    store.webhooks.refreshGate().then(
+      (active) => {
+        any = active;
+      },
+      (error: unknown) => logger.warn({ err: error }, 'reading whether webhooks exist failed'),
+    );
+  void readGate();
+  const gateTimer = setInterval(readGate, gateRefreshMs);
   timer.unref();
+  gateTimer.unref();
   return () => {
     stopped = true;
     clearInterval(timer);
+    clearInterval(gateTimer);
   };
 }

@@ -9,6 +9,12 @@ import type { SecretBox } from './secret-box.js';
 // Each event costs one outbox row per webhook: a handful is what a fleet needs.
 export const maxWebhooks = 20;
 
+/**
+ * How long CreateWebhook waits on a cluster before it answers: other nodes re-read whether any
+ * webhook exists every 2 s (webhook-delivery.ts), so once it answers, every node writes events.
+ */
+export const clusterGateWaitMs = 2_500;
+
 /** An absolute http(s) URL, or InvalidParameter.Url (no other scheme: file:, gopher: and kin are refused). */
 export function webhookUrl(text: string): string {
   let url: URL;
@@ -45,6 +51,8 @@ export class WebhookService {
       createdAtMs: this.nowMs(),
     };
     await this.store.webhooks.create(webhook);
+    if (this.store.dialect === 'postgres')
+      await new Promise((resolve) => setTimeout(resolve, clusterGateWaitMs));
     return { ...webhook, deliveredCount: 0, failedCount: 0, lastError: '', lastFailedAtMs: 0, pending: 0 };
   }
 

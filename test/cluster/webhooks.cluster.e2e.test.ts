@@ -33,7 +33,7 @@ describe.skipIf(!available)('webhooks across two nodes (PostgreSQL)', () => {
       params: { Url: receiver.url, Secret: webhookSecret },
     });
     expect(created.status, created.text).toBe(200);
-    // The agent's node learns of a webhook made on the other one within its gate's refresh.
+    // Made on node A, answered once node B (the agent's) writes events too: the first run counts.
     const client = ecsClient(nodes.nodeA.endpoint, nodes.rootKey.id, nodes.rootKey.secret);
     const run = async () => {
       const { body } = await client.runCommand(
@@ -48,14 +48,6 @@ describe.skipIf(!available)('webhooks across two nodes (PostgreSQL)', () => {
       await finishedResult(client, invokeId);
       return invokeId;
     };
-    await waitFor(
-      "the first event from the agent's node",
-      async () => {
-        const invokeId = await run();
-        return receiver.accepted().some((d) => d.body.InvokeId === invokeId) ? true : undefined;
-      },
-      20_000,
-    );
     const invokeIds: string[] = [];
     for (let i = 0; i < 8; i++) invokeIds.push(await run());
     await waitFor(
