@@ -38,9 +38,17 @@ export class WebhookService {
     private readonly nowMs: () => number,
   ) {}
 
-  async create(url: string, secret: string, resourceGroupId: string): Promise<Webhook> {
+  async create(
+    url: string,
+    secret: string,
+    resourceGroupId: string,
+    tag: { readonly key: string; readonly value: string } = { key: '', value: '' },
+  ): Promise<Webhook> {
     const checked = webhookUrl(url);
     if (secret.length < 16 || secret.length > 256) throw new ApiError('InvalidParameter.Secret');
+    if (!tag.key && tag.value) throw new ApiError('MissingParameter', 'TagValue needs TagKey.');
+    if (tag.key.length > 128 || tag.value.length > 128)
+      throw new ApiError('InvalidParameter', 'TagKey and TagValue are at most 128 characters.');
     await resourceGroupMustExist(this.store, resourceGroupId);
     if ((await this.store.webhooks.list()).length >= maxWebhooks) throw new ApiError('Webhook.LimitExceeded');
     const webhook = {
@@ -48,6 +56,7 @@ export class WebhookService {
       url: checked,
       secretSealed: this.secrets.seal(secret),
       resourceGroupId,
+      tag,
       createdAtMs: this.nowMs(),
     };
     await this.store.webhooks.create(webhook);

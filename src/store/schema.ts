@@ -279,6 +279,9 @@ export interface WebhookTable {
   secret_sealed: string;
   /** Empty: every group's events. */
   resource_group_id: string;
+  /** Empty: events of any tags; else only of invocations or commands with this tag (and value, unless empty). */
+  tag_key: Generated<string>;
+  tag_value: Generated<string>;
   created_at: number;
   delivered_count: Generated<number>;
   failed_count: Generated<number>;

@@ -441,6 +441,7 @@ for (const harness of harnesses) {
           url: 'http://127.0.0.1:9/hook',
           secretSealed: 'v1:sealed',
           resourceGroupId,
+          tag: { key: '', value: '' },
           createdAtMs: 1,
         });
         await store.webhooks.create(hook('wh-all', ''));
@@ -500,6 +501,52 @@ for (const harness of harnesses) {
         expect(await store.webhooks.refreshGate()).toBe(false);
         expect(await store.webhooks.list()).toEqual([]);
         expect(await store.webhooks.claimDue(far * 2, far * 3, 100)).toEqual([]);
+      });
+
+      it('writes events for a tagged webhook only for invocations or commands with the tag', async () => {
+        const hook = (id: string, key: string, value: string) => ({
+          id,
+          url: 'http://127.0.0.1:9/hook',
+          secretSealed: 'v1:sealed',
+          resourceGroupId: '',
+          tag: { key, value },
+          createdAtMs: 1,
+        });
+        await store.webhooks.create(hook('wh-web', 'team', 'web'));
+        await store.webhooks.create(hook('wh-team', 'team', ''));
+        await store.webhooks.create(hook('wh-db', 'team', 'db'));
+        // One invocation tagged itself, one whose command is tagged, one untagged.
+        await store.invocations.create(
+          { ...invocation('t-tag-inv'), tags: [{ key: 'team', value: 'web' }] },
+          pending(['mi-t']),
+        );
+        await store.invocations.create(
+          { ...invocation('t-tag-cmd'), commandId: 'c-tagged' },
+          pending(['mi-t']),
+        );
+        await store.tags.tag('command', ['c-tagged'], [{ key: 'team', value: 'db' }], 20);
+        await store.invocations.create(invocation('t-tag-none'), pending(['mi-t']));
+        for (const id of ['t-tag-inv', 't-tag-cmd', 't-tag-none'])
+          await store.invocations.updateRun(
+            key(id, 'mi-t'),
+            () => ({ status: 'Success', exitCode: 0 }),
+            clock,
+          );
+        const far = clock + 1_000_000;
+        const claimed = await store.webhooks.claimDue(far, far + 60_000, 100);
+        const finished = (webhookId: string) =>
+          claimed
+            .filter((entry) => entry.webhookId === webhookId)
+            .map((entry) => JSON.parse(entry.body))
+            .filter((body) => body.Type === 'run.finished')
+            .map((body) => body.InvokeId)
+            .sort();
+        expect(finished('wh-web')).toEqual(['t-tag-inv']);
+        expect(finished('wh-db')).toEqual(['t-tag-cmd']);
+        expect(finished('wh-team')).toEqual(['t-tag-cmd', 't-tag-inv']);
+        expect((await store.webhooks.get('wh-web'))?.tag).toEqual({ key: 'team', value: 'web' });
+        for (const id of ['wh-web', 'wh-team', 'wh-db']) await store.webhooks.delete(id);
+        expect(await store.webhooks.refreshGate()).toBe(false);
       });
 
       it('lists the runs of a region changed since a time, oldest first, by group', async () => {

@@ -615,6 +615,8 @@ export interface Webhook {
   readonly secretSealed: string;
   /** Empty: events of every resource group. */
   readonly resourceGroupId: string;
+  /** Only events of invocations (or their commands) tagged so; an empty key: any, an empty value: any value. */
+  readonly tag: { readonly key: string; readonly value: string };
   readonly createdAtMs: number;
   readonly deliveredCount: number;
   readonly failedCount: number;

@@ -188,8 +188,16 @@ describe('webhooks end to end (real server, agent and receiver)', () => {
       const table = await cli(['webhooks', 'list'], { env });
       expect(table.stdout).toContain(added.WebhookId);
       expect(table.stdout).not.toContain(secret);
+      const tagged = await cliJson<{ WebhookId: string }>(
+        ['webhooks', 'add', receiver.url, '--secret', secret, '--tag', 'team=web'],
+        { env },
+      );
       const listed = await cliJson<{ WebhookId: string; Url: string }[]>(['webhooks', 'list'], { env });
-      expect(listed).toEqual([expect.objectContaining({ WebhookId: added.WebhookId, Url: receiver.url })]);
+      expect(listed).toEqual([
+        expect.objectContaining({ WebhookId: added.WebhookId, Url: receiver.url, TagKey: '' }),
+        expect.objectContaining({ WebhookId: tagged.WebhookId, TagKey: 'team', TagValue: 'web' }),
+      ]);
+      expect((await cli(['webhooks', 'remove', tagged.WebhookId], { env })).code).toBe(0);
       const tested = await cli(['webhooks', 'test', added.WebhookId], { env });
       expect(tested.code, tested.stderr).toBe(0);
       await waitFor('the test event', () =>

@@ -11,6 +11,8 @@ const renderWebhook = (webhook: Webhook) => ({
   WebhookId: webhook.id,
   Url: webhook.url,
   ResourceGroupId: webhook.resourceGroupId,
+  TagKey: webhook.tag.key,
+  TagValue: webhook.tag.value,
   CreationTime: isoTime(webhook.createdAtMs),
   DeliveredCount: webhook.deliveredCount,
   PendingCount: webhook.pending,
@@ -27,6 +29,7 @@ export const createWebhook: Action = {
       params.required('Url'),
       params.required('Secret'),
       params.string('ResourceGroupId') ?? '',
+      { key: params.string('TagKey') ?? '', value: params.string('TagValue') ?? '' },
     );
     return { Webhook: renderWebhook(webhook) };
   },

@@ -8,6 +8,8 @@ interface Webhook {
   WebhookId: string;
   Url: string;
   ResourceGroupId: string;
+  TagKey: string;
+  TagValue: string;
   CreationTime: string;
   DeliveredCount: number;
   PendingCount: number;
@@ -15,16 +17,24 @@ interface Webhook {
   LastError: string;
 }
 
-const headings = ['Id', 'Url', 'Resource group', 'Delivered', 'Pending', 'Failed', 'Last error'];
+const headings = ['Id', 'Url', 'Resource group', 'Tag', 'Delivered', 'Pending', 'Failed', 'Last error'];
 const row = (hook: Webhook) => [
   hook.WebhookId,
   hook.Url,
   hook.ResourceGroupId || '(all)',
+  hook.TagKey ? `${hook.TagKey}${hook.TagValue ? `=${hook.TagValue}` : ''}` : '(any)',
   String(hook.DeliveredCount),
   String(hook.PendingCount),
   String(hook.FailedCount),
   hook.LastError,
 ];
+
+/** `--tag team=web` → TagKey and TagValue; `--tag team`: any value. */
+function tagParams(tag: string | undefined): Record<string, string> {
+  if (!tag) return {};
+  const at = tag.indexOf('=');
+  return at < 0 ? { TagKey: tag } : { TagKey: tag.slice(0, at), TagValue: tag.slice(at + 1) };
+}
 
 /** `openassist webhooks add|list|remove|test`. */
 export function registerWebhooks(program: Command): void {
@@ -38,17 +48,21 @@ export function registerWebhooks(program: Command): void {
     .argument('<url>')
     .requiredOption('--secret <secret>', 'shared secret, 16 to 256 characters')
     .option('--resource-group <id>', "only this resource group's events")
-    .action(async (url: string, flags: SessionFlags & { secret: string; resourceGroup?: string }) => {
-      hideArgument('--secret');
-      const { call, p } = await openSession(flags);
-      const body = await call<{ Webhook: Webhook }>('CreateWebhook', {
-        Url: url,
-        Secret: flags.secret,
-        ...(flags.resourceGroup && { ResourceGroupId: flags.resourceGroup }),
-      });
-      if (p.json) return printJson(p, body.Webhook);
-      printTable(p, headings, [row(body.Webhook)]);
-    });
+    .option('--tag <key[=value]>', 'only events of invocations or commands with this tag')
+    .action(
+      async (url: string, flags: SessionFlags & { secret: string; resourceGroup?: string; tag?: string }) => {
+        hideArgument('--secret');
+        const { call, p } = await openSession(flags);
+        const body = await call<{ Webhook: Webhook }>('CreateWebhook', {
+          Url: url,
+          Secret: flags.secret,
+          ...(flags.resourceGroup && { ResourceGroupId: flags.resourceGroup }),
+          ...tagParams(flags.tag),
+        });
+        if (p.json) return printJson(p, body.Webhook);
+        printTable(p, headings, [row(body.Webhook)]);
+      },
+    );
   verb(hooks, 'list', 'list webhooks with their delivery counts', 'openassist webhooks list').action(
     async (flags: SessionFlags) => {
       const { call, p } = await openSession(flags);

@@ -419,6 +419,8 @@ export const postgresMigrations: readonly Migration[] = [
         url TEXT NOT NULL,
         secret_sealed TEXT NOT NULL,
         resource_group_id TEXT NOT NULL,
+        tag_key TEXT NOT NULL DEFAULT '',
+        tag_value TEXT NOT NULL DEFAULT '',
         created_at BIGINT NOT NULL,
         delivered_count BIGINT NOT NULL DEFAULT 0,
         failed_count BIGINT NOT NULL DEFAULT 0,

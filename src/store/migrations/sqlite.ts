@@ -450,6 +450,8 @@ export const sqliteMigrations: readonly Migration[] = [
         url TEXT NOT NULL,
         secret_sealed TEXT NOT NULL,
         resource_group_id TEXT NOT NULL,
+        tag_key TEXT NOT NULL DEFAULT '',
+        tag_value TEXT NOT NULL DEFAULT '',
         created_at INTEGER NOT NULL,
         delivered_count INTEGER NOT NULL DEFAULT 0,
         failed_count INTEGER NOT NULL DEFAULT 0,

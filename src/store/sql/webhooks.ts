@@ -41,11 +41,11 @@ async function invocationOf(trx: Kysely<Schema>, invokeId: string): Promise<Even
   );
 }
 
-/** One outbox row per webhook that takes the group's events, in one statement. */
+/** One outbox row per webhook that takes the invocation's events (its group, its tags), in one statement. */
 async function fanOut(
   trx: Kysely<Schema>,
   eventId: string,
-  resourceGroupId: string,
+  invocation: EventInvocation,
   body: string,
   atMs: number,
 ): Promise<void> {
@@ -63,7 +63,39 @@ async function fanOut(
           sql<number>`CAST(${atMs} AS BIGINT)`.as('next_attempt_at'),
         ])
         .where((eb) =>
-          eb.or([eb('resource_group_id', '=', ''), eb('resource_group_id', '=', resourceGroupId)]),
+          eb.or([
+            eb('webhooks.resource_group_id', '=', ''),
+            eb('webhooks.resource_group_id', '=', invocation.resourceGroupId),
+          ]),
+        )
+        .where((eb) =>
+          eb.or([
+            eb('webhooks.tag_key', '=', ''),
+            eb.exists(
+              eb
+                .selectFrom('tags')
+                .select('tags.tag_key')
+                .whereRef('tags.tag_key', '=', 'webhooks.tag_key')
+                .where((t) =>
+                  t.or([
+                    t('webhooks.tag_value', '=', ''),
+                    t('tags.tag_value', '=', t.ref('webhooks.tag_value')),
+                  ]),
+                )
+                .where((t) =>
+                  t.or([
+                    t.and([
+                      t('tags.resource_type', '=', 'invocation'),
+                      t('tags.resource_id', '=', invocation.invokeId),
+                    ]),
+                    t.and([
+                      t('tags.resource_type', '=', 'command'),
+                      t('tags.resource_id', '=', invocation.commandId),
+                    ]),
+                  ]),
+                ),
+            ),
+          ]),
         ),
     )
     .execute();
@@ -77,7 +109,7 @@ export function eventRecorder(gate: WebhookGate): EventRecorder {
       if (!invocation) return;
       const eventId = newEventId();
       const body = JSON.stringify(runFinishedEvent(eventId, invocation, run, atMs));
-      await fanOut(trx, eventId, invocation.resourceGroupId, body, atMs);
+      await fanOut(trx, eventId, invocation, body, atMs);
     },
     async invocationChanged(trx, invokeId, status, atMs) {
       if (!gate.active) return;
@@ -85,7 +117,7 @@ export function eventRecorder(gate: WebhookGate): EventRecorder {
       if (!invocation) return;
       const eventId = newEventId();
       const body = JSON.stringify(invocationStatusEvent(eventId, invocation, status, atMs));
-      await fanOut(trx, eventId, invocation.resourceGroupId, body, atMs);
+      await fanOut(trx, eventId, invocation, body, atMs);
     },
   };
 }
@@ -120,6 +152,8 @@ export function webhookRepo(db: Kysely<Schema>, gate: WebhookGate): WebhookRepo 
           url: webhook.url,
           secret_sealed: webhook.secretSealed,
           resource_group_id: webhook.resourceGroupId,
+          tag_key: webhook.tag.key,
+          tag_value: webhook.tag.value,
           created_at: webhook.createdAtMs,
         })
         .execute();
@@ -136,6 +170,7 @@ export function webhookRepo(db: Kysely<Schema>, gate: WebhookGate): WebhookRepo 
         url: row.url,
         secretSealed: row.secret_sealed,
         resourceGroupId: row.resource_group_id,
+        tag: { key: row.tag_key, value: row.tag_value },
         createdAtMs: Number(row.created_at),
         deliveredCount: Number(row.delivered_count),
         failedCount: Number(row.failed_count),
