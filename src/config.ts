@@ -36,6 +36,8 @@ export interface ServerConfig {
   readonly runGraceSeconds: number;
   /** An event stream whose client reads nothing for this long is dropped. */
   readonly streamStallSeconds: number;
+  /** Webhook deliveries: one POST's timeout, the first retry's wait (doubling), when to give up. */
+  readonly webhooks: { readonly timeoutMs: number; readonly firstRetryMs: number; readonly giveUpMs: number };
   readonly heartbeatSeconds: number;
   readonly dailyInvocationQuota: number;
   /** Ended invocations older than this many days are deleted with their results (0: kept forever). */
@@ -429,6 +431,11 @@ function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnv
     deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
     runGraceSeconds: positiveInteger(env, 'OPENASSIST_RUN_GRACE_S', 60),
     streamStallSeconds: positiveInteger(env, 'OPENASSIST_STREAM_STALL_S', 60),
+    webhooks: {
+      timeoutMs: positiveInteger(env, 'OPENASSIST_WEBHOOK_TIMEOUT_S', 10) * 1000,
+      firstRetryMs: positiveInteger(env, 'OPENASSIST_WEBHOOK_FIRST_RETRY_MS', 10_000),
+      giveUpMs: positiveInteger(env, 'OPENASSIST_WEBHOOK_GIVE_UP_H', 24) * 3_600_000,
+    },
     heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
     dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
     resultRetentionDays:

@@ -13,6 +13,7 @@ import { NodeBus } from './dispatch/node-bus.js';
 import { ResourceCapsSource } from './dispatch/resource-caps.js';
 import { SessionRelay } from './dispatch/session-relay.js';
 import { UpgradeOffers } from './dispatch/upgrade-offers.js';
+import { startWebhookDelivery } from './dispatch/webhook-delivery.js';
 import { defaultRetrySchedule } from './domain/output-delivery.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
@@ -37,6 +38,7 @@ import { SendFileService } from './service/send-files.js';
 import { SettingService } from './service/settings.js';
 import { TagService } from './service/tags.js';
 import { TerminalSessionService } from './service/terminal-sessions.js';
+import { WebhookService } from './service/webhooks.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { version } from './version.js';
@@ -185,6 +187,7 @@ export function wireServices(
     outputDelivery,
     fileUploads,
     terminalSessions,
+    webhooks: new WebhookService(store, secrets, nowMs),
     nowMs,
     regions: config.regions,
   };
@@ -324,6 +327,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
     ],
   });
+  const stopWebhooks = startWebhookDelivery({
+    store,
+    webhooks: services.webhooks,
+    logger,
+    nowMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    retry: {
+      firstDelayMs: config.webhooks.firstRetryMs,
+      maxDelayMs: Math.max(config.webhooks.firstRetryMs, 3_600_000),
+      giveUpAfterMs: config.webhooks.giveUpMs,
+    },
+  });
   logger.info(
     { url, database: redactUrl(config.databaseUrl), regions: config.regions, version },
     'server started',
@@ -335,6 +350,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     services,
     async close() {
       stopJobs();
+      stopWebhooks();
       await relay.closeAll();
       await agentHub.closeAll();
       await app.close();

@@ -15,6 +15,7 @@ import type { SendFileService } from '../service/send-files.js';
 import type { SettingService } from '../service/settings.js';
 import type { TagService } from '../service/tags.js';
 import type { TerminalSessionService } from '../service/terminal-sessions.js';
+import type { WebhookService } from '../service/webhooks.js';
 import type { AccessKey } from '../store/store.js';
 import type { Params } from './params.js';
 
@@ -39,6 +40,8 @@ export interface Services {
   readonly fileUploads: FileUploadService;
   /** StartTerminalSession, DescribeTerminalSessions, EndTerminalSession. */
   readonly terminalSessions: TerminalSessionService;
+  /** CreateWebhook, DescribeWebhooks, DeleteWebhook, TestWebhook (docs/webhooks.md). */
+  readonly webhooks: WebhookService;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

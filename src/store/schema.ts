@@ -291,7 +291,38 @@ export interface TerminalSessionChunkTable {
   data: Buffer;
 }
 
+export interface WebhookTable {
+  seq: Generated<number>;
+  id: string;
+  url: string;
+  secret_sealed: string;
+  /** Empty: every group's events. */
+  resource_group_id: string;
+  /** Empty: events of any tags; else only of invocations or commands with this tag (and value, unless empty). */
+  tag_key: Generated<string>;
+  tag_value: Generated<string>;
+  created_at: number;
+  delivered_count: Generated<number>;
+  failed_count: Generated<number>;
+  last_error: Generated<string>;
+  last_failed_at: Generated<number>;
+}
+
+export interface WebhookOutboxTable {
+  seq: Generated<number>;
+  event_id: string;
+  webhook_id: string;
+  body: string;
+  created_at: number;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  claimed_until: Generated<number>;
+  last_error: Generated<string>;
+}
+
 export interface Schema {
+  webhooks: WebhookTable;
+  webhook_outbox: WebhookOutboxTable;
   terminal_sessions: TerminalSessionTable;
   terminal_session_chunks: TerminalSessionChunkTable;
   file_uploads: FileUploadTable;

@@ -435,6 +435,153 @@ for (const harness of harnesses) {
         }
       });
 
+      it('writes webhook events with the change, per matching webhook, and claims each row once', async () => {
+        const hook = (id: string, resourceGroupId: string) => ({
+          id,
+          url: 'http://127.0.0.1:9/hook',
+          secretSealed: 'v1:sealed',
+          resourceGroupId,
+          tag: { key: '', value: '' },
+          createdAtMs: 1,
+        });
+        await store.webhooks.create(hook('wh-all', ''));
+        await store.webhooks.create(hook('wh-other', 'rg-other'));
+        expect(await store.webhooks.refreshGate()).toBe(true);
+        await store.invocations.create(invocation('t-hook'), pending(['mi-h1', 'mi-h2']));
+        await store.invocations.updateRun(key('t-hook', 'mi-h1'), () => ({ status: 'Running' }), clock);
+        await store.invocations.updateRun(
+          key('t-hook', 'mi-h1'),
+          () => ({ status: 'Success', exitCode: 0 }),
+          clock,
+        );
+        await store.invocations.updateRun(
+          key('t-hook', 'mi-h2'),
+          () => ({ status: 'Failed', exitCode: 3 }),
+          clock,
+        );
+        const far = clock + 1_000_000;
+        const claims = await Promise.all([
+          store.webhooks.claimDue(far, far + 60_000, 100),
+          store.webhooks.claimDue(far, far + 60_000, 100),
+        ]);
+        const claimed = claims.flat();
+        // Each row to one claimer, all to the webhook of every group.
+        expect(new Set(claimed.map((entry) => entry.seq)).size).toBe(claimed.length);
+        expect(new Set(claimed.map((entry) => entry.webhookId))).toEqual(new Set(['wh-all']));
+        const bodies = claimed
+          .map((entry) => JSON.parse(entry.body))
+          .sort((a, b) => a.EventId.localeCompare(b.EventId));
+        const finished = bodies.filter((body) => body.Type === 'run.finished');
+        expect(finished.map((body) => [body.InstanceId, body.Status, body.ExitCode]).sort()).toEqual([
+          ['mi-h1', 'Success', 0],
+          ['mi-h2', 'Failed', 3],
+        ]);
+        expect(finished[0]).toMatchObject({ InvokeId: 't-hook', RegionId: 'cn-hangzhou' });
+        const aggregate = bodies
+          .filter((body) => body.Type === 'invocation.status')
+          .map((b) => b.InvocationStatus);
+        // One run failed, one succeeded: the invocation ends PartialFailed, said once.
+        expect(aggregate).toEqual(['PartialFailed']);
+        expect(await store.webhooks.claimDue(far, far + 60_000, 100)).toEqual([]);
+        const [first, second, third] = claimed;
+        if (!first || !second || !third) throw new Error('expected three events at least');
+        await store.webhooks.delivered(first);
+        await store.webhooks.retryLater(second, far + 10, 'HTTP 500');
+        await store.webhooks.failed(third, 'HTTP 410', far);
+        const listed = await store.webhooks.get('wh-all');
+        expect(listed).toMatchObject({ deliveredCount: 1, failedCount: 1, lastError: 'HTTP 410' });
+        expect(listed?.pending).toBe(claimed.length - 2);
+        expect(
+          (await store.webhooks.claimDue(far + 10, far + 100, 100)).map((e) => [e.seq, e.attempts]),
+        ).toEqual([[second.seq, 1]]);
+        expect(await store.webhooks.delete('wh-all')).toBe(true);
+        expect(await store.webhooks.delete('wh-all')).toBe(false);
+        expect(await store.webhooks.refreshGate()).toBe(true);
+        await store.webhooks.delete('wh-other');
+        expect(await store.webhooks.refreshGate()).toBe(false);
+        expect(await store.webhooks.list()).toEqual([]);
+        expect(await store.webhooks.claimDue(far * 2, far * 3, 100)).toEqual([]);
+      });
+
+      it('writes events for a tagged webhook only for invocations or commands with the tag', async () => {
+        const hook = (id: string, key: string, value: string) => ({
+          id,
+          url: 'http://127.0.0.1:9/hook',
+          secretSealed: 'v1:sealed',
+          resourceGroupId: '',
+          tag: { key, value },
+          createdAtMs: 1,
+        });
+        await store.webhooks.create(hook('wh-web', 'team', 'web'));
+        await store.webhooks.create(hook('wh-team', 'team', ''));
+        await store.webhooks.create(hook('wh-db', 'team', 'db'));
+        // One invocation tagged itself, one whose command is tagged, one untagged.
+        await store.invocations.create(
+          { ...invocation('t-tag-inv'), tags: [{ key: 'team', value: 'web' }] },
+          pending(['mi-t']),
+        );
+        await store.invocations.create(
+          { ...invocation('t-tag-cmd'), commandId: 'c-tagged' },
+          pending(['mi-t']),
+        );
+        await store.tags.tag('command', ['c-tagged'], [{ key: 'team', value: 'db' }], 20);
+        await store.invocations.create(invocation('t-tag-none'), pending(['mi-t']));
+        for (const id of ['t-tag-inv', 't-tag-cmd', 't-tag-none'])
+          await store.invocations.updateRun(
+            key(id, 'mi-t'),
+            () => ({ status: 'Success', exitCode: 0 }),
+            clock,
+          );
+        const far = clock + 1_000_000;
+        const claimed = await store.webhooks.claimDue(far, far + 60_000, 100);
+        const finished = (webhookId: string) =>
+          claimed
+            .filter((entry) => entry.webhookId === webhookId)
+            .map((entry) => JSON.parse(entry.body))
+            .filter((body) => body.Type === 'run.finished')
+            .map((body) => body.InvokeId)
+            .sort();
+        expect(finished('wh-web')).toEqual(['t-tag-inv']);
+        expect(finished('wh-db')).toEqual(['t-tag-cmd']);
+        expect(finished('wh-team')).toEqual(['t-tag-cmd', 't-tag-inv']);
+        expect((await store.webhooks.get('wh-web'))?.tag).toEqual({ key: 'team', value: 'web' });
+        for (const id of ['wh-web', 'wh-team', 'wh-db']) await store.webhooks.delete(id);
+        expect(await store.webhooks.refreshGate()).toBe(false);
+      });
+
+      it('lists the runs of a region changed since a time, oldest first, by group', async () => {
+        const since = clock;
+        await store.invocations.create(
+          { ...invocation('t-changed-a'), regionId: 'changes-region' },
+          pending(['mi-c1']),
+        );
+        await store.invocations.create(
+          { ...invocation('t-changed-b'), regionId: 'changes-region', resourceGroupId: 'rg-changes' },
+          pending(['mi-c2']),
+        );
+        await store.invocations.updateRun(
+          key('t-changed-b', 'mi-c2'),
+          () => ({ status: 'Running' }),
+          since + 50,
+        );
+        await store.invocations.updateRun(
+          key('t-changed-a', 'mi-c1'),
+          () => ({ status: 'Running' }),
+          since + 60,
+        );
+        const all = await store.invocations.changedSince('changes-region', since + 50, 10);
+        expect(all.map((change) => [change.run.invokeId, change.run.status, change.resourceGroupId])).toEqual(
+          [
+            ['t-changed-b', 'Running', 'rg-changes'],
+            ['t-changed-a', 'Running', ''],
+          ],
+        );
+        const grouped = await store.invocations.changedSince('changes-region', 0, 10, 'rg-changes');
+        expect(grouped.map((change) => change.run.invokeId)).toEqual(['t-changed-b']);
+        expect(await store.invocations.changedSince('changes-region', since + 61, 10)).toEqual([]);
+        expect(await store.invocations.changedSince('other-region', 0, 10)).toEqual([]);
+      });
+
       it('counts invocations against the daily quota atomically, per region and UTC day', async () => {
         const quota = { utcDay: '2026-01-01', limit: 5 };
         const outcomes = await Promise.all(

@@ -35,6 +35,7 @@ export interface Store {
   readonly fileUploads: FileUploadRepo;
   readonly terminalSessions: TerminalSessionRepo;
   readonly outputDeliveries: OutputDeliveryRepo;
+  readonly webhooks: WebhookRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
   /** Cheap round trip for /health. */
@@ -277,6 +278,16 @@ export interface InvocationRepo {
    * costs one commit. Keep it to one invocation, so PostgreSQL row locks are taken in one order.
    */
   inOneTransaction<T>(work: (repo: InvocationRepo) => Promise<T>): Promise<T>;
+  /**
+   * Runs of a region changed at or after `sinceMs` (by their update time, then seq), oldest first,
+   * with their invocation's group: what a fleet-wide event stream polls.
+   */
+  changedSince(
+    regionId: string,
+    sinceMs: number,
+    limit: number,
+    resourceGroupId?: string,
+  ): Promise<RunChange[]>;
   /**
    * Appends the chunk the agent numbered `offset` (domain/output-placement): a repeat is ignored, a gap
    * before it and bytes past `maxBytes` are counted as dropped. Returns bytes stored.
@@ -639,4 +650,69 @@ export interface TerminalSessionRepo {
   readRecording(id: string, direction: RecordingDirection, offset: number, maxBytes: number): Promise<Buffer>;
   /** Removes up to `limit` ended sessions that ended before `beforeMs`, with their recordings. */
   purge(beforeMs: number, limit: number): Promise<number>;
+}
+
+export interface Webhook {
+  readonly id: string;
+  readonly url: string;
+  readonly secretSealed: string;
+  /** Empty: events of every resource group. */
+  readonly resourceGroupId: string;
+  /** Only events of invocations (or their commands) tagged so; an empty key: any, an empty value: any value. */
+  readonly tag: { readonly key: string; readonly value: string };
+  readonly createdAtMs: number;
+  readonly deliveredCount: number;
+  readonly failedCount: number;
+  readonly lastError: string;
+  readonly lastFailedAtMs: number;
+  /** Events waiting in the outbox for this webhook. */
+  readonly pending: number;
+}
+
+/** One event on its way to one webhook. */
+export interface OutboxEntry {
+  readonly seq: number;
+  readonly eventId: string;
+  readonly webhookId: string;
+  readonly body: string;
+  readonly createdAtMs: number;
+  readonly attempts: number;
+}
+
+export interface WebhookRepo {
+  create(
+    webhook: Omit<Webhook, 'deliveredCount' | 'failedCount' | 'lastError' | 'lastFailedAtMs' | 'pending'>,
+  ): Promise<void>;
+  /** With `pending` false, `pending` is 0: the sender needs no count of the outbox. */
+  list(pending?: boolean): Promise<Webhook[]>;
+  get(id: string): Promise<Webhook | undefined>;
+  /** Removes the webhook and what its outbox still holds; false when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** Queues one event for one webhook (TestWebhook). */
+  enqueue(webhookId: string, eventId: string, body: string, atMs: number): Promise<void>;
+  /**
+   * Claims up to `limit` due rows until `claimedUntilMs`: a row claimed by one node is not handed
+   * to another before then (a compare-and-set on each row, so two nodes never deliver one row at once).
+   * With `room`, no more rows of a webhook than its room (webhooks not in it: `limit`).
+   */
+  claimDue(
+    nowMs: number,
+    claimedUntilMs: number,
+    limit: number,
+    room?: (webhookId: string) => number,
+  ): Promise<OutboxEntry[]>;
+  delivered(entry: OutboxEntry): Promise<void>;
+  /** Another try at `nextAttemptAtMs`. */
+  retryLater(entry: OutboxEntry, nextAttemptAtMs: number, error: string): Promise<void>;
+  /** Given up: counted as failed on its webhook, removed from the outbox. */
+  failed(entry: OutboxEntry, error: string, atMs: number): Promise<void>;
+  /** Re-reads whether any webhook exists (what the state changes check before writing events). */
+  refreshGate(): Promise<boolean>;
+}
+
+/** A run as a fleet-wide event stream sees it. */
+export interface RunChange {
+  readonly run: InvocationInstance;
+  readonly resourceGroupId: string;
+  readonly commandId: string;
 }

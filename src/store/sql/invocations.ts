@@ -6,11 +6,13 @@ import type { InvocationRepo } from '../store.js';
 import { invocationListings, listingQueries } from './invocation-listings.js';
 import { invocationRow, runRow, toRun } from './invocation-rows.js';
 import { prepared } from './prepared.js';
+import { runChanges } from './run-changes.js';
 import { deliveryQueries, runDelivery } from './run-delivery.js';
 import { outputQueries, runOutput } from './run-output.js';
 import { closeScope, directRows, openScope, runQueries, type TransactionScope } from './run-transaction.js';
 import { runUpdates } from './run-updates.js';
 import { replaceTags } from './tags.js';
+import type { EventRecorder } from './webhooks.js';
 
 /**
  * The invocation repo, put together from its parts: InvokeCommand's rows and run reads (here),
@@ -72,6 +74,7 @@ type Queries = ReturnType<typeof queriesFor>;
 export function invocationRepo(
   db: Kysely<Schema>,
   dialect: 'sqlite' | 'postgres',
+  events: EventRecorder,
   scope?: TransactionScope,
   queries: Queries = queriesFor(dialect),
 ): InvocationRepo {
@@ -79,10 +82,11 @@ export function invocationRepo(
   const rows = scope?.rows ?? queries.direct;
 
   const repo: InvocationRepo = {
-    ...runUpdates(db, queries.runs, rows, scope),
+    ...runUpdates(db, queries.runs, rows, scope, events),
     ...runDelivery(db, queries.delivery),
     ...runOutput(db, queries.output, rows),
     ...invocationListings(db, queries.listings),
+    ...runChanges(db),
 
     async create(invocation, initialRuns, quota) {
       const instanceIds = initialRuns.map((run) => run.instanceId);
@@ -185,8 +189,8 @@ export function invocationRepo(
       if (db.isTransaction) return work(repo);
       return db.transaction().execute(async (trx) => {
         const inner = openScope(dialect, queries.runs, queries.direct);
-        const result = await work(invocationRepo(trx, dialect, inner, queries));
-        await closeScope(trx, queries.runs, inner);
+        const result = await work(invocationRepo(trx, dialect, events, inner, queries));
+        await closeScope(trx, queries.runs, inner, events, Date.now());
         return result;
       });
     },

@@ -18,6 +18,7 @@ import {
   refreshAggregate,
   type TransactionScope,
 } from './run-transaction.js';
+import type { EventRecorder } from './webhooks.js';
 
 type UpdateMethods = Pick<InvocationRepo, 'updateRun' | 'armForBoot' | 'redeliver'>;
 
@@ -31,6 +32,7 @@ export function runUpdates(
   queries: RunQueries,
   rows: RunRows,
   scope: TransactionScope | undefined,
+  events: EventRecorder,
 ): UpdateMethods {
   return {
     async updateRun(key, change, atMs, options = {}) {
@@ -65,9 +67,10 @@ export function runUpdates(
             follow.droppedBytes ?? 0,
           );
         }
+        if (step.statusChanged) await events.runChanged(trx, step.updated, atMs);
         if (step.statusChanged && scope) scope.staleAggregates.add(key.invokeId);
         else if (step.statusChanged)
-          await refreshAggregate(trx, queries, key.invokeId, head.invocation_status);
+          await refreshAggregate(trx, queries, key.invokeId, head.invocation_status, events, atMs);
         return step.updated;
       });
     },
