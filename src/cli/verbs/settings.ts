@@ -26,8 +26,16 @@ const fieldsByType: Record<string, Record<string, FieldKind>> = {
     OverloadLimit: 'number',
   },
   SessionManagerConfig: { SessionManagerEnabled: 'boolean', RecordInput: 'boolean' },
+  InvocationDelivery: {
+    Enabled: 'boolean',
+    BucketName: 'string',
+    Prefix: 'string',
+    EncryptionType: 'string',
+  },
 };
-const settingTypes = [...Object.keys(fieldsByType), 'SessionManagerDelivery', 'InvocationDelivery'];
+const settingTypes = [...Object.keys(fieldsByType), 'SessionManagerDelivery'];
+// Where DescribeCloudAssistantSettings answers a type that is not its own key.
+const answeredAs: Record<string, string> = { InvocationDelivery: 'OssDeliveryConfigs' };
 
 /** `FIELD=VALUE` as the JSON field's type; an empty VALUE clears the field. */
 export function readField(type: string, pair: string): [string, unknown] {
@@ -108,11 +116,12 @@ export function registerSettings(program: Command): void {
       const body = await call<Record<string, unknown>>('DescribeCloudAssistantSettings', {
         'SettingType.1': type,
       });
-      if (p.json) return printJson(p, body[type] ?? {});
+      const value = body[answeredAs[type] ?? type] ?? {};
+      if (p.json) return printJson(p, value);
       printTable(
         p,
         ['Setting', 'Field', 'Value'],
-        Object.entries(body[type] ?? {}).map(([field, value]) => [type, field, show(value)]),
+        Object.entries(value).map(([field, fieldValue]) => [type, field, show(fieldValue)]),
       );
     });
 }
