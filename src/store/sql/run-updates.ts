@@ -12,12 +12,16 @@ import type { Schema } from '../schema.js';
 import type { InvocationRepo } from '../store.js';
 import { columnsOf, instanceStatus, repeatMode, runRow, toRun } from './invocation-rows.js';
 import {
+  announceReleased,
   inTransaction,
   type RunQueries,
   type RunRows,
   refreshAggregate,
+  rollingLimitsOf,
   type TransactionScope,
 } from './run-transaction.js';
+import { releaseHeld } from './rolling-release.js';
+import { isFinal } from '../../domain/invocation-status.js';
 
 type UpdateMethods = Pick<InvocationRepo, 'updateRun' | 'armForBoot' | 'redeliver'>;
 
@@ -34,7 +38,8 @@ export function runUpdates(
 ): UpdateMethods {
   return {
     async updateRun(key, change, atMs, options = {}) {
-      return inTransaction(db, async (trx) => {
+      const released: string[] = [];
+      const updated = await inTransaction(db, async (trx) => {
         const head =
           scope?.invocations.get(key.invokeId) ?? (await queries.invocationHead(trx, key.invokeId)).rows[0];
         if (!head) return undefined;
@@ -65,11 +70,18 @@ export function runUpdates(
             follow.droppedBytes ?? 0,
           );
         }
+        // A rolling run's row 0 that ends releases the next held ones (or cancels them past MaxErrors).
+        const rolling = rollingLimitsOf(head);
+        const releases = rolling.concurrency > 0 && step.statusChanged && isFinal(step.updated.status);
+        if (releases && scope) scope.rolling.set(key.invokeId, { limits: rolling, atMs });
+        else if (releases) released.push(...(await releaseHeld(trx, key.invokeId, rolling, atMs)));
         if (step.statusChanged && scope) scope.staleAggregates.add(key.invokeId);
         else if (step.statusChanged)
-          await refreshAggregate(trx, queries, key.invokeId, head.invocation_status);
+          await refreshAggregate(trx, queries, key.invokeId, releases ? undefined : head.invocation_status);
         return step.updated;
       });
+      announceReleased(queries, released);
+      return updated;
     },
 
     async armForBoot(instanceId, atMs) {
