@@ -176,8 +176,10 @@ export class InvocationService {
       ...request.rolling,
       ...resolveRolling(request.rolling, instances.length),
     };
+    // A rolling run releases its instances in the order the request named them.
+    const ordered = rolling ? inRequestOrder(instances, request.instanceIds) : instances;
     const initialRuns = holdBack(
-      instances.map((instance) => initialRun(request, instance, misfit)),
+      ordered.map((instance) => initialRun(request, instance, misfit)),
       rolling?.concurrency,
     );
     const now = this.nowMs();
@@ -570,6 +572,12 @@ export class InvocationService {
     }
     return aborted;
   }
+}
+
+/** Instances as `instanceIds` names them (those found by tag, unnamed, keep the store's order). */
+function inRequestOrder(instances: ManagedInstance[], instanceIds: readonly string[]): ManagedInstance[] {
+  const rank = new Map(instanceIds.map((id, i) => [id, i]));
+  return [...instances].sort((a, b) => (rank.get(a.id) ?? 0) - (rank.get(b.id) ?? 0));
 }
 
 /**
