@@ -42,7 +42,10 @@ describe('MaxConcurrency and MaxErrors', () => {
 
   it('resolve against the targets: concurrency rounds up (at least 1), errors down', () => {
     expect(resolveRolling(undefined, 20)).toEqual({ concurrency: 0, errors: -1 });
-    expect(resolveRolling({ maxConcurrency: '3', maxErrors: '' }, 20)).toEqual({ concurrency: 3, errors: -1 });
+    expect(resolveRolling({ maxConcurrency: '3', maxErrors: '' }, 20)).toEqual({
+      concurrency: 3,
+      errors: -1,
+    });
     expect(resolveRolling({ maxConcurrency: '10%', maxErrors: '10%' }, 2000)).toEqual({
       concurrency: 200,
       errors: 200,
@@ -51,7 +54,10 @@ describe('MaxConcurrency and MaxErrors', () => {
       concurrency: 2,
       errors: 1,
     });
-    expect(resolveRolling({ maxConcurrency: '1%', maxErrors: '5%' }, 3)).toEqual({ concurrency: 1, errors: 0 });
+    expect(resolveRolling({ maxConcurrency: '1%', maxErrors: '5%' }, 3)).toEqual({
+      concurrency: 1,
+      errors: 0,
+    });
   });
 });
 
@@ -90,7 +96,9 @@ describe('the release decision', () => {
       kind: 'release',
       count: 1,
     });
-    expect(releaseDecision({ concurrency: 2, errors: 0 }, runs('Failed', 'Held'))).toEqual({ kind: 'cancel' });
+    expect(releaseDecision({ concurrency: 2, errors: 0 }, runs('Failed', 'Held'))).toEqual({
+      kind: 'cancel',
+    });
   });
 
   it('shows the progress DescribeInvocations reports', () => {

@@ -60,7 +60,10 @@ export function validateRolling(
   parseLimit(concurrency, 'InvalidParameter.MaxConcurrency');
   if (errors !== '') parseLimit(errors, 'InvalidParameter.MaxErrors');
   if (repeatMode !== 'Once' && repeatMode !== 'DryRun') {
-    throw new ApiError('InvalidParameter.MaxConcurrency', `Only RepeatMode Once is paced, not ${repeatMode}.`);
+    throw new ApiError(
+      'InvalidParameter.MaxConcurrency',
+      `Only RepeatMode Once is paced, not ${repeatMode}.`,
+    );
   }
   return { maxConcurrency: concurrency.trim(), maxErrors: errors.trim() };
 }

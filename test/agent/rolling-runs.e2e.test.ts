@@ -26,7 +26,10 @@ interface Setup {
 
 /** `nodes` servers on one database, `agentCount` agents spread over them in turn. */
 async function startSetup(databaseUrl: string | undefined, nodeCount: number): Promise<Setup> {
-  const accessKey = { id: `LTAItest${randomBytes(8).toString('hex')}`, secret: randomBytes(15).toString('hex') };
+  const accessKey = {
+    id: `LTAItest${randomBytes(8).toString('hex')}`,
+    secret: randomBytes(15).toString('hex'),
+  };
   const nodes: ServerProcess[] = [];
   for (let i = 0; i < nodeCount; i++) {
     nodes.push(await startServerProcess({ ...(databaseUrl && { databaseUrl }), accessKey }));
@@ -57,7 +60,12 @@ async function startSetup(databaseUrl: string | undefined, nodeCount: number): P
 }
 
 /** RunCommand with the extension parameters: a raw signed call (the SDK's model does not know them). */
-async function runRolling(api: ServerProcess, instanceIds: readonly string[], script: string, extra: Record<string, string>) {
+async function runRolling(
+  api: ServerProcess,
+  instanceIds: readonly string[],
+  script: string,
+  extra: Record<string, string>,
+) {
   const params: Record<string, string> = {
     RegionId: region,
     Type: 'RunShellScript',
@@ -97,7 +105,8 @@ function allEnded(api: ServerProcess, invokeId: string, timeoutMs = 60_000) {
     `${invokeId} to end everywhere`,
     async () => {
       const rows = await invocationResults(client, invokeId);
-      return rows.length === agentCount && rows.every((row) => !unfinished.includes(row.invocationStatus ?? ''))
+      return rows.length === agentCount &&
+        rows.every((row) => !unfinished.includes(row.invocationStatus ?? ''))
         ? rows
         : undefined;
     },
@@ -224,7 +233,13 @@ function scenarios(name: string, start: () => Promise<Setup>) {
           accessKeyId: setup.api.accessKeyId,
           accessKeySecret: setup.api.accessKeySecret,
           action: 'RunCommand',
-          params: { RegionId: region, Type: 'RunShellScript', CommandContent: 'true', 'InstanceId.1': id, ...extra },
+          params: {
+            RegionId: region,
+            Type: 'RunShellScript',
+            CommandContent: 'true',
+            'InstanceId.1': id,
+            ...extra,
+          },
         });
         expect({ status: response.status, code: response.json.Code }).toEqual({ status: 400, code });
       }

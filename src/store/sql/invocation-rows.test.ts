@@ -93,7 +93,7 @@ describe('invocation and run rows', () => {
     });
   });
 
-  it('keep a rolling run\'s limits, and name its columns only for a rolling run', () => {
+  it("keep a rolling run's limits, and name its columns only for a rolling run", () => {
     const rolling: Invocation = {
       ...invocation,
       repeatMode: 'Once',

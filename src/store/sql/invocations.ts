@@ -6,9 +6,9 @@ import type { InvocationRepo } from '../store.js';
 import { invocationListings, listingQueries } from './invocation-listings.js';
 import { invocationRow, runRow, toRun } from './invocation-rows.js';
 import { prepared } from './prepared.js';
+import { cancelHeldRows } from './rolling-release.js';
 import { deliveryQueries, runDelivery } from './run-delivery.js';
 import { outputQueries, runOutput } from './run-output.js';
-import { cancelHeldRows } from './rolling-release.js';
 import {
   announceReleased,
   closeScope,
@@ -119,7 +119,10 @@ export function invocationRepo(
         });
         // A rolling run may have thousands of targets: a statement's parameters are limited.
         for (let at = 0; at < runRows.length; at += insertBatch) {
-          await own.insertRuns(trx, at === 0 && runRows.length <= insertBatch ? runRows : runRows.slice(at, at + insertBatch));
+          await own.insertRuns(
+            trx,
+            at === 0 && runRows.length <= insertBatch ? runRows : runRows.slice(at, at + insertBatch),
+          );
         }
         // A new id has no tags to replace: only tags given cost a statement.
         if (invocation.tags.length > 0) await replaceTags(trx, 'invocation', invocation.id, invocation.tags);

@@ -8,9 +8,11 @@ import {
   reportCreatesRun,
   stepRun,
 } from '../../domain/invocation-state.js';
+import { isFinal } from '../../domain/invocation-status.js';
 import type { Schema } from '../schema.js';
 import type { InvocationRepo } from '../store.js';
 import { columnsOf, instanceStatus, repeatMode, runRow, toRun } from './invocation-rows.js';
+import { releaseHeld } from './rolling-release.js';
 import {
   announceReleased,
   inTransaction,
@@ -20,8 +22,6 @@ import {
   rollingLimitsOf,
   type TransactionScope,
 } from './run-transaction.js';
-import { releaseHeld } from './rolling-release.js';
-import { isFinal } from '../../domain/invocation-status.js';
 
 type UpdateMethods = Pick<InvocationRepo, 'updateRun' | 'armForBoot' | 'redeliver'>;
 
