@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LoadProcess, startLoadProcess } from '../../bench/load-process.js';
+import { apiOf } from '../../bench/stats.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../helpers/postgres.js';
@@ -256,4 +258,82 @@ describe.skipIf(!postgres)('on a cluster', () => {
   scenarios('Rolling runs across two PostgreSQL nodes, the agents split between them', () =>
     startSetup(postgresUrlFor(schema), 2),
   );
+});
+
+describe('ResourceTag beyond 50 instances', () => {
+  let server: ServerProcess;
+  let load: LoadProcess;
+  const count = 60;
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    const call = apiOf(server);
+    const activation = await call('CreateActivation', { InstanceCount: String(count) });
+    load = await startLoadProcess({
+      serverUrl: server.url,
+      activations: [{ id: String(activation.ActivationId), code: String(activation.ActivationCode) }],
+      count,
+      mode: 'memory',
+      namePrefix: 'rolling',
+    });
+    // TagResources takes 50 resources a call.
+    for (const batch of [load.instanceIds.slice(0, 50), load.instanceIds.slice(50)]) {
+      await call('TagResources', {
+        ResourceType: 'managedinstance',
+        'Tag.1.Key': 'fleet',
+        'Tag.1.Value': 'rolling',
+        ...Object.fromEntries(batch.map((id, i) => [`ResourceId.${i + 1}`, id])),
+      });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await load?.stop();
+    await server?.stop();
+  });
+
+  const byTag = (extra: Record<string, string>) =>
+    v3Raw({
+      url: server.url,
+      accessKeyId: server.accessKeyId,
+      accessKeySecret: server.accessKeySecret,
+      action: 'RunCommand',
+      params: {
+        RegionId: region,
+        Type: 'RunShellScript',
+        CommandContent: 'echo paced',
+        ContentEncoding: 'PlainText',
+        'ResourceTag.1.Key': 'fleet',
+        'ResourceTag.1.Value': 'rolling',
+        ...extra,
+      },
+    });
+
+  it('keeps the limit of 50 without MaxConcurrency, and paces all of them with it', async () => {
+    const unpaced = await byTag({});
+    expect({ status: unpaced.status, code: unpaced.json.Code }).toEqual({
+      status: 403,
+      code: 'InstanceIds.ExceedLimit',
+    });
+    const paced = await byTag({ MaxConcurrency: '10%' });
+    expect(paced.status, paced.text).toBe(200);
+    const invokeId = String(paced.json.InvokeId);
+    const progress = await waitFor(
+      'every tagged instance to run',
+      async () => {
+        const shown = (await describeInvocation(server, invokeId)).RollingProgress as
+          | Record<string, number>
+          | undefined;
+        return shown?.Succeeded === count ? shown : undefined;
+      },
+      60_000,
+    );
+    expect(progress).toEqual({
+      Targets: count,
+      Started: count,
+      Succeeded: count,
+      Failed: 0,
+      Cancelled: 0,
+      Held: 0,
+    });
+  }, 90_000);
 });
