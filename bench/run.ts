@@ -24,6 +24,7 @@ import { measurePeers } from './peers.js';
 import { type Bar, barChart, printVerdicts, type Verdict } from './report.js';
 import { measureScheduleAccuracy } from './schedule-accuracy.js';
 import { describeTerminalSessions, measureTerminalSessions } from './terminal-session.js';
+import { measureWebhooks } from './webhooks.js';
 
 const quick = process.argv.includes('--quick');
 const durationSeconds = quick ? 3 : 15;
@@ -300,10 +301,28 @@ async function sessionsOnly(): Promise<void> {
   }
 }
 
-await (process.argv.includes('--fleet-only')
-  ? fleetOnly()
-  : process.argv.includes('--executable-only')
-    ? executableOnly()
-    : process.argv.includes('--sessions-only')
-      ? sessionsOnly()
-      : main());
+/**
+ * `-- --webhooks-only`: InvokeCommand with no webhook, an answering receiver and a receiver that
+ * never answers, written to `bench/results/<date>-webhooks[-quick].json`.
+ */
+async function webhooksOnly(): Promise<void> {
+  const rows = await measureWebhooks(quick, (line) => console.log(line));
+  const stamp = new Date().toISOString().slice(0, 10);
+  const out = new URL(`../../bench/results/${stamp}-webhooks${quick ? '-quick' : ''}.json`, import.meta.url);
+  mkdirSync(new URL('.', out), { recursive: true });
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, loadAverage: loadavg(), rows }, null, 2)}\n`,
+  );
+  console.log(`written ${out.pathname}`);
+}
+
+await (process.argv.includes('--webhooks-only')
+  ? webhooksOnly()
+  : process.argv.includes('--fleet-only')
+    ? fleetOnly()
+    : process.argv.includes('--executable-only')
+      ? executableOnly()
+      : process.argv.includes('--sessions-only')
+        ? sessionsOnly()
+        : main());

@@ -111,6 +111,58 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
   });
 });
 
+describe('object storage for output delivery', () => {
+  const storage = {
+    OPENASSIST_OSS_ENDPOINT: 'http://127.0.0.1:9000/',
+    OPENASSIST_OSS_ACCESS_KEY_ID: 'id',
+    OPENASSIST_OSS_ACCESS_KEY_SECRET: 'secret',
+  };
+
+  it('is none unless endpoint and key are set, then path style off and us-east-1 unless told', () => {
+    expect(serverConfig({}, {}).objectStorage).toBeUndefined();
+    expect(serverConfig({}, storage).objectStorage).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      accessKeyId: 'id',
+      accessKeySecret: 'secret',
+      forcePathStyle: false,
+    });
+    const told = {
+      ...storage,
+      OPENASSIST_OSS_REGION: 'oss-cn-hangzhou',
+      OPENASSIST_OSS_FORCE_PATH_STYLE: '1',
+    };
+    expect(serverConfig({}, told).objectStorage).toMatchObject({
+      region: 'oss-cn-hangzhou',
+      forcePathStyle: true,
+    });
+  });
+
+  it('refuses part of it or an endpoint that is not http(s)://HOST[:PORT], never showing the secret', () => {
+    const { OPENASSIST_OSS_ACCESS_KEY_SECRET: _, ...half } = storage;
+    expect(() => readEnvironment(half)).toThrow(/OPENASSIST_OSS_ENDPOINT, OPENASSIST_OSS_ACCESS_KEY_ID and/);
+    expect(() => readEnvironment({ ...storage, OPENASSIST_OSS_ENDPOINT: 'minio:9000' })).toThrow(
+      /OPENASSIST_OSS_ENDPOINT must be/,
+    );
+    try {
+      readEnvironment({
+        ...storage,
+        OPENASSIST_OSS_ENDPOINT: 'ftp://x',
+        OPENASSIST_OSS_ACCESS_KEY_SECRET: 'hush-hush',
+      });
+    } catch (error) {
+      expect(String(error)).not.toContain('hush-hush');
+    }
+  });
+
+  it('waits 5 s before the first retry unless the test knob says otherwise', () => {
+    expect(serverConfig({}, {}).outputDeliveryRetryBaseMs).toBe(5_000);
+    expect(serverConfig({}, { OPENASSIST_TEST_OSS_RETRY_BASE_MS: '200' }).outputDeliveryRetryBaseMs).toBe(
+      200,
+    );
+  });
+});
+
 describe('agent configuration', () => {
   it('takes https:// servers and a CA file from --ca or OPENASSIST_AGENT_CA (the flag wins)', () => {
     const base = { server: 'https://oa.example:8443', stateDir: '/var/lib/oa' };

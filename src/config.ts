@@ -36,6 +36,8 @@ export interface ServerConfig {
   readonly runGraceSeconds: number;
   /** An event stream whose client reads nothing for this long is dropped. */
   readonly streamStallSeconds: number;
+  /** Webhook deliveries: one POST's timeout, the first retry's wait (doubling), when to give up. */
+  readonly webhooks: { readonly timeoutMs: number; readonly firstRetryMs: number; readonly giveUpMs: number };
   readonly heartbeatSeconds: number;
   readonly dailyInvocationQuota: number;
   /** Ended invocations older than this many days are deleted with their results (0: kept forever). */
@@ -60,6 +62,21 @@ export interface ServerConfig {
    * undefined: `dist/agent` of this package, where `npm run build` puts them.
    */
   readonly agentDir: string | undefined;
+  /** The S3-compatible storage runs' output is delivered to (docs/output-delivery.md); undefined: none configured. */
+  readonly objectStorage: ObjectStorageSettings | undefined;
+  /** The first wait before a failed upload is tried again (doubling after each failure). */
+  readonly outputDeliveryRetryBaseMs: number;
+}
+
+/** OPENASSIST_OSS_*: where and as whom the server uploads runs' output. The secret is never logged. */
+export interface ObjectStorageSettings {
+  /** `http(s)://host[:port]` of the S3 API (OSS, MinIO, Ceph, AWS S3). */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  /** Buckets as a path (`endpoint/bucket/key`) rather than a host name (`bucket.endpoint/key`). */
+  readonly forcePathStyle: boolean;
 }
 
 export interface SessionSettings {
@@ -120,6 +137,8 @@ export interface TestingEnvironment {
    * waits (until the run times out or the agent is killed): a write caught in the middle.
    */
   readonly fileWritePauseMarker: string | undefined;
+  /** OPENASSIST_TEST_OSS_RETRY_BASE_MS: the server's first wait before retrying a failed output upload (default 5000). */
+  readonly ossRetryBaseMs: number | undefined;
 }
 
 export interface AgentSettings {
@@ -370,7 +389,33 @@ function publicUrl(env: Env): string | undefined {
   return value?.replace(/\/$/, '');
 }
 
-function readServerEnvironment(env: Env): ServerEnvironment {
+/** OPENASSIST_OSS_*: all of endpoint and key, or none (no delivery configured). */
+function objectStorage(env: Env): ObjectStorageSettings | undefined {
+  const endpoint = text(env, 'OPENASSIST_OSS_ENDPOINT');
+  const accessKeyId = text(env, 'OPENASSIST_OSS_ACCESS_KEY_ID');
+  const accessKeySecret = text(env, 'OPENASSIST_OSS_ACCESS_KEY_SECRET');
+  const region = text(env, 'OPENASSIST_OSS_REGION') ?? 'us-east-1';
+  const forcePathStyle = flag(env, 'OPENASSIST_OSS_FORCE_PATH_STYLE') ?? false;
+  if (endpoint === undefined && accessKeyId === undefined && accessKeySecret === undefined) return undefined;
+  if (endpoint === undefined || accessKeyId === undefined || accessKeySecret === undefined) {
+    throw new ConfigError(
+      'set OPENASSIST_OSS_ENDPOINT, OPENASSIST_OSS_ACCESS_KEY_ID and OPENASSIST_OSS_ACCESS_KEY_SECRET together, or none',
+    );
+  }
+  if (!/^https?:\/\/[^/?#\s]+\/?$/.test(endpoint))
+    throw new ConfigError(
+      `OPENASSIST_OSS_ENDPOINT must be http(s)://HOST[:PORT], got "${endpoint.slice(0, 80)}"`,
+    );
+  return {
+    endpoint: endpoint.replace(/\/$/, ''),
+    region,
+    accessKeyId,
+    accessKeySecret,
+    forcePathStyle,
+  };
+}
+
+function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnvironment {
   const listen = text(env, 'OPENASSIST_LISTEN');
   const logLevel = text(env, 'OPENASSIST_LOG_LEVEL');
   const agentDir = text(env, 'OPENASSIST_AGENT_DIR');
@@ -386,6 +431,11 @@ function readServerEnvironment(env: Env): ServerEnvironment {
     deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
     runGraceSeconds: positiveInteger(env, 'OPENASSIST_RUN_GRACE_S', 60),
     streamStallSeconds: positiveInteger(env, 'OPENASSIST_STREAM_STALL_S', 60),
+    webhooks: {
+      timeoutMs: positiveInteger(env, 'OPENASSIST_WEBHOOK_TIMEOUT_S', 10) * 1000,
+      firstRetryMs: positiveInteger(env, 'OPENASSIST_WEBHOOK_FIRST_RETRY_MS', 10_000),
+      giveUpMs: positiveInteger(env, 'OPENASSIST_WEBHOOK_GIVE_UP_H', 24) * 3_600_000,
+    },
     heartbeatSeconds: positiveInteger(env, 'OPENASSIST_HEARTBEAT_S', 20),
     dailyInvocationQuota: positiveInteger(env, 'OPENASSIST_DAILY_INVOCATION_QUOTA', 100_000),
     resultRetentionDays:
@@ -405,6 +455,8 @@ function readServerEnvironment(env: Env): ServerEnvironment {
     secretKey: secretKey(env),
     authFailuresPerMinute: positiveInteger(env, 'OPENASSIST_AUTH_FAILURES_PER_MINUTE', 30),
     agentDir: agentDir === undefined ? undefined : resolve(agentDir),
+    objectStorage: objectStorage(env),
+    outputDeliveryRetryBaseMs: testing.ossRetryBaseMs ?? 5_000,
   };
 }
 
@@ -516,6 +568,10 @@ function readTestingEnvironment(env: Env): TestingEnvironment {
     protocolVersion,
     shutdownMarkerFile: text(env, 'OPENASSIST_TEST_SHUTDOWN_MARKER'),
     fileWritePauseMarker: text(env, 'OPENASSIST_TEST_FILE_WRITE_PAUSE'),
+    ossRetryBaseMs:
+      text(env, 'OPENASSIST_TEST_OSS_RETRY_BASE_MS') === undefined
+        ? undefined
+        : positiveInteger(env, 'OPENASSIST_TEST_OSS_RETRY_BASE_MS', 5_000),
   };
 }
 
@@ -529,7 +585,7 @@ function frozen<T extends object>(value: T): T {
 export function readEnvironment(env: Env): Environment {
   const testing = readTestingEnvironment(env);
   return frozen({
-    server: readServerEnvironment(env),
+    server: readServerEnvironment(env, testing),
     agent: readAgentEnvironment(env, testing),
     client: readClientEnvironment(env),
     terminal: { noColor: Boolean(env.NO_COLOR), dumb: env.TERM === 'dumb' },

@@ -13,6 +13,8 @@ import { NodeBus } from './dispatch/node-bus.js';
 import { ResourceCapsSource } from './dispatch/resource-caps.js';
 import { SessionRelay } from './dispatch/session-relay.js';
 import { UpgradeOffers } from './dispatch/upgrade-offers.js';
+import { startWebhookDelivery } from './dispatch/webhook-delivery.js';
+import { defaultRetrySchedule } from './domain/output-delivery.js';
 import { describeTightened, privateDir, tightenFile } from './private-files.js';
 import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
@@ -26,6 +28,8 @@ import { FileUploadService } from './service/file-uploads.js';
 import { Idempotence } from './service/idempotence.js';
 import { InstanceService } from './service/instances.js';
 import { InvocationService, type TaskDispatcher } from './service/invocations.js';
+import { s3ObjectStorage } from './service/object-storage.js';
+import { OutputDeliveryService } from './service/output-delivery.js';
 import { ParameterService } from './service/parameters.js';
 import { ResourceGroupService } from './service/resource-groups.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
@@ -34,6 +38,7 @@ import { SendFileService } from './service/send-files.js';
 import { SettingService } from './service/settings.js';
 import { TagService } from './service/tags.js';
 import { TerminalSessionService } from './service/terminal-sessions.js';
+import { WebhookService } from './service/webhooks.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { version } from './version.js';
@@ -53,6 +58,8 @@ const retentionSweepMs = (days: number): number =>
   days > 0 ? Math.max(1_000, Math.min(purgeIntervalMs, (days * 86_400_000) / 4)) : purgeIntervalMs;
 // Describe calls show the last 24 KB of output (DESIGN §4).
 const outputShownBytes = 24 * 1024;
+// How often ended runs are looked for and due uploads of their output tried.
+const outputDeliveryIntervalMs = 1_000;
 // How often undelivered tasks are checked against the delivery timeout.
 const deliverySweepIntervalMs = 1_000;
 
@@ -60,7 +67,15 @@ type WiringConfig = Pick<
   ServerConfig,
   'heartbeatSeconds' | 'outputCapBytes' | 'regions' | 'dailyInvocationQuota'
 > & { readonly nodeId: string } & Partial<
-    Pick<ServerConfig, 'authFailuresPerMinute' | 'agentDir' | 'fileMaxBytes' | 'sessions'>
+    Pick<
+      ServerConfig,
+      | 'authFailuresPerMinute'
+      | 'agentDir'
+      | 'fileMaxBytes'
+      | 'sessions'
+      | 'objectStorage'
+      | 'outputDeliveryRetryBaseMs'
+    >
   > & { readonly tls?: boolean };
 
 /** Sessions' limits when the configuration names none (docs/terminal-sessions.md, "Limits"). */
@@ -102,6 +117,13 @@ export function wireServices(
     { shownBytes: outputShownBytes, keptBytes: config.outputCapBytes },
     config.dailyInvocationQuota,
     parameters,
+    (regionId) => settings.ossDeliveryDefault(regionId),
+  );
+  const outputDelivery = new OutputDeliveryService(
+    store,
+    config.objectStorage && s3ObjectStorage(config.objectStorage),
+    nowMs,
+    defaultRetrySchedule(config.outputDeliveryRetryBaseMs),
   );
   const settings = new SettingService(
     store,
@@ -162,8 +184,10 @@ export function wireServices(
     parameters,
     cluster: new ClusterService(store, nowMs),
     settings,
+    outputDelivery,
     fileUploads,
     terminalSessions,
+    webhooks: new WebhookService(store, secrets, nowMs),
     nowMs,
     regions: config.regions,
   };
@@ -278,6 +302,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           await services.invocations.endPastDeadline(config.runGraceSeconds * 1000);
         },
       },
+      {
+        // Ended runs' output to object storage: found, uploaded, failures retried with backoff.
+        name: 'output-delivery',
+        everyMs: outputDeliveryIntervalMs,
+        run: () => services.outputDelivery.deliverDue(),
+      },
       { name: 'purge-nonces', everyMs: purgeIntervalMs, run: () => store.nonces.purgeExpired(nowMs()) },
       { name: 'purge-client-tokens', everyMs: purgeIntervalMs, run: () => services.idempotence.purge() },
       {
@@ -297,6 +327,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
     ],
   });
+  const stopWebhooks = startWebhookDelivery({
+    store,
+    webhooks: services.webhooks,
+    logger,
+    nowMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    retry: {
+      firstDelayMs: config.webhooks.firstRetryMs,
+      maxDelayMs: Math.max(config.webhooks.firstRetryMs, 3_600_000),
+      giveUpAfterMs: config.webhooks.giveUpMs,
+    },
+  });
   logger.info(
     { url, database: redactUrl(config.databaseUrl), regions: config.regions, version },
     'server started',
@@ -308,6 +350,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     services,
     async close() {
       stopJobs();
+      stopWebhooks();
       await relay.closeAll();
       await agentHub.closeAll();
       await app.close();

@@ -8,12 +8,14 @@ import type { FileUploadService } from '../service/file-uploads.js';
 import type { Idempotence } from '../service/idempotence.js';
 import type { InstanceService } from '../service/instances.js';
 import type { InvocationService } from '../service/invocations.js';
+import type { OutputDeliveryService } from '../service/output-delivery.js';
 import type { ParameterService } from '../service/parameters.js';
 import type { ResourceGroupService } from '../service/resource-groups.js';
 import type { SendFileService } from '../service/send-files.js';
 import type { SettingService } from '../service/settings.js';
 import type { TagService } from '../service/tags.js';
 import type { TerminalSessionService } from '../service/terminal-sessions.js';
+import type { WebhookService } from '../service/webhooks.js';
 import type { AccessKey } from '../store/store.js';
 import type { Params } from './params.js';
 
@@ -33,9 +35,13 @@ export interface Services {
   readonly parameters: ParameterService;
   readonly cluster: ClusterService;
   readonly settings: SettingService;
+  /** Runs' output delivered to object storage (docs/output-delivery.md). */
+  readonly outputDelivery: OutputDeliveryService;
   readonly fileUploads: FileUploadService;
   /** StartTerminalSession, DescribeTerminalSessions, EndTerminalSession. */
   readonly terminalSessions: TerminalSessionService;
+  /** CreateWebhook, DescribeWebhooks, DeleteWebhook, TestWebhook (docs/webhooks.md). */
+  readonly webhooks: WebhookService;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

@@ -78,6 +78,7 @@ export const readInvokeInput = (params: Params): InvokeInput => ({
   resourceTags: readTags(params, resourceTagRules),
   maxConcurrency: params.string('MaxConcurrency'),
   maxErrors: params.string('MaxErrors'),
+  ossOutputDelivery: params.string('OssOutputDelivery'),
 });
 
 /** A time field that may be unset: Alibaba leaves it empty. */

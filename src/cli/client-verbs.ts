@@ -14,6 +14,8 @@ import { registerSchedule } from './verbs/schedule.js';
 import { registerSendFile } from './verbs/send-file.js';
 import { registerSession } from './verbs/session.js';
 import { registerSettings } from './verbs/settings.js';
+import { registerWatch } from './verbs/watch.js';
+import { registerWebhooks } from './verbs/webhooks.js';
 
 /** Every client verb: clients of the public API, signed with an access key. */
 export function registerClientVerbs(program: Command): void {
@@ -31,5 +33,7 @@ export function registerClientVerbs(program: Command): void {
   registerSchedule(program);
   registerResourceGroups(program);
   registerSettings(program);
+  registerWebhooks(program);
+  registerWatch(program);
   registerCompletion(program);
 }

@@ -102,7 +102,7 @@ export interface FollowOptions {
 
 const defaultRegion = 'cn-hangzhou';
 
-const delay = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+export const delay = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
   new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -113,7 +113,7 @@ const delay = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-async function errorOf(response: Response, action: string): Promise<ApiCallError> {
+export async function errorOf(response: Response, action: string): Promise<ApiCallError> {
   const text = await response.text();
   const body = responseBody(text);
   return new ApiCallError(

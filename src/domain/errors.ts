@@ -209,6 +209,11 @@ export const errorCatalogue = {
     'The CommandContent can not be base64 decoded.',
     'Send valid Base64, or set ContentEncoding=PlainText.',
   ),
+  'InvalidParameter.OssOutputDelivery': row(
+    400,
+    'The specified parameter OssOutputDelivery is not valid.',
+    'OssOutputDelivery is oss://BUCKET or oss://BUCKET/PREFIX: a bucket of 3-63 lowercase letters, digits, dots and hyphens, a prefix of at most 254 characters not starting with / or \\.',
+  ),
   'InvalidParameter.WorkingDir': row(
     400,
     'The specified parameter WorkingDir is not valid.',
@@ -472,6 +477,27 @@ export const errorCatalogue = {
     404,
     'The specified agent file does not exist.',
     'Download openassist-agent-linux-<arch> or its .sha256 from a server whose build made them.',
+  ),
+  // --- webhooks: OpenAssist's extension (docs/webhooks.md) ---
+  'InvalidParameter.Url': row(
+    400,
+    'The specified URL is not valid.',
+    'Url is an absolute http:// or https:// URL.',
+  ),
+  'InvalidParameter.Secret': row(
+    400,
+    'The specified webhook secret is not valid.',
+    'Secret is 16 to 256 characters.',
+  ),
+  'InvalidWebhookId.NotFound': row(
+    404,
+    'The specified webhook does not exist.',
+    'Call DescribeWebhooks to list the webhooks.',
+  ),
+  'Webhook.LimitExceeded': row(
+    400,
+    'There are as many webhooks as this server takes.',
+    'Delete a webhook first.',
   ),
   // --- file uploads: OpenAssist's extension for SendFile beyond 32 KB (docs/file-transfer.md) ---
   'InvalidFileSize.ExceedLimit': row(

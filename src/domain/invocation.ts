@@ -4,6 +4,7 @@ import { validateClientToken, validateTimeout, validateWorkingDir } from './comm
 import { type ContainerTarget, parseContainerTarget } from './container.js';
 import { ApiError } from './errors.js';
 import type { InstanceStatus, InvocationStatus } from './invocation-status.js';
+import { ossUri, parseOssUri } from './output-delivery.js';
 import { type RollingLimits, type RollingSpec, validateRolling } from './rolling-run.js';
 import type { FileAttributes } from './send-file.js';
 import { type RawTag, resourceTagRules, type Tag, validateTags } from './tags.js';
@@ -57,6 +58,8 @@ export interface InvokeInput {
   /** Extensions: rolling runs (docs/rolling-runs.md). */
   maxConcurrency?: string | undefined;
   maxErrors?: string | undefined;
+  /** `OssOutputDelivery`: `oss://bucket/prefix`; absent or empty: the region's default, if any. */
+  ossOutputDelivery?: string | undefined;
 }
 
 /** The shape-checked request, before the command and the instances are looked up. */
@@ -80,6 +83,8 @@ export interface InvokeRequest {
   container: ContainerTarget | undefined;
   /** MaxConcurrency / MaxErrors when given: the targets are released a few at a time. */
   rolling: RollingSpec | undefined;
+  /** `OssOutputDelivery` as given (checked), or undefined: the region's default decides. */
+  ossOutputDelivery: string | undefined;
 }
 
 // Linux names (letters, digits, '.', '_', '-'), Windows ones too ('DOMAIN\\user', 'user@domain');
@@ -154,6 +159,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
     resourceGroupId: input.resourceGroupId ?? '',
     clientToken: validateClientToken(input.clientToken ?? ''),
     tags: validateTags(input.tags),
+    ossOutputDelivery: input.ossOutputDelivery ? ossUri(parseOssUri(input.ossOutputDelivery)) : undefined,
   };
 }
 
@@ -286,6 +292,8 @@ export interface Invocation {
   readonly status: InvocationStatus;
   readonly createdAtMs: number;
   readonly tags: Tag[];
+  /** `oss://bucket/prefix` its runs' output is delivered to (docs/output-delivery.md); absent: none. */
+  readonly ossOutputDelivery?: string | undefined;
   /**
    * Set on a SendFile invocation (`f-…`): where and how its file lands. Its name is kept as
    * `commandName`, its description as `commandDescription`, its content as `contentBase64`.

@@ -39,6 +39,8 @@ export const scopeRules: Readonly<Record<string, ScopeRule>> = {
   'ecs:ModifyInvocationAttribute': { invocation: true, instances: true },
   'ecs:DescribeInvocationOutput': { invocation: true, instances: true },
   'ecs:StreamInvocationOutput': { invocation: true, instances: true },
+  // The group is always the key's: a scoped key sees its group's runs only.
+  'ecs:StreamInvocationEvents': { group: true },
   'ecs:SendFile': { group: true, instances: true },
   'ecs:DescribeSendFileResults': { group: true, invocation: true, instances: true },
   'ecs:CreateActivation': { group: true },

@@ -30,6 +30,12 @@ import {
   isFinal,
   recordStatusFilter,
 } from '../domain/invocation-status.js';
+import {
+  defaultOssDeliveryConfig,
+  deliveryTarget,
+  type OssDeliveryConfig,
+  ossUri,
+} from '../domain/output-delivery.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import { resolveRolling } from '../domain/rolling-run.js';
 import { runError } from '../domain/run-errors.js';
@@ -108,6 +114,9 @@ export class InvocationService {
     /** Invocations per region per UTC day (`OPENASSIST_DAILY_INVOCATION_QUOTA`). */
     private readonly dailyQuota: number,
     private readonly parameterStore: ParameterService,
+    /** The region's default delivery of output (ModifyCloudAssistantSettings' OssDeliveryConfig). */
+    private readonly deliveryDefault: (regionId: string) => Promise<OssDeliveryConfig> = async () =>
+      defaultOssDeliveryConfig,
   ) {
     this.liveOutput = new InvocationOutputService(store, this.changes);
     // A rolling run's instances released by a run's end (on any path, after its commit) go out now.
@@ -172,6 +181,7 @@ export class InvocationService {
           renderScript(Buffer.from(command.contentBase64, 'base64').toString('utf8'), parameters, {}),
         )
       : undefined;
+    const delivery = deliveryTarget(request.ossOutputDelivery, await this.deliveryDefault(regionId));
     const rolling = request.rolling && {
       ...request.rolling,
       ...resolveRolling(request.rolling, instances.length),
@@ -209,6 +219,7 @@ export class InvocationService {
         createdAtMs: now,
         tags: request.tags,
         ...(rolling && { rolling }),
+        ...(delivery && { ossOutputDelivery: ossUri(delivery) }),
       },
       initialRuns,
       { utcDay: new Date(now).toISOString().slice(0, 10), limit: this.dailyQuota },

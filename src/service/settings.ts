@@ -4,6 +4,11 @@ import {
   readAgentUpgradeConfig,
 } from '../domain/agent-upgrade.js';
 import {
+  type OssDeliveryConfig,
+  readOssDeliveryConfig,
+  storedOssDeliveryConfig,
+} from '../domain/output-delivery.js';
+import {
   type AppliedResourceUsage,
   type ResourceUsageConfig,
   readAppliedResourceUsage,
@@ -20,6 +25,9 @@ import type { Store } from '../store/store.js';
 export const agentUpgradeSetting = 'AgentUpgradeConfig';
 export const resourceUsageSetting = 'ResourceUsageConfig';
 export const sessionManagerSetting = 'SessionManagerConfig';
+export const invocationDeliverySetting = 'InvocationDelivery';
+// Each node reads a region's delivery default again after this long: another node's change holds here within it.
+const deliveryDefaultTtlMs = 5_000;
 // The region id of settings that hold for every region.
 const allRegions = '';
 
@@ -101,6 +109,37 @@ export class SettingService {
     const config = readSessionManagerConfig(json, await this.sessionManager());
     const stored = { SessionManagerEnabled: config.sessionManagerEnabled, RecordInput: config.recordInput };
     await this.store.settings.put(allRegions, sessionManagerSetting, JSON.stringify(stored), this.nowMs());
+    return config;
+  }
+
+  /** The region's `OssDeliveryConfig` (SettingType InvocationDelivery); disabled when never set. */
+  async ossDelivery(regionId: string): Promise<OssDeliveryConfig> {
+    return storedOssDeliveryConfig(await this.store.settings.get(regionId, invocationDeliverySetting));
+  }
+
+  /** Applies the fields of an `OssDeliveryConfig` JSON over the stored ones; stored before it answers. */
+  async modifyOssDelivery(regionId: string, json: string): Promise<OssDeliveryConfig> {
+    const config = readOssDeliveryConfig(json, await this.ossDelivery(regionId));
+    const stored = {
+      Enabled: config.enabled,
+      BucketName: config.bucketName,
+      Prefix: config.prefix,
+      EncryptionType: config.encryptionType,
+    };
+    await this.store.settings.put(regionId, invocationDeliverySetting, JSON.stringify(stored), this.nowMs());
+    this.deliveryDefaults.delete(regionId);
+    return config;
+  }
+
+  private readonly deliveryDefaults = new Map<string, { config: OssDeliveryConfig; readAtMs: number }>();
+
+  /** The region's delivery default for InvokeCommand, read at most every few seconds (one read less per invoke). */
+  async ossDeliveryDefault(regionId: string): Promise<OssDeliveryConfig> {
+    const now = this.nowMs();
+    const cached = this.deliveryDefaults.get(regionId);
+    if (cached && now - cached.readAtMs < deliveryDefaultTtlMs) return cached.config;
+    const config = await this.ossDelivery(regionId);
+    this.deliveryDefaults.set(regionId, { config, readAtMs: now });
     return config;
   }
 

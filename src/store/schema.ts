@@ -127,6 +127,25 @@ export interface InvocationTable {
   max_errors: Generated<string>;
   concurrency_limit: Generated<number>;
   error_limit: Generated<number>;
+  /** `oss://bucket/prefix` the runs' output is delivered to; empty: none. */
+  oss_output_delivery: Generated<string>;
+  /** 1 while ended runs may still lack a delivery row. */
+  oss_open: Generated<number>;
+}
+
+/** One run's upload of its output to object storage (docs/output-delivery.md). */
+export interface OutputDeliveryTable {
+  invoke_id: string;
+  instance_id: string;
+  execution: number;
+  bucket: string;
+  object_key: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  error_code: string;
+  error_info: string;
+  updated_at: number;
 }
 
 export interface InvocationInstanceTable {
@@ -279,7 +298,38 @@ export interface TerminalSessionChunkTable {
   data: Buffer;
 }
 
+export interface WebhookTable {
+  seq: Generated<number>;
+  id: string;
+  url: string;
+  secret_sealed: string;
+  /** Empty: every group's events. */
+  resource_group_id: string;
+  /** Empty: events of any tags; else only of invocations or commands with this tag (and value, unless empty). */
+  tag_key: Generated<string>;
+  tag_value: Generated<string>;
+  created_at: number;
+  delivered_count: Generated<number>;
+  failed_count: Generated<number>;
+  last_error: Generated<string>;
+  last_failed_at: Generated<number>;
+}
+
+export interface WebhookOutboxTable {
+  seq: Generated<number>;
+  event_id: string;
+  webhook_id: string;
+  body: string;
+  created_at: number;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  claimed_until: Generated<number>;
+  last_error: Generated<string>;
+}
+
 export interface Schema {
+  webhooks: WebhookTable;
+  webhook_outbox: WebhookOutboxTable;
   terminal_sessions: TerminalSessionTable;
   terminal_session_chunks: TerminalSessionChunkTable;
   file_uploads: FileUploadTable;
@@ -296,6 +346,7 @@ export interface Schema {
   invocations: InvocationTable;
   invocation_instances: InvocationInstanceTable;
   output_chunks: OutputChunkTable;
+  output_deliveries: OutputDeliveryTable;
   client_tokens: ClientTokenTable;
   invocation_quota: InvocationQuotaTable;
   resource_groups: ResourceGroupTable;

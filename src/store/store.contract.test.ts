@@ -522,6 +522,190 @@ for (const harness of harnesses) {
             errors: -1,
           });
         });
+
+        it('writes run.finished events for held runs cancelled past MaxErrors, like any run end', async () => {
+          await store.webhooks.create({
+            id: 'wh-rolling',
+            url: 'http://127.0.0.1:9/hook',
+            secretSealed: 'v1:sealed',
+            resourceGroupId: '',
+            tag: { key: '', value: '' },
+            createdAtMs: 1,
+          });
+          expect(await store.webhooks.refreshGate()).toBe(true);
+          const id = 't-rolling-hook';
+          await store.invocations.create(rolling(id, 1, 0), held(['mi-w1', 'mi-w2', 'mi-w3'], 1));
+          await store.invocations.updateRun(
+            key(id, 'mi-w1'),
+            () => ({ status: 'Failed', exitCode: 1 }),
+            clock,
+          );
+          const far = clock + 1_000_000;
+          const bodies = (await store.webhooks.claimDue(far, far + 60_000, 100))
+            .filter((entry) => entry.webhookId === 'wh-rolling')
+            .map((entry) => JSON.parse(entry.body))
+            .filter((body) => body.InvokeId === id);
+          const finished = bodies.filter((body) => body.Type === 'run.finished');
+          expect(finished.map((body) => [body.InstanceId, body.Status, body.ErrorCode ?? '']).sort()).toEqual(
+            [
+              ['mi-w1', 'Failed', ''],
+              ['mi-w2', 'Cancelled', 'MaxErrorsExceeded'],
+              ['mi-w3', 'Cancelled', 'MaxErrorsExceeded'],
+            ],
+          );
+          expect(
+            bodies.filter((body) => body.Type === 'invocation.status').map((body) => body.InvocationStatus),
+          ).toEqual([(await store.invocations.get('cn-hangzhou', id))?.status]);
+          await store.webhooks.delete('wh-rolling');
+          expect(await store.webhooks.refreshGate()).toBe(false);
+        });
+      });
+
+      it('writes webhook events with the change, per matching webhook, and claims each row once', async () => {
+        const hook = (id: string, resourceGroupId: string) => ({
+          id,
+          url: 'http://127.0.0.1:9/hook',
+          secretSealed: 'v1:sealed',
+          resourceGroupId,
+          tag: { key: '', value: '' },
+          createdAtMs: 1,
+        });
+        await store.webhooks.create(hook('wh-all', ''));
+        await store.webhooks.create(hook('wh-other', 'rg-other'));
+        expect(await store.webhooks.refreshGate()).toBe(true);
+        await store.invocations.create(invocation('t-hook'), pending(['mi-h1', 'mi-h2']));
+        await store.invocations.updateRun(key('t-hook', 'mi-h1'), () => ({ status: 'Running' }), clock);
+        await store.invocations.updateRun(
+          key('t-hook', 'mi-h1'),
+          () => ({ status: 'Success', exitCode: 0 }),
+          clock,
+        );
+        await store.invocations.updateRun(
+          key('t-hook', 'mi-h2'),
+          () => ({ status: 'Failed', exitCode: 3 }),
+          clock,
+        );
+        const far = clock + 1_000_000;
+        const claims = await Promise.all([
+          store.webhooks.claimDue(far, far + 60_000, 100),
+          store.webhooks.claimDue(far, far + 60_000, 100),
+        ]);
+        const claimed = claims.flat();
+        // Each row to one claimer, all to the webhook of every group.
+        expect(new Set(claimed.map((entry) => entry.seq)).size).toBe(claimed.length);
+        expect(new Set(claimed.map((entry) => entry.webhookId))).toEqual(new Set(['wh-all']));
+        const bodies = claimed
+          .map((entry) => JSON.parse(entry.body))
+          .sort((a, b) => a.EventId.localeCompare(b.EventId));
+        const finished = bodies.filter((body) => body.Type === 'run.finished');
+        expect(finished.map((body) => [body.InstanceId, body.Status, body.ExitCode]).sort()).toEqual([
+          ['mi-h1', 'Success', 0],
+          ['mi-h2', 'Failed', 3],
+        ]);
+        expect(finished[0]).toMatchObject({ InvokeId: 't-hook', RegionId: 'cn-hangzhou' });
+        const aggregate = bodies
+          .filter((body) => body.Type === 'invocation.status')
+          .map((b) => b.InvocationStatus);
+        // One run failed, one succeeded: the invocation ends PartialFailed, said once.
+        expect(aggregate).toEqual(['PartialFailed']);
+        expect(await store.webhooks.claimDue(far, far + 60_000, 100)).toEqual([]);
+        const [first, second, third] = claimed;
+        if (!first || !second || !third) throw new Error('expected three events at least');
+        await store.webhooks.delivered(first);
+        await store.webhooks.retryLater(second, far + 10, 'HTTP 500');
+        await store.webhooks.failed(third, 'HTTP 410', far);
+        const listed = await store.webhooks.get('wh-all');
+        expect(listed).toMatchObject({ deliveredCount: 1, failedCount: 1, lastError: 'HTTP 410' });
+        expect(listed?.pending).toBe(claimed.length - 2);
+        expect(
+          (await store.webhooks.claimDue(far + 10, far + 100, 100)).map((e) => [e.seq, e.attempts]),
+        ).toEqual([[second.seq, 1]]);
+        expect(await store.webhooks.delete('wh-all')).toBe(true);
+        expect(await store.webhooks.delete('wh-all')).toBe(false);
+        expect(await store.webhooks.refreshGate()).toBe(true);
+        await store.webhooks.delete('wh-other');
+        expect(await store.webhooks.refreshGate()).toBe(false);
+        expect(await store.webhooks.list()).toEqual([]);
+        expect(await store.webhooks.claimDue(far * 2, far * 3, 100)).toEqual([]);
+      });
+
+      it('writes events for a tagged webhook only for invocations or commands with the tag', async () => {
+        const hook = (id: string, key: string, value: string) => ({
+          id,
+          url: 'http://127.0.0.1:9/hook',
+          secretSealed: 'v1:sealed',
+          resourceGroupId: '',
+          tag: { key, value },
+          createdAtMs: 1,
+        });
+        await store.webhooks.create(hook('wh-web', 'team', 'web'));
+        await store.webhooks.create(hook('wh-team', 'team', ''));
+        await store.webhooks.create(hook('wh-db', 'team', 'db'));
+        // One invocation tagged itself, one whose command is tagged, one untagged.
+        await store.invocations.create(
+          { ...invocation('t-tag-inv'), tags: [{ key: 'team', value: 'web' }] },
+          pending(['mi-t']),
+        );
+        await store.invocations.create(
+          { ...invocation('t-tag-cmd'), commandId: 'c-tagged' },
+          pending(['mi-t']),
+        );
+        await store.tags.tag('command', ['c-tagged'], [{ key: 'team', value: 'db' }], 20);
+        await store.invocations.create(invocation('t-tag-none'), pending(['mi-t']));
+        for (const id of ['t-tag-inv', 't-tag-cmd', 't-tag-none'])
+          await store.invocations.updateRun(
+            key(id, 'mi-t'),
+            () => ({ status: 'Success', exitCode: 0 }),
+            clock,
+          );
+        const far = clock + 1_000_000;
+        const claimed = await store.webhooks.claimDue(far, far + 60_000, 100);
+        const finished = (webhookId: string) =>
+          claimed
+            .filter((entry) => entry.webhookId === webhookId)
+            .map((entry) => JSON.parse(entry.body))
+            .filter((body) => body.Type === 'run.finished')
+            .map((body) => body.InvokeId)
+            .sort();
+        expect(finished('wh-web')).toEqual(['t-tag-inv']);
+        expect(finished('wh-db')).toEqual(['t-tag-cmd']);
+        expect(finished('wh-team')).toEqual(['t-tag-cmd', 't-tag-inv']);
+        expect((await store.webhooks.get('wh-web'))?.tag).toEqual({ key: 'team', value: 'web' });
+        for (const id of ['wh-web', 'wh-team', 'wh-db']) await store.webhooks.delete(id);
+        expect(await store.webhooks.refreshGate()).toBe(false);
+      });
+
+      it('lists the runs of a region changed since a time, oldest first, by group', async () => {
+        const since = clock;
+        await store.invocations.create(
+          { ...invocation('t-changed-a'), regionId: 'changes-region' },
+          pending(['mi-c1']),
+        );
+        await store.invocations.create(
+          { ...invocation('t-changed-b'), regionId: 'changes-region', resourceGroupId: 'rg-changes' },
+          pending(['mi-c2']),
+        );
+        await store.invocations.updateRun(
+          key('t-changed-b', 'mi-c2'),
+          () => ({ status: 'Running' }),
+          since + 50,
+        );
+        await store.invocations.updateRun(
+          key('t-changed-a', 'mi-c1'),
+          () => ({ status: 'Running' }),
+          since + 60,
+        );
+        const all = await store.invocations.changedSince('changes-region', since + 50, 10);
+        expect(all.map((change) => [change.run.invokeId, change.run.status, change.resourceGroupId])).toEqual(
+          [
+            ['t-changed-b', 'Running', 'rg-changes'],
+            ['t-changed-a', 'Running', ''],
+          ],
+        );
+        const grouped = await store.invocations.changedSince('changes-region', 0, 10, 'rg-changes');
+        expect(grouped.map((change) => change.run.invokeId)).toEqual(['t-changed-b']);
+        expect(await store.invocations.changedSince('changes-region', since + 61, 10)).toEqual([]);
+        expect(await store.invocations.changedSince('other-region', 0, 10)).toEqual([]);
       });
 
       it('counts invocations against the daily quota atomically, per region and UTC day', async () => {
@@ -799,6 +983,111 @@ for (const harness of harnesses) {
         expect(await store.invocations.purgeEndedBefore(10, 100)).toBe(1);
         expect(await store.invocations.get(region, 'f-contract')).toBeUndefined();
         expect(await store.invocations.get(region, 't-beside-file')).toBeDefined();
+      });
+
+      it('finds the ended runs of invocations that deliver output once, moves their uploads on, and closes them', async () => {
+        const deliveries = store.outputDeliveries;
+        await store.invocations.create(
+          { ...invocation('t-oss'), ossOutputDelivery: 'oss://b/p' },
+          pending(['mi-o1', 'mi-o2', 'mi-o3']),
+        );
+        await store.invocations.create(
+          { ...invocation('t-oss-period', 'Period'), ossOutputDelivery: 'oss://b' },
+          pending(['mi-o1']),
+        );
+        expect(await deliveries.endedWithoutDelivery(100)).toEqual([]);
+        // mi-o1 ends after starting, mi-o2 without having started (nothing to deliver), mi-o3 still runs.
+        const end = (status: 'Success' | 'Failed') => () => ({ status, exitCode: 0, finishTimeMs: 120 });
+        await store.invocations.updateRun(
+          key('t-oss', 'mi-o1'),
+          () => ({ status: 'Running', startTimeMs: 100 }),
+          clock,
+        );
+        await store.invocations.updateRun(key('t-oss', 'mi-o1'), end('Success'), clock);
+        await store.invocations.updateRun(key('t-oss', 'mi-o2'), () => ({ status: 'Cancelled' }), clock);
+        await store.invocations.updateRun(
+          key('t-oss', 'mi-o3'),
+          () => ({ status: 'Running', startTimeMs: 100 }),
+          clock,
+        );
+        // Run 1 of the schedule ended; row 0 (the task) is never delivered.
+        await store.invocations.updateRun(
+          key('t-oss-period', 'mi-o1', 1),
+          () => ({ status: 'Success', exitCode: 0, startTimeMs: 100, finishTimeMs: 110 }),
+          clock,
+          { create: true },
+        );
+        expect(await deliveries.endedWithoutDelivery(100)).toEqual([
+          { invokeId: 't-oss', instanceId: 'mi-o1', execution: 0, repeatMode: 'Once', target: 'oss://b/p' },
+          {
+            invokeId: 't-oss-period',
+            instanceId: 'mi-o1',
+            execution: 1,
+            repeatMode: 'Period',
+            target: 'oss://b',
+          },
+        ]);
+        const row = (at: ReturnType<typeof key>, objectKey: string) => ({
+          ...at,
+          bucket: 'b',
+          objectKey,
+          status: 'Pending' as const,
+          attempts: 0,
+          nextAttemptAtMs: 50,
+          errorCode: '',
+          errorInfo: '',
+        });
+        await deliveries.add(
+          [
+            row(key('t-oss', 'mi-o1'), 'p/t-oss/mi-o1.log'),
+            row(key('t-oss-period', 'mi-o1', 1), 't-oss-period/mi-o1/1.log'),
+          ],
+          clock,
+        );
+        // A row already there is kept as it is.
+        await deliveries.add([row(key('t-oss', 'mi-o1'), 'other')], clock);
+        expect(await deliveries.endedWithoutDelivery(100)).toEqual([]);
+        // mi-o3 still runs: the invocation stays open.
+        expect(await deliveries.closeDelivered()).toBe(0);
+        expect(await deliveries.due(49, 10)).toEqual([]);
+        expect((await deliveries.due(50, 10)).map((due) => due.objectKey).sort()).toEqual([
+          'p/t-oss/mi-o1.log',
+          't-oss-period/mi-o1/1.log',
+        ]);
+        const claim = {
+          status: 'Uploading' as const,
+          attempts: 1,
+          nextAttemptAtMs: 1000,
+          errorCode: '',
+          errorInfo: '',
+        };
+        expect(await deliveries.update(key('t-oss', 'mi-o1'), 'Pending', claim, clock)).toBe(true);
+        expect(await deliveries.update(key('t-oss', 'mi-o1'), 'Pending', claim, clock)).toBe(false);
+        expect((await deliveries.due(999, 10)).map((due) => due.objectKey)).toEqual([
+          't-oss-period/mi-o1/1.log',
+        ]);
+        // An upload left Uploading past its lease (its node died) is due again.
+        expect((await deliveries.due(1000, 10)).map((due) => due.objectKey).sort()).toEqual([
+          'p/t-oss/mi-o1.log',
+          't-oss-period/mi-o1/1.log',
+        ]);
+        const finished = { ...claim, status: 'Finished' as const, nextAttemptAtMs: 0 };
+        expect(await deliveries.update(key('t-oss', 'mi-o1'), 'Uploading', finished, clock)).toBe(true);
+        const read = await deliveries.read([key('t-oss', 'mi-o1'), key('t-oss', 'mi-o3')]);
+        expect([...read.keys()]).toEqual(['t-oss/mi-o1/0']);
+        expect(read.get('t-oss/mi-o1/0')).toMatchObject({
+          status: 'Finished',
+          attempts: 1,
+          objectKey: 'p/t-oss/mi-o1.log',
+        });
+        // The last run ends: found, given its row, and the ended invocation closes.
+        await store.invocations.updateRun(key('t-oss', 'mi-o3'), end('Failed'), clock);
+        expect((await deliveries.endedWithoutDelivery(100)).map((run) => run.instanceId)).toEqual(['mi-o3']);
+        await deliveries.add([row(key('t-oss', 'mi-o3'), 'p/t-oss/mi-o3.log')], clock);
+        expect(await deliveries.closeDelivered()).toBe(1);
+        expect(await deliveries.closeDelivered()).toBe(0);
+        expect((await store.invocations.get('cn-hangzhou', 't-oss'))?.ossOutputDelivery).toBe('oss://b/p');
+        expect((await store.invocations.get('cn-hangzhou', 't-output'))?.ossOutputDelivery).toBeUndefined();
       });
 
       it('purges ended invocations past the retention with their rows, output and tags, and nothing else', async () => {

@@ -3,6 +3,7 @@ import type { FileUpload } from '../domain/file-upload.js';
 import type { Activation, ManagedInstance } from '../domain/fleet.js';
 import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invocation.js';
 import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
+import type { OssOutputStatus } from '../domain/output-delivery.js';
 import type { Page, PageRequest } from '../domain/paging.js';
 import type { Tag, TagFilter } from '../domain/tags.js';
 import type {
@@ -33,6 +34,8 @@ export interface Store {
   readonly settings: SettingRepo;
   readonly fileUploads: FileUploadRepo;
   readonly terminalSessions: TerminalSessionRepo;
+  readonly outputDeliveries: OutputDeliveryRepo;
+  readonly webhooks: WebhookRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
   /** Cheap round trip for /health. */
@@ -285,6 +288,16 @@ export interface InvocationRepo {
    */
   cancelHeld(invokeId: string, instanceIds: readonly string[] | undefined, atMs: number): Promise<number>;
   /**
+   * Runs of a region changed at or after `sinceMs` (by their update time, then seq), oldest first,
+   * with their invocation's group: what a fleet-wide event stream polls.
+   */
+  changedSince(
+    regionId: string,
+    sinceMs: number,
+    limit: number,
+    resourceGroupId?: string,
+  ): Promise<RunChange[]>;
+  /**
    * Appends the chunk the agent numbered `offset` (domain/output-placement): a repeat is ignored, a gap
    * before it and bytes past `maxBytes` are counted as dropped. Returns bytes stored.
    */
@@ -498,6 +511,47 @@ export interface ClusterRepo {
   forgetSilentNodes(beforeMs: number): Promise<string[]>;
 }
 
+/** An ended run of an invocation that delivers its output, with no delivery row yet. */
+export interface RunToDeliver extends RunKey {
+  readonly repeatMode: RepeatMode;
+  /** The invocation's `oss://bucket/prefix`. */
+  readonly target: string;
+}
+
+/** One run's upload of its output (docs/output-delivery.md). */
+export interface OutputDelivery extends RunKey {
+  readonly bucket: string;
+  readonly objectKey: string;
+  readonly status: OssOutputStatus;
+  /** Attempts made (failed ones, and the one under way while Uploading). */
+  readonly attempts: number;
+  /** Pending: when to try (again); Uploading: when an attempt left by a dead node may be taken over. */
+  readonly nextAttemptAtMs: number;
+  readonly errorCode: string;
+  readonly errorInfo: string;
+}
+
+export type OutputDeliveryChange = Pick<
+  OutputDelivery,
+  'status' | 'attempts' | 'nextAttemptAtMs' | 'errorCode' | 'errorInfo'
+>;
+
+/** Uploads of runs' output to object storage: found when runs end, tried until Finished or Failed. */
+export interface OutputDeliveryRepo {
+  /** Started runs that ended, of invocations still open for delivery, without a delivery row. */
+  endedWithoutDelivery(limit: number): Promise<RunToDeliver[]>;
+  /** Adds delivery rows (a row already there is kept). */
+  add(rows: readonly OutputDelivery[], atMs: number): Promise<void>;
+  /** Closes the invocations that ended and whose every ended run has a delivery row; returns how many. */
+  closeDelivered(): Promise<number>;
+  /** Pending or Uploading rows whose next attempt is due, oldest first. */
+  due(atMs: number, limit: number): Promise<OutputDelivery[]>;
+  /** Moves a row on; only from `from` (another node's change wins), true when changed. */
+  update(key: RunKey, from: OssOutputStatus, change: OutputDeliveryChange, atMs: number): Promise<boolean>;
+  /** The delivery rows of these runs, by `invokeId/instanceId/execution`. */
+  read(keys: readonly RunKey[]): Promise<Map<string, OutputDelivery>>;
+}
+
 /** Cloud Assistant settings (ModifyCloudAssistantSettings), one JSON value per region and setting type. */
 export interface SettingRepo {
   get(regionId: string, settingType: string): Promise<string | undefined>;
@@ -605,4 +659,69 @@ export interface TerminalSessionRepo {
   readRecording(id: string, direction: RecordingDirection, offset: number, maxBytes: number): Promise<Buffer>;
   /** Removes up to `limit` ended sessions that ended before `beforeMs`, with their recordings. */
   purge(beforeMs: number, limit: number): Promise<number>;
+}
+
+export interface Webhook {
+  readonly id: string;
+  readonly url: string;
+  readonly secretSealed: string;
+  /** Empty: events of every resource group. */
+  readonly resourceGroupId: string;
+  /** Only events of invocations (or their commands) tagged so; an empty key: any, an empty value: any value. */
+  readonly tag: { readonly key: string; readonly value: string };
+  readonly createdAtMs: number;
+  readonly deliveredCount: number;
+  readonly failedCount: number;
+  readonly lastError: string;
+  readonly lastFailedAtMs: number;
+  /** Events waiting in the outbox for this webhook. */
+  readonly pending: number;
+}
+
+/** One event on its way to one webhook. */
+export interface OutboxEntry {
+  readonly seq: number;
+  readonly eventId: string;
+  readonly webhookId: string;
+  readonly body: string;
+  readonly createdAtMs: number;
+  readonly attempts: number;
+}
+
+export interface WebhookRepo {
+  create(
+    webhook: Omit<Webhook, 'deliveredCount' | 'failedCount' | 'lastError' | 'lastFailedAtMs' | 'pending'>,
+  ): Promise<void>;
+  /** With `pending` false, `pending` is 0: the sender needs no count of the outbox. */
+  list(pending?: boolean): Promise<Webhook[]>;
+  get(id: string): Promise<Webhook | undefined>;
+  /** Removes the webhook and what its outbox still holds; false when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** Queues one event for one webhook (TestWebhook). */
+  enqueue(webhookId: string, eventId: string, body: string, atMs: number): Promise<void>;
+  /**
+   * Claims up to `limit` due rows until `claimedUntilMs`: a row claimed by one node is not handed
+   * to another before then (a compare-and-set on each row, so two nodes never deliver one row at once).
+   * With `room`, no more rows of a webhook than its room (webhooks not in it: `limit`).
+   */
+  claimDue(
+    nowMs: number,
+    claimedUntilMs: number,
+    limit: number,
+    room?: (webhookId: string) => number,
+  ): Promise<OutboxEntry[]>;
+  delivered(entry: OutboxEntry): Promise<void>;
+  /** Another try at `nextAttemptAtMs`. */
+  retryLater(entry: OutboxEntry, nextAttemptAtMs: number, error: string): Promise<void>;
+  /** Given up: counted as failed on its webhook, removed from the outbox. */
+  failed(entry: OutboxEntry, error: string, atMs: number): Promise<void>;
+  /** Re-reads whether any webhook exists (what the state changes check before writing events). */
+  refreshGate(): Promise<boolean>;
+}
+
+/** A run as a fleet-wide event stream sees it. */
+export interface RunChange {
+  readonly run: InvocationInstance;
+  readonly resourceGroupId: string;
+  readonly commandId: string;
 }

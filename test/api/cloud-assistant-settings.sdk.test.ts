@@ -96,13 +96,50 @@ describe('ModifyCloudAssistantSettings and DescribeCloudAssistantSettings (Agent
     await modify({ enabled: false, allowedUpgradeWindow: [], timeZone: 'UTC' });
   });
 
-  it('answers the delivery types this server does not have as empty, and sessions as on by default', async () => {
+  it('answers the delivery types, and sessions as on by default', async () => {
     const body = await describeSettings(['SessionManagerConfig', 'InvocationDelivery', 'AgentUpgradeConfig']);
     // RecordInput, an extension, is not in the SDK's response model.
     expect(body?.sessionManagerConfig).toEqual({ sessionManagerEnabled: true });
-    expect(body?.ossDeliveryConfigs?.ossDeliveryConfig).toEqual([]);
+    // Output delivery to object storage is off until a region's OssDeliveryConfig enables it.
+    expect(body?.ossDeliveryConfigs?.ossDeliveryConfig).toEqual([
+      { deliveryType: 'Invocation', enabled: false, bucketName: '', prefix: '', encryptionType: 'Inherit' },
+    ]);
     expect(body?.slsDeliveryConfigs?.slsDeliveryConfig).toEqual([]);
     expect(body?.agentUpgradeConfig?.enabled).toBe(false);
+  });
+
+  it('stores OssDeliveryConfig (InvocationDelivery) per region, a later call changing only the fields it names', async () => {
+    const delivery = (config: Record<string, unknown>, regionId = otherRegion) =>
+      client.modifyCloudAssistantSettings(
+        new Ecs.ModifyCloudAssistantSettingsRequest({
+          regionId,
+          settingType: 'InvocationDelivery',
+          ossDeliveryConfig: new Ecs.ModifyCloudAssistantSettingsRequestOssDeliveryConfig(config),
+        }),
+      );
+    await delivery({ enabled: true, bucketName: 'run-logs', prefix: 'fleet/out/' });
+    await delivery({ prefix: 'fleet/runs' });
+    const shown = async (regionId: string) =>
+      (await describeSettings(['InvocationDelivery'], regionId))?.ossDeliveryConfigs?.ossDeliveryConfig;
+    expect(await shown(otherRegion)).toEqual([
+      {
+        deliveryType: 'Invocation',
+        enabled: true,
+        bucketName: 'run-logs',
+        prefix: 'fleet/runs',
+        encryptionType: 'Inherit',
+      },
+    ]);
+    expect((await shown(region))?.[0]?.enabled).toBe(false);
+    for (const bad of [
+      { enabled: true, bucketName: 'No_Such' },
+      { encryptionType: 'KMS' },
+      { prefix: '/absolute' },
+    ]) {
+      await expectApiError(delivery(bad), 'InvalidParameter', 400);
+    }
+    await delivery({ enabled: false, bucketName: '', prefix: '' });
+    expect((await shown(otherRegion))?.[0]).toMatchObject({ enabled: false, bucketName: '' });
   });
 
   it.each<[string, () => Promise<unknown>, string, number]>([
@@ -538,7 +575,7 @@ describe('openassist settings get|set', () => {
     expect(notNumber.stderr).toContain('CpuLimit is a whole number');
     const refused = await cli(['settings', 'set', 'ResourceUsageConfig', 'CpuLimit=99'], { env: env() });
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('InvalidParameter')]);
-    const other = await cli(['settings', 'set', 'InvocationDelivery', '--config', '{"Enabled":true}'], {
+    const other = await cli(['settings', 'set', 'SessionManagerDelivery', '--config', '{"Enabled":true}'], {
       env: env(),
     });
     expect([other.code, other.stderr]).toEqual([1, expect.stringContaining('not supported by this server')]);

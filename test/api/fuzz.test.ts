@@ -119,7 +119,14 @@ describe('property: no request produces a 500', () => {
   it('signed requests with arbitrary parameters get a success or a catalogued 4xx, for every action', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(...[...actions.values()].map((action) => action.name), 'NoSuchAction'),
+        fc.constantFrom(
+          // StreamInvocationEvents answers a valid region with a stream that never ends
+          // (test/api/webhooks.e2e.test.ts follows it).
+          ...[...actions.values()]
+            .map((action) => action.name)
+            .filter((name) => name !== 'StreamInvocationEvents'),
+          'NoSuchAction',
+        ),
         params,
         async (action, raw) => {
           const response = await signedInject(action, new Map(Object.entries(raw)));

@@ -13,14 +13,14 @@ export interface TwoNodes {
   stop(): Promise<void>;
 }
 
-export async function startTwoNodes(): Promise<TwoNodes> {
+export async function startTwoNodes(extraEnv: Record<string, string> = {}): Promise<TwoNodes> {
   const schema = newSchemaName();
   const rootKey = {
     id: `LTAItest${randomBytes(8).toString('hex')}`,
     secret: randomBytes(15).toString('hex'),
   };
   // Secret parameters sealed on one node must open on the other.
-  const env = { OPENASSIST_SECRET_KEY: randomBytes(32).toString('base64') };
+  const env = { OPENASSIST_SECRET_KEY: randomBytes(32).toString('base64'), ...extraEnv };
   const nodeA = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey: rootKey, env });
   const nodeB = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey: rootKey, env });
   const { body } = await ecsClient(nodeB.endpoint, rootKey.id, rootKey.secret).createActivation(

@@ -1,23 +1,37 @@
 import type { AgentUpgradeConfig } from '../../domain/agent-upgrade.js';
 import { ApiError, missingParameter } from '../../domain/errors.js';
 import type { ResourceUsageConfig } from '../../domain/resource-usage.js';
-import { agentUpgradeSetting, resourceUsageSetting, sessionManagerSetting } from '../../service/settings.js';
+import {
+  agentUpgradeSetting,
+  invocationDeliverySetting,
+  resourceUsageSetting,
+  sessionManagerSetting,
+} from '../../service/settings.js';
 import type { Action } from '../action.js';
 
 /**
- * The setting types Alibaba's SDK names. AgentUpgradeConfig, ResourceUsageConfig and
- * SessionManagerConfig act here; Describe answers the delivery types as what they are on this
- * server (nothing delivered), Modify refuses them: storing a delivery to OSS or SLS would have
- * Describe promise what this server does not do.
+ * The setting types Alibaba's SDK names. AgentUpgradeConfig, ResourceUsageConfig,
+ * SessionManagerConfig and InvocationDelivery (its OssDeliveryConfig: the region's default bucket
+ * for runs' output, docs/output-delivery.md) act here. SessionManagerDelivery is answered as what it
+ * is on this server (nothing delivered) and Modify refuses it, as it refuses an SlsDeliveryConfig:
+ * storing them would have Describe promise what this server does not do.
  */
 const settingTypes = [
   agentUpgradeSetting,
   resourceUsageSetting,
   sessionManagerSetting,
   'SessionManagerDelivery',
-  'InvocationDelivery',
+  invocationDeliverySetting,
 ];
-const modifiable = [agentUpgradeSetting, resourceUsageSetting, sessionManagerSetting];
+const modifiable = [
+  agentUpgradeSetting,
+  resourceUsageSetting,
+  sessionManagerSetting,
+  invocationDeliverySetting,
+];
+// The JSON parameter of each setting type: its own name, except a delivery's.
+const parameterOf = (type: string): string =>
+  type === invocationDeliverySetting ? 'OssDeliveryConfig' : type;
 
 function checkSettingType(type: string, name: string): void {
   if (!settingTypes.includes(type)) {
@@ -59,9 +73,16 @@ export const modifyCloudAssistantSettings: Action = {
       );
     }
     // The SettingType names the JSON parameter that carries the setting.
-    const json = params.string(type);
-    if (json === undefined || json === '') throw missingParameter(type);
+    // A delivery's JSON may also come under the type's own name, as every other setting's does.
+    const json = params.string(parameterOf(type)) || params.string(type);
+    if (json === undefined || json === '') throw missingParameter(parameterOf(type));
+    if (type === invocationDeliverySetting && params.string('SlsDeliveryConfig'))
+      throw new ApiError(
+        'InvalidParameter',
+        'SlsDeliveryConfig is not supported by this server; use OssDeliveryConfig.',
+      );
     if (type === agentUpgradeSetting) await services.settings.modifyAgentUpgrade(regionId, json);
+    else if (type === invocationDeliverySetting) await services.settings.modifyOssDelivery(regionId, json);
     else if (type === sessionManagerSetting) await services.settings.modifySessionManager(json);
     else await services.settings.modifyResourceUsage(regionId, json);
     return {};
@@ -94,8 +115,19 @@ export const describeCloudAssistantSettings: Action = {
         RecordInput: config.recordInput,
       };
     }
-    if (types.includes('SessionManagerDelivery') || types.includes('InvocationDelivery')) {
-      body.OssDeliveryConfigs = { OssDeliveryConfig: [] };
+    if (types.includes('SessionManagerDelivery') || types.includes(invocationDeliverySetting)) {
+      const oss = [];
+      if (types.includes(invocationDeliverySetting)) {
+        const config = await services.settings.ossDelivery(regionId);
+        oss.push({
+          DeliveryType: 'Invocation',
+          Enabled: config.enabled,
+          BucketName: config.bucketName,
+          Prefix: config.prefix,
+          EncryptionType: config.encryptionType,
+        });
+      }
+      body.OssDeliveryConfigs = { OssDeliveryConfig: oss };
       body.SlsDeliveryConfigs = { SlsDeliveryConfig: [] };
     }
     if (types.includes(resourceUsageSetting)) {

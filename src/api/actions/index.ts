@@ -37,6 +37,7 @@ import { describeSendFileResults, sendFile } from './send-file.js';
 import { describeServerNodes } from './server-nodes.js';
 import { listTagResources, tagResources, untagResources } from './tags.js';
 import { terminalSessionActions } from './terminal-sessions.js';
+import { webhookActions } from './webhooks.js';
 
 export const ecsVersion = '2014-05-26';
 
@@ -86,6 +87,7 @@ const all: readonly Action[] = [
   ...fileUploadActions,
   ...terminalSessionActions,
   ...accessKeyActions,
+  ...webhookActions,
 ];
 
 export const actions: ReadonlyMap<string, Action> = new Map(

@@ -152,17 +152,22 @@ export const describeInvocations: Action = {
     );
     // Every shown run's output in one read, and only when asked for.
     const outputs = includeOutput ? await services.invocations.outputTails(runsOf.flat()) : [];
+    const deliveries = await services.outputDelivery.fields(
+      result.items.flatMap((invocation, i) => (runsOf[i] ?? []).map((run) => ({ invocation, run }))),
+    );
     let next = 0;
     const invocations = result.items.map((invocation, i) => {
-      const rendered = (runsOf[i] ?? []).map((run) =>
-        runFields(run, outputs[next++], encoding, {
+      const rendered = (runsOf[i] ?? []).map((run) => {
+        const delivery = deliveries[next];
+        return runFields(run, outputs[next++], encoding, {
           InstanceInvokeStatus: legacyInstanceStatus(run.status),
           CreationTime: isoTime(run.createdAtMs),
           FinishTime: optionalTime(run.finishTimeMs),
           UpdateTime: isoTime(run.updateTimeMs),
           Timed: isTimedRun(invocation.repeatMode, run.status),
-        }),
-      );
+          ...delivery,
+        });
+      });
       return {
         InvokeId: invocation.id,
         CommandId: invocation.commandId,
@@ -188,6 +193,7 @@ export const describeInvocations: Action = {
         Timed: isTimedInvocation(invocation.repeatMode, invocation.status),
         CreationTime: isoTime(invocation.createdAtMs),
         Tags: renderTags(invocation.tags),
+        OssOutputDelivery: invocation.ossOutputDelivery,
         InvokeInstances: { InvokeInstance: rendered },
         ...(invocation.rolling && rollingFields(invocation.rolling, runsOf[i] ?? [])),
       };
@@ -226,8 +232,11 @@ export const describeInvocationResults: Action = {
     const encoding =
       shown.length > 0 ? parseContentEncoding(params.string('ContentEncoding'), 'Base64') : 'Base64';
     const outputs = await services.invocations.outputTails(shown.map(({ run }) => run));
+    const deliveries = await services.outputDelivery.fields(shown);
     const results = shown.map(({ invocation, run }, i) =>
       runFields(run, outputs[i], encoding, {
+        OssOutputDelivery: invocation.ossOutputDelivery,
+        ...deliveries[i],
         FinishedTime: optionalTime(run.finishTimeMs),
         InvokeRecordStatus: legacyInstanceStatus(run.status),
         InvokeId: invocation.id,

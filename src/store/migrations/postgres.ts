@@ -409,6 +409,68 @@ export const postgresMigrations: readonly Migration[] = [
   },
   {
     version: 18,
+    name: 'webhooks and their outbox; runs by update time (the fleet event stream)',
+    // The outbox gets one row per event and webhook, written in the transaction that changed the
+    // run, so a killed server loses no event; a row leaves it once delivered or given up.
+    sql: `
+      CREATE TABLE webhooks (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        secret_sealed TEXT NOT NULL,
+        resource_group_id TEXT NOT NULL,
+        tag_key TEXT NOT NULL DEFAULT '',
+        tag_value TEXT NOT NULL DEFAULT '',
+        created_at BIGINT NOT NULL,
+        delivered_count BIGINT NOT NULL DEFAULT 0,
+        failed_count BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        last_failed_at BIGINT NOT NULL DEFAULT 0
+      );
+      CREATE TABLE webhook_outbox (
+        seq BIGSERIAL PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        webhook_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        claimed_until BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at, seq);
+      CREATE INDEX webhook_outbox_webhook ON webhook_outbox (webhook_id);
+      CREATE INDEX invocation_instances_update ON invocation_instances (update_time, seq);
+    `,
+  },
+  {
+    version: 19,
+    name: 'output delivery to object storage',
+    // An invocation that delivers names its target and stays open until every ended run has a
+    // delivery row; the rows are the uploads' durable state, found by status and next attempt.
+    sql: `
+      ALTER TABLE invocations ADD COLUMN oss_output_delivery TEXT NOT NULL DEFAULT '';
+      ALTER TABLE invocations ADD COLUMN oss_open INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX invocations_oss_open ON invocations (oss_open);
+      CREATE TABLE output_deliveries (
+        invoke_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        execution INTEGER NOT NULL,
+        bucket TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at BIGINT NOT NULL,
+        error_code TEXT NOT NULL,
+        error_info TEXT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (invoke_id, instance_id, execution)
+      );
+      CREATE INDEX output_deliveries_due ON output_deliveries (status, next_attempt_at);
+    `,
+  },
+  {
+    version: 20,
     name: 'rolling runs: MaxConcurrency and MaxErrors, runs held back until released',
     // As given (a count or a percentage) and resolved against the targets (0: not a rolling run;
     // -1: no error limit). A held run is Pending but not deliverable until a run of its

@@ -43,6 +43,8 @@ const stored = (value: Invocation) => ({
   max_errors: '',
   concurrency_limit: 0,
   error_limit: -1,
+  oss_output_delivery: '',
+  oss_open: 0,
   ...invocationRow(value),
   seq: 7,
 });

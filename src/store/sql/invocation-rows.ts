@@ -63,6 +63,7 @@ export const toInvocation = (row: InvocationRow, tags: Tag[]): Invocation => ({
   status: invocationStatus(row.invocation_status),
   createdAtMs: Number(row.created_at),
   tags,
+  ...(row.oss_output_delivery !== '' && { ossOutputDelivery: row.oss_output_delivery }),
   ...(row.kind === 'file' && { file: fileOf(row) }),
   ...(Number(row.concurrency_limit) > 0 && {
     rolling: {
@@ -111,6 +112,8 @@ export const invocationRow = (invocation: Omit<Invocation, 'seq'>): Insertable<I
   client_token: invocation.clientToken,
   invocation_status: invocation.status,
   created_at: invocation.createdAtMs,
+  // An invocation that delivers no output leaves its columns to their defaults (the insert is unchanged).
+  ...(invocation.ossOutputDelivery && { oss_output_delivery: invocation.ossOutputDelivery, oss_open: 1 }),
   // A command's row leaves the file columns to their defaults: InvokeCommand's insert is unchanged.
   ...(invocation.file && {
     kind: 'file',

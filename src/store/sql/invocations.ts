@@ -7,6 +7,7 @@ import { invocationListings, listingQueries } from './invocation-listings.js';
 import { invocationRow, runRow, toRun } from './invocation-rows.js';
 import { prepared } from './prepared.js';
 import { cancelHeldRows } from './rolling-release.js';
+import { runChanges } from './run-changes.js';
 import { deliveryQueries, runDelivery } from './run-delivery.js';
 import { outputQueries, runOutput } from './run-output.js';
 import {
@@ -21,6 +22,7 @@ import {
 } from './run-transaction.js';
 import { runUpdates } from './run-updates.js';
 import { replaceTags } from './tags.js';
+import type { EventRecorder } from './webhooks.js';
 
 /**
  * The invocation repo, put together from its parts: InvokeCommand's rows and run reads (here),
@@ -85,6 +87,7 @@ type Queries = ReturnType<typeof queriesFor>;
 export function invocationRepo(
   db: Kysely<Schema>,
   dialect: 'sqlite' | 'postgres',
+  events: EventRecorder,
   scope?: TransactionScope,
   queries: Queries = queriesFor(dialect),
 ): InvocationRepo {
@@ -92,10 +95,11 @@ export function invocationRepo(
   const rows = scope?.rows ?? queries.direct;
 
   const repo: InvocationRepo = {
-    ...runUpdates(db, queries.runs, rows, scope),
+    ...runUpdates(db, queries.runs, rows, scope, events),
     ...runDelivery(db, queries.delivery),
     ...runOutput(db, queries.output, rows),
     ...invocationListings(db, queries.listings),
+    ...runChanges(db),
 
     async create(invocation, initialRuns, quota) {
       const instanceIds = initialRuns.map((run) => run.instanceId);
@@ -206,8 +210,8 @@ export function invocationRepo(
       return db
         .transaction()
         .execute(async (trx) => {
-          const result = await work(invocationRepo(trx, dialect, inner, queries));
-          await closeScope(trx, queries.runs, inner);
+          const result = await work(invocationRepo(trx, dialect, events, inner, queries));
+          await closeScope(trx, queries.runs, inner, events, Date.now());
           return result;
         })
         .then((result) => {
@@ -225,8 +229,9 @@ export function invocationRepo(
         // The invocation's row first (locked on PostgreSQL): no release runs meanwhile.
         const [head] = (await queries.runs.invocationHead(trx, invokeId)).rows;
         if (!head) return 0;
-        const cancelled = await cancelHeldRows(trx, invokeId, instanceIds, atMs, false);
-        if (cancelled > 0) await refreshAggregate(trx, queries.runs, invokeId, head.invocation_status);
+        const cancelled = await cancelHeldRows(trx, invokeId, instanceIds, atMs, false, events);
+        if (cancelled > 0)
+          await refreshAggregate(trx, queries.runs, invokeId, head.invocation_status, events, atMs);
         return cancelled;
       });
     },
@@ -244,6 +249,7 @@ export function invocationRepo(
         const ids = ended.map((row) => row.id);
         if (ids.length === 0) return 0;
         await trx.deleteFrom('output_chunks').where('invoke_id', 'in', ids).execute();
+        await trx.deleteFrom('output_deliveries').where('invoke_id', 'in', ids).execute();
         await trx.deleteFrom('invocation_instances').where('invoke_id', 'in', ids).execute();
         await trx
           .deleteFrom('tags')

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { type RollingLimits, releaseDecision, tallyRuns } from '../../domain/rolling-run.js';
 import { runError } from '../../domain/run-errors.js';
 import type { Schema } from '../schema.js';
-import { instanceStatus } from './invocation-rows.js';
+import { instanceStatus, toRun } from './invocation-rows.js';
+import type { EventRecorder } from './webhooks.js';
 
 /**
  * The release of a rolling run's held instances (docs/rolling-runs.md), inside the transaction
@@ -19,6 +20,7 @@ export async function releaseHeld(
   invokeId: string,
   limits: RollingLimits,
   atMs: number,
+  events: EventRecorder,
 ): Promise<string[]> {
   const rows = await trx
     .selectFrom('invocation_instances')
@@ -31,7 +33,7 @@ export async function releaseHeld(
   );
   const decision = releaseDecision(limits, tally);
   if (decision.kind === 'cancel') {
-    await cancelHeldRows(trx, invokeId, undefined, atMs, true);
+    await cancelHeldRows(trx, invokeId, undefined, atMs, true, events);
     return [];
   }
   if (decision.count === 0) return [];
@@ -58,16 +60,31 @@ export async function releaseHeld(
   return next.map((row) => row.instance_id);
 }
 
-/** Held runs end Cancelled: all past MaxErrors (with its code), or those StopInvocation names. */
+/**
+ * Held runs end Cancelled: all past MaxErrors (with its code), or those StopInvocation names. Each
+ * is a run's end like any other: an event for the webhooks, in the same transaction.
+ */
 export async function cancelHeldRows(
   trx: Kysely<Schema>,
   invokeId: string,
   instanceIds: readonly string[] | undefined,
   atMs: number,
   maxErrorsExceeded: boolean,
+  events: EventRecorder,
 ): Promise<number> {
+  const held = await trx
+    .selectFrom('invocation_instances')
+    .select('seq')
+    .where('invoke_id', '=', invokeId)
+    .where('execution', '=', 0)
+    .where('held', '=', 1)
+    .$if(instanceIds !== undefined, (q) => q.where('instance_id', 'in', [...(instanceIds ?? [])]))
+    .orderBy('seq')
+    .execute();
+  if (held.length === 0) return 0;
+  const seqs = held.map((row) => row.seq);
   const error = maxErrorsExceeded ? runError('MaxErrorsExceeded') : { errorCode: '', errorInfo: '' };
-  const result = await trx
+  await trx
     .updateTable('invocation_instances')
     .set({
       held: 0,
@@ -78,10 +95,14 @@ export async function cancelHeldRows(
       update_time: atMs,
       ...(!maxErrorsExceeded && { stop_time: atMs }),
     })
-    .where('invoke_id', '=', invokeId)
-    .where('execution', '=', 0)
-    .where('held', '=', 1)
-    .$if(instanceIds !== undefined, (q) => q.where('instance_id', 'in', [...(instanceIds ?? [])]))
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    .where('seq', 'in', seqs)
+    .execute();
+  const cancelled = await trx
+    .selectFrom('invocation_instances')
+    .selectAll()
+    .where('seq', 'in', seqs)
+    .orderBy('seq')
+    .execute();
+  for (const row of cancelled) await events.runChanged(trx, toRun(row), atMs);
+  return cancelled.length;
 }

@@ -6,6 +6,7 @@ import type { RunKey } from '../store.js';
 import { instanceStatus, invocationStatus, type RunRow, runKeyText } from './invocation-rows.js';
 import { prepared } from './prepared.js';
 import { type ReleaseListener, releaseHeld } from './rolling-release.js';
+import type { EventRecorder } from './webhooks.js';
 
 /**
  * How the store changes runs inside a transaction: it reads (and on PostgreSQL locks) the rows,
@@ -207,27 +208,38 @@ export async function closeScope(
   trx: Kysely<Schema>,
   queries: RunQueries,
   scope: TransactionScope,
+  events: EventRecorder,
+  atMs: number,
 ): Promise<void> {
   await scope.rows.flush(trx);
-  for (const [invokeId, { limits, atMs }] of scope.rolling) {
-    scope.released.push(...(await releaseHeld(trx, invokeId, limits, atMs)));
+  for (const [invokeId, { limits, atMs: endedAt }] of scope.rolling) {
+    scope.released.push(...(await releaseHeld(trx, invokeId, limits, endedAt, events)));
   }
-  for (const invokeId of scope.staleAggregates) await refreshAggregate(trx, queries, invokeId, undefined);
+  for (const invokeId of scope.staleAggregates)
+    await refreshAggregate(trx, queries, invokeId, undefined, events, atMs);
 }
 
-/** Recomputes an invocation's aggregate status from its rows 0, written only when it changes. */
+/**
+ * Recomputes an invocation's aggregate status from its rows 0, written only when it changes; a
+ * change is an event for the webhooks, written in the same transaction.
+ */
 export async function refreshAggregate(
   trx: Kysely<Schema>,
   queries: RunQueries,
   invokeId: string,
   current: string | undefined,
+  events: EventRecorder,
+  atMs: number,
 ): Promise<void> {
   const { rows } = await queries.statuses(trx, invokeId);
   const aggregate = nextAggregate(
     rows.map((row) => instanceStatus(row.status)),
     current === undefined ? undefined : invocationStatus(current),
   );
-  if (aggregate !== undefined) await queries.setAggregate(trx, invokeId, aggregate);
+  if (aggregate === undefined) return;
+  const written = await queries.setAggregate(trx, invokeId, aggregate);
+  if (Number(written.numAffectedRows ?? 0) > 0)
+    await events.invocationChanged(trx, invokeId, aggregate, atMs);
 }
 
 /** Tells the listeners of released runs (after the commit that released them). */

@@ -22,6 +22,7 @@ import {
   rollingLimitsOf,
   type TransactionScope,
 } from './run-transaction.js';
+import type { EventRecorder } from './webhooks.js';
 
 type UpdateMethods = Pick<InvocationRepo, 'updateRun' | 'armForBoot' | 'redeliver'>;
 
@@ -35,6 +36,7 @@ export function runUpdates(
   queries: RunQueries,
   rows: RunRows,
   scope: TransactionScope | undefined,
+  events: EventRecorder,
 ): UpdateMethods {
   return {
     async updateRun(key, change, atMs, options = {}) {
@@ -70,14 +72,22 @@ export function runUpdates(
             follow.droppedBytes ?? 0,
           );
         }
+        if (step.statusChanged) await events.runChanged(trx, step.updated, atMs);
         // A rolling run's row 0 that ends releases the next held ones (or cancels them past MaxErrors).
         const rolling = rollingLimitsOf(head);
         const releases = rolling.concurrency > 0 && step.statusChanged && isFinal(step.updated.status);
         if (releases && scope) scope.rolling.set(key.invokeId, { limits: rolling, atMs });
-        else if (releases) released.push(...(await releaseHeld(trx, key.invokeId, rolling, atMs)));
+        else if (releases) released.push(...(await releaseHeld(trx, key.invokeId, rolling, atMs, events)));
         if (step.statusChanged && scope) scope.staleAggregates.add(key.invokeId);
         else if (step.statusChanged)
-          await refreshAggregate(trx, queries, key.invokeId, releases ? undefined : head.invocation_status);
+          await refreshAggregate(
+            trx,
+            queries,
+            key.invokeId,
+            releases ? undefined : head.invocation_status,
+            events,
+            atMs,
+          );
         return step.updated;
       });
       announceReleased(queries, released);

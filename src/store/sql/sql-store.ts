@@ -11,11 +11,13 @@ import { fileUploadRepo } from './file-uploads.js';
 import { instanceRepo } from './instances.js';
 import { invocationRepo } from './invocations.js';
 import { nonceRepo } from './nonces.js';
+import { outputDeliveryRepo } from './output-deliveries.js';
 import { parameterRepo } from './parameters.js';
 import { resourceGroupRepo } from './resource-groups.js';
 import { settingRepo } from './settings.js';
 import { tagRepo } from './tag-repo.js';
 import { terminalSessionRepo } from './terminal-sessions.js';
+import { eventRecorder, type WebhookGate, webhookRepo } from './webhooks.js';
 
 /** One node alone (SQLite): there is nobody to tell. */
 const silentNotifications: Notifications = {
@@ -30,6 +32,9 @@ export function sqlStore(
   notifications: Notifications = silentNotifications,
   closeExtra: () => Promise<void> = async () => undefined,
 ): Store {
+  // Opened active (events are written, at a small cost, until the first `refreshGate` says none
+  // is needed): a webhook made before this start must not miss the first changes.
+  const gate: WebhookGate = { active: true };
   return {
     dialect,
     cluster: clusterRepo(db),
@@ -39,7 +44,8 @@ export function sqlStore(
     commands: commandRepo(db, dialect),
     activations: activationRepo(db),
     instances: instanceRepo(db, dialect),
-    invocations: invocationRepo(db, dialect),
+    invocations: invocationRepo(db, dialect, eventRecorder(gate)),
+    webhooks: webhookRepo(db, gate),
     clientTokens: clientTokenRepo(db),
     tags: tagRepo(db),
     resourceGroups: resourceGroupRepo(db),
@@ -47,6 +53,7 @@ export function sqlStore(
     settings: settingRepo(db),
     fileUploads: fileUploadRepo(db, dialect),
     terminalSessions: terminalSessionRepo(db, dialect),
+    outputDeliveries: outputDeliveryRepo(db),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
