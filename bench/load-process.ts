@@ -21,6 +21,8 @@ export interface LoadProcess {
   readonly output: () => string;
   /** The latest `finished M` the generator printed (it prints once a second at most). */
   finishedRuns(): number;
+  /** The most memory-mode runs at once the generator printed (with `holdMs`, a pacing bound shows here). */
+  mostRunning(): number;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export interface LoadProcessOptions {
   readonly count: number;
   readonly mode: 'memory' | 'spawn';
   readonly namePrefix?: string;
+  /** Memory mode: how long each run lasts (default 0: it ends at once). */
+  readonly holdMs?: number;
   /** How long registering and connecting every identity may take. */
   readonly timeoutMs?: number;
 }
@@ -49,6 +53,7 @@ export async function startLoadProcess(options: LoadProcessOptions): Promise<Loa
     '--instances-out',
     idsFile,
     ...(options.namePrefix ? ['--name-prefix', options.namePrefix] : []),
+    ...(options.holdMs ? ['--hold-ms', String(options.holdMs)] : []),
   ];
   // Through the environment: codes in the arguments would be readable by every local user (ps).
   const activations = options.activations.map((activation) => `${activation.id}:${activation.code}`);
@@ -89,6 +94,7 @@ export async function startLoadProcess(options: LoadProcessOptions): Promise<Loa
     instanceIds,
     output: () => output,
     finishedRuns: () => Number([...output.matchAll(/finished (\d+)/g)].at(-1)?.[1] ?? 0),
+    mostRunning: () => Number([...output.matchAll(/most running (\d+)/g)].at(-1)?.[1] ?? 0),
     stop,
   };
 }

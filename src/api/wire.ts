@@ -76,6 +76,8 @@ export const readInvokeInput = (params: Params): InvokeInput => ({
   clientToken: params.string('ClientToken'),
   tags: readTags(params),
   resourceTags: readTags(params, resourceTagRules),
+  maxConcurrency: params.string('MaxConcurrency'),
+  maxErrors: params.string('MaxErrors'),
   ossOutputDelivery: params.string('OssOutputDelivery'),
 });
 

@@ -383,6 +383,17 @@ export const errorCatalogue = {
     'The specified parameter NextToken is not valid.',
     'Pass the NextToken of the previous response unchanged.',
   ),
+  // --- OpenAssist extensions: rolling runs (docs/rolling-runs.md) ---
+  'InvalidParameter.MaxConcurrency': row(
+    400,
+    'The specified parameter MaxConcurrency is not valid.',
+    'MaxConcurrency is a whole number from 1 or a percentage from 1% to 100%, with RepeatMode Once.',
+  ),
+  'InvalidParameter.MaxErrors': row(
+    400,
+    'The specified parameter MaxErrors is not valid.',
+    'MaxErrors is a whole number from 0 or a percentage from 0% to 100%, and needs MaxConcurrency.',
+  ),
   'InvalidParameter.MaxResults': row(
     400,
     'The specified parameter MaxResults is not valid.',

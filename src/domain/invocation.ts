@@ -5,6 +5,7 @@ import { type ContainerTarget, parseContainerTarget } from './container.js';
 import { ApiError } from './errors.js';
 import type { InstanceStatus, InvocationStatus } from './invocation-status.js';
 import { ossUri, parseOssUri } from './output-delivery.js';
+import { type RollingLimits, type RollingSpec, validateRolling } from './rolling-run.js';
 import type { FileAttributes } from './send-file.js';
 import { type RawTag, resourceTagRules, type Tag, validateTags } from './tags.js';
 
@@ -17,6 +18,8 @@ export const invokeLimits = {
   contentAndParametersBase64Bytes: 18 * 1024,
   usernameLength: 255,
   windowsPasswordNameLength: 255,
+  /** An extension: a rolling run (MaxConcurrency set) may select this many instances by ResourceTag.N. */
+  rollingInstances: 10_000,
 } as const;
 
 export type RepeatMode = 'Once' | 'Period' | 'NextRebootOnly' | 'EveryReboot' | 'DryRun';
@@ -52,6 +55,9 @@ export interface InvokeInput {
   tags: readonly RawTag[];
   /** `ResourceTag.N`: select the instances carrying all these tags instead of naming them. */
   resourceTags?: readonly RawTag[] | undefined;
+  /** Extensions: rolling runs (docs/rolling-runs.md). */
+  maxConcurrency?: string | undefined;
+  maxErrors?: string | undefined;
   /** `OssOutputDelivery`: `oss://bucket/prefix`; absent or empty: the region's default, if any. */
   ossOutputDelivery?: string | undefined;
 }
@@ -75,6 +81,8 @@ export interface InvokeRequest {
   tags: Tag[];
   /** ContainerId / ContainerName, when the script runs inside a container. */
   container: ContainerTarget | undefined;
+  /** MaxConcurrency / MaxErrors when given: the targets are released a few at a time. */
+  rolling: RollingSpec | undefined;
   /** `OssOutputDelivery` as given (checked), or undefined: the region's default decides. */
   ossOutputDelivery: string | undefined;
 }
@@ -136,6 +144,7 @@ export function validateInvokeRequest(input: InvokeInput): InvokeRequest {
   const container = parseContainerTarget(input.containerId ?? '', input.containerName ?? '');
   return {
     container,
+    rolling: validateRolling(input.maxConcurrency, input.maxErrors, repeatMode),
     instanceIds: [...new Set(input.instanceIds)],
     resourceTags,
     repeatMode,
@@ -290,6 +299,8 @@ export interface Invocation {
    * `commandName`, its description as `commandDescription`, its content as `contentBase64`.
    */
   readonly file?: FileAttributes | undefined;
+  /** A rolling run's MaxConcurrency / MaxErrors as given and resolved (docs/rolling-runs.md). */
+  readonly rolling?: (RollingSpec & RollingLimits) | undefined;
 }
 
 /** One instance's part of an invocation. */
@@ -318,6 +329,8 @@ export interface InvocationInstance {
   readonly finishTimeMs: number;
   readonly stopTimeMs: number;
   readonly updateTimeMs: number;
+  /** A rolling run's instance not released yet (Pending, not deliverable). */
+  readonly held?: boolean | undefined;
 }
 
 /** Modes whose runs are executions of their own (several runs on one instance). */

@@ -36,6 +36,8 @@ export const runErrorInfo = {
   // Not Alibaba's: runs the server ends itself when its agent lost them (docs/agent-protocol.md).
   ExecutionLost: 'the command execution is no longer known to the agent (its journal was lost)',
   ExecutionNotReported: 'the agent did not report the end of the command execution in time',
+  // Not Alibaba's: a rolling run's instances not started once MaxErrors was exceeded (docs/rolling-runs.md).
+  MaxErrorsExceeded: 'the command was not started: more runs of the invocation failed than MaxErrors allows',
 } as const;
 
 export type RunErrorCode = keyof typeof runErrorInfo;

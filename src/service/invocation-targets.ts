@@ -11,6 +11,8 @@ export interface TargetRequest {
   /** When set, the instances are those carrying all these tags (resolved against the store). */
   readonly resourceTags: readonly Tag[];
   readonly resourceGroupId: string;
+  /** A rolling run (MaxConcurrency set): the server paces it, so ResourceTag.N may select more. */
+  readonly rolling?: unknown;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function requestedInstances(
 ): Promise<ManagedInstance[]> {
   let ids = request.instanceIds;
   if (request.resourceTags.length > 0) {
-    const limit = invokeLimits.instances;
+    const limit = request.rolling ? invokeLimits.rollingInstances : invokeLimits.instances;
     ids = await store.tags.instancesWithTags(regionId, request.resourceTags, limit + 1);
     if (ids.length === 0) throw new ApiError('InvalidResourceTag.InstanceNotFound');
     if (ids.length > limit)

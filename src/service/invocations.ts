@@ -37,6 +37,7 @@ import {
   ossUri,
 } from '../domain/output-delivery.js';
 import type { Page, PageRequest } from '../domain/paging.js';
+import { resolveRolling } from '../domain/rolling-run.js';
 import { runError } from '../domain/run-errors.js';
 import { type RawTag, validateTagFilters } from '../domain/tags.js';
 import type { HeldRun, TaskEvent, TaskSpec } from '../protocol/messages.js';
@@ -118,6 +119,8 @@ export class InvocationService {
       defaultOssDeliveryConfig,
   ) {
     this.liveOutput = new InvocationOutputService(store, this.changes);
+    // A rolling run's instances released by a run's end (on any path, after its commit) go out now.
+    store.invocations.onReleased((instanceIds) => this.dispatcher.wake(instanceIds));
   }
 
   /** Whole output downloads and live following (OpenAssist extensions). */
@@ -179,7 +182,16 @@ export class InvocationService {
         )
       : undefined;
     const delivery = deliveryTarget(request.ossOutputDelivery, await this.deliveryDefault(regionId));
-    const initialRuns = instances.map((instance) => initialRun(request, instance, misfit));
+    const rolling = request.rolling && {
+      ...request.rolling,
+      ...resolveRolling(request.rolling, instances.length),
+    };
+    // A rolling run releases its instances in the order the request named them.
+    const ordered = rolling ? inRequestOrder(instances, request.instanceIds) : instances;
+    const initialRuns = holdBack(
+      ordered.map((instance) => initialRun(request, instance, misfit)),
+      rolling?.concurrency,
+    );
     const now = this.nowMs();
     const invocation = await this.store.invocations.create(
       {
@@ -206,6 +218,7 @@ export class InvocationService {
         status: aggregateStatus(initialRuns.map((run) => run.status)),
         createdAtMs: now,
         tags: request.tags,
+        ...(rolling && { rolling }),
         ...(delivery && { ossOutputDelivery: ossUri(delivery) }),
       },
       initialRuns,
@@ -219,7 +232,7 @@ export class InvocationService {
     }
     if (keep) await this.store.commands.insert(command);
     this.dispatcher.wake(
-      initialRuns.filter((run) => run.status === 'Pending').map((run) => run.instanceId),
+      initialRuns.filter((run) => run.status === 'Pending' && !run.held).map((run) => run.instanceId),
       { invokeId: invocation.id, render: (instance) => this.taskFor(invocation, 0, instance) },
     );
     return invocation;
@@ -333,6 +346,14 @@ export class InvocationService {
     if (unknown.length > 0)
       throw new ApiError('InvalidInstanceId.NotFound', `Not in this invocation: ${unknown.join(', ')}.`);
     const targets = instanceIds.length > 0 ? instanceIds : runs.map((run) => run.instanceId);
+    // A rolling run stops releasing: what it still holds ends Cancelled before the rest stops.
+    if (invocation.rolling) {
+      await this.store.invocations.cancelHeld(
+        invokeId,
+        instanceIds.length > 0 ? instanceIds : undefined,
+        this.nowMs(),
+      );
+    }
     for (const instanceId of targets) {
       let stopping = false;
       // Newest first: a schedule's runs stop before row 0 does.
@@ -562,6 +583,25 @@ export class InvocationService {
     }
     return aborted;
   }
+}
+
+/** Instances as `instanceIds` names them (those found by tag, unnamed, keep the store's order). */
+function inRequestOrder(instances: ManagedInstance[], instanceIds: readonly string[]): ManagedInstance[] {
+  const rank = new Map(instanceIds.map((id, i) => [id, i]));
+  return [...instances].sort((a, b) => (rank.get(a.id) ?? 0) - (rank.get(b.id) ?? 0));
+}
+
+/**
+ * A rolling run's first `concurrency` runnable instances (in the request's order) go out at once,
+ * the rest wait to be released as runs end. Without pacing the runs are left as they are.
+ */
+function holdBack(runs: InitialRun[], concurrency: number | undefined): InitialRun[] {
+  if (concurrency === undefined) return runs;
+  let released = 0;
+  return runs.map((run) => {
+    const held = run.status === 'Pending' && released++ >= concurrency;
+    return { ...run, held };
+  });
 }
 
 /**

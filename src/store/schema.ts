@@ -122,6 +122,11 @@ export interface InvocationTable {
   file_mode: Generated<string>;
   file_overwrite: Generated<number>;
   file_content_type: Generated<string>;
+  /** Rolling runs (docs/rolling-runs.md): as given, and resolved (0: not rolling; -1: no error limit). */
+  max_concurrency: Generated<string>;
+  max_errors: Generated<string>;
+  concurrency_limit: Generated<number>;
+  error_limit: Generated<number>;
   /** `oss://bucket/prefix` the runs' output is delivered to; empty: none. */
   oss_output_delivery: Generated<string>;
   /** 1 while ended runs may still lack a delivery row. */
@@ -165,6 +170,8 @@ export interface InvocationInstanceTable {
   finish_time: number;
   stop_time: number;
   update_time: number;
+  /** 1: a rolling run's instance not released yet (Pending, not deliverable). */
+  held: Generated<number>;
 }
 
 export interface OutputChunkTable {

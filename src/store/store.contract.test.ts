@@ -435,6 +435,132 @@ for (const harness of harnesses) {
         }
       });
 
+      describe('rolling runs', () => {
+        const rolling = (id: string, concurrency: number, errors: number) => ({
+          ...invocation(id),
+          rolling: { maxConcurrency: String(concurrency), maxErrors: String(errors), concurrency, errors },
+        });
+        const held = (ids: readonly string[], released: number): InitialRun[] =>
+          pending(ids).map((run, i) => ({ ...run, held: i >= released }));
+        const live = async (id: string) =>
+          (await store.invocations.runs(id)).filter((run) => run.status === 'Pending' && !run.held);
+
+        it('releases held runs in order as runs end, never more at once, even when runs end together', async () => {
+          const id = 't-rolling-race';
+          const instances = ['mi-r1', 'mi-r2', 'mi-r3', 'mi-r4', 'mi-r5', 'mi-r6', 'mi-r7'];
+          const heard: string[] = [];
+          store.invocations.onReleased((ids) => heard.push(...ids));
+          await store.invocations.create(rolling(id, 2, -1), held(instances, 2));
+          expect(await store.invocations.undelivered('mi-r3')).toEqual([]);
+          expect(await store.invocations.withWork(instances)).toEqual(
+            expect.arrayContaining(['mi-r1', 'mi-r2']),
+          );
+          expect((await store.invocations.withWork(instances)).length).toBe(2);
+          expect(await store.invocations.overdue(clock + 1_000_000)).not.toContainEqual(key(id, 'mi-r3'));
+          const order: string[] = [];
+          for (let round = 0; round < 4; round++) {
+            const running = await live(id);
+            expect(running.length).toBe(Math.min(2, instances.length - order.length));
+            order.push(...running.map((run) => run.instanceId));
+            await Promise.all(
+              running.map((run) =>
+                store.invocations.updateRun(
+                  key(id, run.instanceId),
+                  () => ({ status: 'Success', exitCode: 0 }),
+                  clock,
+                ),
+              ),
+            );
+          }
+          expect(order).toEqual(instances);
+          expect(heard.filter((instanceId) => instances.includes(instanceId))).toEqual(
+            expect.arrayContaining(instances.slice(2)),
+          );
+          expect((await store.invocations.get('cn-hangzhou', id))?.status).toBe('Success');
+        });
+
+        it('cancels the held runs once more runs failed than MaxErrors allows', async () => {
+          const id = 't-rolling-errors';
+          const instances = ['mi-e1', 'mi-e2', 'mi-e3', 'mi-e4', 'mi-e5'];
+          await store.invocations.create(rolling(id, 2, 1), held(instances, 2));
+          const fail = (instanceId: string) =>
+            store.invocations.updateRun(
+              key(id, instanceId),
+              () => ({ status: 'Failed', exitCode: 1 }),
+              clock,
+            );
+          await fail('mi-e1');
+          expect((await live(id)).map((run) => run.instanceId)).toEqual(['mi-e2', 'mi-e3']);
+          await fail('mi-e2');
+          const runs = await store.invocations.runs(id);
+          expect(runs.map((run) => [run.status, run.errorCode, run.held ?? false])).toEqual([
+            ['Failed', '', false],
+            ['Failed', '', false],
+            ['Pending', '', false],
+            ['Cancelled', 'MaxErrorsExceeded', false],
+            ['Cancelled', 'MaxErrorsExceeded', false],
+          ]);
+        });
+
+        it('stops releasing when StopInvocation cancels the held runs', async () => {
+          const id = 't-rolling-stop';
+          const instances = ['mi-s1', 'mi-s2', 'mi-s3', 'mi-s4'];
+          await store.invocations.create(rolling(id, 1, -1), held(instances, 1));
+          expect(await store.invocations.cancelHeld(id, ['mi-s3'], clock)).toBe(1);
+          expect(await store.invocations.cancelHeld(id, undefined, clock)).toBe(2);
+          await store.invocations.updateRun(
+            key(id, 'mi-s1'),
+            () => ({ status: 'Success', exitCode: 0 }),
+            clock,
+          );
+          const runs = await store.invocations.runs(id);
+          expect(runs.map((run) => run.status)).toEqual(['Success', 'Cancelled', 'Cancelled', 'Cancelled']);
+          expect((await store.invocations.get('cn-hangzhou', id))?.rolling).toEqual({
+            maxConcurrency: '1',
+            maxErrors: '-1',
+            concurrency: 1,
+            errors: -1,
+          });
+        });
+
+        it('writes run.finished events for held runs cancelled past MaxErrors, like any run end', async () => {
+          await store.webhooks.create({
+            id: 'wh-rolling',
+            url: 'http://127.0.0.1:9/hook',
+            secretSealed: 'v1:sealed',
+            resourceGroupId: '',
+            tag: { key: '', value: '' },
+            createdAtMs: 1,
+          });
+          expect(await store.webhooks.refreshGate()).toBe(true);
+          const id = 't-rolling-hook';
+          await store.invocations.create(rolling(id, 1, 0), held(['mi-w1', 'mi-w2', 'mi-w3'], 1));
+          await store.invocations.updateRun(
+            key(id, 'mi-w1'),
+            () => ({ status: 'Failed', exitCode: 1 }),
+            clock,
+          );
+          const far = clock + 1_000_000;
+          const bodies = (await store.webhooks.claimDue(far, far + 60_000, 100))
+            .filter((entry) => entry.webhookId === 'wh-rolling')
+            .map((entry) => JSON.parse(entry.body))
+            .filter((body) => body.InvokeId === id);
+          const finished = bodies.filter((body) => body.Type === 'run.finished');
+          expect(finished.map((body) => [body.InstanceId, body.Status, body.ErrorCode ?? '']).sort()).toEqual(
+            [
+              ['mi-w1', 'Failed', ''],
+              ['mi-w2', 'Cancelled', 'MaxErrorsExceeded'],
+              ['mi-w3', 'Cancelled', 'MaxErrorsExceeded'],
+            ],
+          );
+          expect(
+            bodies.filter((body) => body.Type === 'invocation.status').map((body) => body.InvocationStatus),
+          ).toEqual([(await store.invocations.get('cn-hangzhou', id))?.status]);
+          await store.webhooks.delete('wh-rolling');
+          expect(await store.webhooks.refreshGate()).toBe(false);
+        });
+      });
+
       it('writes webhook events with the change, per matching webhook, and claims each row once', async () => {
         const hook = (id: string, resourceGroupId: string) => ({
           id,

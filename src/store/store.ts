@@ -218,6 +218,8 @@ export interface InitialRun {
   readonly status: 'Pending' | 'Scheduled' | 'Invalid';
   readonly errorCode: string;
   readonly errorInfo: string;
+  /** A rolling run's instance: true held back until released, false released at once; absent: not rolling. */
+  readonly held?: boolean;
 }
 
 export interface RunUpdateOptions {
@@ -278,6 +280,13 @@ export interface InvocationRepo {
    * costs one commit. Keep it to one invocation, so PostgreSQL row locks are taken in one order.
    */
   inOneTransaction<T>(work: (repo: InvocationRepo) => Promise<T>): Promise<T>;
+  /** Hears of a rolling run's held instances released (after the commit): delivery wakes them. */
+  onReleased(listener: (instanceIds: readonly string[]) => void): void;
+  /**
+   * StopInvocation's part for a rolling run: its held runs (those of `instanceIds`, or all) end
+   * Cancelled and are never released. Returns how many.
+   */
+  cancelHeld(invokeId: string, instanceIds: readonly string[] | undefined, atMs: number): Promise<number>;
   /**
    * Runs of a region changed at or after `sinceMs` (by their update time, then seq), oldest first,
    * with their invocation's group: what a fleet-wide event stream polls.

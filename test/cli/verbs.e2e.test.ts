@@ -106,6 +106,38 @@ describe('the openassist client verbs', () => {
     ]);
   });
 
+  it('run --max-concurrency 1 runs the instances one after the other; a bad value names the parameter', async () => {
+    const script = 'date +%s%3N; sleep 0.3; date +%s%3N';
+    const result = await cli(
+      [
+        'run',
+        '--instance',
+        a,
+        b,
+        '--script',
+        script,
+        '--max-concurrency',
+        '1',
+        '--max-errors',
+        '0',
+        '--json',
+      ],
+      { env },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const body = JSON.parse(result.stdout) as { Results: { InvocationStatus: string; Output: string }[] };
+    expect(body.Results.map((row) => row.InvocationStatus)).toEqual(['Success', 'Success']);
+    const spans = body.Results.map((row) => row.Output.trim().split('\n').map(Number)).sort(
+      (x, y) => (x[0] ?? 0) - (y[0] ?? 0),
+    );
+    expect(spans[1]?.[0]).toBeGreaterThanOrEqual(spans[0]?.[1] ?? Number.POSITIVE_INFINITY);
+    const refused = await cli(['run', '--instance', a, '--script', 'true', '--max-concurrency', '0'], {
+      env,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('InvalidParameter.MaxConcurrency');
+  });
+
   it('on a terminal, run draws a live status table and progress bar in colour, never with NO_COLOR', async () => {
     const coloured = await cli(['run', '--instance', a, b, '--script', 'echo hi'], { env, tty: true });
     expect(coloured.code).toBe(0);

@@ -404,6 +404,9 @@ describe.runIf(runnable)(
       await dialog.getByRole('checkbox', { name: new RegExp(instanceId) }).check();
       await dialog.getByLabel('Timeout (seconds)', { exact: true }).fill('120');
       await dialog.getByLabel('Working directory', { exact: true }).fill('/tmp');
+      // A rolling run's limits (an extension): sent as typed, shown back by DescribeInvocations.
+      await dialog.getByLabel('At most at once', { exact: true }).fill('1');
+      await dialog.getByLabel('Stop after failures', { exact: true }).fill('0');
       await dialog.getByRole('button', { name: 'Run', exact: true }).click();
       await page.waitForURL(/#\/invocations\/t-/);
       const adhoc = invokeIdInUrl();
@@ -415,12 +418,22 @@ describe.runIf(runnable)(
         .poll(() => page.getByTestId('invocation-status').textContent(), { timeout: slow })
         .toBe('Success');
       const listed = await invoke<{
-        Invocations: { Invocation: { CommandName: string; Timeout: number; Parameters: string }[] };
+        Invocations: {
+          Invocation: {
+            CommandName: string;
+            Timeout: number;
+            Parameters: string;
+            MaxConcurrency: string;
+            MaxErrors: string;
+          }[];
+        };
       }>(fleet.credentials, 'DescribeInvocations', { RegionId: regionId, InvokeId: adhoc });
       expect(listed.Invocations.Invocation[0]).toMatchObject({
         CommandName: 'console-adhoc',
         Timeout: 120,
         Parameters: JSON.stringify({ who: 'from-a-script' }),
+        MaxConcurrency: '1',
+        MaxErrors: '0',
       });
       // Nothing saved: the script ran as a one-off command.
       const commands = await invoke<{ Commands: { Command: { Name: string }[] } }>(

@@ -24,6 +24,8 @@ export interface LoadAgentOptions {
   readonly agentVersion: string;
   /** Spawn mode: this identity's own work dir (script files are named by invocation). */
   readonly workDir: string;
+  /** Memory mode: how long each run lasts (default 0: it ends at once). */
+  readonly holdMs?: number;
   /** Told when the channel is welcomed and when it is lost, for the fleet's counters. */
   readonly onWelcome: () => void;
   readonly onLost: () => void;
@@ -48,7 +50,7 @@ export class LoadAgent {
     const emit = (event: JournalEvent) => this.channel.emit(event);
     this.executor =
       options.mode === 'memory'
-        ? new MemoryExecutor(this.journal, emit, Date.now)
+        ? new MemoryExecutor(this.journal, emit, Date.now, options.holdMs)
         : new Executor({ journal: this.journal, emit, workDir: options.workDir, nowMs: Date.now });
     this.scheduler = new Scheduler({
       journal: this.journal,

@@ -23,6 +23,8 @@ export interface LoadFleetOptions {
   readonly namePrefix: string;
   /** Registrations and channel openings in flight at once. */
   readonly parallel?: number;
+  /** Memory mode: how long each run lasts. */
+  readonly holdMs?: number;
   readonly say?: (line: string) => void;
 }
 
@@ -90,6 +92,7 @@ export async function startLoadFleet(options: LoadFleetOptions): Promise<LoadFle
       bootId,
       agentVersion: version,
       workDir,
+      ...(options.holdMs !== undefined && { holdMs: options.holdMs }),
       onWelcome: () => connected++,
       onLost: () => connected--,
     });

@@ -1,10 +1,10 @@
 /**
  * The load generator: `OPENASSIST_LOAD_ACTIVATIONS='ID:CODE[,ID:CODE…]' node dist/src/agent/load/main.js
- * --server URL --count N [--mode memory|spawn] [--instances-out FILE]`. The activations come from
+ * --server URL --count N [--mode memory|spawn] [--hold-ms MS] [--instances-out FILE]`. The activations come from
  * the environment: codes in the arguments would be readable by every local user (ps).
  * Registers N agent identities through the activations and holds their channels until SIGTERM;
- * prints `load: registered N`, `load: connected N`, `load: ready` (the instances file is written), then `load: connected N finished M` whenever
- * either changes (at most once a second).
+ * prints `load: registered N`, `load: connected N`, `load: ready` (the instances file is written), then `load: connected N finished M most running K` whenever
+ * one changes (at most once a second; K: memory-mode runs at once, the most so far, over every identity).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { type Environment, processEnvironment } from '../../config.js';
 import { hostFacts } from '../host-facts.js';
 import { startLoadFleet } from './load-fleet.js';
+import { memoryRuns } from './memory-executor.js';
 
 const loadModes = ['memory', 'spawn'] as const;
 
@@ -26,9 +27,12 @@ function readOptions(argv: string[], environment: Environment) {
       'instances-out': { type: 'string' },
       'name-prefix': { type: 'string', default: `${hostname()}-load` },
       parallel: { type: 'string', default: '64' },
+      'hold-ms': { type: 'string', default: '0' },
     },
   });
   const count = Number(values.count);
+  if (!Number.isSafeInteger(Number(values['hold-ms'])) || Number(values['hold-ms']) < 0)
+    throw new Error('--hold-ms takes whole milliseconds');
   if (!values.server || !Number.isSafeInteger(count) || count < 1)
     throw new Error('--server URL and --count N (N ≥ 1) are required');
   const activations = environment.tools.loadActivations;
@@ -44,6 +48,7 @@ function readOptions(argv: string[], environment: Environment) {
     instancesOut: values['instances-out'],
     namePrefix: values['name-prefix'] ?? 'load',
     parallel: Number(values.parallel),
+    holdMs: Number(values['hold-ms']),
   };
 }
 
@@ -58,7 +63,7 @@ async function main(): Promise<void> {
   say('ready');
   let last = '';
   const report = setInterval(() => {
-    const line = `connected ${fleet.connected()} finished ${fleet.finishedRuns()}`;
+    const line = `connected ${fleet.connected()} finished ${fleet.finishedRuns()} most running ${memoryRuns.most}`;
     if (line !== last) say(line);
     last = line;
   }, 1_000);

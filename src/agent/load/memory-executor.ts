@@ -18,11 +18,16 @@ export const memoryOutput = (task: TaskSpec): string =>
  * journalled events a real run sends (accepted, started, output, finished), so a load test
  * measures the control plane without the cost of processes.
  */
+/** Runs answered from memory and not finished yet, over every identity of the process, and the most at once. */
+export const memoryRuns = { running: 0, most: 0 };
+
 export class MemoryExecutor implements TaskExecutor {
   constructor(
     private readonly journal: RunJournal,
     private readonly emit: (event: JournalEvent) => void,
     private readonly nowMs: () => number,
+    /** How long each run lasts (0: it ends at once); a paced run's bound shows in `memoryRuns.most`. */
+    private readonly holdMs = 0,
   ) {}
 
   get activeCount(): number {
@@ -45,17 +50,24 @@ export class MemoryExecutor implements TaskExecutor {
     const record = (event: Parameters<RunJournal['record']>[1]) =>
       this.emit(this.journal.record(job, event, this.nowMs()));
     record({ kind: 'started', atMs: this.nowMs() });
-    record({ kind: 'output', offset: 0, data: Buffer.from(memoryOutput(job.task)).toString('base64') });
-    record({
-      kind: 'finished',
-      atMs: this.nowMs(),
-      status: 'Success',
-      exitCode: 0,
-      errorCode: '',
-      errorInfo: '',
-      droppedBytes: 0,
-    });
-    return Promise.resolve('Success');
+    memoryRuns.running++;
+    memoryRuns.most = Math.max(memoryRuns.most, memoryRuns.running);
+    const finish = (): FinishedStatus => {
+      memoryRuns.running--;
+      record({ kind: 'output', offset: 0, data: Buffer.from(memoryOutput(job.task)).toString('base64') });
+      record({
+        kind: 'finished',
+        atMs: this.nowMs(),
+        status: 'Success',
+        exitCode: 0,
+        errorCode: '',
+        errorInfo: '',
+        droppedBytes: 0,
+      });
+      return 'Success';
+    };
+    if (this.holdMs === 0) return Promise.resolve(finish());
+    return new Promise((resolve) => setTimeout(() => resolve(finish()), this.holdMs));
   }
 
   cancel(): void {

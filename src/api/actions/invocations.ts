@@ -3,6 +3,7 @@ import { ApiError } from '../../domain/errors.js';
 import { hasExecutions, type Invocation, type InvocationInstance } from '../../domain/invocation.js';
 import { isTimedInvocation, isTimedRun } from '../../domain/invocation-filters.js';
 import { isFinal, legacyInstanceStatus, legacyInvokeStatus } from '../../domain/invocation-status.js';
+import { type RollingSpec, rollingProgress } from '../../domain/rolling-run.js';
 import type { Action } from '../action.js';
 import {
   isoTime,
@@ -97,6 +98,26 @@ const withExecutions = (invocations: readonly Invocation[]): string[] => [
   ...new Set(invocations.filter((invocation) => hasExecutions(invocation.repeatMode)).map(({ id }) => id)),
 ];
 
+/** A rolling run's extension fields (docs/rolling-runs.md): its limits and where it stands. */
+function rollingFields(rolling: RollingSpec, runs: readonly InvocationInstance[]) {
+  const progress = rollingProgress(runs.map((run) => ({ ...run, held: run.held === true })));
+  const exceeded = runs.some((run) => run.errorCode === 'MaxErrorsExceeded');
+  return {
+    MaxConcurrency: rolling.maxConcurrency,
+    MaxErrors: rolling.maxErrors,
+    RollingProgress: {
+      Targets: progress.targets,
+      Started: progress.started,
+      Succeeded: progress.succeeded,
+      Failed: progress.failed,
+      Cancelled: progress.cancelled,
+      Held: progress.held,
+      // Why the held instances were not started, once MaxErrors was exceeded.
+      ...(exceeded && { StopReason: 'MaxErrorsExceeded' }),
+    },
+  };
+}
+
 export const describeInvocations: Action = {
   name: 'DescribeInvocations',
   regionRequired: true,
@@ -174,6 +195,7 @@ export const describeInvocations: Action = {
         Tags: renderTags(invocation.tags),
         OssOutputDelivery: invocation.ossOutputDelivery,
         InvokeInstances: { InvokeInstance: rendered },
+        ...(invocation.rolling && rollingFields(invocation.rolling, runsOf[i] ?? [])),
       };
     });
     return { ...renderPage(page, result), Invocations: { Invocation: invocations } };

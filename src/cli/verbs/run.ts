@@ -19,6 +19,8 @@ interface InvokeFlags extends SessionFlags {
   containerName?: string;
   frequency?: string;
   repeatMode?: string;
+  maxConcurrency?: string;
+  maxErrors?: string;
   wait: boolean;
 }
 
@@ -63,6 +65,9 @@ const invokeParams = (flags: InvokeFlags) => ({
   ContainerName: flags.containerName,
   Frequency: flags.frequency,
   RepeatMode: flags.repeatMode,
+  // Extensions (docs/rolling-runs.md): the server releases the instances a few at a time.
+  MaxConcurrency: flags.maxConcurrency,
+  MaxErrors: flags.maxErrors,
 });
 
 /**
@@ -160,6 +165,8 @@ function invokeOptions(command: Command): Command {
     .option('--container-name <name>', 'run inside the container of this name')
     .option('--frequency <expr>', "run on a schedule: rate(5m), at(…) or a cron such as '0 */20 * * * ?'")
     .option('--repeat-mode <mode>', 'Once (default), Period, NextRebootOnly or EveryReboot')
+    .option('--max-concurrency <n|n%>', 'a rolling run: at most this many instances (or % of them) at once')
+    .option('--max-errors <n|n%>', 'with --max-concurrency: start no more once more runs than this failed')
     .option('--no-wait', 'print the InvokeId and return');
 }
 
@@ -171,7 +178,7 @@ export function registerRun(program: Command): void {
         program,
         'run',
         'run a script on instances, stream its output, exit 0 only if all succeed',
-        "openassist run --instance mi-… --script 'uptime'\n  openassist run --tag env=prod --file deploy.sh --param version=1.4 --json",
+        "openassist run --instance mi-… --script 'uptime'\n  openassist run --tag env=prod --file deploy.sh --param version=1.4 --json\n  openassist run --tag env=prod --script 'systemctl restart app' --max-concurrency 10% --max-errors 2",
       ),
     ),
   ).action(async (flags: RunFlags) => {

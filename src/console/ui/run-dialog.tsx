@@ -40,6 +40,9 @@ export function RunDialog({
   const [timeout, setTimeoutSeconds] = useState(String(command?.Timeout ?? 60));
   const [username, setUsername] = useState('');
   const [workingDir, setWorkingDir] = useState(command?.WorkingDir ?? '');
+  // A rolling run (an extension, once only): the server releases the instances a few at a time.
+  const [maxConcurrency, setMaxConcurrency] = useState('');
+  const [maxErrors, setMaxErrors] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
 
@@ -82,6 +85,8 @@ export function RunDialog({
         Timeout: timeout || undefined,
         Username: username || undefined,
         WorkingDir: workingDir || undefined,
+        MaxConcurrency: when === 'once' ? maxConcurrency.trim() || undefined : undefined,
+        MaxErrors: when === 'once' && maxConcurrency.trim() ? maxErrors.trim() || undefined : undefined,
       });
       onInvoked(InvokeId);
     } catch (failure) {
@@ -153,6 +158,27 @@ export function RunDialog({
                 session={session}
                 frequency={frequency}
                 timeoutSeconds={timeout}
+              />
+            </div>
+          )}
+          {when === 'once' && (
+            <div class="form-grid">
+              <label for="run-max-concurrency">At most at once</label>
+              <input
+                id="run-max-concurrency"
+                placeholder="all (or a count such as 10, or 10%)"
+                pattern="\d+%?"
+                value={maxConcurrency}
+                onInput={(event) => setMaxConcurrency(event.currentTarget.value)}
+              />
+              <label for="run-max-errors">Stop after failures</label>
+              <input
+                id="run-max-errors"
+                placeholder="never (or more than a count such as 2, or 5%)"
+                pattern="\d+%?"
+                disabled={maxConcurrency.trim() === ''}
+                value={maxErrors}
+                onInput={(event) => setMaxErrors(event.currentTarget.value)}
               />
             </div>
           )}

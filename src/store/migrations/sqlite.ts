@@ -500,4 +500,18 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX output_deliveries_due ON output_deliveries (status, next_attempt_at);
     `,
   },
+  {
+    version: 20,
+    name: 'rolling runs: MaxConcurrency and MaxErrors, runs held back until released',
+    // As given (a count or a percentage) and resolved against the targets (0: not a rolling run;
+    // -1: no error limit). A held run is Pending but not deliverable until a run of its
+    // invocation ends and releases it.
+    sql: `
+      ALTER TABLE invocations ADD COLUMN max_concurrency TEXT NOT NULL DEFAULT '';
+      ALTER TABLE invocations ADD COLUMN max_errors TEXT NOT NULL DEFAULT '';
+      ALTER TABLE invocations ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE invocations ADD COLUMN error_limit INTEGER NOT NULL DEFAULT -1;
+      ALTER TABLE invocation_instances ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

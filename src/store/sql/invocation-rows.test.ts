@@ -39,6 +39,10 @@ const stored = (value: Invocation) => ({
   file_mode: '',
   file_overwrite: 0,
   file_content_type: '',
+  max_concurrency: '',
+  max_errors: '',
+  concurrency_limit: 0,
+  error_limit: -1,
   oss_output_delivery: '',
   oss_open: 0,
   ...invocationRow(value),
@@ -80,6 +84,7 @@ describe('invocation and run rows', () => {
       repeats: 2,
       scheduled_at: 0,
       exit_code: null,
+      held: 0,
     };
     expect(toRun(row)).toMatchObject({
       ...key,
@@ -88,6 +93,17 @@ describe('invocation and run rows', () => {
       repeats: 2,
       createdAtMs: 9,
     });
+  });
+
+  it("keep a rolling run's limits, and name its columns only for a rolling run", () => {
+    const rolling: Invocation = {
+      ...invocation,
+      repeatMode: 'Once',
+      frequency: '',
+      rolling: { maxConcurrency: '10%', maxErrors: '2', concurrency: 3, errors: 2 },
+    };
+    expect(toInvocation(stored(rolling), [])).toEqual(rolling);
+    expect(Object.keys(invocationRow(invocation)).filter((name) => name.includes('_limit'))).toEqual([]);
   });
 
   it('refuse a column holding what the store never writes, rather than pass it on as typed', () => {

@@ -65,6 +65,14 @@ export const toInvocation = (row: InvocationRow, tags: Tag[]): Invocation => ({
   tags,
   ...(row.oss_output_delivery !== '' && { ossOutputDelivery: row.oss_output_delivery }),
   ...(row.kind === 'file' && { file: fileOf(row) }),
+  ...(Number(row.concurrency_limit) > 0 && {
+    rolling: {
+      maxConcurrency: row.max_concurrency,
+      maxErrors: row.max_errors,
+      concurrency: Number(row.concurrency_limit),
+      errors: Number(row.error_limit),
+    },
+  }),
 });
 
 const contentType = oneOf(['PlainText', 'Base64'] as const, 'invocations.file_content_type');
@@ -116,6 +124,13 @@ export const invocationRow = (invocation: Omit<Invocation, 'seq'>): Insertable<I
     file_overwrite: invocation.file.overwrite ? 1 : 0,
     file_content_type: invocation.file.contentType,
   }),
+  // Likewise the rolling run's columns.
+  ...(invocation.rolling && {
+    max_concurrency: invocation.rolling.maxConcurrency,
+    max_errors: invocation.rolling.maxErrors,
+    concurrency_limit: invocation.rolling.concurrency,
+    error_limit: invocation.rolling.errors,
+  }),
 });
 
 // PostgreSQL returns BIGINT columns (sequence numbers, times) as strings: each goes through Number.
@@ -137,6 +152,7 @@ export const toRun = (row: RunRow): InvocationInstance => ({
   finishTimeMs: Number(row.finish_time),
   stopTimeMs: Number(row.stop_time),
   updateTimeMs: Number(row.update_time),
+  ...(Number(row.held) === 1 && { held: true }),
 });
 
 /** A new row of run `key.execution`, as the domain starts it (`newRun`). */
@@ -201,6 +217,7 @@ export const runColumns = [
   'ii.finish_time as run_finish_time',
   'ii.stop_time as run_stop_time',
   'ii.update_time as run_update_time',
+  'ii.held as run_held',
 ] as const;
 
 /** A run's columns as `runColumns` selects them. */
@@ -229,6 +246,7 @@ export const runOf = (row: RunColumns): InvocationInstance =>
     finish_time: row.run_finish_time,
     stop_time: row.run_stop_time,
     update_time: row.run_update_time,
+    held: row.run_held,
   });
 
 /** A run's key from its row (PostgreSQL returns bigints as strings). */

@@ -6,10 +6,20 @@ import type { InvocationRepo } from '../store.js';
 import { invocationListings, listingQueries } from './invocation-listings.js';
 import { invocationRow, runRow, toRun } from './invocation-rows.js';
 import { prepared } from './prepared.js';
+import { cancelHeldRows } from './rolling-release.js';
 import { runChanges } from './run-changes.js';
 import { deliveryQueries, runDelivery } from './run-delivery.js';
 import { outputQueries, runOutput } from './run-output.js';
-import { closeScope, directRows, openScope, runQueries, type TransactionScope } from './run-transaction.js';
+import {
+  announceReleased,
+  closeScope,
+  directRows,
+  inTransaction,
+  openScope,
+  refreshAggregate,
+  runQueries,
+  type TransactionScope,
+} from './run-transaction.js';
 import { runUpdates } from './run-updates.js';
 import { replaceTags } from './tags.js';
 import type { EventRecorder } from './webhooks.js';
@@ -19,6 +29,9 @@ import type { EventRecorder } from './webhooks.js';
  * listings (invocation-listings.ts), state changes (run-updates.ts), delivery (run-delivery.ts) and
  * output (run-output.ts), sharing the statements each compiles once per store.
  */
+
+/** Runs inserted per statement (each row about 16 parameters; SQLite takes 32,766, PostgreSQL 65,535). */
+const insertBatch = 1000;
 
 /** The statements of every InvokeCommand, compiled once per store. */
 function invocationQueries() {
@@ -98,17 +111,23 @@ export function invocationRepo(
         const [row] = (await own.insertInvocation(trx, invocationRow(invocation))).rows;
         if (!row) throw new Error(`invocation ${invocation.id} was not stored`);
         const atMs = invocation.createdAtMs;
-        await own.insertRuns(
-          trx,
-          initialRuns.map((run) =>
-            runRow(
-              { invokeId: invocation.id, instanceId: run.instanceId, execution: 0 },
-              newRun(0, run.status, false, atMs),
-              atMs,
-              run,
-            ),
-          ),
-        );
+        const runRows = initialRuns.map((run) => {
+          const row = runRow(
+            { invokeId: invocation.id, instanceId: run.instanceId, execution: 0 },
+            newRun(0, run.status, false, atMs),
+            atMs,
+            run,
+          );
+          // Only a rolling run's rows name the column: InvokeCommand's insert is otherwise unchanged.
+          return run.held === undefined ? row : { ...row, held: run.held ? 1 : 0 };
+        });
+        // A rolling run may have thousands of targets: a statement's parameters are limited.
+        for (let at = 0; at < runRows.length; at += insertBatch) {
+          await own.insertRuns(
+            trx,
+            at === 0 && runRows.length <= insertBatch ? runRows : runRows.slice(at, at + insertBatch),
+          );
+        }
         // A new id has no tags to replace: only tags given cost a statement.
         if (invocation.tags.length > 0) await replaceTags(trx, 'invocation', invocation.id, invocation.tags);
         // A sent file names no command.
@@ -187,11 +206,33 @@ export function invocationRepo(
 
     inOneTransaction(work) {
       if (db.isTransaction) return work(repo);
-      return db.transaction().execute(async (trx) => {
-        const inner = openScope(dialect, queries.runs, queries.direct);
-        const result = await work(invocationRepo(trx, dialect, events, inner, queries));
-        await closeScope(trx, queries.runs, inner, events, Date.now());
-        return result;
+      const inner = openScope(dialect, queries.runs, queries.direct);
+      return db
+        .transaction()
+        .execute(async (trx) => {
+          const result = await work(invocationRepo(trx, dialect, events, inner, queries));
+          await closeScope(trx, queries.runs, inner, events, Date.now());
+          return result;
+        })
+        .then((result) => {
+          announceReleased(queries.runs, inner.released);
+          return result;
+        });
+    },
+
+    onReleased(listener) {
+      queries.runs.releaseListeners.add(listener);
+    },
+
+    async cancelHeld(invokeId, instanceIds, atMs) {
+      return inTransaction(db, async (trx) => {
+        // The invocation's row first (locked on PostgreSQL): no release runs meanwhile.
+        const [head] = (await queries.runs.invocationHead(trx, invokeId)).rows;
+        if (!head) return 0;
+        const cancelled = await cancelHeldRows(trx, invokeId, instanceIds, atMs, false, events);
+        if (cancelled > 0)
+          await refreshAggregate(trx, queries.runs, invokeId, head.invocation_status, events, atMs);
+        return cancelled;
       });
     },
 

@@ -20,6 +20,8 @@ export function deliveryQueries() {
         .where('ii.instance_id', '=', instanceId)
         .where('ii.status', '=', 'Pending')
         .where('ii.delivered', '=', 0)
+        // A rolling run's held instances wait for their release (docs/rolling-runs.md).
+        .where('ii.held', '=', 0)
         .orderBy('ii.seq'),
     ),
   };
@@ -62,7 +64,7 @@ export function runDelivery(db: Kysely<Schema>, queries: DeliveryQueries): Deliv
         .where('instance_id', 'in', instanceIds)
         .where((eb) =>
           eb.or([
-            eb.and([eb('status', '=', 'Pending'), eb('delivered', '=', 0)]),
+            eb.and([eb('status', '=', 'Pending'), eb('delivered', '=', 0), eb('held', '=', 0)]),
             eb('status', '=', 'Stopping'),
           ]),
         )
@@ -88,6 +90,8 @@ export function runDelivery(db: Kysely<Schema>, queries: DeliveryQueries): Deliv
         .select(['invoke_id', 'instance_id', 'execution'])
         .where('status', '=', 'Pending')
         .where('delivered', '=', 0)
+        // Held runs are not waiting for their agent yet: their delivery timeout starts at the release.
+        .where('held', '=', 0)
         .where('update_time', '<', beforeMs)
         .limit(maxRunsPerSweep)
         .execute();

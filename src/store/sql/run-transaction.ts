@@ -1,9 +1,11 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
 import { nextAggregate } from '../../domain/invocation-status.js';
+import type { RollingLimits } from '../../domain/rolling-run.js';
 import type { InvocationInstanceTable, Schema } from '../schema.js';
 import type { RunKey } from '../store.js';
 import { instanceStatus, invocationStatus, type RunRow, runKeyText } from './invocation-rows.js';
 import { prepared } from './prepared.js';
+import { type ReleaseListener, releaseHeld } from './rolling-release.js';
 import type { EventRecorder } from './webhooks.js';
 
 /**
@@ -16,13 +18,15 @@ import type { EventRecorder } from './webhooks.js';
 /** The statements that read, lock and write a run's rows and its invocation's aggregate, compiled once per store. */
 export function runQueries(dialect: 'sqlite' | 'postgres') {
   return {
+    /** Told of rolling runs released, after their commit (one set per store). */
+    releaseListeners: new Set<ReleaseListener>(),
     // Rows of one invocation change one at a time: two runs finishing together on PostgreSQL
     // would otherwise each compute the aggregate without the other's change (write skew).
     // SQLite transactions are serial already.
     invocationHead: prepared((db, invokeId: string) =>
       db
         .selectFrom('invocations')
-        .select(['repeat_mode', 'invocation_status'])
+        .select(['repeat_mode', 'invocation_status', 'concurrency_limit', 'error_limit'])
         .where('id', '=', invokeId)
         .$if(dialect === 'postgres', (q) => q.forUpdate()),
     ),
@@ -160,7 +164,15 @@ export function stagedRows(queries: RunQueries): RunRows {
 export interface InvocationHead {
   readonly repeat_mode: string;
   readonly invocation_status: string;
+  readonly concurrency_limit: number;
+  readonly error_limit: number;
 }
+
+/** A rolling run's limits from its invocation's row; concurrency 0: not rolling. */
+export const rollingLimitsOf = (head: InvocationHead): RollingLimits => ({
+  concurrency: Number(head.concurrency_limit),
+  errors: Number(head.error_limit),
+});
 
 /** What `inOneTransaction` keeps for the writes inside it. */
 export interface TransactionScope {
@@ -169,6 +181,10 @@ export interface TransactionScope {
   /** Invocation rows already read (and on PostgreSQL locked) in this transaction: read once. */
   readonly invocations: Map<string, InvocationHead>;
   readonly rows: RunRows;
+  /** Rolling runs one of whose runs ended: their held runs are released before the commit. */
+  readonly rolling: Map<string, { limits: RollingLimits; atMs: number }>;
+  /** Instances released in this transaction, announced after its commit. */
+  readonly released: string[];
 }
 
 export function openScope(
@@ -179,6 +195,8 @@ export function openScope(
   return {
     staleAggregates: new Set(),
     invocations: new Map(),
+    rolling: new Map(),
+    released: [],
     // PostgreSQL writes each change at once, under the locks its reads take: the invocation's row
     // for state changes, the run's row for output.
     rows: dialect === 'sqlite' ? stagedRows(queries) : direct,
@@ -194,6 +212,9 @@ export async function closeScope(
   atMs: number,
 ): Promise<void> {
   await scope.rows.flush(trx);
+  for (const [invokeId, { limits, atMs: endedAt }] of scope.rolling) {
+    scope.released.push(...(await releaseHeld(trx, invokeId, limits, endedAt, events)));
+  }
   for (const invokeId of scope.staleAggregates)
     await refreshAggregate(trx, queries, invokeId, undefined, events, atMs);
 }
@@ -219,6 +240,12 @@ export async function refreshAggregate(
   const written = await queries.setAggregate(trx, invokeId, aggregate);
   if (Number(written.numAffectedRows ?? 0) > 0)
     await events.invocationChanged(trx, invokeId, aggregate, atMs);
+}
+
+/** Tells the listeners of released runs (after the commit that released them). */
+export function announceReleased(queries: RunQueries, instanceIds: readonly string[]): void {
+  if (instanceIds.length === 0) return;
+  for (const listener of queries.releaseListeners) listener(instanceIds);
 }
 
 /** Runs `work` in a transaction of its own, or in the one `db` already is. */

@@ -8,14 +8,18 @@ import {
   reportCreatesRun,
   stepRun,
 } from '../../domain/invocation-state.js';
+import { isFinal } from '../../domain/invocation-status.js';
 import type { Schema } from '../schema.js';
 import type { InvocationRepo } from '../store.js';
 import { columnsOf, instanceStatus, repeatMode, runRow, toRun } from './invocation-rows.js';
+import { releaseHeld } from './rolling-release.js';
 import {
+  announceReleased,
   inTransaction,
   type RunQueries,
   type RunRows,
   refreshAggregate,
+  rollingLimitsOf,
   type TransactionScope,
 } from './run-transaction.js';
 import type { EventRecorder } from './webhooks.js';
@@ -36,7 +40,8 @@ export function runUpdates(
 ): UpdateMethods {
   return {
     async updateRun(key, change, atMs, options = {}) {
-      return inTransaction(db, async (trx) => {
+      const released: string[] = [];
+      const updated = await inTransaction(db, async (trx) => {
         const head =
           scope?.invocations.get(key.invokeId) ?? (await queries.invocationHead(trx, key.invokeId)).rows[0];
         if (!head) return undefined;
@@ -68,11 +73,25 @@ export function runUpdates(
           );
         }
         if (step.statusChanged) await events.runChanged(trx, step.updated, atMs);
+        // A rolling run's row 0 that ends releases the next held ones (or cancels them past MaxErrors).
+        const rolling = rollingLimitsOf(head);
+        const releases = rolling.concurrency > 0 && step.statusChanged && isFinal(step.updated.status);
+        if (releases && scope) scope.rolling.set(key.invokeId, { limits: rolling, atMs });
+        else if (releases) released.push(...(await releaseHeld(trx, key.invokeId, rolling, atMs, events)));
         if (step.statusChanged && scope) scope.staleAggregates.add(key.invokeId);
         else if (step.statusChanged)
-          await refreshAggregate(trx, queries, key.invokeId, head.invocation_status, events, atMs);
+          await refreshAggregate(
+            trx,
+            queries,
+            key.invokeId,
+            releases ? undefined : head.invocation_status,
+            events,
+            atMs,
+          );
         return step.updated;
       });
+      announceReleased(queries, released);
+      return updated;
     },
 
     async armForBoot(instanceId, atMs) {
