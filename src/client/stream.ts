@@ -113,6 +113,27 @@ export const delay = (ms: number, signal: AbortSignal | undefined): Promise<void
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/**
+ * The Server-Sent Events of a response's body as they arrive; leaving early (the consumer stopped)
+ * cancels the body, so the connection is not left open.
+ */
+export async function* sseMessages(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<SseMessage, void, undefined> {
+  const reader = body.getReader();
+  const parser = new SseParser();
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield* parser.push(decoder.decode(value, { stream: true }));
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
 export async function errorOf(response: Response, action: string): Promise<ApiCallError> {
   const text = await response.text();
   const body = responseBody(text);
@@ -157,26 +178,14 @@ export async function* followInvocation(
       });
       if (response.status >= 400 && response.status < 500) throw await errorOf(response, action);
       if (response.status !== 200 || !response.body) throw await errorOf(response, action);
-      const reader = response.body.getReader();
-      const parser = new SseParser();
-      const decoder = new TextDecoder();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          for (const message of parser.push(decoder.decode(value, { stream: true }))) {
-            if (message.event !== 'status' && message.event !== 'output' && message.event !== 'end') continue;
-            if (message.lastEventId) cursor = message.lastEventId;
-            failures = 0;
-            // The server's own stream: its data has the documented shape of its event type (docs/streaming.md).
-            const event = { type: message.event, data: JSON.parse(message.data), cursor } as InvocationEvent;
-            yield event;
-            if (event.type === 'end') return;
-          }
-        }
-      } finally {
-        // Leaving early (the consumer stopped, or `end`) must not leave the connection open.
-        await reader.cancel().catch(() => undefined);
+      for await (const message of sseMessages(response.body)) {
+        if (message.event !== 'status' && message.event !== 'output' && message.event !== 'end') continue;
+        if (message.lastEventId) cursor = message.lastEventId;
+        failures = 0;
+        // The server's own stream: its data has the documented shape of its event type (docs/streaming.md).
+        const event = { type: message.event, data: JSON.parse(message.data), cursor } as InvocationEvent;
+        yield event;
+        if (event.type === 'end') return;
       }
     } catch (error) {
       if (options.signal?.aborted) return;

@@ -1,7 +1,7 @@
 // Runs unchanged in Node 20 and in the browser console: fetch, TextDecoder and Web Crypto only.
 import { ApiCallError, reach } from './api.js';
 import { type Credentials, signCall } from './sign.js';
-import { delay, errorOf, SseParser } from './stream.js';
+import { delay, errorOf, sseMessages } from './stream.js';
 
 /** A run status change as StreamInvocationEvents sends it (docs/webhooks.md). */
 export interface FleetEventData {
@@ -49,21 +49,10 @@ export async function* watchFleet(
         ...(options.signal && { signal: options.signal }),
       });
       if (response.status !== 200 || !response.body) throw await errorOf(response, action);
-      const reader = response.body.getReader();
-      const parser = new SseParser();
-      const decoder = new TextDecoder();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          for (const message of parser.push(decoder.decode(value, { stream: true }))) {
-            if (message.event !== 'run') continue;
-            failures = 0;
-            yield JSON.parse(message.data) as FleetEventData;
-          }
-        }
-      } finally {
-        await reader.cancel().catch(() => undefined);
+      for await (const message of sseMessages(response.body)) {
+        if (message.event !== 'run') continue;
+        failures = 0;
+        yield JSON.parse(message.data) as FleetEventData;
       }
     } catch (error) {
       if (options.signal?.aborted) return;
