@@ -42,7 +42,7 @@ const seededInstances = 1000;
 const pick = <T>(items: readonly T[], i: number): T => items[i % items.length] as T;
 
 /** Signs `count` requests up front (a fresh nonce and signature each), then drives them with autocannon. */
-async function drive(
+export async function drive(
   server: ServerProcess,
   seconds: number,
   count: number,

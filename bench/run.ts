@@ -6,6 +6,7 @@
  * over many stored results on SQLite and PostgreSQL, and a cron on many agents (fleet-scenarios.ts).
  * The agent's single executable against `openassist agent` and bare node (agent-executable.ts).
  * Terminal sessions against `ssh -tt`: the first prompt byte, keystroke echo (terminal-session.ts).
+ * What metrics and the audit trail cost InvokeCommand, each on and off (observability-cost.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -20,6 +21,7 @@ import { measureFanOut } from './fan-out.js';
 import { describeFileTransfer, measureFileTransfer } from './file-transfer.js';
 import { measureFleetScenarios } from './fleet-scenarios.js';
 import { measureInvokeLatency } from './invoke-latency.js';
+import { measureObservabilityCost } from './observability-cost.js';
 import { measurePeers } from './peers.js';
 import { type Bar, barChart, printVerdicts, type Verdict } from './report.js';
 import { measureScheduleAccuracy } from './schedule-accuracy.js';
@@ -149,6 +151,8 @@ async function main(): Promise<void> {
     results.push({ scenario: 'fleet scale (load generator)', fleets: fleet.fleets });
     results.push({ scenario: 'API throughput over stored results', databases: fleet.apis });
     results.push({ scenario: 'schedules at fleet scale, 10 s cron', ...fleet.schedule });
+    const observability = await measureObservabilityCost(quick, (line) => console.log(line));
+    results.push({ scenario: 'metrics and audit, on and off', rows: observability.rows });
     const first = latency.toFirstInstructionMs ?? { p50: Number.NaN, p99: Number.NaN };
     const peerP50 = (name: string) => peers.find((peer) => peer.peer === name)?.wallMs.p50;
     const ssh = peerP50('ssh');
@@ -204,6 +208,7 @@ async function main(): Promise<void> {
       },
       ...executable.verdicts,
       ...fleet.verdicts,
+      ...observability.verdicts,
     ];
     printVerdicts(verdicts);
     results.push({ scenario: 'targets', verdicts });
@@ -317,12 +322,34 @@ async function webhooksOnly(): Promise<void> {
   console.log(`written ${out.pathname}`);
 }
 
-await (process.argv.includes('--webhooks-only')
-  ? webhooksOnly()
-  : process.argv.includes('--fleet-only')
-    ? fleetOnly()
-    : process.argv.includes('--executable-only')
-      ? executableOnly()
-      : process.argv.includes('--sessions-only')
-        ? sessionsOnly()
-        : main());
+/**
+ * `-- --observability-only`: InvokeCommand with metrics and the audit trail each on and off, written
+ * to `bench/results/<date>-observability[-quick].json`.
+ */
+async function observabilityOnly(): Promise<void> {
+  const { rows, verdicts } = await measureObservabilityCost(quick, (line) => console.log(line));
+  printVerdicts(verdicts);
+  const stamp = new Date().toISOString().slice(0, 10);
+  const out = new URL(
+    `../../bench/results/${stamp}-observability${quick ? '-quick' : ''}.json`,
+    import.meta.url,
+  );
+  mkdirSync(new URL('.', out), { recursive: true });
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, loadAverage: loadavg(), rows, verdicts }, null, 2)}\n`,
+  );
+  console.log(`written ${out.pathname}`);
+}
+
+await (process.argv.includes('--observability-only')
+  ? observabilityOnly()
+  : process.argv.includes('--webhooks-only')
+    ? webhooksOnly()
+    : process.argv.includes('--fleet-only')
+      ? fleetOnly()
+      : process.argv.includes('--executable-only')
+        ? executableOnly()
+        : process.argv.includes('--sessions-only')
+          ? sessionsOnly()
+          : main());
