@@ -66,6 +66,18 @@ export interface ServerConfig {
   readonly objectStorage: ObjectStorageSettings | undefined;
   /** The first wait before a failed upload is tried again (doubling after each failure). */
   readonly outputDeliveryRetryBaseMs: number;
+  /** Where traces are exported (docs/tracing.md); undefined: tracing is off. */
+  readonly tracing: TracingSettings | undefined;
+}
+
+/** OpenTelemetry traces over OTLP/HTTP (JSON), on when an endpoint is configured. */
+export interface TracingSettings {
+  /** The full URL spans are POSTed to, such as `http://collector:4318/v1/traces`. */
+  readonly tracesUrl: string;
+  /** The `service.name` of the server's spans (OTEL_SERVICE_NAME). */
+  readonly serviceName: string;
+  /** How long ended spans wait to be sent in one batch (OTEL_BSP_SCHEDULE_DELAY). */
+  readonly exportDelayMs: number;
 }
 
 /** OPENASSIST_OSS_*: where and as whom the server uploads runs' output. The secret is never logged. */
@@ -415,6 +427,35 @@ function objectStorage(env: Env): ObjectStorageSettings | undefined {
   };
 }
 
+/** An OTLP endpoint URL: http(s), no query or fragment. */
+function otlpUrl(env: Env, name: string): string | undefined {
+  const value = text(env, name);
+  if (value !== undefined && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(value)) {
+    throw new ConfigError(`${name} must be an http(s):// URL, got "${value.slice(0, 80)}"`);
+  }
+  return value;
+}
+
+/**
+ * OPENASSIST_OTLP_ENDPOINT (a base URL: traces go to `<base>/v1/traces`), else OpenTelemetry's own
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as it is) and OTEL_EXPORTER_OTLP_ENDPOINT (a base).
+ * None set, or OTEL_SDK_DISABLED=true: tracing is off.
+ */
+function tracing(env: Env): TracingSettings | undefined {
+  if (text(env, 'OTEL_SDK_DISABLED')?.trim().toLowerCase() === 'true') return undefined;
+  const base = (name: string) => otlpUrl(env, name)?.replace(/\/+$/, '');
+  const own = base('OPENASSIST_OTLP_ENDPOINT');
+  const signal = otlpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const shared = base('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const tracesUrl = own !== undefined ? `${own}/v1/traces` : (signal ?? (shared && `${shared}/v1/traces`));
+  if (tracesUrl === undefined) return undefined;
+  return {
+    tracesUrl,
+    serviceName: text(env, 'OTEL_SERVICE_NAME') ?? 'openassist-server',
+    exportDelayMs: positiveInteger(env, 'OTEL_BSP_SCHEDULE_DELAY', 5_000),
+  };
+}
+
 function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnvironment {
   const listen = text(env, 'OPENASSIST_LISTEN');
   const logLevel = text(env, 'OPENASSIST_LOG_LEVEL');
@@ -457,6 +498,7 @@ function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnv
     agentDir: agentDir === undefined ? undefined : resolve(agentDir),
     objectStorage: objectStorage(env),
     outputDeliveryRetryBaseMs: testing.ossRetryBaseMs ?? 5_000,
+    tracing: tracing(env),
   };
 }
 
