@@ -132,15 +132,16 @@ export class RunTraces {
 
   /**
    * An agent's spans of one of its runs (the run's finished event, stored): those in the trace
-   * sent for that run are exported, once (a finished event sent again finds the run forgotten).
+   * sent for that run are exported. The first report of a run is the only one read.
    */
   agentSpans(run: TracedRun, status: FinishedStatus, spans: readonly AgentSpan[]): CheckedSpans {
     const key = runKey(run);
-    const checked = checkAgentSpans(spans, this.sent.get(key));
-    if (checked.accepted.length > 0) {
-      this.sent.delete(key);
+    const sentTraceId = this.sent.get(key);
+    const checked = checkAgentSpans(spans, sentTraceId);
+    // One report per run: a finished event sent again, or forged again, finds the run forgotten.
+    if (sentTraceId !== undefined) this.sent.delete(key);
+    if (checked.accepted.length > 0)
       this.tracing.exportEnded(toReadableSpans(checked.accepted, { instanceId: run.instanceId, status }));
-    }
     return checked;
   }
 }

@@ -103,14 +103,21 @@ export class Tracing {
     private readonly processor: BatchSpanProcessor,
   ) {}
 
-  /** A provider of this server's own, exporting in batches to `settings.tracesUrl` (OTLP/HTTP, JSON). */
-  static start(settings: TracingSettings, version: string, logger: FastifyBaseLogger): Tracing {
-    const exporter = new LoggedExporter(
-      new OTLPTraceExporter({ url: settings.tracesUrl, timeoutMillis: exportTimeoutMs }),
-      logger,
-      settings.tracesUrl,
-    );
-    const processor = new BatchSpanProcessor(exporter, {
+  /**
+   * A provider of this server's own, exporting in batches to `settings.tracesUrl` (OTLP/HTTP,
+   * JSON), or to `exporter` (unit tests keep spans in memory).
+   */
+  static start(
+    settings: TracingSettings,
+    version: string,
+    logger: FastifyBaseLogger,
+    exporter: SpanExporter = new OTLPTraceExporter({
+      url: settings.tracesUrl,
+      timeoutMillis: exportTimeoutMs,
+    }),
+  ): Tracing {
+    const logged = new LoggedExporter(exporter, logger, settings.tracesUrl);
+    const processor = new BatchSpanProcessor(logged, {
       scheduledDelayMillis: settings.exportDelayMs,
       maxQueueSize: maxQueuedSpans,
       exportTimeoutMillis: exportTimeoutMs,
@@ -225,6 +232,11 @@ export class Tracing {
   /** Hands spans recorded elsewhere (the agents') to this server's exporter, as if ended here. */
   exportEnded(spans: readonly ReadableSpan[]): void {
     for (const span of spans) this.processor.onEnd(span);
+  }
+
+  /** Sends the spans ended so far now, not at the batch's time. */
+  flush(): Promise<void> {
+    return this.provider.forceFlush();
   }
 
   /** Sends what is waiting and stops exporting (server close); bounded by the export timeout. */
