@@ -250,7 +250,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const nowMs = () => Date.now();
   secureDataDir(config, options.dataDirMode ?? 0o700, logger);
   // Off unless an endpoint is configured: then nothing of it exists (no tracer, no store wrapper).
-  const tracer = config.tracing && Tracing.start(config.tracing, version, logger);
+  // Each process is a node of its own; nodes on one PostgreSQL database serve one fleet.
+  const nodeId = `node-${randomBytes(6).toString('hex')}`;
+  const tracer = config.tracing && Tracing.start(config.tracing, { id: nodeId, version }, logger);
   const openedStore = await openStore(config.databaseUrl);
   const store = tracer ? tracedStore(openedStore, tracer) : openedStore;
   const rootKeySource = await ensureRootAccessKey(store, {
@@ -259,8 +261,6 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     nowMs: nowMs(),
   });
   const secrets = new SecretBox(await loadSecretKey(config.dataDir, config.secretKey));
-  // Each process is a node of its own; nodes on one PostgreSQL database serve one fleet.
-  const nodeId = `node-${randomBytes(6).toString('hex')}`;
   const startedAtMs = nowMs();
   // The server's own build unless told otherwise (`npm run build` writes the executables there).
   const agentDir = config.agentDir ?? packageAgentDir();

@@ -15,7 +15,12 @@ const settings = { tracesUrl: 'http://127.0.0.1:9/v1/traces', serviceName: 'test
 /** A Tracing whose spans stay in memory; `ended()` flushes and lists them. */
 function memoryTracing() {
   const exporter = new InMemorySpanExporter();
-  const tracing = Tracing.start(settings, 'test', pino({ level: 'silent' }), exporter);
+  const tracing = Tracing.start(
+    settings,
+    { id: 'node-test', version: 'test' },
+    pino({ level: 'silent' }),
+    exporter,
+  );
   return {
     tracing,
     async ended(): Promise<ReadableSpan[]> {

@@ -109,7 +109,7 @@ export class Tracing {
    */
   static start(
     settings: TracingSettings,
-    version: string,
+    node: { readonly id: string; readonly version: string },
     logger: FastifyBaseLogger,
     exporter: SpanExporter = new OTLPTraceExporter({
       url: settings.tracesUrl,
@@ -125,11 +125,13 @@ export class Tracing {
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({
         [ATTR_SERVICE_NAME]: settings.serviceName,
-        [ATTR_SERVICE_VERSION]: version,
+        [ATTR_SERVICE_VERSION]: node.version,
+        // Which node of a cluster a span comes from.
+        'service.instance.id': node.id,
       }),
       spanProcessors: [processor],
     });
-    return new Tracing(provider.getTracer('openassist-server', version), provider, processor);
+    return new Tracing(provider.getTracer('openassist-server', node.version), provider, processor);
   }
 
   /** The context of the span the caller runs in, if any. */
