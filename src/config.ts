@@ -78,6 +78,12 @@ export interface TracingSettings {
   readonly serviceName: string;
   /** How long ended spans wait to be sent in one batch (OTEL_BSP_SCHEDULE_DELAY). */
   readonly exportDelayMs: number;
+  /**
+   * Which new traces are recorded (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG): this share of
+   * them by trace id, and with `parentBased` a request that carries a `traceparent` follows its
+   * sampled flag instead.
+   */
+  readonly sampler: { readonly ratio: number; readonly parentBased: boolean };
 }
 
 /** OPENASSIST_OSS_*: where and as whom the server uploads runs' output. The secret is never logged. */
@@ -441,18 +447,49 @@ function otlpUrl(env: Env, name: string): string | undefined {
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as it is) and OTEL_EXPORTER_OTLP_ENDPOINT (a base).
  * None set, or OTEL_SDK_DISABLED=true: tracing is off.
  */
+/** OpenTelemetry's sampler names this server takes; the default is `parentbased_always_on`. */
+const samplers = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+function sampler(env: Env): TracingSettings['sampler'] {
+  const name = (text(env, 'OTEL_TRACES_SAMPLER') ?? 'parentbased_always_on').trim().toLowerCase();
+  if (!(samplers as readonly string[]).includes(name))
+    throw new ConfigError(
+      `OTEL_TRACES_SAMPLER must be one of ${samplers.join(', ')}; got "${name.slice(0, 40)}"`,
+    );
+  const parentBased = name.startsWith('parentbased_');
+  const kind = name.replace('parentbased_', '');
+  if (kind !== 'traceidratio') return { ratio: kind === 'always_on' ? 1 : 0, parentBased };
+  const arg = text(env, 'OTEL_TRACES_SAMPLER_ARG');
+  const ratio = arg === undefined ? 1 : Number(arg);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
+    throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got "${arg}"`);
+  return { ratio, parentBased };
+}
+
 function tracing(env: Env): TracingSettings | undefined {
   if (text(env, 'OTEL_SDK_DISABLED')?.trim().toLowerCase() === 'true') return undefined;
-  const base = (name: string) => otlpUrl(env, name)?.replace(/\/+$/, '');
-  const own = base('OPENASSIST_OTLP_ENDPOINT');
-  const signal = otlpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
-  const shared = base('OTEL_EXPORTER_OTLP_ENDPOINT');
-  const tracesUrl = own !== undefined ? `${own}/v1/traces` : (signal ?? (shared && `${shared}/v1/traces`));
+  // Only the variable that decides is checked: one meant for another program stays its business.
+  const base = (name: string) => `${otlpUrl(env, name)?.replace(/\/+$/, '')}/v1/traces`;
+  const tracesUrl = text(env, 'OPENASSIST_OTLP_ENDPOINT')
+    ? base('OPENASSIST_OTLP_ENDPOINT')
+    : text(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+      ? otlpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+      : text(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')
+        ? base('OTEL_EXPORTER_OTLP_ENDPOINT')
+        : undefined;
   if (tracesUrl === undefined) return undefined;
   return {
     tracesUrl,
     serviceName: text(env, 'OTEL_SERVICE_NAME') ?? 'openassist-server',
     exportDelayMs: positiveInteger(env, 'OTEL_BSP_SCHEDULE_DELAY', 5_000),
+    sampler: sampler(env),
   };
 }
 

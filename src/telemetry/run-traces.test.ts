@@ -10,7 +10,12 @@ import { RunTraces } from './run-traces.js';
 import { tracedStore } from './traced-store.js';
 import { Tracing } from './tracing.js';
 
-const settings = { tracesUrl: 'http://127.0.0.1:9/v1/traces', serviceName: 'test', exportDelayMs: 60_000 };
+const settings = {
+  tracesUrl: 'http://127.0.0.1:9/v1/traces',
+  serviceName: 'test',
+  exportDelayMs: 60_000,
+  sampler: { ratio: 1, parentBased: true },
+};
 
 /** A Tracing whose spans stay in memory; `ended()` flushes and lists them. */
 function memoryTracing() {

@@ -14,6 +14,7 @@ describe('tracing settings (config.ts, docs/tracing.md)', () => {
       tracesUrl: 'http://collector:4318/v1/traces',
       serviceName: 'openassist-server',
       exportDelayMs: 5_000,
+      sampler: { ratio: 1, parentBased: true },
     });
   });
 
@@ -51,6 +52,26 @@ describe('tracing settings (config.ts, docs/tracing.md)', () => {
     expect(tracingOf({ ...env, OTEL_SDK_DISABLED: 'false' })).toBeDefined();
   });
 
+  it("takes OpenTelemetry's sampler names and a ratio, refusing others", () => {
+    const env = { OPENASSIST_OTLP_ENDPOINT: 'http://c:4318' };
+    const samplerOf = (more: Record<string, string>) => tracingOf({ ...env, ...more })?.sampler;
+    expect(
+      samplerOf({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }),
+    ).toEqual({
+      ratio: 0.25,
+      parentBased: true,
+    });
+    expect(samplerOf({ OTEL_TRACES_SAMPLER: 'traceidratio' })).toEqual({ ratio: 1, parentBased: false });
+    expect(samplerOf({ OTEL_TRACES_SAMPLER: 'always_off' })).toEqual({ ratio: 0, parentBased: false });
+    expect(samplerOf({ OTEL_TRACES_SAMPLER: 'ALWAYS_ON' })).toEqual({ ratio: 1, parentBased: false });
+    expect(() => samplerOf({ OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(
+      /OTEL_TRACES_SAMPLER must be one of/,
+    );
+    expect(() => samplerOf({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(
+      /OTEL_TRACES_SAMPLER_ARG must be a ratio/,
+    );
+  });
+
   it('refuses an endpoint that is not an http(s) URL, naming the variable', () => {
     expect(() => tracingOf({ OPENASSIST_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
       /OPENASSIST_OTLP_ENDPOINT must be an http\(s\):\/\/ URL/,
@@ -58,6 +79,11 @@ describe('tracing settings (config.ts, docs/tracing.md)', () => {
     expect(() => tracingOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/?a=b' })).toThrow(
       /OTEL_EXPORTER_OTLP_ENDPOINT/,
     );
+    // Only the variable that decides is read: another program's gRPC endpoint does not stop the server.
+    expect(
+      tracingOf({ OPENASSIST_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4317' })
+        ?.tracesUrl,
+    ).toBe('http://c:4318/v1/traces');
     expect(() => tracingOf({ OPENASSIST_OTLP_ENDPOINT: 'http://c', OTEL_BSP_SCHEDULE_DELAY: '-1' })).toThrow(
       /OTEL_BSP_SCHEDULE_DELAY/,
     );

@@ -14,10 +14,15 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BasicTracerProvider,
   BatchSpanProcessor,
+  ParentBasedSampler,
   type ReadableSpan,
+  type Sampler,
   type SpanExporter,
+  TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { FastifyBaseLogger } from 'fastify';
@@ -53,6 +58,17 @@ export interface RpcOutcome {
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+
+/** The sampler the settings name: a share of new traces, and a request's own flag when parent-based. */
+function samplerOf({ ratio, parentBased }: TracingSettings['sampler']): Sampler {
+  const root =
+    ratio >= 1
+      ? new AlwaysOnSampler()
+      : ratio <= 0
+        ? new AlwaysOffSampler()
+        : new TraceIdRatioBasedSampler(ratio);
+  return parentBased ? new ParentBasedSampler({ root }) : root;
+}
 
 /** Marks a span failed with the error's class (never its message, which may hold a parameter). */
 function failed(span: Span, error: unknown): void {
@@ -129,6 +145,7 @@ export class Tracing {
         // Which node of a cluster a span comes from.
         'service.instance.id': node.id,
       }),
+      sampler: samplerOf(settings.sampler),
       spanProcessors: [processor],
     });
     return new Tracing(provider.getTracer('openassist-server', node.version), provider, processor);
