@@ -292,3 +292,22 @@ describe('tracing off', () => {
     await receiver.close();
   });
 });
+
+describe('closing the server', () => {
+  it('sends the spans still waiting for their batch before it exits', async () => {
+    const receiver = await startOtlpReceiver();
+    // A batch would wait ten minutes: only the flush at close can send it in time.
+    const server = await startServerProcess({
+      env: { OPENASSIST_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000' },
+    });
+    const client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
+    const { body } = await client.describeRegions(new Ecs.DescribeRegionsRequest({}));
+    expect(receiver.spans).toEqual([]);
+    expect(await server.stop()).toBe(0);
+    const rpc = receiver.spans.find((span) => span.attributes['openassist.request_id'] === body?.requestId);
+    expect(rpc?.name).toBe('rpc DescribeRegions');
+    expect(receiver.requests.every((request) => request.path === '/v1/traces')).toBe(true);
+    expect(receiver.requests[0]?.contentType).toBe('application/json');
+    await receiver.close();
+  });
+});
