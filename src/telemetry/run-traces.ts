@@ -83,8 +83,9 @@ export class RunTraces {
   remember(invokeId: string): string | undefined {
     const context = this.tracing.activeContext();
     const span = context && trace.getSpanContext(context);
-    if (!context || !span || !trace.isSpanContextValid(span)) return undefined;
-    this.parents.set(invokeId, context);
+    if (!span || !trace.isSpanContextValid(span)) return undefined;
+    // Only the ids are kept, not the request's span with its attributes: 10,000 of them stay small.
+    this.parents.set(invokeId, trace.setSpanContext(ROOT_CONTEXT, span));
     return formatTraceparent({
       traceId: span.traceId,
       spanId: span.spanId,
