@@ -147,6 +147,28 @@ describe('RunTraces: an invocation trace carried to its agents and back', () => 
   });
 });
 
+describe('a sampler that leaves a request out', () => {
+  it('records nothing of it: no request span, no store spans, no trace for its deliveries', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = Tracing.start(
+      { ...settings, sampler: { ratio: 0, parentBased: true } },
+      { id: 'node-test', version: 'test' },
+      pino({ level: 'silent' }),
+      exporter,
+    );
+    const traces = new RunTraces(tracing, Date.now);
+    const store = tracedStore({ commands: { get: async () => 'row' } } as unknown as Store, tracing);
+    await tracing.inSpan('rpc', {}, async () => {
+      expect(await store.commands.get('r', 'c', { tags: false })).toBe('row');
+      expect(traces.remember('t-1')).toBeUndefined();
+    });
+    expect((await dispatched(traces, taskSpec('t-1'))).traceparent).toBeUndefined();
+    await tracing.flush();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    await tracing.shutdown();
+  });
+});
+
 describe('tracedStore: store calls inside a traced request are spans', () => {
   const fakeStore = () =>
     ({

@@ -168,6 +168,8 @@ export class Tracing {
       parent,
     );
     try {
+      // A span the sampler left out has no children worth a context: its work runs as it is.
+      if (!span.isRecording()) return await work(span);
       return await this.active.run(trace.setSpan(parent, span), () => work(span));
     } catch (error) {
       failed(span, error);
