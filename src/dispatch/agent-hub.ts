@@ -313,10 +313,15 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   ): void {
     const { traces } = this.deps;
     if (!traces || !event.spans) return;
-    const { refused } = traces.agentSpans(run, event.status, event.spans);
-    const outOfLine = refused.filter(({ reason }) => reason !== noTraceSent);
-    if (outOfLine.length > 0)
-      connection.log.warn({ invokeId: run.invokeId, refused: outOfLine }, 'agent spans refused');
+    try {
+      const { refused } = traces.agentSpans(run, event.status, event.spans);
+      const outOfLine = refused.filter(({ reason }) => reason !== noTraceSent);
+      if (outOfLine.length > 0)
+        connection.log.warn({ invokeId: run.invokeId, refused: outOfLine }, 'agent spans refused');
+    } catch (error) {
+      // Tracing never stands in the way of a run's report: the event is stored and acknowledged.
+      connection.log.warn({ err: error }, 'agent spans dropped');
+    }
   }
 
   /**

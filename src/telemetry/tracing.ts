@@ -56,6 +56,9 @@ export interface RpcOutcome {
   readonly code: string;
 }
 
+/** An action name fit to name a span: what a client sends is bounded before it names anything. */
+const actionNamePattern = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
+
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 
@@ -235,7 +238,7 @@ export class Tracing {
     const attributes = { 'rpc.system': 'alibaba_cloud_rpc', 'openassist.request_id': request.id };
     return this.inSpan('rpc', { kind: SpanKind.SERVER, attributes, parent }, (span) =>
       serve(({ action, status, code }) => {
-        if (action) {
+        if (actionNamePattern.test(action)) {
           span.updateName(`rpc ${action}`);
           span.setAttribute('rpc.method', action);
         }
