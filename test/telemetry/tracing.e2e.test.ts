@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentExecutableName, buildAgentExecutable } from '../../src/agent/executable/build.js';
 import type { AgentSpan, TaskSpec } from '../../src/protocol/messages.js';
 import { parseTraceparent } from '../../src/protocol/trace-context.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
@@ -312,5 +317,46 @@ describe('closing the server', () => {
     expect(receiver.requests.every((request) => request.path === '/v1/traces')).toBe(true);
     expect(receiver.requests[0]?.contentType).toBe('application/json');
     await receiver.close();
+  });
+});
+
+describe('the agent as one executable', () => {
+  it('records its runs and sends their spans like `openassist agent` (no OpenTelemetry inside)', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'openassist-traced-executable-'));
+    // `npm run build` made it; without one, the test builds its own from the sources.
+    const built = new URL(`../../dist/agent/${agentExecutableName()}`, import.meta.url).pathname;
+    const executable = existsSync(built) ? built : (await buildAgentExecutable({ outDir: scratch })).path;
+    // The agent ships small: its spans are plain data, the SDK stays on the server.
+    expect((await readFile(executable)).includes('@opentelemetry/')).toBe(false);
+    const receiver = await startOtlpReceiver();
+    const server = await startServerProcess({ env: tracingEnv(receiver) });
+    try {
+      const client = ecsClient(server.endpoint, server.accessKeyId, server.accessKeySecret);
+      const { id, code } = await activation(client);
+      const agent = await startAgentProcess({
+        serverUrl: server.url,
+        activationId: id,
+        activationCode: code,
+        executable,
+      });
+      try {
+        const { invokeId } = await invoke(client, [agent.instanceId], 'sleep 0.1');
+        expect((await finishedResult(client, invokeId)).invocationStatus).toBe('Success');
+        const run = await waitFor('the agent.run span', () =>
+          receiver.spans.find(
+            (span) => span.name === 'agent.run' && span.attributes['openassist.invoke_id'] === invokeId,
+          ),
+        );
+        const dispatch = receiver.spans.find((span) => span.spanId === run.parentSpanId);
+        expect(dispatch).toMatchObject({ name: 'dispatch', traceId: run.traceId });
+        expect(run.resource['openassist.instance_id']).toBe(agent.instanceId);
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      expect(await server.stop()).toBe(0);
+      await receiver.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 });
