@@ -8,7 +8,7 @@ import { parseTraceparent } from '../protocol/trace-context.js';
 import type { Store } from '../store/store.js';
 import { RunTraces } from './run-traces.js';
 import { tracedStore } from './traced-store.js';
-import { Tracing } from './tracing.js';
+import { maxChildCalls, Tracing } from './tracing.js';
 
 const settings = {
   tracesUrl: 'http://127.0.0.1:9/v1/traces',
@@ -212,6 +212,16 @@ describe('tracedStore: store calls inside a traced request are spans', () => {
     for (const span of spans.filter((span) => span.name.startsWith('store.')))
       expect(span.parentSpanContext?.spanId).toBe(rpc?.spanContext().spanId);
     expect(spans.find((span) => span.name === 'store.commands.fail')?.attributes['error.type']).toBe('Error');
+  });
+
+  it('gives one request at most maxChildCalls store spans (a stream polls for as long as it lasts)', async () => {
+    const { tracing, ended } = memoryTracing();
+    const store = tracedStore({ commands: { get: async () => 'row' } } as unknown as Store, tracing);
+    await tracing.inSpan('rpc StreamInvocationOutput', {}, async () => {
+      for (let i = 0; i < maxChildCalls + 10; i++) await store.commands.get('r', 'c', { tags: false });
+    });
+    const spans = await ended();
+    expect(spans.filter((span) => span.name === 'store.commands.get')).toHaveLength(maxChildCalls);
   });
 
   it('keeps two servers in one process apart: each exports its own spans only', async () => {

@@ -41,6 +41,8 @@ const maxQueuedSpans = 4096;
 const exportTimeoutMs = 10_000;
 /** A failing collector is logged once per this period, not once per batch. */
 const failureLogIntervalMs = 60_000;
+/** Child spans one span gets from `childCall`: a stream that polls the store for an hour would otherwise make thousands. */
+export const maxChildCalls = 128;
 
 export interface SpanOptions {
   readonly kind?: SpanKind;
@@ -115,6 +117,8 @@ class LoggedExporter implements SpanExporter {
 /** This server's tracer, its exporter, and the span each piece of work runs in. */
 export class Tracing {
   private readonly active = new AsyncLocalStorage<Context>();
+  /** How many child calls each span has had (`maxChildCalls`). */
+  private readonly childCalls = new WeakMap<Span, number>();
 
   private constructor(
     readonly tracer: Tracer,
@@ -183,13 +187,17 @@ export class Tracing {
   }
 
   /**
-   * Runs `call` in a child span of the caller's, when the caller's span records; else simply runs
-   * it (work outside a traced request, such as the sweeps, makes no spans). A promise's span ends
-   * when it settles.
+   * Runs `call` in a child span of the caller's, when the caller's span records and has had fewer
+   * than `maxChildCalls`; else simply runs it (work outside a traced request, such as the sweeps,
+   * makes no spans). A promise's span ends when it settles.
    */
   childCall<T>(name: string, call: () => T): T {
     const parent = this.active.getStore();
-    if (!parent || !trace.getSpan(parent)?.isRecording()) return call();
+    const parentSpan = parent && trace.getSpan(parent);
+    if (!parent || !parentSpan?.isRecording()) return call();
+    const calls = this.childCalls.get(parentSpan) ?? 0;
+    if (calls >= maxChildCalls) return call();
+    this.childCalls.set(parentSpan, calls + 1);
     const span = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL }, parent);
     let result: T;
     try {
