@@ -66,6 +66,24 @@ export interface ServerConfig {
   readonly objectStorage: ObjectStorageSettings | undefined;
   /** The first wait before a failed upload is tried again (doubling after each failure). */
   readonly outputDeliveryRetryBaseMs: number;
+  /** Where traces are exported (docs/tracing.md); undefined: tracing is off. */
+  readonly tracing: TracingSettings | undefined;
+}
+
+/** OpenTelemetry traces over OTLP/HTTP (JSON), on when an endpoint is configured. */
+export interface TracingSettings {
+  /** The full URL spans are POSTed to, such as `http://collector:4318/v1/traces`. */
+  readonly tracesUrl: string;
+  /** The `service.name` of the server's spans (OTEL_SERVICE_NAME). */
+  readonly serviceName: string;
+  /** How long ended spans wait to be sent in one batch (OTEL_BSP_SCHEDULE_DELAY). */
+  readonly exportDelayMs: number;
+  /**
+   * Which new traces are recorded (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG): this share of
+   * them by trace id, and with `parentBased` a request that carries a `traceparent` follows its
+   * sampled flag instead.
+   */
+  readonly sampler: { readonly ratio: number; readonly parentBased: boolean };
 }
 
 /** OPENASSIST_OSS_*: where and as whom the server uploads runs' output. The secret is never logged. */
@@ -415,6 +433,66 @@ function objectStorage(env: Env): ObjectStorageSettings | undefined {
   };
 }
 
+/** An OTLP endpoint URL: http(s), no query or fragment. */
+function otlpUrl(env: Env, name: string): string | undefined {
+  const value = text(env, name);
+  if (value !== undefined && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(value)) {
+    throw new ConfigError(`${name} must be an http(s):// URL, got "${value.slice(0, 80)}"`);
+  }
+  return value;
+}
+
+/**
+ * OPENASSIST_OTLP_ENDPOINT (a base URL: traces go to `<base>/v1/traces`), else OpenTelemetry's own
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as it is) and OTEL_EXPORTER_OTLP_ENDPOINT (a base).
+ * None set, or OTEL_SDK_DISABLED=true: tracing is off.
+ */
+/** OpenTelemetry's sampler names this server takes; the default is `parentbased_always_on`. */
+const samplers = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+function sampler(env: Env): TracingSettings['sampler'] {
+  const name = (text(env, 'OTEL_TRACES_SAMPLER') ?? 'parentbased_always_on').trim().toLowerCase();
+  if (!(samplers as readonly string[]).includes(name))
+    throw new ConfigError(
+      `OTEL_TRACES_SAMPLER must be one of ${samplers.join(', ')}; got "${name.slice(0, 40)}"`,
+    );
+  const parentBased = name.startsWith('parentbased_');
+  const kind = name.replace('parentbased_', '');
+  if (kind !== 'traceidratio') return { ratio: kind === 'always_on' ? 1 : 0, parentBased };
+  const arg = text(env, 'OTEL_TRACES_SAMPLER_ARG');
+  const ratio = arg === undefined ? 1 : Number(arg);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
+    throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got "${arg}"`);
+  return { ratio, parentBased };
+}
+
+function tracing(env: Env): TracingSettings | undefined {
+  if (text(env, 'OTEL_SDK_DISABLED')?.trim().toLowerCase() === 'true') return undefined;
+  // Only the variable that decides is checked: one meant for another program stays its business.
+  const base = (name: string) => `${otlpUrl(env, name)?.replace(/\/+$/, '')}/v1/traces`;
+  const tracesUrl = text(env, 'OPENASSIST_OTLP_ENDPOINT')
+    ? base('OPENASSIST_OTLP_ENDPOINT')
+    : text(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+      ? otlpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+      : text(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')
+        ? base('OTEL_EXPORTER_OTLP_ENDPOINT')
+        : undefined;
+  if (tracesUrl === undefined) return undefined;
+  return {
+    tracesUrl,
+    serviceName: text(env, 'OTEL_SERVICE_NAME') ?? 'openassist-server',
+    exportDelayMs: positiveInteger(env, 'OTEL_BSP_SCHEDULE_DELAY', 5_000),
+    sampler: sampler(env),
+  };
+}
+
 function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnvironment {
   const listen = text(env, 'OPENASSIST_LISTEN');
   const logLevel = text(env, 'OPENASSIST_LOG_LEVEL');
@@ -457,6 +535,7 @@ function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnv
     agentDir: agentDir === undefined ? undefined : resolve(agentDir),
     objectStorage: objectStorage(env),
     outputDeliveryRetryBaseMs: testing.ossRetryBaseMs ?? 5_000,
+    tracing: tracing(env),
   };
 }
 

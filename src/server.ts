@@ -41,6 +41,9 @@ import { TerminalSessionService } from './service/terminal-sessions.js';
 import { WebhookService } from './service/webhooks.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { RunTraces } from './telemetry/run-traces.js';
+import { tracedStore } from './telemetry/traced-store.js';
+import { Tracing } from './telemetry/tracing.js';
 import { version } from './version.js';
 
 export interface RunningServer {
@@ -76,7 +79,11 @@ type WiringConfig = Pick<
       | 'objectStorage'
       | 'outputDeliveryRetryBaseMs'
     >
-  > & { readonly tls?: boolean };
+  > & {
+    readonly tls?: boolean;
+    /** This server's traces (docs/tracing.md); undefined: tracing is off. */
+    readonly tracer?: Tracing | undefined;
+  };
 
 /** Sessions' limits when the configuration names none (docs/terminal-sessions.md, "Limits"). */
 export const defaultSessionSettings: SessionSettings = {
@@ -142,6 +149,7 @@ export function wireServices(
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
     resourceCaps: new ResourceCapsSource(settings, logger),
+    traces: config.tracer && new RunTraces(config.tracer, nowMs),
     ...(config.agentDir !== undefined && {
       upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
     }),
@@ -241,15 +249,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   );
   const nowMs = () => Date.now();
   secureDataDir(config, options.dataDirMode ?? 0o700, logger);
-  const store = await openStore(config.databaseUrl);
+  // Off unless an endpoint is configured: then nothing of it exists (no tracer, no store wrapper).
+  // Each process is a node of its own; nodes on one PostgreSQL database serve one fleet.
+  const nodeId = `node-${randomBytes(6).toString('hex')}`;
+  const tracer = config.tracing && Tracing.start(config.tracing, { id: nodeId, version }, logger);
+  const openedStore = await openStore(config.databaseUrl);
+  const store = tracer ? tracedStore(openedStore, tracer) : openedStore;
   const rootKeySource = await ensureRootAccessKey(store, {
     dataDir: config.dataDir,
     fromEnvironment: config.rootAccessKey,
     nowMs: nowMs(),
   });
   const secrets = new SecretBox(await loadSecretKey(config.dataDir, config.secretKey));
-  // Each process is a node of its own; nodes on one PostgreSQL database serve one fleet.
-  const nodeId = `node-${randomBytes(6).toString('hex')}`;
   const startedAtMs = nowMs();
   // The server's own build unless told otherwise (`npm run build` writes the executables there).
   const agentDir = config.agentDir ?? packageAgentDir();
@@ -261,7 +272,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     store,
     logger,
     nowMs,
-    { ...config, nodeId, agentDir, tls: config.tls !== undefined },
+    { ...config, nodeId, agentDir, tls: config.tls !== undefined, tracer },
     secrets,
   );
   await agentHub.listen();
@@ -276,6 +287,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     streamStallMs: config.streamStallSeconds * 1000,
     services,
     agentDir,
+    tracing: tracer,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
@@ -355,6 +367,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await agentHub.closeAll();
       await app.close();
       await store.close();
+      // Last: the spans of everything above (agents' final reports included) go out before the exit.
+      await tracer?.shutdown();
       logger.info('server stopped');
     },
   };

@@ -10,6 +10,7 @@ import { runInContainer } from './containers.js';
 import { type FileServer, runFileTask } from './file-task.js';
 import { removeLeftover } from './file-writer.js';
 import type { Journal, JournalEvent, RunRef } from './journal.js';
+import { RunSpans } from './run-spans.js';
 import {
   exceptionOutcome,
   exitOutcome,
@@ -149,6 +150,8 @@ export class Executor {
   private readonly capBytes: number;
   /** Events sent without a journal entry so far (their ids must not collide with the journal's). */
   private unjournalled = 0;
+  /** The spans of traced runs not ended yet (docs/tracing.md): they go out on the finished event. */
+  private readonly traced = new Map<string, RunSpans>();
 
   constructor(private readonly options: ExecutorOptions) {
     this.maxConcurrent = options.maxConcurrent ?? 10;
@@ -199,20 +202,25 @@ export class Executor {
     status: FinishedStatus,
     fields: Partial<Extract<TaskEvent, { kind: 'finished' }>>,
   ): void {
+    const key = keyOf(run);
+    const exitCode = fields.exitCode ?? null;
+    const errorCode = fields.errorCode ?? '';
+    const spans = this.traced.get(key)?.finish({ status, exitCode, errorCode });
+    this.traced.delete(key);
     const finished: TaskEvent = {
       kind: 'finished',
       atMs: this.options.nowMs(),
       status,
-      exitCode: fields.exitCode ?? null,
-      errorCode: fields.errorCode ?? '',
+      exitCode,
+      errorCode,
       errorInfo: fields.errorInfo ?? '',
       droppedBytes: fields.droppedBytes ?? 0,
       ...(fields.outputBytes !== undefined && { outputBytes: fields.outputBytes }),
+      ...(spans && { spans }),
     };
     const record = () => this.record({ invokeId: run.invokeId, execution: run.execution }, finished);
     if (run.ready) run.ready.then(record, record);
     else record();
-    const key = keyOf(run);
     this.waiters.get(key)?.(status);
     this.waiters.delete(key);
   }
@@ -259,6 +267,10 @@ export class Executor {
       new Error(
         `the agent cannot record the task in its journal (${error instanceof Error ? error.message : String(error)})`,
       );
+    // Timed from its arrival: the journal's sync and the queue are part of the run's wait.
+    // A task sent again while held keeps the record of its first arrival.
+    const spans = this.traced.has(keyOf(run)) ? undefined : RunSpans.begin(task);
+    if (spans) this.traced.set(keyOf(run), spans);
     let accepting: ReturnType<Journal['acceptThen']>;
     try {
       accepting = this.options.journal.acceptThen(task, run, this.options.nowMs());
@@ -267,7 +279,10 @@ export class Executor {
       this.finish(run, 'Error', executionException(cannotRecord(error)));
       return;
     }
-    if (!accepting) return;
+    if (!accepting) {
+      if (spans) this.traced.delete(keyOf(run));
+      return;
+    }
     const { accepted, durable } = accepting;
     const ready = durable.then(
       () => this.options.emit(accepted),
@@ -326,6 +341,7 @@ export class Executor {
     const events = {
       onStart: (pid: number | undefined) => {
         if (pid !== undefined) this.options.journal.setProcess(job, pid, this.options.bootId ?? '');
+        this.traced.get(key)?.started();
         this.record(job, { kind: 'started', atMs: this.options.nowMs() });
       },
       onOutput: (chunk: Buffer) => output.write(chunk),

@@ -7,6 +7,7 @@ import { ApiError, type ErrorCode } from '../domain/errors.js';
 import { fileUploadLimits } from '../domain/file-upload.js';
 import { newRequestId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import type { Services } from './action.js';
 import { registerAgentDownloadRoutes } from './agent-download-routes.js';
 import { registerAgentFileRoutes } from './agent-file-routes.js';
@@ -41,6 +42,8 @@ export interface HttpServerDeps {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** The agent executables served to new machines (undefined: none, every download is a 404). */
   readonly agentDir?: string;
+  /** Traces API requests (docs/tracing.md); undefined: tracing is off. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** How Node's refusals before routing are answered: too large, too slow, or malformed. */
@@ -142,6 +145,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     services: deps.services,
     openStreams,
     keyStreams,
+    tracing: deps.tracing,
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 

@@ -4,6 +4,7 @@ import { validateClientToken } from '../domain/command.js';
 import { ApiError, isApiError, missingParameter } from '../domain/errors.js';
 import { idempotentActions, requestHash, tokenOwner } from '../service/idempotence.js';
 import { isStorageFull } from '../store/storage-errors.js';
+import type { RpcOutcome, Tracing } from '../telemetry/tracing.js';
 import type { Action, Services } from './action.js';
 import { actionKey, actions, servedVersions } from './actions/index.js';
 import { hostIdOf, renderError } from './error-response.js';
@@ -37,6 +38,8 @@ export interface RpcDeps extends AuthDeps {
   readonly openStreams: OpenStreams;
   /** The key of each open stream, ended when the key is revoked. */
   readonly keyStreams: KeyStreams;
+  /** Each request in an `rpc <Action>` span (docs/tracing.md); undefined: tracing is off. */
+  readonly tracing?: Tracing | undefined;
 }
 
 const formType = 'application/x-www-form-urlencoded';
@@ -170,7 +173,11 @@ function bytesOf(signed: SignedRequest, handler: Action, action: string, v1: boo
  * Checks run in the documented order: signature and key first, then parameters.
  */
 export function rpcHandler(deps: RpcDeps) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const serve = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    traced?: (outcome: RpcOutcome) => void,
+  ): Promise<void> => {
     const started = performance.now();
     let format: Format = 'JSON';
     let action = '';
@@ -243,6 +250,13 @@ export function rpcHandler(deps: RpcDeps) {
         { action, accessKeyId, status: reply.statusCode, code, ms: Math.round(performance.now() - started) },
         'rpc',
       );
+      traced?.({ action, status: reply.statusCode, code });
     }
   };
+  const { tracing } = deps;
+  if (!tracing) return serve;
+  return (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
+    tracing.rpc({ id: request.id, traceparent: request.headers.traceparent }, (traced) =>
+      serve(request, reply, traced),
+    );
 }

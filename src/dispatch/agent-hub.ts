@@ -6,11 +6,13 @@ import type { ManagedInstance } from '../domain/fleet.js';
 import type { TerminationMode } from '../domain/invocation.js';
 import { isClosedReason, type SessionEnd } from '../domain/terminal-session.js';
 import { closeCodes } from '../protocol/close-codes.js';
-import { maxFrameBytes, protocolVersion, type SessionOpen } from '../protocol/messages.js';
+import { maxFrameBytes, protocolVersion, type SessionOpen, type TaskEvent } from '../protocol/messages.js';
 import type { AgentSessions } from '../service/agent-sessions.js';
 import type { AgentChannels } from '../service/instances.js';
 import type { NewTask, TaskDispatcher } from '../service/invocations.js';
 import { isStorageFull } from '../store/storage-errors.js';
+import { noTraceSent } from '../telemetry/agent-spans.js';
+import type { RunTraces, TracedRun } from '../telemetry/run-traces.js';
 import {
   AgentConnection,
   type ChannelSocket,
@@ -36,6 +38,8 @@ export interface HubDeps {
   readonly upgrades?: UpgradeOffers;
   /** The resource caps (ResourceUsageConfig) of each region's agents. */
   readonly resourceCaps?: ResourceCapsSource;
+  /** Invocations' traces carried to the agents and back (docs/tracing.md); undefined: tracing is off. */
+  readonly traces?: RunTraces | undefined;
 }
 
 // Every node looks for work of its agents this often, so a lost notification only delays it.
@@ -88,7 +92,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   constructor(private readonly deps: HubDeps) {
     const heartbeatMs = deps.heartbeatSeconds * 1000;
     // A delivery waits for an agent to read what it was sent as long as a silent agent is kept.
-    this.delivery = new TaskDelivery(deps.sessions, 3 * heartbeatMs);
+    this.delivery = new TaskDelivery(deps.sessions, 3 * heartbeatMs, deps.traces);
     this.timers = [
       // An agent is offline after three missed heartbeats (DESIGN §2.3).
       setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000)),
@@ -126,6 +130,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   private onNodeMessage(message: NodeMessage): void {
     switch (message.kind) {
       case 'wake':
+        if (message.trace) this.deps.traces?.adopt(message.trace.invokeId, message.trace.traceparent);
         this.wakeLocal(message.instanceIds, false);
         return;
       case 'cancel':
@@ -282,10 +287,40 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
         return;
       }
       run.forEach((message, i) => {
+        if (message.event.kind === 'finished' && message.event.spans)
+          this.exportAgentSpans(
+            connection,
+            { instanceId: connection.instance.id, invokeId, execution },
+            message.event,
+          );
         if (message.event.kind === 'accepted') connection.release(invokeId, execution);
         if (!live[i]) connection.send({ type: 'cancel', invokeId, terminationMode: 'ProcessTree' });
         connection.acknowledge(message.eventId);
       });
+    }
+  }
+
+  /**
+   * A stored finished event's spans: those in the trace this node sent for the run are exported;
+   * others are dropped (the event itself stands). A node that sent no trace (tracing off, another
+   * node's task, a restart, the event sent again) drops them quietly; a span of another trace is
+   * an agent out of line, logged.
+   */
+  private exportAgentSpans(
+    connection: AgentConnection,
+    run: TracedRun,
+    event: Extract<TaskEvent, { kind: 'finished' }>,
+  ): void {
+    const { traces } = this.deps;
+    if (!traces || !event.spans) return;
+    try {
+      const { refused } = traces.agentSpans(run, event.status, event.spans);
+      const outOfLine = refused.filter(({ reason }) => reason !== noTraceSent);
+      if (outOfLine.length > 0)
+        connection.log.warn({ invokeId: run.invokeId, refused: outOfLine }, 'agent spans refused');
+    } catch (error) {
+      // Tracing never stands in the way of a run's report: the event is stored and acknowledged.
+      connection.log.warn({ err: error }, 'agent spans dropped');
     }
   }
 
@@ -309,8 +344,13 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
    * invocation's task goes to the agents held here at once, without reading the store.
    */
   wake(instanceIds: readonly string[], created?: NewTask): void {
+    // Called in the creating request's span: the invocation's deliveries, here or elsewhere, join its trace.
+    const traceparent = created && this.deps.traces?.remember(created.invokeId);
     const elsewhere = this.wakeLocal(instanceIds, false, created);
-    if (elsewhere.length > 0) this.deps.bus.publish({ kind: 'wake', instanceIds: elsewhere });
+    if (elsewhere.length > 0) {
+      const trace = created && traceparent ? { trace: { invokeId: created.invokeId, traceparent } } : {};
+      this.deps.bus.publish({ kind: 'wake', instanceIds: elsewhere, ...trace });
+    }
   }
 
   /**

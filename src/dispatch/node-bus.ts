@@ -7,8 +7,18 @@ const terminationMode = Type.Union([Type.Literal('Process'), Type.Literal('Proce
 
 /** What one node asks another about agents it holds (JSON over the store's notifications). */
 const nodeMessageSchema = Type.Union([
-  /** Deliver to these agents, if you hold them. */
-  Type.Object({ kind: Type.Literal('wake'), from: Type.String(), instanceIds: Type.Array(Type.String()) }),
+  /**
+   * Deliver to these agents, if you hold them. `trace`: a new invocation's trace, which its
+   * deliveries join (docs/tracing.md); absent from older nodes and when tracing is off.
+   */
+  Type.Object({
+    kind: Type.Literal('wake'),
+    from: Type.String(),
+    instanceIds: Type.Array(Type.String()),
+    trace: Type.Optional(
+      Type.Object({ invokeId: Type.String({ maxLength: 64 }), traceparent: Type.String({ maxLength: 512 }) }),
+    ),
+  }),
   Type.Object({
     kind: Type.Literal('cancel'),
     from: Type.String(),

@@ -1,6 +1,9 @@
 import type { AgentSessions } from '../service/agent-sessions.js';
 import type { NewTask } from '../service/invocations.js';
+import type { RunTraces, TraceStamp } from '../telemetry/run-traces.js';
 import type { AgentConnection } from './agent-connection.js';
+
+const untraced = (send: (stamp: TraceStamp) => Promise<void>): Promise<void> => send((task) => task);
 
 /**
  * Sends agents the tasks and cancellations the services hand over: a new invocation's task at
@@ -11,7 +14,20 @@ export class TaskDelivery {
     private readonly sessions: Pick<AgentSessions, 'undeliveredTasks' | 'stopping'>,
     /** How long a delivery waits for an agent to read what it was sent: as long as a silent agent is kept. */
     private readonly drainWaitMs: number,
+    /** Each task sent in a `dispatch` span of its invocation's trace (docs/tracing.md); undefined: off. */
+    private readonly traces?: RunTraces,
   ) {}
+
+  /** Sends one run's task, in its `dispatch` span when traced. */
+  private traced(
+    connection: AgentConnection,
+    invokeId: string,
+    execution: number,
+    send: (stamp: TraceStamp) => Promise<void>,
+  ): Promise<void> {
+    if (!this.traces) return untraced(send);
+    return this.traces.dispatch({ instanceId: connection.instance.id, invokeId, execution }, send);
+  }
 
   /**
    * Sends an instance's undelivered tasks and, with `stopping`, its pending cancellations; one pass
@@ -33,7 +49,9 @@ export class TaskDelivery {
           connection.claim(invokeId, execution),
         );
         for await (const task of tasks) {
-          await connection.sendPaced({ type: 'task', task }, this.drainWaitMs);
+          await this.traced(connection, task.invokeId, task.execution ?? 0, (stamp) =>
+            connection.sendPaced({ type: 'task', task: stamp(task) }, this.drainWaitMs),
+          );
         }
         if (connection.closed) return;
         if (!checkStopping) continue;
@@ -59,7 +77,9 @@ export class TaskDelivery {
       return;
     }
     try {
-      connection.send({ type: 'task', task: await created.render(connection.instance) });
+      await this.traced(connection, created.invokeId, 0, async (stamp) =>
+        connection.send({ type: 'task', task: stamp(await created.render(connection.instance)) }),
+      );
     } catch (error) {
       connection.release(created.invokeId, 0);
       connection.log.error({ err: error }, 'delivery failed');

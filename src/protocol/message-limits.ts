@@ -18,4 +18,11 @@ export const messageLimits = {
   errorInfoChars: 16 * 1024,
   /** Characters of an output event's Base64 `data`: one chunk of `maxOutputChunkBytes`. */
   outputDataChars: Math.ceil(maxOutputChunkBytes / 3) * 4,
+  /** Spans a finished event carries (docs/tracing.md): the agent records two per run. */
+  spans: 8,
+  /** Characters of a span's name, and of an attribute's key. */
+  spanNameChars: 64,
+  /** Attributes of one span, and the characters of a text value. */
+  spanAttributes: 16,
+  spanAttributeChars: 256,
 } as const;

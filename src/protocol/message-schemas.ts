@@ -59,6 +59,32 @@ export const FinishedStatusSchema = Type.Union([
   Type.Literal('Error'),
 ]);
 
+/** Unix time in nanoseconds, in decimal (OTLP's own form: a number would lose the nanoseconds). */
+const unixNano = Type.String({ pattern: '^[0-9]{1,20}$' });
+/**
+ * A span the agent recorded of a run whose task carried a `traceparent` (docs/tracing.md): plain
+ * data, which the server checks against the trace it sent for that run and exports for the agent.
+ */
+export const AgentSpanSchema = Type.Object({
+  traceId: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+  spanId: Type.String({ pattern: '^[0-9a-f]{16}$' }),
+  parentSpanId: Type.String({ pattern: '^[0-9a-f]{16}$' }),
+  name: Type.String({ minLength: 1, maxLength: messageLimits.spanNameChars }),
+  startTimeUnixNano: unixNano,
+  endTimeUnixNano: unixNano,
+  attributes: Type.Array(
+    Type.Object({
+      key: Type.String({ pattern: `^[a-z][a-z0-9_.]{0,${messageLimits.spanNameChars - 1}}$` }),
+      value: Type.Union([
+        Type.String({ maxLength: messageLimits.spanAttributeChars }),
+        safeInteger,
+        Type.Boolean(),
+      ]),
+    }),
+    { maxItems: messageLimits.spanAttributes },
+  ),
+});
+
 // Output first: the most frequent event, and the check tries the kinds in this order.
 export const TaskEventSchema = Type.Union([
   /** Output bytes from `offset` on, Base64; the offset makes a re-sent chunk harmless. */
@@ -84,6 +110,8 @@ export const TaskEventSchema = Type.Union([
      * never received as dropped. Absent from older agents.
      */
     outputBytes: Type.Optional(count),
+    /** The run's spans, when its task carried a `traceparent` (absent from older agents). */
+    spans: Type.Optional(Type.Array(AgentSpanSchema, { maxItems: messageLimits.spans })),
   }),
 ]);
 
@@ -195,6 +223,12 @@ export const TaskSpecSchema = Type.Object({
    * later receive it: an older one ignores the field and would report the empty script a Success.
    */
   file: Type.Optional(FileTaskSchema),
+  /**
+   * W3C `traceparent` of the server's `dispatch` span, when the server traces this run
+   * (docs/tracing.md): the agent sends its spans of the run back on the finished event. Older
+   * agents ignore it.
+   */
+  traceparent: Type.Optional(Type.String()),
 });
 
 /** The caps an agent puts on itself (ResourceUsageConfig): CPU in percent of one CPU, memory in bytes; absent: none. */

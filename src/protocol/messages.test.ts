@@ -494,3 +494,76 @@ describe('registration bodies', () => {
     expect(parseRefusal('<html>')).toEqual({});
   });
 });
+
+describe('trace fields (docs/tracing.md)', () => {
+  const agentSpan = (fields: Record<string, unknown> = {}) => ({
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    parentSpanId: '1111111111111111',
+    name: 'agent.run',
+    startTimeUnixNano: '1700000000000000000',
+    endTimeUnixNano: '1700000000300000000',
+    attributes: [
+      { key: 'openassist.run.status', value: 'Success' },
+      { key: 'openassist.run.exit_code', value: 0 },
+      { key: 'openassist.flag', value: true },
+    ],
+    ...fields,
+  });
+  const withSpans = (spans: unknown[]) => parseAgentMessage(event({}, finished({ spans })));
+
+  it('takes a finished event with up to the bounded number of spans, and one without', () => {
+    expect(withSpans([agentSpan()])).toBeDefined();
+    expect(withSpans(Array.from({ length: messageLimits.spans }, () => agentSpan()))).toBeDefined();
+    expect(withSpans(Array.from({ length: messageLimits.spans + 1 }, () => agentSpan()))).toBeUndefined();
+    expect(parseAgentMessage(event({}, finished()))).toBeDefined();
+  });
+
+  it.each([
+    ['an upper-case trace id', { traceId: '4BF92F3577B34DA6A3CE929D0E0E4736' }],
+    ['a short span id', { spanId: '00f067aa0ba902b' }],
+    ['no parent', { parentSpanId: undefined }],
+    ['an empty name', { name: '' }],
+    ['a long name', { name: 'n'.repeat(messageLimits.spanNameChars + 1) }],
+    ['a time as a number', { startTimeUnixNano: 1700000000000000000 }],
+    ['a negative time', { endTimeUnixNano: '-1' }],
+    ['a time past 20 digits', { endTimeUnixNano: '1'.repeat(21) }],
+    ['an attribute key with spaces', { attributes: [{ key: 'a b', value: 1 }] }],
+    ['an attribute value that is an object', { attributes: [{ key: 'a', value: { b: 1 } }] }],
+    [
+      'a long attribute value',
+      { attributes: [{ key: 'a', value: 'v'.repeat(messageLimits.spanAttributeChars + 1) }] },
+    ],
+    [
+      'too many attributes',
+      {
+        attributes: Array.from({ length: messageLimits.spanAttributes + 1 }, (_, i) => ({
+          key: `k${i}`,
+          value: i,
+        })),
+      },
+    ],
+  ])('refuses a span with %s', (_, fields) => {
+    expect(withSpans([agentSpan(fields)])).toBeUndefined();
+  });
+
+  it('takes a task with a traceparent, refuses one whose traceparent is not text', () => {
+    const task = {
+      type: 'task',
+      task: {
+        invokeId: 't-1',
+        commandType: 'RunShellScript',
+        script: 'echo',
+        username: '',
+        workingDir: '',
+        timeoutSeconds: 60,
+        terminationMode: 'ProcessTree',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      },
+    };
+    expect(parseServerMessage(JSON.stringify(task))).toEqual(task);
+    expect(
+      parseServerMessage(JSON.stringify({ ...task, task: { ...task.task, traceparent: 1 } })),
+    ).toBeUndefined();
+  });
+});

@@ -8,6 +8,7 @@ import {
 } from './message-checks.js';
 // Types only: the schemas (and TypeBox) are not loaded at run time; message-checks.ts holds their checks.
 import type {
+  AgentSpanSchema,
   agentMessageSchemas,
   FileTaskSchema,
   FinishedStatusSchema,
@@ -56,6 +57,7 @@ export type TaskSpec = Message<typeof TaskSpecSchema>;
 export type FileTask = Message<typeof FileTaskSchema>;
 export type FinishedStatus = Message<typeof FinishedStatusSchema>;
 export type TaskEvent = Message<typeof TaskEventSchema>;
+export type AgentSpan = Message<typeof AgentSpanSchema>;
 /** A run the agent holds, by invocation and run (0: the task itself). */
 export type HeldRun = Message<typeof HeldRunSchema>;
 export type AgentMessage = Message<(typeof agentMessageSchemas)[number]>;
