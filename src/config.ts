@@ -66,6 +66,35 @@ export interface ServerConfig {
   readonly objectStorage: ObjectStorageSettings | undefined;
   /** The first wait before a failed upload is tried again (doubling after each failure). */
   readonly outputDeliveryRetryBaseMs: number;
+  /** The audit trail (docs/audit.md). */
+  readonly audit: AuditSettings;
+}
+
+/** OPENASSIST_AUDIT*: whether calls are recorded, how long records stay, where they are copied. */
+export interface AuditSettings {
+  /** Off only to measure what recording costs (the bench); on by default. */
+  readonly enabled: boolean;
+  /** Records older than this many days are deleted (0: kept forever). */
+  readonly retentionDays: number;
+  /** JSON lines of every stored record: appended to a file, or written to stdout (`-`). */
+  readonly export: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdout' } | undefined;
+}
+
+function auditSettings(env: Env): AuditSettings {
+  const log = text(env, 'OPENASSIST_AUDIT_LOG');
+  return Object.freeze({
+    enabled: flag(env, 'OPENASSIST_AUDIT') ?? true,
+    retentionDays:
+      env.OPENASSIST_AUDIT_RETENTION_DAYS === '0'
+        ? 0
+        : positiveNumber(env, 'OPENASSIST_AUDIT_RETENTION_DAYS', 90, true),
+    export:
+      log === undefined
+        ? undefined
+        : log === '-'
+          ? ({ kind: 'stdout' } as const)
+          : ({ kind: 'file', path: resolve(log) } as const),
+  });
 }
 
 /** OPENASSIST_OSS_*: where and as whom the server uploads runs' output. The secret is never logged. */
@@ -457,6 +486,7 @@ function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnv
     agentDir: agentDir === undefined ? undefined : resolve(agentDir),
     objectStorage: objectStorage(env),
     outputDeliveryRetryBaseMs: testing.ossRetryBaseMs ?? 5_000,
+    audit: auditSettings(env),
   };
 }
 
