@@ -181,3 +181,32 @@ export const eventRWOf = (name: string): AuditEvent['eventRW'] =>
 
 /** Bounds free text (user agents, error messages) a client chooses. */
 export const clipText = (text: string): string => clip(text, auditLimits.textChars);
+
+/** A record as ActionTrail's LookupEvents and the JSON-lines export show it. */
+export function actionTrailEvent(event: AuditEvent): Record<string, unknown> {
+  return {
+    eventId: event.eventId,
+    eventName: event.eventName,
+    eventSource: event.eventSource,
+    eventType: event.eventSource === 'console' ? 'ConsoleOperation' : 'ApiCall',
+    eventVersion: 1,
+    eventTime: `${new Date(event.timeMs).toISOString().slice(0, 19)}Z`,
+    eventRW: event.eventRW,
+    acsRegion: event.regionId,
+    requestId: event.requestId,
+    apiVersion: event.apiVersion,
+    serviceName: event.serviceName,
+    sourceIpAddress: event.sourceIp,
+    userAgent: event.userAgent,
+    userIdentity: {
+      type: event.identityType,
+      principalId: event.principalId,
+      accessKeyId: event.accessKeyId,
+      userName: event.userName,
+    },
+    requestParameters: { ...event.requestParameters },
+    resourceName: event.resourceIds.join(';'),
+    errorCode: event.errorCode,
+    errorMessage: event.errorMessage,
+  };
+}

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
-import type { AuditEvent } from '../domain/audit.js';
+import { type AuditEvent, actionTrailEvent } from '../domain/audit.js';
 import { ApiError } from '../domain/errors.js';
 import type { AuditEventRepo, AuditFilter } from '../store/store.js';
 import { auditEvent, type CallFacts } from './audit-events.js';
@@ -129,7 +129,7 @@ export class AuditTrail {
   private async export(batch: readonly Pending[]): Promise<void> {
     const target = this.options.export;
     if (!target) return;
-    const text = batch.map((pending) => `${JSON.stringify(pending.event)}\n`).join('');
+    const text = batch.map((pending) => `${JSON.stringify(actionTrailEvent(pending.event))}\n`).join('');
     try {
       if (target.kind === 'stdout') {
         await new Promise<void>((written, failed) =>
