@@ -47,11 +47,13 @@ export function rpcAudit(
     store(error) {
       if (!trail.enabled) return Promise.resolve();
       stored ??= (async () => {
-        const { signed, key, action, version } = facts();
+        const { signed, key, action, version: checked } = facts();
+        // A call refused before its action or version was checked is named as it claimed.
+        const version = checked || signed?.params.get('Version') || signed?.headers['x-acs-version'] || '';
         const event = auditEvent(
           {
             timeMs,
-            name: action || (signed?.params.get('Action') ?? ''),
+            name: action || signed?.params.get('Action') || signed?.headers['x-acs-action'] || '',
             source: sourceOf(request),
             serviceName: productOfVersion[version] ?? 'unknown',
             apiVersion: version,
