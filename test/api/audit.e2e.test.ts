@@ -346,3 +346,37 @@ for (const factory of backendFactories) {
     });
   });
 }
+
+describe('audit trail switched off, and swept by its retention', () => {
+  const servers: ServerProcess[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+  });
+  const credentialsOf = (server: ServerProcess): Credentials => ({
+    endpoint: server.url,
+    accessKeyId: server.accessKeyId,
+    accessKeySecret: server.accessKeySecret,
+  });
+
+  it('records nothing with OPENASSIST_AUDIT=0', async () => {
+    const server = await startServerProcess({ env: { OPENASSIST_AUDIT: '0' } });
+    servers.push(server);
+    await invoke(credentialsOf(server), 'DescribeRegions', { RegionId: region });
+    expect((await lookup(credentialsOf(server))).Events).toEqual([]);
+  });
+
+  it('deletes records older than OPENASSIST_AUDIT_RETENTION_DAYS', async () => {
+    // 0.0001 days is 8.6 s; the sweep runs four times per retention window.
+    const server = await startServerProcess({ env: { OPENASSIST_AUDIT_RETENTION_DAYS: '0.0001' } });
+    servers.push(server);
+    const root = credentialsOf(server);
+    const { RequestId } = await invoke<{ RequestId: string }>(root, 'DescribeRegions', { RegionId: region });
+    const regions = { 'LookupAttribute.1.Key': 'EventName', 'LookupAttribute.1.Value': 'DescribeRegions' };
+    expect((await lookup(root, regions)).Events.map((event) => event.requestId)).toEqual([RequestId]);
+    await waitFor(
+      'the record to be swept',
+      async () => ((await lookup(root, regions)).Events.length === 0 ? true : undefined),
+      30_000,
+    );
+  });
+});
