@@ -138,10 +138,15 @@ for (const harness of harnesses) {
       expect(page.events.map((event) => event.eventId)).toEqual([kept.eventId]);
     });
 
-    it('refuses a second record with the same event id', async () => {
-      const event = sample();
-      await store.auditEvents.append([event]);
-      await expect(store.auditEvents.append([event])).rejects.toThrow();
+    it('matches a resource id whole, its LIKE wildcards taken literally', async () => {
+      const exact = sample({ resourceIds: ['wild_card%id', 'mi-exact'] });
+      await store.auditEvents.append([exact, sample({ resourceIds: ['wildXcardYid', 'mi-exact-longer'] })]);
+      const ids = async (resourceId: string) =>
+        (await store.auditEvents.lookup({ resourceId }, 10, undefined)).events.map((event) => event.eventId);
+      expect(await ids('wild_card%id')).toEqual([exact.eventId]);
+      expect(await ids('mi-exact')).toEqual([exact.eventId]);
+      expect(await ids('mi-exac')).toEqual([]);
+      expect(await ids('%')).toEqual([]);
     });
   });
 }

@@ -329,23 +329,17 @@ export interface WebhookOutboxTable {
 
 export interface AuditEventTable {
   seq: Generated<number>;
-  event_id: string;
   event_time: number;
   event_name: string;
   event_rw: string;
   access_key_id: string;
+  /** The record's resource ids, each between spaces: " mi-1 c-2 ". */
+  resource_ids: string;
   body: string;
-}
-
-export interface AuditEventResourceTable {
-  resource_id: string;
-  event_id: string;
-  event_time: number;
 }
 
 export interface Schema {
   audit_events: AuditEventTable;
-  audit_event_resources: AuditEventResourceTable;
   webhooks: WebhookTable;
   webhook_outbox: WebhookOutboxTable;
   terminal_sessions: TerminalSessionTable;

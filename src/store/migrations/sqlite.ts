@@ -517,28 +517,23 @@ export const sqliteMigrations: readonly Migration[] = [
   {
     version: 21,
     name: 'audit trail',
-    // One row per audited call, its record as JSON; the columns beside it are what LookupEvents
-    // filters on. Resource ids in their own rows, so an instance's events are found by index.
+    // One row per audited call, its record as JSON, beside the columns LookupEvents filters on.
+    // Lean on purpose: every call writes a row. A random-UUID index and a row per resource id
+    // cost seven times the insert's CPU; resource ids are one text column (" id1 id2 ") read by
+    // LIKE within the time range and indexed filters instead.
     sql: `
       CREATE TABLE audit_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        event_id TEXT NOT NULL UNIQUE,
+        seq INTEGER PRIMARY KEY,
         event_time INTEGER NOT NULL,
         event_name TEXT NOT NULL,
         event_rw TEXT NOT NULL,
         access_key_id TEXT NOT NULL,
+        resource_ids TEXT NOT NULL,
         body TEXT NOT NULL
       );
       CREATE INDEX audit_events_time ON audit_events (event_time);
       CREATE INDEX audit_events_name ON audit_events (event_name, seq);
       CREATE INDEX audit_events_key ON audit_events (access_key_id, seq);
-      CREATE TABLE audit_event_resources (
-        resource_id TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        event_time INTEGER NOT NULL,
-        PRIMARY KEY (resource_id, event_id)
-      );
-      CREATE INDEX audit_event_resources_time ON audit_event_resources (event_time);
     `,
   },
 ];

@@ -1,51 +1,69 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AuditEvent } from '../../domain/audit.js';
 import type { Schema } from '../schema.js';
 import type { AuditEventRepo, AuditFilter } from '../store.js';
+import { prepared } from './prepared.js';
 
-// Bound values per statement stay far below both databases' limits (SQLite 32766, PostgreSQL 65535).
-const maxRowsPerStatement = 2_000;
+// At most 128 rows per statement: 768 bound values, far below both databases' limits.
+const maxRowsPerStatement = 128;
 
-function chunks<T>(rows: readonly T[], size: number): T[][] {
+/**
+ * Rows in chunks of powers of two (13 rows: 8, 4, 1): a statement of each size compiles and is
+ * prepared once, so a batch costs binding and running, not building SQL (most of its CPU otherwise).
+ */
+function chunks<T>(rows: readonly T[]): T[][] {
   const out: T[][] = [];
-  for (let start = 0; start < rows.length; start += size) out.push(rows.slice(start, start + size));
+  let start = 0;
+  while (start < rows.length) {
+    let size = maxRowsPerStatement;
+    while (size > rows.length - start) size /= 2;
+    out.push(rows.slice(start, start + size));
+    start += size;
+  }
   return out;
 }
 
-/** The stored body: the record without what has a column of its own. */
-const bodyOf = (event: AuditEvent): string => JSON.stringify(event);
+type EventRow = {
+  event_time: number;
+  event_name: string;
+  event_rw: string;
+  access_key_id: string;
+  resource_ids: string;
+  body: string;
+};
 
-function eventOf(body: string): AuditEvent {
-  return JSON.parse(body) as AuditEvent;
-}
+/** An id as the resource column holds it: between spaces, so it has none of its own. */
+const resourceToken = (id: string): string => id.replace(/\s/g, '_');
+
+/** LIKE's wildcards (and the escape itself) taken literally: the filter matches one whole id. */
+const likeWholeId = (id: string): string => `% ${resourceToken(id).replace(/[!%_]/g, (c) => `!${c}`)} %`;
+
+const eventOf = (body: string): AuditEvent => JSON.parse(body) as AuditEvent;
 
 /** The audit trail's table: appended in batches, read newest first, swept by age. No updates exist. */
 export function auditEventRepo(db: Kysely<Schema>): AuditEventRepo {
+  const insertEvents = prepared((on, rows: EventRow[]) => on.insertInto('audit_events').values(rows));
   return {
     async append(events) {
       if (events.length === 0) return;
-      const rows = events.map((event) => ({
-        event_id: event.eventId,
-        event_time: event.timeMs,
-        event_name: event.eventName,
-        event_rw: event.eventRW,
-        access_key_id: event.accessKeyId,
-        body: bodyOf(event),
-      }));
-      const resources = events.flatMap((event) =>
-        event.resourceIds.map((id) => ({
-          resource_id: id,
-          event_id: event.eventId,
+      const rows = events.map(
+        (event): EventRow => ({
           event_time: event.timeMs,
-        })),
+          event_name: event.eventName,
+          event_rw: event.eventRW,
+          access_key_id: event.accessKeyId,
+          resource_ids: ` ${event.resourceIds.map(resourceToken).join(' ')} `,
+          body: JSON.stringify(event),
+        }),
       );
+      const parts = chunks(rows);
+      if (parts.length === 1) {
+        await insertEvents(db, rows);
+        return;
+      }
+      // All of a batch or none of it: each caller is told whether its own record is stored.
       await db.transaction().execute(async (trx) => {
-        for (const part of chunks(rows, maxRowsPerStatement / 6)) {
-          await trx.insertInto('audit_events').values(part).execute();
-        }
-        for (const part of chunks(resources, maxRowsPerStatement / 3)) {
-          await trx.insertInto('audit_event_resources').values(part).execute();
-        }
+        for (const part of parts) await insertEvents(trx, part);
       });
     },
 
@@ -57,10 +75,7 @@ export function auditEventRepo(db: Kysely<Schema>): AuditEventRepo {
       if (filter.accessKeyId) query = query.where('access_key_id', '=', filter.accessKeyId);
       if (filter.eventRW) query = query.where('event_rw', '=', filter.eventRW);
       if (filter.resourceId) {
-        const resourceId = filter.resourceId;
-        query = query.where('event_id', 'in', (eb) =>
-          eb.selectFrom('audit_event_resources').select('event_id').where('resource_id', '=', resourceId),
-        );
+        query = query.where(sql<boolean>`resource_ids LIKE ${likeWholeId(filter.resourceId)} ESCAPE '!'`);
       }
       if (afterSeq !== undefined) query = query.where('seq', '<', afterSeq);
       const rows = await query
@@ -77,14 +92,11 @@ export function auditEventRepo(db: Kysely<Schema>): AuditEventRepo {
     },
 
     async purgeBefore(beforeMs) {
-      return db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('audit_event_resources').where('event_time', '<', beforeMs).execute();
-        const result = await trx
-          .deleteFrom('audit_events')
-          .where('event_time', '<', beforeMs)
-          .executeTakeFirst();
-        return Number(result.numDeletedRows);
-      });
+      const result = await db
+        .deleteFrom('audit_events')
+        .where('event_time', '<', beforeMs)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }
