@@ -70,6 +70,12 @@ for (const factory of backendFactories) {
       accessKeyId: key.AccessKeyId,
       accessKeySecret: key.AccessKeySecret,
     });
+    const cliEnv = () => ({
+      OPENASSIST_ENDPOINT: server.url,
+      OPENASSIST_ACCESS_KEY_ID: server.accessKeyId,
+      OPENASSIST_ACCESS_KEY_SECRET: server.accessKeySecret,
+      OPENASSIST_REGION: region,
+    });
     const once = async (requestId: string | undefined): Promise<TrailEvent> => {
       const matching = (await allEvents(root)).filter((event) => event.requestId === requestId);
       expect(matching).toHaveLength(1);
@@ -293,19 +299,18 @@ for (const factory of backendFactories) {
     it('lists the trail with `openassist audit --json`, filtered', async () => {
       const run = await cli(
         ['audit', '--json', '--action', 'RunCommand', '--instance', agent.instanceId, '--since', '1h'],
-        {
-          env: {
-            OPENASSIST_ENDPOINT: server.url,
-            OPENASSIST_ACCESS_KEY_ID: server.accessKeyId,
-            OPENASSIST_ACCESS_KEY_SECRET: server.accessKeySecret,
-            OPENASSIST_REGION: region,
-          },
-        },
+        { env: cliEnv() },
       );
       expect(run.code).toBe(0);
       const events = JSON.parse(run.stdout) as TrailEvent[];
       expect(events).toHaveLength(1);
       expect(events[0]?.eventName).toBe('RunCommand');
+      const table = await cli(['audit', '--limit', '3'], { env: cliEnv() });
+      expect(table.stdout).toMatch(/Time.*Event.*Source.*Key/);
+      expect(table.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(4);
+      const wrong = await cli(['audit', '--since', 'yesterday-ish'], { env: cliEnv() });
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.stderr).toContain('--since takes a duration');
     });
 
     it('records the agent deregistering itself once', async () => {
