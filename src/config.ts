@@ -80,10 +80,19 @@ export interface AuditSettings {
   readonly export: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdout' } | undefined;
 }
 
+/** A switch: `on`/`off` as well as 1/0, true/false, yes/no; undefined when unset. */
+function onOff(env: Env, name: string): boolean | undefined {
+  const value = (env[name] ?? '').trim().toLowerCase();
+  if (value === '') return undefined;
+  if (['on', '1', 'true', 'yes'].includes(value)) return true;
+  if (['off', '0', 'false', 'no'].includes(value)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
+}
+
 function auditSettings(env: Env): AuditSettings {
   const log = text(env, 'OPENASSIST_AUDIT_LOG');
   return Object.freeze({
-    enabled: flag(env, 'OPENASSIST_AUDIT') ?? true,
+    enabled: onOff(env, 'OPENASSIST_AUDIT') ?? true,
     retentionDays:
       env.OPENASSIST_AUDIT_RETENTION_DAYS === '0'
         ? 0

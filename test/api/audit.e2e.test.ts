@@ -363,8 +363,8 @@ describe('audit trail switched off, and swept by its retention', () => {
     accessKeySecret: server.accessKeySecret,
   });
 
-  it('records nothing with OPENASSIST_AUDIT=0', async () => {
-    const server = await startServerProcess({ env: { OPENASSIST_AUDIT: '0' } });
+  it('records nothing with OPENASSIST_AUDIT=off', async () => {
+    const server = await startServerProcess({ env: { OPENASSIST_AUDIT: 'off' } });
     servers.push(server);
     await invoke(credentialsOf(server), 'DescribeRegions', { RegionId: region });
     expect((await lookup(credentialsOf(server))).Events).toEqual([]);
