@@ -67,8 +67,29 @@ describe('audit redaction: no secret or script content in a record', () => {
     const kept = redactParameters('TagResources', many, digest);
     const text = JSON.stringify(kept);
     expect(text.length).toBeLessThan(auditLimits.parameterChars + 2000);
-    expect(kept['…']).toMatch(/more parameters not recorded/);
+    expect(Number(kept.MoreParametersNotRecorded)).toBeGreaterThan(0);
     expect(kept['Tag.0.Key']?.length).toBeLessThan(1100);
+  });
+
+  it.each([
+    ['InstanceId.1', 'InstanceId.1'],
+    ['a><eventName>forged</eventName><b', 'a__eventName_forged__eventName__b'],
+    ['1st', '_1st'],
+    ['with space', 'with_space'],
+  ])('keeps the name %j as %j, safe as an XML element name', (name, kept) => {
+    expect(Object.keys(redactParameters('X', new Map([[name, 'v']]), digest))).toEqual([kept]);
+  });
+
+  it('keeps both values when two names clean up alike', () => {
+    const kept = redactParameters(
+      'X',
+      new Map([
+        ['a b', '1'],
+        ['a<b', '2'],
+      ]),
+      digest,
+    );
+    expect({ ...kept }).toEqual({ a_b: '1', a_b_: '2' });
   });
 
   it('keeps a parameter named __proto__ as a plain entry', () => {

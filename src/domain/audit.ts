@@ -114,27 +114,37 @@ export function redactParameters(
   // No prototype: a parameter named "__proto__" must stay a plain entry.
   const kept: Record<string, string> = Object.create(null);
   let chars = 0;
+  let count = 0;
   let left = 0;
   for (const [name, value] of params) {
     if (protocolParameters.has(name)) continue;
-    const key = clip(name, auditLimits.nameChars);
     const shown = !isSecretParameter(action, name)
       ? clip(value, auditLimits.valueChars)
       : name === 'Parameters'
         ? clip(digestParameters(value, digest), auditLimits.valueChars * 4)
         : digest(value);
-    if (
-      Object.keys(kept).length >= auditLimits.parameters ||
-      chars + key.length + shown.length > auditLimits.parameterChars
-    ) {
+    let key = safeName(name);
+    while (key in kept) key = `${key}_`;
+    if (count >= auditLimits.parameters || chars + key.length + shown.length > auditLimits.parameterChars) {
       left += 1;
       continue;
     }
     kept[key] = shown;
+    count += 1;
     chars += key.length + shown.length;
   }
-  if (left > 0) kept['…'] = `${left} more parameters not recorded`;
+  if (left > 0) kept.MoreParametersNotRecorded = String(left);
   return kept;
+}
+
+/**
+ * A parameter's name as a record keeps it: what a name on the wire may hold (letters, digits, `.`,
+ * `_`, `-`), so it is also a safe XML element name (LookupEvents answers XML too) and a caller
+ * cannot shape a record's structure with a name like `a><eventName>`. Anything else becomes `_`.
+ */
+export function safeName(name: string): string {
+  const cleaned = name.slice(0, auditLimits.nameChars).replace(/[^A-Za-z0-9._-]/g, '_');
+  return /^[A-Za-z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
 }
 
 /** Parameters that name one resource, and the list forms (`InstanceId.N`) that name several. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ApiCallError, invoke } from '../../src/client/api.js';
@@ -222,6 +223,31 @@ for (const factory of backendFactories) {
       });
       expect(answer.status).toBe(200);
       expect((await once(String(answer.json.RequestId))).eventSource).toBe('console');
+    });
+
+    it('answers the trail as well-formed XML whatever names a caller gave its parameters', async () => {
+      const hostile = 'a><eventName>Forged</eventName><b';
+      const sent = await v3Raw({
+        url: server.url,
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+        action: 'DescribeRegions',
+        params: { RegionId: region, [hostile]: '<script>x</script>' },
+      });
+      const answer = await v3Raw({
+        url: server.url,
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+        action: 'LookupEvents',
+        params: { Format: 'XML', MaxResults: '5' },
+        extraHeaders: { 'x-acs-version': actionTrail },
+      });
+      expect(answer.status).toBe(200);
+      expect(XMLValidator.validate(answer.text)).toBe(true);
+      expect(answer.text).not.toContain('<eventName>Forged');
+      expect(answer.text).toContain('&lt;script&gt;');
+      const record = await once(String(sent.json.RequestId));
+      expect(record.requestParameters.a__eventName_Forged__eventName__b).toBe('<script>x</script>');
     });
 
     it('records the agent registration once, by its activation, never its code', async () => {
