@@ -138,6 +138,15 @@ for (const harness of harnesses) {
       expect(page.events.map((event) => event.eventId)).toEqual([kept.eventId]);
     });
 
+    it('purges more records than one sweep statement deletes', async () => {
+      const key = `LTAIold${randomUUID().slice(0, 8)}`;
+      await store.auditEvents.append(
+        Array.from({ length: 5_300 }, () => sample({ accessKeyId: key, timeMs: 500 })),
+      );
+      expect(await store.auditEvents.purgeBefore(600)).toBe(5_300);
+      expect((await store.auditEvents.lookup({ accessKeyId: key }, 10, undefined)).events).toEqual([]);
+    });
+
     it('matches a resource id whole, its LIKE wildcards taken literally', async () => {
       const exact = sample({ resourceIds: ['wild_card%id', 'mi-exact'] });
       await store.auditEvents.append([exact, sample({ resourceIds: ['wildXcardYid', 'mi-exact-longer'] })]);

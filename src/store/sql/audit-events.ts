@@ -23,6 +23,9 @@ function chunks<T>(rows: readonly T[]): T[][] {
   return out;
 }
 
+// Rows one sweep statement deletes.
+const purgeSliceRows = 5_000;
+
 type EventRow = {
   event_time: number;
   event_name: string;
@@ -92,11 +95,24 @@ export function auditEventRepo(db: Kysely<Schema>): AuditEventRepo {
     },
 
     async purgeBefore(beforeMs) {
-      const result = await db
-        .deleteFrom('audit_events')
-        .where('event_time', '<', beforeMs)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
+      // In slices: one DELETE of months of records would hold SQLite's write lock, and every
+      // call's record, for as long as it ran.
+      let deleted = 0;
+      for (;;) {
+        const result = await db
+          .deleteFrom('audit_events')
+          .where('seq', 'in', (eb) =>
+            eb
+              .selectFrom('audit_events')
+              .select('seq')
+              .where('event_time', '<', beforeMs)
+              .limit(purgeSliceRows),
+          )
+          .executeTakeFirst();
+        const count = Number(result.numDeletedRows);
+        deleted += count;
+        if (count < purgeSliceRows) return deleted;
+      }
     },
   };
 }
