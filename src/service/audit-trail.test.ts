@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AuditEvent } from '../domain/audit.js';
 import { openStore } from '../store/open-store.js';
 import type { AuditEventRepo, Store } from '../store/store.js';
@@ -135,6 +135,35 @@ describe('AuditTrail: group commit before the answer', () => {
     expect(lines.map((line) => line.eventName).sort()).toEqual(['First', 'Second']);
     expect(lines[0].userIdentity.accessKeyId).toBe('LTAIroot');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('exports to stdout, one line per record, after it is stored', async () => {
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(((
+      chunk: string,
+      done?: (error?: Error | null) => void,
+    ) => {
+      lines.push(...chunk.trim().split('\n'));
+      done?.();
+      return true;
+    }) as typeof process.stdout.write);
+    try {
+      const trail = new AuditTrail(store.auditEvents, {
+        enabled: true,
+        digestKey,
+        logger,
+        export: { kind: 'stdout' },
+      });
+      const event = sample('ToStdout');
+      await trail.record(event);
+      await trail.close();
+      expect(lines.map((line) => JSON.parse(line).eventId)).toEqual([event.eventId]);
+      expect((await store.auditEvents.lookup({ eventName: 'ToStdout' }, 10, undefined)).events).toHaveLength(
+        1,
+      );
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it('digests a value alike for one key and differently for another', () => {

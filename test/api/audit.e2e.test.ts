@@ -315,6 +315,32 @@ for (const factory of backendFactories) {
       expect(page.Events).toHaveLength(5);
     });
 
+    it('filters by time and read/write, and refuses malformed filters with their codes', async () => {
+      const future = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+      expect((await lookup(root, { StartTime: future })).Events).toEqual([]);
+      const reads = await lookup(root, {
+        'LookupAttribute.1.Key': 'EventRW',
+        'LookupAttribute.1.Value': 'Read',
+      });
+      expect(reads.Events.length).toBeGreaterThan(0);
+      expect(new Set(reads.Events.map((event) => event.eventRW))).toEqual(new Set(['Read']));
+      const refusals: [Record<string, string | number>, string][] = [
+        [{ StartTime: 'yesterday' }, 'InvalidParameter'],
+        [{ StartTime: future, EndTime: '2020-01-01T00:00:00Z' }, 'InvalidParameter'],
+        [{ 'LookupAttribute.1.Key': 'Colour', 'LookupAttribute.1.Value': 'red' }, 'InvalidParameter'],
+        [{ 'LookupAttribute.1.Key': 'EventRW', 'LookupAttribute.1.Value': 'Both' }, 'InvalidParameter'],
+        [{ 'LookupAttribute.1.Key': 'EventName' }, 'InvalidParameter'],
+        [{ MaxResults: 51 }, 'InvalidParameter.MaxResults'],
+        [{ NextToken: 'not-a-token' }, 'InvalidParameter.NextToken'],
+      ];
+      for (const [params, code] of refusals) {
+        await expect(lookup(root, params), JSON.stringify(params)).rejects.toMatchObject({
+          code,
+          status: 400,
+        });
+      }
+    });
+
     it('offers no action that changes or deletes a record', async () => {
       for (const action of ['DeleteEvents', 'UpdateEvent', 'PutEvents', 'DeleteTrail']) {
         const error = await invoke(root, action, {}, actionTrail).catch((e: unknown) => e);
