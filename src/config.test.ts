@@ -89,6 +89,23 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
     expect(() => serverConfig({}, { OPENASSIST_RESULT_RETENTION_DAYS: 'soon' })).toThrow(ConfigError);
   });
 
+  it('reads the audit trail settings: on by default, 90 days, no export', () => {
+    expect(serverConfig({}, {}).audit).toEqual({ enabled: true, retentionDays: 90, export: undefined });
+    expect(serverConfig({}, { OPENASSIST_AUDIT: 'off' }).audit.enabled).toBe(false);
+    expect(serverConfig({}, { OPENASSIST_AUDIT: '0' }).audit.enabled).toBe(false);
+    expect(serverConfig({}, { OPENASSIST_AUDIT: 'on' }).audit.enabled).toBe(true);
+    expect(() => serverConfig({}, { OPENASSIST_AUDIT: 'maybe' })).toThrow(/on or off/);
+    expect(serverConfig({}, { OPENASSIST_AUDIT_RETENTION_DAYS: '0' }).audit.retentionDays).toBe(0);
+    expect(() => serverConfig({}, { OPENASSIST_AUDIT_RETENTION_DAYS: '-1' })).toThrow(ConfigError);
+    expect(serverConfig({}, { OPENASSIST_AUDIT_LOG: '-' }).audit.export).toEqual({ kind: 'stdout' });
+    expect(
+      serverConfig({}, { OPENASSIST_AUDIT_LOG: '/var/log/openassist/audit.jsonl' }).audit.export,
+    ).toEqual({
+      kind: 'file',
+      path: '/var/log/openassist/audit.jsonl',
+    });
+  });
+
   it('throttles 30 failed authentications per address per minute unless told otherwise', () => {
     expect(serverConfig({}, {}).authFailuresPerMinute).toBe(30);
     expect(serverConfig({}, { OPENASSIST_AUTH_FAILURES_PER_MINUTE: '5' }).authFailuresPerMinute).toBe(5);

@@ -68,6 +68,8 @@ export interface ServerConfig {
   readonly outputDeliveryRetryBaseMs: number;
   /** Where traces are exported (docs/tracing.md); undefined: tracing is off. */
   readonly tracing: TracingSettings | undefined;
+  /** The audit trail (docs/audit.md). */
+  readonly audit: AuditSettings;
 }
 
 /** OpenTelemetry traces over OTLP/HTTP (JSON), on when an endpoint is configured. */
@@ -84,6 +86,42 @@ export interface TracingSettings {
    * sampled flag instead.
    */
   readonly sampler: { readonly ratio: number; readonly parentBased: boolean };
+}
+
+/** OPENASSIST_AUDIT*: whether calls are recorded, how long records stay, where they are copied. */
+export interface AuditSettings {
+  /** Off only to measure what recording costs (the bench); on by default. */
+  readonly enabled: boolean;
+  /** Records older than this many days are deleted (0: kept forever). */
+  readonly retentionDays: number;
+  /** JSON lines of every stored record: appended to a file, or written to stdout (`-`). */
+  readonly export: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdout' } | undefined;
+}
+
+/** A switch: `on`/`off` as well as 1/0, true/false, yes/no; undefined when unset. */
+function onOff(env: Env, name: string): boolean | undefined {
+  const value = (env[name] ?? '').trim().toLowerCase();
+  if (value === '') return undefined;
+  if (['on', '1', 'true', 'yes'].includes(value)) return true;
+  if (['off', '0', 'false', 'no'].includes(value)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
+}
+
+function auditSettings(env: Env): AuditSettings {
+  const log = text(env, 'OPENASSIST_AUDIT_LOG');
+  return Object.freeze({
+    enabled: onOff(env, 'OPENASSIST_AUDIT') ?? true,
+    retentionDays:
+      env.OPENASSIST_AUDIT_RETENTION_DAYS === '0'
+        ? 0
+        : positiveNumber(env, 'OPENASSIST_AUDIT_RETENTION_DAYS', 90, true),
+    export:
+      log === undefined
+        ? undefined
+        : log === '-'
+          ? ({ kind: 'stdout' } as const)
+          : ({ kind: 'file', path: resolve(log) } as const),
+  });
 }
 
 /** OPENASSIST_OSS_*: where and as whom the server uploads runs' output. The secret is never logged. */
@@ -536,6 +574,7 @@ function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnv
     objectStorage: objectStorage(env),
     outputDeliveryRetryBaseMs: testing.ossRetryBaseMs ?? 5_000,
     tracing: tracing(env),
+    audit: auditSettings(env),
   };
 }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
@@ -20,6 +20,7 @@ import { AccessKeyService } from './service/access-keys.js';
 import { ActivationService } from './service/activations.js';
 import { AgentReleases } from './service/agent-releases.js';
 import { AgentSessions } from './service/agent-sessions.js';
+import { AuditTrail } from './service/audit-trail.js';
 import { Authorization } from './service/authorization.js';
 import { ClusterService } from './service/cluster.js';
 import { CommandService } from './service/commands.js';
@@ -101,6 +102,12 @@ export function wireServices(
   nowMs: () => number,
   config: WiringConfig,
   secrets: SecretBox,
+  // Off unless the caller makes one (startServer does, from OPENASSIST_AUDIT*).
+  audit: AuditTrail = new AuditTrail(store.auditEvents, {
+    enabled: false,
+    digestKey: Buffer.alloc(32),
+    logger,
+  }),
 ): { services: Services; hub: AgentHub; relay: SessionRelay } {
   let hub: AgentHub | undefined;
   const parameters = new ParameterService(store, secrets, nowMs);
@@ -170,6 +177,7 @@ export function wireServices(
     openAtAgent: (instanceId, message, relayUrl) => agentHub.openSession(instanceId, message, relayUrl),
     bus,
     logger,
+    audit,
     times: {
       idleTimeoutMs: sessionSettings.idleTimeoutSeconds * 1000,
       maxDurationMs: sessionSettings.maxDurationSeconds * 1000,
@@ -196,6 +204,7 @@ export function wireServices(
     fileUploads,
     terminalSessions,
     webhooks: new WebhookService(store, secrets, nowMs),
+    audit,
     nowMs,
     regions: config.regions,
   };
@@ -260,7 +269,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     fromEnvironment: config.rootAccessKey,
     nowMs: nowMs(),
   });
-  const secrets = new SecretBox(await loadSecretKey(config.dataDir, config.secretKey));
+  const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
+  const secrets = new SecretBox(secretKey);
+  const audit = new AuditTrail(store.auditEvents, {
+    enabled: config.audit.enabled,
+    // Derived from the cluster's shared secret key: every node digests a value alike.
+    digestKey: createHmac('sha256', secretKey).update('openassist audit digest').digest(),
+    export: config.audit.export,
+    logger,
+  });
   const startedAtMs = nowMs();
   // The server's own build unless told otherwise (`npm run build` writes the executables there).
   const agentDir = config.agentDir ?? packageAgentDir();
@@ -274,6 +291,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     nowMs,
     { ...config, nodeId, agentDir, tls: config.tls !== undefined, tracer },
     secrets,
+    audit,
   );
   await agentHub.listen();
   const app = await buildHttpServer({
@@ -327,6 +345,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         everyMs: retentionSweepMs(config.resultRetentionDays),
         run: () => services.invocations.purgeExpired(config.resultRetentionDays),
       },
+      {
+        name: 'audit-retention',
+        everyMs: retentionSweepMs(config.audit.retentionDays),
+        run: () => audit.purgeExpired(config.audit.retentionDays, nowMs()),
+      },
       { name: 'file-upload-retention', everyMs: purgeIntervalMs, run: () => services.fileUploads.purge() },
       {
         // Tokens nobody used in time end their sessions; ended sessions go with the results' retention.
@@ -366,6 +389,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await relay.closeAll();
       await agentHub.closeAll();
       await app.close();
+      await audit.close();
       await store.close();
       // Last: the spans of everything above (agents' final reports included) go out before the exit.
       await tracer?.shutdown();

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessKeyService } from '../service/access-keys.js';
 import type { ActivationService } from '../service/activations.js';
+import type { AuditTrail } from '../service/audit-trail.js';
 import type { Authorization } from '../service/authorization.js';
 import type { ClusterService } from '../service/cluster.js';
 import type { CommandService } from '../service/commands.js';
@@ -42,6 +43,8 @@ export interface Services {
   readonly terminalSessions: TerminalSessionService;
   /** CreateWebhook, DescribeWebhooks, DeleteWebhook, TestWebhook (docs/webhooks.md). */
   readonly webhooks: WebhookService;
+  /** The audit trail: every call's record (docs/audit.md), LookupEvents. */
+  readonly audit: AuditTrail;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */

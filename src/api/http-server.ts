@@ -149,7 +149,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 
-  registerAgentRoutes(app, deps.services.instances);
+  registerAgentRoutes(app, deps.services.instances, deps.services.audit);
   registerAgentFileRoutes(app, deps.services);
   registerAgentDownloadRoutes(app, { agentDir: deps.agentDir, protocol: deps.tls ? 'https' : 'http' });
   registerConsoleRoutes(app);

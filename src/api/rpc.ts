@@ -4,6 +4,7 @@ import { validateClientToken } from '../domain/command.js';
 import { ApiError, isApiError, missingParameter } from '../domain/errors.js';
 import { idempotentActions, requestHash, tokenOwner } from '../service/idempotence.js';
 import { isStorageFull } from '../store/storage-errors.js';
+import type { AccessKey } from '../store/store.js';
 import type { RpcOutcome, Tracing } from '../telemetry/tracing.js';
 import type { Action, Services } from './action.js';
 import { actionKey, actions, servedVersions } from './actions/index.js';
@@ -13,6 +14,7 @@ import type { KeyStreams } from './key-streams.js';
 import { Params } from './params.js';
 import { parseUrlEncoded, splitTarget } from './query.js';
 import { type Format, formatOf, renderBody } from './render.js';
+import { rpcAudit } from './rpc-audit.js';
 import { type AuthDeps, authenticate, signatureKind } from './signature/authenticate.js';
 import type { SignedRequest } from './signature/signed-request.js';
 
@@ -183,15 +185,20 @@ export function rpcHandler(deps: RpcDeps) {
     let action = '';
     let accessKeyId = '';
     let code = '';
+    let signed: SignedRequest | undefined;
+    let key: AccessKey | undefined;
+    let version = '';
+    // Every call leaves one record, stored before its answer is sent (docs/audit.md).
+    const audit = rpcAudit(deps.services.audit, request, () => ({ signed, key, action, version }));
     try {
       if (request.method !== 'POST' && request.method !== 'GET') throw new ApiError('UnsupportedHTTPMethod');
-      const signed = readRequest(request);
+      signed = readRequest(request);
       const v1 = signatureKind(signed) === 'v1';
       format = formatOf(signed.params.get('Format'), v1 ? 'XML' : 'JSON');
-      const key = await authenticate(signed, deps);
+      key = await authenticate(signed, deps);
       accessKeyId = key.id;
       action = actionName(signed, v1);
-      const version = versionOf(signed, v1);
+      version = versionOf(signed, v1);
       const handler = actions.get(actionKey(version, action));
       if (!handler) throw new ApiError('InvalidAction.NotFound', unknownAction(version, action));
       const bytes = bytesOf(signed, handler, action, v1);
@@ -221,6 +228,7 @@ export function rpcHandler(deps: RpcDeps) {
         const unwatch = deps.keyStreams.watch(key, controller);
         try {
           const events = await handler.stream(context, controller.signal);
+          await audit.store();
           await sendEventStream(reply, request.id, events, controller, deps.openStreams);
         } finally {
           unwatch();
@@ -241,10 +249,15 @@ export function rpcHandler(deps: RpcDeps) {
         Object.assign({ RequestId: request.id }, body),
         format,
       );
+      await audit.store();
       reply.code(200).type(type).send(text);
     } catch (error) {
-      code = apiErrorOf(error).code;
-      sendError(request, reply, error, format);
+      const answered = await audit.store(apiErrorOf(error)).then(
+        () => error,
+        (unrecorded: unknown) => unrecorded,
+      );
+      code = apiErrorOf(answered).code;
+      sendError(request, reply, answered, format);
     } finally {
       request.log.info(
         { action, accessKeyId, status: reply.statusCode, code, ms: Math.round(performance.now() - started) },

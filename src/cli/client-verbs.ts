@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerCompletion } from './completion.js';
 import { registerActivations } from './verbs/activations.js';
+import { registerAudit } from './verbs/audit.js';
 import { registerCall } from './verbs/call.js';
 import { registerCommands } from './verbs/commands.js';
 import { registerConfigure } from './verbs/configure.js';
@@ -34,6 +35,7 @@ export function registerClientVerbs(program: Command): void {
   registerResourceGroups(program);
   registerSettings(program);
   registerWebhooks(program);
+  registerAudit(program);
   registerWatch(program);
   registerCompletion(program);
 }

@@ -9,6 +9,8 @@ import { type SessionEnd, sessionLimitsApi, type TerminalSession } from '../doma
 import { type SessionOpen, sessionsPath } from '../protocol/messages.js';
 import { frameHeaderBytes, sessionLimits } from '../protocol/session-frames.js';
 import type { AgentSessions } from '../service/agent-sessions.js';
+import { anonymous, sessionIdentity } from '../service/audit-events.js';
+import type { AuditTrail } from '../service/audit-trail.js';
 import {
   clientSessionPath,
   type SessionRelays,
@@ -25,6 +27,8 @@ export interface SessionRelayDeps {
   readonly bus: NodeBus;
   readonly logger: FastifyBaseLogger;
   readonly times: Omit<RelayTimes, 'agentDialMs'>;
+  /** Records every client's attempt to open a session (docs/audit.md); none: not recorded. */
+  readonly audit?: AuditTrail;
 }
 
 function refuse(request: IncomingMessage, socket: Duplex, error: ApiError): void {
@@ -109,19 +113,62 @@ export class SessionRelay implements SessionRelays {
   ): void {
     const clientIp = request.socket.remoteAddress ?? '';
     this.deps.sessions.claim(sessionId, token, this.deps.bus.nodeId, clientIp).then(
-      (session) => {
-        if (!session) return refuse(request, socket, new ApiError('InvalidSecurityToken'));
-        if (socket.destroyed) {
-          void this.deps.sessions.ended(session.id, { reason: 'ClientClosed' });
-          return;
-        }
-        this.wss.handleUpgrade(request, socket, head, (ws) => this.relay(session, ws));
-      },
+      (session) =>
+        this.auditOpen(request, sessionId, session).then(
+          () => this.admitClaimed(request, socket, head, session),
+          (unrecorded: ApiError) => {
+            if (session) void this.deps.sessions.ended(session.id, { reason: 'ClientClosed' });
+            refuse(request, socket, unrecorded);
+          },
+        ),
       (error: unknown) => {
         this.deps.logger.error({ err: error }, 'claiming a session failed');
         refuse(request, socket, new ApiError('ServiceUnavailable'));
       },
     );
+  }
+
+  /** The record of a client's attempt to open a session, stored before it is answered. */
+  private auditOpen(
+    request: IncomingMessage,
+    sessionId: string,
+    session: TerminalSession | undefined,
+  ): Promise<void> {
+    if (!this.deps.audit) return Promise.resolve();
+    return this.deps.audit.recordCall({
+      timeMs: Date.now(),
+      name: 'OpenTerminalSession',
+      source: 'session',
+      serviceName: 'ecs',
+      apiVersion: '',
+      requestId: newRequestId(),
+      regionId: session?.regionId ?? '',
+      sourceIp: request.socket.remoteAddress ?? '',
+      userAgent: String(request.headers['user-agent'] ?? ''),
+      identity: session ? sessionIdentity(session) : anonymous(''),
+      // The token is the credential: never recorded, not even digested.
+      params: new Map([['SessionId', sessionId.slice(0, 64)]]),
+      extraResourceIds: session ? [session.instanceId] : [],
+      errorCode: session ? '' : 'InvalidSecurityToken',
+      errorMessage: session ? '' : 'The session token is not valid, used, or expired.',
+    });
+  }
+
+  private admitClaimed(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    session: TerminalSession | undefined,
+  ): void {
+    if (!session) {
+      refuse(request, socket, new ApiError('InvalidSecurityToken'));
+      return;
+    }
+    if (socket.destroyed) {
+      void this.deps.sessions.ended(session.id, { reason: 'ClientClosed' });
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.relay(session, ws));
   }
 
   private relay(session: TerminalSession, client: WebSocket): void {

@@ -23,6 +23,7 @@ export const productOfVersion: Readonly<Record<string, string>> = {
   '2015-05-01': 'ram',
   '2020-03-31': 'resourcemanager',
   '2019-06-01': 'oos',
+  '2020-07-06': 'actiontrail',
 };
 
 export const policyLimits = { bytes: 2048, statements: 20, actionsPerStatement: 50 } as const;

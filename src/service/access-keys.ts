@@ -5,7 +5,7 @@ import type { AccessKey, AccessKeyStatus, Store } from '../store/store.js';
 import { resourceGroupMustExist } from './resource-group-check.js';
 
 /** The key made at the first start (root-access-key.ts); it alone manages keys. */
-const isRoot = (key: AccessKey): boolean => key.description === 'root';
+export const isRoot = (key: AccessKey): boolean => key.description === 'root';
 
 /**
  * Access key management (RAM's CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey).

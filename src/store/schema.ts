@@ -327,7 +327,19 @@ export interface WebhookOutboxTable {
   last_error: Generated<string>;
 }
 
+export interface AuditEventTable {
+  seq: Generated<number>;
+  event_time: number;
+  event_name: string;
+  event_rw: string;
+  access_key_id: string;
+  /** The record's resource ids, each between spaces: " mi-1 c-2 ". */
+  resource_ids: string;
+  body: string;
+}
+
 export interface Schema {
+  audit_events: AuditEventTable;
   webhooks: WebhookTable;
   webhook_outbox: WebhookOutboxTable;
   terminal_sessions: TerminalSessionTable;

@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../domain/audit.js';
 import type { Command, CommandPatch } from '../domain/command.js';
 import type { FileUpload } from '../domain/file-upload.js';
 import type { Activation, ManagedInstance } from '../domain/fleet.js';
@@ -36,6 +37,8 @@ export interface Store {
   readonly terminalSessions: TerminalSessionRepo;
   readonly outputDeliveries: OutputDeliveryRepo;
   readonly webhooks: WebhookRepo;
+  /** The audit trail (docs/audit.md): appended and read, never changed; old records swept. */
+  readonly auditEvents: AuditEventRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
   /** Cheap round trip for /health. */
@@ -609,6 +612,29 @@ export interface Notifications {
    * `onResubscribed` after the listening connection was lost and came back (messages may have been missed).
    */
   listen(onMessage: (payload: string) => void, onResubscribed: () => void): Promise<() => Promise<void>>;
+}
+
+/** What LookupEvents filters on; every given field must match. Times are inclusive. */
+export interface AuditFilter {
+  readonly startMs?: number | undefined;
+  readonly endMs?: number | undefined;
+  readonly eventName?: string | undefined;
+  readonly accessKeyId?: string | undefined;
+  readonly eventRW?: AuditEvent['eventRW'] | undefined;
+  readonly resourceId?: string | undefined;
+}
+
+export interface AuditEventRepo {
+  /** Stores records in one statement per table (a batch of the group-commit writer), atomically. */
+  append(events: readonly AuditEvent[]): Promise<void>;
+  /** Newest first; `afterSeq` continues a listing below the last row of the previous page. */
+  lookup(
+    filter: AuditFilter,
+    limit: number,
+    afterSeq: number | undefined,
+  ): Promise<{ events: AuditEvent[]; lastSeq: number | undefined; more: boolean }>;
+  /** Deletes records older than `beforeMs`; returns how many. */
+  purgeBefore(beforeMs: number): Promise<number>;
 }
 
 /** Terminal sessions (docs/terminal-sessions.md) and their recordings. */

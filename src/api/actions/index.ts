@@ -19,6 +19,7 @@ import {
   runCommand,
   stopInvocation,
 } from './invocations.js';
+import { lookupEvents } from './lookup-events.js';
 import {
   deregisterManagedInstance,
   describeManagedInstances,
@@ -88,6 +89,7 @@ const all: readonly Action[] = [
   ...terminalSessionActions,
   ...accessKeyActions,
   ...webhookActions,
+  lookupEvents,
 ];
 
 export const actions: ReadonlyMap<string, Action> = new Map(

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { AuditPage } from './audit-page.js';
 import { CommandsPage } from './commands-page.js';
 import { FilePage } from './file-page.js';
 import { FilesPage } from './files-page.js';
@@ -18,6 +19,7 @@ const sections: readonly { readonly route: Route; readonly label: string }[] = [
   { route: { page: 'invocations' }, label: 'Invocations' },
   { route: { page: 'files' }, label: 'Files' },
   { route: { page: 'sessions' }, label: 'Sessions' },
+  { route: { page: 'audit' }, label: 'Audit' },
 ];
 
 function Page({ route, session }: { readonly route: Route; readonly session: Session }) {
@@ -38,6 +40,8 @@ function Page({ route, session }: { readonly route: Route; readonly session: Ses
       return <SessionsPage session={session} instanceId={route.instanceId} />;
     case 'session':
       return <SessionPage session={session} sessionId={route.sessionId} />;
+    case 'audit':
+      return <AuditPage session={session} />;
     default:
       return <InstancesPage session={session} />;
   }

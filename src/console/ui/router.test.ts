@@ -13,6 +13,7 @@ describe('console routes', () => {
     { page: 'sessions' },
     { page: 'sessions', instanceId: 'mi-0123456789abcdef' },
     { page: 'session', sessionId: 's-0123456789abcdef0123456789abcdef' },
+    { page: 'audit' },
   ];
 
   it.each(routes)('reads back the address it writes: %o', (route) => {

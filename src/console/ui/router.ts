@@ -11,7 +11,9 @@ export type Route =
   | { readonly page: 'file'; readonly invokeId: string }
   /** Sessions, of one instance when `instanceId` is set. */
   | { readonly page: 'sessions'; readonly instanceId?: string }
-  | { readonly page: 'session'; readonly sessionId: string };
+  | { readonly page: 'session'; readonly sessionId: string }
+  /** The audit trail (LookupEvents). */
+  | { readonly page: 'audit' };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query] = hash.replace(/^#\/?/, '').split('?');
@@ -22,6 +24,7 @@ export function parseRoute(hash: string): Route {
   if (first === 'invocations') return { page: 'invocations' };
   if (first === 'files' && second) return { page: 'file', invokeId: decodeURIComponent(second) };
   if (first === 'files') return { page: 'files' };
+  if (first === 'audit') return { page: 'audit' };
   if (first === 'sessions' && second) return { page: 'session', sessionId: decodeURIComponent(second) };
   if (first === 'sessions') {
     const instanceId = new URLSearchParams(query).get('instance');

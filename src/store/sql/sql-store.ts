@@ -4,6 +4,7 @@ import type { Schema } from '../schema.js';
 import type { Notifications, Store } from '../store.js';
 import { accessKeyRepo } from './access-keys.js';
 import { activationRepo } from './activations.js';
+import { auditEventRepo } from './audit-events.js';
 import { clientTokenRepo } from './client-tokens.js';
 import { clusterRepo } from './cluster.js';
 import { commandRepo } from './commands.js';
@@ -54,6 +55,7 @@ export function sqlStore(
     fileUploads: fileUploadRepo(db, dialect),
     terminalSessions: terminalSessionRepo(db, dialect),
     outputDeliveries: outputDeliveryRepo(db),
+    auditEvents: auditEventRepo(db),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
