@@ -66,6 +66,10 @@ export interface ServerConfig {
   readonly objectStorage: ObjectStorageSettings | undefined;
   /** The first wait before a failed upload is tried again (doubling after each failure). */
   readonly outputDeliveryRetryBaseMs: number;
+  /** `GET /metrics` and the counters behind it (OPENASSIST_METRICS=0 turns both off; docs/metrics.md). */
+  readonly metrics: boolean;
+  /** OPENASSIST_METRICS_TOKEN: the bearer `/metrics` asks for; undefined: loopback clients only. A secret: never logged. */
+  readonly metricsToken: string | undefined;
 }
 
 /** OPENASSIST_OSS_*: where and as whom the server uploads runs' output. The secret is never logged. */
@@ -380,6 +384,17 @@ function secretKey(env: Env): string | undefined {
   return value;
 }
 
+// A bearer token travels in a header: printable ASCII without spaces, long enough not to be guessed.
+const metricsTokenPattern = /^[\x21-\x7e]{16,256}$/;
+
+/** OPENASSIST_METRICS_TOKEN; its value is never shown, not even in the error. */
+function metricsToken(env: Env): string | undefined {
+  const value = text(env, 'OPENASSIST_METRICS_TOKEN');
+  if (value !== undefined && !metricsTokenPattern.test(value))
+    throw new ConfigError('OPENASSIST_METRICS_TOKEN must be 16-256 printable characters without spaces');
+  return value;
+}
+
 /** `OPENASSIST_PUBLIC_URL`: where agents reach this node (http or https, no path). */
 function publicUrl(env: Env): string | undefined {
   const value = text(env, 'OPENASSIST_PUBLIC_URL');
@@ -457,6 +472,8 @@ function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnv
     agentDir: agentDir === undefined ? undefined : resolve(agentDir),
     objectStorage: objectStorage(env),
     outputDeliveryRetryBaseMs: testing.ossRetryBaseMs ?? 5_000,
+    metrics: flag(env, 'OPENASSIST_METRICS') ?? true,
+    metricsToken: metricsToken(env),
   };
 }
 

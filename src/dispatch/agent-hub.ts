@@ -10,6 +10,7 @@ import { maxFrameBytes, protocolVersion, type SessionOpen } from '../protocol/me
 import type { AgentSessions } from '../service/agent-sessions.js';
 import type { AgentChannels } from '../service/instances.js';
 import type { NewTask, TaskDispatcher } from '../service/invocations.js';
+import type { RunObserver } from '../service/run-observer.js';
 import { isStorageFull } from '../store/storage-errors.js';
 import {
   AgentConnection,
@@ -36,6 +37,8 @@ export interface HubDeps {
   readonly upgrades?: UpgradeOffers;
   /** The resource caps (ResourceUsageConfig) of each region's agents. */
   readonly resourceCaps?: ResourceCapsSource;
+  /** The metrics, when the server keeps them: tasks' dispatch latency. */
+  readonly observer?: Pick<RunObserver, 'taskSent'>;
 }
 
 // Every node looks for work of its agents this often, so a lost notification only delays it.
@@ -88,7 +91,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   constructor(private readonly deps: HubDeps) {
     const heartbeatMs = deps.heartbeatSeconds * 1000;
     // A delivery waits for an agent to read what it was sent as long as a silent agent is kept.
-    this.delivery = new TaskDelivery(deps.sessions, 3 * heartbeatMs);
+    this.delivery = new TaskDelivery(deps.sessions, 3 * heartbeatMs, deps.nowMs, deps.observer);
     this.timers = [
       // An agent is offline after three missed heartbeats (DESIGN §2.3).
       setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000)),
@@ -247,7 +250,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
         return;
       }
       case 'heartbeat':
-        await this.deps.sessions.heartbeat(instance.id);
+        await this.deps.sessions.heartbeat(instance.id, message.health);
         return;
       case 'shutdown':
         await this.deps.sessions.shutdown(instance.id);

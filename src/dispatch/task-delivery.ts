@@ -1,5 +1,6 @@
 import type { AgentSessions } from '../service/agent-sessions.js';
 import type { NewTask } from '../service/invocations.js';
+import type { RunObserver } from '../service/run-observer.js';
 import type { AgentConnection } from './agent-connection.js';
 
 /**
@@ -11,7 +12,15 @@ export class TaskDelivery {
     private readonly sessions: Pick<AgentSessions, 'undeliveredTasks' | 'stopping'>,
     /** How long a delivery waits for an agent to read what it was sent: as long as a silent agent is kept. */
     private readonly drainWaitMs: number,
+    private readonly nowMs: () => number,
+    /** The metrics, when the server keeps them. */
+    private readonly observer?: Pick<RunObserver, 'taskSent'>,
   ) {}
+
+  /** A task went out: its dispatch latency, when it is measured. */
+  private sent(storedAtMs: number | undefined): void {
+    if (storedAtMs !== undefined) this.observer?.taskSent(this.nowMs() - storedAtMs);
+  }
 
   /**
    * Sends an instance's undelivered tasks and, with `stopping`, its pending cancellations; one pass
@@ -32,8 +41,9 @@ export class TaskDelivery {
         const tasks = this.sessions.undeliveredTasks(connection.instance, (invokeId, execution) =>
           connection.claim(invokeId, execution),
         );
-        for await (const task of tasks) {
+        for await (const { task, storedAtMs } of tasks) {
           await connection.sendPaced({ type: 'task', task }, this.drainWaitMs);
+          this.sent(storedAtMs);
         }
         if (connection.closed) return;
         if (!checkStopping) continue;
@@ -60,6 +70,7 @@ export class TaskDelivery {
     }
     try {
       connection.send({ type: 'task', task: await created.render(connection.instance) });
+      this.sent(created.createdAtMs);
     } catch (error) {
       connection.release(created.invokeId, 0);
       connection.log.error({ err: error }, 'delivery failed');

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -16,8 +16,9 @@ import type { Migration } from './migrations/migration.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
+import { queryLog } from './sql/telemetry.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
-import type { Store } from './store.js';
+import type { QueryListener, Store } from './store.js';
 
 /**
  * Applies pending migrations. BEGIN IMMEDIATE takes the write lock before reading the applied
@@ -100,7 +101,13 @@ export function sqliteDialect(db: Database.Database, database: SqliteDatabase = 
   })(config);
 }
 
-export function openSqliteStore(path: string): Store {
+/** What the opener of a store may ask for beyond the database itself. */
+export interface StoreOptions {
+  /** Times every statement (the server's metrics); absent: nothing is timed. */
+  readonly onQuery?: QueryListener | undefined;
+}
+
+export function openSqliteStore(path: string, options: StoreOptions = {}): Store {
   if (path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // Owner-only whatever the umask: it holds access key secrets. SQLite gives its -wal and -shm
@@ -137,8 +144,19 @@ export function openSqliteStore(path: string): Store {
     clearInterval(optimizer);
     stopCheckpointer();
   };
+  const walPath = `${path}-wal`;
   return sqlStore(
-    new Kysely<Schema>({ dialect: sqliteDialect(db, withStatementCache(db, onClose)) }),
+    new Kysely<Schema>({
+      dialect: sqliteDialect(db, withStatementCache(db, onClose)),
+      ...(options.onQuery && { log: queryLog(options.onQuery) }),
+    }),
     'sqlite',
+    undefined,
+    undefined,
+    {
+      pool: () => undefined,
+      // A stat at scrape time; no file (in memory, or not created yet) is an empty log.
+      walBytes: () => (path === ':memory:' ? 0 : (statSync(walPath, { throwIfNoEntry: false })?.size ?? 0)),
+    },
   );
 }

@@ -514,4 +514,16 @@ export const sqliteMigrations: readonly Migration[] = [
       ALTER TABLE invocation_instances ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 22,
+    name: "agents' health from their heartbeats; whether their resource caps are in force",
+    // Written by the heartbeat's own UPDATE (no extra statement); health_at 0: never reported (an
+    // older agent). resource_capped follows the agent's resource-usage report, for the fleet gauge.
+    sql: `
+      ALTER TABLE instances ADD COLUMN journal_bytes INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE instances ADD COLUMN pending_events INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE instances ADD COLUMN health_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE instances ADD COLUMN resource_capped INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
