@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { Services } from './api/action.js';
+import { servedActionNames } from './api/actions/index.js';
 import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, defaultFileMaxBytes, type ServerConfig, type SessionSettings } from './config.js';
@@ -33,6 +34,7 @@ import { OutputDeliveryService } from './service/output-delivery.js';
 import { ParameterService } from './service/parameters.js';
 import { ResourceGroupService } from './service/resource-groups.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
+import type { RunObserver } from './service/run-observer.js';
 import { loadSecretKey, SecretBox } from './service/secret-box.js';
 import { SendFileService } from './service/send-files.js';
 import { SettingService } from './service/settings.js';
@@ -41,6 +43,7 @@ import { TerminalSessionService } from './service/terminal-sessions.js';
 import { WebhookService } from './service/webhooks.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { type MetricsSources, ServerMetrics } from './telemetry/metrics.js';
 import { version } from './version.js';
 
 export interface RunningServer {
@@ -94,8 +97,11 @@ export function wireServices(
   nowMs: () => number,
   config: WiringConfig,
   secrets: SecretBox,
+  /** The metrics, when the server keeps them (docs/metrics.md). */
+  observer?: RunObserver,
 ): { services: Services; hub: AgentHub; relay: SessionRelay } {
   let hub: AgentHub | undefined;
+  if (observer) store.invocations.onRunEnded((run) => observer.runEnded(run));
   const parameters = new ParameterService(store, secrets, nowMs);
   const instances = new InstanceService(
     store,
@@ -118,6 +124,7 @@ export function wireServices(
     config.dailyInvocationQuota,
     parameters,
     (regionId) => settings.ossDeliveryDefault(regionId),
+    observer,
   );
   const outputDelivery = new OutputDeliveryService(
     store,
@@ -142,6 +149,7 @@ export function wireServices(
     heartbeatSeconds: config.heartbeatSeconds,
     nowMs,
     resourceCaps: new ResourceCapsSource(settings, logger),
+    ...(observer && { observer }),
     ...(config.agentDir !== undefined && {
       upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
     }),
@@ -177,7 +185,7 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
-    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota, fileUploads),
+    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota, fileUploads, observer),
     idempotence: new Idempotence(store, nowMs, secrets),
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),
@@ -226,6 +234,17 @@ function secureDataDir(config: ServerConfig, dataDirMode: number, logger: Fastif
   }
 }
 
+/** What the metrics' gauges read: this node's channels and the store's figures (online as InstanceService counts it). */
+export function metricsSources(store: Store, hub: AgentHub, heartbeatSeconds: number): MetricsSources {
+  return {
+    dialect: store.dialect,
+    connectedAgents: () => hub.connectedCount,
+    fleet: (nowMs) => store.telemetry.fleet(nowMs - 3 * heartbeatSeconds * 1000),
+    pool: () => store.telemetry.pool(),
+    walBytes: () => store.telemetry.walBytes(),
+  };
+}
+
 export interface StartOptions {
   /** The data dir's mode: 0700; `up` keeps its local agent's state dir in it, which run-as users traverse (0711). */
   readonly dataDirMode?: number;
@@ -241,7 +260,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   );
   const nowMs = () => Date.now();
   secureDataDir(config, options.dataDirMode ?? 0o700, logger);
-  const store = await openStore(config.databaseUrl);
+  // Off (OPENASSIST_METRICS=0): nothing is counted or timed, and /metrics is not served.
+  const metrics = config.metrics ? new ServerMetrics(servedActionNames, nowMs) : undefined;
+  const store = await openStore(config.databaseUrl, {
+    onQuery: metrics && ((operation, seconds) => metrics.storeQuery(operation, seconds)),
+  });
   const rootKeySource = await ensureRootAccessKey(store, {
     dataDir: config.dataDir,
     fromEnvironment: config.rootAccessKey,
@@ -263,7 +286,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     nowMs,
     { ...config, nodeId, agentDir, tls: config.tls !== undefined },
     secrets,
+    metrics,
   );
+  metrics?.watch(metricsSources(store, agentHub, config.heartbeatSeconds));
   await agentHub.listen();
   const app = await buildHttpServer({
     ...(config.tls && { tls: await readTlsFiles(config.tls) }),
@@ -276,6 +301,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     streamStallMs: config.streamStallSeconds * 1000,
     services,
     agentDir,
+    ...(metrics && { metrics: { metrics, token: config.metricsToken, requests: metrics } }),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -15,7 +15,8 @@ import { registerConsoleRoutes } from './console-routes.js';
 import { rawErrorResponse } from './error-response.js';
 import { OpenStreams } from './event-stream.js';
 import { KeyStreams } from './key-streams.js';
-import { bytesType, rpcHandler, sendError } from './rpc.js';
+import { type MetricsRouteDeps, registerMetricsRoute } from './metrics-route.js';
+import { type ApiRequestObserver, bytesType, rpcHandler, sendError } from './rpc.js';
 
 // Bounds for hostile or slow clients: a form body of 256 KiB, headers plus URL of 256 KiB
 // (the SDK sends whole scripts in the query string), 10 s to send headers, 30 s per request
@@ -41,6 +42,11 @@ export interface HttpServerDeps {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** The agent executables served to new machines (undefined: none, every download is a 404). */
   readonly agentDir?: string;
+  /**
+   * `GET /metrics` and the requests counted for it (docs/metrics.md); undefined: metrics are off,
+   * nothing is counted and /metrics is a 404 like any unknown path.
+   */
+  readonly metrics?: MetricsRouteDeps & { readonly requests: ApiRequestObserver };
 }
 
 /** How Node's refusals before routing are answered: too large, too slow, or malformed. */
@@ -142,6 +148,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     services: deps.services,
     openStreams,
     keyStreams,
+    metrics: deps.metrics?.requests,
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 
@@ -149,6 +156,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   registerAgentFileRoutes(app, deps.services);
   registerAgentDownloadRoutes(app, { agentDir: deps.agentDir, protocol: deps.tls ? 'https' : 'http' });
   registerConsoleRoutes(app);
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics);
 
   app.get('/health', async (_request, reply) => {
     await deps.store.ping();

@@ -37,6 +37,13 @@ export interface RpcDeps extends AuthDeps {
   readonly openStreams: OpenStreams;
   /** The key of each open stream, ended when the key is revoked. */
   readonly keyStreams: KeyStreams;
+  /** Counts each request answered (the metrics); absent: metrics are off. */
+  readonly metrics?: ApiRequestObserver | undefined;
+}
+
+/** Told of every request answered: its action ('' before one was read), its error code ('' on success). */
+export interface ApiRequestObserver {
+  apiRequest(action: string, code: string, seconds: number): void;
 }
 
 const formType = 'application/x-www-form-urlencoded';
@@ -239,6 +246,7 @@ export function rpcHandler(deps: RpcDeps) {
       code = apiErrorOf(error).code;
       sendError(request, reply, error, format);
     } finally {
+      deps.metrics?.apiRequest(action, code, (performance.now() - started) / 1000);
       request.log.info(
         { action, accessKeyId, status: reply.statusCode, code, ms: Math.round(performance.now() - started) },
         'rpc',

@@ -74,10 +74,14 @@ export class AgentSessions {
 
   /** A heartbeat, with the agent's health when it reported one (in the heartbeat's own write). */
   heartbeat(instanceId: string, health?: AgentHealthReport): Promise<void> {
-    return this.store.instances.heartbeat(instanceId, this.nowMs(), health && {
-      journalBytes: health.journalBytes,
-      pendingEvents: health.pendingEvents,
-    });
+    return this.store.instances.heartbeat(
+      instanceId,
+      this.nowMs(),
+      health && {
+        journalBytes: health.journalBytes,
+        pendingEvents: health.pendingEvents,
+      },
+    );
   }
 
   /** The operating system is shutting down: the instance is Stopped until its next hello. */

@@ -487,7 +487,8 @@ export class InvocationService {
       },
     );
     if (!updated) return false;
-    if (startedAfterMs !== undefined && updated.startTimeMs > 0) this.observer?.runStarted(now - startedAfterMs);
+    if (startedAfterMs !== undefined && updated.startTimeMs > 0)
+      this.observer?.runStarted(now - startedAfterMs);
     return !(['Cancelled', 'Aborted'].includes(updated.status) && event.kind !== 'finished');
   }
 

@@ -1,4 +1,5 @@
 import { type InvocationInstance, type RepeatMode, waitsForBoot } from '../domain/invocation.js';
+import type { EndedRun } from '../store/store.js';
 
 /**
  * What the services and the dispatch tell whoever watches work go by (the server's metrics,
@@ -7,8 +8,8 @@ import { type InvocationInstance, type RepeatMode, waitsForBoot } from '../domai
 export interface RunObserver {
   /** An invocation was stored: its repeat mode, or "File" for SendFile. */
   invocationCreated(repeatMode: string): void;
-  /** A result row reached a final status (after its commit). */
-  runEnded(run: InvocationInstance): void;
+  /** A result row reached a final status (`InvocationRepo.onRunEnded`). */
+  runEnded(run: EndedRun): void;
   /** A task went to its agent's channel, `waitedMs` after its run was stored. */
   taskSent(waitedMs: number): void;
   /** The agent reported a run started, `waitedMs` after the run was stored. */

@@ -4,8 +4,7 @@ import type { Store } from './store.js';
 
 /** Opens the store a database URL names: `sqlite:PATH` or `postgres://…` (also `postgresql://`). */
 export async function openStore(databaseUrl: string, options: StoreOptions = {}): Promise<Store> {
-  if (databaseUrl.startsWith('sqlite:'))
-    return openSqliteStore(databaseUrl.slice('sqlite:'.length), options);
+  if (databaseUrl.startsWith('sqlite:')) return openSqliteStore(databaseUrl.slice('sqlite:'.length), options);
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) return openPostgresStore(databaseUrl, undefined, options);
   throw new Error(`unsupported database URL (use sqlite:PATH or postgres://…): ${redactUrl(databaseUrl)}`);
 }

@@ -1,7 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { InvocationInstance } from '../domain/invocation.js';
 import type { RunObserver } from '../service/run-observer.js';
-import type { FleetGauges, PoolGauges, QueryOperation } from '../store/store.js';
+import type { EndedRun, FleetGauges, PoolGauges, QueryOperation } from '../store/store.js';
 import { boundedLabel, fleetCache, repeatModeLabels, runStatusLabels, topVersions } from './labels.js';
 
 /**
@@ -129,7 +128,7 @@ export class ServerMetrics implements RunObserver {
     this.invocationsCreated.inc({ repeat_mode: boundedLabel(repeatMode, repeatModeLabels) });
   }
 
-  runEnded(run: InvocationInstance): void {
+  runEnded(run: EndedRun): void {
     const status = boundedLabel(run.status, runStatusLabels);
     this.runsEnded.inc({ status });
     if (run.startTimeMs > 0 && run.finishTimeMs >= run.startTimeMs) {
@@ -186,8 +185,10 @@ export class ServerMetrics implements RunObserver {
         this.set(metrics.sources?.connectedAgents() ?? 0);
       },
     });
-    fromFleet('agents_online', 'Instances whose agent is online (CloudAssistantStatus=true), cluster-wide.', (f, g) =>
-      g.set(f.online),
+    fromFleet(
+      'agents_online',
+      'Instances whose agent is online (CloudAssistantStatus=true), cluster-wide.',
+      (f, g) => g.set(f.online),
     );
     fromFleet(
       'agents_by_version',
@@ -198,10 +199,14 @@ export class ServerMetrics implements RunObserver {
       },
       ['version'],
     );
-    fromFleet('tasks_pending', 'Runs stored and not yet delivered to their agent (held rolling runs left out).', (f, g) =>
-      g.set(f.pendingTasks),
+    fromFleet(
+      'tasks_pending',
+      'Runs stored and not yet delivered to their agent (held rolling runs left out).',
+      (f, g) => g.set(f.pendingTasks),
     );
-    fromFleet('webhook_backlog', 'Webhook deliveries waiting in the outbox.', (f, g) => g.set(f.webhookBacklog));
+    fromFleet('webhook_backlog', 'Webhook deliveries waiting in the outbox.', (f, g) =>
+      g.set(f.webhookBacklog),
+    );
     fromFleet('output_upload_backlog', 'Run outputs waiting to be uploaded to object storage.', (f, g) =>
       g.set(f.outputUploadBacklog),
     );

@@ -2,15 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { bearerOf, isLoopback, tokenMatches } from './scrape-access.js';
 
 describe('isLoopback', () => {
-  it.each(['127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '::0001', '::ffff:127.0.0.1', '::ffff:7f00:1'])(
-    'lets %s in',
-    (address) => expect(isLoopback(address)).toBe(true),
-  );
+  it.each([
+    '127.0.0.1',
+    '127.255.0.9',
+    '::1',
+    '0:0:0:0:0:0:0:1',
+    '::0001',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+  ])('lets %s in', (address) => expect(isLoopback(address)).toBe(true));
 
-  it.each(['10.0.0.1', '128.0.0.1', '::2', 'fe80::1', '::ffff:10.0.0.1', '0.0.0.0', '', 'localhost', undefined])(
-    'keeps %s out',
-    (address) => expect(isLoopback(address)).toBe(false),
-  );
+  it.each([
+    '10.0.0.1',
+    '128.0.0.1',
+    '::2',
+    'fe80::1',
+    '::ffff:10.0.0.1',
+    '0.0.0.0',
+    '',
+    'localhost',
+    undefined,
+  ])('keeps %s out', (address) => expect(isLoopback(address)).toBe(false));
 });
 
 describe('bearerOf', () => {

@@ -11,12 +11,7 @@ import {
   type TaskEvent,
   type TaskSpec,
 } from '../../src/protocol/messages.js';
-import type {
-  AgentSessions,
-  Greeting,
-  HelloMessage,
-  QueuedTask,
-} from '../../src/service/agent-sessions.js';
+import type { AgentSessions, Greeting, HelloMessage, QueuedTask } from '../../src/service/agent-sessions.js';
 import type { ChannelAdmission } from '../../src/service/instances.js';
 import type { Notifications } from '../../src/store/store.js';
 
