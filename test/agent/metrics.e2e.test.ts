@@ -147,8 +147,12 @@ for (const factory of backendFactories) {
       expect(delta('openassist_dispatch_latency_seconds_count', { stage: 'delivered' })).toBe(5);
       expect(delta('openassist_dispatch_latency_seconds_count', { stage: 'started' })).toBe(5);
       expect(delta('openassist_delivery_timeouts_total')).toBe(0);
-      expect(delta('openassist_store_query_duration_seconds_count', { operation: 'read' })).toBeGreaterThan(0);
-      expect(delta('openassist_store_query_duration_seconds_count', { operation: 'write' })).toBeGreaterThan(0);
+      expect(delta('openassist_store_query_duration_seconds_count', { operation: 'read' })).toBeGreaterThan(
+        0,
+      );
+      expect(delta('openassist_store_query_duration_seconds_count', { operation: 'write' })).toBeGreaterThan(
+        0,
+      );
       expect(after.value('openassist_agents_connected')).toBe(1);
       const { CloudAssistantVersion } = await status();
       expect(after.series('openassist_agents_by_version')).toEqual([
