@@ -36,13 +36,14 @@ describe('/metrics with OPENASSIST_METRICS_TOKEN', () => {
   });
 
   it('refuses a missing, wrong or other-scheme credential with 401 and the API error body', async () => {
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { authorization: 'Bearer metrics-token-0123456789abcdeX' },
       { authorization: `Basic ${Buffer.from(`x:${token}`).toString('base64')}` },
       { authorization: `Bearer ${token}x` },
       { authorization: `Bearer ${'y'.repeat(100_000)}` },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const answer = await get(`${server.url}/metrics`, headers);
       expect(answer.status).toBe(401);
       expect(answer.json.Code).toBe('InvalidToken.Metrics');
@@ -111,7 +112,11 @@ describe('/metrics without a token', () => {
     'refuses a client on another address with 403, whatever it claims in forwarding headers',
     async () => {
       const port = new URL(server.url).port;
-      for (const headers of [{}, { 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1' }]) {
+      const claims: Record<string, string>[] = [
+        {},
+        { 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1' },
+      ];
+      for (const headers of claims) {
         const answer = await get(`http://${outsideAddress}:${port}/metrics`, headers);
         expect(answer.status).toBe(403);
         expect(answer.json.Code).toBe('Forbidden.Metrics');
