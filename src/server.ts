@@ -79,7 +79,11 @@ type WiringConfig = Pick<
       | 'objectStorage'
       | 'outputDeliveryRetryBaseMs'
     >
-  > & { readonly tls?: boolean };
+  > & {
+    readonly tls?: boolean;
+    /** The metrics, when the server keeps them (docs/metrics.md). */
+    readonly observer?: RunObserver | undefined;
+  };
 
 /** Sessions' limits when the configuration names none (docs/terminal-sessions.md, "Limits"). */
 export const defaultSessionSettings: SessionSettings = {
@@ -97,10 +101,9 @@ export function wireServices(
   nowMs: () => number,
   config: WiringConfig,
   secrets: SecretBox,
-  /** The metrics, when the server keeps them (docs/metrics.md). */
-  observer?: RunObserver,
 ): { services: Services; hub: AgentHub; relay: SessionRelay } {
   let hub: AgentHub | undefined;
+  const observer = config.observer;
   if (observer) store.invocations.onRunEnded((run) => observer.runEnded(run));
   const parameters = new ParameterService(store, secrets, nowMs);
   const instances = new InstanceService(
@@ -284,9 +287,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     store,
     logger,
     nowMs,
-    { ...config, nodeId, agentDir, tls: config.tls !== undefined },
+    { ...config, nodeId, agentDir, tls: config.tls !== undefined, observer: metrics },
     secrets,
-    metrics,
   );
   metrics?.watch(metricsSources(store, agentHub, config.heartbeatSeconds));
   await agentHub.listen();
