@@ -238,8 +238,14 @@ function secureDataDir(config: ServerConfig, dataDirMode: number, logger: Fastif
 }
 
 /** What the metrics' gauges read: this node's channels and the store's figures (online as InstanceService counts it). */
-export function metricsSources(store: Store, hub: AgentHub, heartbeatSeconds: number): MetricsSources {
+export function metricsSources(
+  store: Store,
+  hub: AgentHub,
+  heartbeatSeconds: number,
+  logger: FastifyBaseLogger,
+): MetricsSources {
   return {
+    failed: (error) => logger.warn({ err: error }, 'metrics: the fleet figures could not be read'),
     dialect: store.dialect,
     connectedAgents: () => hub.connectedCount,
     fleet: (nowMs) => store.telemetry.fleet(nowMs - 3 * heartbeatSeconds * 1000),
@@ -290,7 +296,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     { ...config, nodeId, agentDir, tls: config.tls !== undefined, observer: metrics },
     secrets,
   );
-  metrics?.watch(metricsSources(store, agentHub, config.heartbeatSeconds));
+  metrics?.watch(metricsSources(store, agentHub, config.heartbeatSeconds, logger));
   await agentHub.listen();
   const app = await buildHttpServer({
     ...(config.tls && { tls: await readTlsFiles(config.tls) }),

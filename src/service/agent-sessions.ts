@@ -15,6 +15,10 @@ import { dispatchStartMs } from './run-observer.js';
 
 export type HelloMessage = Extract<AgentMessage, { type: 'hello' }>;
 
+// 1 TiB and a billion events: far past any real journal, and millions of agents sum below 2^63.
+const maxReportedJournalBytes = 2 ** 40;
+const maxReportedPendingEvents = 1_000_000_000;
+
 /** A task waiting for its agent, and when its dispatch began (undefined: not measured, see `dispatchStartMs`). */
 export interface QueuedTask {
   readonly task: TaskSpec;
@@ -72,14 +76,17 @@ export class AgentSessions {
     return { instance: recorded, rebooted, dropped };
   }
 
-  /** A heartbeat, with the agent's health when it reported one (in the heartbeat's own write). */
+  /**
+   * A heartbeat, with the agent's health when it reported one (in the heartbeat's own write).
+   * The figures are the agent's word: clipped, so a hostile one cannot overflow the fleet's sums.
+   */
   heartbeat(instanceId: string, health?: AgentHealthReport): Promise<void> {
     return this.store.instances.heartbeat(
       instanceId,
       this.nowMs(),
       health && {
-        journalBytes: health.journalBytes,
-        pendingEvents: health.pendingEvents,
+        journalBytes: Math.min(health.journalBytes, maxReportedJournalBytes),
+        pendingEvents: Math.min(health.pendingEvents, maxReportedPendingEvents),
       },
     );
   }

@@ -59,8 +59,18 @@ describe('fleetCache', () => {
       if (reads === 1) throw new Error('database gone');
       return fleet;
     }, 5_000);
+    const failures: unknown[] = [];
+    const told = fleetCache(
+      async () => {
+        throw new Error('database gone');
+      },
+      5_000,
+      (error) => failures.push(error),
+    );
     expect(await cached(0)).toBeUndefined();
     expect(await cached(1)).toBe(fleet);
     expect(reads).toBe(2);
+    await told(0);
+    expect(failures).toHaveLength(1);
   });
 });

@@ -47,12 +47,14 @@ export const fleetCacheMs = 5_000;
 export function fleetCache(
   read: (nowMs: number) => Promise<FleetGauges> | undefined,
   maxAgeMs = fleetCacheMs,
+  onError: (error: unknown) => void = () => undefined,
 ): (nowMs: number) => Promise<FleetGauges | undefined> {
   let cached: { atMs: number; value: Promise<FleetGauges | undefined> } | undefined;
   return (nowMs) => {
     if (cached && nowMs - cached.atMs < maxAgeMs) return cached.value;
-    const value = (read(nowMs) ?? Promise.resolve(undefined)).catch(() => {
+    const value = (read(nowMs) ?? Promise.resolve(undefined)).catch((error: unknown) => {
       cached = undefined;
+      onError(error);
       return undefined;
     });
     cached = { atMs: nowMs, value };

@@ -13,6 +13,8 @@ export interface MetricsSources {
   fleet(nowMs: number): Promise<FleetGauges>;
   pool(): PoolGauges | undefined;
   walBytes(): number | undefined;
+  /** Told when the fleet's figures could not be read (that scrape shows none of them). */
+  failed?(error: unknown): void;
 }
 
 const prefix = 'openassist_';
@@ -100,7 +102,11 @@ export class ServerMetrics implements RunObserver {
     private readonly nowMs: () => number = Date.now,
   ) {
     collectDefaultMetrics({ register: this.registry });
-    this.fleet = fleetCache((nowMs) => this.sources?.fleet(nowMs));
+    this.fleet = fleetCache(
+      (nowMs) => this.sources?.fleet(nowMs),
+      undefined,
+      (error) => this.sources?.failed?.(error),
+    );
     this.registerGauges();
   }
 

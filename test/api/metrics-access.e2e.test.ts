@@ -4,6 +4,7 @@ import { apiOf } from '../../bench/stats.js';
 import { startAgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/deadline.js';
 import { scrapeMetrics } from '../helpers/metrics-scrape.js';
+import { ProtocolAgent } from '../helpers/protocol-agent.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 // Who may read /metrics: with OPENASSIST_METRICS_TOKEN the bearer of that token, without it only
@@ -106,6 +107,40 @@ describe('/metrics without a token', () => {
     const port = new URL(server.url).port;
     const scrape = await scrapeMetrics(`http://127.0.0.1:${port}`);
     expect(scrape.names()).toContain('openassist_agents_connected');
+  });
+
+  it("clips an agent's boastful health, so the fleet's sums stay sound", async () => {
+    const call = apiOf(server);
+    const activation = await call('CreateActivation', { InstanceCount: '2' });
+    const agents = await Promise.all(
+      [1, 2].map(() =>
+        ProtocolAgent.register(
+          server.url,
+          { id: String(activation.ActivationId), code: String(activation.ActivationCode) },
+          'linux',
+        ),
+      ),
+    );
+    try {
+      const huge = Number.MAX_SAFE_INTEGER;
+      for (const agent of agents) {
+        agent.sendRaw({
+          type: 'heartbeat',
+          activeTasks: 0,
+          health: { journalBytes: huge, pendingEvents: huge },
+        });
+      }
+      const local = `http://127.0.0.1:${new URL(server.url).port}`;
+      const scrape = await waitFor('the clipped figures', async () => {
+        const current = await scrapeMetrics(local);
+        return current.value('openassist_agent_journal_bytes', { stat: 'max' }) > 0 ? current : undefined;
+      });
+      expect(scrape.value('openassist_agent_journal_bytes', { stat: 'max' })).toBe(2 ** 40);
+      expect(scrape.value('openassist_agent_journal_bytes', { stat: 'sum' })).toBe(2 ** 41);
+      expect(scrape.value('openassist_agent_pending_events', { stat: 'sum' })).toBe(2_000_000_000);
+    } finally {
+      for (const agent of agents) agent.close();
+    }
   });
 
   it.skipIf(outsideAddress === undefined)(
