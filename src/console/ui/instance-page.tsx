@@ -23,13 +23,14 @@ async function loadInstance(session: Session, instanceId: string): Promise<Insta
     call<DescribeManagedInstancesResponse>(session, 'DescribeManagedInstances', {
       'InstanceId.1': instanceId,
     }),
+    // A key allowed to list instances but not their agents' status still sees the page.
     call<DescribeCloudAssistantStatusResponse>(session, 'DescribeCloudAssistantStatus', {
       'InstanceId.1': instanceId,
-    }),
+    }).catch(() => undefined),
   ]);
   const instance = page.Instances[0];
   if (!instance) throw new Error(`No managed instance ${instanceId} in ${session.regionId}.`);
-  return { instance, status: statuses.InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus[0] };
+  return { instance, status: statuses?.InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus[0] };
 }
 
 const kib = 1024;
