@@ -19,15 +19,15 @@ export interface RunObserver {
 }
 
 /**
- * When a run's dispatch began, for the dispatch latency: its row's creation. Undefined for a row
- * that waits for a boot before it is due (NextRebootOnly, EveryReboot's own row) and for a
- * schedule's run, which the agent itself fires.
+ * When a run's dispatch began, for the dispatch latency: its row's creation (a Period task's own
+ * row is delivered as any other). Undefined for a row that waits for a boot before it is due
+ * (NextRebootOnly, EveryReboot's own row) and for a schedule's run, which the agent fires itself.
  */
 export function dispatchStartMs(
   mode: RepeatMode,
   run: Pick<InvocationInstance, 'execution' | 'createdAtMs' | 'scheduledAtMs'>,
 ): number | undefined {
-  if (run.scheduledAtMs > 0 || mode === 'Period') return undefined;
+  if (run.scheduledAtMs > 0) return undefined;
   if (run.execution === 0 && waitsForBoot(mode)) return undefined;
   return run.createdAtMs;
 }
