@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiOf } from '../../bench/stats.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
@@ -31,8 +34,10 @@ for (const factory of backendFactories) {
     let client: EcsClient;
     let call: ReturnType<typeof apiOf>;
     let agent: AgentProcess;
+    let scratch: string;
 
     beforeAll(async () => {
+      scratch = await mkdtemp(join(tmpdir(), 'openassist-metrics-'));
       backend = factory.make();
       server = await startServerProcess({
         ...(backend.databaseUrl && { databaseUrl: backend.databaseUrl }),
@@ -55,6 +60,7 @@ for (const factory of backendFactories) {
       await agent?.stop();
       await server?.stop();
       await backend?.dispose();
+      await rm(scratch, { recursive: true, force: true });
     });
 
     async function status(): Promise<StatusRow> {
@@ -93,6 +99,14 @@ for (const factory of backendFactories) {
       return ['Success', 'Failed'].includes(status);
     }
 
+    /** A sent file is listed apart from commands' invocations. */
+    async function fileEnded(invokeId: string): Promise<boolean> {
+      const { body } = await client.describeSendFileResults(
+        new Ecs.DescribeSendFileResultsRequest({ regionId: region, invokeId }),
+      );
+      return body?.invocations?.invocation?.[0]?.invocationStatus === 'Success';
+    }
+
     it('counts requests, invocations, runs and dispatch by exactly what the workload did', async () => {
       // The fleet gauges are read at most every 5 s: wait until one shows the agent online.
       const before = await waitFor(
@@ -112,6 +126,16 @@ for (const factory of backendFactories) {
         await invoke(failCommand),
         await invoke(failCommand),
       ];
+      const { body: sent } = await client.sendFile(
+        new Ecs.SendFileRequest({
+          regionId: region,
+          name: 'metrics.conf',
+          content: 'x=1\n',
+          targetDir: join(scratch, 'files'),
+          instanceId: [agent.instanceId],
+        }),
+      );
+      const fileId = sent?.invokeId ?? '';
       await expectApiError(invoke('c-0000000000000000000'), 'InvalidCmdId.NotFound', 404);
       const unknown = await v3Raw({
         url: server.url,
@@ -123,7 +147,8 @@ for (const factory of backendFactories) {
       expect(unknown.json.Code).toBe('InvalidAction.NotFound');
       await waitFor(
         'every run to end',
-        async () => ((await Promise.all(invokeIds.map(ended))).every(Boolean) ? true : undefined),
+        async () =>
+          (await Promise.all([...invokeIds.map(ended), fileEnded(fileId)])).every(Boolean) ? true : undefined,
         30_000,
       );
       const after = await scrapeMetrics(server.url);
@@ -140,12 +165,14 @@ for (const factory of backendFactories) {
       ).toBe(1);
       expect(delta('openassist_api_request_duration_seconds_count', { action: 'InvokeCommand' })).toBe(6);
       expect(delta('openassist_invocations_created_total', { repeat_mode: 'Once' })).toBe(5);
-      expect(delta('openassist_runs_ended_total', { status: 'Success' })).toBe(3);
+      expect(delta('openassist_invocations_created_total', { repeat_mode: 'File' })).toBe(1);
+      // Three scripts and the file.
+      expect(delta('openassist_runs_ended_total', { status: 'Success' })).toBe(4);
       expect(delta('openassist_runs_ended_total', { status: 'Failed' })).toBe(2);
-      expect(delta('openassist_run_duration_seconds_count', { status: 'Success' })).toBe(3);
+      expect(delta('openassist_run_duration_seconds_count', { status: 'Success' })).toBe(4);
       expect(delta('openassist_run_duration_seconds_count', { status: 'Failed' })).toBe(2);
-      expect(delta('openassist_dispatch_latency_seconds_count', { stage: 'delivered' })).toBe(5);
-      expect(delta('openassist_dispatch_latency_seconds_count', { stage: 'started' })).toBe(5);
+      expect(delta('openassist_dispatch_latency_seconds_count', { stage: 'delivered' })).toBe(6);
+      expect(delta('openassist_dispatch_latency_seconds_count', { stage: 'started' })).toBe(6);
       expect(delta('openassist_delivery_timeouts_total')).toBe(0);
       expect(delta('openassist_store_query_duration_seconds_count', { operation: 'read' })).toBeGreaterThan(
         0,
