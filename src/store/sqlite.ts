@@ -16,9 +16,9 @@ import type { Migration } from './migrations/migration.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
-import { queryLog } from './sql/telemetry.js';
+import { operationOfSql } from './sql/telemetry.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
-import type { QueryListener, Store } from './store.js';
+import type { QueryListener, QueryOperation, Store } from './store.js';
 
 /**
  * Applies pending migrations. BEGIN IMMEDIATE takes the write lock before reading the applied
@@ -54,7 +54,11 @@ export function migrateSqlite(
 // Queries come from a fixed set of builders, so a bounded cache keyed by SQL text stays small.
 const maxCachedStatements = 256;
 
-function withStatementCache(db: Database.Database, onClose: () => void): SqliteDatabase {
+function withStatementCache(
+  db: Database.Database,
+  onClose: () => void,
+  onQuery: QueryListener | undefined,
+): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => {
@@ -65,11 +69,37 @@ function withStatementCache(db: Database.Database, onClose: () => void): SqliteD
       let statement = cache.get(sql);
       if (!statement) {
         if (cache.size >= maxCachedStatements) cache.delete(cache.keys().next().value ?? '');
-        statement = db.prepare(sql);
+        statement = onQuery ? timed(db.prepare(sql), operationOfSql(sql), onQuery) : db.prepare(sql);
         cache.set(sql, statement);
       }
       return statement;
     },
+  };
+}
+
+/**
+ * A statement that reports how long each run of it took. better-sqlite3 runs statements
+ * synchronously, so two clock reads around the call are the whole cost (Kysely's query log would
+ * add promise hops to every statement).
+ */
+function timed(
+  statement: SqliteStatement,
+  operation: QueryOperation,
+  onQuery: QueryListener,
+): SqliteStatement {
+  const time = <T>(run: () => T): T => {
+    const start = performance.now();
+    try {
+      return run();
+    } finally {
+      onQuery(operation, (performance.now() - start) / 1000);
+    }
+  };
+  return {
+    reader: statement.reader,
+    all: (parameters) => time(() => statement.all(parameters)),
+    run: (parameters) => time(() => statement.run(parameters)),
+    iterate: (parameters) => statement.iterate(parameters),
   };
 }
 
@@ -146,10 +176,7 @@ export function openSqliteStore(path: string, options: StoreOptions = {}): Store
   };
   const walPath = `${path}-wal`;
   return sqlStore(
-    new Kysely<Schema>({
-      dialect: sqliteDialect(db, withStatementCache(db, onClose)),
-      ...(options.onQuery && { log: queryLog(options.onQuery) }),
-    }),
+    new Kysely<Schema>({ dialect: sqliteDialect(db, withStatementCache(db, onClose, options.onQuery)) }),
     'sqlite',
     undefined,
     undefined,

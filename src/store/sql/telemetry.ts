@@ -1,4 +1,4 @@
-import { type CompiledQuery, type Kysely, type LogEvent, type SelectQueryBuilder, sql } from 'kysely';
+import { type Kysely, type LogEvent, type SelectQueryBuilder, sql } from 'kysely';
 import { isFinal } from '../../domain/invocation-status.js';
 import type { Schema } from '../schema.js';
 import type { EndedRun, FleetGauges, QueryListener, QueryOperation, StoreTelemetry } from '../store.js';
@@ -94,27 +94,22 @@ export function storeTelemetry(
   };
 }
 
-const readWords = new Set(['select', 'with', 'pragma', 'explain', 'show']);
-const transactionWords = new Set(['begin', 'commit', 'rollback', 'savepoint', 'release', 'start']);
+const readWords = new Set(['select', 'with', 'pragma', 'explain', 'show', 'values']);
+const transactionWords = new Set(['begin', 'commit', 'rollback', 'savepoint', 'release', 'start', 'end']);
 
-/** What a statement does: a read, a write, or transaction control (raw SQL by its first word). */
-export function operationOf(query: CompiledQuery): QueryOperation {
-  switch (query.query.kind) {
-    case 'SelectQueryNode':
-      return 'read';
-    case 'RawNode': {
-      const word = /^\s*([a-z]+)/i.exec(query.sql)?.[1]?.toLowerCase() ?? '';
-      if (transactionWords.has(word)) return 'transaction';
-      return readWords.has(word) ? 'read' : 'write';
-    }
-    default:
-      return 'write';
-  }
+/** What a statement does, by its first word: a read, a write, or transaction control. */
+export function operationOfSql(text: string): QueryOperation {
+  const word = /^\s*\(?\s*([a-z]+)/i.exec(text)?.[1]?.toLowerCase() ?? '';
+  if (transactionWords.has(word)) return 'transaction';
+  return readWords.has(word) ? 'read' : 'write';
 }
 
-/** Kysely's `log` option that times each statement for `listener` (failed ones too). */
+/**
+ * Kysely's `log` option that times each statement for `listener` (failed ones too): PostgreSQL's,
+ * whose round trips dwarf the log's own promise hops. SQLite times its statements itself (sqlite.ts).
+ */
 export function queryLog(listener: QueryListener): (event: LogEvent) => void {
-  return (event) => listener(operationOf(event.query), event.queryDurationMillis / 1000);
+  return (event) => listener(operationOfSql(event.query.sql), event.queryDurationMillis / 1000);
 }
 
 /**
