@@ -219,6 +219,55 @@ for (const harness of harnesses) {
       expect((await store.instances.find('mi-t3'))?.health).toBeUndefined();
     });
 
+    it("hears the ends no agent reported: a rolling run's held instances cancelled past MaxErrors", async () => {
+      const base = {
+        regionId: 'cn-hangzhou',
+        commandId: 'c-x',
+        commandName: 'x',
+        commandType: 'RunShellScript' as const,
+        commandDescription: '',
+        contentBase64: 'ZWNobw==',
+        parameters: {},
+        repeatMode: 'Once' as const,
+        frequency: '',
+        timeoutSeconds: 60,
+        username: '',
+        windowsPasswordName: '',
+        workingDir: '',
+        launcher: '',
+        containerId: '',
+        containerName: '',
+        terminationMode: 'ProcessTree' as const,
+        resourceGroupId: '',
+        clientToken: '',
+        status: 'Pending' as const,
+        createdAtMs: nowMs,
+        tags: [],
+      };
+      await store.invocations.create(
+        {
+          ...base,
+          id: 't-rolling-ends',
+          rolling: { maxConcurrency: '1', maxErrors: '0', concurrency: 1, errors: 0 },
+        },
+        ['mi-t1', 'mi-t2', 'mi-t3'].map((instanceId, i) => ({
+          instanceId,
+          status: 'Pending' as const,
+          errorCode: '',
+          errorInfo: '',
+          held: i > 0,
+        })),
+      );
+      ended.length = 0;
+      // The one released run fails: past MaxErrors, the two held ones end Cancelled in the same write.
+      await store.invocations.updateRun(
+        { invokeId: 't-rolling-ends', instanceId: 'mi-t1', execution: 0 },
+        () => ({ status: 'Failed', exitCode: 1, finishTimeMs: nowMs + 5 }),
+        nowMs + 5,
+      );
+      expect(ended.map((run) => run.status).sort()).toEqual(['Cancelled', 'Cancelled', 'Failed']);
+    });
+
     it('times every statement as a read, a write or transaction control', () => {
       expect(new Set(queries)).toEqual(new Set(['read', 'write', 'transaction']));
     });
