@@ -70,6 +70,10 @@ export interface ServerConfig {
   readonly tracing: TracingSettings | undefined;
   /** The audit trail (docs/audit.md). */
   readonly audit: AuditSettings;
+  /** `GET /metrics` and the counters behind it (OPENASSIST_METRICS=0 turns both off; docs/metrics.md). */
+  readonly metrics: boolean;
+  /** OPENASSIST_METRICS_TOKEN: the bearer `/metrics` asks for; undefined: loopback clients only. A secret: never logged. */
+  readonly metricsToken: string | undefined;
 }
 
 /** OpenTelemetry traces over OTLP/HTTP (JSON), on when an endpoint is configured. */
@@ -98,19 +102,10 @@ export interface AuditSettings {
   readonly export: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdout' } | undefined;
 }
 
-/** A switch: `on`/`off` as well as 1/0, true/false, yes/no; undefined when unset. */
-function onOff(env: Env, name: string): boolean | undefined {
-  const value = (env[name] ?? '').trim().toLowerCase();
-  if (value === '') return undefined;
-  if (['on', '1', 'true', 'yes'].includes(value)) return true;
-  if (['off', '0', 'false', 'no'].includes(value)) return false;
-  throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
-}
-
 function auditSettings(env: Env): AuditSettings {
   const log = text(env, 'OPENASSIST_AUDIT_LOG');
   return Object.freeze({
-    enabled: onOff(env, 'OPENASSIST_AUDIT') ?? true,
+    enabled: flag(env, 'OPENASSIST_AUDIT') ?? true,
     retentionDays:
       env.OPENASSIST_AUDIT_RETENTION_DAYS === '0'
         ? 0
@@ -385,13 +380,13 @@ function wholeSeconds(env: Env, name: string, fallback: number): number {
   return number;
 }
 
-/** A yes/no setting from the environment: 1/true/yes or 0/false/no; undefined when unset. */
+/** A yes/no setting from the environment: 1/true/yes/on or 0/false/no/off; undefined when unset. */
 function flag(env: Env, name: string): boolean | undefined {
   const value = (env[name] ?? '').trim().toLowerCase();
   if (value === '') return undefined;
-  if (['1', 'true', 'yes'].includes(value)) return true;
-  if (['0', 'false', 'no'].includes(value)) return false;
-  throw new ConfigError(`${name} must be 1 or 0, got "${env[name]}"`);
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${name} must be 1 or 0 (on or off), got "${env[name]}"`);
 }
 
 const regionPattern = /^[a-z0-9-]{2,64}$/;
@@ -433,6 +428,17 @@ function secretKey(env: Env): string | undefined {
     throw new ConfigError(
       'OPENASSIST_SECRET_KEY must be the Base64 of 32 bytes (head -c 32 /dev/urandom | base64)',
     );
+  return value;
+}
+
+// A bearer token travels in a header: printable ASCII without spaces, long enough not to be guessed.
+const metricsTokenPattern = /^[\x21-\x7e]{16,256}$/;
+
+/** OPENASSIST_METRICS_TOKEN; its value is never shown, not even in the error. */
+function metricsToken(env: Env): string | undefined {
+  const value = text(env, 'OPENASSIST_METRICS_TOKEN');
+  if (value !== undefined && !metricsTokenPattern.test(value))
+    throw new ConfigError('OPENASSIST_METRICS_TOKEN must be 16-256 printable characters without spaces');
   return value;
 }
 
@@ -575,6 +581,8 @@ function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnv
     outputDeliveryRetryBaseMs: testing.ossRetryBaseMs ?? 5_000,
     tracing: tracing(env),
     audit: auditSettings(env),
+    metrics: flag(env, 'OPENASSIST_METRICS') ?? true,
+    metricsToken: metricsToken(env),
   };
 }
 

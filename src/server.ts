@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { Services } from './api/action.js';
+import { servedActionNames } from './api/actions/index.js';
 import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
 import { ConfigError, defaultFileMaxBytes, type ServerConfig, type SessionSettings } from './config.js';
@@ -34,6 +35,7 @@ import { OutputDeliveryService } from './service/output-delivery.js';
 import { ParameterService } from './service/parameters.js';
 import { ResourceGroupService } from './service/resource-groups.js';
 import { ensureRootAccessKey, type RootKeySource } from './service/root-access-key.js';
+import type { RunObserver } from './service/run-observer.js';
 import { loadSecretKey, SecretBox } from './service/secret-box.js';
 import { SendFileService } from './service/send-files.js';
 import { SettingService } from './service/settings.js';
@@ -42,6 +44,7 @@ import { TerminalSessionService } from './service/terminal-sessions.js';
 import { WebhookService } from './service/webhooks.js';
 import { openStore, redactUrl } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { type MetricsSources, ServerMetrics } from './telemetry/metrics.js';
 import { RunTraces } from './telemetry/run-traces.js';
 import { tracedStore } from './telemetry/traced-store.js';
 import { Tracing } from './telemetry/tracing.js';
@@ -84,6 +87,8 @@ type WiringConfig = Pick<
     readonly tls?: boolean;
     /** This server's traces (docs/tracing.md); undefined: tracing is off. */
     readonly tracer?: Tracing | undefined;
+    /** The metrics, when the server keeps them (docs/metrics.md). */
+    readonly observer?: RunObserver | undefined;
   };
 
 /** Sessions' limits when the configuration names none (docs/terminal-sessions.md, "Limits"). */
@@ -110,6 +115,8 @@ export function wireServices(
   }),
 ): { services: Services; hub: AgentHub; relay: SessionRelay } {
   let hub: AgentHub | undefined;
+  const observer = config.observer;
+  if (observer) store.invocations.onRunEnded((run) => observer.runEnded(run));
   const parameters = new ParameterService(store, secrets, nowMs);
   const instances = new InstanceService(
     store,
@@ -132,6 +139,7 @@ export function wireServices(
     config.dailyInvocationQuota,
     parameters,
     (regionId) => settings.ossDeliveryDefault(regionId),
+    observer,
   );
   const outputDelivery = new OutputDeliveryService(
     store,
@@ -157,6 +165,7 @@ export function wireServices(
     nowMs,
     resourceCaps: new ResourceCapsSource(settings, logger),
     traces: config.tracer && new RunTraces(config.tracer, nowMs),
+    ...(observer && { observer }),
     ...(config.agentDir !== undefined && {
       upgrades: new UpgradeOffers(settings, new AgentReleases(config.agentDir, version), logger),
     }),
@@ -193,7 +202,7 @@ export function wireServices(
     activations: new ActivationService(store, nowMs),
     instances,
     invocations,
-    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota, fileUploads),
+    files: new SendFileService(store, dispatcher, nowMs, config.dailyInvocationQuota, fileUploads, observer),
     idempotence: new Idempotence(store, nowMs, secrets),
     tags: new TagService(store),
     resourceGroups: new ResourceGroupService(store, nowMs),
@@ -243,6 +252,23 @@ function secureDataDir(config: ServerConfig, dataDirMode: number, logger: Fastif
   }
 }
 
+/** What the metrics' gauges read: this node's channels and the store's figures (online as InstanceService counts it). */
+export function metricsSources(
+  store: Store,
+  hub: AgentHub,
+  heartbeatSeconds: number,
+  logger: FastifyBaseLogger,
+): MetricsSources {
+  return {
+    failed: (error) => logger.warn({ err: error }, 'metrics: the fleet figures could not be read'),
+    dialect: store.dialect,
+    connectedAgents: () => hub.connectedCount,
+    fleet: (nowMs) => store.telemetry.fleet(nowMs - 3 * heartbeatSeconds * 1000),
+    pool: () => store.telemetry.pool(),
+    walBytes: () => store.telemetry.walBytes(),
+  };
+}
+
 export interface StartOptions {
   /** The data dir's mode: 0700; `up` keeps its local agent's state dir in it, which run-as users traverse (0711). */
   readonly dataDirMode?: number;
@@ -262,7 +288,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   // Each process is a node of its own; nodes on one PostgreSQL database serve one fleet.
   const nodeId = `node-${randomBytes(6).toString('hex')}`;
   const tracer = config.tracing && Tracing.start(config.tracing, { id: nodeId, version }, logger);
-  const openedStore = await openStore(config.databaseUrl);
+  // Off (OPENASSIST_METRICS=0): nothing is counted or timed, and /metrics is not served.
+  const metrics = config.metrics ? new ServerMetrics(servedActionNames, nowMs) : undefined;
+  const openedStore = await openStore(config.databaseUrl, {
+    onQuery: metrics && ((operation, seconds) => metrics.storeQuery(operation, seconds)),
+  });
   const store = tracer ? tracedStore(openedStore, tracer) : openedStore;
   const rootKeySource = await ensureRootAccessKey(store, {
     dataDir: config.dataDir,
@@ -277,6 +307,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     digestKey: createHmac('sha256', secretKey).update('openassist audit digest').digest(),
     export: config.audit.export,
     logger,
+    ...(metrics && { observe: (outcome, records) => metrics.auditRecorded(outcome, records) }),
   });
   const startedAtMs = nowMs();
   // The server's own build unless told otherwise (`npm run build` writes the executables there).
@@ -289,10 +320,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     store,
     logger,
     nowMs,
-    { ...config, nodeId, agentDir, tls: config.tls !== undefined, tracer },
+    { ...config, nodeId, agentDir, tls: config.tls !== undefined, tracer, observer: metrics },
     secrets,
     audit,
   );
+  metrics?.watch(metricsSources(store, agentHub, config.heartbeatSeconds, logger));
   await agentHub.listen();
   const app = await buildHttpServer({
     ...(config.tls && { tls: await readTlsFiles(config.tls) }),
@@ -306,6 +338,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     services,
     agentDir,
     tracing: tracer,
+    ...(metrics && { metrics: { metrics, token: config.metricsToken, requests: metrics } }),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -42,6 +42,10 @@ const probes: readonly Probe[] = [
   { file: 'src/store/p1.ts', from: '../api/errors.js', allowed: false },
   { file: 'src/store/sql/p2.ts', from: '../../api/errors.js', allowed: false },
   { file: 'src/store/ok.ts', from: '../domain/tags.js', allowed: true },
+  { file: 'src/telemetry/p1.ts', from: '../api/rpc.js', allowed: false },
+  { file: 'src/telemetry/p2.ts', from: '../dispatch/agent-hub.js', allowed: false },
+  { file: 'src/telemetry/p3.ts', from: '../agent/journal.js', allowed: false },
+  { file: 'src/telemetry/ok.ts', from: '../store/store.js', allowed: true },
 ];
 
 const scratch = mkdtempSync(join(tmpdir(), 'layering-'));

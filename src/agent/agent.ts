@@ -154,6 +154,7 @@ async function startLocked(
       };
     },
     activeTasks: () => executor.activeCount,
+    health: () => journal.health(),
     onWelcome: (welcome) => {
       say(`connected as ${instanceId}`);
       writeStatus(config.stateDir, { state: 'connected', instanceId });

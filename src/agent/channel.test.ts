@@ -190,6 +190,19 @@ describe('the agent channel: hello, welcome, heartbeats (docs/agent-protocol.md,
     ]);
   });
 
+  it("sends the agent's health with each heartbeat, read when the beat goes out", () => {
+    let pendingEvents = 1;
+    const t = setUp({ health: () => ({ journalBytes: 8192, pendingEvents: pendingEvents++ }) });
+    t.channel.start();
+    t.welcome(5);
+    t.last().sent.length = 0;
+    t.clock.advance(10_000);
+    expect(t.last().sent.filter((m) => m.type === 'heartbeat')).toEqual([
+      { type: 'heartbeat', activeTasks: 3, health: { journalBytes: 8192, pendingEvents: 1 } },
+      { type: 'heartbeat', activeTasks: 3, health: { journalBytes: 8192, pendingEvents: 2 } },
+    ]);
+  });
+
   it('hands tasks, cancels and upgrades to its owner; malformed frames are ignored', () => {
     const t = setUp();
     t.channel.start();

@@ -1,5 +1,6 @@
 import { closeCodes } from '../protocol/close-codes.js';
 import {
+  type AgentHealthReport,
   type AgentMessage,
   channelPath,
   parseServerMessage,
@@ -84,6 +85,8 @@ export interface ChannelOptions {
   readonly hello: () => Hello;
   /** For the heartbeat. */
   readonly activeTasks: () => number;
+  /** The agent's health, sent with each heartbeat (absent: none sent). */
+  readonly health?: () => AgentHealthReport;
   /** The welcome, with the caps the server asks of this agent. */
   readonly onWelcome: (welcome: Extract<ServerMessage, { type: 'welcome' }>) => void;
   readonly onOrder: (order: Order) => void;
@@ -215,7 +218,11 @@ export class AgentChannel {
         this.watchSilence();
         this.stopHeartbeat?.();
         this.stopHeartbeat = this.options.clock.every(heartbeatMs, () =>
-          this.send({ type: 'heartbeat', activeTasks: this.options.activeTasks() }),
+          this.send({
+            type: 'heartbeat',
+            activeTasks: this.options.activeTasks(),
+            ...(this.options.health && { health: this.options.health() }),
+          }),
         );
         this.options.onWelcome(message);
         // Whatever the server has not acknowledged goes again, oldest first; it ignores repeats.

@@ -58,6 +58,19 @@ describe('the agent journal', () => {
     expect(journal.heldRuns(1)).toHaveLength(1);
   });
 
+  it("reports its health: the file's size and the events the server has not acknowledged", () => {
+    const empty = journal.health();
+    expect(empty).toEqual({ journalBytes: statSync(journalPath(dir)).size, pendingEvents: 0 });
+    journal.accept(task('t-h'), run('t-h'), 1);
+    journal.record(run('t-h'), finished('Success', 2), 2);
+    const busy = journal.health();
+    expect(busy.pendingEvents).toBe(2);
+    expect(busy.journalBytes).toBe(statSync(journalPath(dir)).size);
+    expect(busy.journalBytes).toBeGreaterThan(empty.journalBytes);
+    journal.acknowledge(journal.unacknowledged().map((event) => event.eventId));
+    expect(journal.health().pendingEvents).toBe(0);
+  });
+
   it('accepts a run at once and says when it is on the disk; a repeat is refused', async () => {
     const accepting = journal.acceptThen(task('t-0'), run('t-0'), 1);
     expect(accepting?.accepted.event).toEqual({ kind: 'accepted' });

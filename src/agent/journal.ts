@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultJournalOutputMaxBytes, defaultJournalRunOutputMaxBytes } from '../config.js';
-import type { TaskEvent, TaskSpec } from '../protocol/messages.js';
+import type { AgentHealthReport, TaskEvent, TaskSpec } from '../protocol/messages.js';
 import { readPayload, writeCompacted } from './journal-compaction.js';
 import { encodeHeader, encodeRecord, JournalDamaged, scanRecords } from './journal-format.js';
 import { type JournalOp, JournalState, runKey, runOf, type TaskState } from './journal-state.js';
@@ -398,6 +398,11 @@ export class Journal {
     // After a power cut a run accepted or running ends interrupted alike: `started` needs no sync.
     if (event.kind !== 'started') this.syncSoon();
     return journalled;
+  }
+
+  /** What the heartbeat reports: the file's size and the events still waiting for the server. */
+  health(): AgentHealthReport {
+    return { journalBytes: this.size, pendingEvents: this.state.events.size };
   }
 
   /** Events the server has not acknowledged, oldest first. */

@@ -16,7 +16,8 @@ import { registerConsoleRoutes } from './console-routes.js';
 import { rawErrorResponse } from './error-response.js';
 import { OpenStreams } from './event-stream.js';
 import { KeyStreams } from './key-streams.js';
-import { bytesType, rpcHandler, sendError } from './rpc.js';
+import { type MetricsRouteDeps, registerMetricsRoute } from './metrics-route.js';
+import { type ApiRequestObserver, bytesType, rpcHandler, sendError } from './rpc.js';
 
 // Bounds for hostile or slow clients: a form body of 256 KiB, headers plus URL of 256 KiB
 // (the SDK sends whole scripts in the query string), 10 s to send headers, 30 s per request
@@ -44,6 +45,11 @@ export interface HttpServerDeps {
   readonly agentDir?: string;
   /** Traces API requests (docs/tracing.md); undefined: tracing is off. */
   readonly tracing?: Tracing | undefined;
+  /**
+   * `GET /metrics` and the requests counted for it (docs/metrics.md); undefined: metrics are off,
+   * nothing is counted and /metrics is a 404 like any unknown path.
+   */
+  readonly metrics?: MetricsRouteDeps & { readonly requests: ApiRequestObserver };
 }
 
 /** How Node's refusals before routing are answered: too large, too slow, or malformed. */
@@ -146,6 +152,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     openStreams,
     keyStreams,
     tracing: deps.tracing,
+    metrics: deps.metrics?.requests,
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/', handler: rpc });
 
@@ -153,6 +160,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   registerAgentFileRoutes(app, deps.services);
   registerAgentDownloadRoutes(app, { agentDir: deps.agentDir, protocol: deps.tls ? 'https' : 'http' });
   registerConsoleRoutes(app);
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics);
 
   app.get('/health', async (_request, reply) => {
     await deps.store.ping();

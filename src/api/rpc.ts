@@ -42,6 +42,13 @@ export interface RpcDeps extends AuthDeps {
   readonly keyStreams: KeyStreams;
   /** Each request in an `rpc <Action>` span (docs/tracing.md); undefined: tracing is off. */
   readonly tracing?: Tracing | undefined;
+  /** Counts each request answered (the metrics); absent: metrics are off. */
+  readonly metrics?: ApiRequestObserver | undefined;
+}
+
+/** Told of every request answered: its action ('' before one was read), its error code ('' on success). */
+export interface ApiRequestObserver {
+  apiRequest(action: string, code: string, seconds: number): void;
 }
 
 const formType = 'application/x-www-form-urlencoded';
@@ -259,6 +266,7 @@ export function rpcHandler(deps: RpcDeps) {
       code = apiErrorOf(answered).code;
       sendError(request, reply, answered, format);
     } finally {
+      deps.metrics?.apiRequest(action, code, (performance.now() - started) / 1000);
       request.log.info(
         { action, accessKeyId, status: reply.statusCode, code, ms: Math.round(performance.now() - started) },
         'rpc',

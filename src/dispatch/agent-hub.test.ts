@@ -163,7 +163,7 @@ describe('the agent hub', () => {
   it('sends a new task once, as the service rendered it for the instance', async () => {
     const { hub, greeted } = setup();
     const socket = await greeted();
-    const created = { invokeId: 't-new', render: async () => task('t-new') };
+    const created = { invokeId: 't-new', createdAtMs: 0, render: async () => task('t-new') };
     hub.wake(['mi-1'], created);
     hub.wake(['mi-1'], created);
     await waitFor('the task', () => socket.sent('task')[0]);
@@ -174,7 +174,7 @@ describe('the agent hub', () => {
   it('asks the other nodes to wake the agents it does not hold', async () => {
     const { hub, notifications, greeted } = setup();
     await greeted('mi-1');
-    hub.wake(['mi-1', 'mi-2'], { invokeId: 't-1', render: async () => task('t-1') });
+    hub.wake(['mi-1', 'mi-2'], { invokeId: 't-1', createdAtMs: 0, render: async () => task('t-1') });
     expect(notifications.published.map((payload) => JSON.parse(payload))).toEqual([
       { kind: 'wake', instanceIds: ['mi-2'], from: 'node-a' },
     ]);

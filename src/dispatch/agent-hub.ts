@@ -10,6 +10,7 @@ import { maxFrameBytes, protocolVersion, type SessionOpen, type TaskEvent } from
 import type { AgentSessions } from '../service/agent-sessions.js';
 import type { AgentChannels } from '../service/instances.js';
 import type { NewTask, TaskDispatcher } from '../service/invocations.js';
+import type { RunObserver } from '../service/run-observer.js';
 import { isStorageFull } from '../store/storage-errors.js';
 import { noTraceSent } from '../telemetry/agent-spans.js';
 import type { RunTraces, TracedRun } from '../telemetry/run-traces.js';
@@ -40,6 +41,8 @@ export interface HubDeps {
   readonly resourceCaps?: ResourceCapsSource;
   /** Invocations' traces carried to the agents and back (docs/tracing.md); undefined: tracing is off. */
   readonly traces?: RunTraces | undefined;
+  /** The metrics, when the server keeps them: tasks' dispatch latency. */
+  readonly observer?: Pick<RunObserver, 'taskSent'>;
 }
 
 // Every node looks for work of its agents this often, so a lost notification only delays it.
@@ -92,7 +95,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
   constructor(private readonly deps: HubDeps) {
     const heartbeatMs = deps.heartbeatSeconds * 1000;
     // A delivery waits for an agent to read what it was sent as long as a silent agent is kept.
-    this.delivery = new TaskDelivery(deps.sessions, 3 * heartbeatMs, deps.traces);
+    this.delivery = new TaskDelivery(deps.sessions, 3 * heartbeatMs, deps.nowMs, deps.observer, deps.traces);
     this.timers = [
       // An agent is offline after three missed heartbeats (DESIGN §2.3).
       setInterval(() => this.dropSilent(3 * heartbeatMs), Math.min(heartbeatMs, 5_000)),
@@ -252,7 +255,7 @@ export class AgentHub implements AgentChannels, TaskDispatcher, MessageHandler {
         return;
       }
       case 'heartbeat':
-        await this.deps.sessions.heartbeat(instance.id);
+        await this.deps.sessions.heartbeat(instance.id, message.health);
         return;
       case 'shutdown':
         await this.deps.sessions.shutdown(instance.id);

@@ -1,5 +1,6 @@
 import type { AgentSessions } from '../service/agent-sessions.js';
 import type { NewTask } from '../service/invocations.js';
+import type { RunObserver } from '../service/run-observer.js';
 import type { RunTraces, TraceStamp } from '../telemetry/run-traces.js';
 import type { AgentConnection } from './agent-connection.js';
 
@@ -14,9 +15,17 @@ export class TaskDelivery {
     private readonly sessions: Pick<AgentSessions, 'undeliveredTasks' | 'stopping'>,
     /** How long a delivery waits for an agent to read what it was sent: as long as a silent agent is kept. */
     private readonly drainWaitMs: number,
+    private readonly nowMs: () => number,
+    /** The metrics, when the server keeps them. */
+    private readonly observer?: Pick<RunObserver, 'taskSent'>,
     /** Each task sent in a `dispatch` span of its invocation's trace (docs/tracing.md); undefined: off. */
     private readonly traces?: RunTraces,
   ) {}
+
+  /** A task went out: its dispatch latency, when it is measured. */
+  private sent(storedAtMs: number | undefined): void {
+    if (storedAtMs !== undefined) this.observer?.taskSent(this.nowMs() - storedAtMs);
+  }
 
   /** Sends one run's task, in its `dispatch` span when traced. */
   private traced(
@@ -48,10 +57,11 @@ export class TaskDelivery {
         const tasks = this.sessions.undeliveredTasks(connection.instance, (invokeId, execution) =>
           connection.claim(invokeId, execution),
         );
-        for await (const task of tasks) {
+        for await (const { task, storedAtMs } of tasks) {
           await this.traced(connection, task.invokeId, task.execution ?? 0, (stamp) =>
             connection.sendPaced({ type: 'task', task: stamp(task) }, this.drainWaitMs),
           );
+          this.sent(storedAtMs);
         }
         if (connection.closed) return;
         if (!checkStopping) continue;
@@ -80,6 +90,7 @@ export class TaskDelivery {
       await this.traced(connection, created.invokeId, 0, async (stamp) =>
         connection.send({ type: 'task', task: stamp(await created.render(connection.instance)) }),
       );
+      this.sent(created.createdAtMs);
     } catch (error) {
       connection.release(created.invokeId, 0);
       connection.log.error({ err: error }, 'delivery failed');

@@ -472,6 +472,17 @@ export const errorCatalogue = {
     'Register from an allowed address or create an activation with a wider range.',
   ),
   'InvalidToken.Agent': row(401, 'The agent credentials are not valid.', 'Register the agent again.'),
+  // GET /metrics (OpenAssist's own, docs/metrics.md): a token when one is set, else this machine only.
+  'InvalidToken.Metrics': row(
+    401,
+    'The metrics bearer token is missing or not valid.',
+    'Send Authorization: Bearer <OPENASSIST_METRICS_TOKEN>.',
+  ),
+  'Forbidden.Metrics': row(
+    403,
+    'Metrics are served to clients on the server machine only.',
+    "Scrape from the server's machine, or set OPENASSIST_METRICS_TOKEN and send it as a bearer token.",
+  ),
   // GET /agent/download/<file> (OpenAssist's own): the name is not served, or the build is missing.
   'AgentFile.NotFound': row(
     404,

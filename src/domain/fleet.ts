@@ -50,6 +50,18 @@ export interface ManagedInstance {
   readonly resourceGroupId: string;
   readonly registeredAtMs: number;
   readonly tags: Tag[];
+  /** The agent's last health report; absent before one (an older agent sends none). */
+  readonly health?: AgentHealth | undefined;
+}
+
+/** What an agent says of itself with its heartbeats (docs/agent-protocol.md, "Health"). */
+export interface AgentHealth {
+  /** The size of its journal file. */
+  readonly journalBytes: number;
+  /** Events it journalled that the server has not acknowledged yet. */
+  readonly pendingEvents: number;
+  /** When the server received the report. */
+  readonly reportedAtMs: number;
 }
 
 export const activationExpiresAtMs = (activation: Activation): number =>

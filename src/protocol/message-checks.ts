@@ -31,7 +31,8 @@ return function check(value) {
     (value['type'] === 'heartbeat') &&
     Number.isInteger(value['activeTasks']) &&
     value['activeTasks'] <= 9007199254740991 &&
-    value['activeTasks'] >= 0
+    value['activeTasks'] >= 0 &&
+    (value['health'] !== undefined ? ((typeof value['health'] === 'object' && value['health'] !== null && !Array.isArray(value['health'])) && Number.isInteger(value['health']['journalBytes']) && value['health']['journalBytes'] <= 9007199254740991 && value['health']['journalBytes'] >= 0 && Number.isInteger(value['health']['pendingEvents']) && value['health']['pendingEvents'] <= 9007199254740991 && value['health']['pendingEvents'] >= 0) : true)
   )
 }
 })() },

@@ -135,7 +135,18 @@ export const HelloSchema = Type.Object({
    */
   runs: Type.Optional(Type.Array(HeldRunSchema, { maxItems: messageLimits.heldEntries })),
 });
-export const HeartbeatSchema = Type.Object({ type: Type.Literal('heartbeat'), activeTasks: count });
+/**
+ * What the agent says of itself with each heartbeat: its journal file's size and the events it
+ * holds that the server has not acknowledged (docs/agent-protocol.md, "Health"). Its resource caps
+ * reach the server in `resource-usage` reports.
+ */
+export const AgentHealthSchema = Type.Object({ journalBytes: count, pendingEvents: count });
+export const HeartbeatSchema = Type.Object({
+  type: Type.Literal('heartbeat'),
+  activeTasks: count,
+  /** Absent from older agents. */
+  health: Type.Optional(AgentHealthSchema),
+});
 /** Sent when the agent stops because the operating system is shutting down: the instance is Stopped. */
 export const ShutdownSchema = Type.Object({ type: Type.Literal('shutdown') });
 export const EventSchema = Type.Object({

@@ -8,6 +8,7 @@ import {
 } from './message-checks.js';
 // Types only: the schemas (and TypeBox) are not loaded at run time; message-checks.ts holds their checks.
 import type {
+  AgentHealthSchema,
   AgentSpanSchema,
   agentMessageSchemas,
   FileTaskSchema,
@@ -68,6 +69,8 @@ export type UpgradeOffer = Message<typeof UpgradeOfferSchema>;
 export type SessionOpen = Message<typeof SessionOpenSchema>;
 /** The caps an agent puts on itself: see `ResourceCapsSchema`. */
 export type ResourceCaps = Message<typeof ResourceCapsSchema>;
+/** What an agent says of itself with a heartbeat: see `AgentHealthSchema`. */
+export type AgentHealthReport = Message<typeof AgentHealthSchema>;
 /** What an agent applied of its caps: see `ResourceUsageReportSchema`. */
 export type ResourceUsageReport = Message<typeof ResourceUsageReportSchema>;
 

@@ -1,12 +1,29 @@
 import type { ManagedInstance } from '../domain/fleet.js';
 import type { TerminationMode } from '../domain/invocation.js';
 import type { AppliedResourceUsage } from '../domain/resource-usage.js';
-import type { AgentMessage, ResourceUsageReport, TaskEvent, TaskSpec } from '../protocol/messages.js';
+import type {
+  AgentHealthReport,
+  AgentMessage,
+  ResourceUsageReport,
+  TaskEvent,
+  TaskSpec,
+} from '../protocol/messages.js';
 import type { Store } from '../store/store.js';
 import type { ChannelAdmission, InstanceService } from './instances.js';
 import type { InvocationService } from './invocations.js';
+import { dispatchStartMs } from './run-observer.js';
 
 export type HelloMessage = Extract<AgentMessage, { type: 'hello' }>;
+
+// 1 TiB and a billion events: far past any real journal, and millions of agents sum below 2^63.
+const maxReportedJournalBytes = 2 ** 40;
+const maxReportedPendingEvents = 1_000_000_000;
+
+/** A task waiting for its agent, and when its dispatch began (undefined: not measured, see `dispatchStartMs`). */
+export interface QueuedTask {
+  readonly task: TaskSpec;
+  readonly storedAtMs: number | undefined;
+}
 
 /** What a hello changed: the instance as now recorded, and what the agent must drop. */
 export interface Greeting {
@@ -59,8 +76,19 @@ export class AgentSessions {
     return { instance: recorded, rebooted, dropped };
   }
 
-  heartbeat(instanceId: string): Promise<void> {
-    return this.store.instances.heartbeat(instanceId, this.nowMs());
+  /**
+   * A heartbeat, with the agent's health when it reported one (in the heartbeat's own write).
+   * The figures are the agent's word: clipped, so a hostile one cannot overflow the fleet's sums.
+   */
+  heartbeat(instanceId: string, health?: AgentHealthReport): Promise<void> {
+    return this.store.instances.heartbeat(
+      instanceId,
+      this.nowMs(),
+      health && {
+        journalBytes: Math.min(health.journalBytes, maxReportedJournalBytes),
+        pendingEvents: Math.min(health.pendingEvents, maxReportedPendingEvents),
+      },
+    );
   }
 
   /** The operating system is shutting down: the instance is Stopped until its next hello. */
@@ -79,7 +107,11 @@ export class AgentSessions {
       ...(report.reason !== undefined && { reason: report.reason.slice(0, 255) }),
       reportedAtMs: this.nowMs(),
     };
-    return this.store.instances.reportResourceUsage(instanceId, JSON.stringify(applied));
+    return this.store.instances.reportResourceUsage(
+      instanceId,
+      JSON.stringify(applied),
+      report.state === 'applied',
+    );
   }
 
   /** The agent's channel on this node closed. */
@@ -99,10 +131,13 @@ export class AgentSessions {
   async *undeliveredTasks(
     instance: ManagedInstance,
     claim: (invokeId: string, execution: number) => boolean,
-  ): AsyncGenerator<TaskSpec> {
+  ): AsyncGenerator<QueuedTask> {
     for (const { invocation, run } of await this.store.invocations.undelivered(instance.id)) {
       if (!claim(invocation.id, run.execution)) continue;
-      yield await this.invocations.taskFor(invocation, run.execution, instance);
+      yield {
+        task: await this.invocations.taskFor(invocation, run.execution, instance),
+        storedAtMs: dispatchStartMs(invocation.repeatMode, run),
+      };
     }
   }
 

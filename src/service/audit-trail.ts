@@ -20,6 +20,8 @@ export interface AuditTrailOptions {
   readonly maxQueued?: number;
   /** Records per INSERT. */
   readonly maxBatch?: number;
+  /** Told of each batch written or not (the metrics). */
+  readonly observe?: (outcome: 'stored' | 'failed', records: number) => void;
 }
 
 interface Pending {
@@ -116,9 +118,11 @@ export class AuditTrail {
         await this.repo.append(batch.map((pending) => pending.event));
       } catch (error) {
         this.options.logger.error({ err: error, records: batch.length }, 'storing audit records failed');
+        this.options.observe?.('failed', batch.length);
         for (const pending of batch) pending.failed(error);
         continue;
       }
+      this.options.observe?.('stored', batch.length);
       for (const pending of batch) pending.stored();
       // Written before the next batch is taken: a slow export holds the queue, which holds callers.
       await this.export(batch);

@@ -53,11 +53,14 @@ import { InvocationChanges } from './invocation-changes.js';
 import { InvocationOutputService } from './invocation-output.js';
 import { requestedInstances } from './invocation-targets.js';
 import type { ParameterService } from './parameters.js';
+import { dispatchStartMs, type RunObserver } from './run-observer.js';
 import { fileTask } from './send-files.js';
 
 /** A new invocation's task, rendered for each instance it goes to (the script names the instance). */
 export interface NewTask {
   readonly invokeId: string;
+  /** When it was stored: its dispatch latency starts here. */
+  readonly createdAtMs: number;
   render(instance: ManagedInstance): Promise<TaskSpec>;
 }
 
@@ -117,6 +120,8 @@ export class InvocationService {
     /** The region's default delivery of output (ModifyCloudAssistantSettings' OssDeliveryConfig). */
     private readonly deliveryDefault: (regionId: string) => Promise<OssDeliveryConfig> = async () =>
       defaultOssDeliveryConfig,
+    /** The metrics, when the server keeps them. */
+    private readonly observer?: RunObserver,
   ) {
     this.liveOutput = new InvocationOutputService(store, this.changes);
     // A rolling run's instances released by a run's end (on any path, after its commit) go out now.
@@ -230,10 +235,15 @@ export class InvocationService {
         `The quota is ${this.dailyQuota} invocations per region per UTC day.`,
       );
     }
+    this.observer?.invocationCreated(invocation.repeatMode);
     if (keep) await this.store.commands.insert(command);
     this.dispatcher.wake(
       initialRuns.filter((run) => run.status === 'Pending' && !run.held).map((run) => run.instanceId),
-      { invokeId: invocation.id, render: (instance) => this.taskFor(invocation, 0, instance) },
+      {
+        invokeId: invocation.id,
+        createdAtMs: invocation.createdAtMs,
+        render: (instance) => this.taskFor(invocation, 0, instance),
+      },
     );
     return invocation;
   }
@@ -463,11 +473,22 @@ export class InvocationService {
       return true;
     }
     const now = this.nowMs();
-    const updated = await repo.updateRun(key, (run, mode) => applyTaskEvent(run, event, mode), now, {
-      create: key.execution > 0,
-      follow: (standing, run, mode) => followExecution(standing, run, mode, now),
-    });
+    let startedAfterMs: number | undefined;
+    const updated = await repo.updateRun(
+      key,
+      (run, mode) => {
+        if (event.kind === 'started' && run.startTimeMs === 0) startedAfterMs = dispatchStartMs(mode, run);
+        return applyTaskEvent(run, event, mode);
+      },
+      now,
+      {
+        create: key.execution > 0,
+        follow: (standing, run, mode) => followExecution(standing, run, mode, now),
+      },
+    );
     if (!updated) return false;
+    if (startedAfterMs !== undefined && updated.startTimeMs > 0)
+      this.observer?.runStarted(now - startedAfterMs);
     return !(['Cancelled', 'Aborted'].includes(updated.status) && event.kind !== 'finished');
   }
 
@@ -581,6 +602,7 @@ export class InvocationService {
         this.changes.changed(key.invokeId);
       }
     }
+    this.observer?.deliveryTimedOut(aborted);
     return aborted;
   }
 }

@@ -20,6 +20,7 @@ import type { InitialRun, Store } from '../store/store.js';
 import type { FileUploadService } from './file-uploads.js';
 import { requestedInstances } from './invocation-targets.js';
 import type { TaskDispatcher } from './invocations.js';
+import type { RunObserver } from './run-observer.js';
 
 export interface DescribeSendFilesInput {
   invokeId?: string | undefined;
@@ -83,6 +84,8 @@ export class SendFileService {
     private readonly dailyQuota: number,
     /** Files beyond 32 KB, sent with `UploadId` (docs/file-transfer.md). */
     private readonly uploads: Pick<FileUploadService, 'bind' | 'release'>,
+    /** The metrics, when the server keeps them: a sent file counts as repeat mode "File". */
+    private readonly observer?: Pick<RunObserver, 'invocationCreated'>,
   ) {}
 
   /** Validates everything for every instance before anything is created (all-or-nothing, as InvokeCommand). */
@@ -149,10 +152,15 @@ export class SendFileService {
         `The quota is ${this.dailyQuota} invocations per region per UTC day.`,
       );
     }
+    this.observer?.invocationCreated('File');
     const file = request.file;
     this.dispatcher.wake(
       initialRuns.filter((run) => run.status === 'Pending').map((run) => run.instanceId),
-      { invokeId: invocation.id, render: async () => fileTask(invocation, file, upload) },
+      {
+        invokeId: invocation.id,
+        createdAtMs: invocation.createdAtMs,
+        render: async () => fileTask(invocation, file, upload),
+      },
     );
     return invocation;
   }

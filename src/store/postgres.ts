@@ -5,6 +5,8 @@ import type { Migration } from './migrations/migration.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
+import { queryLog } from './sql/telemetry.js';
+import type { StoreOptions } from './sqlite.js';
 import type { Notifications, Store } from './store.js';
 
 // BIGINT columns hold epoch milliseconds and sequence numbers, all far below 2^53.
@@ -64,7 +66,11 @@ export function parsePostgresUrl(url: string): { connectionString: string; schem
   return { connectionString: parsed.toString(), schema };
 }
 
-export async function openPostgresStore(url: string, poolSize = 10): Promise<Store> {
+export async function openPostgresStore(
+  url: string,
+  poolSize = 10,
+  options: StoreOptions = {},
+): Promise<Store> {
   const { connectionString, schema } = parsePostgresUrl(url);
   if (schema !== undefined) {
     const setup = new pg.Client({ connectionString });
@@ -91,10 +97,17 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Sto
   }
   const notifications = new PostgresNotifications(pool, connectionString, `openassist_${schema ?? 'public'}`);
   return sqlStore(
-    new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
+    new Kysely<Schema>({
+      dialect: new PostgresDialect({ pool }),
+      ...(options.onQuery && { log: queryLog(options.onQuery) }),
+    }),
     'postgres',
     notifications,
     () => notifications.close(),
+    {
+      pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      walBytes: () => undefined,
+    },
   );
 }
 

@@ -83,6 +83,12 @@ export interface InstanceTable {
   node_id: Generated<string>;
   /** The agent's last report of its resource caps (JSON, as the service wrote it); '' before one. */
   resource_usage: Generated<string>;
+  /** The agent's last health report (migration 22): journal file bytes, unacknowledged events, when (0: none). */
+  journal_bytes: Generated<number>;
+  pending_events: Generated<number>;
+  health_at: Generated<number>;
+  /** 1 while the agent reports its resource caps applied. */
+  resource_capped: Generated<number>;
   last_heartbeat_at: number;
   last_invoked_at: number;
   invocation_count: number;

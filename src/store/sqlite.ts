@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -16,8 +16,9 @@ import type { Migration } from './migrations/migration.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
+import { operationOfSql } from './sql/telemetry.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
-import type { Store } from './store.js';
+import type { QueryListener, QueryOperation, Store } from './store.js';
 
 /**
  * Applies pending migrations. BEGIN IMMEDIATE takes the write lock before reading the applied
@@ -53,7 +54,11 @@ export function migrateSqlite(
 // Queries come from a fixed set of builders, so a bounded cache keyed by SQL text stays small.
 const maxCachedStatements = 256;
 
-function withStatementCache(db: Database.Database, onClose: () => void): SqliteDatabase {
+function withStatementCache(
+  db: Database.Database,
+  onClose: () => void,
+  onQuery: QueryListener | undefined,
+): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => {
@@ -64,11 +69,37 @@ function withStatementCache(db: Database.Database, onClose: () => void): SqliteD
       let statement = cache.get(sql);
       if (!statement) {
         if (cache.size >= maxCachedStatements) cache.delete(cache.keys().next().value ?? '');
-        statement = db.prepare(sql);
+        statement = onQuery ? timed(db.prepare(sql), operationOfSql(sql), onQuery) : db.prepare(sql);
         cache.set(sql, statement);
       }
       return statement;
     },
+  };
+}
+
+/**
+ * A statement that reports how long each run of it took. better-sqlite3 runs statements
+ * synchronously, so two clock reads around the call are the whole cost (Kysely's query log would
+ * add promise hops to every statement).
+ */
+function timed(
+  statement: SqliteStatement,
+  operation: QueryOperation,
+  onQuery: QueryListener,
+): SqliteStatement {
+  const time = <T>(run: () => T): T => {
+    const start = performance.now();
+    try {
+      return run();
+    } finally {
+      onQuery(operation, (performance.now() - start) / 1000);
+    }
+  };
+  return {
+    reader: statement.reader,
+    all: (parameters) => time(() => statement.all(parameters)),
+    run: (parameters) => time(() => statement.run(parameters)),
+    iterate: (parameters) => statement.iterate(parameters),
   };
 }
 
@@ -100,7 +131,13 @@ export function sqliteDialect(db: Database.Database, database: SqliteDatabase = 
   })(config);
 }
 
-export function openSqliteStore(path: string): Store {
+/** What the opener of a store may ask for beyond the database itself. */
+export interface StoreOptions {
+  /** Times every statement (the server's metrics); absent: nothing is timed. */
+  readonly onQuery?: QueryListener | undefined;
+}
+
+export function openSqliteStore(path: string, options: StoreOptions = {}): Store {
   if (path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // Owner-only whatever the umask: it holds access key secrets. SQLite gives its -wal and -shm
@@ -137,8 +174,16 @@ export function openSqliteStore(path: string): Store {
     clearInterval(optimizer);
     stopCheckpointer();
   };
+  const walPath = `${path}-wal`;
   return sqlStore(
-    new Kysely<Schema>({ dialect: sqliteDialect(db, withStatementCache(db, onClose)) }),
+    new Kysely<Schema>({ dialect: sqliteDialect(db, withStatementCache(db, onClose, options.onQuery)) }),
     'sqlite',
+    undefined,
+    undefined,
+    {
+      pool: () => undefined,
+      // A stat at scrape time; no file (in memory, or not created yet) is an empty log.
+      walBytes: () => (path === ':memory:' ? 0 : (statSync(walPath, { throwIfNoEntry: false })?.size ?? 0)),
+    },
   );
 }

@@ -309,8 +309,8 @@ for (const harness of harnesses) {
           }));
         await register('mi-caps1');
         await register('mi-caps2');
-        await store.instances.reportResourceUsage('mi-caps1', '{"state":"none"}');
-        await store.instances.reportResourceUsage('mi-caps1', '{"state":"applied"}');
+        await store.instances.reportResourceUsage('mi-caps1', '{"state":"none"}', false);
+        await store.instances.reportResourceUsage('mi-caps1', '{"state":"applied"}', true);
         expect(await store.instances.resourceUsageReports(['mi-caps1', 'mi-caps2', 'mi-gone'])).toEqual(
           new Map([
             ['mi-caps1', '{"state":"applied"}'],

@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../domain/audit.js';
 import type { Command, CommandPatch } from '../domain/command.js';
 import type { FileUpload } from '../domain/file-upload.js';
-import type { Activation, ManagedInstance } from '../domain/fleet.js';
+import type { Activation, AgentHealth, ManagedInstance } from '../domain/fleet.js';
 import type { Invocation, InvocationInstance, RepeatMode } from '../domain/invocation.js';
 import type { RunPatch, RunProgress } from '../domain/invocation-state.js';
 import type { OssOutputStatus } from '../domain/output-delivery.js';
@@ -41,6 +41,8 @@ export interface Store {
   readonly auditEvents: AuditEventRepo;
   /** Messages between the server nodes on one database (PostgreSQL LISTEN/NOTIFY; none on SQLite). */
   readonly notifications: Notifications;
+  /** Figures for the metrics, read when they are scraped. */
+  readonly telemetry: StoreTelemetry;
   /** Cheap round trip for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -173,15 +175,62 @@ export interface InstanceRepo {
   deregister(regionId: string, id: string): Promise<ManagedInstance | undefined>;
   /** Records a hello; `rebooted` when it reports a boot id other than the last one known. */
   hello(id: string, hello: AgentHello): Promise<{ rebooted: boolean }>;
-  heartbeat(id: string, atMs: number): Promise<void>;
+  /** A heartbeat, with the agent's health when it sent one (same statement: no extra write). */
+  heartbeat(id: string, atMs: number, health?: Omit<AgentHealth, 'reportedAtMs'>): Promise<void>;
   /** The channel on `nodeId` closed (ignored when the agent has moved to another node since). */
   disconnected(id: string, nodeId: string): Promise<void>;
   /** The operating system is shutting down: Stopped until the next hello. */
   stopped(id: string): Promise<void>;
   /** Keeps an agent's report of its resource caps (replacing the previous one). */
-  reportResourceUsage(id: string, report: string): Promise<void>;
+  reportResourceUsage(id: string, report: string, capped: boolean): Promise<void>;
   /** The last resource-caps reports of these instances ('' for one that never reported; absent: no such instance). */
   resourceUsageReports(ids: readonly string[]): Promise<Map<string, string>>;
+}
+
+/** What a run-end listener is told of the row. */
+export type EndedRun = Pick<InvocationInstance, 'status' | 'startTimeMs' | 'finishTimeMs'>;
+
+/** What the store's statements do, for its latency histogram. */
+export type QueryOperation = 'read' | 'write' | 'transaction';
+
+/** Hears of each statement the store runs (`openStore`'s `onQuery`). */
+export type QueryListener = (operation: QueryOperation, seconds: number) => void;
+
+/** Fleet-wide figures for the metrics, read in one pass at scrape time (docs/metrics.md). */
+export interface FleetGauges {
+  /** Online agents: channel open and heard within `onlineSinceMs`. */
+  readonly online: number;
+  /** Online agents per reported version (one entry per distinct version). */
+  readonly versions: readonly { readonly version: string; readonly count: number }[];
+  /** Runs stored, not delivered, not held (capped at `countCap`). */
+  readonly pendingTasks: number;
+  readonly webhookBacklog: number;
+  readonly outputUploadBacklog: number;
+  readonly journalBytesSum: number;
+  readonly journalBytesMax: number;
+  readonly pendingEventsSum: number;
+  readonly pendingEventsMax: number;
+  /** The least recent heartbeat of an online agent; 0 when none is online. */
+  readonly oldestHeartbeatAtMs: number;
+  /** Online agents that report their resource caps applied. */
+  readonly resourceCapped: number;
+}
+
+/** PostgreSQL's pool as pg counts it. */
+export interface PoolGauges {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
+/** What the store tells the metrics about itself, read at scrape time. */
+export interface StoreTelemetry {
+  /** One pass over the fleet's tables; every count bounded by `countCap`. */
+  fleet(onlineSinceMs: number): Promise<FleetGauges>;
+  /** The connection pool (PostgreSQL); undefined on SQLite. */
+  pool(): PoolGauges | undefined;
+  /** The write-ahead log's size (SQLite, 0 in memory); undefined on PostgreSQL. */
+  walBytes(): number | undefined;
 }
 
 export interface InvocationFilter {
@@ -285,6 +334,12 @@ export interface InvocationRepo {
   inOneTransaction<T>(work: (repo: InvocationRepo) => Promise<T>): Promise<T>;
   /** Hears of a rolling run's held instances released (after the commit): delivery wakes them. */
   onReleased(listener: (instanceIds: readonly string[]) => void): void;
+  /**
+   * Hears of every result row that reaches a final status, on any path (agent reports, stops,
+   * timeouts, rolling cancellations, rows created final), inside the write that ends it: the
+   * metrics count them. Listeners must be quick and must not throw.
+   */
+  onRunEnded(listener: (run: EndedRun) => void): void;
   /**
    * StopInvocation's part for a rolling run: its held runs (those of `instanceIds`, or all) end
    * Cancelled and are never released. Returns how many.

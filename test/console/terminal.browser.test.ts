@@ -90,6 +90,12 @@ describe.runIf(runnable)(
     it('opens a terminal on the instance page: xterm.js loaded then, the token in the URL, the size first, output acknowledged', async () => {
       await page.getByRole('link', { name: instanceId }).click();
       await page.getByRole('heading', { level: 1, name: `Instance ${instanceId}` }).waitFor();
+      // The agent's own state beside the facts (its health comes with its next heartbeat).
+      const facts = () => page.locator('dl.facts').textContent();
+      await expect
+        .poll(facts)
+        .toMatch(/Agent health(journal \d+ (KiB|MiB), \d+ events? not yet|not reported)/);
+      await expect.poll(facts).toMatch(/Resource caps(none|applied|unavailable|not reported)/);
       // xterm.js is a chunk of its own, fetched when a terminal opens, not with every page.
       const xtermLoaded = () => assets.some((name) => /^xterm-\w+\.js$/.test(name));
       expect(xtermLoaded()).toBe(false);

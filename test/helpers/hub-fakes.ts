@@ -11,7 +11,7 @@ import {
   type TaskEvent,
   type TaskSpec,
 } from '../../src/protocol/messages.js';
-import type { AgentSessions, Greeting, HelloMessage } from '../../src/service/agent-sessions.js';
+import type { AgentSessions, Greeting, HelloMessage, QueuedTask } from '../../src/service/agent-sessions.js';
 import type { ChannelAdmission } from '../../src/service/instances.js';
 import type { Notifications } from '../../src/store/store.js';
 
@@ -122,11 +122,11 @@ export class FakeSessions implements Pick<AgentSessions, keyof AgentSessions> {
   async *undeliveredTasks(
     instance: ManagedInstance,
     claim: (invokeId: string, execution: number) => boolean,
-  ): AsyncGenerator<TaskSpec> {
+  ): AsyncGenerator<QueuedTask> {
     for (const task of this.waiting.get(instance.id) ?? []) {
       if (!claim(task.invokeId, task.execution ?? 0)) continue;
       this.rendered++;
-      yield task;
+      yield { task, storedAtMs: undefined };
     }
   }
 

@@ -78,6 +78,7 @@ export class LoadAgent {
         schedules: this.scheduler.held(),
       }),
       activeTasks: () => this.executor.activeCount,
+      health: () => this.journal.health(),
       onWelcome: () => {
         options.onWelcome();
         this.firstWelcome?.resolve();

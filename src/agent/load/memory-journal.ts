@@ -1,4 +1,4 @@
-import type { TaskEvent, TaskSpec } from '../../protocol/messages.js';
+import type { AgentHealthReport, TaskEvent, TaskSpec } from '../../protocol/messages.js';
 import type { HeldSchedule, Journal, JournalEvent, RunRef } from '../journal.js';
 
 type FinishedEvent = Extract<TaskEvent, { kind: 'finished' }>;
@@ -35,6 +35,11 @@ export class MemoryJournal implements RunJournal {
   private seq = 0;
   /** Runs that have finished (the executor records their end; schedules end through endSchedule). */
   finishedRuns = 0;
+
+  /** No file: only the events waiting for the server. */
+  health(): AgentHealthReport {
+    return { journalBytes: 0, pendingEvents: this.pending.size };
+  }
 
   private append(run: RunRef, event: TaskEvent): JournalEvent {
     const journalled = {

@@ -95,4 +95,6 @@ const all: readonly Action[] = [
 export const actions: ReadonlyMap<string, Action> = new Map(
   all.map((action) => [actionKey(action.version ?? ecsVersion, action.name), action]),
 );
+/** Every action name served, whatever its version (the metrics' bounded `action` label). */
+export const servedActionNames: ReadonlySet<string> = new Set(all.map((action) => action.name));
 export const servedVersions: ReadonlySet<string> = new Set(all.map((action) => action.version ?? ecsVersion));

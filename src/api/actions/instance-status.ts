@@ -14,6 +14,7 @@ import {
   renderPage,
   renderTags,
 } from '../wire.js';
+import { renderResourceUsage } from './plugin-status.js';
 
 const statuses = ['Pending', 'Running', 'Starting', 'Stopping', 'Stopped'];
 
@@ -106,6 +107,7 @@ export const describeCloudAssistantStatus: Action = {
       if (unknown.length > 0)
         throw new ApiError('InvalidInstance.NotFound', `Not found: ${unknown.slice(0, 5).join(', ')}.`);
     }
+    const applied = await services.settings.appliedResourceUsage(result.items.map((instance) => instance.id));
     const set = await Promise.all(
       result.items.map(async (instance) => ({
         InstanceId: instance.id,
@@ -119,6 +121,14 @@ export const describeCloudAssistantStatus: Action = {
         // Its agent can serve terminal sessions: Linux, 0.5.0 or later.
         SupportSessionManager:
           instance.osType === 'linux' && upgradeNeeded(['sessions'], instance.agentVersion) === undefined,
+        // OpenAssist extensions (docs/metrics.md, "Per instance"): the agent's health as its last
+        // heartbeat reported it (absent from an agent too old to report), and its resource caps.
+        ...(instance.health && {
+          JournalBytes: instance.health.journalBytes,
+          PendingEvents: instance.health.pendingEvents,
+          HealthReportTime: isoTime(instance.health.reportedAtMs),
+        }),
+        ResourceUsage: renderResourceUsage(applied.get(instance.id)),
       })),
     );
     return {

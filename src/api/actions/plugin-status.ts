@@ -7,7 +7,7 @@ const maxInstances = 50;
 const maxNameChars = 255;
 
 /** The agent's caps as it reported them (an OpenAssist extension; the SDK's model has no place for them). */
-const renderResourceUsage = (applied: AppliedResourceUsage | undefined) =>
+export const renderResourceUsage = (applied: AppliedResourceUsage | undefined) =>
   applied === undefined
     ? { State: 'unreported' }
     : {

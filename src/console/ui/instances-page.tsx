@@ -28,7 +28,7 @@ interface InstanceRow {
 const mib = 1024 * 1024;
 
 /** The caps an agent applied to itself, in a few words (the reason in full when it could not). */
-function CapsState({ usage }: { readonly usage: ResourceUsageState | undefined }) {
+export function CapsState({ usage }: { readonly usage: ResourceUsageState | undefined }) {
   if (!usage || usage.State === 'unreported') return <span class="muted">not reported</span>;
   if (usage.State === 'none') return <span class="muted">none</span>;
   if (usage.State === 'unavailable') {

@@ -32,6 +32,11 @@ export interface AssistantStatus {
   readonly CloudAssistantStatus: string;
   readonly LastHeartbeatTime: string;
   readonly ActiveTaskCount: number;
+  /** OpenAssist extensions: the agent's health from its last heartbeat (absent from older agents). */
+  readonly JournalBytes?: number;
+  readonly PendingEvents?: number;
+  readonly HealthReportTime?: string;
+  readonly ResourceUsage?: ResourceUsageState;
 }
 
 export interface DescribeCloudAssistantStatusResponse {

@@ -536,4 +536,16 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX audit_events_key ON audit_events (access_key_id, seq);
     `,
   },
+  {
+    version: 22,
+    name: "agents' health from their heartbeats; whether their resource caps are in force",
+    // Written by the heartbeat's own UPDATE (no extra statement); health_at 0: never reported (an
+    // older agent). resource_capped follows the agent's resource-usage report, for the fleet gauge.
+    sql: `
+      ALTER TABLE instances ADD COLUMN journal_bytes INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE instances ADD COLUMN pending_events INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE instances ADD COLUMN health_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE instances ADD COLUMN resource_capped INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -36,6 +36,13 @@ const toInstance = (row: Selectable<InstanceTable>, tags: Tag[]): ManagedInstanc
   resourceGroupId: row.resource_group_id,
   registeredAtMs: Number(row.registered_at),
   tags,
+  ...(Number(row.health_at) > 0 && {
+    health: {
+      journalBytes: Number(row.journal_bytes),
+      pendingEvents: Number(row.pending_events),
+      reportedAtMs: Number(row.health_at),
+    },
+  }),
 });
 
 export function instanceRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres'): InstanceRepo {
@@ -201,10 +208,18 @@ export function instanceRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres')
       return { rebooted: Number(changed.numUpdatedRows) > 0 };
     },
 
-    async heartbeat(id, atMs) {
+    async heartbeat(id, atMs, health) {
       await db
         .updateTable('instances')
-        .set({ last_heartbeat_at: atMs, connected: 1 })
+        .set({
+          last_heartbeat_at: atMs,
+          connected: 1,
+          ...(health && {
+            journal_bytes: health.journalBytes,
+            pending_events: health.pendingEvents,
+            health_at: atMs,
+          }),
+        })
         .where('id', '=', id)
         .execute();
     },
@@ -217,8 +232,12 @@ export function instanceRepo(db: Kysely<Schema>, dialect: 'sqlite' | 'postgres')
         .execute();
     },
 
-    async reportResourceUsage(id, report) {
-      await db.updateTable('instances').set({ resource_usage: report }).where('id', '=', id).execute();
+    async reportResourceUsage(id, report, capped) {
+      await db
+        .updateTable('instances')
+        .set({ resource_usage: report, resource_capped: capped ? 1 : 0 })
+        .where('id', '=', id)
+        .execute();
     },
 
     async resourceUsageReports(ids) {

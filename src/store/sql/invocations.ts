@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { newRun } from '../../domain/invocation-state.js';
-import { endedInvocationStatuses, liveStatuses } from '../../domain/invocation-status.js';
+import { endedInvocationStatuses, isFinal, liveStatuses } from '../../domain/invocation-status.js';
 import type { Schema } from '../schema.js';
 import type { InvocationRepo } from '../store.js';
 import { invocationListings, listingQueries } from './invocation-listings.js';
@@ -22,6 +22,7 @@ import {
 } from './run-transaction.js';
 import { runUpdates } from './run-updates.js';
 import { replaceTags } from './tags.js';
+import { withRunEnds } from './telemetry.js';
 import type { EventRecorder } from './webhooks.js';
 
 /**
@@ -87,10 +88,12 @@ type Queries = ReturnType<typeof queriesFor>;
 export function invocationRepo(
   db: Kysely<Schema>,
   dialect: 'sqlite' | 'postgres',
-  events: EventRecorder,
+  recorder: EventRecorder,
   scope?: TransactionScope,
   queries: Queries = queriesFor(dialect),
 ): InvocationRepo {
+  // A transaction's repo (scope) is handed the outer one's recorder, which tells of ends already.
+  const events = scope ? recorder : withRunEnds(recorder, queries.runs.endListeners);
   const own = queries.invocations;
   const rows = scope?.rows ?? queries.direct;
 
@@ -103,7 +106,7 @@ export function invocationRepo(
 
     async create(invocation, initialRuns, quota) {
       const instanceIds = initialRuns.map((run) => run.instanceId);
-      return db.transaction().execute(async (trx) => {
+      const created = await db.transaction().execute(async (trx) => {
         if (quota) {
           const [counted] = (await own.countToward(trx, invocation.regionId, quota.utcDay, quota.limit)).rows;
           if (!counted || Number(counted.used) > quota.limit) return undefined;
@@ -135,6 +138,15 @@ export function invocationRepo(
         await own.countInstanceInvokes(trx, instanceIds, atMs);
         return { ...invocation, seq: Number(row.seq) };
       });
+      // Rows born final (Invalid: an agent too old, a script unfit for a container) end here.
+      if (created && queries.runs.endListeners.size > 0) {
+        for (const run of initialRuns) {
+          if (!isFinal(run.status)) continue;
+          const ended = { status: run.status, startTimeMs: 0, finishTimeMs: created.createdAtMs };
+          for (const listener of queries.runs.endListeners) listener(ended);
+        }
+      }
+      return created;
     },
 
     async runs(invokeId) {
@@ -222,6 +234,10 @@ export function invocationRepo(
 
     onReleased(listener) {
       queries.runs.releaseListeners.add(listener);
+    },
+
+    onRunEnded(listener) {
+      queries.runs.endListeners.add(listener);
     },
 
     async cancelHeld(invokeId, instanceIds, atMs) {

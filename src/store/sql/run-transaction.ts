@@ -2,7 +2,7 @@ import { type Insertable, type Kysely, sql } from 'kysely';
 import { nextAggregate } from '../../domain/invocation-status.js';
 import type { RollingLimits } from '../../domain/rolling-run.js';
 import type { InvocationInstanceTable, Schema } from '../schema.js';
-import type { RunKey } from '../store.js';
+import type { EndedRun, RunKey } from '../store.js';
 import { instanceStatus, invocationStatus, type RunRow, runKeyText } from './invocation-rows.js';
 import { prepared } from './prepared.js';
 import { type ReleaseListener, releaseHeld } from './rolling-release.js';
@@ -20,6 +20,8 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
   return {
     /** Told of rolling runs released, after their commit (one set per store). */
     releaseListeners: new Set<ReleaseListener>(),
+    /** Told of runs that reach a final status (one set per store: the metrics). */
+    endListeners: new Set<(run: EndedRun) => void>(),
     // Rows of one invocation change one at a time: two runs finishing together on PostgreSQL
     // would otherwise each compute the aggregate without the other's change (write skew).
     // SQLite transactions are serial already.

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Schema } from '../schema.js';
-import type { Notifications, Store } from '../store.js';
+import type { Notifications, Store, StoreTelemetry } from '../store.js';
 import { accessKeyRepo } from './access-keys.js';
 import { activationRepo } from './activations.js';
 import { auditEventRepo } from './audit-events.js';
@@ -17,6 +17,7 @@ import { parameterRepo } from './parameters.js';
 import { resourceGroupRepo } from './resource-groups.js';
 import { settingRepo } from './settings.js';
 import { tagRepo } from './tag-repo.js';
+import { storeTelemetry } from './telemetry.js';
 import { terminalSessionRepo } from './terminal-sessions.js';
 import { eventRecorder, type WebhookGate, webhookRepo } from './webhooks.js';
 
@@ -32,6 +33,7 @@ export function sqlStore(
   dialect: Store['dialect'],
   notifications: Notifications = silentNotifications,
   closeExtra: () => Promise<void> = async () => undefined,
+  own: Pick<StoreTelemetry, 'pool' | 'walBytes'> = { pool: () => undefined, walBytes: () => undefined },
 ): Store {
   // Opened active (events are written, at a small cost, until the first `refreshGate` says none
   // is needed): a webhook made before this start must not miss the first changes.
@@ -56,6 +58,7 @@ export function sqlStore(
     terminalSessions: terminalSessionRepo(db, dialect),
     outputDeliveries: outputDeliveryRepo(db),
     auditEvents: auditEventRepo(db),
+    telemetry: storeTelemetry(db, own),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
