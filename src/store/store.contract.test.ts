@@ -1,10 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeHarnesses } from '../../test/helpers/backends.js';
 import { waitFor } from '../../test/helpers/deadline.js';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
 import type { Command } from '../domain/command.js';
 import type { FileUpload } from '../domain/file-upload.js';
 import { newCommandId } from '../domain/ids.js';
@@ -19,34 +16,7 @@ import { sqliteMigrations } from './migrations/sqlite.js';
 import { openStore } from './open-store.js';
 import type { InitialRun, InvocationRepo, Store } from './store.js';
 
-interface Harness {
-  readonly name: string;
-  readonly available: () => Promise<boolean>;
-  /** A fresh, empty database URL for one suite, and how to throw it away. */
-  readonly fresh: () => Promise<{ url: string; dispose: () => Promise<void> }>;
-}
-
-const harnesses: Harness[] = [
-  {
-    name: 'sqlite',
-    available: async () => true,
-    async fresh() {
-      const dir = await mkdtemp(join(tmpdir(), 'openassist-store-'));
-      return {
-        url: `sqlite:${join(dir, 'test.db')}`,
-        dispose: () => rm(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    available: postgresAvailable,
-    async fresh() {
-      const schema = newSchemaName();
-      return { url: postgresUrlFor(schema), dispose: () => dropSchema(schema) };
-    },
-  },
-];
+const harnesses = storeHarnesses('openassist-store-');
 
 let clock = 1_700_000_000_000;
 

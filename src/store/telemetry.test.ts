@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
+import { storeHarnesses } from '../../test/helpers/backends.js';
 import { openStore } from './open-store.js';
 import { operationOfSql } from './sql/telemetry.js';
 import type { EndedRun, QueryOperation, Store } from './store.js';
@@ -10,27 +7,7 @@ import type { EndedRun, QueryOperation, Store } from './store.js';
 // What the store tells the metrics (docs/metrics.md): the fleet's figures in one pass, each
 // statement's kind and time, and every run that ends, on both databases.
 
-const harnesses = [
-  {
-    name: 'sqlite',
-    available: async () => true,
-    async fresh() {
-      const dir = await mkdtemp(join(tmpdir(), 'openassist-telemetry-'));
-      return {
-        url: `sqlite:${join(dir, 'test.db')}`,
-        dispose: () => rm(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    available: postgresAvailable,
-    async fresh() {
-      const schema = newSchemaName();
-      return { url: postgresUrlFor(schema), dispose: () => dropSchema(schema) };
-    },
-  },
-] as const;
+const harnesses = storeHarnesses('openassist-telemetry-');
 
 const nowMs = 1_800_000_000_000;
 
