@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeHarnesses } from '../../test/helpers/backends.js';
 import { waitFor } from '../../test/helpers/deadline.js';
+import { instanceRecord, invocationRecord } from '../../test/helpers/store-records.js';
 import type { Command } from '../domain/command.js';
 import type { FileUpload } from '../domain/file-upload.js';
 import { newCommandId } from '../domain/ids.js';
@@ -253,30 +254,9 @@ for (const harness of harnesses) {
           tags: [],
         });
         const register = (id: string) =>
-          store.instances.register('act-caps', (activation) => ({
-            id,
-            regionId: activation.regionId,
-            activationId: activation.id,
-            name: id,
-            hostname: 'h',
-            osType: 'linux',
-            osVersion: '',
-            agentVersion: '1',
-            machineId: '',
-            intranetIp: '127.0.0.1',
-            tokenHash: 'x',
-            status: 'Running',
-            bootId: '',
-            timeZone: '',
-            shells: [],
-            connected: false,
-            lastHeartbeatAtMs: 0,
-            lastInvokedAtMs: 0,
-            invocationCount: 0,
-            resourceGroupId: '',
-            registeredAtMs: 1_000,
-            tags: [],
-          }));
+          store.instances.register('act-caps', (activation) =>
+            instanceRecord(id, activation, { agentVersion: '1' }),
+          );
         await register('mi-caps1');
         await register('mi-caps2');
         await store.instances.reportResourceUsage('mi-caps1', '{"state":"none"}', false);
@@ -334,31 +314,8 @@ for (const harness of harnesses) {
         instanceId,
         execution,
       });
-      const invocation = (id: string, repeatMode: RepeatMode = 'Once') => ({
-        id,
-        regionId: 'cn-hangzhou',
-        commandId: 'c-x',
-        commandName: 'x',
-        commandType: 'RunShellScript' as const,
-        commandDescription: '',
-        contentBase64: 'ZWNobw==',
-        parameters: {},
-        repeatMode,
-        frequency: '',
-        timeoutSeconds: 60,
-        username: '',
-        windowsPasswordName: '',
-        workingDir: '',
-        launcher: '',
-        containerId: '',
-        containerName: '',
-        terminationMode: 'ProcessTree' as const,
-        resourceGroupId: '',
-        clientToken: '',
-        status: 'Pending' as const,
-        createdAtMs: clock++,
-        tags: [],
-      });
+      const invocation = (id: string, repeatMode: RepeatMode = 'Once') =>
+        invocationRecord({ id, repeatMode, createdAtMs: clock++ });
 
       it('filters invocations by Timed as the domain rule says', async () => {
         const regionId = 'timed-region';

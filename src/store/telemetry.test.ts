@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeHarnesses } from '../../test/helpers/backends.js';
+import { instanceRecord, invocationRecord } from '../../test/helpers/store-records.js';
 import { openStore } from './open-store.js';
 import { operationOfSql } from './sql/telemetry.js';
 import type { EndedRun, QueryOperation, Store } from './store.js';
@@ -32,30 +33,7 @@ for (const harness of harnesses) {
     });
 
     async function instance(id: string, agentVersion: string): Promise<void> {
-      await store.instances.register('act-t', (activation) => ({
-        id,
-        regionId: activation.regionId,
-        activationId: activation.id,
-        name: id,
-        hostname: 'h',
-        osType: 'linux',
-        osVersion: '',
-        agentVersion: '',
-        machineId: '',
-        intranetIp: '127.0.0.1',
-        tokenHash: 'x',
-        status: 'Running',
-        bootId: '',
-        timeZone: '',
-        shells: [],
-        connected: false,
-        lastHeartbeatAtMs: 0,
-        lastInvokedAtMs: 0,
-        invocationCount: 0,
-        resourceGroupId: '',
-        registeredAtMs: 1_000,
-        tags: [],
-      }));
+      await store.instances.register('act-t', (activation) => instanceRecord(id, activation));
       await store.instances.hello(id, {
         bootId: 'b',
         hostname: 'h',
@@ -121,38 +99,11 @@ for (const harness of harnesses) {
       await store.instances.disconnected('mi-t4', 'node-t');
       await store.instances.reportResourceUsage('mi-t2', '{"state":"applied"}', true);
       await store.instances.reportResourceUsage('mi-t3', '{"state":"unavailable"}', false);
-      await store.invocations.create(
-        {
-          id: 't-telemetry',
-          regionId: 'cn-hangzhou',
-          commandId: 'c-x',
-          commandName: 'x',
-          commandType: 'RunShellScript',
-          commandDescription: '',
-          contentBase64: 'ZWNobw==',
-          parameters: {},
-          repeatMode: 'Once',
-          frequency: '',
-          timeoutSeconds: 60,
-          username: '',
-          windowsPasswordName: '',
-          workingDir: '',
-          launcher: '',
-          containerId: '',
-          containerName: '',
-          terminationMode: 'ProcessTree',
-          resourceGroupId: '',
-          clientToken: '',
-          status: 'Pending',
-          createdAtMs: nowMs,
-          tags: [],
-        },
-        [
-          { instanceId: 'mi-t1', status: 'Pending', errorCode: '', errorInfo: '' },
-          { instanceId: 'mi-t2', status: 'Pending', errorCode: '', errorInfo: '' },
-          { instanceId: 'mi-t3', status: 'Invalid', errorCode: 'ClientNeedUpgrade', errorInfo: '' },
-        ],
-      );
+      await store.invocations.create(invocationRecord({ id: 't-telemetry', createdAtMs: nowMs }), [
+        { instanceId: 'mi-t1', status: 'Pending', errorCode: '', errorInfo: '' },
+        { instanceId: 'mi-t2', status: 'Pending', errorCode: '', errorInfo: '' },
+        { instanceId: 'mi-t3', status: 'Invalid', errorCode: 'ClientNeedUpgrade', errorInfo: '' },
+      ]);
       // Born final: heard at once.
       expect(ended.map((run) => run.status)).toEqual(['Invalid']);
       await store.invocations.updateRun(
@@ -197,30 +148,7 @@ for (const harness of harnesses) {
     });
 
     it("hears the ends no agent reported: a rolling run's held instances cancelled past MaxErrors", async () => {
-      const base = {
-        regionId: 'cn-hangzhou',
-        commandId: 'c-x',
-        commandName: 'x',
-        commandType: 'RunShellScript' as const,
-        commandDescription: '',
-        contentBase64: 'ZWNobw==',
-        parameters: {},
-        repeatMode: 'Once' as const,
-        frequency: '',
-        timeoutSeconds: 60,
-        username: '',
-        windowsPasswordName: '',
-        workingDir: '',
-        launcher: '',
-        containerId: '',
-        containerName: '',
-        terminationMode: 'ProcessTree' as const,
-        resourceGroupId: '',
-        clientToken: '',
-        status: 'Pending' as const,
-        createdAtMs: nowMs,
-        tags: [],
-      };
+      const base = invocationRecord({ id: '', createdAtMs: nowMs });
       await store.invocations.create(
         {
           ...base,
