@@ -9,7 +9,7 @@ import {
   startWebhookReceiver,
 } from './dashboard/deployments.js';
 import { type PanelSeries, pageWidthPx, renderPage } from './dashboard/page.js';
-import { legendOf, readDashboard, substitute } from './dashboard/panels.js';
+import { allOf, legendOf, readDashboard, substitute } from './dashboard/panels.js';
 import { scrapeConfig, startPrometheus } from './dashboard/prometheus.js';
 import { runWorkload } from './dashboard/workload.js';
 import { cpuSeconds } from './proc.js';
@@ -48,8 +48,9 @@ async function main(): Promise<void> {
         scrapeIntervalS,
       ),
     );
+    // From Prometheus' start: the gauges show from the left edge, the rates once their window fills.
+    const startS = Date.now() / 1000;
     try {
-      const startS = Date.now() / 1000;
       const [main, ...others] = deployments as [Deployment, ...Deployment[]];
       const serverPid = main.server.child.pid as number;
       const cpuBefore = await cpuSeconds(serverPid);
@@ -59,7 +60,14 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 2500 * scrapeIntervalS));
       const endS = Date.now() / 1000;
       const scrapes = await prometheus.queryValue(`sum(count_over_time(up[${Math.ceil(endS - startS)}s]))`);
-      const substitutions = { allValue: '.*', rateIntervalS: 10, intervalS: 2 };
+      const substitutions = {
+        variables: {
+          job: allOf(deployments.map((d) => d.job)),
+          instance: allOf(deployments.map((d) => d.server.endpoint)),
+        },
+        rateIntervalS: 10,
+        intervalS: 2,
+      };
       const panels = await Promise.all(
         dashboard.panels.map(async (panel) => {
           const series: PanelSeries[] = [];
@@ -81,7 +89,7 @@ async function main(): Promise<void> {
       const caption =
         `${Math.round(endS - startS)} s of a scripted workload (${tally.calls} SDK calls, ${tally.invocations} invocations), ` +
         `${scrapes} scrapes by Prometheus every ${scrapeIntervalS} s; $__rate_interval = ${substitutions.rateIntervalS}s; ` +
-        'rendered by bench/render-dashboard.ts';
+        'times UTC; rendered by bench/render-dashboard.ts';
       const html = renderPage({ title: dashboard.title, caption, startS, endS, panels });
       if (flags.html) await writeFile(flags.html, html);
       await screenshot(html, flags.out);
@@ -90,6 +98,7 @@ async function main(): Promise<void> {
           seconds: Math.round(endS - startS),
           ...tally,
           scrapes,
+          webhookDeliveries: webhook.received,
           jobs: deployments.map((d) => d.job),
           panels: panels.length,
           emptyPanels: empty.map(({ panel }) => panel.title),

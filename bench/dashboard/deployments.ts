@@ -58,7 +58,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     await server.stop();
   };
   try {
-    const activation = await activate(client, options.realAgents + (options.withOfflineAgent ? 1 : 0));
+    const realCount = options.realAgents + (options.withOfflineAgent ? 1 : 0);
+    const activation = realCount > 0 ? await activate(client, realCount) : { id: '', code: '' };
     for (let i = 0; i < options.realAgents; i += 1) {
       agents.push(
         await startAgentProcess({
@@ -130,12 +131,16 @@ export async function startPostgresDeployment(): Promise<Deployment | undefined>
 export async function startWebhookReceiver(): Promise<{
   url: string;
   accept(): void;
+  /** Deliveries refused (503) and accepted (200). */
+  readonly received: { refused: number; accepted: number };
   stop(): Promise<void>;
 }> {
   let accepting = false;
+  const received = { refused: 0, accepted: 0 };
   const server = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
+      received[accepting ? 'accepted' : 'refused'] += 1;
       response.statusCode = accepting ? 200 : 503;
       response.end();
     });
@@ -144,6 +149,7 @@ export async function startWebhookReceiver(): Promise<{
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/hook`,
+    received,
     accept: () => {
       accepting = true;
     },

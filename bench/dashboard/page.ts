@@ -16,7 +16,7 @@ export interface PageInput {
 }
 
 // Grafana's grid: 24 columns, rows of 30 px, 8 px between panels; its dark theme's colours.
-export const pageWidthPx = 1600;
+export const pageWidthPx = 1440;
 const rowPx = 30;
 const gapPx = 8;
 const columnPx = pageWidthPx / 24;
@@ -119,7 +119,10 @@ function chartBody(
       `<line x1="${plot.left}" x2="${plot.left + plot.width}" y1="${yOf(tick)}" y2="${yOf(tick)}" stroke="#2c3235"/>` +
       `<text x="${plot.left - 6}" y="${yOf(tick) + 4}" text-anchor="end">${escapeHtml(labels[i] as string)}</text>`,
   );
-  const timeStepS = [10, 15, 30, 60, 120, 300].find((s) => (range.endS - range.startS) / s <= 8) ?? 600;
+  // A time label is about 50 px wide: one every 80 px at most.
+  const maxTimeLabels = Math.max(2, Math.floor(plot.width / 80));
+  const timeStepS =
+    [5, 10, 15, 20, 30, 60, 120, 300].find((s) => (range.endS - range.startS) / s <= maxTimeLabels) ?? 600;
   for (let t = Math.ceil(range.startS / timeStepS) * timeStepS; t <= range.endS; t += timeStepS) {
     const clock = new Date(t * 1000).toISOString().slice(11, 19);
     grid.push(`<text x="${xOf(t)}" y="${plot.top + plot.height + 16}" text-anchor="middle">${clock}</text>`);
@@ -145,7 +148,10 @@ function chartBody(
             .map(([t, v]) => `${xOf(t).toFixed(1)},${yOf(v).toFixed(1)}`)
             .join(' ')
         : `${xOf(s.points.at(-1)?.[0] ?? 0)},${yOf(0)} ${xOf(s.points[0]?.[0] ?? 0)},${yOf(0)}`;
-    const fill = `<polygon points="${line} ${base}" fill="${color}" fill-opacity="${panel.stacked ? 0.4 : 0.1}"/>`;
+    const fill =
+      panel.fillOpacity > 0
+        ? `<polygon points="${line} ${base}" fill="${color}" fill-opacity="${panel.fillOpacity}"/>`
+        : '';
     return `${fill}<polyline points="${line}" fill="none" stroke="${color}" stroke-width="1.5"/>`;
   });
   const legend = series

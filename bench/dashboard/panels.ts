@@ -7,6 +7,8 @@ export interface Panel {
   readonly gridPos: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
   readonly unit: string;
   readonly stacked: boolean;
+  /** 0 to 1: how opaque the area under each line is. */
+  readonly fillOpacity: number;
   readonly bars: boolean;
   readonly decimals: number | undefined;
   /** A stat's colour steps: the last whose value the figure reaches (the first has none). */
@@ -23,7 +25,7 @@ interface GrafanaPanel {
       unit?: string;
       decimals?: number;
       thresholds?: { steps?: Panel['thresholds'] };
-      custom?: { drawStyle?: string; stacking?: { mode?: string } };
+      custom?: { drawStyle?: string; fillOpacity?: number; stacking?: { mode?: string } };
     };
   };
   targets?: { expr: string; legendFormat?: string }[];
@@ -39,6 +41,7 @@ export async function readDashboard(path: string): Promise<{ title: string; pane
       gridPos: panel.gridPos,
       unit: defaults?.unit ?? 'none',
       stacked: (defaults?.custom?.stacking?.mode ?? 'none') !== 'none',
+      fillOpacity: (defaults?.custom?.fillOpacity ?? 0) / 100,
       bars: defaults?.custom?.drawStyle === 'bars',
       decimals: defaults?.decimals,
       thresholds: defaults?.thresholds?.steps ?? [],
@@ -53,18 +56,26 @@ export async function readDashboard(path: string): Promise<{ title: string; pane
 
 /** What Grafana would put in place of its variables for this render. */
 export interface Substitutions {
-  /** Every template variable: the render shows "All". */
-  readonly allValue: string;
+  /** Each template variable's value: "All" is the regex of every value, as Grafana writes it. */
+  readonly variables: Readonly<Record<string, string>>;
   readonly rateIntervalS: number;
   readonly intervalS: number;
 }
 
-export function substitute(expr: string, with_: Substitutions): string {
+export function substitute(expr: string, values: Substitutions): string {
   return expr
-    .replaceAll('$__rate_interval', `${with_.rateIntervalS}s`)
-    .replaceAll('$__interval', `${with_.intervalS}s`)
-    .replace(/\$\{?(\w+)\}?/g, with_.allValue);
+    .replaceAll('$__rate_interval', `${values.rateIntervalS}s`)
+    .replaceAll('$__interval', `${values.intervalS}s`)
+    .replace(/\$\{?(\w+)\}?/g, (_, name: string) => {
+      const value = values.variables[name];
+      if (value === undefined) throw new Error(`no value for the variable $${name} in ${expr}`);
+      return value;
+    });
 }
+
+/** Grafana's regex of a multi-value variable: `(a|b)`, each value escaped. */
+export const allOf = (values: readonly string[]): string =>
+  `(${values.map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&')).join('|')})`;
 
 /** Grafana's legend: `{{label}}` replaced by the series' label value. */
 export function legendOf(format: string, labels: Record<string, string>): string {
