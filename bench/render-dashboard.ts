@@ -2,15 +2,24 @@ import { stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { launchChromium } from '../test/console/chromium.js';
+import type { PanelSeries } from './dashboard/chart.js';
 import {
   type Deployment,
   startDeployment,
   startPostgresDeployment,
   startWebhookReceiver,
+  type WebhookReceiver,
 } from './dashboard/deployments.js';
-import { type PanelSeries, pageWidthPx, renderPage } from './dashboard/page.js';
-import { allOf, legendOf, readDashboard, substitute } from './dashboard/panels.js';
-import { scrapeConfig, startPrometheus } from './dashboard/prometheus.js';
+import { pageWidthPx, renderPage } from './dashboard/page.js';
+import {
+  allOf,
+  legendOf,
+  type Panel,
+  readDashboard,
+  type Substitutions,
+  substitute,
+} from './dashboard/panels.js';
+import { type Prometheus, scrapeConfig, startPrometheus } from './dashboard/prometheus.js';
 import { runWorkload } from './dashboard/workload.js';
 import { cpuSeconds } from './proc.js';
 
@@ -42,73 +51,10 @@ async function main(): Promise<void> {
     );
     const postgres = await startPostgresDeployment();
     if (postgres) deployments.push(postgres);
-    const prometheus = await startPrometheus(
-      scrapeConfig(
-        deployments.map((d) => ({ job: d.job, target: d.server.endpoint })),
-        scrapeIntervalS,
-      ),
-    );
-    // From Prometheus' start: the gauges show from the left edge, the rates once their window fills.
-    const startS = Date.now() / 1000;
+    const targets = deployments.map((d) => ({ job: d.job, target: d.server.endpoint }));
+    const prometheus = await startPrometheus(scrapeConfig(targets, scrapeIntervalS));
     try {
-      const [main, ...others] = deployments as [Deployment, ...Deployment[]];
-      const serverPid = main.server.child.pid as number;
-      const cpuBefore = await cpuSeconds(serverPid);
-      const tally = await runWorkload(main, others, seconds, webhook);
-      const serverCpuS = (await cpuSeconds(serverPid)) - cpuBefore;
-      // Two more scrapes, so the last moments of the workload are in.
-      await new Promise((resolve) => setTimeout(resolve, 2500 * scrapeIntervalS));
-      const endS = Date.now() / 1000;
-      const scrapes = await prometheus.queryValue(`sum(count_over_time(up[${Math.ceil(endS - startS)}s]))`);
-      const substitutions = {
-        variables: {
-          job: allOf(deployments.map((d) => d.job)),
-          instance: allOf(deployments.map((d) => d.server.endpoint)),
-        },
-        rateIntervalS: 10,
-        intervalS: 2,
-      };
-      const panels = await Promise.all(
-        dashboard.panels.map(async (panel) => {
-          const series: PanelSeries[] = [];
-          for (const target of panel.targets) {
-            const expr = substitute(target.expr, substitutions);
-            for (const { labels, points } of await prometheus.queryRange(
-              expr,
-              startS,
-              endS,
-              substitutions.intervalS,
-            )) {
-              if (points.length > 0) series.push({ name: legendOf(target.legendFormat, labels), points });
-            }
-          }
-          return { panel, series };
-        }),
-      );
-      const empty = panels.filter(({ panel, series }) => panel.type !== 'row' && series.length === 0);
-      const caption =
-        `${Math.round(endS - startS)} s of a scripted workload (${tally.calls} SDK calls, ${tally.invocations} invocations), ` +
-        `${scrapes} scrapes by Prometheus every ${scrapeIntervalS} s; $__rate_interval = ${substitutions.rateIntervalS}s; ` +
-        'times UTC; rendered by bench/render-dashboard.ts';
-      const html = renderPage({ title: dashboard.title, caption, startS, endS, panels });
-      if (flags.html) await writeFile(flags.html, html);
-      await screenshot(html, flags.out);
-      console.log(
-        JSON.stringify({
-          seconds: Math.round(endS - startS),
-          ...tally,
-          scrapes,
-          webhookDeliveries: webhook.received,
-          jobs: deployments.map((d) => d.job),
-          panels: panels.length,
-          emptyPanels: empty.map(({ panel }) => panel.title),
-          serverCpuSeconds: serverCpuS,
-          serverCpuMsPerCall: Number(((serverCpuS * 1000) / tally.calls).toFixed(2)),
-          png: flags.out,
-          pngBytes: (await stat(flags.out)).size,
-        }),
-      );
-      if (empty.length > 0) process.exitCode = 1;
+      await render(dashboard, prometheus, deployments, webhook);
     } finally {
       await prometheus.stop();
     }
@@ -116,6 +62,82 @@ async function main(): Promise<void> {
     for (const deployment of deployments.reverse()) await deployment.stop();
     await webhook.stop();
   }
+}
+
+/** The workload, then every panel evaluated over it, drawn and screenshot; prints the figures. */
+async function render(
+  dashboard: { title: string; panels: Panel[] },
+  prometheus: Prometheus,
+  deployments: readonly Deployment[],
+  webhook: WebhookReceiver,
+): Promise<void> {
+  // From Prometheus' start: the gauges show from the left edge, the rates once their window fills.
+  const startS = Date.now() / 1000;
+  const [main, ...others] = deployments as [Deployment, ...Deployment[]];
+  const serverPid = main.server.child.pid as number;
+  const cpuBefore = await cpuSeconds(serverPid);
+  const tally = await runWorkload(main, others, seconds, webhook);
+  const serverCpuS = (await cpuSeconds(serverPid)) - cpuBefore;
+  // Two more scrapes, so the last moments of the workload are in.
+  await new Promise((resolve) => setTimeout(resolve, 2500 * scrapeIntervalS));
+  const endS = Date.now() / 1000;
+  const scrapes = await prometheus.queryValue(`sum(count_over_time(up[${Math.ceil(endS - startS)}s]))`);
+  const substitutions: Substitutions = {
+    variables: {
+      job: allOf(deployments.map((d) => d.job)),
+      instance: allOf(deployments.map((d) => d.server.endpoint)),
+    },
+    rateIntervalS: 10,
+    intervalS: 2,
+  };
+  const panels = await Promise.all(
+    dashboard.panels.map(async (panel) => ({
+      panel,
+      series: await evaluate(panel, prometheus, { startS, endS }, substitutions),
+    })),
+  );
+  const empty = panels.filter(({ panel, series }) => panel.type !== 'row' && series.length === 0);
+  const caption =
+    `${Math.round(endS - startS)} s of a scripted workload (${tally.calls} SDK calls, ${tally.invocations} invocations), ` +
+    `${scrapes} scrapes by Prometheus every ${scrapeIntervalS} s; $__rate_interval = ${substitutions.rateIntervalS}s; ` +
+    'times UTC; rendered by bench/render-dashboard.ts';
+  const html = renderPage({ title: dashboard.title, caption, startS, endS, panels });
+  if (flags.html) await writeFile(flags.html, html);
+  await screenshot(html, flags.out);
+  console.log(
+    JSON.stringify({
+      seconds: Math.round(endS - startS),
+      ...tally,
+      scrapes,
+      webhookDeliveries: webhook.received,
+      jobs: deployments.map((d) => d.job),
+      panels: panels.length,
+      emptyPanels: empty.map(({ panel }) => panel.title),
+      serverCpuSeconds: serverCpuS,
+      serverCpuMsPerCall: Number(((serverCpuS * 1000) / tally.calls).toFixed(2)),
+      png: flags.out,
+      pngBytes: (await stat(flags.out)).size,
+    }),
+  );
+  if (empty.length > 0) process.exitCode = 1;
+}
+
+/** Every series of a panel's queries over the range, named by their legends. */
+async function evaluate(
+  panel: Panel,
+  prometheus: Prometheus,
+  range: { startS: number; endS: number },
+  substitutions: Substitutions,
+): Promise<PanelSeries[]> {
+  const series: PanelSeries[] = [];
+  for (const target of panel.targets) {
+    const expr = substitute(target.expr, substitutions);
+    const result = await prometheus.queryRange(expr, range.startS, range.endS, substitutions.intervalS);
+    for (const { labels, points } of result) {
+      if (points.length > 0) series.push({ name: legendOf(target.legendFormat, labels), points });
+    }
+  }
+  return series;
 }
 
 async function screenshot(html: string, path: string): Promise<void> {

@@ -128,13 +128,15 @@ export async function startPostgresDeployment(): Promise<Deployment | undefined>
  * A webhook receiver on loopback that refuses deliveries (503) until `accept()`: the outbox fills,
  * then drains, which is what the backlog panel is for.
  */
-export async function startWebhookReceiver(): Promise<{
-  url: string;
+export interface WebhookReceiver {
+  readonly url: string;
   accept(): void;
   /** Deliveries refused (503) and accepted (200). */
   readonly received: { refused: number; accepted: number };
   stop(): Promise<void>;
-}> {
+}
+
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   let accepting = false;
   const received = { refused: 0, accepted: 0 };
   const server = createServer((request, response) => {

@@ -9,7 +9,6 @@ export interface Panel {
   readonly stacked: boolean;
   /** 0 to 1: how opaque the area under each line is. */
   readonly fillOpacity: number;
-  readonly bars: boolean;
   readonly decimals: number | undefined;
   /** A stat's colour steps: the last whose value the figure reaches (the first has none). */
   readonly thresholds: readonly { readonly color: string; readonly value: number | null }[];
@@ -25,7 +24,7 @@ interface GrafanaPanel {
       unit?: string;
       decimals?: number;
       thresholds?: { steps?: Panel['thresholds'] };
-      custom?: { drawStyle?: string; fillOpacity?: number; stacking?: { mode?: string } };
+      custom?: { fillOpacity?: number; stacking?: { mode?: string } };
     };
   };
   targets?: { expr: string; legendFormat?: string }[];
@@ -42,7 +41,6 @@ export async function readDashboard(path: string): Promise<{ title: string; pane
       unit: defaults?.unit ?? 'none',
       stacked: (defaults?.custom?.stacking?.mode ?? 'none') !== 'none',
       fillOpacity: (defaults?.custom?.fillOpacity ?? 0) / 100,
-      bars: defaults?.custom?.drawStyle === 'bars',
       decimals: defaults?.decimals,
       thresholds: defaults?.thresholds?.steps ?? [],
       targets: (panel.targets ?? []).map((target) => ({

@@ -1,7 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ecs, type EcsClient } from '../sdk.js';
 import { apiOf } from '../stats.js';
-import type { Deployment } from './deployments.js';
+import type { Deployment, WebhookReceiver } from './deployments.js';
 
 /** What the workload sent, for the report. */
 export interface Tally {
@@ -13,55 +16,92 @@ export interface Tally {
 
 const regionId = 'cn-hangzhou';
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
+// Only the real agents' runs carry it: few enough webhook events that the outbox drains once accepted.
+const webhookTag = { key: 'notify', value: 'webhook' };
 
 /**
- * A scripted minute of operations through the official SDK, paced rather than flat out: runs on
- * real agents that succeed, fail, time out and are stopped; many short runs on memory agents with a
- * rate that rises and falls; a schedule; files; reads; calls with unknown ids; tasks for an agent
- * that is offline (aborted by the delivery timeout); a webhook whose receiver refuses, then accepts.
+ * A scripted run of operations through the official SDK, paced rather than flat out: runs on real
+ * agents that succeed, fail, time out and are stopped; many short runs on memory agents at a rate
+ * that rises and falls; a schedule; files; reads; calls with unknown ids; tasks for an agent that
+ * is offline (aborted by the delivery timeout); a webhook whose receiver refuses, then accepts.
  */
 export async function runWorkload(
   main: Deployment,
   others: readonly Deployment[],
   seconds: number,
-  webhook: { url: string; accept(): void },
+  webhook: WebhookReceiver,
 ): Promise<Tally> {
-  const tally: Tally = { calls: 0, errors: 0, invocations: 0 };
-  const startMs = Date.now();
-  const endMs = startMs + seconds * 1000;
-  const progress = () => (Date.now() - startMs) / (endMs - startMs);
-  const call = async <T>(request: Promise<T>): Promise<T | undefined> => {
-    tally.calls += 1;
-    try {
-      return await request;
-    } catch {
-      tally.errors += 1;
-      return undefined;
-    }
-  };
-  /** Calls `step` until the end, `pacingMs()` apart. */
-  const every = async (pacingMs: () => number, step: () => Promise<unknown>) => {
-    while (Date.now() < endMs) {
-      await step();
-      await sleep(pacingMs());
-    }
-  };
-  const at = async (fraction: number, step: () => Promise<unknown>) => {
-    await sleep(Math.max(0, startMs + fraction * seconds * 1000 - Date.now()));
-    await step();
-  };
-
-  // Only the real agents' runs (tagged): few enough events that the outbox drains once accepted.
-  const webhookTag = { key: 'notify', value: 'webhook' };
   await apiOf(main.server)('CreateWebhook', {
     Url: webhook.url,
     Secret: 'dashboard-render-secret',
     TagKey: webhookTag.key,
     TagValue: webhookTag.value,
   });
-  const real = main.agents.map((agent) => agent.instanceId);
-  const runShell = async (client: EcsClient, instanceIds: readonly string[], script: string, extra = {}) => {
-    const response = await call(
+  const filesDir = await mkdtemp(join(tmpdir(), 'openassist-dashboard-files-'));
+  const workload = new Workload(main, seconds);
+  try {
+    await Promise.all([
+      workload.realScripts(),
+      workload.memoryRuns(),
+      workload.reads(),
+      workload.mistakes(),
+      workload.offlineTasks(),
+      workload.files(filesDir),
+      workload.oneOffs(),
+      workload.at(0.4, async () => webhook.accept()),
+      ...others.map((other) =>
+        workload.every(500, () =>
+          workload.runShell(other.client, [pick(other.memoryInstanceIds)], 'echo hi'),
+        ),
+      ),
+    ]);
+  } finally {
+    await rm(filesDir, { recursive: true, force: true });
+  }
+  return workload.tally;
+}
+
+class Workload {
+  readonly tally: Tally = { calls: 0, errors: 0, invocations: 0 };
+  private readonly startMs = Date.now();
+  private readonly endMs: number;
+  private readonly realIds: readonly string[];
+  private lastInvokeId = '';
+
+  constructor(
+    private readonly main: Deployment,
+    seconds: number,
+  ) {
+    this.endMs = this.startMs + seconds * 1000;
+    this.realIds = main.agents.map((agent) => agent.instanceId);
+  }
+
+  /** Calls `step` until the end, `pacingMs` (or what it returns) apart. */
+  async every(pacingMs: number | (() => number), step: () => Promise<unknown>): Promise<void> {
+    while (Date.now() < this.endMs) {
+      await step();
+      await sleep(typeof pacingMs === 'number' ? pacingMs : pacingMs());
+    }
+  }
+
+  /** Runs `step` once, at this fraction of the workload's length. */
+  async at(fraction: number, step: () => Promise<unknown>): Promise<void> {
+    await sleep(Math.max(0, this.startMs + fraction * (this.endMs - this.startMs) - Date.now()));
+    await step();
+  }
+
+  async call<T>(request: Promise<T>): Promise<T | undefined> {
+    this.tally.calls += 1;
+    try {
+      return await request;
+    } catch {
+      this.tally.errors += 1;
+      return undefined;
+    }
+  }
+
+  async runShell(client: EcsClient, instanceIds: readonly string[], script: string, extra = {}) {
+    const response = await this.call(
       client.runCommand(
         new Ecs.RunCommandRequest({
           regionId,
@@ -73,123 +113,126 @@ export async function runWorkload(
         }),
       ),
     );
-    if (response) tally.invocations += 1;
+    if (response) this.tally.invocations += 1;
     return response?.body?.invokeId;
-  };
-  const memoryCommand = await main.client.createCommand(
-    new Ecs.CreateCommandRequest({
-      regionId,
-      name: 'dashboard-echo',
-      type: 'RunShellScript',
-      commandContent: 'ZWNobyBoaQ==',
-    }),
-  );
-  let lastInvokeId = '';
-  const reads = [
-    () => main.client.describeInvocations(new Ecs.DescribeInvocationsRequest({ regionId, pageSize: 20 })),
-    () =>
-      main.client.describeInvocationResults(
-        new Ecs.DescribeInvocationResultsRequest({
+  }
+
+  /** Mostly quick successes, one in six fails, durations spread over the histogram's buckets. */
+  realScripts(): Promise<void> {
+    return this.every(600, async () => {
+      const sleepS = pick(['0.2', '0.5', '1', '1', '2', '4']);
+      const exit = Math.random() < 1 / 6 ? 3 : 0;
+      const tag = [new Ecs.RunCommandRequestTag(webhookTag)];
+      const script = `sleep ${sleepS}; echo done; exit ${exit}`;
+      const invokeId = await this.runShell(this.main.client, [pick(this.realIds)], script, { tag });
+      this.lastInvokeId = invokeId ?? this.lastInvokeId;
+    });
+  }
+
+  /** InvokeCommand on two memory agents at a time, rising to about 10 a second mid-run, then falling. */
+  async memoryRuns(): Promise<void> {
+    const { client, memoryInstanceIds } = this.main;
+    const command = await this.call(
+      client.createCommand(
+        new Ecs.CreateCommandRequest({
           regionId,
-          invokeId: lastInvokeId,
-          contentEncoding: 'PlainText',
+          name: 'dashboard-echo',
+          type: 'RunShellScript',
+          commandContent: Buffer.from('echo hi').toString('base64'),
         }),
       ),
-    () => main.client.describeCloudAssistantStatus(new Ecs.DescribeCloudAssistantStatusRequest({ regionId })),
-    () => main.client.describeCommands(new Ecs.DescribeCommandsRequest({ regionId, pageSize: 20 })),
-  ];
-  const mistakes = [
-    () =>
-      main.client.invokeCommand(
-        new Ecs.InvokeCommandRequest({ regionId, commandId: 'c-nosuchcommand', instanceId: real }),
-      ),
-    () =>
-      main.client.describeInvocationResults(
-        new Ecs.DescribeInvocationResultsRequest({ regionId, invokeId: 't-nosuchinvocation' }),
-      ),
-    () =>
-      main.client.stopInvocation(new Ecs.StopInvocationRequest({ regionId, invokeId: 't-nosuchinvocation' })),
-  ];
-  let round = 0;
-
-  await Promise.all([
-    // Real scripts: mostly quick successes, one in six fails, durations spread over the buckets.
-    every(
-      () => 600,
-      async () => {
-        const seconds = pick(['0.2', '0.5', '1', '1', '2', '4']);
-        const exit = Math.random() < 1 / 6 ? 3 : 0;
-        lastInvokeId =
-          (await runShell(main.client, [pick(real)], `sleep ${seconds}; echo done; exit ${exit}`, {
-            tag: [new Ecs.RunCommandRequestTag(webhookTag)],
-          })) ?? lastInvokeId;
-      },
-    ),
-    // Memory agents: a rate that rises to about 10 invocations/s mid-run and falls again.
-    every(
+    );
+    const progress = () => (Date.now() - this.startMs) / (this.endMs - this.startMs);
+    await this.every(
       () => 100 + 500 * Math.abs(1 - 2 * progress()),
       async () => {
-        const instanceId = [pick(main.memoryInstanceIds), pick(main.memoryInstanceIds)];
-        const response = await call(
-          main.client.invokeCommand(
-            new Ecs.InvokeCommandRequest({ regionId, commandId: memoryCommand.body?.commandId, instanceId }),
-          ),
-        );
-        if (response) tally.invocations += 1;
+        const instanceId = [pick(memoryInstanceIds), pick(memoryInstanceIds)];
+        const request = new Ecs.InvokeCommandRequest({
+          regionId,
+          commandId: command?.body?.commandId,
+          instanceId,
+        });
+        if (await this.call(client.invokeCommand(request))) this.tally.invocations += 1;
       },
-    ),
-    every(
-      () => 200,
-      () => call(reads[round++ % reads.length]!()),
-    ),
-    every(
-      () => 1200,
-      () => call(mistakes[round % mistakes.length]!()),
-    ),
-    // Tasks for the offline agent: pending until the delivery timeout aborts them.
-    every(
-      () => 6000,
+    );
+  }
+
+  reads(): Promise<void> {
+    const { client } = this.main;
+    const reads = [
+      () => client.describeInvocations(new Ecs.DescribeInvocationsRequest({ regionId, pageSize: 20 })),
       () =>
-        main.offlineInstanceId
-          ? runShell(main.client, [main.offlineInstanceId], 'echo never')
-          : Promise.resolve(),
-    ),
-    every(
-      () => 7000,
-      () =>
-        call(
-          main.client.sendFile(
-            new Ecs.SendFileRequest({
-              regionId,
-              name: `f-${round}.txt`,
-              content: 'hello',
-              targetDir: '/tmp',
-              instanceId: [pick(real)],
-              overwrite: true,
-            }),
-          ),
+        client.describeInvocationResults(
+          new Ecs.DescribeInvocationResultsRequest({ regionId, invokeId: this.lastInvokeId }),
         ),
-    ),
-    at(0.05, () =>
-      runShell(main.client, [real[0]!], 'date', {
-        repeatMode: 'Period',
-        frequency: '0/15 * * * * ?',
-        timeout: 10, // a schedule's runs must fit between two of its fire times
-      }),
-    ),
-    at(0.2, () => runShell(main.client, [pick(real)], 'sleep 60', { timeout: 10 })),
-    at(0.4, async () => {
-      const invokeId = await runShell(main.client, [pick(real)], 'sleep 60');
-      await sleep(3000);
-      await call(main.client.stopInvocation(new Ecs.StopInvocationRequest({ regionId, invokeId })));
-    }),
-    at(0.4, async () => webhook.accept()),
-    ...others.map((other) =>
-      every(
-        () => 500,
-        () => runShell(other.client, [pick(other.memoryInstanceIds)], 'echo hi'),
+      () => client.describeCloudAssistantStatus(new Ecs.DescribeCloudAssistantStatusRequest({ regionId })),
+      () => client.describeCommands(new Ecs.DescribeCommandsRequest({ regionId, pageSize: 20 })),
+    ];
+    return this.every(200, () => this.call(pick(reads)()));
+  }
+
+  /** Unknown ids: errors with their codes, for the error panels. */
+  mistakes(): Promise<void> {
+    const { client } = this.main;
+    const unknownInvokeId = 't-nosuchinvocation';
+    const mistakes = [
+      () =>
+        client.invokeCommand(
+          new Ecs.InvokeCommandRequest({
+            regionId,
+            commandId: 'c-nosuchcommand',
+            instanceId: [...this.realIds],
+          }),
+        ),
+      () =>
+        client.describeInvocationResults(
+          new Ecs.DescribeInvocationResultsRequest({ regionId, invokeId: unknownInvokeId }),
+        ),
+      () => client.stopInvocation(new Ecs.StopInvocationRequest({ regionId, invokeId: unknownInvokeId })),
+    ];
+    return this.every(1200, () => this.call(pick(mistakes)()));
+  }
+
+  /** Tasks for the stopped agent: pending until the delivery timeout aborts them. */
+  offlineTasks(): Promise<void> {
+    const offline = this.main.offlineInstanceId;
+    if (!offline) return Promise.resolve();
+    return this.every(6000, () => this.runShell(this.main.client, [offline], 'echo never'));
+  }
+
+  files(targetDir: string): Promise<void> {
+    let count = 0;
+    return this.every(7000, () => {
+      count += 1;
+      const request = new Ecs.SendFileRequest({
+        regionId,
+        name: `file-${count}.txt`,
+        content: 'hello',
+        targetDir,
+        instanceId: [pick(this.realIds)],
+        overwrite: true,
+      });
+      return this.call(this.main.client.sendFile(request));
+    });
+  }
+
+  /** A schedule, a run that times out, a run that is stopped. */
+  oneOffs(): Promise<unknown> {
+    const { client } = this.main;
+    return Promise.all([
+      this.at(0.05, () =>
+        this.runShell(client, [this.realIds[0] as string], 'date', {
+          repeatMode: 'Period',
+          frequency: '0/15 * * * * ?',
+          timeout: 10, // a schedule's runs must fit between two of its fire times
+        }),
       ),
-    ),
-  ]);
-  return tally;
+      this.at(0.2, () => this.runShell(client, [pick(this.realIds)], 'sleep 60', { timeout: 10 })),
+      this.at(0.4, async () => {
+        const invokeId = await this.runShell(client, [pick(this.realIds)], 'sleep 60');
+        await sleep(3000);
+        await this.call(client.stopInvocation(new Ecs.StopInvocationRequest({ regionId, invokeId })));
+      }),
+    ]);
+  }
 }

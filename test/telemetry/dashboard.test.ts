@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { FleetGauges } from '../../src/store/store.js';
+import type { EndedRun, FleetGauges } from '../../src/store/store.js';
 import { type MetricsSources, ServerMetrics } from '../../src/telemetry/metrics.js';
+import { parseExposition } from '../helpers/metrics-scrape.js';
 import { promqlReferences } from './promql-references.js';
 
 interface Target {
@@ -33,6 +34,20 @@ const dashboard = JSON.parse(
 const datasource = { type: 'prometheus', uid: '${DS_PROMETHEUS}' };
 const queryPanels = dashboard.panels.filter((panel) => panel.type !== 'row');
 
+const fleetFigures: FleetGauges = {
+  online: 1,
+  versions: [{ version: '0.5.0', count: 1 }],
+  pendingTasks: 0,
+  webhookBacklog: 0,
+  outputUploadBacklog: 0,
+  journalBytesSum: 10,
+  journalBytesMax: 10,
+  pendingEventsSum: 0,
+  pendingEventsMax: 0,
+  oldestHeartbeatAtMs: 1,
+  resourceCapped: 0,
+};
+
 /** Labels Prometheus adds to every scraped series (the target's), and `up`, which it makes itself. */
 const targetLabels = ['job', 'instance'];
 
@@ -62,6 +77,22 @@ function catalogue(): Map<string, readonly string[]> {
 }
 
 const exported = catalogue();
+
+/** A scrape of a registry that has seen one of everything, so every label value it writes shows. */
+async function populatedScrape() {
+  const metrics = new ServerMetrics(new Set(['InvokeCommand']));
+  metrics.watch({
+    dialect: 'postgres',
+    connectedAgents: () => 1,
+    fleet: async () => fleetFigures,
+    pool: () => ({ total: 2, idle: 1, waiting: 0 }),
+    walBytes: () => undefined,
+  });
+  metrics.apiRequest('InvokeCommand', '', 0.01);
+  metrics.apiRequest('InvokeCommand', 'InvalidCmdId.NotFound', 0.01);
+  metrics.runEnded({ status: 'Success', startTimeMs: 1_000, finishTimeMs: 2_000 } as EndedRun);
+  return parseExposition((await metrics.scrape()).text);
+}
 const labelsOf = (metric: string): string[] => [...(exported.get(metric) ?? []), ...targetLabels];
 const everyTarget = queryPanels.flatMap((panel) =>
   (panel.targets ?? []).map((target) => ({ panel: panel.title, ...target })),
@@ -108,14 +139,27 @@ describe('the Grafana dashboard (docs/grafana/openassist-dashboard.json)', () =>
     for (const { where, expr } of expressions) {
       const { selectors, groupings } = promqlReferences(expr);
       expect(selectors.length, `${where}: ${expr}`).toBeGreaterThan(0);
-      for (const { metric, matcherLabels } of selectors) {
+      for (const { metric, matchers } of selectors) {
         expect(exported.has(metric), `${where}: ${metric} is not exported`).toBe(true);
-        for (const label of matcherLabels) expect(labelsOf(metric), `${where}: ${metric}`).toContain(label);
+        for (const { label } of matchers) expect(labelsOf(metric), `${where}: ${metric}`).toContain(label);
       }
       for (const { labels, metrics } of groupings) {
         for (const metric of metrics) {
           for (const label of labels)
             expect(labelsOf(metric), `${where}: by (${label}) on ${metric}`).toContain(label);
+        }
+      }
+    }
+  });
+
+  it('compares labels only with values the server writes', async () => {
+    const scrape = await populatedScrape();
+    for (const { panel, expr } of everyTarget) {
+      for (const { metric, matchers } of promqlReferences(expr).selectors) {
+        for (const { label, operator, value } of matchers) {
+          if (targetLabels.includes(label) || (operator !== '=' && operator !== '!=')) continue;
+          const written = new Set(scrape.series(metric).map((sample) => sample.labels[label]));
+          expect([...written], `${panel}: ${metric}{${label}${operator}"${value}"}`).toContain(value);
         }
       }
     }
@@ -153,8 +197,14 @@ describe('promqlReferences', () => {
       'histogram_quantile(0.99, sum by (action, le) (rate(a_bucket{job=~"$job", code!="x{y}"}[$__rate_interval]))) / 60 * max(b)',
     );
     expect(references.selectors).toEqual([
-      { metric: 'a_bucket', matcherLabels: ['job', 'code'] },
-      { metric: 'b', matcherLabels: [] },
+      {
+        metric: 'a_bucket',
+        matchers: [
+          { label: 'job', operator: '=~', value: '$job' },
+          { label: 'code', operator: '!=', value: 'x{y}' },
+        ],
+      },
+      { metric: 'b', matchers: [] },
     ]);
     expect(references.groupings).toEqual([{ labels: ['action', 'le'], metrics: ['a_bucket'] }]);
   });

@@ -4,10 +4,16 @@
  * Not a PromQL parser: it knows the subset the dashboard writes (prefix `by`, no `offset`, no
  * subqueries), and the dashboard test fails on anything it cannot read.
  */
+export interface Matcher {
+  readonly label: string;
+  readonly operator: '=' | '!=' | '=~' | '!~';
+  readonly value: string;
+}
+
 export interface Selector {
   readonly metric: string;
-  /** Label names of the selector's matchers (`{a="x", b=~"y"}` → a, b). */
-  readonly matcherLabels: readonly string[];
+  /** `{a="x", b=~"y"}`: the label, operator and value of each. */
+  readonly matchers: readonly Matcher[];
 }
 
 export interface Grouping {
@@ -73,14 +79,14 @@ function selectorsOf(expr: string): Selector[] {
       if (keywords.has(name)) {
         if (next.startsWith('(')) i = expr.indexOf(')', i) + 1; // by (…): label names, not metrics
       } else if (!next.startsWith('(') && !aggregations.has(name)) {
-        let matcherLabels: string[] = [];
+        let matchers: Matcher[] = [];
         if (next.startsWith('{')) {
           const open = expr.indexOf('{', i);
           const close = closingBrace(expr, open);
-          matcherLabels = matcherLabelsOf(expr.slice(open + 1, close));
+          matchers = matchersOf(expr.slice(open + 1, close));
           i = close + 1;
         }
-        selectors.push({ metric: name, matcherLabels });
+        selectors.push({ metric: name, matchers });
       }
     } else i += 1;
     if (i <= 0) throw new Error(`unterminated string or range in ${expr}`);
@@ -103,10 +109,13 @@ function closingBrace(expr: string, open: number): number {
   throw new Error(`unclosed matcher list in ${expr}`);
 }
 
-function matcherLabelsOf(matchers: string): string[] {
-  const withoutValues = matchers.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  return [...withoutValues.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*""/g)].map(
-    (match) => match[1] as string,
+function matchersOf(list: string): Matcher[] {
+  return [...list.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map(
+    (match) => ({
+      label: match[1] as string,
+      operator: match[2] as Matcher['operator'],
+      value: match[3] as string,
+    }),
   );
 }
 
