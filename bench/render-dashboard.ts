@@ -78,8 +78,7 @@ async function render(
   const cpuBefore = await cpuSeconds(serverPid);
   const tally = await runWorkload(main, others, seconds, webhook);
   const serverCpuS = (await cpuSeconds(serverPid)) - cpuBefore;
-  // Two more scrapes, so the last moments of the workload are in.
-  await new Promise((resolve) => setTimeout(resolve, 2500 * scrapeIntervalS));
+  await prometheus.scrapedAfter(Date.now() / 1000);
   const endS = Date.now() / 1000;
   const scrapes = await prometheus.queryValue(`sum(count_over_time(up[${Math.ceil(endS - startS)}s]))`);
   const substitutions: Substitutions = {

@@ -19,6 +19,8 @@ export interface Prometheus {
   queryRange(expr: string, startS: number, endS: number, stepS: number): Promise<Series[]>;
   /** An instant query's first value (0 when empty). */
   queryValue(expr: string): Promise<number>;
+  /** Resolves once every target has been scraped after `unixS`, so what happened before it is in. */
+  scrapedAfter(unixS: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,10 @@ export async function startPrometheus(config: string): Promise<Prometheus> {
     if (body.status !== 'success') throw new Error(`Prometheus ${path} ${params.query}: ${body.error}`);
     return body.data.result;
   };
+  const queryValue = async (expr: string) => {
+    const [first] = (await api('query', { query: expr })) as { value: [number, string] }[];
+    return first ? Number(first.value[1]) : 0;
+  };
   try {
     await waitFor(
       'Prometheus to be ready',
@@ -107,9 +113,13 @@ export async function startPrometheus(config: string): Promise<Prometheus> {
         points: values.map(([t, v]) => [t, Number(v)] as const).filter(([, v]) => Number.isFinite(v)),
       }));
     },
-    async queryValue(expr) {
-      const [first] = (await api('query', { query: expr })) as { value: [number, string] }[];
-      return first ? Number(first.value[1]) : 0;
+    queryValue,
+    async scrapedAfter(unixS) {
+      await waitFor(
+        'a scrape of every target',
+        async () => ((await queryValue('min(timestamp(up))')) > unixS ? true : undefined),
+        30_000,
+      );
     },
     stop,
   };
