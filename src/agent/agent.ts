@@ -26,6 +26,7 @@ import { prepareStateDir } from './state-dir.js';
 import { lockStateDir } from './state-lock.js';
 import { writeStatus } from './status-file.js';
 import { TerminalSessions } from './terminal/sessions.js';
+import { warmShellsFor } from './warm-shells.js';
 
 export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
@@ -193,6 +194,7 @@ async function startLocked(
     containerSockets: config.containerSockets,
     outputCapBytes: config.outputCapBytes,
     placeRun: (pid) => capper.placeRun(pid),
+    warmShells: warmShellsFor(workDir),
     filePauseMarker: config.testing.fileWritePauseMarker,
     // Downloads go to the server the channel talks to now, signed in as the channel is.
     fileServer: { serverUrl: (): string => channel.serverUrl, instanceId, token, ca },

@@ -19,6 +19,7 @@ import {
   runScript,
   type TerminationMode,
 } from './runner.js';
+import type { WarmShells } from './warm-shells.js';
 import { runWindowsScript } from './windows-runner.js';
 
 // How each command type runs on this (Linux) agent. Batch files need Windows; PowerShell runs
@@ -64,6 +65,8 @@ export interface ExecutorOptions {
    * same send into one directory (one host, a shared mount) never write into each other's.
    */
   readonly instanceId?: string;
+  /** Shells started ahead for runs as the agent's own user in its home (warm-shells.ts); closed by stopAll. */
+  readonly warmShells?: WarmShells;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -396,6 +399,7 @@ export class Executor {
                 interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
                 ready: job.ready,
                 beforeStart: this.options.placeRun,
+                warmShells: this.options.warmShells,
                 ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
               },
               events,
@@ -421,6 +425,7 @@ export class Executor {
   /** Stops every running task (agent shutdown): they end Terminated. */
   stopAll(): Promise<void> {
     this.queue.length = 0;
+    this.options.warmShells?.close();
     const handles = [...this.running.values()]
       .map(({ handle }) => handle)
       .filter((handle): handle is RunHandle => handle !== undefined);
