@@ -174,7 +174,7 @@ async function prepareAndRun(spec: RunSpec, events: RunEvents, killSwitch: KillS
     release(script);
     rmSync(file, { force: true });
     // After the run's end has been handed on (promise callbacks run first): off its path.
-    if (warm) setImmediate(() => warm.refill());
+    if (warm) setImmediate(() => void warm.refill());
   }
 }
 

@@ -42,26 +42,31 @@ export class WarmShells {
   /**
    * The idle shell with `script` written to it, when it is alive and its working directory is
    * `cwd` itself (the same directory, not only the same name: one removed and made again since is
-   * not); else undefined, and the caller starts a shell of its own. Attach to it in the same turn
-   * of the event loop (its 'exit' must not be missed).
+   * not); else undefined, and the caller starts a shell of its own. A shell started elsewhere stays
+   * idle. Attach to the shell in the same turn of the event loop (its 'exit' must not be missed).
    */
   take(cwd: string, script: string): WarmShell | undefined {
     const shell = this.idle;
+    if (!shell || shell.cwd !== cwd) return undefined;
     this.idle = undefined;
     clearTimeout(this.idleTimer);
-    if (!shell) return undefined;
     const { child } = shell;
     const alive = child.exitCode === null && child.signalCode === null;
-    if (alive && shell.cwd === cwd && sameDir(child, cwd) && feed(shell, script)) return shell;
+    if (alive && sameDir(child, cwd) && feed(shell, script)) return shell;
     kill(shell);
     return undefined;
   }
 
-  /** Starts a shell unless one is idle or starting; it goes after `idleMs` unused. */
-  refill(): void {
-    if (this.closed || this.idle || this.starting) return;
+  /** The idle shell's pid, if one is idle (for tests and diagnostics). */
+  get idlePid(): number | undefined {
+    return this.idle?.child.pid;
+  }
+
+  /** Starts a shell unless one is idle or starting; it goes after `idleMs` unused. Resolves once done. */
+  refill(): Promise<void> {
+    if (this.closed || this.idle || this.starting) return Promise.resolve();
     this.starting = true;
-    this.start()
+    return this.start()
       .then((shell) => {
         if (!shell) return;
         if (this.closed) return kill(shell);
@@ -91,12 +96,18 @@ export class WarmShells {
 
 let fileCount = 0;
 
-/** Shells started ahead for runs as the agent's own user in its home, with `workDir` the agent's. */
-export function warmShellsFor(workDir: string, idleMs?: number): WarmShells {
-  return new WarmShells(() => startWarmShell(workDir), idleMs);
+export interface WarmShellOptions {
+  readonly idleMs?: number;
+  /** Where the shells start (default: the agent user's home, where runs without WorkingDir run). */
+  readonly cwd?: string;
 }
 
-async function startWarmShell(workDir: string): Promise<WarmShell | undefined> {
+/** Shells started ahead for runs as the agent's own user, with `workDir` the agent's. */
+export function warmShellsFor(workDir: string, options: WarmShellOptions = {}): WarmShells {
+  return new WarmShells(() => startWarmShell(workDir, options.cwd), options.idleMs);
+}
+
+async function startWarmShell(workDir: string, cwd?: string): Promise<WarmShell | undefined> {
   // bash alone: with sh the script's own shell would start only after the go, saving nothing.
   const bash = await firstExecutable(['/bin/bash']);
   if (!bash) return undefined;
@@ -109,15 +120,22 @@ async function startWarmShell(workDir: string): Promise<WarmShell | undefined> {
   const path = join(dir, `warm-${process.pid}-${++fileCount}.sh`);
   const file = openSync(path, 'wx+', 0o700);
   rmSync(path);
-  const child = spawn(bash, [scriptFdPath], {
-    cwd: user.home,
-    env,
-    detached: true, // as on the normal path: the script leads its own process group
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', file],
-  });
+  const home = cwd ?? user.home;
+  let child: ChildProcess;
+  try {
+    child = spawn(bash, [scriptFdPath], {
+      cwd: home,
+      env,
+      detached: true, // as on the normal path: the script leads its own process group
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', file],
+    });
+  } catch (error) {
+    closeSync(file);
+    throw error;
+  }
   child.on('error', () => undefined); // a failed start shows as no pid; its cause does not matter
   const spawned = new Promise((resolve) => child.once('spawn', resolve));
-  const shell: WarmShell = { child, spawned, cwd: user.home, file };
+  const shell: WarmShell = { child, spawned, cwd: home, file };
   if (child.pid === undefined) {
     kill(shell);
     return undefined;
