@@ -164,14 +164,14 @@ async function main(): Promise<void> {
         pass: files.largeFile.serverRssGrowthMiB < 32 && files.largeFile.agentRssGrowthMiB < 32,
       },
       {
-        target: 'first instruction p50 ≤ 3 ms, p99 ≤ 15 ms',
+        target: 'first instruction p50 ≤ 3 ms, p99 ≤ 10 ms',
         measured: `${first.p50} / ${first.p99} ms`,
-        pass: first.p50 <= 3 && first.p99 <= 15,
+        pass: first.p50 <= 3 && first.p99 <= 10,
       },
       {
-        target: 'Success visible p50 ≤ 10 ms',
+        target: 'Success visible p50 ≤ 7 ms',
         measured: `${latency.toResultVisibleMs.p50} ms`,
-        pass: latency.toResultVisibleMs.p50 <= 10,
+        pass: latency.toResultVisibleMs.p50 <= 7,
       },
       ...(ssh === undefined
         ? []
