@@ -4,14 +4,16 @@
  * server CPU per call, for alternated before/after runs. With OPENASSIST_BENCH_CPU_PROF=DIR the
  * server writes V8 CPU profiles there.
  */
+import { fileURLToPath } from 'node:url';
 import { measureApiThroughput, type Throughput } from './api-throughput.js';
 
 const which = process.argv[2] ?? 'both';
 const results = Number(process.argv[3] ?? 20_000);
 const seconds = Number(process.argv[4] ?? 5);
 const profileDir = process.env.OPENASSIST_BENCH_CPU_PROF;
+const preload = fileURLToPath(new URL('./cpu-profile.js', import.meta.url));
 const serverEnv: Record<string, string> = profileDir
-  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
+  ? { NODE_OPTIONS: `--import ${preload}`, OPENASSIST_BENCH_CPU_PROF: profileDir }
   : {};
 
 const row = (name: string, t: Throughput) =>

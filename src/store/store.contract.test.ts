@@ -728,6 +728,78 @@ for (const harness of harnesses) {
         }
       });
 
+      it("counts a new invocation on its command and instances, keeps its runs in the request's order, and a refused one touches nothing", async () => {
+        const command = await store.commands.insert(sampleCommand());
+        await store.activations.insert({
+          id: 'act-counts',
+          regionId: 'cn-hangzhou',
+          codeHash: 'x',
+          instanceName: '',
+          instanceCount: 3,
+          registeredCount: 0,
+          deregisteredCount: 0,
+          ttlHours: 4,
+          ipAddressRange: '0.0.0.0/0',
+          description: '',
+          disabled: false,
+          resourceGroupId: '',
+          createdAtMs: 1_000,
+          tags: [],
+        });
+        const ids = ['mi-count-c', 'mi-count-a', 'mi-count-b'];
+        for (const id of ids) {
+          await store.instances.register('act-counts', (activation) => ({
+            id,
+            regionId: activation.regionId,
+            activationId: activation.id,
+            name: id,
+            hostname: 'h',
+            osType: 'linux',
+            osVersion: '',
+            agentVersion: '1',
+            machineId: '',
+            intranetIp: '127.0.0.1',
+            tokenHash: 'x',
+            status: 'Running',
+            bootId: '',
+            timeZone: '',
+            shells: [],
+            connected: false,
+            lastHeartbeatAtMs: 0,
+            lastInvokedAtMs: 0,
+            invocationCount: 0,
+            resourceGroupId: '',
+            registeredAtMs: 1_000,
+            tags: [],
+          }));
+        }
+        const quota = { utcDay: '2026-02-01', limit: 1 };
+        const made = { ...invocation('t-counts'), commandId: command.id, parameters: { a: 'b' } };
+        const stored = await store.invocations.create(made, pending(ids), quota);
+        expect(stored).toMatchObject({ id: 't-counts', parameters: { a: 'b' } });
+        expect(stored?.seq).toBeGreaterThan(0);
+        const runs = await store.invocations.runs('t-counts');
+        expect(runs.map((run) => run.instanceId)).toEqual(ids);
+        expect(runs.map((run) => [run.status, run.execution, run.exitCode, run.held ?? false])).toEqual(
+          ids.map(() => ['Pending', 0, null, false]),
+        );
+        const counts = async () => ({
+          command: (await store.commands.get('cn-hangzhou', command.id))?.invokeTimes,
+          instances: (await store.instances.getMany('cn-hangzhou', ids)).map((i) => [
+            i.invocationCount,
+            i.lastInvokedAtMs,
+          ]),
+        });
+        const after = { command: 1, instances: ids.map(() => [1, made.createdAtMs]) };
+        expect(await counts()).toEqual(after);
+        // Over the quota: no invocation, no runs, no counts.
+        const refused = { ...invocation('t-counts-refused'), commandId: command.id };
+        expect(await store.invocations.create(refused, pending(ids), quota)).toBeUndefined();
+        expect(await store.invocations.get('cn-hangzhou', 't-counts-refused')).toBeUndefined();
+        expect(await store.invocations.runs('t-counts-refused')).toEqual([]);
+        expect(await counts()).toEqual(after);
+      });
+
       it('stores output by offset once, caps it, and returns the tail', async () => {
         await store.invocations.create(invocation('t-output'), pending(['mi-a']));
         const chunk = (text: string) => Buffer.from(text);
