@@ -985,6 +985,68 @@ for (const harness of harnesses) {
         expect(await store.invocations.activeCount('mi-a')).toBe(1);
       });
 
+      it('pages results with their invocations, tags and totals, in either paging style, past the last page too', async () => {
+        const regionId = 'results-region';
+        const tags = [
+          { key: 'team', value: 'b' },
+          { key: 'app', value: 'a' },
+        ];
+        await store.invocations.create(
+          { ...invocation('t-res-tagged'), regionId, tags },
+          pending(['mi-r1', 'mi-r2']),
+        );
+        await store.invocations.create({ ...invocation('t-res-plain'), regionId }, pending(['mi-r1']));
+        const filter = { regionId, tags: [] };
+        const all = await store.invocations.listResults(filter, {
+          style: 'page',
+          pageNumber: 1,
+          pageSize: 10,
+        });
+        expect(all.totalCount).toBe(3);
+        expect(all.items.map(({ invocation, run }) => [invocation.id, run.instanceId])).toEqual([
+          ['t-res-plain', 'mi-r1'],
+          ['t-res-tagged', 'mi-r2'],
+          ['t-res-tagged', 'mi-r1'],
+        ]);
+        const stored = await store.invocations.get(regionId, 't-res-tagged');
+        expect(stored?.tags).toEqual([
+          { key: 'app', value: 'a' },
+          { key: 'team', value: 'b' },
+        ]);
+        expect(all.items[1]?.invocation).toEqual(stored);
+        expect(all.items[0]?.invocation.tags).toEqual([]);
+        const second = await store.invocations.listResults(filter, {
+          style: 'page',
+          pageNumber: 2,
+          pageSize: 2,
+        });
+        expect([second.totalCount, second.items.length]).toEqual([3, 1]);
+        const past = await store.invocations.listResults(filter, {
+          style: 'page',
+          pageNumber: 5,
+          pageSize: 2,
+        });
+        expect([past.totalCount, past.items.length]).toEqual([3, 0]);
+        const token = await store.invocations.listResults(filter, {
+          style: 'token',
+          maxResults: 2,
+          afterSeq: undefined,
+        });
+        expect([token.totalCount, token.items.length, token.nextToken !== undefined]).toEqual([3, 2, true]);
+        const beyond = await store.invocations.listResults(filter, {
+          style: 'token',
+          maxResults: 2,
+          // Sequence numbers start at 1: nothing comes after the first.
+          afterSeq: 1,
+        });
+        expect([beyond.totalCount, beyond.items.length, beyond.nextToken]).toEqual([3, 0, undefined]);
+        const none = await store.invocations.listResults(
+          { ...filter, instanceId: 'mi-none' },
+          { style: 'page', pageNumber: 1, pageSize: 10 },
+        );
+        expect([none.totalCount, none.items]).toEqual([0, []]);
+      });
+
       it('keeps sent files apart from commands: stored with their attributes, listed and delivered by kind, purged alike', async () => {
         const region = 'cn-files';
         const file = {
