@@ -2,8 +2,8 @@
  * `node dist/bench/pg-round-trips.js [calls]`: PostgreSQL round trips (statements the `pg` driver
  * sends) per signed InvokeCommand and per DescribeInvocationResults, against one server process
  * on a fresh schema with 5 memory-mode agents. Each InvokeCommand runs alone and its run finishes
- * before the next: the statements inside the call's window are the call's own, those after it up to
- * the run's end are the run's (dispatch, events, output). Prints the statements of one call.
+ * before the next: the statements its HTTP request's handling sends are the call's own, the others up
+ * to the run's end are the run's (agents' events, output) or a timer's. Prints the statements of one call.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ import { apiOf } from './stats.js';
 interface Entry {
   readonly atMs: number;
   readonly sql: string;
+  /** Sent while handling an HTTP request: the call's own. */
+  readonly api: boolean;
 }
 
 const calls = Number(process.argv[2] ?? 20);
@@ -92,7 +94,7 @@ function report(
   const within = (fromMs: number, toMs: number) => entries.filter((e) => e.atMs >= fromMs && e.atMs <= toMs);
   for (const kind of ['InvokeCommand', 'DescribeInvocationResults']) {
     const mine = windows.filter((w) => w.kind === kind);
-    const own = mine.map((w) => within(w.fromMs, w.toMs).length);
+    const own = mine.map((w) => within(w.fromMs, w.toMs).filter((e) => e.api).length);
     const withRun = mine.map((w) => within(w.fromMs, w.untilMs ?? w.toMs).length);
     const mean = (values: number[]) =>
       Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 10) / 10;
@@ -104,7 +106,7 @@ function report(
     if (!last) continue;
     console.log(`  statements of one ${kind}:`);
     for (const entry of within(last.fromMs, last.untilMs ?? last.toMs)) {
-      const marker = entry.atMs <= last.toMs ? 'call' : 'run ';
+      const marker = entry.api && entry.atMs <= last.toMs ? 'call' : 'run ';
       console.log(`   ${marker} ${entry.sql.replace(/\s+/g, ' ').slice(0, 150)}`);
     }
   }
