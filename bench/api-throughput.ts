@@ -136,6 +136,8 @@ export async function measureApiThroughput(
   database: 'sqlite' | 'postgres',
   results: number,
   seconds: number,
+  /** More environment for the server process (a profile: `NODE_OPTIONS=--cpu-prof`). */
+  serverEnv: Record<string, string> = {},
 ): Promise<ApiThroughput> {
   const dataDir = await mkdtemp(join(tmpdir(), 'openassist-bench-api-'));
   const schema = newSchemaName();
@@ -144,7 +146,7 @@ export async function measureApiThroughput(
     startServerProcess({
       dataDir,
       ...(databaseUrl && { databaseUrl }),
-      env: { OPENASSIST_LOG_LEVEL: 'warn' },
+      env: { OPENASSIST_LOG_LEVEL: 'warn', ...serverEnv },
       ...(listenAndKey && {
         accessKey: { id: listenAndKey.accessKeyId, secret: listenAndKey.accessKeySecret },
       }),

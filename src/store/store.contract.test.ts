@@ -655,6 +655,78 @@ for (const harness of harnesses) {
         }
       });
 
+      it("counts a new invocation on its command and instances, keeps its runs in the request's order, and a refused one touches nothing", async () => {
+        const command = await store.commands.insert(sampleCommand());
+        await store.activations.insert({
+          id: 'act-counts',
+          regionId: 'cn-hangzhou',
+          codeHash: 'x',
+          instanceName: '',
+          instanceCount: 3,
+          registeredCount: 0,
+          deregisteredCount: 0,
+          ttlHours: 4,
+          ipAddressRange: '0.0.0.0/0',
+          description: '',
+          disabled: false,
+          resourceGroupId: '',
+          createdAtMs: 1_000,
+          tags: [],
+        });
+        const ids = ['mi-count-c', 'mi-count-a', 'mi-count-b'];
+        for (const id of ids) {
+          await store.instances.register('act-counts', (activation) => ({
+            id,
+            regionId: activation.regionId,
+            activationId: activation.id,
+            name: id,
+            hostname: 'h',
+            osType: 'linux',
+            osVersion: '',
+            agentVersion: '1',
+            machineId: '',
+            intranetIp: '127.0.0.1',
+            tokenHash: 'x',
+            status: 'Running',
+            bootId: '',
+            timeZone: '',
+            shells: [],
+            connected: false,
+            lastHeartbeatAtMs: 0,
+            lastInvokedAtMs: 0,
+            invocationCount: 0,
+            resourceGroupId: '',
+            registeredAtMs: 1_000,
+            tags: [],
+          }));
+        }
+        const quota = { utcDay: '2026-02-01', limit: 1 };
+        const made = { ...invocation('t-counts'), commandId: command.id, parameters: { a: 'b' } };
+        const stored = await store.invocations.create(made, pending(ids), quota);
+        expect(stored).toMatchObject({ id: 't-counts', parameters: { a: 'b' } });
+        expect(stored?.seq).toBeGreaterThan(0);
+        const runs = await store.invocations.runs('t-counts');
+        expect(runs.map((run) => run.instanceId)).toEqual(ids);
+        expect(runs.map((run) => [run.status, run.execution, run.exitCode, run.held ?? false])).toEqual(
+          ids.map(() => ['Pending', 0, null, false]),
+        );
+        const counts = async () => ({
+          command: (await store.commands.get('cn-hangzhou', command.id))?.invokeTimes,
+          instances: (await store.instances.getMany('cn-hangzhou', ids)).map((i) => [
+            i.invocationCount,
+            i.lastInvokedAtMs,
+          ]),
+        });
+        const after = { command: 1, instances: ids.map(() => [1, made.createdAtMs]) };
+        expect(await counts()).toEqual(after);
+        // Over the quota: no invocation, no runs, no counts.
+        const refused = { ...invocation('t-counts-refused'), commandId: command.id };
+        expect(await store.invocations.create(refused, pending(ids), quota)).toBeUndefined();
+        expect(await store.invocations.get('cn-hangzhou', 't-counts-refused')).toBeUndefined();
+        expect(await store.invocations.runs('t-counts-refused')).toEqual([]);
+        expect(await counts()).toEqual(after);
+      });
+
       it('stores output by offset once, caps it, and returns the tail', async () => {
         await store.invocations.create(invocation('t-output'), pending(['mi-a']));
         const chunk = (text: string) => Buffer.from(text);
@@ -838,6 +910,68 @@ for (const harness of harnesses) {
           2, 1, 0,
         ]);
         expect(await store.invocations.activeCount('mi-a')).toBe(1);
+      });
+
+      it('pages results with their invocations, tags and totals, in either paging style, past the last page too', async () => {
+        const regionId = 'results-region';
+        const tags = [
+          { key: 'team', value: 'b' },
+          { key: 'app', value: 'a' },
+        ];
+        await store.invocations.create(
+          { ...invocation('t-res-tagged'), regionId, tags },
+          pending(['mi-r1', 'mi-r2']),
+        );
+        await store.invocations.create({ ...invocation('t-res-plain'), regionId }, pending(['mi-r1']));
+        const filter = { regionId, tags: [] };
+        const all = await store.invocations.listResults(filter, {
+          style: 'page',
+          pageNumber: 1,
+          pageSize: 10,
+        });
+        expect(all.totalCount).toBe(3);
+        expect(all.items.map(({ invocation, run }) => [invocation.id, run.instanceId])).toEqual([
+          ['t-res-plain', 'mi-r1'],
+          ['t-res-tagged', 'mi-r2'],
+          ['t-res-tagged', 'mi-r1'],
+        ]);
+        const stored = await store.invocations.get(regionId, 't-res-tagged');
+        expect(stored?.tags).toEqual([
+          { key: 'app', value: 'a' },
+          { key: 'team', value: 'b' },
+        ]);
+        expect(all.items[1]?.invocation).toEqual(stored);
+        expect(all.items[0]?.invocation.tags).toEqual([]);
+        const second = await store.invocations.listResults(filter, {
+          style: 'page',
+          pageNumber: 2,
+          pageSize: 2,
+        });
+        expect([second.totalCount, second.items.length]).toEqual([3, 1]);
+        const past = await store.invocations.listResults(filter, {
+          style: 'page',
+          pageNumber: 5,
+          pageSize: 2,
+        });
+        expect([past.totalCount, past.items.length]).toEqual([3, 0]);
+        const token = await store.invocations.listResults(filter, {
+          style: 'token',
+          maxResults: 2,
+          afterSeq: undefined,
+        });
+        expect([token.totalCount, token.items.length, token.nextToken !== undefined]).toEqual([3, 2, true]);
+        const beyond = await store.invocations.listResults(filter, {
+          style: 'token',
+          maxResults: 2,
+          // Sequence numbers start at 1: nothing comes after the first.
+          afterSeq: 1,
+        });
+        expect([beyond.totalCount, beyond.items.length, beyond.nextToken]).toEqual([3, 0, undefined]);
+        const none = await store.invocations.listResults(
+          { ...filter, instanceId: 'mi-none' },
+          { style: 'page', pageNumber: 1, pageSize: 10 },
+        );
+        expect([none.totalCount, none.items]).toEqual([0, []]);
       });
 
       it('keeps sent files apart from commands: stored with their attributes, listed and delivered by kind, purged alike', async () => {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Invocation } from '../../domain/invocation.js';
 import { timedRepeatModes } from '../../domain/invocation-filters.js';
 import { endedInvocationStatuses } from '../../domain/invocation-status.js';
+import type { Tag } from '../../domain/tags.js';
 import type { Schema } from '../schema.js';
 import type { InvocationRepo, InvocationResult } from '../store.js';
 import {
@@ -14,7 +15,7 @@ import {
 } from './invocation-rows.js';
 import { paginate, preparedPages, tagCondition } from './paging.js';
 import { prepared } from './prepared.js';
-import { tagsOf } from './tags.js';
+import { type ResourceType, tagsOf } from './tags.js';
 
 /** Invocations and their results as the Describe actions list them, with their tags. */
 
@@ -69,8 +70,21 @@ export function listingQueries() {
       runSeq,
     ),
     everyResult: preparedPages((db, filter: ResultFilter) => resultQuery(db, filter, true), 'ii.seq', runSeq),
-    invocations: prepared((db, ids: string[]) =>
-      db.selectFrom('invocations').selectAll().where('id', 'in', ids),
+    // Each invocation with its tags, a row per tag (one row with no tag when it has none): one
+    // round trip where an invocation read and a tag read took two.
+    invocationsWithTags: prepared((db, ids: string[]) =>
+      db
+        .selectFrom('invocations')
+        .leftJoin('tags', (join) =>
+          join
+            .onRef('tags.resource_id', '=', 'invocations.id')
+            .on('tags.resource_type', '=', 'invocation' satisfies ResourceType),
+        )
+        .selectAll('invocations')
+        .select(['tags.tag_key as tag_key', 'tags.tag_value as tag_value'])
+        .where('invocations.id', 'in', ids)
+        .orderBy('invocations.id')
+        .orderBy('tags.tag_key'),
     ),
   };
 }
@@ -92,8 +106,17 @@ export function invocationListings(db: Kysely<Schema>, queries: ListingQueries):
   /** Runs with their invocations, each invocation (and its tags) read once however many runs it has. */
   async function withInvocations(runRows: RunColumns[]): Promise<InvocationResult[]> {
     const ids = [...new Set(runRows.map((row) => row.run_invoke_id))];
-    const found = ids.length === 0 ? [] : (await queries.invocations(db, ids)).rows;
-    const byId = new Map((await withTags(found)).map((invocation) => [invocation.id, invocation]));
+    const found = ids.length === 0 ? [] : (await queries.invocationsWithTags(db, ids)).rows;
+    const tagged = new Map<string, { row: InvocationRow; tags: Tag[] }>();
+    for (const row of found) {
+      let entry = tagged.get(row.id);
+      if (!entry) {
+        entry = { row, tags: [] };
+        tagged.set(row.id, entry);
+      }
+      if (row.tag_key !== null) entry.tags.push({ key: row.tag_key, value: row.tag_value ?? '' });
+    }
+    const byId = new Map([...tagged.values()].map(({ row, tags }) => [row.id, toInvocation(row, tags)]));
     // A run whose invocation was purged between the two reads is left out.
     return runRows.flatMap((row) => {
       const invocation = byId.get(row.run_invoke_id);

@@ -1,8 +1,9 @@
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { newRun } from '../../domain/invocation-state.js';
 import { endedInvocationStatuses, isFinal, liveStatuses } from '../../domain/invocation-status.js';
 import type { Schema } from '../schema.js';
 import type { InvocationRepo } from '../store.js';
+import { oneStatementCreate, sameRunShape } from './invocation-insert.js';
 import { invocationListings, listingQueries } from './invocation-listings.js';
 import { invocationRow, runRow, toRun } from './invocation-rows.js';
 import { prepared } from './prepared.js';
@@ -97,6 +98,63 @@ export function invocationRepo(
   const own = queries.invocations;
   const rows = scope?.rows ?? queries.direct;
 
+  type Create = InvocationRepo['create'];
+  type NewInvocation = Parameters<Create>[0];
+  type Quota = Parameters<Create>[2];
+  type Stored = Awaited<ReturnType<Create>>;
+
+  async function createInOneStatement(
+    invocation: NewInvocation,
+    runRows: ReturnType<typeof runRow>[],
+    instanceIds: string[],
+    quota: Quota,
+  ): Promise<Stored> {
+    const statement = oneStatementCreate({
+      invocation: invocationRow(invocation),
+      runs: runRows,
+      // A sent file names no command.
+      commandId: invocation.file ? undefined : invocation.commandId,
+      instanceIds,
+      atMs: invocation.createdAtMs,
+      quota: quota && { regionId: invocation.regionId, utcDay: quota.utcDay, limit: quota.limit },
+    });
+    const { rows } = await db.executeQuery<{ seq: number | string }>(
+      CompiledQuery.raw(statement.sql, statement.parameters),
+    );
+    const [row] = rows;
+    // No row: the quota refused, and nothing was written.
+    return row ? { ...invocation, seq: Number(row.seq) } : undefined;
+  }
+
+  function createInTransaction(
+    invocation: NewInvocation,
+    runRows: ReturnType<typeof runRow>[],
+    instanceIds: string[],
+    quota: Quota,
+  ): Promise<Stored> {
+    return db.transaction().execute(async (trx) => {
+      if (quota) {
+        const [counted] = (await own.countToward(trx, invocation.regionId, quota.utcDay, quota.limit)).rows;
+        if (!counted || Number(counted.used) > quota.limit) return undefined;
+      }
+      const [row] = (await own.insertInvocation(trx, invocationRow(invocation))).rows;
+      if (!row) throw new Error(`invocation ${invocation.id} was not stored`);
+      // A rolling run may have thousands of targets: a statement's parameters are limited.
+      for (let at = 0; at < runRows.length; at += insertBatch) {
+        await own.insertRuns(
+          trx,
+          at === 0 && runRows.length <= insertBatch ? runRows : runRows.slice(at, at + insertBatch),
+        );
+      }
+      // A new id has no tags to replace: only tags given cost a statement.
+      if (invocation.tags.length > 0) await replaceTags(trx, 'invocation', invocation.id, invocation.tags);
+      // A sent file names no command.
+      if (!invocation.file) await own.countCommandInvoke(trx, invocation.commandId);
+      await own.countInstanceInvokes(trx, instanceIds, invocation.createdAtMs);
+      return { ...invocation, seq: Number(row.seq) };
+    });
+  }
+
   const repo: InvocationRepo = {
     ...runUpdates(db, queries.runs, rows, scope, events),
     ...runDelivery(db, queries.delivery),
@@ -106,38 +164,23 @@ export function invocationRepo(
 
     async create(invocation, initialRuns, quota) {
       const instanceIds = initialRuns.map((run) => run.instanceId);
-      const created = await db.transaction().execute(async (trx) => {
-        if (quota) {
-          const [counted] = (await own.countToward(trx, invocation.regionId, quota.utcDay, quota.limit)).rows;
-          if (!counted || Number(counted.used) > quota.limit) return undefined;
-        }
-        const [row] = (await own.insertInvocation(trx, invocationRow(invocation))).rows;
-        if (!row) throw new Error(`invocation ${invocation.id} was not stored`);
-        const atMs = invocation.createdAtMs;
-        const runRows = initialRuns.map((run) => {
-          const row = runRow(
-            { invokeId: invocation.id, instanceId: run.instanceId, execution: 0 },
-            newRun(0, run.status, false, atMs),
-            atMs,
-            run,
-          );
-          // Only a rolling run's rows name the column: InvokeCommand's insert is otherwise unchanged.
-          return run.held === undefined ? row : { ...row, held: run.held ? 1 : 0 };
-        });
-        // A rolling run may have thousands of targets: a statement's parameters are limited.
-        for (let at = 0; at < runRows.length; at += insertBatch) {
-          await own.insertRuns(
-            trx,
-            at === 0 && runRows.length <= insertBatch ? runRows : runRows.slice(at, at + insertBatch),
-          );
-        }
-        // A new id has no tags to replace: only tags given cost a statement.
-        if (invocation.tags.length > 0) await replaceTags(trx, 'invocation', invocation.id, invocation.tags);
-        // A sent file names no command.
-        if (!invocation.file) await own.countCommandInvoke(trx, invocation.commandId);
-        await own.countInstanceInvokes(trx, instanceIds, atMs);
-        return { ...invocation, seq: Number(row.seq) };
+      const atMs = invocation.createdAtMs;
+      const runRows = initialRuns.map((run) => {
+        const row = runRow(
+          { invokeId: invocation.id, instanceId: run.instanceId, execution: 0 },
+          newRun(0, run.status, false, atMs),
+          atMs,
+          run,
+        );
+        // Only a rolling run's rows name the column: InvokeCommand's insert is otherwise unchanged.
+        return run.held === undefined ? row : { ...row, held: run.held ? 1 : 0 };
       });
+      // PostgreSQL: one statement (invocation-insert.ts); tags (rare) take the transaction below.
+      const oneStatement =
+        dialect === 'postgres' && invocation.tags.length === 0 && runRows.length > 0 && sameRunShape(runRows);
+      const created = oneStatement
+        ? await createInOneStatement(invocation, runRows, instanceIds, quota)
+        : await createInTransaction(invocation, runRows, instanceIds, quota);
       // Rows born final (Invalid: an agent too old, a script unfit for a container) end here.
       if (created && queries.runs.endListeners.size > 0) {
         for (const run of initialRuns) {

@@ -60,23 +60,27 @@ function tokenPage<Row>(rows: Row[], totalCount: number, maxResults: number, seq
 
 /**
  * `paginate` for a hot list whose query is built from a filter's values by `prepared`'s rules (the
- * filter's shape may steer the build, its values never do): the count and each kind of page
- * compile once per shape of filter.
+ * filter's shape may steer the build, its values never do): each kind of page compiles once per
+ * shape of filter. A page carries its total in each row (an uncorrelated subquery, counted once),
+ * so a call costs one round trip; only an empty page past the first counts on its own.
  */
 export function preparedPages<F extends Argument, DB, TB extends keyof DB, Row>(
   build: (db: Kysely<Schema>, filter: F) => SelectQueryBuilder<DB, TB, Row>,
   seqColumn: string,
   seqOf: (row: Row) => number,
 ) {
-  const newestFirst = (db: Kysely<Schema>, filter: F) =>
-    build(db, filter).orderBy(sql.ref(seqColumn), 'desc');
-  const count = prepared((db, filter: F) =>
+  const counting = (db: Kysely<Schema>, filter: F) =>
     build(db, filter)
       .clearSelect()
       .select(sql<number | string>`count(*)`.as('n'))
       // As in `paginate`: no selection can be named over generic tables.
-      .$castTo<{ n: number | string }>(),
-  );
+      .$castTo<{ n: number | string }>();
+  const newestFirst = (db: Kysely<Schema>, filter: F) =>
+    build(db, filter)
+      .select(sql<number | string>`(${counting(db, filter)})`.as('page_total'))
+      .$castTo<Row & { page_total: number | string }>()
+      .orderBy(sql.ref(seqColumn), 'desc');
+  const count = prepared(counting);
   const byNumber = prepared((db, filter: F, limit: number, offset: number) =>
     newestFirst(db, filter).limit(limit).offset(offset),
   );
@@ -84,18 +88,34 @@ export function preparedPages<F extends Argument, DB, TB extends keyof DB, Row>(
   const after = prepared((db, filter: F, limit: number, afterSeq: number) =>
     newestFirst(db, filter).where(sql.ref(seqColumn), '<', afterSeq).limit(limit),
   );
-  return async (db: Kysely<Schema>, filter: F, page: PageRequest): Promise<Page<Row>> => {
+  const totalOf = async (
+    db: Kysely<Schema>,
+    filter: F,
+    rows: readonly { page_total: number | string }[],
+    firstPage: boolean,
+  ): Promise<number> => {
+    const [row] = rows;
+    if (row) return Number(row.page_total);
+    // Nothing on the first page: nothing at all. Past it, the page is empty but others may not be.
+    if (firstPage) return 0;
     const [counted] = (await count(db, filter)).rows;
-    const totalCount = Number(counted?.n ?? 0);
+    return Number(counted?.n ?? 0);
+  };
+  return async (db: Kysely<Schema>, filter: F, page: PageRequest): Promise<Page<Row>> => {
     if (page.style === 'page') {
       const { rows } = await byNumber(db, filter, page.pageSize, (page.pageNumber - 1) * page.pageSize);
-      return { items: rows, totalCount, nextToken: undefined };
+      return {
+        items: rows,
+        totalCount: await totalOf(db, filter, rows, page.pageNumber === 1),
+        nextToken: undefined,
+      };
     }
     const limit = page.maxResults + 1;
     const { rows } =
       page.afterSeq === undefined
         ? await first(db, filter, limit)
         : await after(db, filter, limit, page.afterSeq);
+    const totalCount = await totalOf(db, filter, rows, page.afterSeq === undefined);
     return tokenPage(rows, totalCount, page.maxResults, seqOf);
   };
 }
