@@ -78,7 +78,8 @@ interface ActionBase {
 /** An answer's text and its content type, rendered and ready to send. */
 export interface RenderedText {
   readonly type: string;
-  readonly text: string;
+  /** Text, or its UTF-8 bytes. */
+  readonly text: string | Buffer;
 }
 
 /** What a reader thread is handed: an authorized call, checked on the main thread. */

@@ -11,11 +11,12 @@ export interface ReadCall {
 }
 
 /**
- * Reader thread → main thread: the rendered answer; the action's ApiError (code and message,
+ * Reader thread → main thread: the rendered answer as UTF-8 bytes (transferred, not copied, and
+ * sent by the main thread as they are); the action's ApiError (code and message,
  * the status follows from the code); or `failed`, anything else: the main thread answers it itself.
  */
 export type ReadReply =
-  | { readonly id: number; readonly type: string; readonly text: string }
+  | { readonly id: number; readonly type: string; readonly body: Uint8Array }
   | { readonly id: number; readonly code: string; readonly message: string }
   | { readonly id: number; readonly failed: string };
 

@@ -10,7 +10,7 @@ import { type ReaderOutcome, ReaderPool } from './reader-pool.js';
 const threadSource = `
 const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (call) => {
-  if (call.action === 'Answer') parentPort.postMessage({ id: call.id, type: 'text/plain', text: call.requestId });
+  if (call.action === 'Answer') { const body = new TextEncoder().encode(call.requestId); parentPort.postMessage({ id: call.id, type: 'text/plain', body }, [body.buffer]); }
   if (call.action === 'Refuse') parentPort.postMessage({ id: call.id, code: 'InvalidParameter', message: 'refused here' });
   if (call.action === 'Unknown') parentPort.postMessage({ id: call.id, code: 'NoSuchCode', message: 'secret detail' });
   if (call.action === 'Fail') parentPort.postMessage({ id: call.id, failed: 'database is locked' });
@@ -55,7 +55,10 @@ function pool(threads: number, maxPendingPerThread: number) {
 describe('reader pool', () => {
   it("answers with the reader thread's rendered text", async () => {
     const { readers, outcomes } = pool(1, 4);
-    expect(await readers.answer(request('Answer', 'r-42'))).toEqual({ type: 'text/plain', text: 'r-42' });
+    expect(await readers.answer(request('Answer', 'r-42'))).toEqual({
+      type: 'text/plain',
+      text: Buffer.from('r-42'),
+    });
     expect(outcomes).toEqual(['reader']);
   });
 
@@ -109,7 +112,7 @@ describe('reader pool', () => {
       const answered = await waitFor('the restarted reader to answer', async () =>
         readers.answer(request('Answer', 'r-after')),
       );
-      expect(answered).toEqual({ type: 'text/plain', text: 'r-after' });
+      expect(answered).toEqual({ type: 'text/plain', text: Buffer.from('r-after') });
       expect(started()).toBe(2);
     },
   );

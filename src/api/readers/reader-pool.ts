@@ -143,8 +143,12 @@ export class ReaderPool implements ReadOffload {
     if (!pending) return;
     slot.pending.delete(reply.id);
     if (!('failed' in reply)) this.options.observe?.('reader');
-    if ('text' in reply) pending.resolve({ type: reply.type, text: reply.text });
-    else if ('code' in reply) pending.reject(apiErrorOfReply(reply));
+    if ('body' in reply) {
+      pending.resolve({
+        type: reply.type,
+        text: Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength),
+      });
+    } else if ('code' in reply) pending.reject(apiErrorOfReply(reply));
     else {
       this.options.observe?.('handed_back');
       // Not the action's own error (a busy database, a bug): the main thread answers it as it would.

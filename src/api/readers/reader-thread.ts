@@ -30,18 +30,21 @@ const bodies: Record<string, (params: Params, regionId: string) => Promise<Recor
   DescribeInvocationResults: (params, regionId) => describeInvocationResultsBody(params, regionId, reads),
 };
 
+const utf8 = new TextEncoder();
+
 async function serve(call: ReadCall): Promise<void> {
   try {
-    const body = bodies[call.action];
-    if (!body) throw new Error(`no reader for ${call.action}`);
+    const build = bodies[call.action];
+    if (!build) throw new Error(`no reader for ${call.action}`);
     // The snapshot starts after the call arrived: every commit the client was answered for is in it.
-    const answer = await reader.snapshot(() => body(new Params(new Map(call.params)), call.regionId));
+    const answer = await reader.snapshot(() => build(new Params(new Map(call.params)), call.regionId));
     const { type, text } = renderBody(
       `${call.action}Response`,
       Object.assign({ RequestId: call.requestId }, answer),
       call.format,
     );
-    port?.postMessage({ id: call.id, type, text });
+    const body = utf8.encode(text);
+    port?.postMessage({ id: call.id, type, body }, [body.buffer]);
   } catch (error) {
     port?.postMessage(replyOfError(call.id, error));
   }

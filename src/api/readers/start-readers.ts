@@ -5,8 +5,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ReaderThreadData } from './reader-messages.js';
 import { type ReaderOutcome, ReaderPool } from './reader-pool.js';
 
-// Two unanswered calls per thread keep it busy while the main thread posts the next; past them
-// calls are answered on the main thread, which so takes its share when the readers are busy.
+// A few unanswered calls per thread keep it busy while the main thread is about other work; past
+// them calls are answered on the main thread, which so takes its share when the readers are behind
+// (measured: handing every call to one reader made the reader the bottleneck, a read costing more
+// CPU than the rest of a call).
 const maxPendingPerThread = 4;
 // Each reader's page cache; the writer's is 64 MiB.
 const readerCacheKiB = 32 * 1024;
