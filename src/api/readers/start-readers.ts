@@ -10,8 +10,9 @@ import { type ReaderOutcome, ReaderPool } from './reader-pool.js';
 // (measured: handing every call to one reader made the reader the bottleneck, a read costing more
 // CPU than the rest of a call).
 const maxPendingPerThread = 4;
-// Each reader's page cache; the writer's is 64 MiB.
-const readerCacheKiB = 32 * 1024;
+// Each reader's page cache, as large as the writer's: the reads it takes over no longer warm the
+// writer's cache, and a page missed costs a read from the OS (CPU) each time.
+const readerCacheKiB = 64 * 1024;
 
 /**
  * Reader threads for a SQLite file database (docs/reader-threads.md); undefined for PostgreSQL,
