@@ -1,13 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The fast tier: every suite under src/ that starts no process and needs no PostgreSQL. Stores are
- * in-memory SQLite, sockets and clocks are fakes. `npm run test:unit`; the whole suite
+ * The fast tier: every suite under src/ that starts no process and needs no PostgreSQL, and the
+ * Grafana dashboard's check. Stores are in-memory SQLite, sockets and clocks are fakes. `npm run test:unit`; the whole suite
  * (`npm test`) runs these too, with the process-spawning suites.
  */
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts'],
+    // The Grafana dashboard's check reads a JSON file and builds the metrics registry: no process.
+    include: ['src/**/*.test.ts', 'test/telemetry/dashboard.test.ts'],
     exclude: [
       // Real shells, real process groups, real child processes.
       'src/agent/runner.test.ts',

@@ -1,5 +1,6 @@
 import { startAgentProcess } from '../test/helpers/agent-process.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
+import { cpuSeconds } from './proc.js';
 import { Ecs, sdkOf } from './sdk.js';
 import { apiOf, summary } from './stats.js';
 
@@ -8,6 +9,9 @@ export interface LatencySummary {
   /** Absent where the script cannot print the clock in ns (busybox date has no %N). */
   readonly toFirstInstructionMs?: { p50: number; p99: number; max: number };
   readonly toResultVisibleMs: { p50: number; p99: number; max: number };
+  /** CPU per run (InvokeCommand and the polls until Success) of the server and of the agent. */
+  readonly serverCpuMsPerRun: number;
+  readonly agentCpuMsPerRun: number;
 }
 
 export interface LatencyOptions {
@@ -56,6 +60,10 @@ export async function measureInvokeLatency(
     const sdk = sdkOf(server);
     const first: number[] = [];
     const visible: number[] = [];
+    const serverPid = server.child.pid ?? 0;
+    const agentPid = agent.child.pid ?? 0;
+    const serverCpuBefore = await cpuSeconds(serverPid);
+    const agentCpuBefore = await cpuSeconds(agentPid);
     for (let i = 0; i < runs; i++) {
       const calledNs = nowNs();
       const invoked = await sdk.invokeCommand(
@@ -88,10 +96,14 @@ export async function measureInvokeLatency(
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
     }
+    const cpuMsPerRun = async (pid: number, before: number) =>
+      Math.round((((await cpuSeconds(pid)) - before) * 1e6) / runs) / 1000;
     return {
       runs,
       ...(firstInstruction && { toFirstInstructionMs: summary(first) }),
       toResultVisibleMs: summary(visible),
+      serverCpuMsPerRun: await cpuMsPerRun(serverPid, serverCpuBefore),
+      agentCpuMsPerRun: await cpuMsPerRun(agentPid, agentCpuBefore),
     };
   } finally {
     await agent.stop();

@@ -313,11 +313,17 @@ describe('the environment, read once', () => {
       OPENASSIST_TEST_PROTOCOL_VERSION: '0',
       OPENASSIST_TEST_SHUTDOWN_MARKER: '/var/run/oa-test-down',
       OPENASSIST_TEST_FILE_WRITE_PAUSE: '/var/run/oa-test-paused',
+      OPENASSIST_TEST_RUN_GO_PAUSE: '/var/run/oa-test-held',
     });
     expect(
       loadAgentConfig({ server: 'http://oa.example:8080', stateDir: '/s' }, testing.agent),
     ).toMatchObject({
-      testing: { agentVersion: '0.1.0', protocolVersion: 0, fileWritePauseMarker: '/var/run/oa-test-paused' },
+      testing: {
+        agentVersion: '0.1.0',
+        protocolVersion: 0,
+        fileWritePauseMarker: '/var/run/oa-test-paused',
+        runGoPauseMarker: '/var/run/oa-test-held',
+      },
       shutdownMarkerFile: '/var/run/oa-test-down',
     });
   });

@@ -191,6 +191,11 @@ export interface TestingEnvironment {
    * waits (until the run times out or the agent is killed): a write caught in the middle.
    */
   readonly fileWritePauseMarker: string | undefined;
+  /**
+   * OPENASSIST_TEST_RUN_GO_PAUSE: once a run is on the journal's disk, the agent creates this file
+   * and holds the script's go for good: a test can kill the agent between the two.
+   */
+  readonly runGoPauseMarker: string | undefined;
   /** OPENASSIST_TEST_OSS_RETRY_BASE_MS: the server's first wait before retrying a failed output upload (default 5000). */
   readonly ossRetryBaseMs: number | undefined;
 }
@@ -231,7 +236,10 @@ export interface AgentSettings {
   /** One run's output the agent sends; past it the bytes are only counted as dropped. */
   readonly outputCapBytes: number;
   /** Test-only: what the agent claims to be (see TestingEnvironment). */
-  readonly testing: Pick<TestingEnvironment, 'agentVersion' | 'protocolVersion' | 'fileWritePauseMarker'>;
+  readonly testing: Pick<
+    TestingEnvironment,
+    'agentVersion' | 'protocolVersion' | 'fileWritePauseMarker' | 'runGoPauseMarker'
+  >;
   /**
    * The agent runs inside the server's process (`openassist up`): it applies no resource caps,
    * which would cap the server too, and reports why.
@@ -669,6 +677,7 @@ function readAgentEnvironment(env: Env, testing: TestingEnvironment): AgentEnvir
       agentVersion: testing.agentVersion,
       protocolVersion: testing.protocolVersion,
       fileWritePauseMarker: testing.fileWritePauseMarker,
+      runGoPauseMarker: testing.runGoPauseMarker,
     },
   };
 }
@@ -711,6 +720,7 @@ function readTestingEnvironment(env: Env): TestingEnvironment {
     protocolVersion,
     shutdownMarkerFile: text(env, 'OPENASSIST_TEST_SHUTDOWN_MARKER'),
     fileWritePauseMarker: text(env, 'OPENASSIST_TEST_FILE_WRITE_PAUSE'),
+    runGoPauseMarker: text(env, 'OPENASSIST_TEST_RUN_GO_PAUSE'),
     ossRetryBaseMs:
       text(env, 'OPENASSIST_TEST_OSS_RETRY_BASE_MS') === undefined
         ? undefined

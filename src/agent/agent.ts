@@ -26,6 +26,7 @@ import { prepareStateDir } from './state-dir.js';
 import { lockStateDir } from './state-lock.js';
 import { writeStatus } from './status-file.js';
 import { TerminalSessions } from './terminal/sessions.js';
+import { warmShellsFor } from './warm-shells.js';
 
 export interface AgentConfig extends AgentSettings {
   readonly maxConcurrentTasks?: number;
@@ -184,6 +185,9 @@ async function startLocked(
     lastCapsReport = text;
     channel.send({ type: 'resource-usage', ...report });
   };
+  // One shell started ahead from the start: the first run without Username takes it too.
+  const warmShells = warmShellsFor(workDir);
+  void warmShells.refill();
   const executor = new Executor({
     journal,
     emit,
@@ -193,7 +197,9 @@ async function startLocked(
     containerSockets: config.containerSockets,
     outputCapBytes: config.outputCapBytes,
     placeRun: (pid) => capper.placeRun(pid),
+    warmShells,
     filePauseMarker: config.testing.fileWritePauseMarker,
+    goPauseMarker: config.testing.runGoPauseMarker,
     // Downloads go to the server the channel talks to now, signed in as the channel is.
     fileServer: { serverUrl: (): string => channel.serverUrl, instanceId, token, ca },
     instanceId,

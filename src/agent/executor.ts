@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { type ContainerSockets, defaultContainerSockets, defaultOutputCapBytes } from '../config.js';
 import { executionException, runError } from '../domain/run-errors.js';
 import {
@@ -19,6 +20,7 @@ import {
   runScript,
   type TerminationMode,
 } from './runner.js';
+import type { WarmShells } from './warm-shells.js';
 import { runWindowsScript } from './windows-runner.js';
 
 // How each command type runs on this (Linux) agent. Batch files need Windows; PowerShell runs
@@ -55,6 +57,8 @@ export interface ExecutorOptions {
   readonly containerSockets?: ContainerSockets;
   /** Moves a script's shell, before its go, out of the agent's capped cgroup (resource-caps.ts). */
   readonly placeRun?: (pid: number) => void;
+  /** Test-only: a run's go is held for good once on the journal's disk; this file says so (config.ts). */
+  readonly goPauseMarker?: string | undefined;
   /** Test-only: file tasks pause half-written once this file exists (see file-task.ts). */
   readonly filePauseMarker?: string | undefined;
   /** Where files sent as uploads are downloaded from (file-task.ts). */
@@ -64,6 +68,8 @@ export interface ExecutorOptions {
    * same send into one directory (one host, a shared mount) never write into each other's.
    */
   readonly instanceId?: string;
+  /** Shells started ahead for runs as the agent's own user in its home (warm-shells.ts); closed by stopAll. */
+  readonly warmShells?: WarmShells;
 }
 
 // Output is coalesced for this long before a chunk goes out, so a chatty script sends few messages.
@@ -131,6 +137,12 @@ function whenReady(ready: Promise<void> | undefined, start: () => RunHandle): Ru
       handle?.stop(mode);
     },
   };
+}
+
+/** Says so in `marker`, then never resolves (OPENASSIST_TEST_RUN_GO_PAUSE). */
+function holdForGood(marker: string): Promise<void> {
+  writeFileSync(marker, '');
+  return new Promise(() => undefined);
 }
 
 const keyOf = (run: RunRef): string => `${run.invokeId}#${run.execution}`;
@@ -290,8 +302,10 @@ export class Executor {
         throw cannotRecord(error);
       },
     );
+    const marker = this.options.goPauseMarker;
+    const held = marker === undefined ? ready : ready.then(() => holdForGood(marker));
     ready.catch(() => undefined); // handled where it is awaited; a run dropped at shutdown never is
-    void this.enqueue({ ...run, task, ready });
+    void this.enqueue({ ...run, task, ready: held });
   }
 
   /** Queues a run already accepted in the journal; resolves with its final status. */
@@ -396,6 +410,7 @@ export class Executor {
                 interpreter: interpreter === 'not-applicable' ? undefined : interpreter,
                 ready: job.ready,
                 beforeStart: this.options.placeRun,
+                warmShells: this.options.warmShells,
                 ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
               },
               events,
@@ -421,6 +436,7 @@ export class Executor {
   /** Stops every running task (agent shutdown): they end Terminated. */
   stopAll(): Promise<void> {
     this.queue.length = 0;
+    this.options.warmShells?.close();
     const handles = [...this.running.values()]
       .map(({ handle }) => handle)
       .filter((handle): handle is RunHandle => handle !== undefined);

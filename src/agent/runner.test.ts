@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunHandle, type RunSpec, runScript } from './runner.js';
+import { type WarmShells, warmShellsFor } from './warm-shells.js';
 
 // Generous bounds: the suite must pass on a loaded two-core machine.
 const settleMs = 10_000;
@@ -38,6 +39,8 @@ afterAll(async () => {
 
 let runCounter = 0;
 const handles: RunHandle[] = [];
+/** Set while the suite runs on the warm path: each test starts with a shell started ahead. */
+let warmShells: WarmShells | undefined;
 
 function start(script: string, overrides: Partial<RunSpec> = {}) {
   const chunks: Buffer[] = [];
@@ -48,6 +51,7 @@ function start(script: string, overrides: Partial<RunSpec> = {}) {
     timeoutSeconds: 600,
     workDir,
     killGraceMs: graceMs,
+    warmShells,
     ...overrides,
   };
   const handle: RunHandle = runScript(spec, {
@@ -116,7 +120,25 @@ function treeScript(pidFile: string): string {
   ].join('\n');
 }
 
-describe('runScript', () => {
+// Every test runs on both paths: a shell started for the run, and one started ahead (warm-shells.ts),
+// which runs without Username, extra environment or another WorkingDir take.
+describe.each(['fresh', 'warm'] as const)('runScript (%s shell)', (path) => {
+  /** The shell started ahead for this test, which the test's first eligible run takes. */
+  let warmPid: number | undefined;
+
+  beforeEach(async () => {
+    if (path === 'fresh') return;
+    warmShells = warmShellsFor(workDir);
+    await warmShells.refill();
+    warmPid = warmShells.idlePid;
+    expect(warmPid).toBeGreaterThan(0);
+  });
+
+  afterEach(() => {
+    warmShells?.close();
+    warmShells = undefined;
+  });
+
   it('merges stdout and stderr in write order and reports success', async () => {
     const script = 'for i in 1 2 3 4 5 6 7 8 9 10; do echo "out $i"; echo "err $i" >&2; done';
     const { outcome, output, pid } = await run(script);
@@ -124,6 +146,7 @@ describe('runScript', () => {
     expect(output).toBe(expected);
     expect(outcome).toEqual({ status: 'Success', exitCode: 0, errorCode: '', errorInfo: '' });
     expect(pid).toBeGreaterThan(0);
+    if (path === 'warm') expect(pid).toBe(warmPid);
   });
 
   it('merges stderr for the script alone: its own bash children keep theirs, and BASH_ENV is gone', async () => {
@@ -165,6 +188,7 @@ describe('runScript', () => {
     // No link left: the file (which may hold secret parameters) is gone while the script runs.
     expect(output).toBe('700 root 0\n/dev/fd/4\nfd-4-closed\n');
     expect(await readdir(scripts)).toEqual([]);
+    if (path === 'warm') expect(warmShells?.idlePid).not.toBe(warmPid); // taken: this run was the warm one
   });
 
   it('honours the working directory and extra environment variables', async () => {
@@ -177,9 +201,10 @@ describe('runScript', () => {
   });
 
   it('runs as the agent user in its home by default', async () => {
-    const { output } = await run('id -un; pwd; echo "$HOME"');
+    const { output, pid } = await run('id -un; pwd; echo "$HOME"');
     const home = process.env.HOME || '/root';
     expect(output).toBe(`root\n${home}\n${home}\n`);
+    if (path === 'warm') expect(pid).toBe(warmPid);
   });
 
   it('starts the process at once but its script only once `ready` resolves', async () => {
@@ -188,7 +213,9 @@ describe('runScript', () => {
       go = resolve;
     });
     const invokeId = `t-ready-${process.pid}`;
-    const started = start('date +%s%N', { invokeId, ready, env: { READY_MARK: invokeId } });
+    // The fresh shell is found by its environment; the warm one is up already (warmPid).
+    const marked = path === 'fresh' ? { env: { READY_MARK: invokeId } } : {};
+    const started = start('date +%s%N', { invokeId, ready, ...marked });
     // The shell is up, waiting for its go: the script has not started.
     const environ = (pid: string) => {
       try {
@@ -197,19 +224,28 @@ describe('runScript', () => {
         return ''; // gone meanwhile
       }
     };
-    await waitFor(
-      () =>
-        readdirSync('/proc')
-          .filter((name) => /^\d+$/.test(name))
-          .some((pid) => environ(pid).split('\0').includes(`READY_MARK=${invokeId}`)),
-      'the shell to start',
-    );
+    if (path === 'fresh') {
+      await waitFor(
+        () =>
+          readdirSync('/proc')
+            .filter((name) => /^\d+$/.test(name))
+            .some((pid) => environ(pid).split('\0').includes(`READY_MARK=${invokeId}`)),
+        'the shell to start',
+      );
+    } else {
+      // Its script written, the warm shell waits for its go like a fresh one.
+      await waitFor(
+        () => readFileSync(`/proc/${warmPid}/fd/4`, 'utf8') === 'date +%s%N',
+        'the script in the shell',
+      );
+    }
     expect(started.pid()).toBeUndefined();
     const goNs = BigInt(Date.now()) * 1_000_000n;
     go();
     expect((await started.handle.done).status).toBe('Success');
     expect(BigInt(started.output().trim())).toBeGreaterThanOrEqual(goNs);
     expect(started.pid()).toBeGreaterThan(0);
+    if (path === 'warm') expect(started.pid()).toBe(warmPid);
   });
 
   it('never runs the script when `ready` rejects: Error, with the reason', async () => {
@@ -225,6 +261,7 @@ describe('runScript', () => {
     });
     expect(output).toBe('');
     expect(await readFile(marker, 'utf8').catch(() => 'absent')).toBe('absent');
+    if (path === 'warm') expect(isAlive(warmPid!)).toBe(false); // the warm shell took it, and ended
   });
 
   it('fails with DirectoryNotExists without running anything', async () => {
@@ -265,7 +302,7 @@ describe('runScript', () => {
   });
 
   it('kills the whole process tree on timeout, including orphans and SIGTERM-ignoring children', async () => {
-    const pidFile = join(scratch, 'timeout-pids');
+    const pidFile = join(scratch, `timeout-pids-${path}`);
     const { outcome, pid } = await run(treeScript(pidFile), { timeoutSeconds: 3 });
     expect(outcome).toEqual({
       status: 'Timeout',
@@ -279,7 +316,7 @@ describe('runScript', () => {
   });
 
   it("stops the whole tree on stop('ProcessTree')", async () => {
-    const pidFile = join(scratch, 'stop-tree-pids');
+    const pidFile = join(scratch, `stop-tree-pids-${path}`);
     const started = start(treeScript(pidFile), { username: userName });
     await waitFor(async () => (await readPids(pidFile)).length === 4, 'the tree to start');
     started.handle.stop('ProcessTree');
@@ -297,7 +334,7 @@ describe('runScript', () => {
   });
 
   it("stops only the script's process on stop('Process')", async () => {
-    const pidFile = join(scratch, 'stop-process-pids');
+    const pidFile = join(scratch, `stop-process-pids-${path}`);
     const started = start(`echo $$ >> ${pidFile}; sleep 300 & echo $! >> ${pidFile}; wait`);
     await waitFor(async () => (await readPids(pidFile)).length === 2, 'the script to start');
     started.handle.stop('Process');
@@ -333,5 +370,66 @@ describe('runScript', () => {
     const badId = await run('echo ran', { invokeId: '../escape' });
     expect(badId.outcome).toMatchObject({ status: 'Error', errorCode: 'ExecutionException', exitCode: null });
     expect(await readdir(join(workDir, 'scripts'))).toEqual([]);
+  });
+});
+
+describe('a shell started ahead (warm-shells.ts)', () => {
+  let shells: WarmShells;
+
+  afterEach(() => shells.close());
+
+  async function warmed(options: Parameters<typeof warmShellsFor>[1] = {}): Promise<number> {
+    shells = warmShellsFor(workDir, options);
+    await shells.refill();
+    const pid = shells.idlePid;
+    if (pid === undefined) throw new Error('no shell started ahead');
+    return pid;
+  }
+
+  it('is not taken by a run in another working directory, with another user or extra environment', async () => {
+    const idle = await warmed();
+    const elsewhere = await run('pwd; id -un', { workingDir: scratch, warmShells: shells });
+    expect(elsewhere.output).toBe(`${await realpath(scratch)}\nroot\n`);
+    const asOther = await run('pwd; id -un', { username: userName, warmShells: shells });
+    expect(asOther.output).toBe(`/home/${userName}\n${userName}\n`);
+    const withEnv = await run('echo "$GREETING"', { env: { GREETING: 'hi' }, warmShells: shells });
+    expect(withEnv.output).toBe('hi\n');
+    for (const other of [elsewhere, asOther, withEnv]) expect(other.pid).not.toBe(idle);
+    // Still idle, never handed a script.
+    expect(shells.idlePid).toBe(idle);
+    expect(readFileSync(`/proc/${idle}/fd/4`, 'utf8')).toBe('');
+  });
+
+  it('is not taken when its directory was removed and made again under the same name', async () => {
+    const dir = join(scratch, `replaced-${process.pid}`);
+    await mkdir(dir);
+    const idle = await warmed({ cwd: dir });
+    await rm(dir, { recursive: true });
+    await mkdir(dir);
+    const { outcome, output, pid } = await run('ls -l /proc/$$/cwd | grep -c deleted || true', {
+      workingDir: dir,
+      warmShells: shells,
+    });
+    expect(outcome.status).toBe('Success');
+    expect(output).toBe('0\n');
+    expect(pid).not.toBe(idle);
+    await waitFor(() => !isAlive(idle), 'the stale shell to be killed');
+  });
+
+  it('is taken by a run in the directory it started in, then started again for the next run', async () => {
+    const idle = await warmed({ cwd: scratch });
+    const { output, pid } = await run('pwd', { workingDir: scratch, warmShells: shells });
+    expect(output).toBe(`${await realpath(scratch)}\n`);
+    expect(pid).toBe(idle);
+    await waitFor(() => (shells.idlePid ?? idle) !== idle, 'a new shell ahead');
+  });
+
+  it('goes after its idle time, and none is started after close', async () => {
+    const idle = await warmed({ idleMs: 200 });
+    await waitFor(() => !isAlive(idle), 'the idle shell to go');
+    expect(shells.idlePid).toBeUndefined();
+    shells.close();
+    await shells.refill();
+    expect(shells.idlePid).toBeUndefined();
   });
 });

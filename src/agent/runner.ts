@@ -16,6 +16,7 @@ import { executionException, type RunErrorCode, runError } from '../domain/run-e
 import { errnoCode } from '../guards.js';
 import { drain, reapGroup, signal } from './runner-process-group.js';
 import { currentUser, lookupUser, type RunAsUser } from './users.js';
+import type { WarmShells } from './warm-shells.js';
 
 export type TerminationMode = 'Process' | 'ProcessTree';
 
@@ -40,6 +41,11 @@ export interface RunSpec {
   readonly ready?: Promise<void> | undefined;
   /** Called with the shell's pid just before its go (the agent moves it out of its own capped cgroup). */
   readonly beforeStart?: ((pid: number) => void) | undefined;
+  /**
+   * Shells started ahead (warmShellsFor): a shell script run as the agent's own user, with no
+   * extra environment, in the directory such a shell was started in takes one, and refills it.
+   */
+  readonly warmShells?: WarmShells | undefined;
 }
 
 export interface Interpreter {
@@ -102,10 +108,10 @@ const gateThenExec = 'read -r REPLY <&3 || exit 1; exec 3<&- 2>&1; exec "$@"';
 // per run (about a millisecond). It unsets itself, so the script's own bash children never read it.
 // bash opens the script (fd 4) only after this file: a DEBUG trap, run once before the script's
 // first command, closes fd 4 then, so the script's processes do not inherit it.
-const bashPrelude =
+export const bashPrelude =
   "read -r REPLY <&3 || exit 1\nexec 3<&- 2>&1\nunset BASH_ENV REPLY\ntrap 'exec 4<&-; trap - DEBUG' DEBUG\n";
 /** Where a shell opens a script passed by descriptor (the child's stdio[4]). */
-const scriptFdPath = '/dev/fd/4';
+export const scriptFdPath = '/dev/fd/4';
 const setprivPaths = ['/usr/bin/setpriv', '/bin/setpriv'];
 
 export type KillReason = 'timeout' | 'stop-tree' | 'stop-process';
@@ -141,8 +147,11 @@ async function prepareAndRun(spec: RunSpec, events: RunEvents, killSwitch: KillS
   if (!user) return failure('AccountNotExists');
   const cwd = spec.workingDir || user.home;
   const file = scriptPath(spec);
+  const warm = warmable(spec) ? spec.warmShells : undefined;
   const script: ScriptHandle = {};
   try {
+    const warmRun = warm && executeWarm(warm, cwd, spec, events, killSwitch);
+    if (warmRun) return await warmRun;
     // Synchronous: a small file in the agent's own directory, written sooner than through the thread pool.
     writeScript(file, spec.script, user);
     // A shell reads its script from a descriptor (/dev/fd/4): the file, which may hold secret
@@ -164,7 +173,14 @@ async function prepareAndRun(spec: RunSpec, events: RunEvents, killSwitch: KillS
   } finally {
     release(script);
     rmSync(file, { force: true });
+    // After the run's end has been handed on (promise callbacks run first): off its path.
+    if (warm) setImmediate(() => void warm.refill());
   }
+}
+
+/** A run a warm shell can take: what differs from one is its working directory alone, checked on taking. */
+function warmable(spec: RunSpec): boolean {
+  return !spec.username && !spec.interpreter && Object.keys(spec.env ?? {}).length === 0;
 }
 
 /** The agent's descriptor of a script passed by descriptor: closed once the shell has its own. */
@@ -216,6 +232,51 @@ function execute(
       // The child has its copy (or none: it failed): the agent's is not needed any more.
       if (launch.script) release(launch.script);
     }
+    const pid = child.pid;
+    // Without a pid the spawn failed: Node reports why in 'error' and never emits 'exit'.
+    child.once('error', (error) => {
+      if (pid !== undefined) return;
+      for (const stream of [child.stdout, child.stderr]) stream?.destroy();
+      resolve(launchFailure(error, launch.cwd));
+    });
+    if (pid === undefined) return;
+    const spawned = new Promise((resolve) => child.once('spawn', resolve));
+    supervise({ child, pid, spawned }, spec, events, killSwitch).then(resolve);
+  });
+}
+
+/**
+ * A run in a shell started ahead (warm-shells.ts), when one is idle in the run's directory: its
+ * script goes down the shell's fd 4 pipe, never to a file. Undefined when there is none.
+ */
+function executeWarm(
+  shells: WarmShells,
+  cwd: string,
+  spec: RunSpec,
+  events: RunEvents,
+  killSwitch: KillSwitch,
+): Promise<RunOutcome> | undefined {
+  if (killSwitch.reason) return undefined;
+  const shell = shells.take(cwd, spec.script);
+  const pid = shell?.child.pid;
+  if (!shell || pid === undefined) return undefined;
+  return supervise({ child: shell.child, pid, spawned: shell.spawned }, spec, events, killSwitch);
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly spawned: Promise<unknown>;
+}
+
+/** Gives a started shell its go once `spec.ready` allows, enforces timeout and stops, reports its end. */
+function supervise(
+  { child, pid, spawned }: Started,
+  spec: RunSpec,
+  events: RunEvents,
+  killSwitch: KillSwitch,
+): Promise<RunOutcome> {
+  return new Promise((resolve) => {
     // stderr only carries launcher errors (setpriv); the script's own stderr goes to stdout.
     // ChildProcess types each stdio entry as possibly null: 'pipe' (spawn above) makes it a stream.
     const streams = [child.stdout, child.stderr] as Readable[];
@@ -225,14 +286,6 @@ function execute(
     gate.on('error', () => undefined); // the shell may be gone (stopped) before its go
     let refused: unknown;
     for (const stream of streams) stream.on('data', (chunk: Buffer) => events.onOutput?.(chunk));
-    const pid = child.pid;
-    // Without a pid the spawn failed: Node reports why in 'error' and never emits 'exit'.
-    child.once('error', (error) => {
-      if (pid !== undefined) return;
-      for (const stream of streams) stream.destroy();
-      resolve(launchFailure(error, launch.cwd));
-    });
-    if (pid === undefined) return;
     const graceMs = spec.killGraceMs ?? defaultKillGraceMs;
     let killDeadlineMs = 0;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -244,7 +297,6 @@ function execute(
     });
     const timeoutMs = Math.min(spec.timeoutSeconds * 1000, maxTimerMs);
     const timeoutTimer = setTimeout(() => killSwitch.request('timeout'), timeoutMs);
-    const spawned = new Promise((resolve) => child.once('spawn', resolve));
     let exited = false;
     Promise.all([spawned, spec.ready]).then(
       () => {
@@ -311,14 +363,7 @@ async function buildLaunch(
   workDir: string,
 ): Promise<Launch> {
   const shell = (await firstExecutable(['/bin/bash'])) ?? '/bin/sh';
-  // A login-like environment, not the agent's own (which may carry its configuration and secrets).
-  const login = {
-    HOME: user.home,
-    USER: user.name,
-    LOGNAME: user.name,
-    SHELL: user.shell,
-    PATH: defaultPath,
-  };
+  const login = loginEnv(user);
   const bashAlone = !interpreter && shell.endsWith('/bash');
   const run = bashAlone
     ? [shell, file]
@@ -330,7 +375,11 @@ async function buildLaunch(
         ...(interpreter ? [interpreter.command, ...interpreter.args] : [shell]),
         file,
       ];
-  const env = { ...login, ...extraEnv, ...(bashAlone && { BASH_ENV: await preludeFile(workDir) }) };
+  const env = {
+    ...login,
+    ...extraEnv,
+    ...(bashAlone && { BASH_ENV: await preludeFile(workDir, 'prelude.bash', bashPrelude) }),
+  };
   if (user.uid === process.getuid?.() && user.gid === process.getgid?.()) {
     return { command: shell, args: run.slice(1), cwd, env };
   }
@@ -340,20 +389,26 @@ async function buildLaunch(
   return { command: setpriv, args, cwd, env };
 }
 
-// The prelude file of each work dir, written once per process: readable by every run-as user, in a
+/** A login-like environment, not the agent's own (which may carry its configuration and secrets). */
+export function loginEnv(user: RunAsUser): Record<string, string> {
+  return { HOME: user.home, USER: user.name, LOGNAME: user.name, SHELL: user.shell, PATH: defaultPath };
+}
+
+// The prelude files of each work dir, written once per process: readable by every run-as user, in a
 // directory only the agent can write.
 const preludes = new Map<string, string>();
 
-async function preludeFile(workDir: string): Promise<string> {
-  let file = preludes.get(workDir);
+/** `<workDir>/launch/<name>` holding `text`; the directory is made on the way. */
+export async function preludeFile(workDir: string, name: string, text: string): Promise<string> {
+  const dir = join(workDir, 'launch');
+  let file = preludes.get(join(dir, name));
   if (!file) {
-    const dir = join(workDir, 'launch');
     await mkdir(dir, { recursive: true, mode: 0o711 });
     await chmod(dir, 0o711);
-    file = join(dir, 'prelude.bash');
-    await writeFile(file, bashPrelude, { mode: 0o644 });
+    file = join(dir, name);
+    await writeFile(file, text, { mode: 0o644 });
     await chmod(file, 0o644);
-    preludes.set(workDir, file);
+    preludes.set(file, file);
   }
   return file;
 }
@@ -361,7 +416,7 @@ async function preludeFile(workDir: string): Promise<string> {
 // Where bash and setpriv are does not change while the agent runs: look once.
 const executables = new Map<string, Promise<string | undefined>>();
 
-function firstExecutable(paths: readonly string[]): Promise<string | undefined> {
+export function firstExecutable(paths: readonly string[]): Promise<string | undefined> {
   const key = paths.join(':');
   let found = executables.get(key);
   if (!found) {

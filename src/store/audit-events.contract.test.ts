@@ -1,34 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
+import { storeHarnesses } from '../../test/helpers/backends.js';
 import type { AuditEvent } from '../domain/audit.js';
 import { openStore } from './open-store.js';
 import type { Store } from './store.js';
 
-const harnesses = [
-  {
-    name: 'sqlite',
-    available: async () => true,
-    async fresh() {
-      const dir = await mkdtemp(join(tmpdir(), 'openassist-audit-store-'));
-      return {
-        url: `sqlite:${join(dir, 'test.db')}`,
-        dispose: () => rm(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    available: postgresAvailable,
-    async fresh() {
-      const schema = newSchemaName();
-      return { url: postgresUrlFor(schema), dispose: () => dropSchema(schema) };
-    },
-  },
-];
+const harnesses = storeHarnesses('openassist-audit-store-');
 
 function sample(overrides: Partial<AuditEvent> = {}): AuditEvent {
   return {

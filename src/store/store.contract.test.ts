@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeHarnesses } from '../../test/helpers/backends.js';
 import { waitFor } from '../../test/helpers/deadline.js';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
+import { instanceRecord, invocationRecord } from '../../test/helpers/store-records.js';
 import type { Command } from '../domain/command.js';
 import type { FileUpload } from '../domain/file-upload.js';
 import { newCommandId } from '../domain/ids.js';
@@ -19,34 +17,7 @@ import { sqliteMigrations } from './migrations/sqlite.js';
 import { openStore } from './open-store.js';
 import type { InitialRun, InvocationRepo, Store } from './store.js';
 
-interface Harness {
-  readonly name: string;
-  readonly available: () => Promise<boolean>;
-  /** A fresh, empty database URL for one suite, and how to throw it away. */
-  readonly fresh: () => Promise<{ url: string; dispose: () => Promise<void> }>;
-}
-
-const harnesses: Harness[] = [
-  {
-    name: 'sqlite',
-    available: async () => true,
-    async fresh() {
-      const dir = await mkdtemp(join(tmpdir(), 'openassist-store-'));
-      return {
-        url: `sqlite:${join(dir, 'test.db')}`,
-        dispose: () => rm(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    available: postgresAvailable,
-    async fresh() {
-      const schema = newSchemaName();
-      return { url: postgresUrlFor(schema), dispose: () => dropSchema(schema) };
-    },
-  },
-];
+const harnesses = storeHarnesses('openassist-store-');
 
 let clock = 1_700_000_000_000;
 
@@ -283,30 +254,9 @@ for (const harness of harnesses) {
           tags: [],
         });
         const register = (id: string) =>
-          store.instances.register('act-caps', (activation) => ({
-            id,
-            regionId: activation.regionId,
-            activationId: activation.id,
-            name: id,
-            hostname: 'h',
-            osType: 'linux',
-            osVersion: '',
-            agentVersion: '1',
-            machineId: '',
-            intranetIp: '127.0.0.1',
-            tokenHash: 'x',
-            status: 'Running',
-            bootId: '',
-            timeZone: '',
-            shells: [],
-            connected: false,
-            lastHeartbeatAtMs: 0,
-            lastInvokedAtMs: 0,
-            invocationCount: 0,
-            resourceGroupId: '',
-            registeredAtMs: 1_000,
-            tags: [],
-          }));
+          store.instances.register('act-caps', (activation) =>
+            instanceRecord(id, activation, { agentVersion: '1' }),
+          );
         await register('mi-caps1');
         await register('mi-caps2');
         await store.instances.reportResourceUsage('mi-caps1', '{"state":"none"}', false);
@@ -364,31 +314,8 @@ for (const harness of harnesses) {
         instanceId,
         execution,
       });
-      const invocation = (id: string, repeatMode: RepeatMode = 'Once') => ({
-        id,
-        regionId: 'cn-hangzhou',
-        commandId: 'c-x',
-        commandName: 'x',
-        commandType: 'RunShellScript' as const,
-        commandDescription: '',
-        contentBase64: 'ZWNobw==',
-        parameters: {},
-        repeatMode,
-        frequency: '',
-        timeoutSeconds: 60,
-        username: '',
-        windowsPasswordName: '',
-        workingDir: '',
-        launcher: '',
-        containerId: '',
-        containerName: '',
-        terminationMode: 'ProcessTree' as const,
-        resourceGroupId: '',
-        clientToken: '',
-        status: 'Pending' as const,
-        createdAtMs: clock++,
-        tags: [],
-      });
+      const invocation = (id: string, repeatMode: RepeatMode = 'Once') =>
+        invocationRecord({ id, repeatMode, createdAtMs: clock++ });
 
       it('filters invocations by Timed as the domain rule says', async () => {
         const regionId = 'timed-region';

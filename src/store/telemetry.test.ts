@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../../test/helpers/postgres.js';
+import { storeHarnesses } from '../../test/helpers/backends.js';
+import { instanceRecord, invocationRecord } from '../../test/helpers/store-records.js';
 import { openStore } from './open-store.js';
 import { operationOfSql } from './sql/telemetry.js';
 import type { EndedRun, QueryOperation, Store } from './store.js';
@@ -10,27 +8,7 @@ import type { EndedRun, QueryOperation, Store } from './store.js';
 // What the store tells the metrics (docs/metrics.md): the fleet's figures in one pass, each
 // statement's kind and time, and every run that ends, on both databases.
 
-const harnesses = [
-  {
-    name: 'sqlite',
-    available: async () => true,
-    async fresh() {
-      const dir = await mkdtemp(join(tmpdir(), 'openassist-telemetry-'));
-      return {
-        url: `sqlite:${join(dir, 'test.db')}`,
-        dispose: () => rm(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    available: postgresAvailable,
-    async fresh() {
-      const schema = newSchemaName();
-      return { url: postgresUrlFor(schema), dispose: () => dropSchema(schema) };
-    },
-  },
-] as const;
+const harnesses = storeHarnesses('openassist-telemetry-');
 
 const nowMs = 1_800_000_000_000;
 
@@ -55,30 +33,7 @@ for (const harness of harnesses) {
     });
 
     async function instance(id: string, agentVersion: string): Promise<void> {
-      await store.instances.register('act-t', (activation) => ({
-        id,
-        regionId: activation.regionId,
-        activationId: activation.id,
-        name: id,
-        hostname: 'h',
-        osType: 'linux',
-        osVersion: '',
-        agentVersion: '',
-        machineId: '',
-        intranetIp: '127.0.0.1',
-        tokenHash: 'x',
-        status: 'Running',
-        bootId: '',
-        timeZone: '',
-        shells: [],
-        connected: false,
-        lastHeartbeatAtMs: 0,
-        lastInvokedAtMs: 0,
-        invocationCount: 0,
-        resourceGroupId: '',
-        registeredAtMs: 1_000,
-        tags: [],
-      }));
+      await store.instances.register('act-t', (activation) => instanceRecord(id, activation));
       await store.instances.hello(id, {
         bootId: 'b',
         hostname: 'h',
@@ -144,38 +99,11 @@ for (const harness of harnesses) {
       await store.instances.disconnected('mi-t4', 'node-t');
       await store.instances.reportResourceUsage('mi-t2', '{"state":"applied"}', true);
       await store.instances.reportResourceUsage('mi-t3', '{"state":"unavailable"}', false);
-      await store.invocations.create(
-        {
-          id: 't-telemetry',
-          regionId: 'cn-hangzhou',
-          commandId: 'c-x',
-          commandName: 'x',
-          commandType: 'RunShellScript',
-          commandDescription: '',
-          contentBase64: 'ZWNobw==',
-          parameters: {},
-          repeatMode: 'Once',
-          frequency: '',
-          timeoutSeconds: 60,
-          username: '',
-          windowsPasswordName: '',
-          workingDir: '',
-          launcher: '',
-          containerId: '',
-          containerName: '',
-          terminationMode: 'ProcessTree',
-          resourceGroupId: '',
-          clientToken: '',
-          status: 'Pending',
-          createdAtMs: nowMs,
-          tags: [],
-        },
-        [
-          { instanceId: 'mi-t1', status: 'Pending', errorCode: '', errorInfo: '' },
-          { instanceId: 'mi-t2', status: 'Pending', errorCode: '', errorInfo: '' },
-          { instanceId: 'mi-t3', status: 'Invalid', errorCode: 'ClientNeedUpgrade', errorInfo: '' },
-        ],
-      );
+      await store.invocations.create(invocationRecord({ id: 't-telemetry', createdAtMs: nowMs }), [
+        { instanceId: 'mi-t1', status: 'Pending', errorCode: '', errorInfo: '' },
+        { instanceId: 'mi-t2', status: 'Pending', errorCode: '', errorInfo: '' },
+        { instanceId: 'mi-t3', status: 'Invalid', errorCode: 'ClientNeedUpgrade', errorInfo: '' },
+      ]);
       // Born final: heard at once.
       expect(ended.map((run) => run.status)).toEqual(['Invalid']);
       await store.invocations.updateRun(
@@ -220,30 +148,7 @@ for (const harness of harnesses) {
     });
 
     it("hears the ends no agent reported: a rolling run's held instances cancelled past MaxErrors", async () => {
-      const base = {
-        regionId: 'cn-hangzhou',
-        commandId: 'c-x',
-        commandName: 'x',
-        commandType: 'RunShellScript' as const,
-        commandDescription: '',
-        contentBase64: 'ZWNobw==',
-        parameters: {},
-        repeatMode: 'Once' as const,
-        frequency: '',
-        timeoutSeconds: 60,
-        username: '',
-        windowsPasswordName: '',
-        workingDir: '',
-        launcher: '',
-        containerId: '',
-        containerName: '',
-        terminationMode: 'ProcessTree' as const,
-        resourceGroupId: '',
-        clientToken: '',
-        status: 'Pending' as const,
-        createdAtMs: nowMs,
-        tags: [],
-      };
+      const base = invocationRecord({ id: '', createdAtMs: nowMs });
       await store.invocations.create(
         {
           ...base,

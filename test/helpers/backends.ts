@@ -1,3 +1,5 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from './postgres.js';
 
@@ -31,3 +33,34 @@ export const backendFactories = [
   { name: 'sqlite', make: sqliteBackend, available: async () => true },
   { name: 'postgres', make: postgresBackend, available: postgresAvailable },
 ] as const;
+
+/** A store suite's database on each backend: a fresh, empty URL for the suite, and how to throw it away. */
+export interface StoreHarness {
+  readonly name: 'sqlite' | 'postgres';
+  readonly available: () => Promise<boolean>;
+  readonly fresh: () => Promise<{ url: string; dispose: () => Promise<void> }>;
+}
+
+export function storeHarnesses(tempPrefix: string): readonly StoreHarness[] {
+  return [
+    {
+      name: 'sqlite',
+      available: async () => true,
+      async fresh() {
+        const dir = await mkdtemp(join(tmpdir(), tempPrefix));
+        return {
+          url: `sqlite:${join(dir, 'test.db')}`,
+          dispose: () => rm(dir, { recursive: true, force: true }),
+        };
+      },
+    },
+    {
+      name: 'postgres',
+      available: postgresAvailable,
+      async fresh() {
+        const schema = newSchemaName();
+        return { url: postgresUrlFor(schema), dispose: () => dropSchema(schema) };
+      },
+    },
+  ];
+}

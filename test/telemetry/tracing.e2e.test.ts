@@ -159,6 +159,32 @@ for (const factory of backendFactories) {
   );
 }
 
+const agentSpan = (fields: Partial<AgentSpan>): AgentSpan => ({
+  traceId: randomBytes(16).toString('hex'),
+  spanId: randomBytes(8).toString('hex'),
+  parentSpanId: randomBytes(8).toString('hex'),
+  name: 'agent.run',
+  startTimeUnixNano: `${BigInt(Date.now() - 10) * 1_000_000n}`,
+  endTimeUnixNano: `${BigInt(Date.now()) * 1_000_000n}`,
+  attributes: [],
+  ...fields,
+});
+const finished = (invokeId: string, spans: AgentSpan[]) => ({
+  type: 'event',
+  eventId: `forged-${randomBytes(4).toString('hex')}`,
+  invokeId,
+  event: {
+    kind: 'finished',
+    atMs: Date.now(),
+    status: 'Success',
+    exitCode: 0,
+    errorCode: '',
+    errorInfo: '',
+    droppedBytes: 0,
+    spans,
+  },
+});
+
 describe('spans an agent has no business sending are refused', () => {
   let receiver: OtlpReceiver;
   let server: ServerProcess;
@@ -176,32 +202,6 @@ describe('spans an agent has no business sending are refused', () => {
     agent?.close();
     expect(await server?.stop()).toBe(0);
     await receiver?.close();
-  });
-
-  const agentSpan = (fields: Partial<AgentSpan>): AgentSpan => ({
-    traceId: randomBytes(16).toString('hex'),
-    spanId: randomBytes(8).toString('hex'),
-    parentSpanId: randomBytes(8).toString('hex'),
-    name: 'agent.run',
-    startTimeUnixNano: `${BigInt(Date.now() - 10) * 1_000_000n}`,
-    endTimeUnixNano: `${BigInt(Date.now()) * 1_000_000n}`,
-    attributes: [],
-    ...fields,
-  });
-  const finished = (invokeId: string, spans: AgentSpan[]) => ({
-    type: 'event',
-    eventId: `forged-${randomBytes(4).toString('hex')}`,
-    invokeId,
-    event: {
-      kind: 'finished',
-      atMs: Date.now(),
-      status: 'Success',
-      exitCode: 0,
-      errorCode: '',
-      errorInfo: '',
-      droppedBytes: 0,
-      spans,
-    },
   });
 
   it('keeps the spans of the trace sent for the run, drops those of another trace or another run', async () => {
@@ -263,29 +263,8 @@ describe('tracing off', () => {
         expect((await finishedResult(client, invokeId)).invocationStatus).toBe('Success');
         // Spans from an agent that traces on its own are ignored; the channel serves on.
         agent.sendRaw({
-          type: 'event',
+          ...finished(invokeId, [agentSpan({ startTimeUnixNano: '1', endTimeUnixNano: '2' })]),
           eventId: 'stray',
-          invokeId,
-          event: {
-            kind: 'finished',
-            atMs: Date.now(),
-            status: 'Success',
-            exitCode: 0,
-            errorCode: '',
-            errorInfo: '',
-            droppedBytes: 0,
-            spans: [
-              {
-                traceId: randomBytes(16).toString('hex'),
-                spanId: randomBytes(8).toString('hex'),
-                parentSpanId: randomBytes(8).toString('hex'),
-                name: 'agent.run',
-                startTimeUnixNano: '1',
-                endTimeUnixNano: '2',
-                attributes: [],
-              },
-            ],
-          },
         });
         const { invokeId: next } = await invoke(client, [agent.instanceId], 'echo again');
         expect((await finishedResult(client, next)).invocationStatus).toBe('Success');

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { invoke } from '../../client/api.js';
 import { formatTime } from './api.js';
-import { ErrorNote, PageHeading } from './components.js';
+import { ErrorNote, PageHeading, TokenPager } from './components.js';
 import { FilterForm, type Filters, type TextFilter } from './filter-form.js';
 import { useLoad } from './load.js';
 import type { Session } from './session.js';
@@ -67,13 +67,12 @@ const caller = (event: AuditEvent): string =>
 export function AuditPage({ session }: { readonly session: Session }) {
   const [filters, setFilters] = useState(empty);
   const [tokens, setTokens] = useState<readonly (string | undefined)[]>([undefined]);
-  const pageIndex = tokens.length - 1;
   const { data, error, loading, reload } = useLoad(
     () =>
       invoke<LookupEventsResponse>(
         session,
         'LookupEvents',
-        { ...lookupAttributes(filters), MaxResults: pageSize, NextToken: tokens[pageIndex] },
+        { ...lookupAttributes(filters), MaxResults: pageSize, NextToken: tokens.at(-1) },
         actionTrailVersion,
       ),
     [session, filters, tokens],
@@ -137,21 +136,7 @@ export function AuditPage({ session }: { readonly session: Session }) {
           </table>
         </div>
       )}
-      {(pageIndex > 0 || data?.NextToken) && (
-        <nav class="pager" aria-label="Audit pages">
-          <button type="button" disabled={pageIndex === 0} onClick={() => setTokens(tokens.slice(0, -1))}>
-            Previous
-          </button>
-          <span aria-live="polite">Page {pageIndex + 1}</span>
-          <button
-            type="button"
-            disabled={!data?.NextToken}
-            onClick={() => data?.NextToken && setTokens([...tokens, data.NextToken])}
-          >
-            Next
-          </button>
-        </nav>
-      )}
+      <TokenPager tokens={tokens} nextToken={data?.NextToken} onTokens={setTokens} label="Audit pages" />
     </section>
   );
 }

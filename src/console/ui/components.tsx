@@ -190,3 +190,37 @@ export function Pager({
     </nav>
   );
 }
+
+/**
+ * Previous/Next over an API that pages with NextToken: `tokens` holds the token of each page seen
+ * (the first is undefined), so Previous goes back without the API's help. Hidden on a single page.
+ */
+export function TokenPager({
+  tokens,
+  nextToken,
+  onTokens,
+  label,
+}: {
+  readonly tokens: readonly (string | undefined)[];
+  readonly nextToken: string | undefined;
+  readonly onTokens: (tokens: readonly (string | undefined)[]) => void;
+  readonly label: string;
+}) {
+  const pageIndex = tokens.length - 1;
+  if (pageIndex === 0 && !nextToken) return null;
+  return (
+    <nav class="pager" aria-label={label}>
+      <button type="button" disabled={pageIndex === 0} onClick={() => onTokens(tokens.slice(0, -1))}>
+        Previous
+      </button>
+      <span aria-live="polite">Page {pageIndex + 1}</span>
+      <button
+        type="button"
+        disabled={!nextToken}
+        onClick={() => nextToken && onTokens([...tokens, nextToken])}
+      >
+        Next
+      </button>
+    </nav>
+  );
+}

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { call, formatTime } from './api.js';
-import { ErrorNote, PageHeading, StatusBadge } from './components.js';
+import { ErrorNote, PageHeading, StatusBadge, TokenPager } from './components.js';
 import { FilterForm, type Filters, type TextFilter } from './filter-form.js';
 import { useLoad } from './load.js';
 import { hrefOf, navigate } from './router.js';
@@ -48,13 +48,12 @@ export function SessionsPage({
   readonly instanceId?: string;
 }) {
   const [tokens, setTokens] = useState<readonly (string | undefined)[]>([undefined]);
-  const pageIndex = tokens.length - 1;
   const { data, error, loading, reload } = useLoad(
     () =>
       call<DescribeTerminalSessionsResponse>(session, 'DescribeTerminalSessions', {
         InstanceId: instanceId,
         MaxResults: pageSize,
-        NextToken: tokens[pageIndex],
+        NextToken: tokens.at(-1),
       }),
     [session, instanceId, tokens],
   );
@@ -130,21 +129,7 @@ export function SessionsPage({
           </table>
         </div>
       )}
-      {(pageIndex > 0 || data?.NextToken) && (
-        <nav class="pager" aria-label="Session pages">
-          <button type="button" disabled={pageIndex === 0} onClick={() => setTokens(tokens.slice(0, -1))}>
-            Previous
-          </button>
-          <span aria-live="polite">Page {pageIndex + 1}</span>
-          <button
-            type="button"
-            disabled={!data?.NextToken}
-            onClick={() => data?.NextToken && setTokens([...tokens, data.NextToken])}
-          >
-            Next
-          </button>
-        </nav>
-      )}
+      <TokenPager tokens={tokens} nextToken={data?.NextToken} onTokens={setTokens} label="Session pages" />
     </section>
   );
 }
