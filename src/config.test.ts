@@ -33,11 +33,9 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
     expect(Object.isFrozen(config)).toBe(true);
   });
 
-  it('starts SQLite reader threads: one per core beside the first (1 to 4), or OPENASSIST_SQLITE_READERS (0 to 8)', () => {
-    const byDefault = serverConfig({}, {}).sqliteReaders;
-    expect(byDefault).toBeGreaterThanOrEqual(1);
-    expect(byDefault).toBeLessThanOrEqual(4);
-    expect(serverConfig({}, { OPENASSIST_SQLITE_READERS: '0' }).sqliteReaders).toBe(0);
+  it('starts no SQLite reader threads unless OPENASSIST_SQLITE_READERS asks for 1 to 8', () => {
+    expect(serverConfig({}, {}).sqliteReaders).toBe(0);
+    expect(serverConfig({}, { OPENASSIST_SQLITE_READERS: '1' }).sqliteReaders).toBe(1);
     expect(serverConfig({}, { OPENASSIST_SQLITE_READERS: '8' }).sqliteReaders).toBe(8);
     for (const bad of ['9', '-1', '1.5', 'two']) {
       expect(() => serverConfig({}, { OPENASSIST_SQLITE_READERS: bad })).toThrow(/OPENASSIST_SQLITE_READERS/);

@@ -1,7 +1,6 @@
 // Configuration is resolved once, here: readEnvironment() reads every variable the programs know into
 // one frozen, checked object at start, and the loaders below lay the command-line flags over it.
 // Nothing else in src/ reads process.env (a child process may still be handed an environment).
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { maxOutputChunkBytes } from './protocol/messages.js';
 
@@ -392,12 +391,12 @@ function wholeSeconds(env: Env, name: string, fallback: number): number {
 }
 
 /**
- * OPENASSIST_SQLITE_READERS, 0 to 8: by default one per core beside the event loop's, at least one
- * and at most four (more readers than cores only take turns).
+ * OPENASSIST_SQLITE_READERS, 0 to 8; 0 (off) by default: on the 2-core bench machine, one reader
+ * cost more server CPU per call than it freed (docs/reader-threads.md, "Measured").
  */
 function readerThreads(env: Env): number {
   const value = text(env, 'OPENASSIST_SQLITE_READERS');
-  if (value === undefined) return Math.min(4, Math.max(1, availableParallelism() - 1));
+  if (value === undefined) return 0;
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number < 0 || number > 8)
     throw new ConfigError(`OPENASSIST_SQLITE_READERS must be a whole number from 0 to 8, got "${value}"`);
