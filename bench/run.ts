@@ -24,6 +24,7 @@ import { measureInvokeLatency } from './invoke-latency.js';
 import { measureObservabilityCost } from './observability-cost.js';
 import { measurePeers } from './peers.js';
 import { type Bar, barChart, printVerdicts, type Verdict } from './report.js';
+import { measureResultsRate } from './results-rate.js';
 import { measureScheduleAccuracy } from './schedule-accuracy.js';
 import { describeTerminalSessions, measureTerminalSessions } from './terminal-session.js';
 import { measureWebhooks } from './webhooks.js';
@@ -366,16 +367,50 @@ async function observabilityOnly(): Promise<void> {
   console.log(`written ${out.pathname}`);
 }
 
-await (process.argv.includes('--latency-only')
-  ? latencyOnly()
-  : process.argv.includes('--observability-only')
-    ? observabilityOnly()
-    : process.argv.includes('--webhooks-only')
-      ? webhooksOnly()
-      : process.argv.includes('--fleet-only')
-        ? fleetOnly()
-        : process.argv.includes('--executable-only')
-          ? executableOnly()
-          : process.argv.includes('--sessions-only')
-            ? sessionsOnly()
-            : main());
+/**
+ * `-- --results-only [--baseline=PATH/bin/openassist] [--rounds=N]`: DescribeInvocationResults by
+ * InvokeId over 1,000,000 results on SQLite (100,000 with --quick), this checkout's server against
+ * the baseline's in alternated rounds on one seeded database, written to
+ * `bench/results/<date>-results[-quick].json`.
+ */
+async function resultsOnly(): Promise<void> {
+  const option = (name: string) =>
+    process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const baseline = option('baseline');
+  const contenders = [
+    ...(baseline ? [{ label: 'baseline', bin: baseline }] : []),
+    { label: 'this', bin: undefined },
+  ];
+  const rounds = Number(option('rounds') ?? 2);
+  const rows = await measureResultsRate(
+    contenders,
+    quick ? 100_000 : 1_000_000,
+    durationSeconds,
+    rounds,
+    (line) => console.log(line),
+  );
+  const stamp = new Date().toISOString().slice(0, 10);
+  const out = new URL(`../../bench/results/${stamp}-results${quick ? '-quick' : ''}.json`, import.meta.url);
+  mkdirSync(new URL('.', out), { recursive: true });
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, durationSeconds, cpus: cpus().length, node: process.version, loadAverage: loadavg(), rows }, null, 2)}\n`,
+  );
+  console.log(`written ${out.pathname}`);
+}
+
+await (process.argv.includes('--results-only')
+  ? resultsOnly()
+  : process.argv.includes('--latency-only')
+    ? latencyOnly()
+    : process.argv.includes('--observability-only')
+      ? observabilityOnly()
+      : process.argv.includes('--webhooks-only')
+        ? webhooksOnly()
+        : process.argv.includes('--fleet-only')
+          ? fleetOnly()
+          : process.argv.includes('--executable-only')
+            ? executableOnly()
+            : process.argv.includes('--sessions-only')
+              ? sessionsOnly()
+              : main());

@@ -33,6 +33,15 @@ describe('server configuration (DESIGN §2.3: every flag has an environment twin
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('starts no SQLite reader threads unless OPENASSIST_SQLITE_READERS asks for 1 to 8', () => {
+    expect(serverConfig({}, {}).sqliteReaders).toBe(0);
+    expect(serverConfig({}, { OPENASSIST_SQLITE_READERS: '1' }).sqliteReaders).toBe(1);
+    expect(serverConfig({}, { OPENASSIST_SQLITE_READERS: '8' }).sqliteReaders).toBe(8);
+    for (const bad of ['9', '-1', '1.5', 'two']) {
+      expect(() => serverConfig({}, { OPENASSIST_SQLITE_READERS: bad })).toThrow(/OPENASSIST_SQLITE_READERS/);
+    }
+  });
+
   it("serves the agent executables of this package's build, or of OPENASSIST_AGENT_DIR", () => {
     // undefined: the server takes its own package's dist/agent (agent-download-routes.ts).
     expect(serverConfig({}, {}).agentDir).toBeUndefined();

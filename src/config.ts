@@ -36,6 +36,8 @@ export interface ServerConfig {
   readonly runGraceSeconds: number;
   /** An event stream whose client reads nothing for this long is dropped. */
   readonly streamStallSeconds: number;
+  /** OPENASSIST_SQLITE_READERS: reader threads answering read-only calls on SQLite (0: none; docs/reader-threads.md). */
+  readonly sqliteReaders: number;
   /** Webhook deliveries: one POST's timeout, the first retry's wait (doubling), when to give up. */
   readonly webhooks: { readonly timeoutMs: number; readonly firstRetryMs: number; readonly giveUpMs: number };
   readonly heartbeatSeconds: number;
@@ -388,6 +390,19 @@ function wholeSeconds(env: Env, name: string, fallback: number): number {
   return number;
 }
 
+/**
+ * OPENASSIST_SQLITE_READERS, 0 to 8; 0 (off) by default: on the 2-core bench machine, one reader
+ * cost more server CPU per call than it freed (docs/reader-threads.md, "Measured").
+ */
+function readerThreads(env: Env): number {
+  const value = text(env, 'OPENASSIST_SQLITE_READERS');
+  if (value === undefined) return 0;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0 || number > 8)
+    throw new ConfigError(`OPENASSIST_SQLITE_READERS must be a whole number from 0 to 8, got "${value}"`);
+  return number;
+}
+
 /** A yes/no setting from the environment: 1/true/yes/on or 0/false/no/off; undefined when unset. */
 function flag(env: Env, name: string): boolean | undefined {
   const value = (env[name] ?? '').trim().toLowerCase();
@@ -561,6 +576,7 @@ function readServerEnvironment(env: Env, testing: TestingEnvironment): ServerEnv
     deliveryTimeoutSeconds: positiveInteger(env, 'OPENASSIST_DELIVERY_TIMEOUT_S', 60),
     runGraceSeconds: positiveInteger(env, 'OPENASSIST_RUN_GRACE_S', 60),
     streamStallSeconds: positiveInteger(env, 'OPENASSIST_STREAM_STALL_S', 60),
+    sqliteReaders: readerThreads(env),
     webhooks: {
       timeoutMs: positiveInteger(env, 'OPENASSIST_WEBHOOK_TIMEOUT_S', 10) * 1000,
       firstRetryMs: positiveInteger(env, 'OPENASSIST_WEBHOOK_FIRST_RETRY_MS', 10_000),

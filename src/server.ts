@@ -7,6 +7,7 @@ import type { Services } from './api/action.js';
 import { servedActionNames } from './api/actions/index.js';
 import { packageAgentDir } from './api/agent-download-routes.js';
 import { buildHttpServer } from './api/http-server.js';
+import { startReaders } from './api/readers/start-readers.js';
 import { ConfigError, defaultFileMaxBytes, type ServerConfig, type SessionSettings } from './config.js';
 import { AgentHub } from './dispatch/agent-hub.js';
 import { startClusterJobs } from './dispatch/cluster-jobs.js';
@@ -325,6 +326,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     audit,
   );
   metrics?.watch(metricsSources(store, agentHub, config.heartbeatSeconds, logger));
+  // SQLite only: reads answered on other cores, each thread with a read-only connection of its own.
+  const readers = startReaders(
+    config.databaseUrl,
+    config.sqliteReaders,
+    outputShownBytes,
+    logger,
+    metrics && ((answered) => metrics.readerCall(answered)),
+  );
+  const served: Services = readers ? { ...services, readers } : services;
   await agentHub.listen();
   const app = await buildHttpServer({
     ...(config.tls && { tls: await readTlsFiles(config.tls) }),
@@ -335,7 +345,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     upgrade: (request, socket, head) =>
       agentHub.handleUpgrade(request, socket, head) || relay.handleUpgrade(request, socket, head),
     streamStallMs: config.streamStallSeconds * 1000,
-    services,
+    services: served,
     agentDir,
     tracing: tracer,
     ...(metrics && { metrics: { metrics, token: config.metricsToken, requests: metrics } }),
@@ -422,6 +432,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await relay.closeAll();
       await agentHub.closeAll();
       await app.close();
+      await readers?.close();
       await audit.close();
       await store.close();
       // Last: the spans of everything above (agents' final reports included) go out before the exit.

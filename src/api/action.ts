@@ -45,6 +45,8 @@ export interface Services {
   readonly webhooks: WebhookService;
   /** The audit trail: every call's record (docs/audit.md), LookupEvents. */
   readonly audit: AuditTrail;
+  /** Reader threads that answer read-only actions off the event loop (SQLite); absent: none. */
+  readonly readers?: ReadOffload | undefined;
   /** The server's clock. */
   readonly nowMs: () => number;
   /** Region ids this server serves, first one is the default for clients. */
@@ -73,9 +75,37 @@ interface ActionBase {
   readonly takesBody?: boolean;
 }
 
+/** An answer's text and its content type, rendered and ready to send. */
+export interface RenderedText {
+  readonly type: string;
+  /** Text, or its UTF-8 bytes. */
+  readonly text: string | Buffer;
+}
+
+/** What a reader thread is handed: an authorized call, checked on the main thread. */
+export interface ReadRequest {
+  readonly action: string;
+  readonly requestId: string;
+  readonly regionId: string;
+  /** The parameters as authorization returned them (a scoped key's ResourceGroupId added). */
+  readonly params: ReadonlyMap<string, string>;
+  readonly format: 'JSON' | 'XML';
+}
+
+/**
+ * Hands a read-only call to a reader thread. Resolves to the rendered answer, or undefined when
+ * no reader took it (queue full, readers restarting): the caller answers it itself. Rejects with
+ * the action's ApiError, as the action would throw it.
+ */
+export interface ReadOffload {
+  answer(request: ReadRequest): Promise<RenderedText | undefined>;
+}
+
 /** One API operation: its wire name, whether it needs RegionId, and its handler returning the response body. */
 export interface RenderedAction extends ActionBase {
   handle(context: ActionContext): Promise<Record<string, unknown>>;
+  /** It reads only, and a reader thread may answer it instead of `handle` (`ReadOffload`). */
+  readonly offloadable?: boolean;
   readonly stream?: undefined;
 }
 

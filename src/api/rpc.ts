@@ -243,19 +243,34 @@ export function rpcHandler(deps: RpcDeps) {
         return;
       }
       const token = params.string('ClientToken');
-      const body =
-        token && idempotentActions.has(action)
-          ? await deps.services.idempotence.run(
-              { owner: tokenOwner(key), action, token: validateClientToken(token) },
-              requestHash(action, authorized),
-              () => handler.handle(context),
-            )
-          : await handler.handle(context);
-      const { type, text } = renderBody(
-        `${action}Response`,
-        Object.assign({ RequestId: request.id }, body),
-        format,
-      );
+      const idempotent = Boolean(token) && idempotentActions.has(action);
+      // A read-only action may be answered by a reader thread, rendered there; else (none took it) here.
+      const offloaded =
+        handler.offloadable && !idempotent
+          ? await deps.services.readers?.answer({
+              action,
+              requestId: request.id,
+              regionId,
+              params: authorized,
+              format,
+            })
+          : undefined;
+      const { type, text } =
+        offloaded ??
+        renderBody(
+          `${action}Response`,
+          Object.assign(
+            { RequestId: request.id },
+            token && idempotent
+              ? await deps.services.idempotence.run(
+                  { owner: tokenOwner(key), action, token: validateClientToken(token) },
+                  requestHash(action, authorized),
+                  () => handler.handle(context),
+                )
+              : await handler.handle(context),
+          ),
+          format,
+        );
       await audit.store();
       reply.code(200).type(type).send(text);
     } catch (error) {

@@ -22,14 +22,9 @@ import {
   validateInvokeRequest,
   waitsForBoot,
 } from '../domain/invocation.js';
-import { effectiveInvocationFilters, requireHistoryScope } from '../domain/invocation-filters.js';
+import { effectiveInvocationFilters } from '../domain/invocation-filters.js';
 import { applyStop, applyTaskEvent, followExecution } from '../domain/invocation-state.js';
-import {
-  aggregateStatus,
-  invocationStatusFilter,
-  isFinal,
-  recordStatusFilter,
-} from '../domain/invocation-status.js';
+import { aggregateStatus, invocationStatusFilter, isFinal } from '../domain/invocation-status.js';
 import {
   defaultOssDeliveryConfig,
   deliveryTarget,
@@ -51,6 +46,7 @@ import type {
 } from '../store/store.js';
 import { InvocationChanges } from './invocation-changes.js';
 import { InvocationOutputService } from './invocation-output.js';
+import { type DescribeResultsInput, listInvocationResults } from './invocation-results.js';
 import { requestedInstances } from './invocation-targets.js';
 import type { ParameterService } from './parameters.js';
 import { dispatchStartMs, type RunObserver } from './run-observer.js';
@@ -84,16 +80,6 @@ export interface DescribeInvocationsInput {
   timed?: boolean | undefined;
   /** The response will carry every run's output. */
   includeOutput?: boolean | undefined;
-  tags: readonly RawTag[];
-}
-
-export interface DescribeResultsInput {
-  invokeId?: string | undefined;
-  commandId?: string | undefined;
-  instanceId?: string | undefined;
-  invokeRecordStatus?: string | undefined;
-  resourceGroupId?: string | undefined;
-  includeHistory: boolean;
   tags: readonly RawTag[];
 }
 
@@ -320,24 +306,8 @@ export class InvocationService {
     return this.store.invocations.latestExecutions(invokeIds);
   }
 
-  async results(
-    regionId: string,
-    input: DescribeResultsInput,
-    page: PageRequest,
-  ): Promise<Page<InvocationResult>> {
-    const runStatuses =
-      input.invokeRecordStatus === undefined ? undefined : recordStatusFilter(input.invokeRecordStatus);
-    if (input.invokeRecordStatus !== undefined && runStatuses === undefined) {
-      throw new ApiError(
-        'InvalidParameter',
-        `InvokeRecordStatus "${input.invokeRecordStatus.slice(0, 40)}" is not a status.`,
-      );
-    }
-    requireHistoryScope(input.includeHistory, input.invokeId);
-    return this.store.invocations.listResults(
-      { regionId, ...input, runStatuses, tags: validateTagFilters(input.tags) },
-      page,
-    );
+  results(regionId: string, input: DescribeResultsInput, page: PageRequest): Promise<Page<InvocationResult>> {
+    return listInvocationResults(this.store, regionId, input, page);
   }
 
   /** The shown tail of each run's output, in order, in one read. */

@@ -187,3 +187,43 @@ export function openSqliteStore(path: string, options: StoreOptions = {}): Store
     },
   );
 }
+
+/** A read-only connection to a SQLite store, for a reader thread (docs/reader-threads.md). */
+export interface SqliteReader {
+  readonly store: Store;
+  /**
+   * Runs `read` in one read transaction: its statements see one snapshot, taken at its first
+   * statement, so every commit that returned before `snapshot` was called is in it (WAL).
+   */
+  snapshot<T>(read: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Opens `path` read-only beside the server's own connection; the writer keeps the file in WAL mode. */
+export function openSqliteReader(path: string, cacheKiB: number): SqliteReader {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  // A writer's checkpoint may hold the log briefly; wait as the writer does.
+  db.pragma('busy_timeout = 5000');
+  db.pragma(`cache_size = -${cacheKiB}`);
+  const store = sqlStore(
+    new Kysely<Schema>({
+      dialect: sqliteDialect(
+        db,
+        withStatementCache(db, () => {}, undefined),
+      ),
+    }),
+    'sqlite',
+  );
+  return {
+    store,
+    async snapshot(read) {
+      db.exec('BEGIN');
+      try {
+        return await read();
+      } finally {
+        if (db.inTransaction) db.exec('COMMIT');
+      }
+    },
+    close: () => store.close(),
+  };
+}

@@ -96,6 +96,13 @@ export class ServerMetrics implements RunObserver {
     registers: [this.registry],
   });
 
+  private readonly readerCalls = new Counter({
+    name: `${prefix}reader_calls_total`,
+    help: 'Read-only calls handed to the SQLite reader threads, by who answered (reader, full, handed_back).',
+    labelNames: ['answered'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     /** The action names the API serves: any other name counts as "unknown". */
     private readonly servedActions: ReadonlySet<string>,
@@ -161,6 +168,11 @@ export class ServerMetrics implements RunObserver {
   /** For the audit trail: a batch of records written (or not). */
   auditRecorded(outcome: 'stored' | 'failed', records: number): void {
     this.auditRecords.inc({ outcome }, records);
+  }
+
+  /** For the reader threads: who answered a call handed to them (docs/reader-threads.md). */
+  readerCall(answered: 'reader' | 'full' | 'handed_back'): void {
+    this.readerCalls.inc({ answered });
   }
 
   /** Gauges computed when scraped: nothing of them costs anything between scrapes. */

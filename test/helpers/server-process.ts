@@ -43,6 +43,8 @@ export interface StartOptions {
   readonly accessKey?: { readonly id: string; readonly secret: string };
   /** Starts the process under this umask (through sh), e.g. 0o022 to test the modes of its files. */
   readonly umask?: number;
+  /** Another checkout's bin/openassist (a bench's baseline); this checkout's by default. */
+  readonly bin?: string;
 }
 
 /** Starts `openassist server` as a real process on a free port with a known root key. */
@@ -51,7 +53,7 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
   const accessKeyId = options.accessKey?.id ?? `LTAItest${randomBytes(8).toString('hex')}`;
   const accessKeySecret = options.accessKey?.secret ?? randomBytes(15).toString('hex');
   const listen = options.listen ?? '127.0.0.1:0';
-  const args = [binPath, options.command ?? 'server', '--listen', listen, '--data', dataDir];
+  const args = [options.bin ?? binPath, options.command ?? 'server', '--listen', listen, '--data', dataDir];
   if (options.databaseUrl) args.push('--database', options.databaseUrl);
   const child = spawnNode(
     args,

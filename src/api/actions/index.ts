@@ -11,8 +11,8 @@ import { describeFrequencyPreview } from './frequency-preview.js';
 import { installCloudAssistant } from './install-cloud-assistant.js';
 import { describeCloudAssistantStatus, describeInstances } from './instance-status.js';
 import { describeInvocationOutput, streamInvocationOutput } from './invocation-output.js';
+import { describeInvocationResults } from './invocation-results.js';
 import {
-  describeInvocationResults,
   describeInvocations,
   invokeCommand,
   modifyInvocationAttribute,

@@ -1,6 +1,6 @@
-import { type ContentEncoding, parseContentEncoding } from '../../domain/content.js';
+import { parseContentEncoding } from '../../domain/content.js';
 import { ApiError } from '../../domain/errors.js';
-import { hasExecutions, type Invocation, type InvocationInstance } from '../../domain/invocation.js';
+import type { InvocationInstance } from '../../domain/invocation.js';
 import { isTimedInvocation, isTimedRun } from '../../domain/invocation-filters.js';
 import { isFinal, legacyInstanceStatus, legacyInvokeStatus } from '../../domain/invocation-status.js';
 import { type RollingSpec, rollingProgress } from '../../domain/rolling-run.js';
@@ -16,6 +16,7 @@ import {
   renderPage,
   renderTags,
 } from '../wire.js';
+import { runFields, withExecutions, withLatest } from './run-fields.js';
 
 export const invokeCommand: Action = {
   name: 'InvokeCommand',
@@ -45,58 +46,6 @@ export const runCommand: Action = {
     return { CommandId: invocation.commandId, InvokeId: invocation.id };
   },
 };
-
-const noOutput = Buffer.alloc(0);
-
-/**
- * The per-instance fields DescribeInvocations and DescribeInvocationResults share, with each
- * action's own; `output` is the run's shown tail, or undefined where the response leaves output
- * out. No object spread here: spreading ten rows' fields cost a fifth of a result page's CPU.
- */
-function runFields<More extends object>(
-  run: InvocationInstance,
-  output: Buffer | undefined,
-  encoding: ContentEncoding,
-  more: More,
-) {
-  const shown = output ?? noOutput;
-  const fields = {
-    InstanceId: run.instanceId,
-    InvocationStatus: run.status,
-    ErrorCode: run.errorCode,
-    ErrorInfo: run.errorInfo,
-    // Left out (undefined is not rendered) until the run has one.
-    ExitCode: run.exitCode ?? undefined,
-    // Output is the last 24 KB; Dropped counts every byte not shown (cut here or beyond the kept cap).
-    Output: encoding === 'PlainText' ? shown.toString('utf8') : shown.toString('base64'),
-    Dropped: run.droppedBytes + (output ? run.outputBytes - output.length : 0),
-    StartTime: optionalTime(run.startTimeMs),
-    StopTime: optionalTime(run.stopTimeMs),
-    Repeats: run.repeats,
-  };
-  return Object.assign(fields, more);
-}
-
-/**
- * What one instance's row shows of a schedule or reboot task: where the task stands (status, runs
- * so far) with the newest run's results (exit code, output, times).
- */
-function withLatest(run: InvocationInstance, latest: Map<string, InvocationInstance>): InvocationInstance {
-  const newest = run.execution === 0 ? latest.get(`${run.invokeId}/${run.instanceId}`) : undefined;
-  if (!newest) return run;
-  return {
-    ...newest,
-    status: run.status,
-    repeats: run.repeats,
-    createdAtMs: run.createdAtMs,
-    updateTimeMs: Math.max(run.updateTimeMs, newest.updateTimeMs),
-  };
-}
-
-/** Ids of the invocations with runs beyond row 0 (schedules, reboot tasks): only they have a newer run to show. */
-const withExecutions = (invocations: readonly Invocation[]): string[] => [
-  ...new Set(invocations.filter((invocation) => hasExecutions(invocation.repeatMode)).map(({ id }) => id)),
-];
 
 /** A rolling run's extension fields (docs/rolling-runs.md): its limits and where it stands. */
 function rollingFields(rolling: RollingSpec, runs: readonly InvocationInstance[]) {
@@ -199,58 +148,6 @@ export const describeInvocations: Action = {
       };
     });
     return { ...renderPage(page, result), Invocations: { Invocation: invocations } };
-  },
-};
-
-export const describeInvocationResults: Action = {
-  name: 'DescribeInvocationResults',
-  regionRequired: true,
-  async handle(context) {
-    const { params, regionId, services } = context;
-    const page = readPaging(params);
-    const includeHistory = params.boolean('IncludeHistory') ?? false;
-    const result = await services.invocations.results(
-      regionId,
-      {
-        invokeId: params.string('InvokeId') || undefined,
-        commandId: params.string('CommandId') || undefined,
-        instanceId: params.string('InstanceId') || undefined,
-        invokeRecordStatus: params.string('InvokeRecordStatus') || undefined,
-        resourceGroupId: params.string('ResourceGroupId') || undefined,
-        includeHistory,
-        tags: readTags(params),
-      },
-      page,
-    );
-    const latest = includeHistory
-      ? new Map<string, InvocationInstance>()
-      : await services.invocations.latestExecutions(
-          withExecutions(result.items.map((item) => item.invocation)),
-        );
-    const shown = result.items.map(({ invocation, run }) => ({ invocation, run: withLatest(run, latest) }));
-    // ContentEncoding is read only when there is a row to encode, as before (an empty page never fails on it).
-    const encoding =
-      shown.length > 0 ? parseContentEncoding(params.string('ContentEncoding'), 'Base64') : 'Base64';
-    const outputs = await services.invocations.outputTails(shown.map(({ run }) => run));
-    const deliveries = await services.outputDelivery.fields(shown);
-    const results = shown.map(({ invocation, run }, i) =>
-      runFields(run, outputs[i], encoding, {
-        OssOutputDelivery: invocation.ossOutputDelivery,
-        ...deliveries[i],
-        FinishedTime: optionalTime(run.finishTimeMs),
-        InvokeRecordStatus: legacyInstanceStatus(run.status),
-        InvokeId: invocation.id,
-        CommandId: invocation.commandId,
-        Username: invocation.username,
-        Launcher: invocation.launcher,
-        ContainerId: invocation.containerId,
-        ContainerName: invocation.containerName,
-        TerminationMode: invocation.terminationMode,
-        Tags: renderTags(invocation.tags),
-      }),
-    );
-    // Unlike other lists, this response nests its paging fields inside `Invocation`.
-    return { Invocation: { ...renderPage(page, result), InvocationResults: { InvocationResult: results } } };
   },
 };
 
