@@ -12,6 +12,7 @@ import type { Invocation } from '../src/domain/invocation.js';
 import { openStore } from '../src/store/open-store.js';
 import type { InitialRun } from '../src/store/store.js';
 import { dropSchema, newSchemaName, postgresUrlFor } from '../test/helpers/postgres.js';
+import { invocationRecord } from '../test/helpers/store-records.js';
 
 const database = process.argv[2] === 'postgres' ? 'postgres' : 'sqlite';
 const invocations = 1000;
@@ -19,31 +20,14 @@ const instances = 100;
 const calls = 2000;
 
 let clock = 1;
-const invocation = (id: string): Omit<Invocation, 'seq'> => ({
-  id,
-  regionId: 'cn-hangzhou',
-  commandId: 'c-bench',
-  commandName: 'bench',
-  commandType: 'RunShellScript',
-  commandDescription: '',
-  contentBase64: 'ZWNobyBoaQ==',
-  parameters: {},
-  repeatMode: 'Once',
-  frequency: '',
-  timeoutSeconds: 60,
-  username: '',
-  windowsPasswordName: '',
-  workingDir: '',
-  launcher: '',
-  containerId: '',
-  containerName: '',
-  terminationMode: 'ProcessTree',
-  resourceGroupId: '',
-  clientToken: '',
-  status: 'Pending',
-  createdAtMs: clock++,
-  tags: [],
-});
+const invocation = (id: string): Omit<Invocation, 'seq'> =>
+  invocationRecord({
+    id,
+    commandId: 'c-bench',
+    commandName: 'bench',
+    contentBase64: 'ZWNobyBoaQ==',
+    createdAtMs: clock++,
+  });
 const pending = (instanceId: string): InitialRun[] => [
   { instanceId, status: 'Pending', errorCode: '', errorInfo: '' },
 ];

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { invocationRecord } from '../../test/helpers/store-records.js';
 import type { Invocation, RepeatMode } from '../domain/invocation.js';
 import { defaultRetrySchedule } from '../domain/output-delivery.js';
 import { openSqliteStore } from '../store/sqlite.js';
@@ -24,32 +25,15 @@ const invocation = (
   id: string,
   repeatMode: RepeatMode,
   ossOutputDelivery?: string,
-): Omit<Invocation, 'seq'> => ({
-  id,
-  regionId: 'cn-hangzhou',
-  commandId: 'c-x',
-  commandName: 'x',
-  commandType: 'RunShellScript',
-  commandDescription: '',
-  contentBase64: '',
-  parameters: {},
-  repeatMode,
-  frequency: repeatMode === 'Period' ? 'rate(1m)' : '',
-  timeoutSeconds: 60,
-  username: '',
-  windowsPasswordName: '',
-  workingDir: '',
-  launcher: '',
-  containerId: '',
-  containerName: '',
-  terminationMode: 'ProcessTree',
-  resourceGroupId: '',
-  clientToken: '',
-  status: 'Pending',
-  createdAtMs: 1,
-  tags: [],
-  ...(ossOutputDelivery && { ossOutputDelivery }),
-});
+): Omit<Invocation, 'seq'> =>
+  invocationRecord({
+    id,
+    contentBase64: '',
+    repeatMode,
+    frequency: repeatMode === 'Period' ? 'rate(1m)' : '',
+    createdAtMs: 1,
+    ...(ossOutputDelivery && { ossOutputDelivery }),
+  });
 
 describe('output delivery', () => {
   let store: Store;

@@ -675,30 +675,9 @@ for (const harness of harnesses) {
         });
         const ids = ['mi-count-c', 'mi-count-a', 'mi-count-b'];
         for (const id of ids) {
-          await store.instances.register('act-counts', (activation) => ({
-            id,
-            regionId: activation.regionId,
-            activationId: activation.id,
-            name: id,
-            hostname: 'h',
-            osType: 'linux',
-            osVersion: '',
-            agentVersion: '1',
-            machineId: '',
-            intranetIp: '127.0.0.1',
-            tokenHash: 'x',
-            status: 'Running',
-            bootId: '',
-            timeZone: '',
-            shells: [],
-            connected: false,
-            lastHeartbeatAtMs: 0,
-            lastInvokedAtMs: 0,
-            invocationCount: 0,
-            resourceGroupId: '',
-            registeredAtMs: 1_000,
-            tags: [],
-          }));
+          await store.instances.register('act-counts', (activation) =>
+            instanceRecord(id, activation, { agentVersion: '1' }),
+          );
         }
         const quota = { utcDay: '2026-02-01', limit: 1 };
         const made = { ...invocation('t-counts'), commandId: command.id, parameters: { a: 'b' } };
@@ -1545,30 +1524,13 @@ for (const harness of harnesses) {
           await store.fileUploads.append(id, 0, Buffer.from('z'));
           await store.fileUploads.complete(id);
         }
-        const base = {
-          regionId: 'cn-hangzhou',
+        const base = invocationRecord({
+          id: '',
           commandId: '',
           commandName: 'file',
-          commandType: 'RunShellScript' as const,
-          commandDescription: '',
           contentBase64: '',
-          parameters: {},
-          repeatMode: 'Once' as const,
-          frequency: '',
-          timeoutSeconds: 60,
-          username: '',
-          windowsPasswordName: '',
-          workingDir: '',
-          launcher: '',
-          containerId: '',
-          containerName: '',
-          terminationMode: 'ProcessTree' as const,
-          resourceGroupId: '',
-          clientToken: '',
-          status: 'Pending' as const,
           createdAtMs: clock++,
-          tags: [],
-        };
+        });
         const run = [{ instanceId: 'mi-purge', status: 'Pending' as const, errorCode: '', errorInfo: '' }];
         for (const [upload, invoke] of [
           ['up-p-live', 't-p-live'],

@@ -9,6 +9,7 @@ import type { InvocationService } from '../../src/service/invocations.js';
 import type { Store } from '../../src/store/store.js';
 import { waitFor } from '../helpers/deadline.js';
 import { type InProcessApi, startInProcessApi } from '../helpers/in-process-api.js';
+import { invocationRecord } from '../helpers/store-records.js';
 
 // The server in this process, so a test can apply agent events itself and look at what a stream
 // leaves behind; the agents are played by calling the service exactly as the agent hub does.
@@ -38,31 +39,14 @@ afterAll(async () => {
 
 async function createInvocation(id: string, repeatMode: RepeatMode, instanceIds: string[]): Promise<void> {
   await store.invocations.create(
-    {
+    invocationRecord({
       id,
-      regionId: 'cn-hangzhou',
       commandId: 'c-stream',
       commandName: 'stream',
-      commandType: 'RunShellScript',
-      commandDescription: '',
-      contentBase64: 'ZWNobw==',
-      parameters: {},
       repeatMode,
       frequency: repeatMode === 'Period' ? 'rate(1m)' : '',
-      timeoutSeconds: 60,
-      username: '',
-      windowsPasswordName: '',
-      workingDir: '',
-      launcher: '',
-      containerId: '',
-      containerName: '',
-      terminationMode: 'ProcessTree',
-      resourceGroupId: '',
-      clientToken: '',
-      status: 'Pending',
       createdAtMs: Date.now(),
-      tags: [],
-    },
+    }),
     instanceIds.map((instanceId) => ({ instanceId, status: 'Pending', errorCode: '', errorInfo: '' })),
   );
 }
