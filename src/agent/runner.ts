@@ -247,7 +247,7 @@ function execute(
 
 /**
  * A run in a shell started ahead (warm-shells.ts), when one is idle in the run's directory: its
- * script goes down the shell's fd 4 pipe, never to a file. Undefined when there is none.
+ * script is written into the shell's fd 4, a file already unlinked. Undefined when there is none.
  */
 function executeWarm(
   shells: WarmShells,
