@@ -243,10 +243,11 @@ export function rpcHandler(deps: RpcDeps) {
         return;
       }
       const token = params.string('ClientToken');
-      const idempotent = Boolean(token) && idempotentActions.has(action);
+      const idempotenceToken =
+        token && idempotentActions.has(action) ? validateClientToken(token) : undefined;
       // A read-only action may be answered by a reader thread, rendered there; else (none took it) here.
       const offloaded =
-        handler.offloadable && !idempotent
+        handler.offloadable && !idempotenceToken
           ? await deps.services.readers?.answer({
               action,
               requestId: request.id,
@@ -261,9 +262,9 @@ export function rpcHandler(deps: RpcDeps) {
           `${action}Response`,
           Object.assign(
             { RequestId: request.id },
-            token && idempotent
+            idempotenceToken
               ? await deps.services.idempotence.run(
-                  { owner: tokenOwner(key), action, token: validateClientToken(token) },
+                  { owner: tokenOwner(key), action, token: idempotenceToken },
                   requestHash(action, authorized),
                   () => handler.handle(context),
                 )

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeHarnesses } from '../../test/helpers/backends.js';
 import { waitFor } from '../../test/helpers/deadline.js';
-import { instanceRecord, invocationRecord } from '../../test/helpers/store-records.js';
+import { activationRecord, instanceRecord, invocationRecord } from '../../test/helpers/store-records.js';
 import type { Command } from '../domain/command.js';
 import type { FileUpload } from '../domain/file-upload.js';
 import { newCommandId } from '../domain/ids.js';
@@ -237,22 +237,7 @@ for (const harness of harnesses) {
 
     describe("agents' resource-caps reports", () => {
       it('keeps the last report per instance, and answers none for an instance that never sent one', async () => {
-        await store.activations.insert({
-          id: 'act-caps',
-          regionId: 'cn-hangzhou',
-          codeHash: 'x',
-          instanceName: '',
-          instanceCount: 2,
-          registeredCount: 0,
-          deregisteredCount: 0,
-          ttlHours: 4,
-          ipAddressRange: '0.0.0.0/0',
-          description: '',
-          disabled: false,
-          resourceGroupId: '',
-          createdAtMs: 1_000,
-          tags: [],
-        });
+        await store.activations.insert(activationRecord('act-caps', 2));
         const register = (id: string) =>
           store.instances.register('act-caps', (activation) =>
             instanceRecord(id, activation, { agentVersion: '1' }),
@@ -657,22 +642,7 @@ for (const harness of harnesses) {
 
       it("counts a new invocation on its command and instances, keeps its runs in the request's order, and a refused one touches nothing", async () => {
         const command = await store.commands.insert(sampleCommand());
-        await store.activations.insert({
-          id: 'act-counts',
-          regionId: 'cn-hangzhou',
-          codeHash: 'x',
-          instanceName: '',
-          instanceCount: 3,
-          registeredCount: 0,
-          deregisteredCount: 0,
-          ttlHours: 4,
-          ipAddressRange: '0.0.0.0/0',
-          description: '',
-          disabled: false,
-          resourceGroupId: '',
-          createdAtMs: 1_000,
-          tags: [],
-        });
+        await store.activations.insert(activationRecord('act-counts', 3));
         const ids = ['mi-count-c', 'mi-count-a', 'mi-count-b'];
         for (const id of ids) {
           await store.instances.register('act-counts', (activation) =>

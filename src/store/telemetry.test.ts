@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeHarnesses } from '../../test/helpers/backends.js';
-import { instanceRecord, invocationRecord } from '../../test/helpers/store-records.js';
+import { activationRecord, instanceRecord, invocationRecord } from '../../test/helpers/store-records.js';
 import { openStore } from './open-store.js';
 import { operationOfSql } from './sql/telemetry.js';
 import type { EndedRun, QueryOperation, Store } from './store.js';
@@ -70,22 +70,7 @@ for (const harness of harnesses) {
     });
 
     it("sums the online agents' health, versions and caps, and counts undelivered runs", async () => {
-      await store.activations.insert({
-        id: 'act-t',
-        regionId: 'cn-hangzhou',
-        codeHash: 'x',
-        instanceName: '',
-        instanceCount: 10,
-        registeredCount: 0,
-        deregisteredCount: 0,
-        ttlHours: 4,
-        ipAddressRange: '0.0.0.0/0',
-        description: '',
-        disabled: false,
-        resourceGroupId: '',
-        createdAtMs: 1_000,
-        tags: [],
-      });
+      await store.activations.insert(activationRecord('act-t', 10));
       await instance('mi-t1', '0.5.0');
       await instance('mi-t2', '0.5.0');
       await instance('mi-t3', '0.4.0');

@@ -3,6 +3,26 @@ import type { Invocation } from '../../src/domain/invocation.js';
 
 // Records the store suites create: every field a plain default, the test names what it cares about.
 
+/** An activation for `instanceCount` registrations, none used yet. */
+export function activationRecord(id: string, instanceCount: number): Omit<Activation, 'seq'> {
+  return {
+    id,
+    regionId: 'cn-hangzhou',
+    codeHash: 'x',
+    instanceName: '',
+    instanceCount,
+    registeredCount: 0,
+    deregisteredCount: 0,
+    ttlHours: 4,
+    ipAddressRange: '0.0.0.0/0',
+    description: '',
+    disabled: false,
+    resourceGroupId: '',
+    createdAtMs: 1_000,
+    tags: [],
+  };
+}
+
 /** An instance registered against `activation`, connected never, with `overrides` on top. */
 export function instanceRecord(
   id: string,
