@@ -257,6 +257,7 @@ function secureDataDir(config: ServerConfig, dataDirMode: number, logger: Fastif
 export function metricsSources(
   store: Store,
   hub: AgentHub,
+  audit: AuditTrail,
   heartbeatSeconds: number,
   logger: FastifyBaseLogger,
 ): MetricsSources {
@@ -267,6 +268,7 @@ export function metricsSources(
     fleet: (nowMs) => store.telemetry.fleet(nowMs - 3 * heartbeatSeconds * 1000),
     pool: () => store.telemetry.pool(),
     walBytes: () => store.telemetry.walBytes(),
+    ...(audit.enabled && { auditBacklog: () => audit.backlog }),
   };
 }
 
@@ -325,7 +327,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     secrets,
     audit,
   );
-  metrics?.watch(metricsSources(store, agentHub, config.heartbeatSeconds, logger));
+  metrics?.watch(metricsSources(store, agentHub, audit, config.heartbeatSeconds, logger));
   // SQLite only: reads answered on other cores, each thread with a read-only connection of its own.
   const readers = startReaders(
     config.databaseUrl,

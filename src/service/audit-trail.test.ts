@@ -94,6 +94,30 @@ describe('AuditTrail: group commit before the answer', () => {
     expect(count).toBe(40);
   });
 
+  it('counts its backlog: the batch being written, the queue, and callers waiting for room', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const repo: AuditEventRepo = {
+      append: async (events) => {
+        await held;
+        await store.auditEvents.append(events);
+      },
+      lookup: (...args) => store.auditEvents.lookup(...args),
+      purgeBefore: (ms) => store.auditEvents.purgeBefore(ms),
+    };
+    const trail = new AuditTrail(repo, { enabled: true, digestKey, logger, maxQueued: 4, maxBatch: 2 });
+    expect(trail.backlog).toBe(0);
+    const calls = Array.from({ length: 9 }, () => trail.record(sample('Backlog')));
+    // The first batch (2) waits in the store; the queue refilled to 4; 3 callers wait for room.
+    await vi.waitFor(() => expect(trail.backlog).toBe(9));
+    release();
+    await Promise.all(calls);
+    expect(trail.backlog).toBe(0);
+    expect((await store.auditEvents.lookup({ eventName: 'Backlog' }, 50, undefined)).events).toHaveLength(9);
+  });
+
   it('rejects every caller of a batch the store refused, and goes on with the next', async () => {
     let fail = true;
     const repo: AuditEventRepo = {

@@ -46,6 +46,8 @@ export const unrecorded = () =>
 export class AuditTrail {
   private queue: Pending[] = [];
   private writing = false;
+  /** Records of the batch being written: taken from the queue, not stored yet. */
+  private inFlight = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly maxQueued: number;
   private readonly maxBatch: number;
@@ -62,6 +64,14 @@ export class AuditTrail {
 
   get enabled(): boolean {
     return this.options.enabled;
+  }
+
+  /**
+   * Records not stored yet, each holding its call's answer: those being written, those queued, and
+   * those whose callers wait for room in the full queue. Grows when the database falls behind.
+   */
+  get backlog(): number {
+    return this.inFlight + this.queue.length + this.roomWaiters.length;
   }
 
   /** What replaces a secret in a record: a keyed SHA-256, equal for equal values on every node. */
@@ -114,6 +124,7 @@ export class AuditTrail {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       for (const wake of this.roomWaiters.splice(0, this.maxQueued - this.queue.length)) wake();
+      this.inFlight = batch.length;
       try {
         await this.repo.append(batch.map((pending) => pending.event));
       } catch (error) {
@@ -121,6 +132,8 @@ export class AuditTrail {
         this.options.observe?.('failed', batch.length);
         for (const pending of batch) pending.failed(error);
         continue;
+      } finally {
+        this.inFlight = 0;
       }
       this.options.observe?.('stored', batch.length);
       for (const pending of batch) pending.stored();

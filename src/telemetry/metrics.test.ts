@@ -95,6 +95,8 @@ describe('ServerMetrics', () => {
     expect(s.value('openassist_agents_resource_capped')).toBe(1);
     expect(s.value('openassist_sqlite_wal_bytes')).toBe(4096);
     expect(s.text).not.toContain('openassist_store_pool_connections');
+    // No audit trail watched: no backlog shown (a trail that is off has none).
+    expect(s.text).not.toContain('openassist_audit_backlog_records');
     expect(() => metrics.watch(sources())).toThrow();
   });
 
@@ -113,6 +115,15 @@ describe('ServerMetrics', () => {
     expect(s.value('openassist_store_pool_connections', { state: 'idle' })).toBe(7);
     expect(s.text).not.toContain('openassist_sqlite_wal_bytes');
     expect(s.series('openassist_agents_by_version')).toEqual([]);
+  });
+
+  it("shows the audit trail's backlog as the trail counts it at scrape time", async () => {
+    const metrics = new ServerMetrics(new Set());
+    let backlog = 12;
+    metrics.watch(sources({ auditBacklog: () => backlog }));
+    expect((await scrape(metrics)).value('openassist_audit_backlog_records')).toBe(12);
+    backlog = 0;
+    expect((await scrape(metrics)).value('openassist_audit_backlog_records')).toBe(0);
   });
 
   it('keeps two servers in one process apart', async () => {

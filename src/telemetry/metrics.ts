@@ -13,6 +13,8 @@ export interface MetricsSources {
   fleet(nowMs: number): Promise<FleetGauges>;
   pool(): PoolGauges | undefined;
   walBytes(): number | undefined;
+  /** The audit trail's records not stored yet (`AuditTrail.backlog`); absent: the trail is off. */
+  auditBacklog?(): number;
   /** Told when the fleet's figures could not be read (that scrape shows none of them). */
   failed?(error: unknown): void;
 }
@@ -123,6 +125,17 @@ export class ServerMetrics implements RunObserver {
     this.sources = sources;
     if (sources.dialect === 'postgres') this.registerPoolGauge();
     else this.registerWalGauge();
+    const { auditBacklog } = sources;
+    if (auditBacklog) {
+      new Gauge({
+        name: `${prefix}audit_backlog_records`,
+        help: "Audit records this node has not stored yet, each holding its call's answer: being written, queued, or waiting for room in the full queue.",
+        registers: [this.registry],
+        collect() {
+          this.set(auditBacklog());
+        },
+      });
+    }
   }
 
   /** The exposition text of every metric and its content type (Prometheus text format 0.0.4). */

@@ -182,6 +182,8 @@ for (const factory of backendFactories) {
       expect(calls).toBeGreaterThanOrEqual(9);
       expect(delta('openassist_audit_records_total', { outcome: 'stored' })).toBe(calls);
       expect(delta('openassist_audit_records_total', { outcome: 'failed' })).toBe(0);
+      // Each record is stored before its call is answered: none is left behind.
+      expect(after.value('openassist_audit_backlog_records')).toBe(0);
       expect(delta('openassist_store_query_duration_seconds_count', { operation: 'read' })).toBeGreaterThan(
         0,
       );
