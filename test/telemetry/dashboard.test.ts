@@ -51,7 +51,7 @@ const fleetFigures: FleetGauges = {
 /** Labels Prometheus adds to every scraped series (the target's), and `up`, which it makes itself. */
 const targetLabels = ['job', 'instance'];
 
-/** The server's catalogue: its registry built as the server builds it, on either store. */
+/** The server's catalogue: its registry built as the server builds it, on either store, audit trail on. */
 function catalogue(): Map<string, readonly string[]> {
   const names = new Map<string, readonly string[]>([['up', []]]);
   for (const dialect of ['sqlite', 'postgres'] as const) {
@@ -62,6 +62,7 @@ function catalogue(): Map<string, readonly string[]> {
       fleet: async () => ({}) as FleetGauges,
       pool: () => undefined,
       walBytes: () => undefined,
+      auditBacklog: () => 0,
     } satisfies MetricsSources);
     for (const metric of metrics.registry.getMetricsAsArray()) {
       const { name, labelNames = [] } = metric as unknown as { name: string; labelNames?: string[] };
