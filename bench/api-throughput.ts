@@ -41,13 +41,18 @@ const seededInstances = 1000;
 
 const pick = <T>(items: readonly T[], i: number): T => items[i % items.length] as T;
 
-/** Signs `count` requests up front (a fresh nonce and signature each), then drives them with autocannon. */
-export async function drive(
+/** Requests signed up front, ready to be driven against their server. */
+export interface SignedLoad {
+  /** Drives the requests for `seconds` with autocannon; past the last one it replays it (refused as a replay). */
+  run(seconds: number): Promise<Throughput>;
+}
+
+/** Signs `count` requests up front (a fresh nonce and signature each), so signing costs the run nothing. */
+export async function signLoad(
   server: ServerProcess,
-  seconds: number,
   count: number,
   request: (i: number) => { action: string; params: Record<string, string> },
-): Promise<Throughput> {
+): Promise<SignedLoad> {
   const client = {
     endpoint: server.url,
     accessKeyId: server.accessKeyId,
@@ -64,26 +69,40 @@ export async function drive(
       return { path: url.slice(server.url.length), headers };
     }),
   );
-  let next = 0;
-  const pid = server.child.pid ?? 0;
-  const cpuBefore = await cpuSeconds(pid);
-  const run = await autocannon({
-    url: server.url,
-    connections,
-    duration: seconds,
-    requests: [
-      { method: 'POST', setupRequest: (req) => ({ ...req, ...(presigned[next++] ?? presigned.at(-1)) }) },
-    ],
-  });
-  const cpuMs = ((await cpuSeconds(pid)) - cpuBefore) * 1000;
   return {
-    requestsPerSecond: Math.round(run.requests.average),
-    latencyP50Ms: run.latency.p50,
-    latencyP99Ms: run.latency.p99,
-    non2xx: run.non2xx,
-    total: run.requests.total,
-    serverCpuMsPerRequest: Math.round((cpuMs / Math.max(1, run.requests.total)) * 1000) / 1000,
+    async run(seconds) {
+      let next = 0;
+      const pid = server.child.pid ?? 0;
+      const cpuBefore = await cpuSeconds(pid);
+      const run = await autocannon({
+        url: server.url,
+        connections,
+        duration: seconds,
+        requests: [
+          { method: 'POST', setupRequest: (req) => ({ ...req, ...(presigned[next++] ?? presigned.at(-1)) }) },
+        ],
+      });
+      const cpuMs = ((await cpuSeconds(pid)) - cpuBefore) * 1000;
+      return {
+        requestsPerSecond: Math.round(run.requests.average),
+        latencyP50Ms: run.latency.p50,
+        latencyP99Ms: run.latency.p99,
+        non2xx: run.non2xx,
+        total: run.requests.total,
+        serverCpuMsPerRequest: Math.round((cpuMs / Math.max(1, run.requests.total)) * 1000) / 1000,
+      };
+    },
   };
+}
+
+/** Signs `count` requests up front, then drives them with autocannon for `seconds`. */
+export async function drive(
+  server: ServerProcess,
+  seconds: number,
+  count: number,
+  request: (i: number) => { action: string; params: Record<string, string> },
+): Promise<Throughput> {
+  return (await signLoad(server, count, request)).run(seconds);
 }
 
 /** Each query kind `calls` times, one at a time; its latency as the client sees it. */

@@ -7,6 +7,7 @@
  * The agent's single executable against `openassist agent` and bare node (agent-executable.ts).
  * Terminal sessions against `ssh -tt`: the first prompt byte, keystroke echo (terminal-session.ts).
  * What metrics and the audit trail cost InvokeCommand, each on and off (observability-cost.ts).
+ * InvokeCommand on one and on two PostgreSQL nodes, and the projection (cluster-throughput.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -16,6 +17,7 @@ import { signCall } from '../src/client/sign.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { describeAgentExecutable, measureAgentExecutable } from './agent-executable.js';
 import { measureClusterDispatch } from './cluster-dispatch.js';
+import { describeClusterThroughput, measureClusterThroughput } from './cluster-throughput.js';
 import { measureContainerOverhead } from './container-overhead.js';
 import { measureFanOut } from './fan-out.js';
 import { describeFileTransfer, measureFileTransfer } from './file-transfer.js';
@@ -122,6 +124,10 @@ async function main(): Promise<void> {
     results.push({ scenario: 'InvokeCommand latency, echo hi, one local agent', ...latency });
     results.push(await measureContainerOverhead(server, quick ? 20 : 50));
     results.push(await measureClusterDispatch(quick ? 50 : 200));
+    const cluster = await measureClusterThroughput(quick ? 3 : 10);
+    const clusterRows = describeClusterThroughput(cluster);
+    for (const line of clusterRows.lines) console.log(line);
+    results.push({ scenario: 'InvokeCommand on one and two PostgreSQL nodes', ...cluster });
     const accuracy = await measureScheduleAccuracy(server, quick ? 3 : 5, quick ? 6 : 100);
     console.log(
       `cron every 10 s on ${accuracy.agents} agents (${accuracy.runs} runs): first instruction after the fire time p50 ${accuracy.lateByMs.p50} ms, p99 ${accuracy.lateByMs.p99} ms, max ${accuracy.lateByMs.max} ms`,
@@ -159,6 +165,7 @@ async function main(): Promise<void> {
     const ssh = peerP50('ssh');
     const ansible = peerP50('ansible -c local');
     const verdicts: Verdict[] = [
+      clusterRows.verdict,
       {
         target: `send-file ${files.largeFile.mebibytes} MiB: server and agent RSS growth < 32 MiB each`,
         measured: `${files.largeFile.serverRssGrowthMiB} / ${files.largeFile.agentRssGrowthMiB} MiB`,
@@ -238,6 +245,22 @@ async function main(): Promise<void> {
 }
 
 /**
+ * Writes an `-only` run's figures to `bench/results/<date>-<kind>[-quick].json`, with when, where
+ * and how loaded the machine was; prints the path.
+ */
+function writeResults(kind: string, figures: Record<string, unknown>): void {
+  const stamp = new Date().toISOString().slice(0, 10);
+  const out = new URL(`../../bench/results/${stamp}-${kind}${quick ? '-quick' : ''}.json`, import.meta.url);
+  mkdirSync(new URL('.', out), { recursive: true });
+  const machine = { cpus: cpus().length, node: process.version, loadAverage: loadavg() };
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, ...machine, ...figures }, null, 2)}\n`,
+  );
+  console.log(`written ${out.pathname}`);
+}
+
+/**
  * `-- --latency-only`: `echo hi` through the SDK on one local agent alone (first instruction,
  * `Success` visible, server and agent CPU per run), written to `bench/results/<date>-latency[-quick].json`.
  */
@@ -248,14 +271,7 @@ async function latencyOnly(): Promise<void> {
     console.log(
       `echo hi on one local agent (${latency.runs} runs): first instruction p50 ${latency.toFirstInstructionMs?.p50} ms, p99 ${latency.toFirstInstructionMs?.p99} ms; Success visible p50 ${latency.toResultVisibleMs.p50} ms, p99 ${latency.toResultVisibleMs.p99} ms; CPU per run: server ${latency.serverCpuMsPerRun} ms, agent ${latency.agentCpuMsPerRun} ms`,
     );
-    const stamp = new Date().toISOString().slice(0, 10);
-    const out = new URL(`../../bench/results/${stamp}-latency${quick ? '-quick' : ''}.json`, import.meta.url);
-    mkdirSync(new URL('.', out), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, loadAverage: loadavg(), ...latency }, null, 2)}\n`,
-    );
-    console.log(`written ${out.pathname}`);
+    writeResults('latency', { ...latency });
   } finally {
     await server.stop();
   }
@@ -269,15 +285,7 @@ async function fleetOnly(): Promise<void> {
   const started = performance.now();
   const fleet = await measureFleetScenarios(quick, (line) => console.log(line));
   printVerdicts(fleet.verdicts);
-  const stamp = new Date().toISOString().slice(0, 10);
-  const out = new URL(`../../bench/results/${stamp}-fleet${quick ? '-quick' : ''}.json`, import.meta.url);
-  mkdirSync(new URL('.', out), { recursive: true });
-  const seconds = Math.round((performance.now() - started) / 1000);
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), quick, seconds, cpus: cpus().length, node: process.version, loadAverage: loadavg(), ...fleet }, null, 2)}\n`,
-  );
-  console.log(`written ${out.pathname} (${seconds} s)`);
+  writeResults('fleet', { seconds: Math.round((performance.now() - started) / 1000), ...fleet });
 }
 
 /**
@@ -290,17 +298,7 @@ async function executableOnly(): Promise<void> {
     const figures = await measureAgentExecutable(server, quick);
     console.log(describeAgentExecutable(figures));
     printVerdicts(figures.verdicts);
-    const stamp = new Date().toISOString().slice(0, 10);
-    const out = new URL(
-      `../../bench/results/${stamp}-executable${quick ? '-quick' : ''}.json`,
-      import.meta.url,
-    );
-    mkdirSync(new URL('.', out), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, ...figures }, null, 2)}\n`,
-    );
-    console.log(`written ${out.pathname}`);
+    writeResults('executable', { ...figures });
   } finally {
     await server.stop();
   }
@@ -315,17 +313,7 @@ async function sessionsOnly(): Promise<void> {
   try {
     const figures = await measureTerminalSessions(server, quick);
     for (const line of describeTerminalSessions(figures)) console.log(line);
-    const stamp = new Date().toISOString().slice(0, 10);
-    const out = new URL(
-      `../../bench/results/${stamp}-sessions${quick ? '-quick' : ''}.json`,
-      import.meta.url,
-    );
-    mkdirSync(new URL('.', out), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, loadAverage: loadavg(), ...figures }, null, 2)}\n`,
-    );
-    console.log(`written ${out.pathname}`);
+    writeResults('sessions', { ...figures });
   } finally {
     await server.stop();
   }
@@ -337,14 +325,7 @@ async function sessionsOnly(): Promise<void> {
  */
 async function webhooksOnly(): Promise<void> {
   const rows = await measureWebhooks(quick, (line) => console.log(line));
-  const stamp = new Date().toISOString().slice(0, 10);
-  const out = new URL(`../../bench/results/${stamp}-webhooks${quick ? '-quick' : ''}.json`, import.meta.url);
-  mkdirSync(new URL('.', out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, loadAverage: loadavg(), rows }, null, 2)}\n`,
-  );
-  console.log(`written ${out.pathname}`);
+  writeResults('webhooks', { rows });
 }
 
 /**
@@ -354,17 +335,7 @@ async function webhooksOnly(): Promise<void> {
 async function observabilityOnly(): Promise<void> {
   const { rows, verdicts } = await measureObservabilityCost(quick, (line) => console.log(line));
   printVerdicts(verdicts);
-  const stamp = new Date().toISOString().slice(0, 10);
-  const out = new URL(
-    `../../bench/results/${stamp}-observability${quick ? '-quick' : ''}.json`,
-    import.meta.url,
-  );
-  mkdirSync(new URL('.', out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), quick, cpus: cpus().length, node: process.version, loadAverage: loadavg(), rows, verdicts }, null, 2)}\n`,
-  );
-  console.log(`written ${out.pathname}`);
+  writeResults('observability', { rows, verdicts });
 }
 
 /**
@@ -389,14 +360,19 @@ async function resultsOnly(): Promise<void> {
     rounds,
     (line) => console.log(line),
   );
-  const stamp = new Date().toISOString().slice(0, 10);
-  const out = new URL(`../../bench/results/${stamp}-results${quick ? '-quick' : ''}.json`, import.meta.url);
-  mkdirSync(new URL('.', out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), quick, durationSeconds, cpus: cpus().length, node: process.version, loadAverage: loadavg(), rows }, null, 2)}\n`,
-  );
-  console.log(`written ${out.pathname}`);
+  writeResults('results', { durationSeconds, rows });
+}
+
+/**
+ * `-- --cluster-only`: InvokeCommand on one PostgreSQL node, then on two at once, and the
+ * projection with a machine per node, written to `bench/results/<date>-cluster[-quick].json`.
+ */
+async function clusterOnly(): Promise<void> {
+  const cluster = await measureClusterThroughput(quick ? 3 : 10);
+  const { lines, verdict } = describeClusterThroughput(cluster);
+  for (const line of lines) console.log(line);
+  printVerdicts([verdict]);
+  writeResults('cluster', { ...cluster, verdicts: [verdict] });
 }
 
 await (process.argv.includes('--results-only')
@@ -413,4 +389,6 @@ await (process.argv.includes('--results-only')
             ? executableOnly()
             : process.argv.includes('--sessions-only')
               ? sessionsOnly()
-              : main());
+              : process.argv.includes('--cluster-only')
+                ? clusterOnly()
+                : main());
