@@ -3,6 +3,7 @@ import pg from 'pg';
 import { errnoCode } from '../guards.js';
 import type { Migration } from './migrations/migration.js';
 import { postgresMigrations } from './migrations/postgres.js';
+import { namedStatementPool } from './postgres-statements.js';
 import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
 import { queryLog } from './sql/telemetry.js';
@@ -98,7 +99,7 @@ export async function openPostgresStore(
   const notifications = new PostgresNotifications(pool, connectionString, `openassist_${schema ?? 'public'}`);
   return sqlStore(
     new Kysely<Schema>({
-      dialect: new PostgresDialect({ pool }),
+      dialect: new PostgresDialect({ pool: namedStatementPool(pool) }),
       ...(options.onQuery && { log: queryLog(options.onQuery) }),
     }),
     'postgres',

@@ -1,0 +1,135 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  dropSchema,
+  newSchemaName,
+  postgresAvailable,
+  postgresBaseUrl,
+} from '../../test/helpers/postgres.js';
+import { namedStatementPool, StatementNames } from './postgres-statements.js';
+
+// Statements sent as named prepared statements (docs/sqlite-costs.md has the figures): each is
+// parsed once per connection, answers as before, stays within its bound, and survives another
+// node changing the table under a prepared `SELECT *`.
+
+interface Tables {
+  items: { id: number; label: string };
+}
+
+describe('StatementNames', () => {
+  it('names a text the same way every time, and every process alike', () => {
+    const names = new StatementNames();
+    const name = names.of('select 1');
+    expect(name).toMatch(/^oa_[0-9a-f]{24}$/);
+    expect(names.of('select 1')).toBe(name);
+    expect(new StatementNames().of('select 1')).toBe(name);
+    expect(names.of('select 2')).not.toBe(name);
+  });
+
+  it('leaves transaction control unnamed, and texts past its bound', () => {
+    const names = new StatementNames(2);
+    expect(names.of('BEGIN')).toBeUndefined();
+    expect(names.of('  commit')).toBeUndefined();
+    expect(names.of('select 1')).toBeDefined();
+    expect(names.of('select 2')).toBeDefined();
+    expect(names.of('select 3')).toBeUndefined();
+    expect(names.of('select 1')).toBeDefined();
+    expect(names.size).toBe(2);
+  });
+
+  it('runs a text unnamed once told to', () => {
+    const names = new StatementNames();
+    expect(names.of('select 1')).toBeDefined();
+    names.unname('select 1');
+    expect(names.of('select 1')).toBeUndefined();
+  });
+});
+
+const available = await postgresAvailable();
+
+describe.skipIf(!available)('namedStatementPool on PostgreSQL', () => {
+  const schema = newSchemaName();
+  // One connection, so what it prepared can be read back from it.
+  const pool = new pg.Pool({
+    connectionString: postgresBaseUrl,
+    max: 1,
+    options: `-c search_path=${schema}`,
+  });
+  const names = new StatementNames(8);
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: namedStatementPool(pool, names) }) });
+  const prepared = async () =>
+    (await sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements`.execute(db)).rows.map(
+      (row) => row.statement,
+    );
+
+  beforeAll(async () => {
+    const setup = new pg.Client({ connectionString: postgresBaseUrl });
+    await setup.connect();
+    await setup.query(`CREATE SCHEMA ${schema}`);
+    await setup.end();
+    await sql`CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL)`.execute(db);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await dropSchema(schema);
+  });
+
+  it('prepares a statement once on its connection and answers as an unnamed one would', async () => {
+    await db
+      .insertInto('items')
+      .values([
+        { id: 1, label: 'one' },
+        { id: 2, label: 'two' },
+      ])
+      .execute();
+    const byIdQuery = (id: number) => db.selectFrom('items').selectAll().where('id', '=', id);
+    const byId = (id: number) => byIdQuery(id).execute();
+    expect(await byId(1)).toEqual([{ id: 1, label: 'one' }]);
+    expect(await byId(2)).toEqual([{ id: 2, label: 'two' }]);
+    const text = byIdQuery(1).compile().sql;
+    expect((await prepared()).filter((statement) => statement === text)).toHaveLength(1);
+    // Transactions work around named statements as before.
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('items').set({ label: 'uno' }).where('id', '=', 1).execute();
+    });
+    expect(await byId(1)).toEqual([{ id: 1, label: 'uno' }]);
+  });
+
+  it('keeps to its bound: texts past it run unnamed', async () => {
+    for (let i = 0; i < 12; i++) {
+      await sql`SELECT ${sql.lit(i)} AS n, label FROM items WHERE id = ${1}`.execute(db);
+    }
+    expect(names.size).toBe(8);
+    expect((await prepared()).length).toBeLessThanOrEqual(8);
+  });
+
+  it('answers a prepared SELECT * after another connection added a column (then unnamed)', async () => {
+    const fresh = new StatementNames();
+    const other = new Kysely<Tables>({
+      dialect: new PostgresDialect({
+        pool: namedStatementPool(
+          new pg.Pool({ connectionString: postgresBaseUrl, max: 1, options: `-c search_path=${schema}` }),
+          fresh,
+        ),
+      }),
+    });
+    try {
+      const query = () => other.selectFrom('items').selectAll().orderBy('id').execute();
+      expect((await query()).length).toBe(2);
+      await sql`ALTER TABLE items ADD COLUMN note TEXT NOT NULL DEFAULT 'n'`.execute(db);
+      // PostgreSQL refuses the prepared plan (its result type changed); it runs again unnamed.
+      expect(await query()).toEqual([
+        { id: 1, label: 'uno', note: 'n' },
+        { id: 2, label: 'two', note: 'n' },
+      ]);
+      expect(fresh.of(other.selectFrom('items').selectAll().orderBy('id').compile().sql)).toBeUndefined();
+      // The first connection's prepared SELECT * by id too.
+      expect(await db.selectFrom('items').selectAll().where('id', '=', 2).execute()).toEqual([
+        { id: 2, label: 'two', note: 'n' },
+      ]);
+    } finally {
+      await other.destroy();
+    }
+  });
+});
