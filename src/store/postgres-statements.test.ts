@@ -17,30 +17,37 @@ interface Tables {
   items: { id: number; label: string };
 }
 
+/** A name for `text`: asked twice, as a statement run twice. */
+function named(names: StatementNames, text: string): string | undefined {
+  names.of(text);
+  return names.of(text);
+}
+
 describe('StatementNames', () => {
-  it('names a text the same way every time, and every process alike', () => {
+  it('names a text on its second run, the same way every time and in every process', () => {
     const names = new StatementNames();
+    expect(names.of('select 1')).toBeUndefined();
     const name = names.of('select 1');
     expect(name).toMatch(/^oa_[0-9a-f]{24}$/);
     expect(names.of('select 1')).toBe(name);
-    expect(new StatementNames().of('select 1')).toBe(name);
-    expect(names.of('select 2')).not.toBe(name);
+    expect(named(new StatementNames(), 'select 1')).toBe(name);
+    expect(named(names, 'select 2')).not.toBe(name);
   });
 
   it('leaves transaction control unnamed, and texts past its bound', () => {
     const names = new StatementNames(2);
-    expect(names.of('BEGIN')).toBeUndefined();
-    expect(names.of('  commit')).toBeUndefined();
-    expect(names.of('select 1')).toBeDefined();
-    expect(names.of('select 2')).toBeDefined();
-    expect(names.of('select 3')).toBeUndefined();
+    expect(named(names, 'BEGIN')).toBeUndefined();
+    expect(named(names, '  commit')).toBeUndefined();
+    expect(named(names, 'select 1')).toBeDefined();
+    expect(named(names, 'select 2')).toBeDefined();
+    expect(named(names, 'select 3')).toBeUndefined();
     expect(names.of('select 1')).toBeDefined();
     expect(names.size).toBe(2);
   });
 
   it('runs a text unnamed once told to', () => {
     const names = new StatementNames();
-    expect(names.of('select 1')).toBeDefined();
+    expect(named(names, 'select 1')).toBeDefined();
     names.unname('select 1');
     expect(names.of('select 1')).toBeUndefined();
   });
@@ -96,9 +103,24 @@ describe.skipIf(!available)('namedStatementPool on PostgreSQL', () => {
     expect(await byId(1)).toEqual([{ id: 1, label: 'uno' }]);
   });
 
+  it('answers when the prepared statement is gone from the server connection (a pooler), then unnamed', async () => {
+    const byLabel = () => db.selectFrom('items').select('id').where('label', '=', 'two');
+    const text = byLabel().compile().sql;
+    expect(await byLabel().execute()).toEqual([{ id: 2 }]);
+    expect(await byLabel().execute()).toEqual([{ id: 2 }]);
+    const name = names.of(text);
+    expect(name).toBeDefined();
+    // As if a pooler in transaction mode had moved the client to another server connection.
+    await sql.raw(`DEALLOCATE ${name}`).execute(db);
+    expect(await byLabel().execute()).toEqual([{ id: 2 }]);
+    expect(names.of(text)).toBeUndefined();
+  });
+
   it('keeps to its bound: texts past it run unnamed', async () => {
     for (let i = 0; i < 12; i++) {
-      await sql`SELECT ${sql.lit(i)} AS n, label FROM items WHERE id = ${1}`.execute(db);
+      for (let run = 0; run < 2; run++) {
+        await sql`SELECT ${sql.lit(i)} AS n, label FROM items WHERE id = ${1}`.execute(db);
+      }
     }
     expect(names.size).toBe(8);
     expect((await prepared()).length).toBeLessThanOrEqual(8);
@@ -116,6 +138,7 @@ describe.skipIf(!available)('namedStatementPool on PostgreSQL', () => {
     });
     try {
       const query = () => other.selectFrom('items').selectAll().orderBy('id').execute();
+      expect((await query()).length).toBe(2);
       expect((await query()).length).toBe(2);
       await sql`ALTER TABLE items ADD COLUMN note TEXT NOT NULL DEFAULT 'n'`.execute(db);
       // PostgreSQL refuses the prepared plan (its result type changed); it runs again unnamed.

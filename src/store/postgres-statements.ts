@@ -9,13 +9,18 @@ export const maxNamedStatements = 256;
 // Transaction control has nothing to plan.
 const transactionControl = /^\s*(begin|commit|rollback|savepoint|release)\b/i;
 
+/** Texts seen once, remembered to name them on their second run; forgotten all at once when full. */
+const maxSeenOnce = 4_096;
+
 /**
  * The names statements are prepared under, one per statement text, the same in every process (a
- * hash of the text), at most `max` of them. A text PostgreSQL refused to run under its name (its
- * plan's result type changed: another node migrated the schema) runs unnamed from then on.
+ * hash of the text), at most `max` of them. A text is named on its second run, so one-off texts (a
+ * batch of an unusual size) do not use up the names. A text PostgreSQL refused to run under its
+ * name runs unnamed from then on.
  */
 export class StatementNames {
   private readonly names = new Map<string, string | undefined>();
+  private readonly seenOnce = new Set<string>();
 
   constructor(private readonly max = maxNamedStatements) {}
 
@@ -23,6 +28,12 @@ export class StatementNames {
   of(text: string): string | undefined {
     if (this.names.has(text)) return this.names.get(text);
     if (this.names.size >= this.max || transactionControl.test(text)) return undefined;
+    if (!this.seenOnce.has(text)) {
+      if (this.seenOnce.size >= maxSeenOnce) this.seenOnce.clear();
+      this.seenOnce.add(text);
+      return undefined;
+    }
+    this.seenOnce.delete(text);
     const name = `oa_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
     this.names.set(text, name);
     return name;
@@ -38,8 +49,12 @@ export class StatementNames {
   }
 }
 
-/** PostgreSQL's "cached plan must not change result type": a prepared `SELECT *` after ALTER TABLE. */
-const planChanged = (error: unknown) => errnoCode(error) === '0A000';
+/**
+ * Refusals of a named statement that running it unnamed gets past: 0A000, "cached plan must not
+ * change result type" (a prepared `SELECT *` after another node's ALTER TABLE); 26000, "prepared
+ * statement does not exist" (a pooler in transaction mode sent it to another server connection).
+ */
+const refusedName = (error: unknown) => ['0A000', '26000'].includes(errnoCode(error) ?? '');
 
 /**
  * The pool as Kysely sees it, each statement sent as a named prepared statement. Sent unnamed,
@@ -59,7 +74,7 @@ export function namedStatementPool(pool: pg.Pool, names = new StatementNames()):
         try {
           return await client.query({ name, text, values });
         } catch (error) {
-          if (!planChanged(error)) throw error;
+          if (!refusedName(error)) throw error;
           names.unname(text);
           // Inside a transaction PostgreSQL refuses the retry too (the transaction is aborted):
           // the caller then sees the first error, once; the text runs unnamed from now on.
