@@ -9,7 +9,7 @@ import {
 } from '../../test/helpers/postgres.js';
 import { namedStatementPool, StatementNames } from './postgres-statements.js';
 
-// Statements sent as named prepared statements (docs/sqlite-costs.md has the figures): each is
+// Statements sent as named prepared statements (the README's Performance has the figures): each is
 // parsed once per connection, answers as before, stays within its bound, and survives another
 // node changing the table under a prepared `SELECT *`.
 

@@ -3,7 +3,7 @@ import type { PostgresCursor, PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import { errnoCode } from '../guards.js';
 
-/** Statement texts that get a name; past them, new texts run unnamed (see `namedStatements`). */
+/** Statement texts that get a name; past them, new texts run unnamed (`namedStatementPool`). */
 export const maxNamedStatements = 256;
 
 // Transaction control has nothing to plan.
