@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../test/helpers/postgres.js';
-import { startServerProcess } from '../test/helpers/server-process.js';
+import type { ServerProcess } from '../test/helpers/server-process.js';
+import { startClusterNodes } from './cluster-nodes.js';
 import { measureInvokeLatency } from './invoke-latency.js';
 
 /**
@@ -9,16 +8,8 @@ import { measureInvokeLatency } from './invoke-latency.js';
  * number of runs each, measured in one run.
  */
 export async function measureClusterDispatch(runs: number) {
-  if (!(await postgresAvailable()))
-    throw new Error('the cluster benchmark needs PostgreSQL on 127.0.0.1:5432');
-  const schema = newSchemaName();
-  const accessKey = {
-    id: `LTAIbench${randomBytes(8).toString('hex')}`,
-    secret: randomBytes(15).toString('hex'),
-  };
-  const env = { OPENASSIST_SECRET_KEY: randomBytes(32).toString('base64'), OPENASSIST_LOG_LEVEL: 'warn' };
-  const nodeA = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey, env });
-  const nodeB = await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey, env });
+  const cluster = await startClusterNodes(2);
+  const [nodeA, nodeB] = cluster.nodes as [ServerProcess, ServerProcess];
   try {
     const sameNode = await measureInvokeLatency(nodeA, runs);
     const crossNode = await measureInvokeLatency(nodeA, runs, { agentServerUrl: nodeB.url });
@@ -29,8 +20,6 @@ export async function measureClusterDispatch(runs: number) {
     );
     return { scenario: 'dispatch latency, same node vs cross-node (PostgreSQL)', runs, sameNode, crossNode };
   } finally {
-    await nodeA.stop();
-    await nodeB.stop();
-    await dropSchema(schema);
+    await cluster.stop();
   }
 }

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { dropSchema, newSchemaName, postgresAvailable, postgresUrlFor } from '../test/helpers/postgres.js';
-import { type ServerProcess, startServerProcess } from '../test/helpers/server-process.js';
+import type { ServerProcess } from '../test/helpers/server-process.js';
 import { type SignedLoad, signLoad, type Throughput } from './api-throughput.js';
+import { startClusterNodes } from './cluster-nodes.js';
 import { type LoadProcess, startLoadProcess } from './load-process.js';
 import type { Verdict } from './report.js';
 import { apiOf } from './stats.js';
@@ -78,20 +77,10 @@ async function phase(loads: readonly SignedLoad[], seconds: number): Promise<Clu
  * is bounded by them; the projection puts each node on a machine of its own.
  */
 export async function measureClusterThroughput(seconds: number): Promise<ClusterThroughput> {
-  if (!(await postgresAvailable()))
-    throw new Error('the cluster benchmark needs PostgreSQL on 127.0.0.1:5432');
-  const schema = newSchemaName();
-  const accessKey = {
-    id: `LTAIbench${randomBytes(8).toString('hex')}`,
-    secret: randomBytes(15).toString('hex'),
-  };
-  const env = { OPENASSIST_SECRET_KEY: randomBytes(32).toString('base64'), OPENASSIST_LOG_LEVEL: 'warn' };
-  const nodes: ServerProcess[] = [];
+  const cluster = await startClusterNodes(2);
+  const { nodes } = cluster;
   const fleets: LoadProcess[] = [];
   try {
-    for (let i = 0; i < 2; i++) {
-      nodes.push(await startServerProcess({ databaseUrl: postgresUrlFor(schema), accessKey, env }));
-    }
     const [nodeA] = nodes as [ServerProcess, ServerProcess];
     const call = apiOf(nodeA);
     const activation = await call('CreateActivation', { InstanceCount: String(2 * agentsPerNode) });
@@ -145,8 +134,7 @@ export async function measureClusterThroughput(seconds: number): Promise<Cluster
     };
   } finally {
     for (const fleet of fleets) await fleet.stop();
-    for (const node of nodes) await node.stop();
-    await dropSchema(schema).catch(() => undefined);
+    await cluster.stop();
   }
 }
 
