@@ -7,7 +7,7 @@ import {
   postgresAvailable,
   postgresBaseUrl,
 } from '../../test/helpers/postgres.js';
-import { namedStatementPool, StatementNames } from './postgres-statements.js';
+import { maxNamedTextChars, namedStatementPool, StatementNames } from './postgres-statements.js';
 
 // Statements sent as named prepared statements (the README's Performance has the figures): each is
 // parsed once per connection, answers as before, stays within its bound, and survives another
@@ -43,6 +43,13 @@ describe('StatementNames', () => {
     expect(named(names, 'select 3')).toBeUndefined();
     expect(names.of('select 1')).toBeDefined();
     expect(names.size).toBe(2);
+  });
+
+  it('leaves long texts unnamed and does not remember them', () => {
+    const names = new StatementNames();
+    const long = `select ${'1, '.repeat(maxNamedTextChars / 3)}1`;
+    expect(named(names, long)).toBeUndefined();
+    expect(names.size).toBe(0);
   });
 
   it('runs a text unnamed once told to', () => {

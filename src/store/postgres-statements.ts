@@ -10,7 +10,10 @@ export const maxNamedStatements = 256;
 const transactionControl = /^\s*(begin|commit|rollback|savepoint|release)\b/i;
 
 /** Texts seen once, remembered to name them on their second run; forgotten all at once when full. */
-const maxSeenOnce = 4_096;
+const maxSeenOnce = 1_024;
+
+/** Longer texts (a batch of many rows) run unnamed and are not remembered: 16 MiB of texts at most. */
+export const maxNamedTextChars = 16 * 1024;
 
 /**
  * The names statements are prepared under, one per statement text, the same in every process (a
@@ -27,7 +30,9 @@ export class StatementNames {
   /** The name for `text`, or undefined: run it unnamed. */
   of(text: string): string | undefined {
     if (this.names.has(text)) return this.names.get(text);
-    if (this.names.size >= this.max || transactionControl.test(text)) return undefined;
+    if (this.names.size >= this.max || text.length > maxNamedTextChars || transactionControl.test(text)) {
+      return undefined;
+    }
     if (!this.seenOnce.has(text)) {
       if (this.seenOnce.size >= maxSeenOnce) this.seenOnce.clear();
       this.seenOnce.add(text);
