@@ -9,7 +9,7 @@
  * What metrics and the audit trail cost InvokeCommand, each on and off (observability-cost.ts).
  * InvokeCommand on one and on two PostgreSQL nodes, and the projection (cluster-throughput.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { callApi } from '../src/client/api.js';
@@ -234,9 +234,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
-  const stamp = new Date().toISOString().slice(0, 10);
-  const out = new URL(`../../bench/results/${stamp}${quick ? '-quick' : ''}.json`, import.meta.url);
-  mkdirSync(new URL('.', out), { recursive: true });
+  const out = resultsFile('');
   writeFileSync(
     out,
     `${JSON.stringify({ date: new Date().toISOString(), quick, connections, durationSeconds, cpus: cpus().length, node: process.version, database: 'sqlite', results }, null, 2)}\n`,
@@ -245,13 +243,29 @@ async function main(): Promise<void> {
 }
 
 /**
+ * A new file for a run's figures: `bench/results/<date><kind>[-quick].json`, or with `-2`, `-3`…
+ * added, so that a second run of the day does not replace the first one's (notes and the README
+ * cite them).
+ */
+function resultsFile(kind: string): URL {
+  const stamp = new Date().toISOString().slice(0, 10);
+  const named = (n: number) =>
+    new URL(
+      `../../bench/results/${stamp}${kind}${quick ? '-quick' : ''}${n > 1 ? `-${n}` : ''}.json`,
+      import.meta.url,
+    );
+  let n = 1;
+  while (existsSync(named(n))) n++;
+  mkdirSync(new URL('.', named(n)), { recursive: true });
+  return named(n);
+}
+
+/**
  * Writes an `-only` run's figures to `bench/results/<date>-<kind>[-quick].json`, with when, where
  * and how loaded the machine was; prints the path.
  */
 function writeResults(kind: string, figures: Record<string, unknown>): void {
-  const stamp = new Date().toISOString().slice(0, 10);
-  const out = new URL(`../../bench/results/${stamp}-${kind}${quick ? '-quick' : ''}.json`, import.meta.url);
-  mkdirSync(new URL('.', out), { recursive: true });
+  const out = resultsFile(`-${kind}`);
   const machine = { cpus: cpus().length, node: process.version, loadAverage: loadavg() };
   writeFileSync(
     out,

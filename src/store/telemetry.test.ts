@@ -18,12 +18,18 @@ for (const harness of harnesses) {
     let store: Store;
     let dispose: () => Promise<void>;
     const queries: QueryOperation[] = [];
+    const seconds: number[] = [];
     const ended: EndedRun[] = [];
 
     beforeAll(async () => {
       const fresh = await harness.fresh();
       dispose = fresh.dispose;
-      store = await openStore(fresh.url, { onQuery: (operation) => queries.push(operation) });
+      store = await openStore(fresh.url, {
+        onQuery: (operation, took) => {
+          queries.push(operation);
+          seconds.push(took);
+        },
+      });
       store.invocations.onRunEnded((run) => ended.push(run));
     });
 
@@ -160,6 +166,14 @@ for (const harness of harnesses) {
 
     it('times every statement as a read, a write or transaction control', () => {
       expect(new Set(queries)).toEqual(new Set(['read', 'write', 'transaction']));
+      expect(seconds.every((took) => took >= 0 && took < 60)).toBe(true);
+    });
+
+    it('times a statement that fails too', async () => {
+      const before = queries.length;
+      // The same activation again: its primary key refuses it.
+      await expect(store.activations.insert(activationRecord('act-t', 10))).rejects.toThrow();
+      expect(queries.slice(before)).toContain('write');
     });
   });
 }

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunObserver } from '../service/run-observer.js';
 import type { EndedRun, FleetGauges, PoolGauges, QueryOperation } from '../store/store.js';
+import { FixedLabelHistogram } from './fixed-label-histogram.js';
 import { boundedLabel, fleetCache, repeatModeLabels, runStatusLabels, topVersions } from './labels.js';
 
 /**
@@ -84,12 +85,14 @@ export class ServerMetrics implements RunObserver {
     help: 'Runs aborted (ClientNotResponse) because no agent took them within the delivery timeout.',
     registers: [this.registry],
   });
-  private readonly storeQueries = new Histogram({
+  // Observed for every statement: prom-client's own histogram costs ~0.7 µs an observation.
+  private readonly storeQueries = new FixedLabelHistogram<QueryOperation>({
     name: `${prefix}store_query_duration_seconds`,
     help: 'Statements sent to the data store, by operation (read, write, transaction).',
-    labelNames: ['operation'] as const,
+    labelName: 'operation',
+    labelValues: ['read', 'write', 'transaction'],
     buckets: queryBuckets,
-    registers: [this.registry],
+    registry: this.registry,
   });
   private readonly auditRecords = new Counter({
     name: `${prefix}audit_records_total`,
@@ -175,7 +178,7 @@ export class ServerMetrics implements RunObserver {
   }
 
   storeQuery(operation: QueryOperation, seconds: number): void {
-    this.storeQueries.observe({ operation }, seconds);
+    this.storeQueries.observe(operation, seconds);
   }
 
   /** For the audit trail: a batch of records written (or not). */
