@@ -1,6 +1,19 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomFillSync, randomUUID } from 'node:crypto';
 
-const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+// Random bytes for ids are drawn 4 KiB at a time, as Node draws them for randomUUID: one
+// randomBytes(16) a call cost 8 µs of every InvokeCommand (a CPU profile). Each byte is handed out
+// once. Secrets and tokens still get fresh bytes of their own, kept in no shared buffer.
+const idBytes = Buffer.alloc(4096);
+let idBytesUsed = idBytes.length;
+
+const hex = (bytes: number): string => {
+  if (idBytesUsed + bytes > idBytes.length) {
+    randomFillSync(idBytes);
+    idBytesUsed = 0;
+  }
+  idBytesUsed += bytes;
+  return idBytes.toString('hex', idBytesUsed - bytes, idBytesUsed);
+};
 
 /** `c-` + 32 lowercase hex characters, the shape of Alibaba's command ids. */
 export const newCommandId = (): string => `c-${hex(16)}`;
