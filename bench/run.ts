@@ -237,12 +237,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
-  const out = resultsFile('');
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), quick, connections, durationSeconds, ...machineFacts(), database: 'sqlite', results }, null, 2)}\n`,
-  );
-  console.log(`written ${out.pathname}`);
+  writeResults('', { connections, durationSeconds, database: 'sqlite', results });
 }
 
 /**
@@ -260,15 +255,15 @@ function machineFacts() {
 }
 
 /**
- * A new file for a run's figures: `bench/results/<date><kind>[-quick].json`, or with `-2`, `-3`…
- * added, so that a second run of the day does not replace the first one's (notes and the README
- * cite them).
+ * A new file for a run's figures: `bench/results/<date>[-<kind>][-quick].json` (no kind: the full
+ * run), or with `-2`, `-3`… added, so that a second run of the day does not replace the first
+ * one's (notes and the README cite them).
  */
 function resultsFile(kind: string): URL {
   const stamp = new Date().toISOString().slice(0, 10);
   const named = (n: number) =>
     new URL(
-      `../../bench/results/${stamp}${kind}${quick ? '-quick' : ''}${n > 1 ? `-${n}` : ''}.json`,
+      `../../bench/results/${stamp}${kind && `-${kind}`}${quick ? '-quick' : ''}${n > 1 ? `-${n}` : ''}.json`,
       import.meta.url,
     );
   let n = 1;
@@ -278,11 +273,11 @@ function resultsFile(kind: string): URL {
 }
 
 /**
- * Writes an `-only` run's figures to `bench/results/<date>-<kind>[-quick].json`, with when, where
- * and how loaded the machine was; prints the path.
+ * Writes a run's figures to a new `resultsFile(kind)`, with when, where and how loaded the machine
+ * was; prints the path.
  */
 function writeResults(kind: string, figures: Record<string, unknown>): void {
-  const out = resultsFile(`-${kind}`);
+  const out = resultsFile(kind);
   writeFileSync(
     out,
     `${JSON.stringify({ date: new Date().toISOString(), quick, ...machineFacts(), ...figures }, null, 2)}\n`,

@@ -6,7 +6,6 @@ import { postgresMigrations } from './migrations/postgres.js';
 import { namedStatementPool } from './postgres-statements.js';
 import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
-import { timedPool } from './sql/telemetry.js';
 import type { StoreOptions } from './sqlite.js';
 import type { Notifications, Store } from './store.js';
 
@@ -99,11 +98,7 @@ export async function openPostgresStore(
   const notifications = new PostgresNotifications(pool, connectionString, `openassist_${schema ?? 'public'}`);
   return sqlStore(
     new Kysely<Schema>({
-      dialect: new PostgresDialect({
-        pool: options.onQuery
-          ? timedPool(namedStatementPool(pool), options.onQuery)
-          : namedStatementPool(pool),
-      }),
+      dialect: new PostgresDialect({ pool: namedStatementPool(pool, undefined, options.onQuery) }),
     }),
     'postgres',
     notifications,

@@ -1,14 +1,7 @@
-import {
-  type Kysely,
-  type PostgresCursor,
-  type PostgresPool,
-  type PostgresPoolClient,
-  type SelectQueryBuilder,
-  sql,
-} from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { isFinal } from '../../domain/invocation-status.js';
 import type { Schema } from '../schema.js';
-import type { EndedRun, FleetGauges, QueryListener, QueryOperation, StoreTelemetry } from '../store.js';
+import type { EndedRun, FleetGauges, QueryOperation, StoreTelemetry } from '../store.js';
 import type { EventRecorder } from './webhooks.js';
 
 /**
@@ -109,33 +102,6 @@ export function operationOfSql(text: string): QueryOperation {
   const word = /^\s*\(?\s*([a-z]+)/i.exec(text)?.[1]?.toLowerCase() ?? '';
   if (transactionWords.has(word)) return 'transaction';
   return readWords.has(word) ? 'read' : 'write';
-}
-
-/**
- * The pool as Kysely sees it, each statement timed for `listener` from sent to answered (failed
- * ones too): PostgreSQL's. Timed here rather than through Kysely's `log` option, which adds two
- * awaits to every statement. SQLite times its statements itself (sqlite.ts).
- */
-export function timedPool(pool: PostgresPool, listener: QueryListener): PostgresPool {
-  return {
-    async connect() {
-      const client = await pool.connect();
-      const timed: PostgresPoolClient = {
-        // One implementation cannot spell both of Kysely's overloads (a cursor goes through untimed).
-        query: ((first: string | PostgresCursor<unknown>, parameters?: readonly unknown[]) => {
-          if (typeof first !== 'string') return client.query(first);
-          const start = performance.now();
-          const answered = () => listener(operationOfSql(first), (performance.now() - start) / 1000);
-          const answer = client.query(first, parameters ?? []);
-          answer.then(answered, answered);
-          return answer;
-        }) as PostgresPoolClient['query'],
-        release: (destroy) => client.release(destroy),
-      };
-      return timed;
-    },
-    end: () => pool.end(),
-  };
 }
 
 /**
