@@ -2,13 +2,11 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  type DatabaseConnection,
   type Driver,
   Kysely,
   type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
-  SqliteDriver,
   type SqliteStatement,
 } from 'kysely';
 import { createPrivateFile } from '../private-files.js';
@@ -18,6 +16,7 @@ import type { Schema } from './schema.js';
 import { sqlStore } from './sql/sql-store.js';
 import { operationOfSql } from './sql/telemetry.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { GroupCommitSqliteDriver } from './sqlite-group-commit.js';
 import type { QueryListener, QueryOperation, Store } from './store.js';
 
 /**
@@ -104,29 +103,14 @@ function timed(
 }
 
 /**
- * SQLite ends a transaction itself on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM in a
- * statement without a statement journal): Kysely's ROLLBACK after it failed with "cannot rollback -
- * no transaction is active", and that error replaced the real one. Rolls back only what is open.
+ * Kysely's SQLite dialect over `db` (statements prepared through `database`), committing the
+ * transactions of one event-loop turn together (sqlite-group-commit.ts).
  */
-class SqliteDriverKeepingErrors extends SqliteDriver {
-  constructor(
-    config: SqliteDialectConfig,
-    private readonly db: Database.Database,
-  ) {
-    super(config);
-  }
-
-  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    if (this.db.inTransaction) await super.rollbackTransaction(connection);
-  }
-}
-
-/** Kysely's SQLite dialect over `db` (reached through `database`), keeping a failed commit's own error. */
 export function sqliteDialect(db: Database.Database, database: SqliteDatabase = db): SqliteDialect {
   const config: SqliteDialectConfig = { database };
   return new (class extends SqliteDialect {
     override createDriver(): Driver {
-      return new SqliteDriverKeepingErrors(config, db);
+      return new GroupCommitSqliteDriver(db, database);
     }
   })(config);
 }

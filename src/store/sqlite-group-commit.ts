@@ -1,0 +1,261 @@
+import type Database from 'better-sqlite3';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  SelectQueryNode,
+  type SqliteDatabase,
+} from 'kysely';
+
+/**
+ * Kysely's driver for the server's one writing SQLite connection, committing the transactions of
+ * one event-loop turn together (group commit).
+ *
+ * A commit writes every page its transaction dirtied to the log, and consecutive transactions
+ * dirty the same rightmost pages of the same tables and indexes: two commits were 44 % of an
+ * InvokeCommand's statement time (docs/sqlite-costs.md). Here a transaction is a savepoint inside
+ * one outer transaction (the group), committed once at the end of the turn:
+ *
+ * - A member's changes are undone alone when it fails (ROLLBACK TO its savepoint); should SQLite
+ *   have ended the whole group itself (a full disk, an I/O error), every member fails with it.
+ * - `commitTransaction` resolves only once the group's COMMIT has returned, so nothing a member
+ *   answers, pushes or acknowledges leaves before its rows are durable.
+ * - A statement outside any transaction never sees a member's rows before they are committed: the
+ *   group is committed first (a read or lone write breaks the group; it never joins it).
+ * - A group holds at most `maxMembers` transactions, so one turn's burst stays a bounded write.
+ */
+
+/** Savepoint of one member inside the group; members never nest in one another. */
+const memberSavepoint = 'group_member';
+const maxMembers = 256;
+
+interface Group {
+  members: number;
+  readonly committed: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function quoted(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function openGroup(): Group {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const committed = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  // A group whose members all failed has nobody awaiting it: its rejection is nobody's to handle.
+  committed.catch(() => undefined);
+  return { members: 0, committed, resolve, reject };
+}
+
+/** One acquisition of the connection, as Kysely holds it between acquire and release. */
+class Lease implements DatabaseConnection {
+  /** 'member': inside its savepoint; 'joined': its savepoint released into the group. */
+  state: 'alone' | 'member' | 'joined' = 'alone';
+  released = false;
+
+  constructor(private readonly driver: GroupCommitSqliteDriver) {}
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return Promise.resolve(this.driver.execute<R>(this, compiledQuery));
+  }
+
+  async *streamQuery<R>(compiledQuery: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    if (!SelectQueryNode.is(compiledQuery.query)) {
+      throw new Error('Sqlite driver only supports streaming of select queries');
+    }
+    for (const row of this.driver.iterate(this, compiledQuery)) yield { rows: [row as R] };
+  }
+}
+
+/** A lock handed over in the order it was asked for. */
+class FifoLock {
+  private held = false;
+  private readonly waiting: (() => void)[] = [];
+
+  acquire(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise((granted) => this.waiting.push(granted));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
+  }
+}
+
+export class GroupCommitSqliteDriver implements Driver {
+  private readonly lock = new FifoLock();
+  private group: Group | undefined;
+  /** The error of the last statement that failed: the cause of a group SQLite ended itself. */
+  private lastError: unknown;
+
+  /**
+   * `db` is the connection itself (to ask whether a transaction is open); `database` prepares its
+   * statements (the statement cache, timing them when the server measures).
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly database: SqliteDatabase,
+  ) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    await this.lock.acquire();
+    return new Lease(this);
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    if (this.group && this.group.members >= maxMembers) this.commitGroup();
+    if (!this.group) {
+      this.run('begin');
+      const group = openGroup();
+      this.group = group;
+      setImmediate(() => void this.commitWhenFree(group));
+    }
+    this.run(`savepoint ${memberSavepoint}`);
+    lease.state = 'member';
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    const group = this.group;
+    if (!group) throw this.lastError ?? new Error('the transaction ended before its commit');
+    if (!this.db.inTransaction) {
+      // A statement failed and SQLite ended the group itself; the body went on regardless.
+      this.group = undefined;
+      group.reject(this.lastError);
+      await group.committed;
+    }
+    this.run(`release ${memberSavepoint}`);
+    group.members++;
+    lease.state = 'joined';
+    // The next transaction may join the group while this one waits for its commit.
+    this.releaseLease(lease);
+    await group.committed;
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    if (lease.state !== 'member') return; // a joined member fails with its group: nothing of its own to undo
+    lease.state = 'alone';
+    if (this.db.inTransaction) {
+      this.run(`rollback to ${memberSavepoint}`);
+      this.run(`release ${memberSavepoint}`);
+      return;
+    }
+    // SQLite rolled the whole group back itself: its members lost their rows too.
+    const group = this.group;
+    this.group = undefined;
+    group?.reject(this.lastError);
+  }
+
+  // Kysely's nested savepoints (trx.savepoint()) inside a member: names it made, quoted so that they
+  // cannot collide with the member's own.
+  async savepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    this.run(`savepoint ${quoted(name)}`);
+  }
+
+  async rollbackToSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    this.run(`rollback to ${quoted(name)}`);
+  }
+
+  async releaseSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    this.run(`release ${quoted(name)}`);
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    this.releaseLease(connection as Lease);
+  }
+
+  async destroy(): Promise<void> {
+    await this.lock.acquire();
+    try {
+      if (this.group) this.commitGroup();
+      this.database.close();
+    } finally {
+      // Whoever still waits for the connection finds it closed, rather than waiting forever.
+      this.lock.release();
+    }
+  }
+
+  /** Runs one statement for `lease`, which holds the lock. */
+  execute<R>(lease: Lease, query: CompiledQuery): QueryResult<R> {
+    this.beforeStatement(lease);
+    const statement = this.database.prepare(query.sql);
+    const parameters = query.parameters as unknown[];
+    try {
+      if (statement.reader) return { rows: statement.all(parameters) as R[] };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return {
+        numAffectedRows: BigInt(changes),
+        insertId: BigInt(lastInsertRowid),
+        rows: [],
+      };
+    } catch (error) {
+      this.lastError = error;
+      throw error;
+    }
+  }
+
+  iterate(lease: Lease, query: CompiledQuery): IterableIterator<unknown> {
+    this.beforeStatement(lease);
+    return this.database.prepare(query.sql).iterate(query.parameters as unknown[]);
+  }
+
+  private beforeStatement(lease: Lease): void {
+    if (lease.released) throw new Error('a statement on a released connection');
+    // Outside a member, a statement must not see (or join) the group's uncommitted rows.
+    if (lease.state !== 'member' && this.group) this.commitGroup();
+  }
+
+  /** Commits the group at the end of the turn, after the member running now (if any) is done. */
+  private async commitWhenFree(group: Group): Promise<void> {
+    await this.lock.acquire();
+    try {
+      if (this.group === group) this.commitGroup();
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  /** Commits the open group now; the caller holds the lock. */
+  private commitGroup(): void {
+    const group = this.group;
+    if (!group) return;
+    this.group = undefined;
+    try {
+      this.run('commit');
+      group.resolve();
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('rollback');
+      group.reject(error);
+    }
+  }
+
+  private run(sql: string): void {
+    try {
+      this.database.prepare(sql).run([]);
+    } catch (error) {
+      this.lastError = error;
+      throw error;
+    }
+  }
+
+  private releaseLease(lease: Lease): void {
+    if (lease.released) return;
+    lease.released = true;
+    this.lock.release();
+  }
+}
