@@ -97,6 +97,25 @@ describe('group commit on SQLite', () => {
     expect(ids()).toEqual([5, 10, 40]);
   });
 
+  it('commits the group before a write outside any transaction, which then commits on its own', async () => {
+    const { kysely, log, ids } = open();
+    await Promise.all([insert(kysely, 1), kysely.insertInto('t').values({ id: 2, x: null }).execute()]);
+    expect(log).toEqual(['begin', 'savepoint', 'insert', 'release', 'commit', 'insert']);
+    expect(ids()).toEqual([1, 2]);
+  });
+
+  it('fails a lone write alone on a constraint, and keeps its group', async () => {
+    const { db, kysely, ids } = open();
+    db.exec('INSERT INTO t (id) VALUES (1)');
+    const results = await Promise.allSettled([
+      insert(kysely, 2),
+      kysely.insertInto('t').values({ id: 1, x: null }).execute(),
+      insert(kysely, 3),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(ids()).toEqual([1, 2, 3]);
+  });
+
   it('commits the group before a statement outside it, so that statement never reads uncommitted rows', async () => {
     const { kysely, log } = open();
     const written = insert(kysely, 1);
@@ -128,6 +147,23 @@ describe('group commit on SQLite', () => {
     db.pragma('max_page_count = 1000000');
     await insert(kysely, 4);
     expect(ids()).toEqual([3, 4]);
+  });
+
+  it('refuses the writes of a body that caught the error which ended its group', async () => {
+    const { db, kysely, ids } = open();
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages + 2}`);
+    const stubborn = kysely.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('t')
+        .values({ id: 1, x: Buffer.alloc(100_000) })
+        .execute()
+        .catch(() => undefined);
+      await trx.insertInto('t').values({ id: 2, x: null }).execute();
+    });
+    await expect(stubborn).rejects.toMatchObject({ code: 'SQLITE_FULL' });
+    expect(ids()).toEqual([]);
+    expect(db.inTransaction).toBe(false);
   });
 
   it('fails every member when the commit itself fails, and stores none of them', async () => {
