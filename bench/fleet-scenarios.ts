@@ -97,9 +97,9 @@ export async function measureFleetScenarios(quick: boolean, say: (line: string) 
       pass: sqlite.invokeCommand.requestsPerSecond >= 1_500,
     },
     {
-      target: '≥ 3,000 DescribeInvocationResults/s (SQLite)',
+      target: '≥ 4,000 DescribeInvocationResults/s (SQLite)',
       measured: `${sqlite.describeResults.requestsPerSecond}/s`,
-      pass: sqlite.describeResults.requestsPerSecond >= 3_000,
+      pass: sqlite.describeResults.requestsPerSecond >= 4_000,
     },
     {
       target: `filtered page over ${count(sqlite.storedResults)} results p99 ≤ 20 ms (SQLite)`,
