@@ -38,10 +38,6 @@ interface Group {
   reject(error: unknown): void;
 }
 
-function quoted(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 function openGroup(): Group {
   let resolve!: () => void;
   let reject!: (error: unknown) => void;
@@ -56,9 +52,8 @@ function openGroup(): Group {
 
 /** One acquisition of the connection, as Kysely holds it between acquire and release. */
 class Lease implements DatabaseConnection {
-  /** 'member': inside its savepoint; 'joined': its savepoint released into the group. */
-  state: 'alone' | 'member' | 'joined' = 'alone';
-  released = false;
+  /** 'member': inside its savepoint; 'released': back with the driver (a member, into its group). */
+  state: 'alone' | 'member' | 'released' = 'alone';
 
   constructor(private readonly driver: GroupCommitSqliteDriver) {}
 
@@ -127,10 +122,9 @@ export class GroupCommitSqliteDriver implements Driver {
     const lease = connection as Lease;
     const group = this.group;
     // Gone when SQLite ended it over a statement of this body that failed (and the body went on).
-    if (!group) throw this.lastError ?? new Error('the transaction ended before its commit');
+    if (!group) throw this.endedBy();
     this.run(`release ${memberSavepoint}`);
     group.members++;
-    lease.state = 'joined';
     // The next transaction may join the group while this one waits for its commit.
     this.releaseLease(lease);
     await group.committed;
@@ -138,31 +132,14 @@ export class GroupCommitSqliteDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const lease = connection as Lease;
-    if (lease.state !== 'member') return; // a joined member fails with its group: nothing of its own to undo
+    // A member that joined fails with its group: it has nothing of its own to undo.
+    if (lease.state !== 'member') return;
     lease.state = 'alone';
+    // Not in a transaction: SQLite ended the group itself, and `failed` has failed its members.
     if (this.db.inTransaction) {
       this.run(`rollback to ${memberSavepoint}`);
       this.run(`release ${memberSavepoint}`);
-      return;
     }
-    // SQLite rolled the whole group back itself: its members lost their rows too.
-    const group = this.group;
-    this.group = undefined;
-    group?.reject(this.lastError);
-  }
-
-  // Kysely's nested savepoints (trx.savepoint()) inside a member: names it made, quoted so that they
-  // cannot collide with the member's own.
-  async savepoint(_connection: DatabaseConnection, name: string): Promise<void> {
-    this.run(`savepoint ${quoted(name)}`);
-  }
-
-  async rollbackToSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
-    this.run(`rollback to ${quoted(name)}`);
-  }
-
-  async releaseSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
-    this.run(`release ${quoted(name)}`);
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -205,9 +182,9 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   private beforeStatement(lease: Lease): void {
-    if (lease.released) throw new Error('a statement on a released connection');
+    if (lease.state === 'released') throw new Error('a statement on a released connection');
     // A body that caught the error which ended its group must not go on writing outside it.
-    if (lease.state === 'member' && !this.db.inTransaction) throw this.lastError;
+    if (lease.state === 'member' && !this.db.inTransaction) throw this.endedBy();
     // Outside a member, a statement must not see the group's uncommitted rows, nor join the group.
     if (lease.state !== 'member' && this.group) this.commitGroup();
   }
@@ -234,6 +211,11 @@ export class GroupCommitSqliteDriver implements Driver {
       this.group = undefined;
       group.reject(error);
     }
+  }
+
+  /** Why the group a member was in has ended. */
+  private endedBy(): unknown {
+    return this.lastError ?? new Error('the transaction ended before its commit');
   }
 
   /** Commits the group at the end of the turn, after the member running now (if any) is done. */
@@ -270,8 +252,8 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   private releaseLease(lease: Lease): void {
-    if (lease.released) return;
-    lease.released = true;
+    if (lease.state === 'released') return;
+    lease.state = 'released';
     this.lock.release();
   }
 }
