@@ -34,21 +34,30 @@ export async function sessionMembers(sessionIds: ReadonlySet<number>): Promise<n
 /**
  * Ends every process of these sessions, as a hang-up would and more: SIGHUP (with SIGCONT, so a
  * stopped job gets it now), then SIGKILL for whatever is left after `graceMs` (a `nohup` job).
- * Linux does not reuse a pid while it names a live session, so the second look finds no stranger.
+ * Each look during the grace hangs up the processes forked since the last one (a profile's helper
+ * started as the shell went): killed without a hang-up, such a helper leaves its lock files behind.
+ * Linux does not reuse a pid while it names a live session, so a later look finds no stranger.
  */
 export async function killSessions(sessionIds: readonly number[], graceMs: number): Promise<void> {
   // 0 and 1 are never a shell's session: the kernel's and init's.
   const ids = new Set(sessionIds.filter((id) => id > 1));
   if (ids.size === 0) return;
+  const hungUp = new Set<number>();
+  const hangUp = (pids: readonly number[]) => {
+    for (const pid of pids) {
+      if (hungUp.has(pid)) continue;
+      hungUp.add(pid);
+      signal(pid, 'SIGHUP');
+      signal(pid, 'SIGCONT');
+    }
+  };
   let members = await sessionMembers(ids);
-  for (const pid of members) {
-    signal(pid, 'SIGHUP');
-    signal(pid, 'SIGCONT');
-  }
+  hangUp(members);
   const deadlineMs = Date.now() + graceMs;
   while (members.length > 0 && Date.now() < deadlineMs) {
     await delay(pollMs);
     members = await sessionMembers(ids);
+    hangUp(members);
   }
   for (const pid of members) signal(pid, 'SIGKILL');
 }

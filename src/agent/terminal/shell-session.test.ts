@@ -24,7 +24,8 @@ beforeAll(async () => {
     token: 'agent-token',
     serverUrl: () => relay.url,
     say: () => undefined,
-    killGraceMs: 300,
+    // Long enough for a hung-up login profile (its helpers) to clean up under a loaded machine.
+    killGraceMs: 1_000,
   });
   if (isRoot) execFileSync('useradd', ['-m', '-s', '/bin/bash', otherUser]);
 });
