@@ -261,7 +261,7 @@ export function invocationRepo(
 
     inOneTransaction(work) {
       if (db.isTransaction) return work(repo);
-      const inner = openScope(dialect, queries.runs, queries.direct);
+      const inner = openScope(queries.runs);
       return db
         .transaction()
         .execute(async (trx) => {

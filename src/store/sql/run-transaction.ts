@@ -40,6 +40,16 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
         .where('instance_id', '=', instanceId)
         .where('execution', '=', execution),
     ),
+    // The run's row read once for a whole transaction, locked on PostgreSQL until its commit.
+    lockedRun: prepared((db, invokeId: string, instanceId: string, execution: number) =>
+      db
+        .selectFrom('invocation_instances')
+        .selectAll()
+        .where('invoke_id', '=', invokeId)
+        .where('instance_id', '=', instanceId)
+        .where('execution', '=', execution)
+        .$if(dialect === 'postgres', (q) => q.forUpdate()),
+    ),
     // What appending output reads; locked on PostgreSQL, where two appends to one run could
     // otherwise both store a chunk at the same offset.
     outputHead: prepared((db, invokeId: string, instanceId: string, execution: number) =>
@@ -124,9 +134,11 @@ interface StagedRow {
 }
 
 /**
- * Each row read once and written once, at the end, however many events of a burst change it. Only
- * where transactions run one at a time (SQLite): nobody else can change a row between the read and
- * the write. The contract suite applies the same bursts on both databases and expects the same rows.
+ * Each row read once and written once, at the end, however many events of a burst change it. Nobody
+ * else can change a row between the read and the write: SQLite runs transactions one at a time,
+ * and PostgreSQL's first read locks the row until the commit. The locks are the ones direct rows
+ * take, in the same order (the invocation's row before a state change, the run's before output).
+ * The contract suite applies the same bursts on both databases and expects the same rows.
  */
 export function stagedRows(queries: RunQueries): RunRows {
   const staged = new Map<string, StagedRow>();
@@ -134,7 +146,7 @@ export function stagedRows(queries: RunQueries): RunRows {
     const text = runKeyText(key.invokeId, key.instanceId, key.execution);
     const held = staged.get(text);
     if (held) return held.row;
-    const [row] = (await queries.run(trx, key.invokeId, key.instanceId, key.execution)).rows;
+    const [row] = (await queries.lockedRun(trx, key.invokeId, key.instanceId, key.execution)).rows;
     if (row) staged.set(text, { row, columns: {}, droppedBytes: 0, dirty: false });
     return row;
   }
@@ -189,19 +201,13 @@ export interface TransactionScope {
   readonly released: string[];
 }
 
-export function openScope(
-  dialect: 'sqlite' | 'postgres',
-  queries: RunQueries,
-  direct: RunRows,
-): TransactionScope {
+export function openScope(queries: RunQueries): TransactionScope {
   return {
     staleAggregates: new Set(),
     invocations: new Map(),
     rolling: new Map(),
     released: [],
-    // PostgreSQL writes each change at once, under the locks its reads take: the invocation's row
-    // for state changes, the run's row for output.
-    rows: dialect === 'sqlite' ? stagedRows(queries) : direct,
+    rows: stagedRows(queries),
   };
 }
 
