@@ -7,7 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration suites start real server processes; two cores, so keep parallelism modest.
     maxWorkers: 2,
-    // Fails the run when a process a test started outlives it.
-    globalSetup: ['test/setup/child-leaks.ts'],
+    // Fail the run when a process a test started outlives it; give the run an empty home (the
+    // login shells of terminal sessions read no dotfiles of the machine's user).
+    globalSetup: ['test/setup/child-leaks.ts', 'test/setup/clean-home.ts'],
   },
 });
