@@ -39,9 +39,9 @@ import type { HeldRun, TaskEvent, TaskSpec } from '../protocol/messages.js';
 import type {
   InitialRun,
   InvocationFilter,
-  InvocationRepo,
   InvocationResult,
   RunKey,
+  RunWrites,
   Store,
 } from '../store/store.js';
 import { InvocationChanges } from './invocation-changes.js';
@@ -422,7 +422,7 @@ export class InvocationService {
     events: readonly TaskEvent[],
   ): Promise<boolean[]> {
     const key = { invokeId, instanceId, execution };
-    const apply = async (repo: InvocationRepo) => {
+    const apply = async (repo: RunWrites) => {
       const live: boolean[] = [];
       for (const event of events) live.push(await this.applyOne(repo, key, event));
       return live;
@@ -436,7 +436,7 @@ export class InvocationService {
     }
   }
 
-  private async applyOne(repo: InvocationRepo, key: RunKey, event: TaskEvent): Promise<boolean> {
+  private async applyOne(repo: RunWrites, key: RunKey, event: TaskEvent): Promise<boolean> {
     if (event.kind === 'output') {
       const data = Buffer.from(event.data, 'base64');
       await repo.appendOutput(key, event.offset, data, this.output.keptBytes);

@@ -15,7 +15,7 @@ import type { TaskEvent } from '../protocol/messages.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { openStore } from './open-store.js';
-import type { InitialRun, InvocationRepo, Store } from './store.js';
+import type { InitialRun, RunWrites, Store } from './store.js';
 
 const harnesses = storeHarnesses('openassist-store-');
 
@@ -696,7 +696,7 @@ for (const harness of harnesses) {
           ['mi-g2', true],
         ] as const) {
           const run0 = key('t-gaps', instanceId);
-          const appendAll = async (repo: InvocationRepo) => {
+          const appendAll = async (repo: RunWrites) => {
             await repo.appendOutput(run0, 0, text('abc'), 10);
             // Bytes 3-5 were lost on the way (an agent's unjournalled chunk): a gap of 3.
             await repo.appendOutput(run0, 6, text('ghi'), 10);
@@ -730,7 +730,7 @@ for (const harness of harnesses) {
           { kind: 'output', offset: 3, data: Buffer.from('def').toString('base64') },
           { ...finishedEvent, outputBytes: 14, droppedBytes: 1 },
         ];
-        const apply = async (repo: InvocationRepo, instanceId: string, event: TaskEvent) => {
+        const apply = async (repo: RunWrites, instanceId: string, event: TaskEvent) => {
           const runKey = key('t-burst', instanceId, 1);
           if (event.kind === 'output') {
             return repo.appendOutput(runKey, event.offset, Buffer.from(event.data, 'base64'), 10);

@@ -285,6 +285,9 @@ export interface RunUpdateOptions {
   ) => RunPatch | undefined;
 }
 
+/** The writes of a burst of one run's events: all `inOneTransaction` hands its work. */
+export type RunWrites = Pick<InvocationRepo, 'updateRun' | 'appendOutput'>;
+
 export interface InvocationRepo {
   /**
    * Creates the invocation and row 0 per instance, and counts the invocation on the command and
@@ -331,7 +334,7 @@ export interface InvocationRepo {
    * Runs several writes in one transaction (`repo` writes inside it): a burst of one run's events
    * costs one commit. Keep it to one invocation, so PostgreSQL row locks are taken in one order.
    */
-  inOneTransaction<T>(work: (repo: InvocationRepo) => Promise<T>): Promise<T>;
+  inOneTransaction<T>(work: (repo: RunWrites) => Promise<T>): Promise<T>;
   /** Hears of a rolling run's held instances released (after the commit): delivery wakes them. */
   onReleased(listener: (instanceIds: readonly string[]) => void): void;
   /**
