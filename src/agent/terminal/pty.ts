@@ -24,6 +24,8 @@ const sttyTimeoutMs = 5_000;
 /**
  * The shell in its pseudo-terminal: `script` relays between its stdio pipes and the pty's master.
  * The shell (script's child) leads its own session, which is how all it started is found and ended.
+ * Input waits while a size is being set (the first one, then each resize), as a terminal's own
+ * size change comes before the keys typed after it: a program reads its input at the new size.
  */
 export class Pty {
   readonly stdin: Writable;
@@ -38,6 +40,12 @@ export class Pty {
   private tty: string | undefined;
   private wantedSize: TerminalSize | undefined = defaultSize;
   private resizing = false;
+  /** Looking for the shell's tty (a size can only be set once it is found). */
+  private searching = true;
+  /** Input corked until the size being set is set. */
+  private holdingInput = false;
+  /** The input's end, when it came while input was held. */
+  private endWhenReleased = false;
 
   /** `beforeStart` gets script's pid before its go (the agent moves it out of its own capped cgroup). */
   constructor(launch: PtyLaunch, beforeStart?: (pid: number) => void) {
@@ -56,6 +64,7 @@ export class Pty {
     this.stdout = this.child.stdout as Readable;
     // A pipe's error must not take the agent down: script gone, its output ends (the flow sees 'close').
     for (const pipe of [this.stdin, this.stdout, this.child.stderr]) pipe?.on('error', () => undefined);
+    this.holdInput();
     this.started = new Promise((resolve, reject) => {
       this.child.once('spawn', resolve);
       this.child.on('error', reject);
@@ -63,6 +72,7 @@ export class Pty {
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (exitCode, signal) => {
         this.hasExited = true;
+        this.releaseInput();
         resolve({ exitCode, signal });
       });
     });
@@ -73,7 +83,11 @@ export class Pty {
         gate.end('go\n');
         void this.findTerminal();
       },
-      () => gate.destroy(),
+      () => {
+        gate.destroy();
+        this.searching = false;
+        this.releaseInput();
+      },
     );
   }
 
@@ -85,7 +99,14 @@ export class Pty {
   /** Sets the pty's size (the kernel sends SIGWINCH to its foreground job); the latest size wins. */
   resize(size: TerminalSize): void {
     this.wantedSize = size;
+    if (this.tty || this.searching) this.holdInput();
     this.applySize();
+  }
+
+  /** Ends the input (the terminal's EOF) after what was written, once no size is being set. */
+  endInput(): void {
+    if (this.holdingInput) this.endWhenReleased = true;
+    else if (this.stdin.writable) this.stdin.end();
   }
 
   /** Ends the shell's whole session and script itself; resolves once they are gone. */
@@ -111,17 +132,25 @@ export class Pty {
       if (tty.startsWith('/dev/pts/')) {
         this.shellPid = shellPid;
         this.tty = tty;
+        this.searching = false;
         this.applySize();
         return;
       }
       await delay(waitMs);
     }
+    // No tty found (script gone, or too slow): input goes on unsized.
+    this.searching = false;
+    this.releaseInput();
   }
 
   /** One `stty` at a time: a window dragged about sends many sizes, only the last one matters. */
   private applySize(): void {
+    if (!this.tty || this.resizing) return;
     const size = this.wantedSize;
-    if (!this.tty || this.resizing || !size || this.hasExited) return;
+    if (!size || this.hasExited) {
+      this.releaseInput();
+      return;
+    }
     this.wantedSize = undefined;
     this.resizing = true;
     const args = ['-F', this.tty, 'cols', String(size.columns), 'rows', String(size.rows)];
@@ -129,6 +158,19 @@ export class Pty {
       this.resizing = false;
       this.applySize();
     });
+  }
+
+  private holdInput(): void {
+    if (this.holdingInput || this.hasExited) return;
+    this.holdingInput = true;
+    this.stdin.cork();
+  }
+
+  private releaseInput(): void {
+    if (!this.holdingInput) return;
+    this.holdingInput = false;
+    this.stdin.uncork();
+    if (this.endWhenReleased && this.stdin.writable) this.stdin.end();
   }
 }
 

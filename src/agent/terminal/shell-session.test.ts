@@ -89,6 +89,32 @@ describe('a terminal session (shell)', () => {
     expect(await peer.waitForClose()).toBe(1000);
   });
 
+  it('sets a size sent before the first keys before the shell reads them, and each resize before the keys after it', async () => {
+    sessions.open({ type: 'session-open', sessionId: newSessionId() });
+    const peer = await relay.next();
+    peer.send(resizeFrame(91, 17));
+    peer.type('stty size\n');
+    await peer.waitForText(/\n\d+ \d+\n/);
+    expect(peer.text().match(/\n(\d+ \d+)\n/)?.[1]).toBe('17 91');
+    // A window dragged about: sizes set one at a time, the keys typed after them wait for the last.
+    for (let rows = 20; rows <= 30; rows++) peer.send(resizeFrame(100, rows));
+    peer.type('stty size; exit\n');
+    expect(await peer.waitForClose()).toBe(1000);
+    expect(peer.text().match(/\n(\d+ \d+)\n/g)).toEqual(['\n17 91\n', '\n30 100\n']);
+  });
+
+  it('ends piped input only after the size sent before it is set', async () => {
+    const commandLine = 'read first; stty size; echo "first=$first"; cat';
+    sessions.open({ type: 'session-open', sessionId: newSessionId(), commandLine });
+    const peer = await relay.next();
+    peer.send(resizeFrame(77, 11));
+    peer.type('piped\n');
+    peer.send(encodeFrame(frameType.close, 0));
+    expect(await peer.waitForClose()).toBe(1000);
+    expect(peer.text()).toMatch(/\n11 77\nfirst=piped\n/);
+    expect(peer.jsonOf(frameType.exit)).toEqual({ exitCode: 0 });
+  });
+
   it("hands script's pid over before its go (to leave the agent's cgroup), then runs script as that pid", async () => {
     const placed: { pid: number; command: string }[] = [];
     const placing = new TerminalSessions({

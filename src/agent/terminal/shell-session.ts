@@ -63,7 +63,7 @@ export class ShellSession implements SessionService {
         return;
       case frameType.close:
         // The client's input ended (a piped stdin): script passes the end on as the terminal's EOF.
-        if (onTerminal) this.input.end();
+        if (onTerminal) this.pty.endInput();
         return;
       default:
         // An error: the peer is going; the socket's close ends the session.
