@@ -27,6 +27,10 @@ export const limits = {
   headerBytes: 256 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  // An idle keep-alive connection is closed after this (Fastify's own default, which a server of
+  // our own factory does not get; Node's is 5 s). A client reusing a connection just as the server
+  // closes it sees `socket hang up`: SDKs keep idle connections far longer than 5 s.
+  keepAliveTimeoutMs: 72_000,
 } as const;
 
 export interface HttpServerDeps {
@@ -86,6 +90,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
         maxHeaderSize: limits.headerBytes,
         headersTimeout: limits.headersTimeoutMs,
         requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
         // Node checks those two timeouts on this period (30 s by default): check every second, so a
         // slow client is cut off near its deadline rather than up to 30 s later.
         connectionsCheckingInterval: 1_000,

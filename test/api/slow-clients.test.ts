@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../src/api/http-server.js';
+import { waitFor } from '../helpers/deadline.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 /** Opens a raw connection and resolves, when the server ends it, with what it answered and when. */
@@ -63,5 +64,23 @@ describe('slow clients', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*"Code":"RequestTimeout"/);
     expect(afterMs).toBeGreaterThanOrEqual(limits.requestTimeoutMs - 500);
     expect(afterMs).toBeLessThan(limits.requestTimeoutMs + 5_000);
+  }, 60_000);
+
+  it.concurrent('keeps an idle keep-alive connection past Node’s 5 s, and says for how long', async () => {
+    const { socket, ended } = rawClient(server.url);
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+    });
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor('the first answer', () => (text.includes('\r\n\r\n') ? true : undefined));
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text.toLowerCase()).toContain(`keep-alive: timeout=${limits.keepAliveTimeoutMs / 1000}`);
+    // Idle longer than Node's default would keep it: the same connection still answers.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    expect(socket.destroyed).toBe(false);
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const { answer } = await ended;
+    expect(answer.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
   }, 60_000);
 });
