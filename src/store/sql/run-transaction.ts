@@ -15,6 +15,15 @@ import type { EventRecorder } from './webhooks.js';
  * several round trips: the decision stays in the domain, the locks stay short.
  */
 
+/** The row of one run, by its key: what each read of a run selects from. */
+function runByKey(db: Kysely<Schema>, invokeId: string, instanceId: string, execution: number) {
+  return db
+    .selectFrom('invocation_instances')
+    .where('invoke_id', '=', invokeId)
+    .where('instance_id', '=', instanceId)
+    .where('execution', '=', execution);
+}
+
 /** The statements that read, lock and write a run's rows and its invocation's aggregate, compiled once per store. */
 export function runQueries(dialect: 'sqlite' | 'postgres') {
   return {
@@ -33,32 +42,19 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
         .$if(dialect === 'postgres', (q) => q.forUpdate()),
     ),
     run: prepared((db, invokeId: string, instanceId: string, execution: number) =>
-      db
-        .selectFrom('invocation_instances')
-        .selectAll()
-        .where('invoke_id', '=', invokeId)
-        .where('instance_id', '=', instanceId)
-        .where('execution', '=', execution),
+      runByKey(db, invokeId, instanceId, execution).selectAll(),
     ),
     // The run's row read once for a whole transaction, locked on PostgreSQL until its commit.
     lockedRun: prepared((db, invokeId: string, instanceId: string, execution: number) =>
-      db
-        .selectFrom('invocation_instances')
+      runByKey(db, invokeId, instanceId, execution)
         .selectAll()
-        .where('invoke_id', '=', invokeId)
-        .where('instance_id', '=', instanceId)
-        .where('execution', '=', execution)
         .$if(dialect === 'postgres', (q) => q.forUpdate()),
     ),
     // What appending output reads; locked on PostgreSQL, where two appends to one run could
     // otherwise both store a chunk at the same offset.
     outputHead: prepared((db, invokeId: string, instanceId: string, execution: number) =>
-      db
-        .selectFrom('invocation_instances')
+      runByKey(db, invokeId, instanceId, execution)
         .select(['seq', 'output_bytes', 'dropped_bytes'])
-        .where('invoke_id', '=', invokeId)
-        .where('instance_id', '=', instanceId)
-        .where('execution', '=', execution)
         .$if(dialect === 'postgres', (q) => q.forUpdate()),
     ),
     // A run the agent reported first; two reports racing create it once.
