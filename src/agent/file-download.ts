@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { type FileHandle, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { transferMemory } from '../transfer-memory.js';
 
 /**
  * Downloads a sent file's bytes from the server into the run's temporary file
@@ -159,6 +160,7 @@ export async function downloadInto(
           written += piece.length;
           hash.update(piece);
         }
+        transferMemory.moved(chunk.length);
         if (download.pauseMarker && !paused && written >= download.sizeBytes / 2) {
           paused = true;
           await holdWhile(download.pauseMarker, signal);

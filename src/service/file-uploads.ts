@@ -9,6 +9,7 @@ import {
 } from '../domain/file-upload.js';
 import { newUploadId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
+import { transferMemory } from '../transfer-memory.js';
 import { UploadHashes } from './upload-hashes.js';
 
 const notFound = (id: string) => new ApiError('InvalidUploadId.NotFound', `No upload ${id.slice(0, 80)}.`);
@@ -73,6 +74,7 @@ export class FileUploadService {
     offset: number,
     data: Buffer,
   ): Promise<FileUpload> {
+    transferMemory.moved(data.length);
     let upload = await this.describe(regionId, owner, id);
     for (let attempt = 0; ; attempt++) {
       const placement = placePart(upload, offset, data.length);
@@ -156,8 +158,11 @@ export class FileUploadService {
   }
 
   /** The bytes of an upload from `offset` on, a chunk at a time. */
-  read(upload: FileUpload, offset: number): AsyncIterable<Buffer> {
-    return this.store.fileUploads.read(upload.id, offset);
+  async *read(upload: FileUpload, offset: number): AsyncIterable<Buffer> {
+    for await (const chunk of this.store.fileUploads.read(upload.id, offset)) {
+      transferMemory.moved(chunk.length);
+      yield chunk;
+    }
   }
 
   /** Removes unused uploads past their retention and those of ended invocations. */

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { TransferMemory, transferMemory } from './transfer-memory.js';
+
+describe('TransferMemory', () => {
+  it('collects once every collectEveryBytes moved, whatever the chunks', () => {
+    let collections = 0;
+    const memory = new TransferMemory(() => collections++, 100);
+    memory.moved(60);
+    expect(collections).toBe(0);
+    memory.moved(60);
+    expect(collections).toBe(1);
+    memory.moved(99);
+    expect(collections).toBe(1);
+    memory.moved(1);
+    expect(collections).toBe(2);
+    memory.moved(1_000);
+    expect(collections).toBe(3);
+  });
+
+  it("frees dead Buffers with V8's young-generation collector, and leaves no global gc", async () => {
+    // Buffers that die young, as a transfer's chunks do: external memory V8 does not see fill up.
+    const external = () => process.memoryUsage().arrayBuffers;
+    const before = external();
+    for (let i = 0; i < 64; i++) Buffer.alloc(256 * 1024, i).at(-1);
+    expect(external() - before).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    transferMemory.moved(transferMemory.collectEveryBytes);
+    // Backing stores are released by V8's sweeper shortly after the collection.
+    const deadline = Date.now() + 5_000;
+    while (external() - before >= 8 * 1024 * 1024 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(external() - before).toBeLessThan(8 * 1024 * 1024);
+    expect('gc' in globalThis).toBe(false);
+  });
+});
