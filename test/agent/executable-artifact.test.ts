@@ -89,7 +89,7 @@ describe('the agent executable npm run build makes', () => {
     }
   }, 30_000);
 
-  it('leaves https, tls, child_process and dns unloaded until the agent uses them', async () => {
+  it('leaves https, tls, child_process, dns and v8 unloaded until the agent uses them', async () => {
     const { main } = await bundleAgent(root, scratch, packageVersion);
     // The Node modules the main script has loaded once all its modules are evaluated.
     const probe = join(scratch, 'probe.cjs');

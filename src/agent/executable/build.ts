@@ -147,11 +147,12 @@ const partsFromAssets: Plugin = {
 
 /**
  * Node modules an idle agent never calls: https and tls (ws and the registration import them, only an
- * https:// server uses them), child_process (the first task), dns (a server given by name). In the
- * main script each is a module of getters that loads the real one on first use (measured idle RSS:
- * 44.5 MiB instead of 45.0 after 3 s, 42.4-42.5 instead of 42.6-42.7 after 10 s).
+ * https:// server uses them), child_process (the first task), dns (a server given by name), v8 (the
+ * collector of a file transfer's buffers, src/transfer-memory.ts). In the main script each is a
+ * module of getters that loads the real one on first use (measured idle RSS: 44.5 MiB instead of
+ * 45.0 after 3 s, 42.4-42.5 instead of 42.6-42.7 after 10 s).
  */
-export const deferredBuiltins = ['https', 'tls', 'child_process', 'dns'];
+export const deferredBuiltins = ['https', 'tls', 'child_process', 'dns', 'v8'];
 
 const deferBuiltins: Plugin = {
   name: 'defer-builtins',
