@@ -33,6 +33,9 @@ export const limits = {
   keepAliveTimeoutMs: 72_000,
 } as const;
 
+// While the server closes, how often connections that have finished their last answer are closed.
+const closingSweepMs = 50;
+
 export interface HttpServerDeps {
   readonly store: Store;
   readonly services: Services;
@@ -76,6 +79,16 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
   const apiError = new ApiError(refusal.code);
   apiError.message = refusal.message;
   socket.end(rawErrorResponse(apiError, { requestId: newRequestId(), host: undefined }));
+}
+
+/**
+ * Closing closes the connections idle at that moment; one still answering a request would stay
+ * open after its answer for the whole keep-alive timeout (72 s), and the close with it. From the
+ * close on, each connection is closed soon after its last answer.
+ */
+function closeConnectionsOnceIdle(server: FastifyInstance['server']): void {
+  const sweep = setInterval(() => server.closeIdleConnections(), closingSweepMs);
+  server.once('close', () => clearInterval(sweep));
 }
 
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
@@ -148,6 +161,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     unsubscribe();
     keyStreams.stop();
     openStreams.endAll();
+    closeConnectionsOnceIdle(app.server);
   });
   const rpc = rpcHandler({
     accessKeys: deps.store.accessKeys,

@@ -20,6 +20,19 @@ function rawClient(url: string): { socket: Socket; ended: Promise<{ answer: stri
   return { socket, ended };
 }
 
+/** Whether a new connection to `url` is refused (nothing listens there any more). */
+function refused(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
 /** Writes a byte at a time until the socket closes: a client that never finishes. */
 function drip(socket: Socket, text: string): void {
   let at = 0;
@@ -82,5 +95,43 @@ describe('slow clients', () => {
     socket.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     const { answer } = await ended;
     expect(answer.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+  }, 60_000);
+});
+
+describe('a server told to stop while it answers', () => {
+  it('closes a keep-alive connection right after that answer, not after the keep-alive timeout', async () => {
+    const server = await startServerProcess();
+    try {
+      const { socket, ended } = rawClient(server.url);
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+      });
+      const body = 'Action=DescribeRegions&Version=2014-05-26';
+      // `Expect: 100-continue`: the server says once it has the headers, so the request is known to
+      // be in progress (not an idle connection) when the stop begins.
+      socket.write(
+        `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      await waitFor('100 Continue', () => (text.includes('100 Continue') ? true : undefined));
+      server.child.kill('SIGTERM');
+      // The body is sent once the server has stopped listening: its close has begun.
+      await waitFor('the server to stop listening', async () =>
+        (await refused(server.url)) ? true : undefined,
+      );
+      socket.write(body);
+      await waitFor('the answer', () => (/"Code":/.test(text) ? true : undefined));
+      const answeredAt = Date.now();
+      // Answered as any unsigned call, on a connection the answer still offers to keep alive.
+      expect(text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 400 [\s\S]*Connection: keep-alive/);
+      expect(text).toContain('"Code":"IncompleteSignature"');
+      // Closed soon after its answer: Node would keep it for the 72 s keep-alive timeout.
+      await waitFor('the connection to be closed', () => (socket.destroyed ? true : undefined), 10_000);
+      await ended;
+      expect(Date.now() - answeredAt).toBeLessThan(10_000);
+      expect(await server.stop()).toBe(0);
+    } finally {
+      await server.stop();
+    }
   }, 60_000);
 });
