@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TransferMemory, transferMemory } from './transfer-memory.js';
+import { minorCollection, TransferMemory, transferMemory } from './transfer-memory.js';
 
 describe('TransferMemory', () => {
   it('collects once every collectEveryBytes moved, whatever the chunks', () => {
@@ -33,5 +33,12 @@ describe('TransferMemory', () => {
     }
     expect(external() - before).toBeLessThan(8 * 1024 * 1024);
     expect('gc' in globalThis).toBe(false);
+  });
+
+  it('asks the collector for a minor collection, and does nothing when there is no collector', () => {
+    const asked: unknown[] = [];
+    minorCollection((options: unknown) => asked.push(options))();
+    expect(asked).toEqual([{ type: 'minor' }]);
+    expect(() => minorCollection(undefined)()).not.toThrow();
   });
 });

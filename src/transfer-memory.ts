@@ -27,14 +27,22 @@ export class TransferMemory {
 }
 
 /**
+ * A young-generation collection by `gc`, V8's collector as a context exposes it; nothing when it is
+ * not one (a runtime that refused the flag): a transfer must never fail over its memory's upkeep.
+ */
+export function minorCollection(gc: unknown): () => void {
+  if (typeof gc !== 'function') return () => undefined;
+  return () => gc({ type: 'minor' });
+}
+
+/**
  * V8's collector as a function, without starting the process with `--expose-gc`: the flag is set
  * only while one new context is made, so no other code (nor a script's) sees a global `gc`.
  */
 function youngGenerationCollector(): () => void {
   setFlagsFromString('--expose-gc');
   try {
-    const gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
-    return () => gc({ type: 'minor' });
+    return minorCollection(runInNewContext('typeof gc === "function" ? gc : undefined'));
   } finally {
     setFlagsFromString('--no-expose-gc');
   }
