@@ -19,7 +19,7 @@ export interface LatencyOptions {
   readonly agentEnv?: Record<string, string>;
   /** InvokeCommand's ContainerId: the run goes into that container. */
   readonly containerId?: string;
-  /** Time the script's first instruction too (it prints the clock in ns). */
+  /** Time the script's first instruction too (it prints bash's clock, `$EPOCHREALTIME`). */
   readonly firstInstruction?: boolean;
   /** The node the agent connects to, when not the one invoked (a cluster's cross-node dispatch). */
   readonly agentServerUrl?: string;
@@ -30,9 +30,22 @@ export interface LatencyOptions {
 const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 
 /**
+ * The script's first instruction prints bash's own clock, a builtin: timed with `date +%s%N`, as
+ * until 2026-12-08, the figure held `date`'s fork and exec (1-2 ms), which `echo hi` does not run.
+ */
+const firstInstructionScript = 'echo "$EPOCHREALTIME"\necho hi';
+
+/** `$EPOCHREALTIME` ("seconds.microseconds", the locale's decimal mark) in ns. */
+export function epochRealtimeNs(printed: string): bigint {
+  const match = /^(\d+)[.,](\d{6})$/.exec(printed.trim());
+  if (!match) throw new Error(`the script printed ${JSON.stringify(printed)}, not bash's $EPOCHREALTIME`);
+  return BigInt(match[1] as string) * 1_000_000_000n + BigInt(match[2] as string) * 1_000n;
+}
+
+/**
  * `echo hi` on one local agent, as a user of the official SDK sees it (signed V3 over HTTP): from
- * the moment InvokeCommand is called to the script's first instruction (it prints the wall clock in
- * ns) and to `Success` being visible in DescribeInvocationResults (polled through the SDK, a
+ * the moment InvokeCommand is called to the script's first instruction (it prints the wall clock)
+ * and to `Success` being visible in DescribeInvocationResults (polled through the SDK, a
  * millisecond after each answer).
  */
 export async function measureInvokeLatency(
@@ -55,7 +68,7 @@ export async function measureInvokeLatency(
       Name: 'latency',
       Type: 'RunShellScript',
       ContentEncoding: 'PlainText',
-      CommandContent: firstInstruction ? 'date +%s%N\necho hi' : 'echo hi',
+      CommandContent: firstInstruction ? firstInstructionScript : 'echo hi',
     });
     const sdk = sdkOf(server);
     const first: number[] = [];
@@ -87,7 +100,7 @@ export async function measureInvokeLatency(
         if (result?.invocationStatus === 'Success') {
           visible.push(Number(nowNs() - calledNs) / 1e6);
           if (firstInstruction)
-            first.push(Number(BigInt((result.output ?? '').split('\n')[0] ?? '0') - calledNs) / 1e6);
+            first.push(Number(epochRealtimeNs((result.output ?? '').split('\n')[0] ?? '') - calledNs) / 1e6);
           break;
         }
         if (result && result.invocationStatus !== 'Pending' && result.invocationStatus !== 'Running') {
