@@ -18,6 +18,8 @@ export interface Throughput {
   readonly total: number;
   /** The server process's CPU (all its threads) per request, in ms: what the rate costs, whatever else runs. */
   readonly serverCpuMsPerRequest: number;
+  /** When the load ran (wall clock, ms): what other records of the run (a statement log) are matched with. */
+  readonly window?: { readonly fromMs: number; readonly toMs: number };
 }
 
 export interface ApiThroughput {
@@ -102,7 +104,10 @@ export async function drive(
   count: number,
   request: (i: number) => { action: string; params: Record<string, string> },
 ): Promise<Throughput> {
-  return (await signLoad(server, count, request)).run(seconds);
+  const load = await signLoad(server, count, request);
+  const fromMs = performance.timeOrigin + performance.now();
+  const throughput = await load.run(seconds);
+  return { ...throughput, window: { fromMs, toMs: performance.timeOrigin + performance.now() } };
 }
 
 /** Each query kind `calls` times, one at a time; its latency as the client sees it. */

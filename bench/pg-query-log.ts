@@ -2,7 +2,8 @@
  * Loaded into a server process with `node --import` (bench only): records every statement the
  * `pg` driver sends, with its time and whether an HTTP request's handling sent it (an API call's
  * own statements, as opposed to those of agents' events and timers), and writes them to
- * OPENASSIST_BENCH_QUERY_LOG on SIGUSR2, so a driver can count PostgreSQL round trips per call.
+ * OPENASSIST_BENCH_QUERY_LOG on SIGUSR2 (or, never asked, to `<that>.<pid>` at the exit), so a
+ * driver can count PostgreSQL round trips per call.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
@@ -40,7 +41,14 @@ if (target) {
     }
     return query.apply(this, args);
   } as typeof pg.Client.prototype.query;
+  let asked = false;
   process.on('SIGUSR2', () => {
+    asked = true;
     writeFileSync(target, JSON.stringify(entries.splice(0)));
+  });
+  // A driver that only stops its servers (a throughput row) gets each one's statements at its exit.
+  process.on('exit', () => {
+    if (!asked && entries.length > 0)
+      writeFileSync(`${target}.${process.pid}`, JSON.stringify(entries.splice(0)));
   });
 }

@@ -56,6 +56,22 @@ for (const harness of harnesses) {
       expect(page.more).toBe(false);
     });
 
+    it('keeps text an array literal would have to escape, as sent', async () => {
+      const quoted = 'a "b" \\c {d,e} \n ünï ';
+      const event = sample({
+        timeMs: 1_700_000_002_000,
+        eventName: quoted,
+        accessKeyId: 'NULL',
+        userAgent: '',
+        resourceIds: ['{x}', 'y,z'],
+        requestParameters: { Name: quoted, Empty: '' },
+      });
+      await store.auditEvents.append([event, sample({ timeMs: 1_700_000_002_001 })]);
+      const page = await store.auditEvents.lookup({ eventName: quoted }, 10, undefined);
+      expect(page.events).toEqual([event]);
+      expect((await store.auditEvents.lookup({ resourceId: 'y,z' }, 10, undefined)).events).toEqual([event]);
+    });
+
     it('filters by name, key, read/write, resource and time, all at once', async () => {
       const base = 1_710_000_000_000;
       const wanted = sample({ timeMs: base + 5_000, accessKeyId: 'LTAIother', resourceIds: ['mi-wanted'] });

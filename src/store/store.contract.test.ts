@@ -282,6 +282,16 @@ for (const harness of harnesses) {
         expect(results).toEqual([true, false, true, false, true]);
       });
 
+      it('claims nonces an array literal would have to escape, each for itself', async () => {
+        const nonces = ['NULL', 'a,b', '{c}', 'd"e', 'f\\g', ' ', 'ü'];
+        expect(await Promise.all(nonces.map((n) => store.nonces.claim('k7', n, 1_000)))).toEqual(
+          nonces.map(() => true),
+        );
+        expect(await Promise.all(nonces.map((n) => store.nonces.claim('k7', n, 1_000)))).toEqual(
+          nonces.map(() => false),
+        );
+      });
+
       it('purges expired nonces only', async () => {
         await store.nonces.claim('k4', 'old', 10);
         await store.nonces.claim('k4', 'new', 10_000_000_000_000);

@@ -43,7 +43,7 @@ export function sqlStore(
     cluster: clusterRepo(db),
     notifications,
     accessKeys: accessKeyRepo(db),
-    nonces: nonceRepo(db),
+    nonces: nonceRepo(db, dialect),
     commands: commandRepo(db, dialect),
     activations: activationRepo(db),
     instances: instanceRepo(db, dialect),
@@ -57,7 +57,7 @@ export function sqlStore(
     fileUploads: fileUploadRepo(db, dialect),
     terminalSessions: terminalSessionRepo(db, dialect),
     outputDeliveries: outputDeliveryRepo(db),
-    auditEvents: auditEventRepo(db),
+    auditEvents: auditEventRepo(db, dialect),
     telemetry: storeTelemetry(db, own),
     async ping() {
       await sql`SELECT 1`.execute(db);
