@@ -8,6 +8,7 @@ import { fileUploadLimits } from '../domain/file-upload.js';
 import { newRequestId } from '../domain/ids.js';
 import type { Store } from '../store/store.js';
 import type { Tracing } from '../telemetry/tracing.js';
+import { AccessKeyCache } from './access-key-cache.js';
 import type { Services } from './action.js';
 import { registerAgentDownloadRoutes } from './agent-download-routes.js';
 import { registerAgentFileRoutes } from './agent-file-routes.js';
@@ -153,18 +154,22 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   );
 
   const openStreams = new OpenStreams(deps.streamStallMs);
-  // A stream lives only as long as its key: ended when the key is revoked here or on another node.
-  const keyStreams = new KeyStreams(deps.store.accessKeys, deps.logger);
+  const keys = new AccessKeyCache(deps.store.accessKeys);
+  const unsubscribeKeys = deps.services.accessKeys.onChanged((id) => keys.forget(id));
+  // A stream lives only as long as its key: ended when the key is revoked here or on another node
+  // (a recheck reads the store, past the cache, and refreshes it).
+  const keyStreams = new KeyStreams({ get: (id) => keys.read(id) }, deps.logger);
   const unsubscribe = deps.services.accessKeys.onRevoked((id) => keyStreams.revoke(id));
   // Open event streams would keep the server from closing: end them first.
   app.addHook('preClose', async () => {
+    unsubscribeKeys();
     unsubscribe();
     keyStreams.stop();
     openStreams.endAll();
     closeConnectionsOnceIdle(app.server);
   });
   const rpc = rpcHandler({
-    accessKeys: deps.store.accessKeys,
+    accessKeys: keys,
     nonces: deps.store.nonces,
     nowMs: deps.nowMs,
     services: deps.services,

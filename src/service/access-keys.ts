@@ -14,6 +14,7 @@ export const isRoot = (key: AccessKey): boolean => key.description === 'root';
  */
 export class AccessKeyService {
   private readonly revokedListeners = new Set<(id: string) => void>();
+  private readonly changedListeners = new Set<(id: string) => void>();
 
   constructor(
     private readonly store: Store,
@@ -24,6 +25,12 @@ export class AccessKeyService {
   onRevoked(listener: (id: string) => void): () => void {
     this.revokedListeners.add(listener);
     return () => this.revokedListeners.delete(listener);
+  }
+
+  /** Calls `listener` with a key's id once its status changed or it was deleted here; returns what unsubscribes. */
+  onChanged(listener: (id: string) => void): () => void {
+    this.changedListeners.add(listener);
+    return () => this.changedListeners.delete(listener);
   }
 
   /** A new key; with a policy it may call only what the policy allows, with a group only that group. */
@@ -55,13 +62,19 @@ export class AccessKeyService {
   async setStatus(caller: AccessKey, id: string, status: AccessKeyStatus): Promise<void> {
     await this.changeable(caller, id);
     await this.store.accessKeys.setStatus(id, status);
+    this.changed(id);
     if (status !== 'Active') this.revoked(id);
   }
 
   async delete(caller: AccessKey, id: string): Promise<void> {
     await this.changeable(caller, id);
     await this.store.accessKeys.delete(id);
+    this.changed(id);
     this.revoked(id);
+  }
+
+  private changed(id: string): void {
+    for (const listener of this.changedListeners) listener(id);
   }
 
   private revoked(id: string): void {

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyCacheMs } from '../../src/api/access-key-cache.js';
 import { invoke } from '../../src/client/api.js';
 import type { Credentials } from '../../src/client/sign.js';
 import { followInvocation } from '../../src/client/stream.js';
 import { type AgentProcess, startAgentProcess } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/deadline.js';
 import { postgresAvailable } from '../helpers/postgres.js';
 import { Ecs, ecsClient } from '../helpers/sdk.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
@@ -200,6 +202,28 @@ describe.skipIf(!postgres)('a revoked key loses its open streams on every cluste
     },
     testTimeoutMs,
   );
+
+  it('refuses on node A a key that node B disabled, within its key cache time', async () => {
+    const rootB = rootOn(nodeB, rootKey);
+    const key = { ...(await newKey(rootOn(nodeA, rootKey))), endpoint: nodeA.url };
+    const outcome = (on: Credentials) =>
+      invoke(on, 'DescribeRegions', {}).then(
+        () => 'accepted',
+        (error: unknown) => String((error as { code?: string }).code),
+      );
+    // Node A has read the key: it holds it now.
+    expect(await outcome(key)).toBe('accepted');
+    await invoke(rootB, 'UpdateAccessKey', { UserAccessKeyId: key.accessKeyId, Status: 'Inactive' }, ram);
+    const disabledAt = performance.now();
+    expect(await outcome({ ...key, endpoint: nodeB.url })).toBe('InvalidAccessKeyId.Inactive');
+    const code = await waitFor('node A to refuse the key', async () => {
+      const seen = await outcome(key);
+      return seen === 'accepted' ? undefined : seen;
+    });
+    expect(code).toBe('InvalidAccessKeyId.Inactive');
+    // The cache's second plus the time a call takes on a loaded machine.
+    expect(performance.now() - disabledAt).toBeLessThan(keyCacheMs + 3_000);
+  });
 
   it('ends a stream served by node A when node B deletes its key', async () => {
     const rootA = rootOn(nodeA, rootKey);

@@ -11,7 +11,7 @@ export const timestampWindowMs = 15 * 60 * 1000;
 const nonceMemoryMs = 2 * timestampWindowMs;
 
 export interface AuthDeps {
-  readonly accessKeys: AccessKeyRepo;
+  readonly accessKeys: Pick<AccessKeyRepo, 'get'>;
   readonly nonces: NonceRepo;
   readonly nowMs: () => number;
 }
