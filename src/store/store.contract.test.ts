@@ -777,6 +777,35 @@ for (const harness of harnesses) {
         expect((await store.invocations.get('cn-hangzhou', 't-burst'))?.status).toBe('Scheduled');
       });
 
+      it('gives the aggregate of every row 0 after bursts, with one instance or several', async () => {
+        // A burst of one instance's run knows its invocation's only row 0; with two, it must read the other.
+        await store.invocations.create(invocation('t-agg-one'), pending(['mi-solo']));
+        await store.invocations.create(invocation('t-agg-two'), pending(['mi-x', 'mi-y']));
+        const burst = (invokeId: string, instanceId: string, status: string, exitCode: number) =>
+          store.invocations.inOneTransaction(async (repo) => {
+            const events: TaskEvent[] = [
+              { kind: 'accepted' },
+              { kind: 'started', atMs: 100 },
+              { ...finishedEvent, status, exitCode } as TaskEvent,
+            ];
+            for (const event of events)
+              await repo.updateRun(
+                key(invokeId, instanceId),
+                (run, mode) => applyTaskEvent(run, event, mode),
+                120,
+              );
+          });
+        const aggregate = async (invokeId: string) =>
+          (await store.invocations.get('cn-hangzhou', invokeId))?.status;
+        await burst('t-agg-one', 'mi-solo', 'Failed', 1);
+        expect(await aggregate('t-agg-one')).toBe('Failed');
+        await burst('t-agg-two', 'mi-x', 'Success', 0);
+        // Not Success: the other row 0 is still Pending.
+        expect(await aggregate('t-agg-two')).toBe('Pending');
+        await burst('t-agg-two', 'mi-y', 'Success', 0);
+        expect(await aggregate('t-agg-two')).toBe('Success');
+      });
+
       it('reads the output tails of a page of runs at once, in order, each as far as its row counted', async () => {
         await store.invocations.create(invocation('t-tails'), pending(['mi-t1', 'mi-t2', 'mi-t3']));
         const append = (instanceId: string, offset: number, text: string) =>

@@ -44,6 +44,33 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
     run: prepared((db, invokeId: string, instanceId: string, execution: number) =>
       runByKey(db, invokeId, instanceId, execution).selectAll(),
     ),
+    // `invocationHead` and `lockedRun` in one round trip, locked on PostgreSQL in the same order
+    // (the invocation's row first: the order of the FROM list), with the number of the invocation's
+    // rows 0, fixed since InvokeCommand stored them all in one statement.
+    headAndRun: prepared((db, invokeId: string, instanceId: string, execution: number) =>
+      db
+        .selectFrom('invocations')
+        .innerJoin('invocation_instances as ii', 'ii.invoke_id', 'invocations.id')
+        .select([
+          'invocations.repeat_mode',
+          'invocations.invocation_status',
+          'invocations.concurrency_limit',
+          'invocations.error_limit',
+        ])
+        .select((eb) =>
+          eb
+            .selectFrom('invocation_instances as zero')
+            .select((count) => count.fn.countAll().as('n'))
+            .whereRef('zero.invoke_id', '=', 'invocations.id')
+            .where('zero.execution', '=', 0)
+            .as('head_runs'),
+        )
+        .selectAll('ii')
+        .where('invocations.id', '=', invokeId)
+        .where('ii.instance_id', '=', instanceId)
+        .where('ii.execution', '=', execution)
+        .$if(dialect === 'postgres', (q) => q.forUpdate()),
+    ),
     // The run's row read once for a whole transaction, locked on PostgreSQL until its commit.
     lockedRun: prepared((db, invokeId: string, instanceId: string, execution: number) =>
       runByKey(db, invokeId, instanceId, execution)
@@ -106,6 +133,13 @@ export interface RunRows {
   ): Promise<void>;
   /** Writes what is still held back, before the commit. */
   flush(trx: Kysely<Schema>): Promise<void>;
+  /**
+   * The run's invocation head and its row, read together (both locked on PostgreSQL) when neither
+   * was read yet; undefined when the row is held already, or either is missing: read them apart.
+   */
+  readWithHead(trx: Kysely<Schema>, key: RunKey): Promise<{ head: InvocationHead; row: RunRow } | undefined>;
+  /** The invocation's row 0 as this transaction holds it (its changes applied), if it read it. */
+  heldRowZero(invokeId: string): RunRow | undefined;
 }
 
 /** Each read a statement, each change written at once (rows locked as `runQueries` says). */
@@ -118,6 +152,8 @@ export function directRows(queries: RunQueries): RunRows {
       await queries.setRun(trx, seq, columns, addDropped);
     },
     flush: async () => undefined,
+    readWithHead: async () => undefined,
+    heldRowZero: () => undefined,
   };
 }
 
@@ -167,6 +203,22 @@ export function stagedRows(queries: RunQueries): RunRows {
         if (held.dirty) await queries.setRun(trx, held.row.seq, held.columns, held.droppedBytes);
       }
     },
+    async readWithHead(trx, key) {
+      const text = runKeyText(key.invokeId, key.instanceId, key.execution);
+      if (staged.has(text)) return undefined;
+      const [found] = (await queries.headAndRun(trx, key.invokeId, key.instanceId, key.execution)).rows;
+      if (!found) return undefined;
+      const { repeat_mode, invocation_status, concurrency_limit, error_limit, head_runs, ...row } = found;
+      staged.set(text, { row, columns: {}, droppedBytes: 0, dirty: false });
+      const runs = Number(head_runs);
+      return { head: { repeat_mode, invocation_status, concurrency_limit, error_limit, runs }, row };
+    },
+    heldRowZero(invokeId) {
+      for (const held of staged.values()) {
+        if (held.row.invoke_id === invokeId && Number(held.row.execution) === 0) return held.row;
+      }
+      return undefined;
+    },
   };
 }
 
@@ -176,6 +228,8 @@ export interface InvocationHead {
   readonly invocation_status: string;
   readonly concurrency_limit: number;
   readonly error_limit: number;
+  /** How many rows 0 (instances) the invocation has, when read with one of its runs. */
+  readonly runs?: number;
 }
 
 /** A rolling run's limits from its invocation's row; concurrency 0: not rolling. */
@@ -219,8 +273,11 @@ export async function closeScope(
   for (const [invokeId, { limits, atMs: endedAt }] of scope.rolling) {
     scope.released.push(...(await releaseHeld(trx, invokeId, limits, endedAt, events)));
   }
-  for (const invokeId of scope.staleAggregates)
-    await refreshAggregate(trx, queries, invokeId, undefined, events, atMs);
+  for (const invokeId of scope.staleAggregates) {
+    // An invocation of one instance whose row 0 this transaction holds: its statuses are known.
+    const only = scope.invocations.get(invokeId)?.runs === 1 ? scope.rows.heldRowZero(invokeId) : undefined;
+    await refreshAggregate(trx, queries, invokeId, undefined, events, atMs, only && [only.status]);
+  }
 }
 
 /**
@@ -234,10 +291,12 @@ export async function refreshAggregate(
   current: string | undefined,
   events: EventRecorder,
   atMs: number,
+  /** The statuses of its rows 0, when the caller holds them all; read otherwise. */
+  known?: readonly string[],
 ): Promise<void> {
-  const { rows } = await queries.statuses(trx, invokeId);
+  const statuses = known ?? (await queries.statuses(trx, invokeId)).rows.map((row) => row.status);
   const aggregate = nextAggregate(
-    rows.map((row) => instanceStatus(row.status)),
+    statuses.map((status) => instanceStatus(status)),
     current === undefined ? undefined : invocationStatus(current),
   );
   if (aggregate === undefined) return;

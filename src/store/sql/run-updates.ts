@@ -42,8 +42,10 @@ export function runUpdates(
     async updateRun(key, change, atMs, options = {}) {
       const released: string[] = [];
       const updated = await inTransaction(db, async (trx) => {
-        const head =
-          scope?.invocations.get(key.invokeId) ?? (await queries.invocationHead(trx, key.invokeId)).rows[0];
+        let head = scope?.invocations.get(key.invokeId);
+        // In a burst, the first change of a run reads its invocation's head and its row together.
+        if (!head && scope) head = (await rows.readWithHead(trx, key))?.head;
+        head ??= (await queries.invocationHead(trx, key.invokeId)).rows[0];
         if (!head) return undefined;
         // Its status is compared only outside a scope; the mode never changes.
         scope?.invocations.set(key.invokeId, head);
