@@ -1,7 +1,7 @@
-import type { Insertable, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { placeChunk } from '../../domain/output-placement.js';
 import { maxOutputChunkBytes } from '../../protocol/messages.js';
-import type { OutputChunkTable, Schema } from '../schema.js';
+import type { Schema } from '../schema.js';
 import type { InvocationRepo, RunKey } from '../store.js';
 import { runKeyText } from './invocation-rows.js';
 import { prepared } from './prepared.js';
@@ -12,9 +12,6 @@ import { inTransaction, type RunRows } from './run-transaction.js';
 /** The output statements of every agent report and result page, compiled once per store. */
 export function outputQueries() {
   return {
-    insertChunk: prepared((db, chunk: Insertable<OutputChunkTable>) =>
-      db.insertInto('output_chunks').values(chunk),
-    ),
     // Each run's chunks from `from` up to `to`.
     chunks: prepared(
       (db, ranges: { invokeId: string; instanceId: string; execution: number; from: number; to: number }[]) =>
@@ -60,7 +57,7 @@ export function runOutput(db: Kysely<Schema>, queries: OutputQueries, rows: RunR
         if (!place) return stored;
         const kept = data.subarray(place.from, place.to);
         if (kept.length > 0) {
-          await queries.insertChunk(trx, {
+          await rows.insertChunk(trx, key, {
             invoke_id: key.invokeId,
             instance_id: key.instanceId,
             execution: key.execution,

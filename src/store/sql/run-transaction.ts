@@ -1,7 +1,7 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
 import { nextAggregate } from '../../domain/invocation-status.js';
 import type { RollingLimits } from '../../domain/rolling-run.js';
-import type { InvocationInstanceTable, Schema } from '../schema.js';
+import type { InvocationInstanceTable, OutputChunkTable, Schema } from '../schema.js';
 import type { EndedRun, RunKey } from '../store.js';
 import { instanceStatus, invocationStatus, type RunRow, runKeyText } from './invocation-rows.js';
 import { prepared } from './prepared.js';
@@ -27,6 +27,7 @@ function runByKey(db: Kysely<Schema>, invokeId: string, instanceId: string, exec
 /** The statements that read, lock and write a run's rows and its invocation's aggregate, compiled once per store. */
 export function runQueries(dialect: 'sqlite' | 'postgres') {
   return {
+    dialect,
     /** Told of rolling runs released, after their commit (one set per store). */
     releaseListeners: new Set<ReleaseListener>(),
     /** Told of runs that reach a final status (one set per store: the metrics). */
@@ -98,6 +99,25 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
         .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
         .where('seq', '=', seq),
     ),
+    insertChunk: prepared((db, chunk: Insertable<OutputChunkTable>) =>
+      db.insertInto('output_chunks').values(chunk),
+    ),
+    // PostgreSQL: a run's changed columns and the output chunks stored with them, one statement
+    // (a data-modifying CTE, which SQLite does not have).
+    setRunWithChunks: prepared(
+      (
+        db,
+        seq: number,
+        columns: Partial<RunRow>,
+        addDropped: number,
+        chunks: Insertable<OutputChunkTable>[],
+      ) =>
+        db
+          .with('stored_chunks', (w) => w.insertInto('output_chunks').values(chunks))
+          .updateTable('invocation_instances')
+          .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
+          .where('seq', '=', seq),
+    ),
     statuses: prepared((db, invokeId: string) =>
       db
         .selectFrom('invocation_instances')
@@ -131,6 +151,8 @@ export interface RunRows {
     columns: Partial<RunRow>,
     addDropped: number,
   ): Promise<void>;
+  /** Stores an output chunk of the run (after `readForOutput`), now or with the run's row. */
+  insertChunk(trx: Kysely<Schema>, key: RunKey, chunk: Insertable<OutputChunkTable>): Promise<void>;
   /** Writes what is still held back, before the commit. */
   flush(trx: Kysely<Schema>): Promise<void>;
   /**
@@ -151,6 +173,9 @@ export function directRows(queries: RunQueries): RunRows {
     async write(trx, _key, seq, columns, addDropped) {
       await queries.setRun(trx, seq, columns, addDropped);
     },
+    async insertChunk(trx, _key, chunk) {
+      await queries.insertChunk(trx, chunk);
+    },
     flush: async () => undefined,
     readWithHead: async () => undefined,
     heldRowZero: () => undefined,
@@ -163,6 +188,8 @@ interface StagedRow {
   readonly columns: Partial<RunRow>;
   droppedBytes: number;
   dirty: boolean;
+  /** Output chunks to store with the row (PostgreSQL). */
+  readonly chunks: Insertable<OutputChunkTable>[];
 }
 
 /**
@@ -179,7 +206,7 @@ export function stagedRows(queries: RunQueries): RunRows {
     const held = staged.get(text);
     if (held) return held.row;
     const [row] = (await queries.lockedRun(trx, key.invokeId, key.instanceId, key.execution)).rows;
-    if (row) staged.set(text, { row, columns: {}, droppedBytes: 0, dirty: false });
+    if (row) staged.set(text, { row, columns: {}, droppedBytes: 0, dirty: false, chunks: [] });
     return row;
   }
   return {
@@ -198,9 +225,17 @@ export function stagedRows(queries: RunQueries): RunRows {
       held.droppedBytes += addDropped;
       held.dirty = true;
     },
+    async insertChunk(trx, key, chunk) {
+      const held = staged.get(runKeyText(key.invokeId, key.instanceId, key.execution));
+      // Its row is written with it (appending output always changes the row's byte count).
+      if (held && queries.dialect === 'postgres') held.chunks.push(chunk);
+      else await queries.insertChunk(trx, chunk);
+    },
     async flush(trx) {
       for (const held of staged.values()) {
-        if (held.dirty) await queries.setRun(trx, held.row.seq, held.columns, held.droppedBytes);
+        if (held.chunks.length > 0) {
+          await queries.setRunWithChunks(trx, held.row.seq, held.columns, held.droppedBytes, held.chunks);
+        } else if (held.dirty) await queries.setRun(trx, held.row.seq, held.columns, held.droppedBytes);
       }
     },
     async readWithHead(trx, key) {
@@ -209,7 +244,7 @@ export function stagedRows(queries: RunQueries): RunRows {
       const [found] = (await queries.headAndRun(trx, key.invokeId, key.instanceId, key.execution)).rows;
       if (!found) return undefined;
       const { repeat_mode, invocation_status, concurrency_limit, error_limit, head_runs, ...row } = found;
-      staged.set(text, { row, columns: {}, droppedBytes: 0, dirty: false });
+      staged.set(text, { row, columns: {}, droppedBytes: 0, dirty: false, chunks: [] });
       const runs = Number(head_runs);
       return { head: { repeat_mode, invocation_status, concurrency_limit, error_limit, runs }, row };
     },
