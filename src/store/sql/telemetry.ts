@@ -97,10 +97,12 @@ export function storeTelemetry(
 const readWords = new Set(['select', 'with', 'pragma', 'explain', 'show', 'values']);
 const transactionWords = new Set(['begin', 'commit', 'rollback', 'savepoint', 'release', 'start', 'end']);
 
-/** What a statement does, by its first word: a read, a write, or transaction control. */
+/** What a statement does, by its first word (a WITH by what it runs): a read, a write, or transaction control. */
 export function operationOfSql(text: string): QueryOperation {
   const word = /^\s*\(?\s*([a-z]+)/i.exec(text)?.[1]?.toLowerCase() ?? '';
   if (transactionWords.has(word)) return 'transaction';
+  // A WITH that inserts, updates or deletes (InvokeCommand's rows, a burst's chunks) writes.
+  if (word === 'with' && /\b(insert|update|delete)\b/i.test(text)) return 'write';
   return readWords.has(word) ? 'read' : 'write';
 }
 
