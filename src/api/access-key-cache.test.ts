@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { accessKeyRecord } from '../../test/helpers/store-records.js';
 import type { AccessKey } from '../store/store.js';
 import { AccessKeyCache } from './access-key-cache.js';
 
-const key = (id: string, fields: Partial<AccessKey> = {}): AccessKey => ({
-  id,
-  secret: `${id}-secret`,
-  status: 'Active',
-  description: '',
-  createdAtMs: 0,
-  ...fields,
-});
+const key = accessKeyRecord;
 
 /** A cache over a map, with its own clock and a count of the store's reads. */
 function setup(ttlMs = 1_000) {

@@ -1,16 +1,10 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { accessKeyRecord } from '../../test/helpers/store-records.js';
 import type { AccessKey } from '../store/store.js';
 import { KeyStreams } from './key-streams.js';
 
-const key = (id: string, fields: Partial<AccessKey> = {}): AccessKey => ({
-  id,
-  secret: `${id}-secret`,
-  status: 'Active',
-  description: '',
-  createdAtMs: 0,
-  ...fields,
-});
+const key = accessKeyRecord;
 
 function setup() {
   const stored = new Map<string, AccessKey>();

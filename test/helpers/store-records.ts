@@ -1,7 +1,13 @@
 import type { Activation, ManagedInstance } from '../../src/domain/fleet.js';
 import type { Invocation } from '../../src/domain/invocation.js';
+import type { AccessKey } from '../../src/store/store.js';
 
 // Records the store suites create: every field a plain default, the test names what it cares about.
+
+/** An active access key whose secret is its id and `-secret`. */
+export function accessKeyRecord(id: string, fields: Partial<AccessKey> = {}): AccessKey {
+  return { id, secret: `${id}-secret`, status: 'Active', description: '', createdAtMs: 0, ...fields };
+}
 
 /** An activation for `instanceCount` registrations, none used yet. */
 export function activationRecord(id: string, instanceCount: number): Omit<Activation, 'seq'> {
