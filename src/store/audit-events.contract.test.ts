@@ -122,6 +122,21 @@ for (const harness of harnesses) {
       expect(page.more).toBe(true);
     });
 
+    it('stores a batch of records too large for one statement, every one whole', async () => {
+      const key = `LTAIlarge${randomUUID().slice(0, 8)}`;
+      // 20 records of about 600 KB: past the 8 MiB of record text a PostgreSQL statement carries.
+      const events = Array.from({ length: 20 }, (_, i) =>
+        sample({
+          accessKeyId: key,
+          timeMs: 1_730_000_000_000 + i,
+          requestParameters: { Tags: `${i}`.repeat(600_000) },
+        }),
+      );
+      await store.auditEvents.append(events);
+      const page = await store.auditEvents.lookup({ accessKeyId: key }, 50, undefined);
+      expect(page.events).toEqual([...events].reverse());
+    });
+
     it('purges records older than the cutoff with their resources', async () => {
       const old = sample({ timeMs: 1_000, resourceIds: ['mi-old'] });
       const kept = sample({ timeMs: 2_000, resourceIds: ['mi-old'] });

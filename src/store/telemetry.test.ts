@@ -186,7 +186,9 @@ describe('operationOfSql', () => {
     expect(operationOfSql('(select 1) union (select 2)')).toBe('read');
     expect(operationOfSql('WITH x AS (SELECT 1) SELECT * FROM x')).toBe('read');
     expect(operationOfSql('with c as (insert into t values (1)) update u set a = 1')).toBe('write');
-    expect(operationOfSql('WITH q AS (INSERT INTO quota SELECT 1 RETURNING 1) SELECT * FROM q')).toBe('write');
+    expect(operationOfSql('WITH q AS (INSERT INTO quota SELECT 1 RETURNING 1) SELECT * FROM q')).toBe(
+      'write',
+    );
     expect(operationOfSql('PRAGMA optimize')).toBe('read');
     expect(operationOfSql('insert into t values (1)')).toBe('write');
     expect(operationOfSql('delete from t')).toBe('write');

@@ -23,6 +23,28 @@ function chunks<T>(rows: readonly T[]): T[][] {
   return out;
 }
 
+// PostgreSQL: the record text one statement carries at most; a batch of large records is split.
+const maxStatementBodyBytes = 8 * 1024 * 1024;
+
+/** Rows in runs of at most `maxStatementBodyBytes` of body (a record over it goes alone). */
+function byBodyBytes(rows: readonly EventRow[]): EventRow[][] {
+  const out: EventRow[][] = [];
+  let part: EventRow[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = Buffer.byteLength(row.body);
+    if (part.length > 0 && bytes + size > maxStatementBodyBytes) {
+      out.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(row);
+    bytes += size;
+  }
+  if (part.length > 0) out.push(part);
+  return out;
+}
+
 // Rows one sweep statement deletes.
 const purgeSliceRows = 5_000;
 
@@ -69,18 +91,15 @@ export function auditEventRepo(db: Kysely<Schema>, dialect: Store['dialect']): A
           body: JSON.stringify(event),
         }),
       );
-      if (dialect === 'postgres') {
-        await insertPostgres(db, rows);
-        return;
-      }
-      const parts = chunks(rows);
+      const insert = dialect === 'postgres' ? insertPostgres : insertEvents;
+      const parts = dialect === 'postgres' ? byBodyBytes(rows) : chunks(rows);
       if (parts.length === 1) {
-        await insertEvents(db, rows);
+        await insert(db, rows);
         return;
       }
       // All of a batch or none of it: each caller is told whether its own record is stored.
       await db.transaction().execute(async (trx) => {
-        for (const part of parts) await insertEvents(trx, part);
+        for (const part of parts) await insert(trx, part);
       });
     },
 
