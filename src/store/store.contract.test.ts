@@ -551,6 +551,41 @@ for (const harness of harnesses) {
         expect(await store.webhooks.claimDue(far * 2, far * 3, 100)).toEqual([]);
       });
 
+      it('writes the aggregate event of a burst on an invocation of one instance once, with its final status', async () => {
+        await store.webhooks.create({
+          id: 'wh-burst',
+          url: 'http://127.0.0.1:9/hook',
+          secretSealed: 'v1:sealed',
+          resourceGroupId: '',
+          tag: { key: '', value: '' },
+          createdAtMs: 1,
+        });
+        expect(await store.webhooks.refreshGate()).toBe(true);
+        await store.invocations.create(invocation('t-hook-burst'), pending(['mi-hb']));
+        const burst = (events: TaskEvent[]) =>
+          store.invocations.inOneTransaction(async (repo) => {
+            for (const event of events)
+              await repo.updateRun(
+                key('t-hook-burst', 'mi-hb'),
+                (run, mode) => applyTaskEvent(run, event, mode),
+                120,
+              );
+          });
+        await burst([{ kind: 'accepted' }, { kind: 'started', atMs: 100 }]);
+        await burst([{ ...finishedEvent, status: 'Failed', exitCode: 2 } as TaskEvent]);
+        // A burst's aggregate event is stamped with the time of its commit.
+        const far = Date.now() + 1_000_000;
+        const statuses = (await store.webhooks.claimDue(far, far + 60_000, 100))
+          .filter((entry) => entry.webhookId === 'wh-burst')
+          .map((entry) => JSON.parse(entry.body))
+          .filter((body) => body.Type === 'invocation.status' && body.InvokeId === 't-hook-burst')
+          .map((body) => body.InvocationStatus);
+        expect(statuses).toEqual(['Running', 'Failed']);
+        expect((await store.invocations.get('cn-hangzhou', 't-hook-burst'))?.status).toBe('Failed');
+        await store.webhooks.delete('wh-burst');
+        await store.webhooks.refreshGate();
+      });
+
       it('writes events for a tagged webhook only for invocations or commands with the tag', async () => {
         const hook = (id: string, key: string, value: string) => ({
           id,

@@ -118,6 +118,47 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
           .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
           .where('seq', '=', seq),
     ),
+    // PostgreSQL, an invocation of one instance: its run's row, the output chunks stored with it
+    // and the invocation's new aggregate (written only if it changes), one statement; answers
+    // whether the aggregate changed.
+    setRunAndAggregate: prepared(
+      (
+        db,
+        seq: number,
+        columns: Partial<RunRow>,
+        addDropped: number,
+        chunks: Insertable<OutputChunkTable>[],
+        invokeId: string,
+        aggregate: string,
+      ) => {
+        const withAggregate = db.with('aggregate', (w) =>
+          w
+            .updateTable('invocations')
+            .set({ invocation_status: aggregate })
+            .where('id', '=', invokeId)
+            .where('invocation_status', '!=', aggregate)
+            .returning('id'),
+        );
+        const write = (on: typeof withAggregate) =>
+          on
+            .updateTable('invocation_instances')
+            .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
+            .where('seq', '=', seq)
+            .returning((eb) =>
+              eb
+                .selectFrom('aggregate')
+                .select((count) => count.fn.countAll().as('n'))
+                .as('aggregate_changed'),
+            );
+        if (chunks.length === 0) return write(withAggregate);
+        // The chunks' CTE adds nothing the update reads: typed as the query without it.
+        return write(
+          withAggregate.with('stored_chunks', (w) =>
+            w.insertInto('output_chunks').values(chunks),
+          ) as unknown as typeof withAggregate,
+        );
+      },
+    ),
     statuses: prepared((db, invokeId: string) =>
       db
         .selectFrom('invocation_instances')
@@ -153,8 +194,12 @@ export interface RunRows {
   ): Promise<void>;
   /** Stores an output chunk of the run (after `readForOutput`), now or with the run's row. */
   insertChunk(trx: Kysely<Schema>, key: RunKey, chunk: Insertable<OutputChunkTable>): Promise<void>;
-  /** Writes what is still held back, before the commit. */
-  flush(trx: Kysely<Schema>): Promise<void>;
+  /**
+   * Writes what is still held back, before the commit. `aggregates`: new aggregate statuses of
+   * invocations of one instance, written with their changed row 0 where one statement can
+   * (PostgreSQL); `changed` is set for each one written so.
+   */
+  flush(trx: Kysely<Schema>, aggregates?: ReadonlyMap<string, MergedAggregate>): Promise<void>;
   /**
    * The run's invocation head and its row, read together (both locked on PostgreSQL) when neither
    * was read yet; undefined when the row is held already, or either is missing: read them apart.
@@ -162,6 +207,12 @@ export interface RunRows {
   readWithHead(trx: Kysely<Schema>, key: RunKey): Promise<{ head: InvocationHead; row: RunRow } | undefined>;
   /** The invocation's row 0 as this transaction holds it (its changes applied), if it read it. */
   heldRowZero(invokeId: string): RunRow | undefined;
+}
+
+/** An invocation's aggregate status to write with its row 0; `changed` once written so. */
+export interface MergedAggregate {
+  readonly status: string;
+  changed?: boolean;
 }
 
 /** Each read a statement, each change written at once (rows locked as `runQueries` says). */
@@ -231,9 +282,22 @@ export function stagedRows(queries: RunQueries): RunRows {
       if (held && queries.dialect === 'postgres') held.chunks.push(chunk);
       else await queries.insertChunk(trx, chunk);
     },
-    async flush(trx) {
+    async flush(trx, aggregates) {
       for (const held of staged.values()) {
-        if (held.chunks.length > 0) {
+        const aggregate =
+          held.dirty && Number(held.row.execution) === 0 ? aggregates?.get(held.row.invoke_id) : undefined;
+        if (aggregate && queries.dialect === 'postgres') {
+          const { rows } = await queries.setRunAndAggregate(
+            trx,
+            held.row.seq,
+            held.columns,
+            held.droppedBytes,
+            held.chunks,
+            held.row.invoke_id,
+            aggregate.status,
+          );
+          aggregate.changed = Number(rows[0]?.aggregate_changed ?? 0) > 0;
+        } else if (held.chunks.length > 0) {
           await queries.setRunWithChunks(trx, held.row.seq, held.columns, held.droppedBytes, held.chunks);
         } else if (held.dirty) await queries.setRun(trx, held.row.seq, held.columns, held.droppedBytes);
       }
@@ -304,14 +368,37 @@ export async function closeScope(
   events: EventRecorder,
   atMs: number,
 ): Promise<void> {
-  await scope.rows.flush(trx);
+  // An invocation of one instance whose row 0 this transaction holds: its statuses are known, and
+  // on PostgreSQL its new aggregate is written with that row (no release changes another row 0).
+  const known = new Map<string, string>();
+  const merged = new Map<string, MergedAggregate>();
+  for (const invokeId of scope.staleAggregates) {
+    const only = scope.invocations.get(invokeId)?.runs === 1 ? scope.rows.heldRowZero(invokeId) : undefined;
+    if (!only) continue;
+    known.set(invokeId, only.status);
+    const status = nextAggregate([instanceStatus(only.status)], undefined);
+    if (status && !scope.rolling.has(invokeId)) merged.set(invokeId, { status });
+  }
+  await scope.rows.flush(trx, merged);
   for (const [invokeId, { limits, atMs: endedAt }] of scope.rolling) {
     scope.released.push(...(await releaseHeld(trx, invokeId, limits, endedAt, events)));
   }
   for (const invokeId of scope.staleAggregates) {
-    // An invocation of one instance whose row 0 this transaction holds: its statuses are known.
-    const only = scope.invocations.get(invokeId)?.runs === 1 ? scope.rows.heldRowZero(invokeId) : undefined;
-    await refreshAggregate(trx, queries, invokeId, undefined, events, atMs, only && [only.status]);
+    const written = merged.get(invokeId);
+    if (written?.changed !== undefined) {
+      if (written.changed) await events.invocationChanged(trx, invokeId, written.status, atMs);
+      continue;
+    }
+    const status = known.get(invokeId);
+    await refreshAggregate(
+      trx,
+      queries,
+      invokeId,
+      undefined,
+      events,
+      atMs,
+      status === undefined ? undefined : [status],
+    );
   }
 }
 
