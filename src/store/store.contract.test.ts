@@ -21,6 +21,16 @@ const harnesses = storeHarnesses('openassist-store-');
 
 let clock = 1_700_000_000_000;
 
+/** A webhook of every event (of one resource group, if given), at an address nobody answers. */
+const webhookRecord = (id: string, resourceGroupId = '') => ({
+  id,
+  url: 'http://127.0.0.1:9/hook',
+  secretSealed: 'v1:sealed',
+  resourceGroupId,
+  tag: { key: '', value: '' },
+  createdAtMs: 1,
+});
+
 const finishedEvent = {
   kind: 'finished',
   atMs: 110,
@@ -446,14 +456,7 @@ for (const harness of harnesses) {
         });
 
         it('writes run.finished events for held runs cancelled past MaxErrors, like any run end', async () => {
-          await store.webhooks.create({
-            id: 'wh-rolling',
-            url: 'http://127.0.0.1:9/hook',
-            secretSealed: 'v1:sealed',
-            resourceGroupId: '',
-            tag: { key: '', value: '' },
-            createdAtMs: 1,
-          });
+          await store.webhooks.create(webhookRecord('wh-rolling'));
           expect(await store.webhooks.refreshGate()).toBe(true);
           const id = 't-rolling-hook';
           await store.invocations.create(rolling(id, 1, 0), held(['mi-w1', 'mi-w2', 'mi-w3'], 1));
@@ -484,16 +487,8 @@ for (const harness of harnesses) {
       });
 
       it('writes webhook events with the change, per matching webhook, and claims each row once', async () => {
-        const hook = (id: string, resourceGroupId: string) => ({
-          id,
-          url: 'http://127.0.0.1:9/hook',
-          secretSealed: 'v1:sealed',
-          resourceGroupId,
-          tag: { key: '', value: '' },
-          createdAtMs: 1,
-        });
-        await store.webhooks.create(hook('wh-all', ''));
-        await store.webhooks.create(hook('wh-other', 'rg-other'));
+        await store.webhooks.create(webhookRecord('wh-all'));
+        await store.webhooks.create(webhookRecord('wh-other', 'rg-other'));
         expect(await store.webhooks.refreshGate()).toBe(true);
         await store.invocations.create(invocation('t-hook'), pending(['mi-h1', 'mi-h2']));
         await store.invocations.updateRun(key('t-hook', 'mi-h1'), () => ({ status: 'Running' }), clock);
@@ -552,14 +547,7 @@ for (const harness of harnesses) {
       });
 
       it('writes the aggregate event of a burst on an invocation of one instance once, with its final status', async () => {
-        await store.webhooks.create({
-          id: 'wh-burst',
-          url: 'http://127.0.0.1:9/hook',
-          secretSealed: 'v1:sealed',
-          resourceGroupId: '',
-          tag: { key: '', value: '' },
-          createdAtMs: 1,
-        });
+        await store.webhooks.create(webhookRecord('wh-burst'));
         expect(await store.webhooks.refreshGate()).toBe(true);
         await store.invocations.create(invocation('t-hook-burst'), pending(['mi-hb']));
         const burst = (events: TaskEvent[]) =>
