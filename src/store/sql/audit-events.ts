@@ -24,12 +24,12 @@ function chunks<T>(rows: readonly T[]): T[][] {
 }
 
 // PostgreSQL: the record text one statement carries at most; a batch of large records is split.
-const maxStatementBodyBytes = 8 * 1024 * 1024;
+export const maxStatementBodyBytes = 8 * 1024 * 1024;
 
-/** Rows in runs of at most `maxStatementBodyBytes` of body (a record over it goes alone). */
-function byBodyBytes(rows: readonly EventRow[]): EventRow[][] {
-  const out: EventRow[][] = [];
-  let part: EventRow[] = [];
+/** Rows in order, in runs of at most `maxStatementBodyBytes` of body (a record over it goes alone). */
+export function byBodyBytes<T extends { readonly body: string }>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let part: T[] = [];
   let bytes = 0;
   for (const row of rows) {
     const size = Buffer.byteLength(row.body);

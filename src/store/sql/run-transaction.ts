@@ -24,6 +24,12 @@ function runByKey(db: Kysely<Schema>, invokeId: string, instanceId: string, exec
     .where('execution', '=', execution);
 }
 
+/** A run's changed columns (each set of columns compiles once), its dropped bytes added. */
+const runChanges = (columns: Partial<RunRow>, addDropped: number) => ({
+  ...columns,
+  dropped_bytes: sql<number>`dropped_bytes + ${addDropped}`,
+});
+
 /** The statements that read, lock and write a run's rows and its invocation's aggregate, compiled once per store. */
 export function runQueries(dialect: 'sqlite' | 'postgres') {
   return {
@@ -92,12 +98,8 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
         .values(row)
         .onConflict((oc) => oc.doNothing()),
     ),
-    // A run's changed columns (each set of columns compiles once), its dropped bytes added.
     setRun: prepared((db, seq: number, columns: Partial<RunRow>, addDropped: number) =>
-      db
-        .updateTable('invocation_instances')
-        .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
-        .where('seq', '=', seq),
+      db.updateTable('invocation_instances').set(runChanges(columns, addDropped)).where('seq', '=', seq),
     ),
     insertChunk: prepared((db, chunk: Insertable<OutputChunkTable>) =>
       db.insertInto('output_chunks').values(chunk),
@@ -115,7 +117,7 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
         db
           .with('stored_chunks', (w) => w.insertInto('output_chunks').values(chunks))
           .updateTable('invocation_instances')
-          .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
+          .set(runChanges(columns, addDropped))
           .where('seq', '=', seq),
     ),
     // PostgreSQL, an invocation of one instance: its run's row, the output chunks stored with it
@@ -142,7 +144,7 @@ export function runQueries(dialect: 'sqlite' | 'postgres') {
         const write = (on: typeof withAggregate) =>
           on
             .updateTable('invocation_instances')
-            .set({ ...columns, dropped_bytes: sql<number>`dropped_bytes + ${addDropped}` })
+            .set(runChanges(columns, addDropped))
             .where('seq', '=', seq)
             .returning((eb) =>
               eb
