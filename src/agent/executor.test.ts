@@ -60,6 +60,32 @@ describe('the executor', () => {
     expect(started('t-b')).toBeGreaterThan(ended('t-a'));
   });
 
+  it('times a run start before it writes the process to the journal (the script may already run)', async () => {
+    let clock = 1_000;
+    const setProcess = journal.setProcess.bind(journal);
+    // A journal write that takes a second of the clock.
+    journal.setProcess = (...args: Parameters<Journal['setProcess']>) => {
+      clock += 1_000;
+      return setProcess(...args);
+    };
+    const timed = new Executor({
+      journal,
+      emit: (event) => events.push(event),
+      workDir: join(dir, 'work'),
+      nowMs: () => clock,
+      maxConcurrent: 1,
+      maxQueued: 1,
+    });
+    try {
+      timed.submit(task('t-timed', { script: 'true' }));
+      expect(await finished('t-timed')).toMatchObject({ status: 'Success' });
+      const started = events.find((e) => e.invokeId === 't-timed' && e.event.kind === 'started');
+      expect(started?.event).toMatchObject({ atMs: 1_000 });
+    } finally {
+      await timed.stopAll();
+    }
+  });
+
   it('says in `finished` how many output bytes it sent, so the server can count any that never arrived', async () => {
     executor.submit(task('t-count', { script: 'head -c 200000 /dev/zero' }));
     expect(await finished('t-count')).toMatchObject({

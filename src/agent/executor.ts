@@ -354,9 +354,11 @@ export class Executor {
     this.running.set(key, { job, handle: undefined });
     const events = {
       onStart: (pid: number | undefined) => {
-        if (pid !== undefined) this.options.journal.setProcess(job, pid, this.options.bootId ?? '');
+        // The script may already be running: its start is timed before the journal's write.
+        const atMs = this.options.nowMs();
         this.traced.get(key)?.started();
-        this.record(job, { kind: 'started', atMs: this.options.nowMs() });
+        if (pid !== undefined) this.options.journal.setProcess(job, pid, this.options.bootId ?? '');
+        this.record(job, { kind: 'started', atMs });
       },
       onOutput: (chunk: Buffer) => output.write(chunk),
     };
